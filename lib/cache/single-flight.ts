@@ -1,0 +1,23 @@
+/**
+ * Collapses concurrent work on one key into one execution. The entry is removed as soon as the work
+ * settles — success or failure — so a failed call never poisons later lookups, and callers that
+ * give up early (their own deadline) do not cancel the shared work for the others.
+ */
+export class SingleFlight<T> {
+  private readonly inflight = new Map<string, Promise<T>>();
+
+  /** Number of keys with work in flight. */
+  get size(): number {
+    return this.inflight.size;
+  }
+
+  run(key: string, work: () => Promise<T>): Promise<T> {
+    const existing = this.inflight.get(key);
+    if (existing) return existing;
+    const promise = work().finally(() => {
+      if (this.inflight.get(key) === promise) this.inflight.delete(key);
+    });
+    this.inflight.set(key, promise);
+    return promise;
+  }
+}

@@ -1,0 +1,143 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
+import type { ResolvedOptions } from '../options/resolved-options.js';
+import { ClientAuthentication } from './client-authentication.js';
+import { EndpointResolver } from './discovery.js';
+import { parseIntrospectionResponse, type IntrospectionResponse } from './introspection-response.js';
+
+/**
+ * The HTTP client of the introspection endpoint (RFC 7662 §2.1): one POST per call, no retries,
+ * no caching (the layers above do that). Every failure is classified as an
+ * `AuthorizationServerUnavailableError` with a precise `reason`; none ever means "token invalid".
+ */
+export class IntrospectionClient {
+  readonly endpoints: EndpointResolver;
+  private readonly http: AxiosInstance;
+  private readonly auth: ClientAuthentication;
+
+  constructor(private readonly options: ResolvedOptions) {
+    this.http = axios.create({
+      // Deadlines come from the resilience layer through `signal`.
+      timeout: 0,
+      maxRedirects: 0,
+      maxContentLength: options.maxResponseBytes,
+      responseType: 'text',
+      transformResponse: [(data: unknown) => data],
+      validateStatus: () => true,
+      httpAgent: options.httpAgent ?? new HttpAgent({ keepAlive: true }),
+      httpsAgent: options.httpsAgent ?? new HttpsAgent({ keepAlive: true }),
+    });
+    this.endpoints = new EndpointResolver(options, this.http);
+    this.auth = new ClientAuthentication(options);
+  }
+
+  /** Closes idle keep-alive connections (on application shutdown). */
+  close(): void {
+    if (!this.options.httpAgent) (this.http.defaults.httpAgent as HttpAgent).destroy();
+    if (!this.options.httpsAgent) (this.http.defaults.httpsAgent as HttpsAgent).destroy();
+  }
+
+  /** POSTs the token to the introspection endpoint and returns the wire-valid response. */
+  async introspect(token: string, signal?: AbortSignal): Promise<IntrospectionResponse> {
+    const { introspectionEndpoint, issuer } = await this.endpoints.resolve(signal);
+    const credentials = await this.auth.credentials(issuer ?? introspectionEndpoint.href);
+    const body = new URLSearchParams({ token, token_type_hint: 'access_token', ...credentials.body });
+    let res: AxiosResponse<string>;
+    try {
+      res = await this.http.post<string>(introspectionEndpoint.href, body.toString(), {
+        signal,
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+          ...credentials.headers,
+        },
+      });
+    } catch (cause) {
+      throw this.transportError(cause);
+    }
+    return this.classify(res);
+  }
+
+  private classify(res: AxiosResponse<string>): IntrospectionResponse {
+    const status = res.status;
+    const retryAfter = this.options.resilience.retryAfterSeconds;
+    if (status === 200) {
+      return parseIntrospectionResponse(res.data, header(res, 'content-type'), retryAfter);
+    }
+    const serverHint = parseRetryAfter(header(res, 'retry-after'));
+    if (status === 401 || status === 403) {
+      return fail(
+        'client_authentication_failed',
+        retryAfter,
+        `The introspection endpoint rejected this API's client credentials (HTTP ${status}). ` +
+          `Check \`clientId\`, the secret or key, and \`clientAuthMethod\` ('${this.options.clientAuthMethod}') ` +
+          'against the client registered at the authorization server, and that it may introspect tokens.',
+        status,
+      );
+    }
+    if (status === 429) {
+      return fail('rate_limited', serverHint ?? retryAfter, `The introspection endpoint is rate limiting us (HTTP 429).`, status, serverHint);
+    }
+    if (status >= 500) {
+      return fail('server_error', serverHint ?? retryAfter, `The introspection endpoint answered HTTP ${status}.`, status, serverHint);
+    }
+    return fail(
+      'unexpected_status',
+      retryAfter,
+      `The introspection endpoint answered HTTP ${status}; expected 200. Check that \`introspectionEndpoint\` points at the RFC 7662 endpoint.`,
+      status,
+    );
+  }
+
+  private transportError(cause: unknown): AuthorizationServerUnavailableError {
+    const e = cause as { code?: string; message?: string; name?: string };
+    const retryAfter = this.options.resilience.retryAfterSeconds;
+    if (typeof e?.message === 'string' && e.message.includes('maxContentLength')) {
+      return new AuthorizationServerUnavailableError(
+        'invalid_response',
+        retryAfter,
+        `The introspection response exceeded maxResponseBytes (${this.options.maxResponseBytes} bytes).`,
+        { cause },
+      );
+    }
+    if (e?.code === 'ERR_CANCELED' || e?.name === 'CanceledError') {
+      return new AuthorizationServerUnavailableError('timeout', retryAfter, 'The introspection request was aborted (timeout).', { cause });
+    }
+    return new AuthorizationServerUnavailableError(
+      'connection_failed',
+      retryAfter,
+      `The introspection endpoint could not be reached (${e?.code ?? e?.message ?? 'unknown error'}).`,
+      { cause },
+    );
+  }
+}
+
+function fail(
+  reason: AuthorizationServerUnavailableError['reason'],
+  retryAfterSeconds: number,
+  message: string,
+  status: number,
+  serverHint?: number,
+): never {
+  throw new AuthorizationServerUnavailableError(reason, retryAfterSeconds, message, {
+    status,
+    retryAfterFromServer: serverHint !== undefined,
+  });
+}
+
+function header(res: AxiosResponse, name: string): string | undefined {
+  const value = res.headers[name] as unknown;
+  return value === undefined || value === null ? undefined : String(value);
+}
+
+/** `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP-date. Returns whole seconds ≥ 1. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Math.max(1, Number(trimmed));
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(1, Math.ceil((date - now) / 1000));
+}

@@ -1,0 +1,113 @@
+/**
+ * Engine errors. They know nothing of HTTP: the guard maps them, once, to RFC 6750 responses.
+ * Each has a stable `name` and `code`, and keeps the underlying failure as the standard `cause`.
+ */
+
+/** Why the authorization server could not give an answer. Stable values, safe to switch on. */
+export type UnavailableReason =
+  /** No TCP connection (refused, reset, DNS failure). */
+  | 'connection_failed'
+  /** An attempt or the overall deadline timed out, or the caller's own deadline passed. */
+  | 'timeout'
+  /** The endpoint answered 5xx. */
+  | 'server_error'
+  /** The endpoint answered 429 Too Many Requests. */
+  | 'rate_limited'
+  /** The endpoint answered something that is not an RFC 7662 response (HTML, non-JSON, non-boolean `active`, too large). */
+  | 'invalid_response'
+  /** Something unexpected failed while preparing or sending the request (see `cause`). */
+  | 'unexpected_error'
+  /** The endpoint rejected *our* client credentials (401/403): a configuration problem on this side. */
+  | 'client_authentication_failed'
+  /** Another unexpected HTTP status (e.g. 400, 404). */
+  | 'unexpected_status'
+  /** Metadata discovery (RFC 8414 / OpenID Connect) failed, so the endpoint is not known yet. */
+  | 'discovery_failed'
+  /** The circuit breaker is open: recent calls failed, so we fail fast without calling. */
+  | 'circuit_open'
+  /** Too many concurrent calls to the authorization server are in flight or queued. */
+  | 'overloaded';
+
+/** Base class of every error this library throws. */
+export abstract class TokenIntrospectionError extends Error {
+  /** Stable machine-readable code. */
+  abstract readonly code: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * The authorization server could not say whether the token is valid (down, slow, erroring,
+ * overloaded, circuit open, or refusing our credentials). This never means "the token is invalid":
+ * answer 503 with `Retry-After: retryAfterSeconds`, not 401.
+ */
+export class AuthorizationServerUnavailableError extends TokenIntrospectionError {
+  readonly code = 'AUTHORIZATION_SERVER_UNAVAILABLE';
+  constructor(
+    /** What went wrong. */
+    readonly reason: UnavailableReason,
+    /** A hint for clients: seconds after which a retry may succeed (at least 1). */
+    readonly retryAfterSeconds: number,
+    message: string,
+    options?: { cause?: unknown; status?: number; retryAfterFromServer?: boolean },
+  ) {
+    super(message, options);
+    this.status = options?.status;
+    this.retryAfterFromServer = options?.retryAfterFromServer === true;
+  }
+  /** HTTP status the authorization server answered with, when it answered. */
+  readonly status?: number;
+  /** True when `retryAfterSeconds` comes from the authorization server's own `Retry-After` header. */
+  readonly retryAfterFromServer: boolean;
+}
+
+/** Why an introspected token is not accepted. */
+export type InvalidTokenReason =
+  /** The authorization server says `active: false` (unknown, revoked, expired at the AS, ...). */
+  | 'inactive'
+  /** `exp` is in the past (beyond the clock-skew leeway). */
+  | 'expired'
+  /** `nbf` is in the future (beyond the leeway). */
+  | 'not_yet_valid'
+  /** `iat` is in the future (beyond the leeway). */
+  | 'issued_in_future'
+  /** `aud` does not contain any of the configured audiences. */
+  | 'audience_mismatch'
+  /** `iss` differs from the configured `expectedIssuer`. */
+  | 'issuer_mismatch';
+
+/** The token is not (or no longer) valid for this API: answer 401 `invalid_token`. */
+export class InvalidTokenError extends TokenIntrospectionError {
+  readonly code = 'INVALID_TOKEN';
+  constructor(
+    readonly reason: InvalidTokenReason,
+    message = describeInvalidToken(reason),
+  ) {
+    super(message);
+  }
+}
+
+/** The module options are wrong. Thrown once, at start-up; the message says what to change. */
+export class IntrospectionConfigurationError extends TokenIntrospectionError {
+  readonly code = 'INVALID_CONFIGURATION';
+}
+
+/** Human-readable descriptions of invalid-token reasons (safe to send to clients). */
+export function describeInvalidToken(reason: InvalidTokenReason): string {
+  switch (reason) {
+    case 'inactive':
+      return 'The access token is not active (unknown, revoked or expired).';
+    case 'expired':
+      return 'The access token has expired.';
+    case 'not_yet_valid':
+      return 'The access token is not valid yet.';
+    case 'issued_in_future':
+      return 'The access token was issued in the future.';
+    case 'audience_mismatch':
+      return 'The access token was not issued for this API (audience mismatch).';
+    case 'issuer_mismatch':
+      return 'The access token was not issued by the expected issuer.';
+  }
+}

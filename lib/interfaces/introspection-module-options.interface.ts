@@ -1,0 +1,129 @@
+import type { Agent as HttpAgent } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
+import type { KeyObject, webcrypto } from 'node:crypto';
+import type { JWK } from 'jose';
+
+/** How this API authenticates to the introspection endpoint. */
+export type ClientAuthMethod =
+  /** HTTP Basic with client id and secret (RFC 6749 §2.3.1). The default. */
+  | 'client_secret_basic'
+  /** `client_id` and `client_secret` in the form body. */
+  | 'client_secret_post'
+  /** A JWT signed with `privateKey` (RFC 7523 / OpenID Connect Core §9). */
+  | 'private_key_jwt'
+  /** An access token of our own, obtained with the client-credentials grant (not available yet). */
+  | 'client_credentials_bearer';
+
+/**
+ * What a protected route does when the authorization server cannot answer.
+ * - `fail-closed`: 503 with Retry-After (the default).
+ * - `serve-stale`: the last known *active* result within `cache.staleIfErrorSeconds` (never past
+ *   the token's `exp`), else 503.
+ * - `fail-open`: the request proceeds without a principal (for routes that can live without identity).
+ */
+export type OutagePolicy = 'fail-closed' | 'serve-stale' | 'fail-open';
+
+/** Cache of introspection results. All durations in seconds. */
+export interface IntrospectionCacheOptions {
+  /** Upper bound for caching an active result; the token's `exp` bounds it further. Default 60 s. */
+  ttlSeconds?: number;
+  /** How long an inactive result is cached (0 disables). Default 10 s. */
+  negativeTtlSeconds?: number;
+  /**
+   * How long after its freshness ends an active result is kept for `serve-stale` (never past `exp`).
+   * 0 keeps nothing. Default 300 s.
+   */
+  staleIfErrorSeconds?: number;
+  /** Maximum active entries in the default in-memory store (least recently used go first). Default 10,000. */
+  maxEntries?: number;
+  /**
+   * Maximum inactive entries (always kept in process memory, least recently used first), so a flood of
+   * garbage tokens cannot exhaust memory or a shared store. Default 10,000.
+   */
+  maxNegativeEntries?: number;
+  /**
+   * A shared store for active results: a Keyv instance (e.g. `new Keyv({ store: new KeyvRedis(url) })`),
+   * a Keyv storage adapter, or an array of them (tiers, first is checked first).
+   * Default: a bounded in-memory LRU.
+   */
+  store?: unknown;
+  /**
+   * Timeout for one operation on a custom `store`, milliseconds. A store that throws or hangs past it
+   * is treated as a miss, and we ask the authorization server instead. Default 100 ms.
+   */
+  storeTimeoutMs?: number;
+  /** Prefix of every cache key. Default `'token-introspection:'`. */
+  keyPrefix?: string;
+}
+
+/** Timeouts, retries, circuit breaker and bulkhead around calls to the authorization server. */
+export interface IntrospectionResilienceOptions {
+  /** Timeout of one HTTP attempt, milliseconds. Default 2,000 ms. */
+  attemptTimeoutMs?: number;
+  /** Overall deadline of one lookup, retries and backoff included, milliseconds. Default 5,000 ms. */
+  deadlineMs?: number;
+  /** Retries after a transient failure (connection, timeout, 5xx, 429). 0 disables. Default 2. */
+  retries?: number;
+  /** First retry delay, milliseconds; grows exponentially with jitter. Default 100 ms. */
+  retryInitialDelayMs?: number;
+  /** Largest retry delay, milliseconds. A 429 asking for a longer `Retry-After` is not retried. Default 1,000 ms. */
+  retryMaxDelayMs?: number;
+  /**
+   * Circuit breaker: after `consecutiveFailures` failed lookups in a row, fail fast for `halfOpenAfterMs`,
+   * then let one probe through. `false` disables it. Default `{ consecutiveFailures: 5, halfOpenAfterMs: 5000 }`.
+   */
+  circuitBreaker?: false | { consecutiveFailures?: number; halfOpenAfterMs?: number };
+  /** Maximum concurrent HTTP calls to the authorization server. Default 32. */
+  maxConcurrentCalls?: number;
+  /** Calls allowed to wait for a free slot beyond `maxConcurrentCalls`. Default 1,000. */
+  maxQueuedCalls?: number;
+  /** `Retry-After` suggested when the failure itself gives no better hint, seconds. Default 5 s. */
+  retryAfterSeconds?: number;
+}
+
+/** Options of `IntrospectionModule.forRoot()` / `forRootAsync()`. */
+export interface IntrospectionModuleOptions {
+  /** The RFC 7662 introspection endpoint. Give this or `issuer`. */
+  introspectionEndpoint?: string;
+  /**
+   * The authorization server's issuer identifier: the endpoint is discovered from
+   * `/.well-known/oauth-authorization-server` (RFC 8414), then `/.well-known/openid-configuration`.
+   * A failed discovery is retried on a later lookup; a successful one is refreshed after `discoveryCacheSeconds`.
+   */
+  issuer?: string;
+  /** Our client id at the authorization server. */
+  clientId: string;
+  /** Our client secret (for `client_secret_basic` and `client_secret_post`). Never logged. */
+  clientSecret?: string;
+  /** How we authenticate to the introspection endpoint. Default `'client_secret_basic'`. */
+  clientAuthMethod?: ClientAuthMethod;
+  /** For `private_key_jwt`: the signing key (a private JWK, a PKCS#8 PEM string, a KeyObject or CryptoKey). */
+  privateKey?: JWK | string | KeyObject | webcrypto.CryptoKey;
+  /** For `private_key_jwt`: JWS algorithm. Default: the JWK's `alg`, else `'RS256'`. */
+  privateKeyAlgorithm?: string;
+  /** For `private_key_jwt`: `kid` header. Default: the JWK's `kid`. */
+  privateKeyId?: string;
+  /** Allow `http://` endpoints (for local development and tests only). Default false. */
+  allowInsecureRequests?: boolean;
+  /** Register `TokenGuard` as a global guard (APP_GUARD). Default true. */
+  globalGuard?: boolean;
+  /** Cache of introspection results; `false` disables caching entirely. */
+  cache?: false | IntrospectionCacheOptions;
+  /** What to do when the authorization server cannot answer. Default `'fail-closed'`. */
+  outagePolicy?: OutagePolicy;
+  /** Accept only tokens whose `aud` contains one of these. Default: no audience check. */
+  audience?: string | string[];
+  /** Accept only tokens whose `iss` equals this. Default: no issuer check. */
+  expectedIssuer?: string;
+  /** Leeway for `exp`, `nbf` and `iat` checks, seconds. Default 5 s. */
+  clockSkewSeconds?: number;
+  /** Largest introspection response accepted, bytes. Larger means "invalid response". Default 65,536 B. */
+  maxResponseBytes?: number;
+  /** How long a discovered endpoint is reused before discovery runs again, seconds. Default 3,600 s. */
+  discoveryCacheSeconds?: number;
+  /** Timeouts, retries, circuit breaker and bulkhead. */
+  resilience?: IntrospectionResilienceOptions;
+  /** HTTP agents for calls to the authorization server (custom CA, mTLS, proxies). Default: keep-alive agents. */
+  httpAgent?: HttpAgent;
+  httpsAgent?: HttpsAgent;
+}

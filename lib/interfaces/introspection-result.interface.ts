@@ -1,0 +1,62 @@
+import type { InvalidTokenReason } from '../errors/introspection.errors.js';
+
+/**
+ * An RFC 7662 §2.2 introspection response for an active token, after validation.
+ * Field names are the RFC's; claims this library does not know are preserved as they came.
+ * Derived conveniences (`scopes`, `stale`) sit beside them.
+ */
+export interface ActiveIntrospectionResult {
+  readonly active: true;
+  /** Space-separated scopes, as the authorization server sent them. */
+  readonly scope?: string;
+  readonly client_id?: string;
+  readonly username?: string;
+  readonly token_type?: string;
+  /** Expiry, seconds since the epoch. */
+  readonly exp?: number;
+  /** Issued at, seconds since the epoch. */
+  readonly iat?: number;
+  /** Not before, seconds since the epoch. */
+  readonly nbf?: number;
+  readonly sub?: string;
+  readonly aud?: string | readonly string[];
+  readonly iss?: string;
+  readonly jti?: string;
+  /** Derived: `scope` split on spaces (empty when the response has no `scope`). */
+  readonly scopes: readonly string[];
+  /**
+   * Derived: true when this result was served from cache after its freshness ended because the
+   * authorization server was unavailable (`serve-stale`). Absent otherwise.
+   */
+  readonly stale?: true;
+  /** Any other claim the authorization server returned. */
+  readonly [claim: string]: unknown;
+}
+
+/** The token is not valid for this API. The RFC allows nothing but `active: false` here. */
+export interface InactiveIntrospectionResult {
+  readonly active: false;
+  /** Derived: why the token was not accepted. */
+  readonly reason: InvalidTokenReason;
+}
+
+/** What `IntrospectionService.introspect()` resolves to. */
+export type IntrospectionResult = ActiveIntrospectionResult | InactiveIntrospectionResult;
+
+/** Per-call options of `IntrospectionService.introspect()`. */
+export interface IntrospectOptions {
+  /**
+   * This caller's own deadline, milliseconds. When it passes the call rejects with
+   * `AuthorizationServerUnavailableError` (`timeout`); a shared in-flight lookup goes on for the
+   * other callers. Default: the resilience `deadlineMs`.
+   */
+  timeoutMs?: number;
+  /** Abort this caller's wait (same effect as the deadline). */
+  signal?: AbortSignal;
+  /**
+   * When the authorization server is unavailable, return a previously active cached result that is
+   * past its freshness but within `cache.staleIfErrorSeconds` and before the token's `exp`
+   * (flagged `stale: true`) instead of rejecting. Default: `outagePolicy === 'serve-stale'`.
+   */
+  allowStale?: boolean;
+}

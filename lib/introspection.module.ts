@@ -1,0 +1,46 @@
+import { Module } from '@nestjs/common';
+import { IntrospectionCache } from './cache/introspection.cache.js';
+import { IntrospectionClient } from './client/introspection.client.js';
+import { INTROSPECTION_CACHE, RESOLVED_OPTIONS } from './introspection.constants.js';
+import { ConfigurableIntrospectionModule, INTROSPECTION_MODULE_OPTIONS } from './introspection.module-definition.js';
+import type { IntrospectionModuleOptions } from './interfaces/introspection-module-options.interface.js';
+import { IntrospectionService } from './introspection.service.js';
+import { resolveOptions } from './options/resolve-options.js';
+import type { ResolvedOptions } from './options/resolved-options.js';
+import { ResiliencePolicy } from './resilience/resilience.policy.js';
+
+/**
+ * Token introspection for NestJS. Import once in the root module:
+ * `IntrospectionModule.forRoot({ issuer, clientId, clientSecret })`, or `forRootAsync({ imports, inject, useFactory })`
+ * to read configuration at start-up. Global by default (`isGlobal: false` to scope it).
+ * Options are validated once when the application starts; a wrong option fails start-up with a message
+ * saying what to change.
+ */
+@Module({
+  providers: [
+    {
+      provide: RESOLVED_OPTIONS,
+      useFactory: (options: IntrospectionModuleOptions) => resolveOptions(options),
+      inject: [INTROSPECTION_MODULE_OPTIONS],
+    },
+    {
+      provide: IntrospectionClient,
+      useFactory: (options: ResolvedOptions) => new IntrospectionClient(options),
+      inject: [RESOLVED_OPTIONS],
+    },
+    {
+      provide: ResiliencePolicy,
+      useFactory: (options: ResolvedOptions) => new ResiliencePolicy(options.resilience),
+      inject: [RESOLVED_OPTIONS],
+    },
+    {
+      provide: INTROSPECTION_CACHE,
+      useFactory: (options: ResolvedOptions) =>
+        options.cache ? new IntrospectionCache(options.cache, options.cacheNamespace) : null,
+      inject: [RESOLVED_OPTIONS],
+    },
+    IntrospectionService,
+  ],
+  exports: [IntrospectionService],
+})
+export class IntrospectionModule extends ConfigurableIntrospectionModule {}

@@ -1,0 +1,168 @@
+import { hash } from 'node:crypto';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { IntrospectionCache, type CacheLookup } from './cache/introspection.cache.js';
+import { SingleFlight } from './cache/single-flight.js';
+import { inactive, validateClaims } from './client/introspection-response.js';
+import { IntrospectionClient } from './client/introspection.client.js';
+import {
+  AuthorizationServerUnavailableError,
+  InvalidTokenError,
+} from './errors/introspection.errors.js';
+import { INTROSPECTION_CACHE, RESOLVED_OPTIONS } from './introspection.constants.js';
+import type {
+  ActiveIntrospectionResult,
+  IntrospectOptions,
+  IntrospectionResult,
+} from './interfaces/introspection-result.interface.js';
+import type { ResolvedOptions } from './options/resolved-options.js';
+import { ResiliencePolicy, type BreakerState } from './resilience/resilience.policy.js';
+import { tokenFingerprint } from './utils/fingerprint.js';
+import { RateLimitedLogger } from './utils/rate-limited-logger.js';
+
+/**
+ * Asks the authorization server whether a token is active (RFC 7662), with caching, single-flight,
+ * timeouts, retries, a circuit breaker and a bulkhead in between. Knows nothing of HTTP requests:
+ * use it from guards, GraphQL contexts, WebSocket gateways or message handlers alike.
+ */
+@Injectable()
+export class IntrospectionService implements OnApplicationShutdown {
+  private readonly flight = new SingleFlight<IntrospectionResult>();
+  private readonly log = new RateLimitedLogger(new Logger(IntrospectionService.name));
+  private readonly allowStaleByDefault: boolean;
+
+  constructor(
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
+    @Inject(INTROSPECTION_CACHE) private readonly cache: IntrospectionCache | null,
+    private readonly resilience: ResiliencePolicy,
+    private readonly client: IntrospectionClient,
+  ) {
+    this.allowStaleByDefault = options.outagePolicy === 'serve-stale';
+  }
+
+  /**
+   * Introspects a token. Resolves to the validated RFC 7662 result — `{ active: false, reason }` for
+   * a token that is unknown, revoked, expired or not meant for this API — and rejects with
+   * `AuthorizationServerUnavailableError` when the authorization server cannot answer.
+   */
+  async introspect(token: string, options?: IntrospectOptions): Promise<IntrospectionResult> {
+    if (typeof token !== 'string' || token.length === 0) return inactive('inactive');
+    const cache = this.cache;
+    let key: string;
+    let lookup: CacheLookup;
+    if (cache) {
+      key = cache.key(token);
+      lookup = await cache.get(key);
+      if (lookup) {
+        if (lookup.negative) return lookup.negative;
+        if (Date.now() < lookup.entry.freshUntil) return lookup.entry.result;
+      }
+    } else {
+      key = hash('sha256', token, 'base64url');
+    }
+    const shared = this.flight.run(key, () => this.lookup(token, key));
+    try {
+      return await (options?.timeoutMs !== undefined || options?.signal ? withDeadline(shared, options, this.options) : shared);
+    } catch (error) {
+      const entry = lookup?.entry;
+      if (
+        error instanceof AuthorizationServerUnavailableError &&
+        (options?.allowStale ?? this.allowStaleByDefault) &&
+        entry &&
+        Date.now() < entry.staleUntil
+      ) {
+        return Object.freeze({ ...entry.result, stale: true as const });
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Like `introspect()`, but resolves only to an active result and rejects with `InvalidTokenError`
+   * (with its `reason`) otherwise.
+   */
+  async authenticate(token: string, options?: IntrospectOptions): Promise<ActiveIntrospectionResult> {
+    const result = await this.introspect(token, options);
+    if (!result.active) throw new InvalidTokenError(result.reason);
+    return result;
+  }
+
+  /**
+   * Forgets what is cached about a token, so its next use asks the authorization server again
+   * (call it after revoking a token). Rejects if a shared cache store cannot delete it.
+   */
+  async evict(token: string): Promise<void> {
+    if (this.cache) await this.cache.delete(this.cache.key(token));
+  }
+
+  /** State of the circuit breaker in front of the authorization server. */
+  get circuitState(): BreakerState {
+    return this.resilience.state;
+  }
+
+  onApplicationShutdown(): void {
+    this.client.close();
+  }
+
+  /** One call to the authorization server (shared by concurrent callers of the same token). */
+  private async lookup(token: string, key: string): Promise<IntrospectionResult> {
+    const started = Date.now();
+    try {
+      const response = await this.resilience.execute((signal) => this.client.introspect(token, signal));
+      const now = Date.now();
+      const result = validateClaims(response, this.options, now / 1000);
+      if (this.cache) {
+        if (result.active) this.cache.setActive(key, result, now);
+        else this.cache.setInactive(key, result);
+      }
+      return result;
+    } catch (error) {
+      this.reportFailure(error, token, Date.now() - started);
+      throw error;
+    }
+  }
+
+  private reportFailure(error: unknown, token: string, elapsedMs: number): void {
+    if (!(error instanceof AuthorizationServerUnavailableError)) return;
+    const endpoint = this.client.endpoints.known()?.introspectionEndpoint.host ?? this.options.issuer ?? 'unknown';
+    const line =
+      `Authorization server unavailable (${error.reason}${error.status ? `, HTTP ${error.status}` : ''}) ` +
+      `at ${endpoint} after ${elapsedMs} ms for token ${tokenFingerprint(token)}: ${error.message} ` +
+      `Answering 'unavailable' (retry after ${error.retryAfterSeconds} s).`;
+    if (error.reason === 'client_authentication_failed') this.log.error(error.reason, line);
+    else this.log.warn(error.reason, line);
+  }
+}
+
+/** Races the shared lookup against this caller's own deadline and abort signal. */
+function withDeadline<T>(shared: Promise<T>, options: IntrospectOptions, resolved: ResolvedOptions): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const signal = options.signal;
+    const fail = () => {
+      cleanup();
+      reject(
+        new AuthorizationServerUnavailableError(
+          'timeout',
+          resolved.resilience.retryAfterSeconds,
+          'The caller stopped waiting for the authorization server (its deadline passed or it was aborted).',
+        ),
+      );
+    };
+    const timer = options.timeoutMs !== undefined ? setTimeout(fail, options.timeoutMs) : undefined;
+    const cleanup = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', fail);
+    };
+    if (signal?.aborted) return fail();
+    signal?.addEventListener('abort', fail, { once: true });
+    shared.then(
+      (value) => {
+        cleanup();
+        resolve(value);
+      },
+      (error: unknown) => {
+        cleanup();
+        reject(error);
+      },
+    );
+  });
+}

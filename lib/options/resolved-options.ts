@@ -1,0 +1,50 @@
+import type { Agent as HttpAgent } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
+import type { KeyObject, webcrypto } from 'node:crypto';
+import type { JWK } from 'jose';
+import type { ClientAuthMethod, OutagePolicy } from '../interfaces/introspection-module-options.interface.js';
+
+/** Options after validation, with every default filled in. Internal. Durations in milliseconds. */
+export interface ResolvedOptions {
+  readonly introspectionEndpoint?: URL;
+  readonly issuer?: string;
+  /** Identifies this AS + client pair in cache keys: stable across replicas and restarts. */
+  readonly cacheNamespace: string;
+  readonly clientId: string;
+  readonly clientSecret?: string;
+  readonly clientAuthMethod: ClientAuthMethod;
+  readonly privateKey?: JWK | string | KeyObject | webcrypto.CryptoKey;
+  readonly privateKeyAlgorithm: string;
+  readonly privateKeyId?: string;
+  readonly allowInsecureRequests: boolean;
+  readonly globalGuard: boolean;
+  readonly outagePolicy: OutagePolicy;
+  readonly audience?: readonly string[];
+  readonly expectedIssuer?: string;
+  readonly clockSkewSeconds: number;
+  readonly maxResponseBytes: number;
+  readonly discoveryCacheMs: number;
+  readonly cache: false | {
+    readonly ttlMs: number;
+    readonly negativeTtlMs: number;
+    readonly staleIfErrorMs: number;
+    readonly maxEntries: number;
+    readonly maxNegativeEntries: number;
+    readonly store?: unknown;
+    readonly storeTimeoutMs: number;
+    readonly keyPrefix: string;
+  };
+  readonly resilience: {
+    readonly attemptTimeoutMs: number;
+    readonly deadlineMs: number;
+    readonly retries: number;
+    readonly retryInitialDelayMs: number;
+    readonly retryMaxDelayMs: number;
+    readonly circuitBreaker: false | { readonly consecutiveFailures: number; readonly halfOpenAfterMs: number };
+    readonly maxConcurrentCalls: number;
+    readonly maxQueuedCalls: number;
+    readonly retryAfterSeconds: number;
+  };
+  readonly httpAgent?: HttpAgent;
+  readonly httpsAgent?: HttpsAgent;
+}
