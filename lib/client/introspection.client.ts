@@ -67,11 +67,12 @@ export class IntrospectionClient {
       return parseIntrospectionResponse(res.data, header(res, 'content-type'), retryAfter);
     }
     const serverHint = parseRetryAfter(header(res, 'retry-after'));
-    if (status === 401 || status === 403) {
+    const oauthError = describeOAuthError(res.data);
+    if (status === 401 || status === 403 || /^invalid_client(:|$)/.test(oauthError ?? '')) {
       return fail(
         'client_authentication_failed',
         retryAfter,
-        `The introspection endpoint rejected this API's client credentials (HTTP ${status}). ` +
+        `The introspection endpoint rejected this API's client credentials (HTTP ${status}${oauthError ? `: ${oauthError}` : ''}). ` +
           `Check \`clientId\`, the secret or key, and \`clientAuthMethod\` ('${this.options.clientAuthMethod}') ` +
           'against the client registered at the authorization server, and that it may introspect tokens.',
         status,
@@ -86,7 +87,7 @@ export class IntrospectionClient {
     return fail(
       'unexpected_status',
       retryAfter,
-      `The introspection endpoint answered HTTP ${status}; expected 200. Check that \`introspectionEndpoint\` points at the RFC 7662 endpoint.`,
+      `The introspection endpoint answered HTTP ${status}${oauthError ? ` (${oauthError})` : ''}; expected 200. Check that \`introspectionEndpoint\` points at the RFC 7662 endpoint.`,
       status,
     );
   }
@@ -125,6 +126,19 @@ function fail(
     status,
     retryAfterFromServer: serverHint !== undefined,
   });
+}
+
+/** `error` and `error_description` of an OAuth 2.0 error response (RFC 6749 §5.2), if the body is one. */
+function describeOAuthError(body: unknown): string | undefined {
+  if (typeof body !== 'string' || body.length > 4096) return undefined;
+  try {
+    const json = JSON.parse(body) as { error?: unknown; error_description?: unknown };
+    if (typeof json?.error !== 'string') return undefined;
+    const description = typeof json.error_description === 'string' ? `: ${json.error_description.slice(0, 200)}` : '';
+    return `${json.error.slice(0, 64)}${description}`;
+  } catch {
+    return undefined;
+  }
 }
 
 function header(res: AxiosResponse, name: string): string | undefined {

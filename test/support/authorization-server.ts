@@ -56,7 +56,8 @@ export class TestAuthorizationServer {
   static async start(options: StartOptions = {}): Promise<TestAuthorizationServer> {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
     const privateJwk = { ...(await exportJWK(privateKey)), alg: 'ES256', kid: 'api-jwt-key' };
-    const publicJwk = { ...(await exportJWK(publicKey)), alg: 'ES256', kid: 'api-jwt-key', use: 'sig' };
+    const { kty, crv, x, y } = await exportJWK(publicKey);
+    const publicJwk = { kty, crv, x, y, alg: 'ES256', kid: 'api-jwt-key', use: 'sig' };
     signingKey ??= await generateKeyPair('RS256', { extractable: true }).then(async (k) => ({
       ...(await exportJWK(k.privateKey)),
       alg: 'RS256',
@@ -143,6 +144,11 @@ export class TestAuthorizationServer {
     this.provider = this.createProvider();
     const callback = this.provider.callback();
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (req.url === '/test-client-jwks') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ keys: [this.jwtClientKey.publicJwk] }));
+        return;
+      }
       if (req.url?.startsWith('/token/introspection')) {
         this.introspectionRequests++;
         this.introspectionLog.push({ headers: req.headers });
@@ -167,7 +173,9 @@ export class TestAuthorizationServer {
           client_id: CLIENTS.jwt.clientId,
           token_endpoint_auth_method: 'private_key_jwt',
           token_endpoint_auth_signing_alg: 'ES256',
-          jwks: { keys: [this.jwtClientKey.publicJwk as never] },
+          // Served over HTTP rather than inline: Jest's cross-realm structuredClone breaks oidc-provider's
+          // plain-object check of inline keys.
+          jwks_uri: `${this.issuer}/test-client-jwks`,
         },
         { ...common, client_id: CLIENTS.app.clientId, client_secret: CLIENTS.app.clientSecret, scope: SCOPES.join(' ') },
       ],
