@@ -59,6 +59,7 @@ export class IntrospectionService implements OnApplicationShutdown {
     } else {
       key = hash('sha256', token, 'base64url');
     }
+    if (options?.signal?.aborted) throw callerGaveUp(this.options);
     const shared = this.flight.run(key, () => this.lookup(token, key));
     try {
       return await (options?.timeoutMs !== undefined || options?.signal ? withDeadline(shared, options, this.options) : shared);
@@ -133,26 +134,22 @@ export class IntrospectionService implements OnApplicationShutdown {
   }
 }
 
-/** Races the shared lookup against this caller's own deadline and abort signal. */
+/**
+ * Races the shared lookup against this caller's own deadline and abort signal. The shared promise
+ * always keeps a handler: it may settle long after this caller gave up.
+ */
 function withDeadline<T>(shared: Promise<T>, options: IntrospectOptions, resolved: ResolvedOptions): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const signal = options.signal;
     const fail = () => {
       cleanup();
-      reject(
-        new AuthorizationServerUnavailableError(
-          'timeout',
-          resolved.resilience.retryAfterSeconds,
-          'The caller stopped waiting for the authorization server (its deadline passed or it was aborted).',
-        ),
-      );
+      reject(callerGaveUp(resolved));
     };
     const timer = options.timeoutMs !== undefined ? setTimeout(fail, options.timeoutMs) : undefined;
     const cleanup = () => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', fail);
     };
-    if (signal?.aborted) return fail();
     signal?.addEventListener('abort', fail, { once: true });
     shared.then(
       (value) => {
@@ -165,4 +162,12 @@ function withDeadline<T>(shared: Promise<T>, options: IntrospectOptions, resolve
       },
     );
   });
+}
+
+function callerGaveUp(resolved: ResolvedOptions): AuthorizationServerUnavailableError {
+  return new AuthorizationServerUnavailableError(
+    'timeout',
+    resolved.resilience.retryAfterSeconds,
+    'The caller stopped waiting for the authorization server (its deadline passed or it was aborted).',
+  );
 }

@@ -1,0 +1,291 @@
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { Keyv } from 'keyv';
+import {
+  AuthorizationServerUnavailableError,
+  type IntrospectionModuleOptions,
+  type IntrospectionService,
+} from '../lib/index.js';
+import { behave, FaultyServer, type Behaviour } from './support/faulty-server.js';
+import { capturedLogs, createEngine, sleep } from './support/engine.js';
+
+const SECRET = 'super-secret-value-77';
+const TOKEN = 'tok_3nP9xQ2vLm8KzR4wYb7T1cF6hJ0dS5gA';
+const nowS = () => Math.floor(Date.now() / 1000);
+const activeBody = (extra: Record<string, unknown> = {}) => ({ active: true, scope: 'read', client_id: 'app', exp: nowS() + 600, ...extra });
+
+/** Fast resilience settings so the suite runs in seconds; semantics are the same as the defaults. */
+const FAST = {
+  attemptTimeoutMs: 200,
+  deadlineMs: 2000,
+  retries: 2,
+  retryInitialDelayMs: 10,
+  retryMaxDelayMs: 50,
+  circuitBreaker: { consecutiveFailures: 3, halfOpenAfterMs: 300 },
+};
+
+describe('fault handling with real misbehaving servers', () => {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    while (cleanups.length) await cleanups.pop()!();
+  });
+  afterAll(() => {
+    // Whatever happened, no log line may contain a token or our secret.
+    const all = capturedLogs.join('\n');
+    expect(all).not.toContain(TOKEN);
+    expect(all).not.toContain(SECRET);
+  });
+
+  async function setup(behaviour: Behaviour, extra: Partial<IntrospectionModuleOptions> = {}) {
+    const server = await FaultyServer.start(behaviour);
+    cleanups.push(() => server.stop());
+    const { service, close } = await createEngine({
+      introspectionEndpoint: server.url,
+      allowInsecureRequests: true,
+      clientId: 'api',
+      clientSecret: SECRET,
+      resilience: FAST,
+      ...extra,
+    } as IntrospectionModuleOptions);
+    cleanups.push(close);
+    return { server, service };
+  }
+
+  async function unavailable(service: IntrospectionService, token = TOKEN): Promise<AuthorizationServerUnavailableError> {
+    const error = await service.introspect(token).then(
+      (r) => {
+        throw new Error(`expected rejection, got ${JSON.stringify(r)}`);
+      },
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(AuthorizationServerUnavailableError);
+    return error as AuthorizationServerUnavailableError;
+  }
+
+  it('sends an RFC 7662 request: form body with token and token_type_hint, Accept JSON, client_secret_post', async () => {
+    const { server, service } = await setup(behave.json(activeBody()), { clientAuthMethod: 'client_secret_post' });
+    expect((await service.introspect(TOKEN)).active).toBe(true);
+    const body = new URLSearchParams(server.bodies[0]);
+    expect(Object.fromEntries(body)).toEqual({ token: TOKEN, token_type_hint: 'access_token', client_id: 'api', client_secret: SECRET });
+  });
+
+  it('refused connection → connection_failed, retried, never "invalid token"', async () => {
+    const { server, service } = await setup(behave.json(activeBody()));
+    await server.stop();
+    cleanups.pop();
+    const error = await unavailable(service);
+    expect(error.reason).toBe('connection_failed');
+    expect(error.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+  });
+
+  it('responses slower than the attempt timeout → timeout after 1 + retries attempts, within the deadline', async () => {
+    const { server, service } = await setup(behave.delay(1000, behave.json(activeBody())));
+    const started = Date.now();
+    const error = await unavailable(service);
+    expect(error.reason).toBe('timeout');
+    expect(server.requests).toBe(3);
+    expect(Date.now() - started).toBeLessThan(FAST.deadlineMs);
+  });
+
+  it('500 → server_error after 1 + retries attempts', async () => {
+    const { server, service } = await setup(behave.status(500));
+    const error = await unavailable(service);
+    expect(error.reason).toBe('server_error');
+    expect(error.status).toBe(500);
+    expect(server.requests).toBe(3);
+  });
+
+  it('429 with a long Retry-After → rate_limited, not retried, hint passed on', async () => {
+    const { server, service } = await setup(behave.status(429, { 'retry-after': '120' }));
+    const error = await unavailable(service);
+    expect(error.reason).toBe('rate_limited');
+    expect(error.retryAfterSeconds).toBe(120);
+    expect(server.requests).toBe(1);
+  });
+
+  it('429 with a short Retry-After → retried after waiting at least that long', async () => {
+    let calls = 0;
+    const { server, service } = await setup(
+      (req, res, body) => (++calls === 1 ? behave.status(429, { 'retry-after': '1' }) : behave.json(activeBody()))(req, res, body),
+      { resilience: { ...FAST, retryMaxDelayMs: 1500, deadlineMs: 4000 } },
+    );
+    const started = Date.now();
+    expect((await service.introspect(TOKEN)).active).toBe(true);
+    expect(server.requests).toBe(2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(990);
+  });
+
+  it.each([
+    ['an HTML page', behave.html()],
+    ['a body that is not JSON', ((_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"active":tru')) as Behaviour],
+    ['"active": "true" (a string)', behave.json({ active: 'true', scope: 'admin' })],
+    ['a JSON array', behave.json([{ active: true }])],
+    ['a non-numeric exp', behave.json({ active: true, exp: 'tomorrow' })],
+  ])('200 with %s → invalid_response, not retried, never active', async (_name, behaviour) => {
+    const { server, service } = await setup(behaviour);
+    const error = await unavailable(service);
+    expect(error.reason).toBe('invalid_response');
+    expect(server.requests).toBe(1);
+  });
+
+  it('a 10 MB body → invalid_response without buffering it all', async () => {
+    const { service } = await setup(behave.huge(10 * 1024 * 1024));
+    const before = process.memoryUsage().heapUsed;
+    const error = await unavailable(service);
+    expect(error.reason).toBe('invalid_response');
+    expect(error.message).toContain('maxResponseBytes');
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(8 * 1024 * 1024);
+  });
+
+  it('401 from the endpoint → client_authentication_failed, logged as an error with the fix, never the secret', async () => {
+    const { server, service } = await setup(behave.json({ error: 'invalid_client' }, 401));
+    capturedLogs.length = 0;
+    const error = await unavailable(service);
+    expect(error.reason).toBe('client_authentication_failed');
+    expect(server.requests).toBe(1);
+    const line = capturedLogs.find((l) => l.includes('client_authentication_failed'));
+    expect(line).toContain('Check `clientId`');
+    expect(line).toMatch(/token [0-9a-f]{12}/);
+    expect(line).not.toContain(TOKEN);
+    expect(line).not.toContain(SECRET);
+  });
+
+  it('circuit breaker: opens after consecutive failures, fails fast (< 10 ms) without calling, recovers half-open', async () => {
+    let healthy = false;
+    const { server, service } = await setup((req, res, body) =>
+      (healthy ? behave.json(activeBody()) : behave.status(503))(req, res, body),
+    );
+    for (let i = 0; i < FAST.circuitBreaker.consecutiveFailures; i++) {
+      expect((await unavailable(service, `${TOKEN}${i}`)).reason).toBe('server_error');
+    }
+    expect(service.circuitState).toBe('open');
+    const requestsWhenOpened = server.requests;
+    const timings: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const t0 = performance.now();
+      const error = await unavailable(service, `${TOKEN}x${i}`);
+      timings.push(performance.now() - t0);
+      expect(error.reason).toBe('circuit_open');
+      expect(error.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    }
+    timings.sort((a, b) => a - b);
+    console.log(`breaker open: rejection p50 ${timings[25].toFixed(3)} ms, max ${timings[49].toFixed(3)} ms over 50 calls`);
+    expect(timings[49]).toBeLessThan(10);
+    expect(server.requests).toBe(requestsWhenOpened);
+
+    healthy = true;
+    await sleep(FAST.circuitBreaker.halfOpenAfterMs + 50);
+    expect((await service.introspect(TOKEN)).active).toBe(true);
+    expect(service.circuitState).toBe('closed');
+  });
+
+  it('serve-stale: an expired-fresh active entry is served (flagged stale) while the AS is down, never past exp', async () => {
+    let healthy = true;
+    const exp = nowS() + 3;
+    const { service } = await setup(
+      (req, res, body) => (healthy ? behave.json(activeBody({ exp })) : behave.status(500))(req, res, body),
+      { cache: { ttlSeconds: 1, staleIfErrorSeconds: 300 }, resilience: { ...FAST, circuitBreaker: false } },
+    );
+    expect((await service.introspect(TOKEN)).active).toBe(true);
+    healthy = false;
+    await sleep(1100);
+    await expect(service.introspect(TOKEN)).rejects.toBeInstanceOf(AuthorizationServerUnavailableError);
+    const stale = await service.introspect(TOKEN, { allowStale: true });
+    expect(stale).toMatchObject({ active: true, stale: true, scope: 'read' });
+    await sleep((exp - nowS() + 1) * 1000);
+    await expect(service.introspect(TOKEN, { allowStale: true })).rejects.toBeInstanceOf(AuthorizationServerUnavailableError);
+  });
+
+  it("outagePolicy 'serve-stale' makes stale serving the default", async () => {
+    let healthy = true;
+    const { service } = await setup(
+      (req, res, body) => (healthy ? behave.json(activeBody()) : behave.status(500))(req, res, body),
+      { outagePolicy: 'serve-stale', cache: { ttlSeconds: 1, staleIfErrorSeconds: 60 } },
+    );
+    await service.introspect(TOKEN);
+    healthy = false;
+    await sleep(1100);
+    expect(await service.introspect(TOKEN)).toMatchObject({ active: true, stale: true });
+    await expect(service.introspect(TOKEN, { allowStale: false })).rejects.toBeInstanceOf(AuthorizationServerUnavailableError);
+  });
+
+  it('a failed discovery is not remembered: the next lookup discovers again, no restart needed', async () => {
+    let discoveryUp = false;
+    const server = await FaultyServer.start((req, res, body) => {
+      const origin = `http://${req.headers.host}`;
+      if (req.url?.startsWith('/.well-known/')) {
+        if (!discoveryUp) return behave.status(500)(req, res, body);
+        return behave.json({ issuer: origin, introspection_endpoint: `${origin}/introspect` })(req, res, body);
+      }
+      return behave.json(activeBody())(req, res, body);
+    });
+    cleanups.push(() => server.stop());
+    const { service, close } = await createEngine({
+      issuer: new URL(server.url).origin,
+      allowInsecureRequests: true,
+      clientId: 'api',
+      clientSecret: SECRET,
+      resilience: { ...FAST, retries: 0, circuitBreaker: false },
+    });
+    cleanups.push(close);
+    expect((await unavailable(service)).reason).toBe('discovery_failed');
+    discoveryUp = true;
+    expect((await service.introspect(TOKEN)).active).toBe(true);
+  });
+
+  it.each([
+    ['throws', { get: async () => Promise.reject(new Error('ECONNRESET')), set: async () => Promise.reject(new Error('ECONNRESET')), delete: async () => true, clear: async () => undefined }],
+    ['hangs', { get: () => new Promise(() => undefined), set: () => new Promise(() => undefined), delete: async () => true, clear: async () => undefined }],
+  ])('a cache store that %s degrades to asking the AS, never to rejecting', async (_name, store) => {
+    const { server, service } = await setup(behave.json(activeBody()), {
+      cache: { store: new Keyv({ store: store as never, throwOnErrors: true }), storeTimeoutMs: 50 },
+    });
+    const started = Date.now();
+    expect((await service.introspect(TOKEN)).active).toBe(true);
+    expect((await service.introspect(TOKEN)).active).toBe(true);
+    expect(server.requests).toBe(2);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  describe('single-flight', () => {
+    it('200 concurrent lookups of one new token make exactly 1 call', async () => {
+      const { server, service } = await setup(behave.delay(100, behave.json(activeBody())));
+      const results = await Promise.all(Array.from({ length: 200 }, () => service.introspect(TOKEN)));
+      expect(results.every((r) => r.active)).toBe(true);
+      console.log(`single-flight: 200 concurrent lookups → ${server.requests} call(s) at the server`);
+      expect(server.requests).toBe(1);
+    });
+
+    it("one caller's deadline does not fail the others, nor the next lookup", async () => {
+      const { server, service } = await setup(behave.delay(300, behave.json(activeBody())), {
+        resilience: { ...FAST, attemptTimeoutMs: 1000 },
+      });
+      const impatient = service.introspect(TOKEN, { timeoutMs: 50 });
+      const patient = Promise.all(Array.from({ length: 10 }, () => service.introspect(TOKEN)));
+      await expect(impatient).rejects.toMatchObject({ reason: 'timeout' });
+      expect((await patient).every((r) => r.active)).toBe(true);
+      expect(server.requests).toBe(1);
+      expect((await service.introspect(TOKEN)).active).toBe(true); // cached now
+      for (const abortAfterMs of [0, 20]) {
+        // Before the lookup starts, and while it is in flight (the shared call then settles with nobody waiting).
+        const aborted = new AbortController();
+        const pending = service.introspect(`${TOKEN}-other-${abortAfterMs}`, { signal: aborted.signal });
+        setTimeout(() => aborted.abort(), abortAfterMs);
+        await expect(pending).rejects.toMatchObject({ reason: 'timeout' });
+      }
+      await sleep(400); // let the abandoned shared call settle while the server is still up
+    });
+
+    it('a failed shared call does not poison the next lookup', async () => {
+      let fail = true;
+      const { server, service } = await setup(
+        (req, res, body) => (fail ? behave.delay(50, behave.html()) : behave.json(activeBody()))(req, res, body),
+      );
+      const first = await Promise.allSettled(Array.from({ length: 20 }, () => service.introspect(TOKEN)));
+      expect(first.every((r) => r.status === 'rejected')).toBe(true);
+      expect(server.requests).toBe(1);
+      fail = false;
+      expect((await service.introspect(TOKEN)).active).toBe(true);
+      expect(server.requests).toBe(2);
+    });
+  });
+});
