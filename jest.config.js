@@ -18,6 +18,7 @@ export default {
       },
     ],
   },
+  setupFiles: ['<rootDir>/test/support/jest.setup.ts'],
   testTimeout: 30000,
   // Integration suites start real servers; keep two workers on these 2-core machines.
   maxWorkers: 2,

@@ -108,6 +108,16 @@ describe('IntrospectionService against a real authorization server (oidc-provide
     expect(await wrongIss.introspect(token)).toEqual({ active: false, reason: 'issuer_mismatch' });
   });
 
+  it('200 concurrent lookups of one new token make exactly 1 call to the real AS', async () => {
+    const service = await engine();
+    const token = await as.issueToken({ scope: 'read' });
+    as.resetCounters();
+    const results = await Promise.all(Array.from({ length: 200 }, () => service.introspect(token)));
+    expect(results.every((r) => r.active)).toBe(true);
+    console.log(`single-flight (real AS): 200 concurrent lookups → ${as.introspectionRequests} introspection request(s)`);
+    expect(as.introspectionRequests).toBe(1);
+  });
+
   it('discovers the introspection endpoint from the issuer', async () => {
     const service = await engine({ introspectionEndpoint: undefined, issuer: as.issuer });
     const token = await as.issueToken({ scope: 'read' });
@@ -162,5 +172,20 @@ describe('IntrospectionService against a real authorization server (oidc-provide
       closers.push(() => ref.close());
       expect((await ref.get(IntrospectionService).introspect(token)).active).toBe(true);
     }
+  });
+});
+
+describe('start-up validation through Nest', () => {
+  it('fails application start-up with a message that says what to change', async () => {
+    const { IntrospectionConfigurationError } = await import('../lib/index.js');
+    const compile = Test.createTestingModule({
+      imports: [IntrospectionModule.forRoot({ introspectionEndpoint: 'http://as.local/introspect', clientId: 'api' })],
+    }).compile();
+    await expect(compile).rejects.toBeInstanceOf(IntrospectionConfigurationError);
+    await expect(
+      Test.createTestingModule({
+        imports: [IntrospectionModule.forRoot({ introspectionEndpoint: 'http://as.local/introspect', clientId: 'api' })],
+      }).compile(),
+    ).rejects.toThrow(/allowInsecureRequests: true[\s\S]*needs `clientSecret`/);
   });
 });

@@ -64,7 +64,7 @@ export class TestAuthorizationServer {
       use: 'sig',
       kid: 'as-signing',
     }));
-    const as = new TestAuthorizationServer(options, { privateJwk, publicJwk }, signingKey);
+    const as = new TestAuthorizationServer(options, { privateJwk, publicJwk }, signingKey!);
     await as.listen(options.port ?? 0);
     return as;
   }
