@@ -9,13 +9,26 @@
 export { IntrospectionModule } from './introspection.module.js';
 /** The engine: `introspect(token)`, `authenticate(token)`, `evict(token)`, `circuitState`. */
 export { IntrospectionService } from './introspection.service.js';
+/** The guard: registered globally by default (`globalGuard`), or `@UseGuards(TokenGuard)`. */
+export { TokenGuard } from './guard/token.guard.js';
+export type { IntrospectionOutage } from './guard/token.guard.js';
+/** `@Public()`: no token needed, no call to the authorization server. */
+export { Public } from './decorators/public.decorator.js';
+/** `@Scopes(...)`: all required; `@AnyScope(...)`: at least one. Class and handler requirements both apply. */
+export { AnyScope, Scopes } from './decorators/scopes.decorator.js';
+/** `@OutagePolicy('fail-closed' | 'serve-stale' | 'fail-open')`: per-route behaviour when the AS cannot answer. */
+export { OutagePolicy } from './decorators/outage-policy.decorator.js';
+/** `@Introspected()` / `@Introspected('sub')`: the validated introspection result (or one claim) as a handler parameter. */
+export { Introspected } from './decorators/introspected.decorator.js';
+/** RFC 6750 helpers used by the guard, for custom transports: parse an Authorization header, build a challenge. */
+export { bearerChallenge, extractBearer } from './guard/bearer.js';
+export type { BearerExtraction } from './guard/bearer.js';
 /** Options accepted by `forRoot()` and returned by `forRootAsync()` factories. */
 export type {
   ClientAuthMethod,
   IntrospectionCacheOptions,
   IntrospectionModuleOptions,
   IntrospectionResilienceOptions,
-  OutagePolicy,
 } from './interfaces/introspection-module-options.interface.js';
 /** Results of `introspect()`: RFC 7662 field names, with derived `scopes` and `stale` beside them. */
 export type {

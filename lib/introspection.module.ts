@@ -1,4 +1,6 @@
-import { Module } from '@nestjs/common';
+import { Module, type CanActivate } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { TokenGuard } from './guard/token.guard.js';
 import { IntrospectionCache } from './cache/introspection.cache.js';
 import { IntrospectionClient } from './client/introspection.client.js';
 import { INTROSPECTION_CACHE, RESOLVED_OPTIONS } from './introspection.constants.js';
@@ -8,6 +10,8 @@ import { IntrospectionService } from './introspection.service.js';
 import { resolveOptions } from './options/resolve-options.js';
 import type { ResolvedOptions } from './options/resolved-options.js';
 import { ResiliencePolicy } from './resilience/resilience.policy.js';
+
+const PASS_THROUGH: CanActivate = { canActivate: () => true };
 
 /**
  * Token introspection for NestJS. Import once in the root module:
@@ -40,7 +44,15 @@ import { ResiliencePolicy } from './resilience/resilience.policy.js';
       inject: [RESOLVED_OPTIONS],
     },
     IntrospectionService,
+    TokenGuard,
+    {
+      // Decided at start-up from the (possibly async) options: the real guard, or one that lets everything
+      // through so `@UseGuards(TokenGuard)` stays the only enforcement when `globalGuard: false`.
+      provide: APP_GUARD,
+      useFactory: (options: ResolvedOptions, guard: TokenGuard): CanActivate => (options.globalGuard ? guard : PASS_THROUGH),
+      inject: [RESOLVED_OPTIONS, TokenGuard],
+    },
   ],
-  exports: [IntrospectionService],
+  exports: [IntrospectionService, TokenGuard, RESOLVED_OPTIONS],
 })
 export class IntrospectionModule extends ConfigurableIntrospectionModule {}

@@ -14,14 +14,8 @@ export type ClientAuthMethod =
   /** An access token of our own, obtained with the client-credentials grant (not available yet). */
   | 'client_credentials_bearer';
 
-/**
- * What a protected route does when the authorization server cannot answer.
- * - `fail-closed`: 503 with Retry-After (the default).
- * - `serve-stale`: the last known *active* result within `cache.staleIfErrorSeconds` (never past
- *   the token's `exp`), else 503.
- * - `fail-open`: the request proceeds without a principal (for routes that can live without identity).
- */
-export type OutagePolicy = 'fail-closed' | 'serve-stale' | 'fail-open';
+import type { OutagePolicy } from '../decorators/outage-policy.decorator.js';
+export type { OutagePolicy };
 
 /** Cache of introspection results. All durations in seconds. */
 export interface IntrospectionCacheOptions {
@@ -105,8 +99,17 @@ export interface IntrospectionModuleOptions {
   privateKeyId?: string;
   /** Allow `http://` endpoints (for local development and tests only). Default false. */
   allowInsecureRequests?: boolean;
-  /** Register `TokenGuard` as a global guard (APP_GUARD). Default true. */
+  /**
+   * Register `TokenGuard` as a global guard (APP_GUARD): every route needs a token unless `@Public()`.
+   * Set false to apply it yourself with `@UseGuards(TokenGuard)`. Default true.
+   */
   globalGuard?: boolean;
+  /** `realm` of the `WWW-Authenticate` challenges (RFC 6750 §3). Default: none. */
+  realm?: string;
+  /** Longest bearer token accepted, characters; longer is `invalid_request` without calling the AS. Default 4,096. */
+  maxTokenLength?: number;
+  /** Request property that receives the validated introspection result. Default `'user'`. */
+  userProperty?: string;
   /** Cache of introspection results; `false` disables caching entirely. */
   cache?: false | IntrospectionCacheOptions;
   /** What to do when the authorization server cannot answer. Default `'fail-closed'`. */

@@ -74,6 +74,14 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
   }
 
   const num = numberReader(problems);
+  const maxTokenLength = num('maxTokenLength', o.maxTokenLength, 4096, { min: 16, max: 65_536, unit: 'characters', integer: true });
+  const userProperty = o.userProperty ?? 'user';
+  if (typeof userProperty !== 'string' || userProperty.length === 0) {
+    problems.push("`userProperty` must be a non-empty string (the request property that receives the result, e.g. 'user').");
+  }
+  if (o.realm !== undefined && (typeof o.realm !== 'string' || !/^[\x20\x21\x23-\x5B\x5D-\x7E]*$/.test(o.realm))) {
+    problems.push('`realm` must be printable ASCII without double quotes or backslashes (it is sent in WWW-Authenticate).');
+  }
   const clockSkewSeconds = num('clockSkewSeconds', o.clockSkewSeconds, 5, { min: 0, max: 3600, unit: 'seconds' });
   const maxResponseBytes = num('maxResponseBytes', o.maxResponseBytes, 65_536, { min: 1024, max: 10 * 1024 * 1024, unit: 'bytes', integer: true });
   const discoveryCacheSeconds = num('discoveryCacheSeconds', o.discoveryCacheSeconds, 3600, { min: 1, max: 7 * 86_400, unit: 'seconds' });
@@ -149,6 +157,9 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     privateKeyId: o.privateKeyId ?? (jwk?.kid as string | undefined),
     allowInsecureRequests,
     globalGuard: o.globalGuard !== false,
+    realm: o.realm,
+    maxTokenLength,
+    userProperty,
     outagePolicy,
     audience,
     expectedIssuer: o.expectedIssuer,

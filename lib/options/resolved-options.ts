@@ -18,6 +18,9 @@ export interface ResolvedOptions {
   readonly privateKeyId?: string;
   readonly allowInsecureRequests: boolean;
   readonly globalGuard: boolean;
+  readonly realm?: string;
+  readonly maxTokenLength: number;
+  readonly userProperty: string;
   readonly outagePolicy: OutagePolicy;
   readonly audience?: readonly string[];
   readonly expectedIssuer?: string;

@@ -1,0 +1,53 @@
+/**
+ * RFC 6750 §2.1: `Authorization: Bearer <b64token>`, scheme case-insensitive, one or more spaces,
+ * b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+ */
+const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+
+/** What the Authorization header held. */
+export type BearerExtraction =
+  | { readonly kind: 'token'; readonly token: string }
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'malformed'; readonly description: string };
+
+const MISSING: BearerExtraction = { kind: 'missing' };
+
+/** Parses an Authorization header value strictly; nothing malformed ever reaches the authorization server. */
+export function extractBearer(header: unknown, maxTokenLength: number): BearerExtraction {
+  if (header === undefined || header === null || header === '') return MISSING;
+  if (typeof header !== 'string') {
+    return { kind: 'malformed', description: 'Send exactly one Authorization header.' };
+  }
+  if (header.length > maxTokenLength + 16) {
+    return { kind: 'malformed', description: `The bearer token is longer than ${maxTokenLength} characters.` };
+  }
+  const match = BEARER.exec(header);
+  if (!match) {
+    if (!/^bearer(\s|$)/i.test(header)) {
+      return { kind: 'malformed', description: 'The Authorization header must use the Bearer scheme: Authorization: Bearer <token>.' };
+    }
+    return {
+      kind: 'malformed',
+      description: 'The Authorization header must hold exactly one bearer token made of RFC 6750 b64token characters.',
+    };
+  }
+  if (match[1].length > maxTokenLength) {
+    return { kind: 'malformed', description: `The bearer token is longer than ${maxTokenLength} characters.` };
+  }
+  return { kind: 'token', token: match[1] };
+}
+
+/** Builds an RFC 6750 §3 `WWW-Authenticate` challenge; values are restricted to the RFC's safe characters. */
+export function bearerChallenge(params: { realm?: string; error?: string; description?: string; scope?: string }): string {
+  const parts: string[] = [];
+  if (params.realm !== undefined) parts.push(`realm="${params.realm}"`);
+  if (params.error) parts.push(`error="${params.error}"`);
+  if (params.description) parts.push(`error_description="${safe(params.description)}"`);
+  if (params.scope) parts.push(`scope="${safe(params.scope)}"`);
+  return parts.length ? `Bearer ${parts.join(', ')}` : 'Bearer';
+}
+
+function safe(value: string): string {
+  // error_description and scope: %x20-21 / %x23-5B / %x5D-7E — drop anything else.
+  return value.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '');
+}

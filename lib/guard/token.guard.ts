@@ -1,0 +1,220 @@
+import {
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  Logger,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { OutagePolicy } from '../decorators/outage-policy.decorator.js';
+import {
+  AuthorizationServerUnavailableError,
+  describeInvalidToken,
+} from '../errors/introspection.errors.js';
+import { ANY_SCOPE_KEY, OUTAGE_POLICY_KEY, PUBLIC_KEY, RESOLVED_OPTIONS, SCOPES_KEY } from '../introspection.constants.js';
+import type { ActiveIntrospectionResult, IntrospectOptions } from '../interfaces/introspection-result.interface.js';
+import { IntrospectionService } from '../introspection.service.js';
+import type { ResolvedOptions } from '../options/resolved-options.js';
+import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
+import { bearerChallenge, extractBearer, type BearerExtraction } from './bearer.js';
+import { INTROSPECTION_RESULT, requestOf, responseOf } from './execution-context.js';
+
+/** What a route requires, read from its metadata once and then remembered. */
+interface RouteRequirements {
+  readonly isPublic: boolean;
+  /** Every one of these scopes (class and handler lists merged). */
+  readonly allScopes: readonly string[];
+  /** For each list, at least one of its scopes (class and handler lists each apply). */
+  readonly anyScopes: readonly (readonly string[])[];
+  readonly outagePolicy: OutagePolicy;
+  /** Options passed to `introspect()`, or undefined for the module defaults. */
+  readonly introspectOptions?: IntrospectOptions;
+}
+
+/** What `request.introspectionOutage` holds when a `fail-open` route proceeds during an outage. */
+export interface IntrospectionOutage {
+  readonly reason: AuthorizationServerUnavailableError['reason'];
+  readonly retryAfterSeconds: number;
+}
+
+/**
+ * Authenticates requests with an opaque bearer token (RFC 6750) through `IntrospectionService`,
+ * and answers exactly as a resource server should:
+ * missing token → 401 `WWW-Authenticate: Bearer`; malformed → 400 `invalid_request`;
+ * inactive/expired/wrong audience → 401 `invalid_token`; missing scope → 403 `insufficient_scope`;
+ * authorization server unavailable → 503 + `Retry-After` (or the route's outage policy).
+ * Never a 500. Registered globally by default (`globalGuard`); use `@Public()` to opt out.
+ *
+ * Subclass to customize: `getRequest`, `extractToken`, `handleOtherContext`, `throwRejection`.
+ */
+@Injectable()
+export class TokenGuard implements CanActivate {
+  private readonly routes = new WeakMap<object, WeakMap<object, RouteRequirements>>();
+  private readonly log = new RateLimitedLogger(new Logger('TokenGuard'));
+  private readonly missingChallenge: string;
+
+  constructor(
+    protected readonly reflector: Reflector,
+    protected readonly introspection: IntrospectionService,
+    @Inject(RESOLVED_OPTIONS) protected readonly options: ResolvedOptions,
+  ) {
+    this.missingChallenge = bearerChallenge({ realm: options.realm });
+  }
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const route = this.requirementsOf(context);
+    if (route.isPublic) return true;
+    const type = context.getType<string>();
+    if (type !== 'http' && type !== 'graphql') return this.handleOtherContext(context);
+
+    const request = this.getRequest(context);
+    const extracted = this.extractToken(request);
+    if (extracted.kind !== 'token') {
+      if (extracted.kind === 'missing') {
+        return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': this.missingChallenge },
+          'An access token is required: send Authorization: Bearer <token>.');
+      }
+      return this.throwRejection(context, HttpStatus.BAD_REQUEST,
+        { 'WWW-Authenticate': bearerChallenge({ realm: this.options.realm, error: 'invalid_request', description: extracted.description }) },
+        extracted.description);
+    }
+
+    let result;
+    try {
+      result = await this.introspection.introspect(extracted.token, route.introspectOptions);
+    } catch (error) {
+      return this.onUnavailable(context, request, route, error);
+    }
+    if (!result.active) {
+      const description = describeInvalidToken(result.reason);
+      return this.throwRejection(context, HttpStatus.UNAUTHORIZED,
+        { 'WWW-Authenticate': bearerChallenge({ realm: this.options.realm, error: 'invalid_token', description }) },
+        description);
+    }
+    this.checkScopes(context, route, result);
+    request[this.options.userProperty] = result;
+    request[INTROSPECTION_RESULT] = result;
+    return true;
+  }
+
+  /** The request carrying the Authorization header. Override for custom transports. */
+  protected getRequest(context: ExecutionContext): any {
+    const request = requestOf(context);
+    if (!request) {
+      throw new HttpException(
+        { statusCode: 500, message: 'TokenGuard found no HTTP request in the GraphQL context: pass `req` into the GraphQL context.' },
+        500,
+      );
+    }
+    return request;
+  }
+
+  /** Reads the bearer token from the Authorization header only (RFC 6750 §2.1). Override to accept other places. */
+  protected extractToken(request: any): BearerExtraction {
+    return extractBearer(request.headers?.authorization, this.options.maxTokenLength);
+  }
+
+  /**
+   * Context types other than HTTP and GraphQL (`rpc`, `ws`): passed through by default, because there
+   * is no Authorization header to read. Override to authenticate them (e.g. a token in the message
+   * metadata via `IntrospectionService`).
+   */
+  protected handleOtherContext(_context: ExecutionContext): boolean | Promise<boolean> {
+    return true;
+  }
+
+  /**
+   * Sets the response headers and throws the HTTP exception Nest turns into the response body
+   * (`{ statusCode, message, error }`). Headers go through the response's own `header()` so Express
+   * and Fastify behave the same.
+   */
+  protected throwRejection(context: ExecutionContext, status: number, headers: Record<string, string>, message: string): never {
+    const response = responseOf(context);
+    if (response) {
+      for (const [name, value] of Object.entries(headers)) {
+        if (typeof response.header === 'function') response.header(name, value);
+        else if (typeof response.setHeader === 'function') response.setHeader(name, value);
+      }
+    }
+    throw new HttpException({ statusCode: status, message, error: STATUS_TEXT[status] ?? 'Error' }, status);
+  }
+
+  private onUnavailable(context: ExecutionContext, request: any, route: RouteRequirements, error: unknown): boolean {
+    const unavailable =
+      error instanceof AuthorizationServerUnavailableError
+        ? error
+        : new AuthorizationServerUnavailableError('unexpected_error', this.options.resilience.retryAfterSeconds,
+            `Token introspection failed unexpectedly: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+    if (route.outagePolicy === 'fail-open') {
+      const outage: IntrospectionOutage = { reason: unavailable.reason, retryAfterSeconds: unavailable.retryAfterSeconds };
+      request.introspectionOutage = outage;
+      this.log.warn(
+        `fail-open:${unavailable.reason}`,
+        `Authorization server unavailable (${unavailable.reason}); a fail-open route let a request through without a principal.`,
+      );
+      return true;
+    }
+    return this.throwRejection(context, HttpStatus.SERVICE_UNAVAILABLE, { 'Retry-After': String(unavailable.retryAfterSeconds) },
+      `The authorization server cannot verify the access token right now (${unavailable.reason}); retry after ${unavailable.retryAfterSeconds} s.`);
+  }
+
+  private checkScopes(context: ExecutionContext, route: RouteRequirements, result: ActiveIntrospectionResult): void {
+    const granted = result.scopes;
+    for (const scope of route.allScopes) {
+      if (!granted.includes(scope)) {
+        const required = route.allScopes.join(' ');
+        this.throwRejection(context, HttpStatus.FORBIDDEN,
+          { 'WWW-Authenticate': bearerChallenge({ realm: this.options.realm, error: 'insufficient_scope', description: `Scopes required: ${required}`, scope: required }) },
+          `The access token lacks a required scope. Required: ${route.allScopes.join(', ')}.`);
+      }
+    }
+    for (const anyOf of route.anyScopes) {
+      if (!anyOf.some((scope) => granted.includes(scope))) {
+        const options = anyOf.join(' ');
+        this.throwRejection(context, HttpStatus.FORBIDDEN,
+          { 'WWW-Authenticate': bearerChallenge({ realm: this.options.realm, error: 'insufficient_scope', description: `One of these scopes required: ${options}`, scope: options }) },
+          `The access token needs one of these scopes: ${anyOf.join(', ')}.`);
+      }
+    }
+  }
+
+  /** Route metadata is read once per (controller, handler) and remembered. */
+  private requirementsOf(context: ExecutionContext): RouteRequirements {
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    let byHandler = this.routes.get(controller);
+    if (!byHandler) this.routes.set(controller, (byHandler = new WeakMap()));
+    let route = byHandler.get(handler);
+    if (!route) byHandler.set(handler, (route = this.readRequirements(handler, controller)));
+    return route;
+  }
+
+  private readRequirements(handler: object, controller: object): RouteRequirements {
+    const targets = [handler, controller] as Array<() => void>;
+    const isPublic = this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets) === true;
+    const scopeLists = this.reflector.getAll<(readonly string[] | undefined)[]>(SCOPES_KEY, [controller, handler] as Array<() => void>);
+    const allScopes = [...new Set(scopeLists.flatMap((list) => list ?? []))];
+    const anyScopes = this.reflector
+      .getAll<(readonly string[] | undefined)[]>(ANY_SCOPE_KEY, [controller, handler] as Array<() => void>)
+      .filter((list): list is readonly string[] => Array.isArray(list));
+    const outagePolicy = this.reflector.getAllAndOverride<OutagePolicy>(OUTAGE_POLICY_KEY, targets) ?? this.options.outagePolicy;
+    const allowStale = outagePolicy === 'serve-stale';
+    const moduleDefault = this.options.outagePolicy === 'serve-stale';
+    return {
+      isPublic,
+      allScopes,
+      anyScopes,
+      outagePolicy,
+      introspectOptions: allowStale === moduleDefault ? undefined : { allowStale },
+    };
+  }
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  503: 'Service Unavailable',
+};
