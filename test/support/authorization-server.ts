@@ -21,6 +21,8 @@ export interface TokenRequest {
   scope?: string;
   /** RFC 8707 resource indicator: becomes the token's `aud`. */
   resource?: string;
+  /** Lifetime of this token, seconds (default: the server's `tokenTtlSeconds`). */
+  ttlSeconds?: number;
 }
 
 export interface StartOptions {
@@ -43,6 +45,7 @@ export class TestAuthorizationServer {
   /** Raw request bodies seen at the introspection endpoint (for asserting client authentication). */
   readonly introspectionLog: Array<{ headers: IncomingMessage['headers'] }> = [];
   private server?: Server;
+  private nextTtl?: number;
   private provider?: Provider;
   private port = 0;
   private readonly sockets = new Set<import('node:net').Socket>();
@@ -86,6 +89,7 @@ export class TestAuthorizationServer {
 
   /** Obtain a real opaque access token for the `app` client (client-credentials grant). */
   async issueToken(request: TokenRequest = {}): Promise<string> {
+    this.nextTtl = request.ttlSeconds;
     const body = new URLSearchParams({ grant_type: 'client_credentials' });
     if (request.scope) body.set('scope', request.scope);
     if (request.resource) body.set('resource', request.resource);
@@ -98,6 +102,7 @@ export class TestAuthorizationServer {
       body,
     });
     const json = (await res.json()) as { access_token?: string };
+    this.nextTtl = undefined;
     if (!res.ok || !json.access_token) throw new Error(`token request failed: ${res.status} ${JSON.stringify(json)}`);
     return json.access_token;
   }
@@ -159,7 +164,7 @@ export class TestAuthorizationServer {
   }
 
   private createProvider(): Provider {
-    const ttl = this.options.tokenTtlSeconds ?? 600;
+    const ttl = () => this.nextTtl ?? this.options.tokenTtlSeconds ?? 600;
     const common = { grant_types: ['client_credentials'], redirect_uris: [], response_types: [] };
     // oidc-provider prints development notices (Node 20 runtime, in-memory adapter): expected here.
     const { warn, info } = console;
@@ -196,11 +201,11 @@ export class TestAuthorizationServer {
             scope: SCOPES.join(' '),
             audience: resource,
             accessTokenFormat: 'opaque',
-            accessTokenTTL: ttl,
+            accessTokenTTL: ttl(),
           }),
         },
       },
-      ttl: { ClientCredentials: ttl },
+      ttl: { ClientCredentials: () => ttl() },
       jwks: { keys: [this.signingKey] },
     });
     // oidc-provider logs server errors through its own emitter; keep test output quiet.

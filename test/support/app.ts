@@ -1,0 +1,96 @@
+import 'reflect-metadata';
+import { Controller, Get, Module, Post, Req, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import {
+  AnyScope,
+  Introspected,
+  IntrospectionModule,
+  OutagePolicy,
+  Public,
+  Scopes,
+  type ActiveIntrospectionResult,
+  type IntrospectionModuleOptions,
+} from '../../lib/index.js';
+import { quietLogger } from './engine.js';
+
+export type AdapterName = 'express' | 'fastify';
+export const ADAPTERS: AdapterName[] = ['express', 'fastify'];
+
+@Controller('public')
+export class PublicController {
+  @Public()
+  @Get()
+  hello() {
+    return { hello: 'world' };
+  }
+}
+
+@Controller('orders')
+@Scopes('read')
+export class OrdersController {
+  @Get()
+  list(@Introspected() token: ActiveIntrospectionResult, @Introspected('client_id') clientId: string, @Req() req: { user?: unknown }) {
+    return { clientId, scopes: token.scopes, sameAsUser: req.user === token };
+  }
+
+  @Post()
+  @Scopes('write')
+  create() {
+    return { created: true };
+  }
+
+  @Get('any')
+  @AnyScope('admin', 'write')
+  any() {
+    return { ok: true };
+  }
+
+  @Get('stale')
+  @OutagePolicy('serve-stale')
+  stale(@Introspected() token: ActiveIntrospectionResult) {
+    return { stale: token.stale === true };
+  }
+
+  @Get('open')
+  @OutagePolicy('fail-open')
+  open(@Req() req: { user?: unknown; introspectionOutage?: unknown }) {
+    return { user: req.user ?? null, outage: req.introspectionOutage ?? null };
+  }
+}
+
+/** Starts a real Nest application on 127.0.0.1 (random port) over the given HTTP adapter. */
+export async function startApp(
+  adapter: AdapterName,
+  introspection: DynamicModule | IntrospectionModuleOptions,
+  controllers: Array<new (...args: never[]) => unknown> = [PublicController, OrdersController],
+  extraImports: DynamicModule[] = [],
+): Promise<{ app: INestApplication; url: string }> {
+  const imported = 'module' in introspection ? introspection : IntrospectionModule.forRoot(introspection);
+  @Module({ imports: [imported, ...extraImports], controllers })
+  class AppModule {}
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(quietLogger).compile();
+  const app =
+    adapter === 'express'
+      ? moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger })
+      : moduleRef.createNestApplication(new FastifyAdapter(), { logger: quietLogger });
+  await app.listen(0, '127.0.0.1');
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  return { app, url };
+}
+
+/** A real HTTP call; returns status, headers and parsed body. */
+export async function call(url: string, init: { method?: string; authorization?: string } = {}) {
+  const headers: Record<string, string> = {};
+  if (init.authorization !== undefined) headers.authorization = init.authorization;
+  const res = await fetch(url, { method: init.method ?? 'GET', headers });
+  const text = await res.text();
+  let body: any = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, headers: res.headers, body };
+}
