@@ -66,9 +66,10 @@ export async function startApp(
   introspection: DynamicModule | IntrospectionModuleOptions,
   controllers: Array<new (...args: never[]) => unknown> = [PublicController, OrdersController],
   extraImports: DynamicModule[] = [],
+  providers: Array<new (...args: never[]) => unknown> = [],
 ): Promise<{ app: INestApplication; url: string }> {
   const imported = 'module' in introspection ? introspection : IntrospectionModule.forRoot(introspection);
-  @Module({ imports: [imported, ...extraImports], controllers })
+  @Module({ imports: [imported, ...extraImports], controllers, providers })
   class AppModule {}
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(quietLogger).compile();
   const app =
