@@ -246,6 +246,26 @@ describe('fault handling with real misbehaving servers', () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
+  it('bulkhead: caps concurrent calls to the AS; beyond the queue, lookups fail fast as overloaded', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const { service } = await setup(
+      (req, res, body) => {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        res.on('finish', () => inFlight--);
+        return behave.delay(150, behave.json(activeBody()))(req, res, body);
+      },
+      { resilience: { ...FAST, attemptTimeoutMs: 1000, maxConcurrentCalls: 2, maxQueuedCalls: 2, circuitBreaker: false, retries: 0 } },
+    );
+    const outcomes = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => service.introspect(`${TOKEN}-${i}`)));
+    const fulfilled = outcomes.filter((o) => o.status === 'fulfilled').length;
+    const overloaded = outcomes.filter((o) => o.status === 'rejected' && (o.reason as AuthorizationServerUnavailableError).reason === 'overloaded').length;
+    expect(peak).toBe(2);
+    expect(fulfilled).toBe(4); // 2 running + 2 queued
+    expect(overloaded).toBe(4);
+  });
+
   describe('single-flight', () => {
     it('200 concurrent lookups of one new token make exactly 1 call', async () => {
       const { server, service } = await setup(behave.delay(100, behave.json(activeBody())));
