@@ -12,6 +12,9 @@ export { IntrospectionService } from './introspection.service.js';
 /** The guard: registered globally by default (`globalGuard`), or `@UseGuards(TokenGuard)`. */
 export { TokenGuard } from './guard/token.guard.js';
 export type { IntrospectionOutage } from './guard/token.guard.js';
+/** Readiness of the authorization server for `@nestjs/terminus` (11 or 12): `isHealthy(key = 'authorization-server')`. */
+export { IntrospectionHealthIndicator } from './health/introspection.health.js';
+export type { AuthorizationServerHealth, HealthIndicatorResult } from './health/introspection.health.js';
 /** `@Public()`: no token needed, no call to the authorization server. */
 export { Public } from './decorators/public.decorator.js';
 /** `@Scopes(...)`: all required; `@AnyScope(...)`: at least one. Class and handler requirements both apply. */

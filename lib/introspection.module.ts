@@ -1,6 +1,7 @@
 import { Module, type CanActivate } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TokenGuard } from './guard/token.guard.js';
+import { IntrospectionHealthIndicator } from './health/introspection.health.js';
 import { IntrospectionCache } from './cache/introspection.cache.js';
 import { IntrospectionClient } from './client/introspection.client.js';
 import { INTROSPECTION_CACHE, RESOLVED_OPTIONS } from './introspection.constants.js';
@@ -45,6 +46,7 @@ const PASS_THROUGH: CanActivate = { canActivate: () => true };
     },
     IntrospectionService,
     TokenGuard,
+    IntrospectionHealthIndicator,
     {
       // Decided at start-up from the (possibly async) options: the real guard, or one that lets everything
       // through so `@UseGuards(TokenGuard)` stays the only enforcement when `globalGuard: false`.
@@ -53,6 +55,6 @@ const PASS_THROUGH: CanActivate = { canActivate: () => true };
       inject: [RESOLVED_OPTIONS, TokenGuard],
     },
   ],
-  exports: [IntrospectionService, TokenGuard, RESOLVED_OPTIONS],
+  exports: [IntrospectionService, TokenGuard, IntrospectionHealthIndicator, RESOLVED_OPTIONS],
 })
 export class IntrospectionModule extends ConfigurableIntrospectionModule {}

@@ -126,6 +126,15 @@ export interface IntrospectionModuleOptions {
   discoveryCacheSeconds?: number;
   /** Timeouts, retries, circuit breaker and bulkhead. */
   resilience?: IntrospectionResilienceOptions;
+  /** The readiness probe of `IntrospectionHealthIndicator`. */
+  health?: {
+    /** Timeout of one probe, milliseconds. Default 1,000 ms. */
+    probeTimeoutMs?: number;
+    /** How long a probe result is reused, milliseconds, so frequent health checks never hammer the AS. Default 5,000 ms. */
+    cacheMs?: number;
+    /** A probe slower than this reports `degraded` (Terminus 12) instead of `up`, milliseconds. Default 500 ms. */
+    slowMs?: number;
+  };
   /** HTTP agents for calls to the authorization server (custom CA, mTLS, proxies). Default: keep-alive agents. */
   httpAgent?: HttpAgent;
   httpsAgent?: HttpsAgent;

@@ -113,6 +113,13 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
   const maxQueuedCalls = num('resilience.maxQueuedCalls', r.maxQueuedCalls, 1000, { min: 0, max: 1_000_000, unit: 'calls', integer: true });
   const retryAfterSeconds = num('resilience.retryAfterSeconds', r.retryAfterSeconds, 5, { min: 1, max: 86_400, unit: 'seconds', integer: true });
 
+  const h = o.health ?? {};
+  const health = {
+    probeTimeoutMs: num('health.probeTimeoutMs', h.probeTimeoutMs, 1000, { min: 1, max: 60_000, unit: 'milliseconds' }),
+    cacheMs: num('health.cacheMs', h.cacheMs, 5000, { min: 0, max: 600_000, unit: 'milliseconds' }),
+    slowMs: num('health.slowMs', h.slowMs, 500, { min: 1, max: 60_000, unit: 'milliseconds' }),
+  };
+
   let cache: ResolvedOptions['cache'] = false;
   if (o.cache !== false) {
     const c = o.cache ?? {};
@@ -178,6 +185,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
       maxQueuedCalls,
       retryAfterSeconds,
     },
+    health,
     httpAgent: o.httpAgent,
     httpsAgent: o.httpsAgent,
   };

@@ -48,6 +48,7 @@ export interface ResolvedOptions {
     readonly maxQueuedCalls: number;
     readonly retryAfterSeconds: number;
   };
+  readonly health: { readonly probeTimeoutMs: number; readonly cacheMs: number; readonly slowMs: number };
   readonly httpAgent?: HttpAgent;
   readonly httpsAgent?: HttpsAgent;
 }

@@ -44,6 +44,7 @@ export class ResiliencePolicy {
   private readonly breaker?: CircuitBreakerPolicy;
   private openedAt = 0;
   private readonly listeners = new Set<(state: BreakerState) => void>();
+  private readonly probes = new Map<number, IPolicy>();
 
   constructor(private readonly options: ResolvedOptions['resilience']) {
     const o = options;
@@ -94,6 +95,24 @@ export class ResiliencePolicy {
   async execute<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     try {
       return await this.policy.execute(({ signal }) => fn(signal));
+    } catch (error) {
+      throw this.translate(error);
+    }
+  }
+
+  /**
+   * Runs a health probe: through the circuit breaker (so a successful probe is the half-open test
+   * call that closes it, even when no traffic arrives) with its own timeout, without retries or
+   * bulkhead. Fails fast with `circuit_open` while the breaker is open.
+   */
+  async probe<T>(fn: (signal: AbortSignal) => Promise<T>, timeoutMs: number): Promise<T> {
+    let policy = this.probes.get(timeoutMs);
+    if (!policy) {
+      policy = wrap(this.breaker ?? noop, timeout(timeoutMs, TimeoutStrategy.Aggressive));
+      this.probes.set(timeoutMs, policy);
+    }
+    try {
+      return await policy.execute(({ signal }) => fn(signal));
     } catch (error) {
       throw this.translate(error);
     }

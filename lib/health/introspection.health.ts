@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { IntrospectionClient } from '../client/introspection.client.js';
+import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
+import { RESOLVED_OPTIONS } from '../introspection.constants.js';
+import type { ResolvedOptions } from '../options/resolved-options.js';
+import { ResiliencePolicy, type BreakerState } from '../resilience/resilience.policy.js';
+
+/** A Terminus health indicator result: `{ [key]: { status, ...details } }`. */
+export type HealthIndicatorResult = Record<string, { status: 'up' | 'down' | 'degraded'; [detail: string]: unknown }>;
+
+/** Details reported under the indicator's key. */
+export interface AuthorizationServerHealth {
+  status: 'up' | 'down' | 'degraded';
+  /** Circuit-breaker state when the probe finished. */
+  breaker: BreakerState;
+  /** Round trip of the probe, milliseconds (absent when it did not reach the network). */
+  latencyMs?: number;
+  /** Why it is down (an `UnavailableReason`), or `slow` when degraded. */
+  reason?: string;
+  message?: string;
+  /** When the probe ran (ISO 8601); results are reused for `health.cacheMs`. */
+  checkedAt: string;
+}
+
+type TerminusSession = {
+  up(data: object): HealthIndicatorResult;
+  down(data: object): HealthIndicatorResult;
+  degraded?(data: object): HealthIndicatorResult;
+};
+type TerminusService = { check(key: string): TerminusSession };
+
+/**
+ * Reachability of the authorization server, for readiness probes (`@nestjs/terminus` 11 or 12).
+ * The probe introspects a random dummy token — the cheapest honest check: it proves the endpoint
+ * answers *and* accepts our credentials — through the circuit breaker, with its own short timeout.
+ * Results are reused for a few seconds so frequent probes never hammer the AS.
+ *
+ * Use it for **readiness**, never for liveness: an AS outage must not restart every pod.
+ *
+ * ```ts
+ * @Get('ready') @HealthCheck()
+ * ready() { return this.health.check([() => this.authorizationServer.isHealthy()]); }
+ * ```
+ */
+@Injectable()
+export class IntrospectionHealthIndicator {
+  private readonly dummyToken = `health-probe-${randomUUID()}`;
+  private last?: { at: number; outcome: Promise<AuthorizationServerHealth> };
+  private terminus?: Promise<TerminusService | undefined>;
+
+  constructor(
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
+    private readonly client: IntrospectionClient,
+    private readonly resilience: ResiliencePolicy,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  /**
+   * Up when the authorization server answered the probe; `degraded` (Terminus 12; `up` on 11) when
+   * it answered slower than `health.slowMs`; down when it did not answer within
+   * `health.probeTimeoutMs`, rejected our credentials, or the circuit breaker is open.
+   */
+  async isHealthy(key = 'authorization-server'): Promise<HealthIndicatorResult> {
+    const { status, ...details } = await this.probe();
+    const session = (await this.terminusService())?.check(key);
+    if (!session) return { [key]: { status, ...details } };
+    if (status === 'degraded') return session.degraded ? session.degraded(details) : session.up(details);
+    return status === 'up' ? session.up(details) : session.down(details);
+  }
+
+  /** The latest probe outcome (cached for `health.cacheMs`; concurrent callers share one probe). */
+  probe(): Promise<AuthorizationServerHealth> {
+    const now = Date.now();
+    if (this.last && now - this.last.at < this.options.health.cacheMs) return this.last.outcome;
+    const outcome = this.runProbe();
+    this.last = { at: now, outcome };
+    return outcome;
+  }
+
+  private async runProbe(): Promise<AuthorizationServerHealth> {
+    const started = performance.now();
+    const checkedAt = new Date().toISOString();
+    try {
+      await this.resilience.probe((signal) => this.client.introspect(this.dummyToken, signal), this.options.health.probeTimeoutMs);
+      const latencyMs = Math.round(performance.now() - started);
+      const slow = latencyMs > this.options.health.slowMs;
+      return {
+        status: slow ? 'degraded' : 'up',
+        breaker: this.resilience.state,
+        latencyMs,
+        ...(slow ? { reason: 'slow', message: `The authorization server answered in ${latencyMs} ms (slow above ${this.options.health.slowMs} ms).` } : {}),
+        checkedAt,
+      };
+    } catch (error) {
+      const e =
+        error instanceof AuthorizationServerUnavailableError
+          ? error
+          : new AuthorizationServerUnavailableError('unexpected_error', 1, String((error as Error)?.message ?? error));
+      return {
+        status: 'down',
+        breaker: this.resilience.state,
+        ...(e.reason === 'circuit_open' ? {} : { latencyMs: Math.round(performance.now() - started) }),
+        reason: e.reason,
+        message: e.message,
+        checkedAt,
+      };
+    }
+  }
+
+  /** Terminus' own HealthIndicatorService when the package is installed (optional peer dependency). */
+  private terminusService(): Promise<TerminusService | undefined> {
+    this.terminus ??= import('@nestjs/terminus').then(
+      (terminus) => {
+        try {
+          return this.moduleRef.get(terminus.HealthIndicatorService, { strict: false }) as unknown as TerminusService;
+        } catch {
+          return new terminus.HealthIndicatorService() as unknown as TerminusService;
+        }
+      },
+      () => {
+        new Logger('IntrospectionHealthIndicator').log('@nestjs/terminus is not installed: reporting plain health indicator results.');
+        return undefined;
+      },
+    );
+    return this.terminus;
+  }
+}
