@@ -13,7 +13,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Module } from '@nestjs/common';
 import { IntrospectionModule, IntrospectionService, type IntrospectionModuleOptions } from '../lib/index.js';
-import { CLIENTS, TestAuthorizationServer } from '../test/support/authorization-server.js';
+import { CLIENTS, EmbeddedAuthorizationServer } from '../sample/embedded-authorization-server.js';
 import { FaultyServer, behave } from '../test/support/faulty-server.js';
 
 const quick = process.argv.includes('--quick');
@@ -41,7 +41,7 @@ function percentile(sorted: number[], p: number): number {
 async function main() {
   const rows: Array<[string, string]> = [];
   const results: Record<string, number> = {};
-  const as = await TestAuthorizationServer.start();
+  const as = await EmbeddedAuthorizationServer.start();
   const { service, close } = await engine({ introspectionEndpoint: as.introspectionEndpoint, allowInsecureRequests: true, ...CLIENTS.basic });
   try {
     // 1. Cache hit vs its floor: the SHA-256 of the key alone, and a bare Map lookup behind an await.

@@ -1,0 +1,110 @@
+import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
+/**
+ * Resolves the introspection endpoint: the configured one, or discovered from the issuer
+ * (RFC 8414 first, then OpenID Connect Discovery). A failure is never remembered: the next lookup
+ * tries again. A success is reused for `discoveryCacheSeconds`; if a refresh fails, the last good
+ * endpoint keeps being used.
+ */
+export class EndpointResolver {
+    constructor(options, http) {
+        this.options = options;
+        this.http = http;
+        if (options.introspectionEndpoint) {
+            this.fixed = { introspectionEndpoint: options.introspectionEndpoint, issuer: options.issuer ?? options.expectedIssuer };
+        }
+    }
+    /** The endpoint if it is known without a network call (explicit, or discovered and still fresh). */
+    known() {
+        return this.fixed ?? this.current?.value;
+    }
+    async resolve(signal) {
+        if (this.fixed)
+            return this.fixed;
+        const current = this.current;
+        if (current && Date.now() < current.refreshAt)
+            return current.value;
+        this.inflight ??= this.discover(signal).then((value) => {
+            this.current = { value, refreshAt: Date.now() + this.options.discoveryCacheMs };
+            return value;
+        }, (error) => {
+            if (current) {
+                // Keep serving the last good endpoint; try again in a minute.
+                this.current = { value: current.value, refreshAt: Date.now() + 60_000 };
+                return current.value;
+            }
+            throw error;
+        }).finally(() => {
+            this.inflight = undefined;
+        });
+        return this.inflight;
+    }
+    async discover(signal) {
+        const issuer = this.options.issuer;
+        const failures = [];
+        for (const url of discoveryUrls(issuer)) {
+            let res;
+            try {
+                res = await this.http.get(url, { signal, headers: { accept: 'application/json' } });
+            }
+            catch (cause) {
+                throw new AuthorizationServerUnavailableError('discovery_failed', this.options.resilience.retryAfterSeconds, `Discovery of the introspection endpoint failed: ${url} did not answer (${describe(cause)}).`, { cause });
+            }
+            if (res.status === 404 || res.status === 400) {
+                failures.push(`${url} answered ${res.status}`);
+                continue;
+            }
+            let doc;
+            try {
+                doc = res.status === 200 ? JSON.parse(res.data) : undefined;
+            }
+            catch {
+                doc = undefined;
+            }
+            if (!doc || typeof doc !== 'object') {
+                failures.push(`${url} answered ${res.status} without a JSON metadata document`);
+                continue;
+            }
+            if (typeof doc.issuer === 'string' && stripSlash(doc.issuer) !== stripSlash(issuer)) {
+                // RFC 8414 §3.3: the metadata must be about the issuer we asked for.
+                failures.push(`${url} describes issuer '${doc.issuer}', not '${issuer}'`);
+                continue;
+            }
+            const endpoint = doc.introspection_endpoint;
+            if (typeof endpoint !== 'string') {
+                failures.push(`${url} lists no introspection_endpoint (is introspection enabled at the authorization server?)`);
+                continue;
+            }
+            let parsed;
+            try {
+                parsed = new URL(endpoint);
+            }
+            catch {
+                failures.push(`${url} lists an invalid introspection_endpoint`);
+                continue;
+            }
+            if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && this.options.allowInsecureRequests)) {
+                failures.push(`${url} lists a non-https introspection_endpoint (${parsed.origin}); set allowInsecureRequests only for development`);
+                continue;
+            }
+            return { introspectionEndpoint: parsed, issuer: typeof doc.issuer === 'string' ? doc.issuer : issuer };
+        }
+        throw new AuthorizationServerUnavailableError('discovery_failed', this.options.resilience.retryAfterSeconds, `Discovery of the introspection endpoint failed: ${failures.join('; ')}. ` +
+            'Check `issuer`, or set `introspectionEndpoint` explicitly.');
+    }
+}
+/** RFC 8414 §3.1 inserts the well-known segment before the issuer's path; OIDC Discovery appends it. */
+export function discoveryUrls(issuer) {
+    const url = new URL(issuer);
+    const path = stripSlash(url.pathname);
+    return [
+        `${url.origin}/.well-known/oauth-authorization-server${path}`,
+        `${url.origin}${path}/.well-known/openid-configuration`,
+    ];
+}
+function stripSlash(s) {
+    return s.endsWith('/') ? s.slice(0, -1) : s;
+}
+function describe(error) {
+    const e = error;
+    return e?.code ?? e?.message ?? String(error);
+}

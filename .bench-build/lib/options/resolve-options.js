@@ -1,0 +1,186 @@
+import { IntrospectionConfigurationError } from '../errors/introspection.errors.js';
+const AUTH_METHODS = [
+    'client_secret_basic',
+    'client_secret_post',
+    'private_key_jwt',
+    'client_credentials_bearer',
+];
+const OUTAGE_POLICIES = ['fail-closed', 'serve-stale', 'fail-open'];
+/**
+ * Validates the module options once, at start-up, and fills in defaults. Every problem found is
+ * reported together, each with what to change, so one restart fixes them all.
+ */
+export function resolveOptions(options) {
+    const problems = [];
+    const o = (options ?? {});
+    const allowInsecureRequests = o.allowInsecureRequests === true;
+    const introspectionEndpoint = o.introspectionEndpoint
+        ? parseUrl('introspectionEndpoint', o.introspectionEndpoint, allowInsecureRequests, problems)
+        : undefined;
+    let issuer;
+    if (o.issuer !== undefined) {
+        if (parseUrl('issuer', o.issuer, allowInsecureRequests, problems))
+            issuer = o.issuer;
+    }
+    if (!o.introspectionEndpoint && !o.issuer) {
+        problems.push('Neither `introspectionEndpoint` nor `issuer` is set. Set `introspectionEndpoint` to the RFC 7662 endpoint ' +
+            "(e.g. 'https://auth.example.com/oauth2/introspect'), or `issuer` to let the endpoint be discovered.");
+    }
+    if (typeof o.clientId !== 'string' || o.clientId.length === 0) {
+        problems.push('`clientId` is missing: set it to the client id this API uses at the authorization server.');
+    }
+    const clientAuthMethod = o.clientAuthMethod ?? 'client_secret_basic';
+    if (!AUTH_METHODS.includes(clientAuthMethod)) {
+        problems.push(`\`clientAuthMethod\` '${String(clientAuthMethod)}' is unknown: use one of ${AUTH_METHODS.join(', ')}.`);
+    }
+    else if (clientAuthMethod === 'client_credentials_bearer') {
+        problems.push("`clientAuthMethod: 'client_credentials_bearer'` is not available in this version: use 'client_secret_basic', " +
+            "'client_secret_post' or 'private_key_jwt'.");
+    }
+    else if (clientAuthMethod === 'private_key_jwt') {
+        if (!o.privateKey) {
+            problems.push("`clientAuthMethod: 'private_key_jwt'` needs `privateKey` (a private JWK, a PKCS#8 PEM string or a KeyObject).");
+        }
+    }
+    else if (typeof o.clientSecret !== 'string' || o.clientSecret.length === 0) {
+        problems.push(`\`clientAuthMethod: '${clientAuthMethod}'\` needs \`clientSecret\`: set it (e.g. from an environment variable), ` +
+            "or use `clientAuthMethod: 'private_key_jwt'` with `privateKey`.");
+    }
+    const jwk = typeof o.privateKey === 'object' && o.privateKey !== null && 'kty' in o.privateKey ? o.privateKey : undefined;
+    const outagePolicy = o.outagePolicy ?? 'fail-closed';
+    if (!OUTAGE_POLICIES.includes(outagePolicy)) {
+        problems.push(`\`outagePolicy\` '${String(outagePolicy)}' is unknown: use one of ${OUTAGE_POLICIES.join(', ')}.`);
+    }
+    let audience;
+    if (o.audience !== undefined) {
+        audience = Array.isArray(o.audience) ? o.audience : [o.audience];
+        if (audience.length === 0 || audience.some((a) => typeof a !== 'string' || a.length === 0)) {
+            problems.push('`audience` must be a non-empty string or a non-empty list of non-empty strings (or be left out).');
+        }
+    }
+    const num = numberReader(problems);
+    const clockSkewSeconds = num('clockSkewSeconds', o.clockSkewSeconds, 5, { min: 0, max: 3600, unit: 'seconds' });
+    const maxResponseBytes = num('maxResponseBytes', o.maxResponseBytes, 65_536, { min: 1024, max: 10 * 1024 * 1024, unit: 'bytes', integer: true });
+    const discoveryCacheSeconds = num('discoveryCacheSeconds', o.discoveryCacheSeconds, 3600, { min: 1, max: 7 * 86_400, unit: 'seconds' });
+    const r = o.resilience ?? {};
+    const attemptTimeoutMs = num('resilience.attemptTimeoutMs', r.attemptTimeoutMs, 2000, { min: 1, max: 120_000, unit: 'milliseconds' });
+    const deadlineMs = num('resilience.deadlineMs', r.deadlineMs, Math.max(5000, attemptTimeoutMs), { min: 1, max: 300_000, unit: 'milliseconds' });
+    if (deadlineMs < attemptTimeoutMs) {
+        problems.push(`\`resilience.deadlineMs\` (${deadlineMs} ms) is shorter than \`resilience.attemptTimeoutMs\` (${attemptTimeoutMs} ms): ` +
+            'the overall deadline must leave room for at least one attempt. Raise deadlineMs or lower attemptTimeoutMs.');
+    }
+    const retries = num('resilience.retries', r.retries, 2, { min: 0, max: 10, unit: 'retries', integer: true });
+    const retryInitialDelayMs = num('resilience.retryInitialDelayMs', r.retryInitialDelayMs, 100, { min: 0, max: 60_000, unit: 'milliseconds' });
+    const retryMaxDelayMs = num('resilience.retryMaxDelayMs', r.retryMaxDelayMs, Math.max(1000, retryInitialDelayMs), { min: 0, max: 300_000, unit: 'milliseconds' });
+    if (retryMaxDelayMs < retryInitialDelayMs) {
+        problems.push('`resilience.retryMaxDelayMs` is smaller than `resilience.retryInitialDelayMs`: make it at least as large.');
+    }
+    let circuitBreaker = false;
+    if (r.circuitBreaker !== false) {
+        const cb = r.circuitBreaker ?? {};
+        circuitBreaker = {
+            consecutiveFailures: num('resilience.circuitBreaker.consecutiveFailures', cb.consecutiveFailures, 5, { min: 1, max: 1000, unit: 'failures', integer: true }),
+            halfOpenAfterMs: num('resilience.circuitBreaker.halfOpenAfterMs', cb.halfOpenAfterMs, 5000, { min: 1, max: 3_600_000, unit: 'milliseconds' }),
+        };
+    }
+    const maxConcurrentCalls = num('resilience.maxConcurrentCalls', r.maxConcurrentCalls, 32, { min: 1, max: 10_000, unit: 'calls', integer: true });
+    const maxQueuedCalls = num('resilience.maxQueuedCalls', r.maxQueuedCalls, 1000, { min: 0, max: 1_000_000, unit: 'calls', integer: true });
+    const retryAfterSeconds = num('resilience.retryAfterSeconds', r.retryAfterSeconds, 5, { min: 1, max: 86_400, unit: 'seconds', integer: true });
+    let cache = false;
+    if (o.cache !== false) {
+        const c = o.cache ?? {};
+        const keyPrefix = c.keyPrefix ?? 'token-introspection:';
+        if (typeof keyPrefix !== 'string')
+            problems.push('`cache.keyPrefix` must be a string.');
+        if (c.store !== undefined && (c.store === null || typeof c.store !== 'object')) {
+            problems.push('`cache.store` must be a Keyv instance, a Keyv storage adapter, or an array of them.');
+        }
+        cache = {
+            ttlMs: 1000 * num('cache.ttlSeconds', c.ttlSeconds, 60, { min: 0, max: 86_400, unit: 'seconds' }),
+            negativeTtlMs: 1000 * num('cache.negativeTtlSeconds', c.negativeTtlSeconds, 10, { min: 0, max: 3600, unit: 'seconds' }),
+            staleIfErrorMs: 1000 * num('cache.staleIfErrorSeconds', c.staleIfErrorSeconds, 300, { min: 0, max: 86_400, unit: 'seconds' }),
+            maxEntries: num('cache.maxEntries', c.maxEntries, 10_000, { min: 1, max: 10_000_000, unit: 'entries', integer: true }),
+            maxNegativeEntries: num('cache.maxNegativeEntries', c.maxNegativeEntries, 10_000, { min: 1, max: 10_000_000, unit: 'entries', integer: true }),
+            store: c.store,
+            storeTimeoutMs: num('cache.storeTimeoutMs', c.storeTimeoutMs, 100, { min: 1, max: 60_000, unit: 'milliseconds' }),
+            keyPrefix,
+        };
+    }
+    if (outagePolicy === 'serve-stale' && (cache === false || cache.staleIfErrorMs === 0)) {
+        problems.push("`outagePolicy: 'serve-stale'` needs cached results to serve: enable `cache` and set `cache.staleIfErrorSeconds` above 0 " +
+            "(or choose `outagePolicy: 'fail-closed'`).");
+    }
+    if (problems.length > 0) {
+        throw new IntrospectionConfigurationError(`Invalid IntrospectionModule options:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    }
+    return {
+        introspectionEndpoint,
+        issuer,
+        cacheNamespace: `${o.introspectionEndpoint ?? o.issuer}\u0000${o.clientId}`,
+        clientId: o.clientId,
+        clientSecret: o.clientSecret,
+        clientAuthMethod,
+        privateKey: o.privateKey,
+        privateKeyAlgorithm: o.privateKeyAlgorithm ?? jwk?.alg ?? 'RS256',
+        privateKeyId: o.privateKeyId ?? jwk?.kid,
+        allowInsecureRequests,
+        globalGuard: o.globalGuard !== false,
+        outagePolicy,
+        audience,
+        expectedIssuer: o.expectedIssuer,
+        clockSkewSeconds,
+        maxResponseBytes,
+        discoveryCacheMs: discoveryCacheSeconds * 1000,
+        cache,
+        resilience: {
+            attemptTimeoutMs,
+            deadlineMs,
+            retries,
+            retryInitialDelayMs,
+            retryMaxDelayMs,
+            circuitBreaker,
+            maxConcurrentCalls,
+            maxQueuedCalls,
+            retryAfterSeconds,
+        },
+        httpAgent: o.httpAgent,
+        httpsAgent: o.httpsAgent,
+    };
+}
+function parseUrl(name, value, allowInsecure, problems) {
+    let url;
+    try {
+        url = new URL(String(value));
+    }
+    catch {
+        problems.push(`\`${name}\` is not a valid absolute URL: '${String(value)}'.`);
+        return undefined;
+    }
+    if (url.protocol === 'http:' && !allowInsecure) {
+        problems.push(`\`${name}\` uses http:// ('${url.origin}'): tokens and client credentials would travel in clear text. ` +
+            'Use https://, or set `allowInsecureRequests: true` for local development only.');
+        return undefined;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        problems.push(`\`${name}\` must be an https:// URL, not '${url.protocol}'.`);
+        return undefined;
+    }
+    return url;
+}
+function numberReader(problems) {
+    return (name, value, fallback, rule) => {
+        if (value === undefined)
+            return fallback;
+        const ok = typeof value === 'number' &&
+            Number.isFinite(value) &&
+            value >= rule.min &&
+            value <= rule.max &&
+            (!rule.integer || Number.isInteger(value));
+        if (!ok) {
+            problems.push(`\`${name}\` is ${JSON.stringify(value)}: it must be ${rule.integer ? 'a whole number' : 'a number'} of ${rule.unit} ` +
+                `between ${rule.min} and ${rule.max}.`);
+            return fallback;
+        }
+        return value;
+    };
+}

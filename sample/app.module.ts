@@ -1,0 +1,35 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { TerminusModule } from '@nestjs/terminus';
+import { IntrospectionModule } from 'nestjs-token-introspection';
+import { HealthController } from './health.controller.js';
+import { OrdersController } from './orders.controller.js';
+
+/**
+ * The configuration comes from environment variables (see sample/README section in the main README):
+ * AUTH_ISSUER or AUTH_INTROSPECTION_ENDPOINT, AUTH_CLIENT_ID, AUTH_CLIENT_SECRET, and optionally
+ * AUTH_AUDIENCE, AUTH_ALLOW_INSECURE=true (development only), AUTH_CACHE_TTL_SECONDS.
+ */
+@Module({
+  imports: [
+    ConfigModule.forRoot({ ignoreEnvFile: true }),
+    TerminusModule.forRoot({ logger: false }),
+    IntrospectionModule.forRootAsync({
+      imports: [ConfigModule],
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) => ({
+        issuer: config.get<string>('AUTH_ISSUER'),
+        introspectionEndpoint: config.get<string>('AUTH_INTROSPECTION_ENDPOINT'),
+        clientId: config.getOrThrow<string>('AUTH_CLIENT_ID'),
+        clientSecret: config.getOrThrow<string>('AUTH_CLIENT_SECRET'),
+        audience: config.get<string>('AUTH_AUDIENCE'),
+        allowInsecureRequests: config.get<string>('AUTH_ALLOW_INSECURE') === 'true',
+        cache: { ttlSeconds: Number(config.get('AUTH_CACHE_TTL_SECONDS') ?? 60), staleIfErrorSeconds: 300 },
+        resilience: { circuitBreaker: { consecutiveFailures: 3, halfOpenAfterMs: 2000 } },
+        health: { cacheMs: 1000 },
+      }),
+    }),
+  ],
+  controllers: [OrdersController, HealthController],
+})
+export class AppModule {}

@@ -1,0 +1,227 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import Provider from 'oidc-provider';
+
+/**
+ * A real OAuth 2.0 authorization server for the sample, the demo and the tests: `oidc-provider`
+ * (a certified OpenID Provider) on 127.0.0.1 with demo clients. Not for production: in-memory
+ * storage and fixed demo secrets.
+ */
+
+/** Clients registered at the embedded authorization server. */
+export const CLIENTS = {
+  /** The API itself, authenticating to the introspection endpoint with HTTP Basic. */
+  basic: { clientId: 'api-basic', clientSecret: 'basic-secret-Xy9' },
+  /** The API, authenticating with client_secret_post. */
+  post: { clientId: 'api-post', clientSecret: 'post-secret-Qw7' },
+  /** The API, authenticating with private_key_jwt (ES256). */
+  jwt: { clientId: 'api-jwt' },
+  /** A client application that obtains access tokens with the client-credentials grant. */
+  app: { clientId: 'app', clientSecret: 'app-secret-Zz1' },
+} as const;
+
+export const SCOPES = ['read', 'write', 'admin'];
+
+export interface TokenRequest {
+  scope?: string;
+  /** RFC 8707 resource indicator: becomes the token's `aud`. */
+  resource?: string;
+  /** Lifetime of this token, seconds (default: the server's `tokenTtlSeconds`). */
+  ttlSeconds?: number;
+}
+
+export interface StartOptions {
+  /** Lifetime of client-credentials access tokens, seconds. Default 600. */
+  tokenTtlSeconds?: number;
+  /** Port on 127.0.0.1. Default: a free port. */
+  port?: number;
+}
+
+/**
+ * A real OpenID Provider (`oidc-provider`) on 127.0.0.1: issues opaque access tokens with the
+ * client-credentials grant, introspects (RFC 7662) and revokes them. In-memory storage, so a
+ * restart forgets every token — exactly what an IdP restart does.
+ */
+let signingKey: JWK | undefined;
+
+export class EmbeddedAuthorizationServer {
+  /** Requests seen at the introspection endpoint since start (or the last `resetCounters()`): tests count AS calls with it. */
+  introspectionRequests = 0;
+  /** Raw request bodies seen at the introspection endpoint (for asserting client authentication). */
+  readonly introspectionLog: Array<{ headers: IncomingMessage['headers'] }> = [];
+  private server?: Server;
+  private nextTtl?: number;
+  private provider?: Provider;
+  private port = 0;
+  private readonly sockets = new Set<import('node:net').Socket>();
+
+  private constructor(
+    private readonly options: StartOptions,
+    readonly jwtClientKey: { privateJwk: JWK; publicJwk: JWK },
+    private readonly signingKey: JWK,
+  ) {}
+
+  static async start(options: StartOptions = {}): Promise<EmbeddedAuthorizationServer> {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const privateJwk = { ...(await exportJWK(privateKey)), alg: 'ES256', kid: 'api-jwt-key' };
+    const { kty, crv, x, y } = await exportJWK(publicKey);
+    const publicJwk = { kty, crv, x, y, alg: 'ES256', kid: 'api-jwt-key', use: 'sig' };
+    signingKey ??= await generateKeyPair('RS256', { extractable: true }).then(async (k) => ({
+      ...(await exportJWK(k.privateKey)),
+      alg: 'RS256',
+      use: 'sig',
+      kid: 'as-signing',
+    }));
+    const as = new EmbeddedAuthorizationServer(options, { privateJwk, publicJwk }, signingKey!);
+    await as.listen(options.port ?? 0);
+    return as;
+  }
+
+  get issuer(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+  get introspectionEndpoint(): string {
+    return `${this.issuer}/token/introspection`;
+  }
+  get tokenEndpoint(): string {
+    return `${this.issuer}/token`;
+  }
+
+  resetCounters(): void {
+    this.introspectionRequests = 0;
+    this.introspectionLog.length = 0;
+  }
+
+  /** Obtain a real opaque access token for the `app` client (client-credentials grant). */
+  async issueToken(request: TokenRequest = {}): Promise<string> {
+    this.nextTtl = request.ttlSeconds;
+    const body = new URLSearchParams({ grant_type: 'client_credentials' });
+    if (request.scope) body.set('scope', request.scope);
+    if (request.resource) body.set('resource', request.resource);
+    const res = await fetch(this.tokenEndpoint, {
+      method: 'POST',
+      headers: {
+        authorization: basic(CLIENTS.app.clientId, CLIENTS.app.clientSecret),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body,
+    });
+    const json = (await res.json()) as { access_token?: string };
+    this.nextTtl = undefined;
+    if (!res.ok || !json.access_token) throw new Error(`token request failed: ${res.status} ${JSON.stringify(json)}`);
+    return json.access_token;
+  }
+
+  /** Revoke a token at the AS (RFC 7009); only its own client may. */
+  async revoke(token: string): Promise<void> {
+    const res = await fetch(`${this.issuer}/token/revocation`, {
+      method: 'POST',
+      headers: {
+        authorization: basic(CLIENTS.app.clientId, CLIENTS.app.clientSecret),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
+    });
+    if (!res.ok) throw new Error(`revocation failed: ${res.status}`);
+  }
+
+  /** Stop listening and drop open connections (keep-alive sockets included). */
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    const server = this.server;
+    this.server = undefined;
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Start again on the same port with a fresh in-memory state (every token forgotten). */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.listen(this.port);
+  }
+
+  private async listen(port: number): Promise<void> {
+    const server = createServer();
+    server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.port = (server.address() as AddressInfo).port;
+    this.provider = this.createProvider();
+    const callback = this.provider.callback();
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (req.url === '/client-jwks') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ keys: [this.jwtClientKey.publicJwk] }));
+        return;
+      }
+      if (req.url?.startsWith('/token/introspection')) {
+        this.introspectionRequests++;
+        this.introspectionLog.push({ headers: req.headers });
+      }
+      callback(req, res);
+    });
+    this.server = server;
+  }
+
+  private createProvider(): Provider {
+    const ttl = () => this.nextTtl ?? this.options.tokenTtlSeconds ?? 600;
+    const common = { grant_types: ['client_credentials'], redirect_uris: [], response_types: [] };
+    // oidc-provider prints development notices (Node 20 runtime, in-memory adapter): expected here.
+    const { warn, info } = console;
+    console.warn = console.info = () => undefined;
+    const provider = new Provider(this.issuer, {
+      clients: [
+        { ...common, client_id: CLIENTS.basic.clientId, client_secret: CLIENTS.basic.clientSecret, token_endpoint_auth_method: 'client_secret_basic' },
+        { ...common, client_id: CLIENTS.post.clientId, client_secret: CLIENTS.post.clientSecret, token_endpoint_auth_method: 'client_secret_post' },
+        {
+          ...common,
+          client_id: CLIENTS.jwt.clientId,
+          token_endpoint_auth_method: 'private_key_jwt',
+          token_endpoint_auth_signing_alg: 'ES256',
+          // Served over HTTP rather than inline: Jest's cross-realm structuredClone breaks oidc-provider's
+          // plain-object check of inline keys.
+          jwks_uri: `${this.issuer}/client-jwks`,
+        },
+        { ...common, client_id: CLIENTS.app.clientId, client_secret: CLIENTS.app.clientSecret, scope: SCOPES.join(' ') },
+      ],
+      scopes: SCOPES,
+      features: {
+        devInteractions: { enabled: false },
+        clientCredentials: { enabled: true },
+        introspection: { enabled: true, allowedPolicy: async () => true },
+        revocation: {
+          enabled: true,
+          allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+        },
+        resourceIndicators: {
+          enabled: true,
+          defaultResource: () => undefined as unknown as string,
+          useGrantedResource: () => true,
+          getResourceServerInfo: (_ctx, resource) => ({
+            scope: SCOPES.join(' '),
+            audience: resource,
+            accessTokenFormat: 'opaque',
+            accessTokenTTL: ttl(),
+          }),
+        },
+      },
+      ttl: { ClientCredentials: () => ttl() },
+      jwks: { keys: [this.signingKey] },
+    });
+    // oidc-provider logs server errors through its own emitter; keep test output quiet.
+    provider.on('server_error', () => undefined);
+    console.warn = warn;
+    console.info = info;
+    return provider;
+  }
+}
+
+export function basic(id: string, secret: string): string {
+  return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+}
