@@ -29,7 +29,7 @@ export async function bootstrap(options: { port?: number; adapter?: string; logg
   const adapter = (options.adapter ?? process.env.HTTP_ADAPTER ?? 'express') === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
   const app = await NestFactory.create(AppModule, adapter, { logger: options.logger === false ? false : ['error', 'warn', 'log'] });
   app.enableShutdownHooks();
-  await app.listen(options.port ?? Number(process.env.PORT ?? 3000), '127.0.0.1');
+  await app.listen(options.port ?? Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return { app, url, embedded };
 }
