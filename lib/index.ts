@@ -51,6 +51,18 @@ export {
 export type { InvalidTokenReason, UnavailableReason } from './errors/introspection.errors.js';
 /** Circuit-breaker state names reported by `IntrospectionService.circuitState`. */
 export type { BreakerState } from './resilience/resilience.policy.js';
+/** Audit hooks (`events` option) and their payloads: fingerprints, never tokens. */
+export type {
+  AuthorizationServerUnavailableEvent,
+  CircuitStateChangeEvent,
+  IntrospectionEvents,
+  ResultSource,
+  TokenRejectedEvent,
+  TokenRejectionReason,
+  TokenValidatedEvent,
+} from './telemetry/introspection-events.interface.js';
+/** Name of the OpenTelemetry meter the metrics are recorded on. */
+export { METER_NAME } from './telemetry/introspection.telemetry.js';
 /** A short SHA-256 fingerprint of a token, for logs: never log the token itself. */
 export { tokenFingerprint } from './utils/fingerprint.js';
 /** Injection token of the raw module options (for `useExisting` or advanced factories). */

@@ -4,7 +4,8 @@ import { TokenGuard } from './guard/token.guard.js';
 import { IntrospectionHealthIndicator } from './health/introspection.health.js';
 import { IntrospectionCache } from './cache/introspection.cache.js';
 import { IntrospectionClient } from './client/introspection.client.js';
-import { INTROSPECTION_CACHE, RESOLVED_OPTIONS } from './introspection.constants.js';
+import { INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS } from './introspection.constants.js';
+import { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';
 import { ConfigurableIntrospectionModule, INTROSPECTION_MODULE_OPTIONS } from './introspection.module-definition.js';
 import type { IntrospectionModuleOptions } from './interfaces/introspection-module-options.interface.js';
 import { IntrospectionService } from './introspection.service.js';
@@ -27,6 +28,11 @@ const PASS_THROUGH: CanActivate = { canActivate: () => true };
       provide: RESOLVED_OPTIONS,
       useFactory: (options: IntrospectionModuleOptions) => resolveOptions(options),
       inject: [INTROSPECTION_MODULE_OPTIONS],
+    },
+    {
+      provide: INTROSPECTION_TELEMETRY,
+      useFactory: (options: ResolvedOptions) => new IntrospectionTelemetry(options).init(),
+      inject: [RESOLVED_OPTIONS],
     },
     {
       provide: IntrospectionClient,

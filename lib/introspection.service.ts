@@ -8,7 +8,9 @@ import {
   AuthorizationServerUnavailableError,
   InvalidTokenError,
 } from './errors/introspection.errors.js';
-import { INTROSPECTION_CACHE, RESOLVED_OPTIONS } from './introspection.constants.js';
+import { INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS } from './introspection.constants.js';
+import type { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';
+import type { ResultSource } from './telemetry/introspection-events.interface.js';
 import type {
   ActiveIntrospectionResult,
   IntrospectOptions,
@@ -35,8 +37,10 @@ export class IntrospectionService implements OnApplicationShutdown {
     @Inject(INTROSPECTION_CACHE) private readonly cache: IntrospectionCache | null,
     private readonly resilience: ResiliencePolicy,
     private readonly client: IntrospectionClient,
+    @Inject(INTROSPECTION_TELEMETRY) private readonly telemetry: IntrospectionTelemetry,
   ) {
     this.allowStaleByDefault = options.outagePolicy === 'serve-stale';
+    resilience.onStateChange((state) => telemetry.breakerChanged(state));
   }
 
   /**
@@ -53,16 +57,24 @@ export class IntrospectionService implements OnApplicationShutdown {
       key = cache.key(token);
       lookup = await cache.get(key);
       if (lookup) {
-        if (lookup.negative) return lookup.negative;
-        if (Date.now() < lookup.entry.freshUntil) return lookup.entry.result;
+        if (lookup.negative) {
+          this.telemetry.cacheLookup('negative_hit');
+          return this.report(token, lookup.negative, 'cache');
+        }
+        if (Date.now() < lookup.entry.freshUntil) {
+          this.telemetry.cacheLookup('hit');
+          return this.report(token, lookup.entry.result, 'cache');
+        }
       }
+      this.telemetry.cacheLookup('miss');
     } else {
       key = hash('sha256', token, 'base64url');
     }
     if (options?.signal?.aborted) throw callerGaveUp(this.options);
     const shared = this.flight.run(key, () => this.lookup(token, key));
     try {
-      return await (options?.timeoutMs !== undefined || options?.signal ? withDeadline(shared, options, this.options) : shared);
+      const result = await (options?.timeoutMs !== undefined || options?.signal ? withDeadline(shared, options, this.options) : shared);
+      return this.report(token, result, 'authorization-server');
     } catch (error) {
       const entry = lookup?.entry;
       if (
@@ -71,7 +83,8 @@ export class IntrospectionService implements OnApplicationShutdown {
         entry &&
         Date.now() < entry.staleUntil
       ) {
-        return Object.freeze({ ...entry.result, stale: true as const });
+        this.telemetry.cacheLookup('stale');
+        return this.report(token, Object.freeze({ ...entry.result, stale: true as const }), 'stale-cache');
       }
       throw error;
     }
@@ -104,20 +117,44 @@ export class IntrospectionService implements OnApplicationShutdown {
     this.client.close();
   }
 
+  /** Emits the validated/rejected hook, if one is configured (the fingerprint costs a hash). */
+  private report<T extends IntrospectionResult>(token: string, result: T, source: ResultSource): T {
+    const events = this.telemetry.events;
+    if (result.active) {
+      if (events.onTokenValidated) {
+        this.telemetry.emit('onTokenValidated', {
+          fingerprint: tokenFingerprint(token),
+          clientId: result.client_id,
+          sub: result.sub,
+          scopes: result.scopes,
+          source,
+        });
+      }
+    } else if (events.onTokenRejected) {
+      this.telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(token), reason: result.reason });
+    }
+    return result;
+  }
+
   /** One call to the authorization server (shared by concurrent callers of the same token). */
   private async lookup(token: string, key: string): Promise<IntrospectionResult> {
     const started = Date.now();
+    this.telemetry.lookupStarted();
     try {
       const response = await this.resilience.execute((signal) => this.client.introspect(token, signal));
       const now = Date.now();
       const result = validateClaims(response, this.options, now / 1000);
+      this.telemetry.lookupFinished(result.active ? 'active' : 'inactive', (now - started) / 1000);
       if (this.cache) {
         if (result.active) this.cache.setActive(key, result, now);
         else this.cache.setInactive(key, result);
       }
       return result;
     } catch (error) {
-      this.reportFailure(error, token, Date.now() - started);
+      const elapsedMs = Date.now() - started;
+      const reason = error instanceof AuthorizationServerUnavailableError ? error.reason : 'unexpected_error';
+      this.telemetry.lookupFinished('error', elapsedMs / 1000, reason);
+      this.reportFailure(error, token, elapsedMs);
       throw error;
     }
   }
@@ -131,6 +168,15 @@ export class IntrospectionService implements OnApplicationShutdown {
       `Answering 'unavailable' (retry after ${error.retryAfterSeconds} s).`;
     if (error.reason === 'client_authentication_failed') this.log.error(error.reason, line);
     else this.log.warn(error.reason, line);
+    if (this.telemetry.events.onAuthorizationServerUnavailable) {
+      this.telemetry.emit('onAuthorizationServerUnavailable', {
+        fingerprint: tokenFingerprint(token),
+        reason: error.reason,
+        status: error.status,
+        retryAfterSeconds: error.retryAfterSeconds,
+        elapsedMs,
+      });
+    }
   }
 }
 

@@ -3,6 +3,7 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { IntrospectionModule } from 'nestjs-token-introspection';
 import { HealthController } from './health.controller.js';
+import { MetricsController } from './metrics.js';
 import { OrdersController } from './orders.controller.js';
 
 /**
@@ -30,6 +31,6 @@ import { OrdersController } from './orders.controller.js';
       }),
     }),
   ],
-  controllers: [OrdersController, HealthController],
+  controllers: [OrdersController, HealthController, MetricsController],
 })
 export class AppModule {}

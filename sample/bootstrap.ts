@@ -5,6 +5,7 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import { CLIENTS, EmbeddedAuthorizationServer } from './embedded-authorization-server.js';
+import { registerMetrics } from './metrics.js';
 
 export interface Sample {
   app: INestApplication;
@@ -18,6 +19,7 @@ export interface Sample {
  * embedded, real authorization server on 127.0.0.1 and configures itself against it.
  */
 export async function bootstrap(options: { port?: number; adapter?: string; logger?: boolean } = {}): Promise<Sample> {
+  registerMetrics(); // before the application: instruments are created at start-up
   let embedded: EmbeddedAuthorizationServer | undefined;
   if (!process.env.AUTH_ISSUER && !process.env.AUTH_INTROSPECTION_ENDPOINT) {
     embedded = await EmbeddedAuthorizationServer.start({ port: Number(process.env.AUTH_PORT ?? 0) });

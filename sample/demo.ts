@@ -80,6 +80,13 @@ try {
   await step('GET /orders with a token issued after the restart', 200, '/orders', { token: fresh });
   await step('GET /orders with a pre-restart token: the AS forgot it', 401, '/orders', { token: writer });
 
+  const scrape = await (await fetch(`${url}/metrics`)).text();
+  const breakerLine = scrape.split('\n').find((l) => l.startsWith('token_introspection_circuit_breaker_state'));
+  const hitLine = scrape.split('\n').find((l) => l.startsWith('token_introspection_cache_lookups_total{result="hit"'));
+  const ok = Boolean(breakerLine && hitLine);
+  if (!ok) failures++;
+  console.log(`${ok ? '✓' : '✗'} GET /metrics (Prometheus): ${breakerLine ?? 'no breaker gauge'}; ${hitLine ?? 'no cache hits'}`);
+
   console.log(failures === 0 ? '\nDemo passed: every step answered as expected.\n' : `\nDemo FAILED: ${failures} step(s) differed.\n`);
 } finally {
   await app.close();

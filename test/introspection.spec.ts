@@ -118,6 +118,19 @@ describe('IntrospectionService against a real authorization server (oidc-provide
     expect(as.introspectionRequests).toBe(1);
   });
 
+  it('a hook that throws is logged and never breaks a lookup', async () => {
+    const service = await engine({
+      events: {
+        onTokenValidated: () => {
+          throw new Error('audit sink down');
+        },
+      },
+    });
+    const token = await as.issueToken({ scope: 'read' });
+    expect((await service.introspect(token)).active).toBe(true);
+    expect((await service.introspect(token)).active).toBe(true);
+  });
+
   it('discovers the introspection endpoint from the issuer', async () => {
     const service = await engine({ introspectionEndpoint: undefined, issuer: as.issuer });
     const token = await as.issueToken({ scope: 'read' });

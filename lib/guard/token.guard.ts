@@ -4,6 +4,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  Optional,
   type CanActivate,
   type ExecutionContext,
 } from '@nestjs/common';
@@ -13,7 +14,16 @@ import {
   AuthorizationServerUnavailableError,
   describeInvalidToken,
 } from '../errors/introspection.errors.js';
-import { ANY_SCOPE_KEY, OUTAGE_POLICY_KEY, PUBLIC_KEY, RESOLVED_OPTIONS, SCOPES_KEY } from '../introspection.constants.js';
+import {
+  ANY_SCOPE_KEY,
+  INTROSPECTION_TELEMETRY,
+  OUTAGE_POLICY_KEY,
+  PUBLIC_KEY,
+  RESOLVED_OPTIONS,
+  SCOPES_KEY,
+} from '../introspection.constants.js';
+import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetry.js';
+import { tokenFingerprint } from '../utils/fingerprint.js';
 import type { ActiveIntrospectionResult, IntrospectOptions } from '../interfaces/introspection-result.interface.js';
 import { IntrospectionService } from '../introspection.service.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
@@ -59,19 +69,25 @@ export class TokenGuard implements CanActivate {
     protected readonly reflector: Reflector,
     protected readonly introspection: IntrospectionService,
     @Inject(RESOLVED_OPTIONS) protected readonly options: ResolvedOptions,
+    @Optional() @Inject(INTROSPECTION_TELEMETRY) private readonly telemetry?: IntrospectionTelemetry,
   ) {
     this.missingChallenge = bearerChallenge({ realm: options.realm });
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const route = this.requirementsOf(context);
-    if (route.isPublic) return true;
+    if (route.isPublic) {
+      this.telemetry?.decision('public');
+      return true;
+    }
     const type = context.getType<string>();
     if (type !== 'http' && type !== 'graphql') return this.handleOtherContext(context);
 
     const request = this.getRequest(context);
     const extracted = this.extractToken(request);
     if (extracted.kind !== 'token') {
+      this.telemetry?.decision(extracted.kind);
+      this.telemetry?.emit('onTokenRejected', { reason: extracted.kind });
       if (extracted.kind === 'missing') {
         return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': this.missingChallenge },
           'An access token is required: send Authorization: Bearer <token>.');
@@ -88,14 +104,16 @@ export class TokenGuard implements CanActivate {
       return this.onUnavailable(context, request, route, error);
     }
     if (!result.active) {
+      this.telemetry?.decision('invalid');
       const description = describeInvalidToken(result.reason);
       return this.throwRejection(context, HttpStatus.UNAUTHORIZED,
         { 'WWW-Authenticate': bearerChallenge({ realm: this.options.realm, error: 'invalid_token', description }) },
         description);
     }
-    this.checkScopes(context, route, result);
+    this.checkScopes(context, route, result, extracted.token);
     request[this.options.userProperty] = result;
     request[INTROSPECTION_RESULT] = result;
+    this.telemetry?.decision('allowed');
     return true;
   }
 
@@ -148,6 +166,7 @@ export class TokenGuard implements CanActivate {
         : new AuthorizationServerUnavailableError('unexpected_error', this.options.resilience.retryAfterSeconds,
             `Token introspection failed unexpectedly: ${(error as Error)?.message ?? String(error)}`, { cause: error });
     if (route.outagePolicy === 'fail-open') {
+      this.telemetry?.decision('fail_open');
       const outage: IntrospectionOutage = { reason: unavailable.reason, retryAfterSeconds: unavailable.retryAfterSeconds };
       request.introspectionOutage = outage;
       this.log.warn(
@@ -156,14 +175,16 @@ export class TokenGuard implements CanActivate {
       );
       return true;
     }
+    this.telemetry?.decision('unavailable');
     return this.throwRejection(context, HttpStatus.SERVICE_UNAVAILABLE, { 'Retry-After': String(unavailable.retryAfterSeconds) },
       `The authorization server cannot verify the access token right now (${unavailable.reason}); retry after ${unavailable.retryAfterSeconds} s.`);
   }
 
-  private checkScopes(context: ExecutionContext, route: RouteRequirements, result: ActiveIntrospectionResult): void {
+  private checkScopes(context: ExecutionContext, route: RouteRequirements, result: ActiveIntrospectionResult, token: string): void {
     const granted = result.scopes;
     for (const scope of route.allScopes) {
       if (!granted.includes(scope)) {
+        this.insufficientScope(token, route.allScopes);
         const required = route.allScopes.join(' ');
         this.throwRejection(context, HttpStatus.FORBIDDEN,
           { 'WWW-Authenticate': bearerChallenge({ realm: this.options.realm, error: 'insufficient_scope', description: `Scopes required: ${required}`, scope: required }) },
@@ -172,11 +193,19 @@ export class TokenGuard implements CanActivate {
     }
     for (const anyOf of route.anyScopes) {
       if (!anyOf.some((scope) => granted.includes(scope))) {
+        this.insufficientScope(token, anyOf);
         const options = anyOf.join(' ');
         this.throwRejection(context, HttpStatus.FORBIDDEN,
           { 'WWW-Authenticate': bearerChallenge({ realm: this.options.realm, error: 'insufficient_scope', description: `One of these scopes required: ${options}`, scope: options }) },
           `The access token needs one of these scopes: ${anyOf.join(', ')}.`);
       }
+    }
+  }
+
+  private insufficientScope(token: string, requiredScopes: readonly string[]): void {
+    this.telemetry?.decision('insufficient_scope');
+    if (this.telemetry?.events.onTokenRejected) {
+      this.telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(token), reason: 'insufficient_scope', requiredScopes });
     }
   }
 

@@ -2,6 +2,7 @@ import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { KeyObject, webcrypto } from 'node:crypto';
 import type { JWK } from 'jose';
+import type { IntrospectionEvents } from '../telemetry/introspection-events.interface.js';
 
 /** How this API authenticates to the introspection endpoint. */
 export type ClientAuthMethod =
@@ -135,6 +136,13 @@ export interface IntrospectionModuleOptions {
     /** A probe slower than this reports `degraded` (Terminus 12) instead of `up`, milliseconds. Default 500 ms. */
     slowMs?: number;
   };
+  /**
+   * OpenTelemetry metrics (needs `@opentelemetry/api`; a no-op until an SDK is registered — register it
+   * before creating the Nest application). `meterProvider` overrides the global provider; `false` disables.
+   */
+  metrics?: false | { meterProvider?: unknown };
+  /** Hooks for audit and custom logic (token validated/rejected, AS unavailable, breaker state). */
+  events?: IntrospectionEvents;
   /** HTTP agents for calls to the authorization server (custom CA, mTLS, proxies). Default: keep-alive agents. */
   httpAgent?: HttpAgent;
   httpsAgent?: HttpsAgent;

@@ -146,6 +146,18 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     );
   }
 
+  if (o.events !== undefined && (o.events === null || typeof o.events !== 'object')) {
+    problems.push('`events` must be an object of hook functions (onTokenValidated, onTokenRejected, ...).');
+  } else if (o.events) {
+    for (const [name, hook] of Object.entries(o.events)) {
+      if (typeof hook !== 'function') problems.push(`\`events.${name}\` must be a function.`);
+    }
+  }
+  const meterProvider = o.metrics ? o.metrics.meterProvider : undefined;
+  if (meterProvider !== undefined && typeof (meterProvider as { getMeter?: unknown })?.getMeter !== 'function') {
+    problems.push('`metrics.meterProvider` must be an OpenTelemetry MeterProvider (with getMeter()).');
+  }
+
   if (problems.length > 0) {
     throw new IntrospectionConfigurationError(
       `Invalid IntrospectionModule options:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
@@ -186,6 +198,8 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
       retryAfterSeconds,
     },
     health,
+    metrics: o.metrics === false ? false : { meterProvider: o.metrics?.meterProvider },
+    events: o.events,
     httpAgent: o.httpAgent,
     httpsAgent: o.httpsAgent,
   };

@@ -3,6 +3,7 @@ import type { Agent as HttpsAgent } from 'node:https';
 import type { KeyObject, webcrypto } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { ClientAuthMethod, OutagePolicy } from '../interfaces/introspection-module-options.interface.js';
+import type { IntrospectionEvents } from '../telemetry/introspection-events.interface.js';
 
 /** Options after validation, with every default filled in. Internal. Durations in milliseconds. */
 export interface ResolvedOptions {
@@ -49,6 +50,8 @@ export interface ResolvedOptions {
     readonly retryAfterSeconds: number;
   };
   readonly health: { readonly probeTimeoutMs: number; readonly cacheMs: number; readonly slowMs: number };
+  readonly metrics: false | { readonly meterProvider?: unknown };
+  readonly events?: IntrospectionEvents;
   readonly httpAgent?: HttpAgent;
   readonly httpsAgent?: HttpsAgent;
 }

@@ -1,0 +1,52 @@
+import type { InvalidTokenReason, UnavailableReason } from '../errors/introspection.errors.js';
+import type { BreakerState } from '../resilience/resilience.policy.js';
+
+/** Where a result came from. */
+export type ResultSource = 'cache' | 'authorization-server' | 'stale-cache';
+
+/** Why a request or token was not accepted. */
+export type TokenRejectionReason = InvalidTokenReason | 'missing' | 'malformed' | 'insufficient_scope';
+
+/** A token was accepted. Carries a fingerprint, never the token. */
+export interface TokenValidatedEvent {
+  readonly fingerprint: string;
+  readonly clientId?: string;
+  readonly sub?: string;
+  readonly scopes: readonly string[];
+  readonly source: ResultSource;
+}
+
+/** A token (or a request without a usable one) was rejected. */
+export interface TokenRejectedEvent {
+  /** Absent when there was no well-formed token. */
+  readonly fingerprint?: string;
+  readonly reason: TokenRejectionReason;
+  /** For `insufficient_scope`: the scopes the route required. */
+  readonly requiredScopes?: readonly string[];
+}
+
+/** A lookup could not get an answer from the authorization server. */
+export interface AuthorizationServerUnavailableEvent {
+  readonly fingerprint: string;
+  readonly reason: UnavailableReason;
+  readonly status?: number;
+  readonly retryAfterSeconds: number;
+  readonly elapsedMs: number;
+}
+
+/** The circuit breaker in front of the authorization server changed state. */
+export interface CircuitStateChangeEvent {
+  readonly state: BreakerState;
+  readonly previous: BreakerState;
+}
+
+/**
+ * Hooks for audit and custom logic. Called synchronously; an exception thrown by a hook is logged
+ * and never affects the request. Payloads never contain a token or a secret.
+ */
+export interface IntrospectionEvents {
+  onTokenValidated?(event: TokenValidatedEvent): void;
+  onTokenRejected?(event: TokenRejectedEvent): void;
+  onAuthorizationServerUnavailable?(event: AuthorizationServerUnavailableEvent): void;
+  onCircuitStateChange?(event: CircuitStateChangeEvent): void;
+}

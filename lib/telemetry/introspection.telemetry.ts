@@ -1,0 +1,158 @@
+import { Logger } from '@nestjs/common';
+import type { Attributes, Counter, Histogram, Meter, MeterProvider, UpDownCounter } from '@opentelemetry/api';
+import type { UnavailableReason } from '../errors/introspection.errors.js';
+import type { ResolvedOptions } from '../options/resolved-options.js';
+import type { BreakerState } from '../resilience/resilience.policy.js';
+import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
+import type { IntrospectionEvents } from './introspection-events.interface.js';
+
+/** Name of the OpenTelemetry meter. */
+export const METER_NAME = 'nestjs-token-introspection';
+
+export type CacheResult = 'hit' | 'miss' | 'stale' | 'negative_hit';
+export type GuardDecision =
+  | 'allowed'
+  | 'missing'
+  | 'malformed'
+  | 'invalid'
+  | 'insufficient_scope'
+  | 'unavailable'
+  | 'fail_open'
+  | 'public';
+export type LookupOutcome = 'active' | 'inactive' | 'error';
+
+const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2, isolated: 3, disabled: -1 };
+
+/** Attribute objects are built once: recording a metric allocates nothing. */
+function attributeCache<K extends string>(key: string) {
+  const cache = new Map<K, Attributes>();
+  return (value: K): Attributes => {
+    let attributes = cache.get(value);
+    if (!attributes) cache.set(value, (attributes = Object.freeze({ [key]: value })));
+    return attributes;
+  };
+}
+
+/**
+ * Metrics (OpenTelemetry, optional), audit events and breaker-state logs, fed by every layer.
+ * Without `@opentelemetry/api` installed, or without an SDK registered, recording is a no-op call.
+ * Internal: users configure it through the `metrics` and `events` options.
+ */
+export class IntrospectionTelemetry {
+  readonly events: IntrospectionEvents;
+  private lookups?: Counter;
+  private lookupDuration?: Histogram;
+  private inFlight?: UpDownCounter;
+  private cacheLookups?: Counter;
+  private decisions?: Counter;
+  private transitions?: Counter;
+  private breakerState: BreakerState = 'closed';
+  private readonly log = new RateLimitedLogger(new Logger('TokenIntrospection'));
+  private readonly cacheAttrs = attributeCache<CacheResult>('result');
+  private readonly decisionAttrs = attributeCache<GuardDecision>('decision');
+  private readonly outcomeAttrs = attributeCache<LookupOutcome>('outcome');
+  private readonly errorAttrs = new Map<UnavailableReason, Attributes>();
+  private readonly stateAttrs = attributeCache<BreakerState>('state');
+
+  constructor(private readonly options: ResolvedOptions) {
+    this.events = options.events ?? {};
+  }
+
+  /** Creates the instruments (after the OpenTelemetry API, if installed, is loaded). */
+  async init(): Promise<this> {
+    if (this.options.metrics === false) return this;
+    let provider = this.options.metrics?.meterProvider as MeterProvider | undefined;
+    if (!provider) {
+      try {
+        provider = (await import('@opentelemetry/api')).metrics.getMeterProvider();
+      } catch {
+        return this; // optional peer not installed: no metrics
+      }
+    }
+    this.createInstruments(provider.getMeter(METER_NAME));
+    return this;
+  }
+
+  private createInstruments(meter: Meter): void {
+    this.lookups = meter.createCounter('token_introspection.lookups', {
+      description: 'Lookups at the authorization server (after retries), by outcome and error type.',
+      unit: '{lookup}',
+    });
+    this.lookupDuration = meter.createHistogram('token_introspection.lookup.duration', {
+      description: 'Duration of lookups at the authorization server, retries included.',
+      unit: 's',
+      advice: { explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] },
+    });
+    this.inFlight = meter.createUpDownCounter('token_introspection.lookups.in_flight', {
+      description: 'Lookups at the authorization server in flight.',
+      unit: '{lookup}',
+    });
+    this.cacheLookups = meter.createCounter('token_introspection.cache.lookups', {
+      description: 'Cache lookups by result: hit, miss, stale (served during an outage), negative_hit.',
+      unit: '{lookup}',
+    });
+    this.decisions = meter.createCounter('token_introspection.guard.decisions', {
+      description: 'TokenGuard decisions by reason.',
+      unit: '{request}',
+    });
+    this.transitions = meter.createCounter('token_introspection.circuit_breaker.transitions', {
+      description: 'Circuit-breaker state changes, by new state.',
+      unit: '{transition}',
+    });
+    meter
+      .createObservableGauge('token_introspection.circuit_breaker.state', {
+        description: 'Circuit-breaker state: 0 closed, 1 half-open, 2 open, 3 isolated, -1 disabled.',
+      })
+      .addCallback((result) => result.observe(BREAKER_VALUE[this.breakerState]));
+  }
+
+  cacheLookup(result: CacheResult): void {
+    this.cacheLookups?.add(1, this.cacheAttrs(result));
+  }
+
+  decision(decision: GuardDecision): void {
+    this.decisions?.add(1, this.decisionAttrs(decision));
+  }
+
+  lookupStarted(): void {
+    this.inFlight?.add(1);
+  }
+
+  lookupFinished(outcome: LookupOutcome, seconds: number, reason?: UnavailableReason): void {
+    this.inFlight?.add(-1);
+    let attributes = this.outcomeAttrs(outcome);
+    if (reason) {
+      let withReason = this.errorAttrs.get(reason);
+      if (!withReason) this.errorAttrs.set(reason, (withReason = Object.freeze({ outcome, 'error.type': reason })));
+      attributes = withReason;
+    }
+    this.lookups?.add(1, attributes);
+    this.lookupDuration?.record(seconds, attributes);
+  }
+
+  breakerChanged(state: BreakerState): void {
+    const previous = this.breakerState;
+    if (state === previous) return;
+    this.breakerState = state;
+    this.transitions?.add(1, this.stateAttrs(state));
+    if (state === 'open') {
+      new Logger('TokenIntrospection').warn(
+        'Circuit breaker OPEN: the authorization server keeps failing; lookups fail fast (503) until it is probed again.',
+      );
+    } else if (state === 'closed' && previous !== 'closed') {
+      new Logger('TokenIntrospection').log('Circuit breaker closed: the authorization server answers again.');
+    }
+    this.emit('onCircuitStateChange', { state, previous });
+  }
+
+  /** Calls a user hook; a hook that throws is logged and ignored. */
+  emit<K extends keyof IntrospectionEvents>(name: K, event: Parameters<NonNullable<IntrospectionEvents[K]>>[0]): void {
+    const hook = this.events[name] as ((e: typeof event) => void) | undefined;
+    if (!hook) return;
+    try {
+      hook.call(this.events, event);
+    } catch (error) {
+      this.log.error(`hook:${name}`, `The ${name} hook threw (ignored): ${(error as Error)?.message ?? String(error)}`);
+    }
+  }
+}
