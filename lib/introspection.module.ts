@@ -2,7 +2,8 @@ import { Module, type CanActivate } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TokenGuard } from './guard/token.guard.js';
 import { IntrospectionHealthIndicator } from './health/introspection.health.js';
-import { IntrospectionCache } from './cache/introspection.cache.js';
+import { IntrospectionCache, toKeyvList } from './cache/introspection.cache.js';
+import { createRedisBackend } from './cache/redis-coordinator.js';
 import { IntrospectionClient } from './client/introspection.client.js';
 import { INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS } from './introspection.constants.js';
 import { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';
@@ -46,8 +47,15 @@ const PASS_THROUGH: CanActivate = { canActivate: () => true };
     },
     {
       provide: INTROSPECTION_CACHE,
-      useFactory: (options: ResolvedOptions) =>
-        options.cache ? new IntrospectionCache(options.cache, options.cacheNamespace) : null,
+      useFactory: async (options: ResolvedOptions) => {
+        const cache = options.cache;
+        if (!cache) return null;
+        if (cache.redis) {
+          const { store, coordinator } = await createRedisBackend({ ...cache.redis, keyPrefix: cache.keyPrefix, storeTimeoutMs: cache.storeTimeoutMs });
+          return new IntrospectionCache(cache, options.cacheNamespace, [store], coordinator);
+        }
+        return new IntrospectionCache(cache, options.cacheNamespace, cache.store === undefined ? undefined : toKeyvList(cache.store));
+      },
       inject: [RESOLVED_OPTIONS],
     },
     IntrospectionService,

@@ -105,7 +105,25 @@ export class IntrospectionService implements OnApplicationShutdown {
    * (call it after revoking a token). Rejects if a shared cache store cannot delete it.
    */
   async evict(token: string): Promise<void> {
-    if (this.cache) await this.cache.delete(this.cache.key(token));
+    if (this.cache) await this.cache.delete([this.cache.key(token)]);
+  }
+
+  /**
+   * Forgets every cached token of a subject (`sub` claim), on every replica (needs `cache.redis` for
+   * the index and the broadcast). Resolves to the number of cache entries dropped.
+   */
+  async evictBySubject(sub: string): Promise<number> {
+    return this.cache ? this.cache.deleteBy('sub', sub) : 0;
+  }
+
+  /** Forgets every cached token issued to a client (`client_id` claim), on every replica (needs `cache.redis`). */
+  async evictByClientId(clientId: string): Promise<number> {
+    return this.cache ? this.cache.deleteBy('client_id', clientId) : 0;
+  }
+
+  /** Forgets every cached result, here and on every replica (e.g. after the authorization server lost its state). */
+  async purge(): Promise<void> {
+    await this.cache?.clear();
   }
 
   /** State of the circuit breaker in front of the authorization server. */
@@ -113,8 +131,9 @@ export class IntrospectionService implements OnApplicationShutdown {
     return this.resilience.state;
   }
 
-  onApplicationShutdown(): void {
+  async onApplicationShutdown(): Promise<void> {
     this.client.close();
+    await this.cache?.close();
   }
 
   /** Emits the validated/rejected hook, if one is configured (the fingerprint costs a hash). */

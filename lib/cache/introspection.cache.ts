@@ -1,11 +1,11 @@
 import { hash } from 'node:crypto';
-import { Logger } from '@nestjs/common';
 import { createCache, type Cache } from 'cache-manager';
 import { Keyv } from 'keyv';
 import { LRUCache } from 'lru-cache';
 import type { ActiveIntrospectionResult, IntrospectionResult } from '../interfaces/introspection-result.interface.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
-import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
+import type { CacheCoordinator } from './redis-coordinator.js';
+import { StoreGuard } from './store-guard.js';
 
 /** What is stored for an active token. Plain JSON, so any Keyv store (Redis included) can hold it. No raw token. */
 export interface CachedEntry {
@@ -26,29 +26,38 @@ type CacheOptions = Exclude<ResolvedOptions['cache'], false>;
 
 /**
  * Introspection results, keyed by prefix + SHA-256(endpoint or issuer, client id, token) — never the token.
- * Active results go to cache-manager over Keyv (a bounded in-memory LRU by default, or the user's store);
- * inactive results go to a separate, small, always-local LRU so a flood of garbage tokens cannot
- * evict good entries or fill a shared store. A store that throws or hangs reads as a miss.
+ *
+ * Tiers, all through cache-manager over Keyv stores:
+ * - `local`: in-process LRU. The only tier by default; with a shared store, a short-lived front tier
+ *   (`localTtlSeconds`) whose entries every replica drops on eviction (Redis pub/sub).
+ * - `shared`: the user's Keyv store or Redis, behind a timeout and a circuit breaker (`StoreGuard`):
+ *   a failing store reads as a miss, so requests go to the authorization server instead.
+ * - `negative`: inactive results, always local and bounded, so garbage tokens cannot evict good
+ *   entries or fill a shared store.
  */
 export class IntrospectionCache {
-  private readonly active: Cache;
+  private readonly local?: Cache;
+  private readonly shared?: Cache;
   private readonly negative: Cache;
-  private readonly customStore: boolean;
+  private readonly guard?: StoreGuard;
   private readonly keyBase: string;
-  private readonly log = new RateLimitedLogger(new Logger('IntrospectionCache'));
+  private readonly localTtlMs: number;
 
   constructor(
     private readonly options: CacheOptions,
     namespace: string,
+    sharedStores: Keyv[] | undefined,
+    private readonly coordinator?: CacheCoordinator,
   ) {
     this.keyBase = `${namespace}\u0000`;
-    this.customStore = options.store !== undefined;
-    const stores = this.customStore ? toKeyvList(options.store) : [memoryKeyv(options.maxEntries)];
-    this.active = createCache({ stores });
+    this.localTtlMs = sharedStores ? options.localTtlMs : Number.POSITIVE_INFINITY;
+    if (sharedStores) {
+      this.shared = createCache({ stores: sharedStores });
+      this.guard = new StoreGuard(options.storeTimeoutMs);
+    }
+    if (this.localTtlMs > 0) this.local = createCache({ stores: [memoryKeyv(options.maxEntries)] });
     this.negative = createCache({ stores: [memoryKeyv(options.maxNegativeEntries)] });
-    // cache-manager reports store errors as events and answers undefined; surface them in the log.
-    this.active.on('get', (e: { error?: unknown }) => e.error && this.storeFailed('get', e.error));
-    this.active.on('set', (e: { error?: unknown }) => e.error && this.storeFailed('set', e.error));
+    coordinator?.onEvicted((keys) => this.dropLocal(keys));
   }
 
   /** The cache key of a token: prefix + base64url(SHA-256(namespace, token)). */
@@ -57,9 +66,17 @@ export class IntrospectionCache {
   }
 
   async get(key: string): Promise<CacheLookup> {
-    const entry = await this.guard('get', this.active.get<CachedEntry>(key));
-    if (entry !== undefined && entry !== null && typeof entry === 'object' && entry.result?.active === true) {
-      return { entry: Object.isFrozen(entry.result) ? entry : revive(entry) };
+    if (this.local) {
+      const entry = await this.local.get<CachedEntry>(key);
+      if (entry !== undefined) return { entry };
+    }
+    if (this.shared) {
+      const entry = await this.guard!.soft('get', () => this.shared!.get<CachedEntry>(key));
+      if (entry !== undefined && entry !== null && typeof entry === 'object' && entry.result?.active === true) {
+        const revived = revive(entry);
+        this.setLocal(key, revived, Date.now());
+        return { entry: revived };
+      }
     }
     if (this.options.negativeTtlMs > 0) {
       const negative = await this.negative.get<IntrospectionResult>(key);
@@ -75,7 +92,12 @@ export class IntrospectionCache {
     const staleUntil = Math.min(freshUntil + this.options.staleIfErrorMs, expMs);
     if (freshUntil <= now) return;
     const entry: CachedEntry = { result, freshUntil, staleUntil };
-    void this.guard('set', this.active.set(key, entry, staleUntil - now));
+    this.setLocal(key, entry, now);
+    if (this.shared) {
+      const ttl = staleUntil - now;
+      void this.guard!.soft('set', () => this.shared!.set(key, entry, ttl));
+      void this.coordinator?.index(key, result, ttl);
+    }
     if (this.options.negativeTtlMs > 0) void this.negative.del(key);
   }
 
@@ -84,47 +106,65 @@ export class IntrospectionCache {
     if (this.options.negativeTtlMs > 0) void this.negative.set(key, result, this.options.negativeTtlMs);
   }
 
-  /** Forgets a token, active or not. Rejects only if a custom store fails to delete. */
-  async delete(key: string): Promise<void> {
-    await Promise.all([this.active.del(key), this.negative.del(key)]);
+  /**
+   * Forgets tokens on this replica and in the shared store, and tells the other replicas to drop
+   * their local copies. Rejects if the shared store cannot delete them (revocation did not happen).
+   */
+  async delete(keys: string[]): Promise<void> {
+    await this.dropLocal(keys);
+    if (this.shared) await this.guard!.strict('delete', () => this.shared!.mdel(keys));
+    await this.coordinator?.publishEviction(keys);
   }
 
-  /** Bound every operation on a user's store: a hung Redis must not hang requests. */
-  private guard<T>(op: string, promise: Promise<T>): Promise<T | undefined> {
-    if (!this.customStore) return promise;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => {
-        this.storeFailed(op, new Error(`no answer within storeTimeoutMs (${this.options.storeTimeoutMs} ms)`));
-        resolve(undefined);
-      }, this.options.storeTimeoutMs);
-    });
-    return Promise.race([
-      promise.then(
-        (v) => v,
-        (error: unknown) => {
-          this.storeFailed(op, error);
-          return undefined;
-        },
-      ),
-      timeout,
-    ]).finally(() => clearTimeout(timer));
+  /** Forgets every token cached for a subject (`sub`) or a client (`client_id`) — needs `cache.redis`. */
+  async deleteBy(claim: 'sub' | 'client_id', value: string): Promise<number> {
+    if (!this.coordinator) {
+      throw new Error(`Eviction by ${claim} needs the subject/client index: configure \`cache.redis\`.`);
+    }
+    const keys = await this.coordinator.keysFor(claim, value);
+    const known = this.localKeysFor(claim, value);
+    const all = [...new Set([...keys, ...known])];
+    if (all.length) await this.delete(all);
+    return all.length;
   }
 
-  private storeFailed(op: string, error: unknown): void {
-    this.log.warn(
-      `store-${op}`,
-      `Cache store ${op} failed (${(error as Error)?.message ?? String(error)}); asking the authorization server instead.`,
-    );
+  /** Forgets everything (after an authorization-server reset), here, in the shared store and on every replica. */
+  async clear(): Promise<void> {
+    await Promise.all([this.local?.clear(), this.negative.clear()]);
+    if (this.shared) await this.guard!.strict('clear', () => this.shared!.clear());
+    await this.coordinator?.publishEviction('*');
   }
-}
 
-function memoryKeyv(max: number): Keyv {
-  // Values are kept as objects, not serialized: a hit costs a map lookup, not a JSON parse.
-  const keyv = new Keyv({ store: new BoundedMemoryStore(max), namespace: '' });
-  keyv.serialize = undefined;
-  keyv.deserialize = undefined;
-  return keyv;
+  /** Closes connections of the shared store (on application shutdown). */
+  async close(): Promise<void> {
+    await this.coordinator?.close();
+  }
+
+  private setLocal(key: string, entry: CachedEntry, now: number): void {
+    if (!this.local) return;
+    const ttl = Math.min(this.localTtlMs, entry.staleUntil - now);
+    if (ttl > 0) void this.local.set(key, entry, ttl);
+  }
+
+  private async dropLocal(keys: string[] | '*'): Promise<void> {
+    if (keys === '*') {
+      await Promise.all([this.local?.clear(), this.negative.clear()]);
+      return;
+    }
+    await Promise.all([this.local?.mdel(keys), this.negative.mdel(keys)]);
+  }
+
+  /** Local entries of a subject or client, for replicas that cached them before the index existed. */
+  private localKeysFor(claim: 'sub' | 'client_id', value: string): string[] {
+    const store = (this.local?.stores[0]?.opts?.store ?? undefined) as BoundedMemoryStore | undefined;
+    if (!store) return [];
+    const keys: string[] = [];
+    for (const [key, raw] of store.entries()) {
+      const entry = (raw as { value?: CachedEntry })?.value;
+      if (entry?.result?.[claim] === value) keys.push(key);
+    }
+    return keys;
+  }
 }
 
 /**
@@ -132,7 +172,7 @@ function memoryKeyv(max: number): Keyv {
  * times inside the values, so the LRU needs no TTL of its own (lru-cache's `set` takes an options
  * object where Keyv passes a TTL number, hence this thin adapter).
  */
-class BoundedMemoryStore {
+export class BoundedMemoryStore {
   private readonly lru: LRUCache<string, object>;
   constructor(max: number) {
     this.lru = new LRUCache({ max });
@@ -153,12 +193,24 @@ class BoundedMemoryStore {
   has(key: string) {
     return this.lru.has(key);
   }
+  entries() {
+    return this.lru.entries();
+  }
   get size() {
     return this.lru.size;
   }
 }
 
-function toKeyvList(store: unknown): Keyv[] {
+function memoryKeyv(max: number): Keyv {
+  // Values are kept as objects, not serialized: a hit costs a map lookup, not a JSON parse.
+  const keyv = new Keyv({ store: new BoundedMemoryStore(max), namespace: '' });
+  keyv.serialize = undefined;
+  keyv.deserialize = undefined;
+  return keyv;
+}
+
+/** A user's `cache.store`: Keyv instances, Keyv storage adapters, or a list of them (tiers). */
+export function toKeyvList(store: unknown): Keyv[] {
   const list = Array.isArray(store) ? store : [store];
   return list.map((s) => (isKeyv(s) ? s : new Keyv({ store: s as never })));
 }
@@ -169,6 +221,7 @@ function isKeyv(value: unknown): value is Keyv {
 
 /** Entries from a serializing store come back as fresh, mutable objects: make them read-only like ours. */
 function revive(entry: CachedEntry): CachedEntry {
+  if (Object.isFrozen(entry.result)) return entry;
   const result = Object.freeze({ ...entry.result, scopes: Object.freeze([...(entry.result.scopes ?? [])]) });
   return { result, freshUntil: entry.freshUntil, staleUntil: entry.staleUntil };
 }

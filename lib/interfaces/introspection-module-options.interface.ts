@@ -43,6 +43,17 @@ export interface IntrospectionCacheOptions {
    */
   store?: unknown;
   /**
+   * A shared cache on Redis for several replicas: a URL (`'redis://127.0.0.1:6379'`) or `{ url, channel }`.
+   * Needs `@keyv/redis`. Adds what a plain `store` cannot: evictions reach every replica within a second
+   * (Redis pub/sub) and eviction by `sub` / `client_id`. Redis being down only means more calls to the AS.
+   */
+  redis?: string | { url: string; channel?: string };
+  /**
+   * With a shared store: seconds an entry is also kept in process memory in front of it. Evictions drop
+   * it on every replica when `redis` is used. Default 5 s with `redis`, 0 with `store`.
+   */
+  localTtlSeconds?: number;
+  /**
    * Timeout for one operation on a custom `store`, milliseconds. A store that throws or hangs past it
    * is treated as a miss, and we ask the authorization server instead. Default 100 ms.
    */

@@ -128,7 +128,19 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     if (c.store !== undefined && (c.store === null || typeof c.store !== 'object')) {
       problems.push('`cache.store` must be a Keyv instance, a Keyv storage adapter, or an array of them.');
     }
+    let redis: { url: string; channel: string } | undefined;
+    if (c.redis !== undefined) {
+      const url = typeof c.redis === 'string' ? c.redis : c.redis?.url;
+      if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
+        problems.push("`cache.redis` must be a redis:// or rediss:// URL, or `{ url, channel? }`.");
+      } else {
+        redis = { url, channel: (typeof c.redis === 'object' && c.redis.channel) || `${keyPrefix}evictions` };
+      }
+      if (c.store !== undefined) problems.push('Give either `cache.redis` or `cache.store`, not both.');
+    }
     cache = {
+      redis,
+      localTtlMs: 1000 * num('cache.localTtlSeconds', c.localTtlSeconds, redis ? 5 : 0, { min: 0, max: 3600, unit: 'seconds' }),
       ttlMs: 1000 * num('cache.ttlSeconds', c.ttlSeconds, 60, { min: 0, max: 86_400, unit: 'seconds' }),
       negativeTtlMs: 1000 * num('cache.negativeTtlSeconds', c.negativeTtlSeconds, 10, { min: 0, max: 3600, unit: 'seconds' }),
       staleIfErrorMs: 1000 * num('cache.staleIfErrorSeconds', c.staleIfErrorSeconds, 300, { min: 0, max: 86_400, unit: 'seconds' }),

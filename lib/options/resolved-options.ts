@@ -35,6 +35,8 @@ export interface ResolvedOptions {
     readonly maxEntries: number;
     readonly maxNegativeEntries: number;
     readonly store?: unknown;
+    readonly redis?: { readonly url: string; readonly channel: string };
+    readonly localTtlMs: number;
     readonly storeTimeoutMs: number;
     readonly keyPrefix: string;
   };

@@ -1,0 +1,54 @@
+import { Logger } from '@nestjs/common';
+import {
+  BrokenCircuitError,
+  ConsecutiveBreaker,
+  TimeoutStrategy,
+  circuitBreaker,
+  handleAll,
+  timeout,
+  wrap,
+  type IPolicy,
+} from 'cockatiel';
+import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
+
+/**
+ * Protects requests from a shared cache store (e.g. Redis) that throws, hangs or is gone: every
+ * operation has a timeout, and after a few failures in a row the store is skipped for a while
+ * (a cockatiel circuit breaker), then tried again. A failed read is a miss; a failed write is dropped.
+ */
+export class StoreGuard {
+  private readonly policy: IPolicy;
+  private readonly log = new RateLimitedLogger(new Logger('IntrospectionCache'));
+
+  constructor(timeoutMs: number, skipForMs = 2000, failuresToSkip = 3) {
+    const breaker = circuitBreaker(handleAll, { halfOpenAfter: skipForMs, breaker: new ConsecutiveBreaker(failuresToSkip) });
+    breaker.onBreak(() =>
+      this.log.warn('store-open', `Cache store failing: skipping it for ${skipForMs} ms (asking the authorization server instead).`),
+    );
+    breaker.onReset(() => new Logger('IntrospectionCache').log('Cache store answers again: using it.'));
+    this.policy = wrap(breaker, timeout(timeoutMs, TimeoutStrategy.Aggressive));
+  }
+
+  /** Runs a store operation; resolves `undefined` instead of failing. */
+  async soft<T>(op: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await this.policy.execute(fn);
+    } catch (error) {
+      if (!(error instanceof BrokenCircuitError)) this.failed(op, error);
+      return undefined;
+    }
+  }
+
+  /** Runs a store operation that must not fail silently (evictions): rejects with the cause. */
+  async strict<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.policy.execute(fn);
+    } catch (error) {
+      throw new Error(`The cache store could not ${op}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+    }
+  }
+
+  private failed(op: string, error: unknown): void {
+    this.log.warn(`store-${op}`, `Cache store ${op} failed (${(error as Error)?.message ?? String(error)}); asking the authorization server instead.`);
+  }
+}
