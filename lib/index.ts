@@ -53,6 +53,7 @@ export type { InvalidTokenReason, UnavailableReason } from './errors/introspecti
 export type { BreakerState } from './resilience/resilience.policy.js';
 /** Audit hooks (`events` option) and their payloads: fingerprints, never tokens. */
 export type {
+  AuthorizationServerResetEvent,
   AuthorizationServerUnavailableEvent,
   CircuitStateChangeEvent,
   IntrospectionEvents,

@@ -41,6 +41,21 @@ export class IntrospectionService implements OnApplicationShutdown {
   ) {
     this.allowStaleByDefault = options.outagePolicy === 'serve-stale';
     resilience.onStateChange((state) => telemetry.breakerChanged(state));
+    client.onAuthorizationServerReset((detail) => void this.onAuthorizationServerReset(detail.tokenAgeMs));
+  }
+
+  private async onAuthorizationServerReset(tokenAgeMs: number): Promise<void> {
+    const purge = this.options.purgeCacheOnAuthorizationServerReset && this.cache;
+    new Logger(IntrospectionService.name).warn(
+      `The authorization server refused our own access token (obtained ${Math.round(tokenAgeMs / 1000)} s ago, not expired): ` +
+        `it probably lost its state (restart). Fetched a new token and retried.${purge ? ' Purging cached introspection results.' : ''}`,
+    );
+    this.telemetry.emit('onAuthorizationServerReset', { tokenAgeMs, purgedCache: Boolean(purge) });
+    if (purge) {
+      await this.cache!.clear().catch((error: unknown) =>
+        this.log.error('purge', `Purging the cache after an authorization-server reset failed: ${(error as Error).message}`),
+      );
+    }
   }
 
   /**

@@ -17,6 +17,8 @@ export const CLIENTS = {
   post: { clientId: 'api-post', clientSecret: 'post-secret-Qw7' },
   /** The API, authenticating with private_key_jwt (ES256). */
   jwt: { clientId: 'api-jwt' },
+  /** The API, introspecting with an access token of its own (`client_credentials_bearer`). */
+  bearer: { clientId: 'api-bearer', clientSecret: 'bearer-secret-Kp3' },
   /** A client application that obtains access tokens with the client-credentials grant. */
   app: { clientId: 'app', clientSecret: 'app-secret-Zz1' },
 } as const;
@@ -87,8 +89,24 @@ export class EmbeddedAuthorizationServer {
   get tokenEndpoint(): string {
     return `${this.issuer}/token`;
   }
+  /**
+   * An introspection endpoint that authenticates callers by *bearer token* (as WSO2 and others do):
+   * the caller's own access token must be a live token of the `api-bearer` client at this server.
+   */
+  get bearerIntrospectionEndpoint(): string {
+    return `${this.issuer}/bearer/introspection`;
+  }
+
+  /** Requests at the token endpoint (any client). */
+  tokenRequests = 0;
+  /** Requests at the bearer-authenticated introspection endpoint, and how many were refused with 401. */
+  bearerIntrospectionRequests = 0;
+  bearerIntrospectionRejections = 0;
 
   resetCounters(): void {
+    this.tokenRequests = 0;
+    this.bearerIntrospectionRequests = 0;
+    this.bearerIntrospectionRejections = 0;
     this.introspectionRequests = 0;
     this.introspectionLog.length = 0;
   }
@@ -99,7 +117,7 @@ export class EmbeddedAuthorizationServer {
     const body = new URLSearchParams({ grant_type: 'client_credentials' });
     if (request.scope) body.set('scope', request.scope);
     if (request.resource) body.set('resource', request.resource);
-    const res = await fetch(this.tokenEndpoint, {
+    const res = await fetchOnce(this.tokenEndpoint, {
       method: 'POST',
       headers: {
         authorization: basic(CLIENTS.app.clientId, CLIENTS.app.clientSecret),
@@ -115,7 +133,7 @@ export class EmbeddedAuthorizationServer {
 
   /** Revoke a token at the AS (RFC 7009); only its own client may. */
   async revoke(token: string): Promise<void> {
-    const res = await fetch(`${this.issuer}/token/revocation`, {
+    const res = await fetchOnce(`${this.issuer}/token/revocation`, {
       method: 'POST',
       headers: {
         authorization: basic(CLIENTS.app.clientId, CLIENTS.app.clientSecret),
@@ -160,6 +178,11 @@ export class EmbeddedAuthorizationServer {
         res.end(JSON.stringify({ keys: [this.jwtClientKey.publicJwk] }));
         return;
       }
+      if (req.url === '/bearer/introspection' && req.method === 'POST') {
+        void this.bearerIntrospection(req, res);
+        return;
+      }
+      if (req.url === '/token' && req.method === 'POST') this.tokenRequests++;
       if (req.url?.startsWith('/token/introspection')) {
         this.introspectionRequests++;
         this.introspectionLog.push({ headers: req.headers });
@@ -167,6 +190,28 @@ export class EmbeddedAuthorizationServer {
       callback(req, res);
     });
     this.server = server;
+  }
+
+  private async bearerIntrospection(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.bearerIntrospectionRequests++;
+    let body = '';
+    for await (const chunk of req) body += String(chunk);
+    const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const caller = bearer ? await this.provider!.ClientCredentials.find(bearer) : undefined;
+    if (!caller || caller.isExpired || caller.clientId !== CLIENTS.bearer.clientId) {
+      this.bearerIntrospectionRejections++;
+      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer error="invalid_token"' });
+      res.end(JSON.stringify({ error: 'invalid_token' }));
+      return;
+    }
+    // Authorized: answer with this server's own RFC 7662 introspection.
+    const answer = await fetch(this.introspectionEndpoint, {
+      method: 'POST',
+      headers: { authorization: basic(CLIENTS.basic.clientId, CLIENTS.basic.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+    res.writeHead(answer.status, { 'content-type': 'application/json' });
+    res.end(await answer.text());
   }
 
   private createProvider(): Provider {
@@ -178,6 +223,7 @@ export class EmbeddedAuthorizationServer {
     const provider = new Provider(this.issuer, {
       clients: [
         { ...common, client_id: CLIENTS.basic.clientId, client_secret: CLIENTS.basic.clientSecret, token_endpoint_auth_method: 'client_secret_basic' },
+        { ...common, client_id: CLIENTS.bearer.clientId, client_secret: CLIENTS.bearer.clientSecret },
         { ...common, client_id: CLIENTS.post.clientId, client_secret: CLIENTS.post.clientSecret, token_endpoint_auth_method: 'client_secret_post' },
         {
           ...common,
@@ -219,6 +265,15 @@ export class EmbeddedAuthorizationServer {
     console.warn = warn;
     console.info = info;
     return provider;
+  }
+}
+
+/** fetch, retried once when a kept-alive socket turns out to be closed (e.g. right after a restart). */
+async function fetchOnce(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch {
+    return fetch(url, init);
   }
 }
 

@@ -17,8 +17,15 @@ export class ClientAuthentication {
   private readonly basic?: ClientCredentialsPart;
   private key?: Promise<JoseKey | KeyObject | Uint8Array>;
 
-  constructor(private readonly options: ResolvedOptions) {
-    if (options.clientAuthMethod === 'client_secret_basic') {
+  private readonly method: ResolvedOptions['clientAuthMethod'];
+
+  /** @param method defaults to `clientAuthMethod`; the token endpoint of `client_credentials_bearer` uses basic or private_key_jwt. */
+  constructor(
+    private readonly options: ResolvedOptions,
+    method: ResolvedOptions['clientAuthMethod'] = options.clientAuthMethod,
+  ) {
+    this.method = method;
+    if (method === 'client_secret_basic') {
       // RFC 6749 §2.3.1: id and secret are form-urlencoded before base64.
       const id = formEncode(options.clientId);
       const secret = formEncode(options.clientSecret ?? '');
@@ -28,7 +35,7 @@ export class ClientAuthentication {
 
   /** @param audience the authorization server's identifier (issuer), or the endpoint URL when unknown. */
   async credentials(audience: string): Promise<ClientCredentialsPart> {
-    switch (this.options.clientAuthMethod) {
+    switch (this.method) {
       case 'client_secret_basic':
         return this.basic!;
       case 'client_secret_post':
@@ -42,7 +49,7 @@ export class ClientAuthentication {
           },
         };
       default:
-        throw new Error(`client authentication '${this.options.clientAuthMethod}' is not supported`);
+        throw new Error(`client authentication '${this.method}' is not supported here`);
     }
   }
 

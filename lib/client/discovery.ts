@@ -7,6 +7,8 @@ export interface ResolvedEndpoint {
   readonly introspectionEndpoint: URL;
   /** The authorization server's issuer identifier, when known. */
   readonly issuer?: string;
+  /** The token endpoint (for `client_credentials_bearer`), when known. */
+  readonly tokenEndpoint?: string;
 }
 
 /**
@@ -25,7 +27,11 @@ export class EndpointResolver {
     private readonly http: AxiosInstance,
   ) {
     if (options.introspectionEndpoint) {
-      this.fixed = { introspectionEndpoint: options.introspectionEndpoint, issuer: options.issuer ?? options.expectedIssuer };
+      this.fixed = {
+        introspectionEndpoint: options.introspectionEndpoint,
+        issuer: options.issuer ?? options.expectedIssuer,
+        tokenEndpoint: options.tokenEndpoint,
+      };
     }
   }
 
@@ -107,7 +113,11 @@ export class EndpointResolver {
         failures.push(`${url} lists a non-https introspection_endpoint (${parsed.origin}); set allowInsecureRequests only for development`);
         continue;
       }
-      return { introspectionEndpoint: parsed, issuer: typeof doc.issuer === 'string' ? doc.issuer : issuer };
+      return {
+        introspectionEndpoint: parsed,
+        issuer: typeof doc.issuer === 'string' ? doc.issuer : issuer,
+        tokenEndpoint: this.options.tokenEndpoint ?? (typeof doc.token_endpoint === 'string' ? doc.token_endpoint : undefined),
+      };
     }
     throw new AuthorizationServerUnavailableError(
       'discovery_failed',

@@ -4,7 +4,8 @@ import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { ClientAuthentication } from './client-authentication.js';
-import { EndpointResolver } from './discovery.js';
+import { EndpointResolver, type ResolvedEndpoint } from './discovery.js';
+import { OwnAccessToken } from './own-access-token.js';
 import { parseIntrospectionResponse, type IntrospectionResponse } from './introspection-response.js';
 
 /**
@@ -16,6 +17,8 @@ export class IntrospectionClient {
   readonly endpoints: EndpointResolver;
   private readonly http: AxiosInstance;
   private readonly auth: ClientAuthentication;
+  private readonly ownToken?: OwnAccessToken;
+  private readonly resetListeners: Array<(detail: { tokenAgeMs: number }) => void> = [];
 
   constructor(private readonly options: ResolvedOptions) {
     this.http = axios.create({
@@ -30,7 +33,20 @@ export class IntrospectionClient {
       httpsAgent: options.httpsAgent ?? new HttpsAgent({ keepAlive: true }),
     });
     this.endpoints = new EndpointResolver(options, this.http);
-    this.auth = new ClientAuthentication(options);
+    if (options.clientAuthMethod === 'client_credentials_bearer') {
+      this.auth = new ClientAuthentication(options, options.privateKey ? 'private_key_jwt' : 'client_secret_basic');
+      this.ownToken = new OwnAccessToken(options, this.http, this.auth);
+    } else {
+      this.auth = new ClientAuthentication(options);
+    }
+  }
+
+  /**
+   * Called when the introspection endpoint refused our own, unexpired access token and a new one had
+   * to be fetched: the authorization server evidently lost its state (e.g. restarted).
+   */
+  onAuthorizationServerReset(listener: (detail: { tokenAgeMs: number }) => void): void {
+    this.resetListeners.push(listener);
   }
 
   /** Closes idle keep-alive connections (on application shutdown). */
@@ -41,12 +57,50 @@ export class IntrospectionClient {
 
   /** POSTs the token to the introspection endpoint and returns the wire-valid response. */
   async introspect(token: string, signal?: AbortSignal): Promise<IntrospectionResponse> {
-    const { introspectionEndpoint, issuer } = await this.endpoints.resolve(signal);
-    const credentials = await this.auth.credentials(issuer ?? introspectionEndpoint.href);
+    const endpoint = await this.endpoints.resolve(signal);
+    if (this.ownToken) return this.introspectWithOwnToken(token, endpoint, signal);
+    const credentials = await this.auth.credentials(endpoint.issuer ?? endpoint.introspectionEndpoint.href);
+    return this.classify(await this.post(endpoint.introspectionEndpoint, token, credentials, signal));
+  }
+
+  /**
+   * `client_credentials_bearer`: authenticate with our own access token. If the endpoint refuses it
+   * (401), drop it, fetch a new one once, and retry once — no storm of failures until it would have expired.
+   */
+  private async introspectWithOwnToken(token: string, endpoint: ResolvedEndpoint, signal?: AbortSignal): Promise<IntrospectionResponse> {
+    const tokenEndpoint = endpoint.tokenEndpoint;
+    if (!tokenEndpoint) {
+      throw new AuthorizationServerUnavailableError(
+        'discovery_failed',
+        this.options.resilience.retryAfterSeconds,
+        "No token endpoint for `client_credentials_bearer`: set `tokenEndpoint`, or `issuer` whose metadata lists token_endpoint.",
+      );
+    }
+    const audience = endpoint.issuer ?? tokenEndpoint;
+    const own = await this.ownToken!.get(tokenEndpoint, audience, signal);
+    const res = await this.post(endpoint.introspectionEndpoint, token, { headers: { authorization: `Bearer ${own.value}` } }, signal);
+    if (res.status !== 401) return this.classify(res);
+    this.ownToken!.invalidate(own);
+    const renewed = await this.ownToken!.get(tokenEndpoint, audience, signal);
+    const retried = await this.post(endpoint.introspectionEndpoint, token, { headers: { authorization: `Bearer ${renewed.value}` } }, signal);
+    if (retried.status !== 401) {
+      for (const listener of this.resetListeners) listener({ tokenAgeMs: Date.now() - own.issuedAt });
+    } else {
+      this.ownToken!.invalidate(renewed);
+    }
+    return this.classify(retried);
+  }
+
+  private async post(
+    endpoint: URL,
+    token: string,
+    credentials: { headers?: Record<string, string>; body?: Record<string, string> },
+    signal?: AbortSignal,
+  ): Promise<AxiosResponse<string>> {
     const body = new URLSearchParams({ token, token_type_hint: 'access_token', ...credentials.body });
     let res: AxiosResponse<string>;
     try {
-      res = await this.http.post<string>(introspectionEndpoint.href, body.toString(), {
+      res = await this.http.post<string>(endpoint.href, body.toString(), {
         signal,
         headers: {
           'content-type': 'application/x-www-form-urlencoded',
@@ -57,7 +111,7 @@ export class IntrospectionClient {
     } catch (cause) {
       throw this.transportError(cause);
     }
-    return this.classify(res);
+    return res;
   }
 
   private classify(res: AxiosResponse<string>): IntrospectionResponse {

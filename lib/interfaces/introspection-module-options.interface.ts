@@ -12,7 +12,11 @@ export type ClientAuthMethod =
   | 'client_secret_post'
   /** A JWT signed with `privateKey` (RFC 7523 / OpenID Connect Core §9). */
   | 'private_key_jwt'
-  /** An access token of our own, obtained with the client-credentials grant (not available yet). */
+  /**
+   * An access token of our own (`Authorization: Bearer`), obtained from `tokenEndpoint` with the
+   * client-credentials grant (authenticated with `clientSecret`, or `privateKey`), renewed before expiry,
+   * and re-fetched once when the introspection endpoint refuses it.
+   */
   | 'client_credentials_bearer';
 
 import type { OutagePolicy } from '../decorators/outage-policy.decorator.js';
@@ -109,6 +113,16 @@ export interface IntrospectionModuleOptions {
   privateKeyAlgorithm?: string;
   /** For `private_key_jwt`: `kid` header. Default: the JWK's `kid`. */
   privateKeyId?: string;
+  /** For `client_credentials_bearer`: the token endpoint. Default: discovered from `issuer`. */
+  tokenEndpoint?: string;
+  /** For `client_credentials_bearer`: `scope` to request for our own token. Default: none. */
+  tokenScope?: string;
+  /**
+   * When the authorization server evidently lost its state (it refused our own unexpired token, so it
+   * was restarted without persistence), drop every cached introspection result — here and on every
+   * replica — so tokens that died with it stop being accepted from cache. Default false.
+   */
+  purgeCacheOnAuthorizationServerReset?: boolean;
   /** Allow `http://` endpoints (for local development and tests only). Default false. */
   allowInsecureRequests?: boolean;
   /**

@@ -44,10 +44,17 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
   if (!AUTH_METHODS.includes(clientAuthMethod)) {
     problems.push(`\`clientAuthMethod\` '${String(clientAuthMethod)}' is unknown: use one of ${AUTH_METHODS.join(', ')}.`);
   } else if (clientAuthMethod === 'client_credentials_bearer') {
-    problems.push(
-      "`clientAuthMethod: 'client_credentials_bearer'` is not available in this version: use 'client_secret_basic', " +
-        "'client_secret_post' or 'private_key_jwt'.",
-    );
+    if (!o.privateKey && (typeof o.clientSecret !== 'string' || o.clientSecret.length === 0)) {
+      problems.push(
+        "`clientAuthMethod: 'client_credentials_bearer'` needs `clientSecret` (or `privateKey`) to obtain the API's own access token.",
+      );
+    }
+    if (!o.tokenEndpoint && !o.issuer) {
+      problems.push(
+        "`clientAuthMethod: 'client_credentials_bearer'` needs the token endpoint: set `tokenEndpoint`, or `issuer` to discover it.",
+      );
+    }
+    if (o.tokenEndpoint !== undefined) parseUrl('tokenEndpoint', o.tokenEndpoint, allowInsecureRequests, problems);
   } else if (clientAuthMethod === 'private_key_jwt') {
     if (!o.privateKey) {
       problems.push("`clientAuthMethod: 'private_key_jwt'` needs `privateKey` (a private JWK, a PKCS#8 PEM string or a KeyObject).");
@@ -186,6 +193,9 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     privateKey: o.privateKey,
     privateKeyAlgorithm: o.privateKeyAlgorithm ?? (jwk?.alg as string | undefined) ?? 'RS256',
     privateKeyId: o.privateKeyId ?? (jwk?.kid as string | undefined),
+    tokenEndpoint: o.tokenEndpoint,
+    tokenScope: o.tokenScope,
+    purgeCacheOnAuthorizationServerReset: o.purgeCacheOnAuthorizationServerReset === true,
     allowInsecureRequests,
     globalGuard: o.globalGuard !== false,
     realm: o.realm,

@@ -17,6 +17,9 @@ export interface ResolvedOptions {
   readonly privateKey?: JWK | string | KeyObject | webcrypto.CryptoKey;
   readonly privateKeyAlgorithm: string;
   readonly privateKeyId?: string;
+  readonly tokenEndpoint?: string;
+  readonly tokenScope?: string;
+  readonly purgeCacheOnAuthorizationServerReset: boolean;
   readonly allowInsecureRequests: boolean;
   readonly globalGuard: boolean;
   readonly realm?: string;

@@ -40,6 +40,14 @@ export interface CircuitStateChangeEvent {
   readonly previous: BreakerState;
 }
 
+/** The authorization server refused our own unexpired access token: it evidently lost its state. */
+export interface AuthorizationServerResetEvent {
+  /** Age of the refused token, milliseconds. */
+  readonly tokenAgeMs: number;
+  /** Whether cached results were purged (`purgeCacheOnAuthorizationServerReset`). */
+  readonly purgedCache: boolean;
+}
+
 /**
  * Hooks for audit and custom logic. Called synchronously; an exception thrown by a hook is logged
  * and never affects the request. Payloads never contain a token or a secret.
@@ -49,4 +57,5 @@ export interface IntrospectionEvents {
   onTokenRejected?(event: TokenRejectedEvent): void;
   onAuthorizationServerUnavailable?(event: AuthorizationServerUnavailableEvent): void;
   onCircuitStateChange?(event: CircuitStateChangeEvent): void;
+  onAuthorizationServerReset?(event: AuthorizationServerResetEvent): void;
 }
