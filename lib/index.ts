@@ -64,6 +64,8 @@ export type {
 } from './telemetry/introspection-events.interface.js';
 /** Name of the OpenTelemetry meter the metrics are recorded on. */
 export { METER_NAME } from './telemetry/introspection.telemetry.js';
+/** Body of the revocation webhook (`revocationWebhook: { path }` + `revocationWebhookSecret`). */
+export type { RevocationNotification } from './revocation/revocation-webhook.controller.js';
 /** A short SHA-256 fingerprint of a token, for logs: never log the token itself. */
 export { tokenFingerprint } from './utils/fingerprint.js';
 /** Injection token of the raw module options (for `useExisting` or advanced factories). */

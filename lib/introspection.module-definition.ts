@@ -1,4 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { createRevocationWebhookController } from './revocation/revocation-webhook.controller.js';
 import type { IntrospectionModuleOptions } from './interfaces/introspection-module-options.interface.js';
 
 export const {
@@ -9,5 +10,13 @@ export const {
 } = new ConfigurableModuleBuilder<IntrospectionModuleOptions>({ moduleName: 'TokenIntrospection' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createIntrospectionOptions')
-  .setExtras({ isGlobal: true }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  .setExtras<{ isGlobal?: boolean; revocationWebhook?: { path: string } }>(
+    { isGlobal: true },
+    (definition, extras) => ({
+      ...definition,
+      global: extras.isGlobal,
+      // Static (known before options resolve), so it works with forRootAsync too.
+      controllers: extras.revocationWebhook ? [createRevocationWebhookController(extras.revocationWebhook.path)] : [],
+    }),
+  )
   .build();

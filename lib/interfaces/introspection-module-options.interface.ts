@@ -123,6 +123,11 @@ export interface IntrospectionModuleOptions {
    * replica — so tokens that died with it stop being accepted from cache. Default false.
    */
   purgeCacheOnAuthorizationServerReset?: boolean;
+  /**
+   * Secret that callers of the revocation webhook (module extra `revocationWebhook: { path }`) send as
+   * `Authorization: Bearer <secret>`. At least 16 characters. Never logged.
+   */
+  revocationWebhookSecret?: string;
   /** Allow `http://` endpoints (for local development and tests only). Default false. */
   allowInsecureRequests?: boolean;
   /**

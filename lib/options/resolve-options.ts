@@ -177,6 +177,10 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     problems.push('`metrics.meterProvider` must be an OpenTelemetry MeterProvider (with getMeter()).');
   }
 
+  if (o.revocationWebhookSecret !== undefined && (typeof o.revocationWebhookSecret !== 'string' || o.revocationWebhookSecret.length < 16)) {
+    problems.push('`revocationWebhookSecret` must be a string of at least 16 characters (generate a random one).');
+  }
+
   if (problems.length > 0) {
     throw new IntrospectionConfigurationError(
       `Invalid IntrospectionModule options:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
@@ -196,6 +200,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     tokenEndpoint: o.tokenEndpoint,
     tokenScope: o.tokenScope,
     purgeCacheOnAuthorizationServerReset: o.purgeCacheOnAuthorizationServerReset === true,
+    revocationWebhookSecret: o.revocationWebhookSecret,
     allowInsecureRequests,
     globalGuard: o.globalGuard !== false,
     realm: o.realm,

@@ -20,6 +20,7 @@ export interface ResolvedOptions {
   readonly tokenEndpoint?: string;
   readonly tokenScope?: string;
   readonly purgeCacheOnAuthorizationServerReset: boolean;
+  readonly revocationWebhookSecret?: string;
   readonly allowInsecureRequests: boolean;
   readonly globalGuard: boolean;
   readonly realm?: string;

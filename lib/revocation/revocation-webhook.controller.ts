@@ -1,0 +1,104 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import {
+  Body,
+  Controller,
+  Headers,
+  HttpCode,
+  HttpException,
+  Inject,
+  Logger,
+  Post,
+  type OnModuleInit,
+  type Type,
+} from '@nestjs/common';
+import { Public } from '../decorators/public.decorator.js';
+import { IntrospectionConfigurationError } from '../errors/introspection.errors.js';
+import { RESOLVED_OPTIONS } from '../introspection.constants.js';
+import { IntrospectionService } from '../introspection.service.js';
+import type { ResolvedOptions } from '../options/resolved-options.js';
+import { tokenFingerprint } from '../utils/fingerprint.js';
+
+/** What the webhook accepts: exactly one of these (JSON body). */
+export interface RevocationNotification {
+  token?: string;
+  sub?: string;
+  client_id?: string;
+}
+
+/**
+ * Builds the revocation webhook controller for `path`: `POST <path>` with
+ * `Authorization: Bearer <revocationWebhookSecret>` and a JSON body `{ "token": … }`, `{ "sub": … }` or
+ * `{ "client_id": … }` evicts the matching cache entries on every replica. For an authorization
+ * server or an admin tool that pushes revocations.
+ */
+export function createRevocationWebhookController(path: string): Type<unknown> {
+  @Controller(path)
+  @Public()
+  class RevocationWebhookController implements OnModuleInit {
+    private readonly secretDigest?: Buffer;
+    private readonly log = new Logger('RevocationWebhook');
+
+    constructor(
+      @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
+      private readonly introspection: IntrospectionService,
+    ) {
+      if (options.revocationWebhookSecret) this.secretDigest = digest(options.revocationWebhookSecret);
+    }
+
+    onModuleInit(): void {
+      if (!this.secretDigest) {
+        throw new IntrospectionConfigurationError(
+          `The revocation webhook at '${path}' needs \`revocationWebhookSecret\` (at least 16 characters): ` +
+            'callers must send it as `Authorization: Bearer <secret>`.',
+        );
+      }
+    }
+
+    @Post()
+    @HttpCode(200)
+    async revoke(@Headers('authorization') authorization: string | undefined, @Body() body: unknown) {
+      const presented = /^Bearer (.+)$/i.exec(authorization ?? '')?.[1];
+      if (!presented || !timingSafeEqual(digest(presented), this.secretDigest!)) {
+        throw new HttpException({ statusCode: 401, message: 'Send the webhook secret as Authorization: Bearer <secret>.', error: 'Unauthorized' }, 401);
+      }
+      const notification = parse(body);
+      try {
+        if (notification.token !== undefined) {
+          await this.introspection.evict(notification.token);
+          this.log.log(`Evicted token ${tokenFingerprint(notification.token)} on request.`);
+          return { evicted: 'token' };
+        }
+        if (notification.sub !== undefined) {
+          return { evicted: 'sub', entries: await this.introspection.evictBySubject(notification.sub) };
+        }
+        return { evicted: 'client_id', entries: await this.introspection.evictByClientId(notification.client_id!) };
+      } catch (error) {
+        throw new HttpException(
+          { statusCode: 503, message: `Eviction failed: ${(error as Error).message}`, error: 'Service Unavailable' },
+          503,
+        );
+      }
+    }
+  }
+  return RevocationWebhookController;
+}
+
+function digest(value: string): Buffer {
+  // Compare fixed-length digests: timingSafeEqual needs equal lengths, and lengths must not leak.
+  return createHash('sha256').update(value).digest();
+}
+
+function parse(body: unknown): RevocationNotification {
+  const fail = () => {
+    throw new HttpException(
+      { statusCode: 400, message: 'Send a JSON body with exactly one of "token", "sub" or "client_id" (a non-empty string).', error: 'Bad Request' },
+      400,
+    );
+  };
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return fail();
+  const fields = (['token', 'sub', 'client_id'] as const).filter((f) => (body as Record<string, unknown>)[f] !== undefined);
+  if (fields.length !== 1) return fail();
+  const value = (body as Record<string, unknown>)[fields[0]];
+  if (typeof value !== 'string' || value.length === 0 || value.length > 8192) return fail();
+  return { [fields[0]]: value };
+}

@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { IntrospectionModule } from '../lib/index.js';
+import { ADAPTERS, call, startApp } from './support/app.js';
+import { CLIENTS, TestAuthorizationServer } from './support/authorization-server.js';
+import { sleep } from './support/engine.js';
+import { hasRedis, TestRedis } from './support/redis-server.js';
+
+if (!hasRedis) console.warn('SKIPPED test/revocation-webhook.e2e-spec.ts: no redis-server binary (CI installs it).');
+const describeWithRedis = hasRedis ? describe : describe.skip;
+const SECRET = 'webhook-secret-0123456789abcdef';
+
+describeWithRedis.each(ADAPTERS)('revocation webhook over %s (two replicas, real Redis, real AS)', (adapter) => {
+  let as: TestAuthorizationServer;
+  let redis: TestRedis;
+  let a: { app: INestApplication; url: string };
+  let b: { app: INestApplication; url: string };
+
+  beforeAll(async () => {
+    as = await TestAuthorizationServer.start();
+    redis = await TestRedis.start();
+    const module = () =>
+      IntrospectionModule.forRootAsync({
+        revocationWebhook: { path: 'internal/revocations' },
+        useFactory: () => ({
+          introspectionEndpoint: as.introspectionEndpoint,
+          allowInsecureRequests: true,
+          ...CLIENTS.basic,
+          cache: { redis: redis.url },
+          revocationWebhookSecret: SECRET,
+        }),
+      });
+    a = await startApp(adapter, module());
+    b = await startApp(adapter, module());
+  });
+  afterAll(async () => {
+    await a?.app.close();
+    await b?.app.close();
+    await redis?.kill();
+    await as?.stop();
+  });
+
+  async function webhook(body: unknown, secret: string | null = SECRET) {
+    const res = await fetch(`${a.url}/internal/revocations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(secret ? { authorization: `Bearer ${secret}` } : {}) },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+  const get = (replica: { url: string }, token: string) => call(`${replica.url}/orders`, { authorization: `Bearer ${token}` });
+
+  it('refuses callers without the secret (401) and malformed notifications (400)', async () => {
+    expect((await webhook({ token: 'x' }, null)).status).toBe(401);
+    expect((await webhook({ token: 'x' }, 'wrong-secret-wrong-secret')).status).toBe(401);
+    expect((await webhook({})).status).toBe(400);
+    expect((await webhook({ token: 'x', sub: 'y' })).status).toBe(400);
+    expect((await webhook({ token: 42 })).status).toBe(400);
+  });
+
+  it('a pushed token revocation reaches the other replica', async () => {
+    const token = await as.issueToken({ scope: 'read' });
+    expect((await get(b, token)).status).toBe(200);
+    await as.revoke(token);
+    expect((await get(b, token)).status).toBe(200); // cached
+    expect(await webhook({ token })).toEqual({ status: 200, body: { evicted: 'token' } });
+    await sleep(50);
+    expect((await get(b, token)).status).toBe(401);
+  });
+
+  it('a pushed client_id revocation evicts every token of that client everywhere', async () => {
+    const tokens = [await as.issueToken({ scope: 'read' }), await as.issueToken({ scope: 'read' })];
+    for (const t of tokens) expect((await get(b, t)).status).toBe(200);
+    for (const t of tokens) await as.revoke(t);
+    const res = await webhook({ client_id: CLIENTS.app.clientId });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ evicted: 'client_id', entries: expect.any(Number) });
+    await sleep(50);
+    for (const t of tokens) expect((await get(b, t)).status).toBe(401);
+  });
+});
