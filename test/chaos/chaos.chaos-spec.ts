@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { ADAPTERS, startApp } from '../support/app.js';
+import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { ChaosProxy, type ChaosMode } from '../support/chaos-proxy.js';
+import { sleep } from '../support/engine.js';
+
+interface Sample {
+  phase: string;
+  /** `orders`: fail-closed; `catalog`: the serve-stale route (/orders/stale). */
+  route: 'orders' | 'catalog';
+  status: number;
+  retryAfter: boolean;
+  at: number;
+}
+
+/**
+ * Chaos: the authorization server is killed mid-load, made slow (5 s), made to answer 500, 429 and
+ * garbage, and restarted, while real HTTP load runs against the API. Bounded: ~16 s per adapter,
+ * loopback only, stops by itself.
+ */
+describe.each(ADAPTERS)('chaos over %s', (adapter) => {
+  let as: TestAuthorizationServer;
+  let proxy: ChaosProxy;
+  let app: INestApplication;
+  let url: string;
+  let tokens: string[];
+  const samples: Sample[] = [];
+  const publicLatencies: number[] = [];
+  let phase = 'warm-up';
+  let running = true;
+  let workers: Promise<void>[] = [];
+
+  beforeAll(async () => {
+    as = await TestAuthorizationServer.start();
+    proxy = await ChaosProxy.start(as.issuer);
+    ({ app, url } = await startApp(adapter, {
+      introspectionEndpoint: proxy.url('/token/introspection'),
+      allowInsecureRequests: true,
+      ...CLIENTS.basic,
+      cache: { ttlSeconds: 1, staleIfErrorSeconds: 120 },
+      resilience: { attemptTimeoutMs: 300, deadlineMs: 1000, retries: 1, circuitBreaker: { consecutiveFailures: 3, halfOpenAfterMs: 400 } },
+    }));
+    tokens = await Promise.all(Array.from({ length: 20 }, () => as.issueToken({ scope: 'read' })));
+  });
+  afterAll(async () => {
+    running = false;
+    await Promise.all(workers);
+    await app?.close();
+    await proxy?.stop();
+    await as?.stop();
+  });
+
+  function startLoad(concurrency: number) {
+    running = true;
+    let i = 0;
+    const worker = async () => {
+      while (running) {
+        const n = i++;
+        const route = n % 2 === 0 ? 'orders' : 'catalog';
+        const res = await fetch(`${url}/${route === 'orders' ? 'orders' : 'orders/stale'}`, { headers: { authorization: `Bearer ${tokens[n % tokens.length]}` } }).catch(() => undefined);
+        if (!res) continue;
+        await res.arrayBuffer();
+        samples.push({ phase, route, status: res.status, retryAfter: /^\d+$/.test(res.headers.get('retry-after') ?? ''), at: performance.now() });
+      }
+    };
+    const prober = async () => {
+      while (running) {
+        const t0 = performance.now();
+        await fetch(`${url}/public`).then((r) => r.arrayBuffer());
+        publicLatencies.push(performance.now() - t0);
+        await sleep(20);
+      }
+    };
+    workers = [...Array.from({ length: concurrency }, worker), prober()];
+  }
+
+  async function runPhase(name: string, mode: ChaosMode, ms: number) {
+    phase = name;
+    await proxy.setMode(mode);
+    await sleep(ms);
+  }
+
+  it('valid tokens never get 401; failures are 503 + Retry-After (fail-closed) or 200 (serve-stale); the API stays responsive, memory flat, and recovers by itself', async () => {
+    global.gc?.();
+    const heapBefore = process.memoryUsage().heapUsed;
+    startLoad(12);
+    await runPhase('ok-1', 'ok', 1200);
+    await runPhase('killed', 'down', 2000);
+    await runPhase('ok-2', 'ok', 1500);
+    await runPhase('slow', 'slow', 2000);
+    await runPhase('ok-3', 'ok', 1500);
+    await runPhase('error500', 'error500', 1200);
+    await runPhase('ok-4', 'ok', 1500);
+    await runPhase('error429', 'error429', 1200);
+    await runPhase('ok-5', 'ok', 1500);
+    await runPhase('garbage', 'garbage', 1200);
+    await runPhase('ok-6', 'ok', 1500);
+    running = false;
+    await Promise.all(workers);
+
+    // Restart: the IdP forgets every token. New tokens must work without any intervention.
+    await as.restart();
+    tokens = await Promise.all(Array.from({ length: 20 }, () => as.issueToken({ scope: 'read' })));
+    startLoad(12);
+    await runPhase('restarted', 'ok', 2000);
+    running = false;
+    await Promise.all(workers);
+
+    const summary: Record<string, Record<string, number>> = {};
+    for (const s of samples) {
+      const key = `${s.phase}/${s.route}`;
+      summary[key] ??= {};
+      summary[key][s.status] = (summary[key][s.status] ?? 0) + 1;
+    }
+    publicLatencies.sort((a, b) => a - b);
+    const p99 = publicLatencies[Math.floor(publicLatencies.length * 0.99)];
+    global.gc?.();
+    const heapGrowthMb = (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024;
+    console.log(
+      `chaos over ${adapter}: ${samples.length} requests; public route p99 ${p99.toFixed(1)} ms over ${publicLatencies.length} probes; ` +
+        `heap growth ${heapGrowthMb.toFixed(1)} MB\n${JSON.stringify(summary, null, 1)}`,
+    );
+
+    // 1. A valid token never gets a 401 (or anything but 200/503), whatever the AS does.
+    const compact = (list: Sample[]) => list.slice(0, 5).map((s) => `${s.phase}/${s.route}: ${s.status}`);
+    expect(compact(samples.filter((s) => s.status !== 200 && s.status !== 503))).toEqual([]);
+    // 2. Every 503 carries a Retry-After.
+    expect(compact(samples.filter((s) => s.status === 503 && !s.retryAfter))).toEqual([]);
+    // 3. serve-stale keeps answering 200 for these recently validated tokens during every outage.
+    expect(compact(samples.filter((s) => s.route === 'catalog' && s.phase !== 'restarted' && s.status !== 200))).toEqual([]);
+    // 4. Outages were real: fail-closed answered 503 in each bad phase.
+    for (const bad of ['killed', 'slow', 'error500', 'error429', 'garbage']) {
+      expect(summary[`${bad}/orders`]?.[503] ?? 0).toBeGreaterThan(0);
+    }
+    // 5. It recovers by itself: the last half second of every ok phase is all 200.
+    for (const ok of ['ok-2', 'ok-3', 'ok-4', 'ok-5', 'ok-6', 'restarted']) {
+      const inPhase = samples.filter((s) => s.phase === ok);
+      const end = Math.max(...inPhase.map((s) => s.at));
+      const tail = inPhase.filter((s) => s.at > end - 500);
+      expect(tail.length).toBeGreaterThan(0);
+      expect(compact(tail.filter((s) => s.status !== 200))).toEqual([]);
+    }
+    // 6. The event loop stays responsive: a public route answers fast throughout.
+    expect(p99).toBeLessThan(100);
+    // 7. Memory stays flat.
+    expect(heapGrowthMb).toBeLessThan(40);
+  }, 60_000);
+});
