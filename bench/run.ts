@@ -1,24 +1,70 @@
 /**
- * Engine benchmarks: everything measured side by side in one run (the machines are shared and noisy,
- * so compare the ratios, not absolute numbers across runs). Real oidc-provider on 127.0.0.1; bounded
- * in count and time. `npm run bench` (add `-- --quick` for a smoke run).
- * Prints a table and writes bench/results/engine.json.
+ * `npm run bench` (`npm run bench -- --quick` for a smoke run). Everything is measured side by side
+ * in one run on this machine — compare the ratios, not absolute numbers across runs. Real
+ * oidc-provider on 127.0.0.1, autocannon as the load generator (in this process; the servers run in
+ * a child process). Prints a table and writes bench/results/latest.json.
  */
 import 'reflect-metadata';
+import { spawn } from 'node:child_process';
 import { hash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Logger } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Module } from '@nestjs/common';
+import autocannon from 'autocannon';
+import { IntrospectionCache } from '../lib/cache/introspection.cache.js';
+import { validateClaims } from '../lib/client/introspection-response.js';
+import type { ActiveIntrospectionResult } from '../lib/interfaces/introspection-result.interface.js';
 import { IntrospectionModule, IntrospectionService, type IntrospectionModuleOptions } from '../lib/index.js';
-import { CLIENTS, EmbeddedAuthorizationServer } from '../sample/embedded-authorization-server.js';
-import { FaultyServer, behave } from '../test/support/faulty-server.js';
+import { resolveOptions } from '../lib/options/resolve-options.js';
+import { basic, CLIENTS, EmbeddedAuthorizationServer } from '../sample/embedded-authorization-server.js';
 
 const quick = process.argv.includes('--quick');
-const N = quick ? 20_000 : 100_000;
+const ROUNDS = quick ? 1 : 3;
+const SECONDS = quick ? 1 : 3;
+const CONNECTIONS = 50;
+const DISTINCT = quick ? 300 : 10_000;
+const here = dirname(fileURLToPath(import.meta.url));
 Logger.overrideLogger(false);
+
+type Row = [string, string, string];
+const rows: Row[] = [];
+const results: Record<string, unknown> = {};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+function load(url: string, token: string | undefined, seconds = SECONDS, connections = CONNECTIONS) {
+  return new Promise<autocannon.Result>((resolve, reject) => {
+    autocannon(
+      { url, connections, duration: seconds, headers: token ? { authorization: `Bearer ${token}` } : {} },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+  });
+}
+
+async function servers(adapter: string, as: EmbeddedAuthorizationServer) {
+  const child = spawn(process.execPath, [join(here, 'servers.js')], {
+    env: {
+      ...process.env,
+      BENCH_ADAPTER: adapter,
+      BENCH_INTROSPECTION_ENDPOINT: as.introspectionEndpoint,
+      BENCH_CLIENT_ID: CLIENTS.basic.clientId,
+      BENCH_CLIENT_SECRET: CLIENTS.basic.clientSecret,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const ports = await new Promise<Record<'plain' | 'guarded' | 'nobreaker' | 'naive' | 'trivial', number>>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (line.startsWith('{"ready"')) resolve(JSON.parse(line).ports);
+    });
+    child.once('exit', (code) => reject(new Error(`bench servers exited with ${code}`)));
+  });
+  const url = (name: keyof typeof ports) => `http://127.0.0.1:${ports[name]}/hello`;
+  return { url, stop: () => child.kill('SIGKILL') };
+}
 
 async function engine(options: IntrospectionModuleOptions) {
   @Module({ imports: [IntrospectionModule.forRoot(options)] })
@@ -27,103 +73,210 @@ async function engine(options: IntrospectionModuleOptions) {
   return { service: app.get(IntrospectionService), close: () => app.close() };
 }
 
-async function perCallMicros(n: number, fn: () => unknown): Promise<number> {
-  for (let i = 0; i < Math.min(n, 10_000); i++) await fn(); // warm-up
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) await fn();
-  return Number(process.hrtime.bigint() - t0) / 1000 / n;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-async function main() {
-  const rows: Array<[string, string]> = [];
-  const results: Record<string, number> = {};
-  const as = await EmbeddedAuthorizationServer.start();
-  const { service, close } = await engine({ introspectionEndpoint: as.introspectionEndpoint, allowInsecureRequests: true, ...CLIENTS.basic });
+async function guardOverhead(as: EmbeddedAuthorizationServer, adapter: string, target: number) {
+  const s = await servers(adapter, as);
   try {
-    // 1. Cache hit vs its floor: the SHA-256 of the key alone, and a bare Map lookup behind an await.
+    const token = await as.issueToken({ scope: 'read' });
+    await load(s.url('plain'), token, 1);
+    await load(s.url('guarded'), token, 1); // warm-up, and the token is cached from here on
+    await load(s.url('trivial'), token, 1);
+    const plain: autocannon.Result[] = [];
+    const guarded: autocannon.Result[] = [];
+    const trivial: autocannon.Result[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      plain.push(await load(s.url('plain'), token));
+      guarded.push(await load(s.url('guarded'), token));
+      trivial.push(await load(s.url('trivial'), token));
+    }
+    const p = median(plain.map((x) => x.requests.average));
+    const g = median(guarded.map((x) => x.requests.average));
+    const t = median(trivial.map((x) => x.requests.average));
+    const usPer = (rps: number) => 1e6 / rps; // µs of (single-threaded) server time per request at saturation
+    rows.push([
+      `  where the time goes, ${adapter}: any async guard (trivial ÷ unguarded); this guard (guarded ÷ trivial)`,
+      `${(t / p).toFixed(3)}; ${(g / t).toFixed(3)} (per request: Nest guard machinery ≈ ${(usPer(t) - usPer(p)).toFixed(1)} µs, TokenGuard + cache hit ≈ ${(usPer(g) - usPer(t)).toFixed(1)} µs)`,
+      '',
+    ]);
+    results[`guardFloor_${adapter}`] = { trivialRps: t, trivialOverPlain: t / p, guardedOverTrivial: g / t };
+    const non2xx = guarded.reduce((n, x) => n + x.non2xx, 0);
+    const ratio = g / p;
+    rows.push([
+      `guard overhead, ${adapter} (guarded ÷ unguarded, ${ROUNDS}×${SECONDS} s interleaved, ${CONNECTIONS} connections)`,
+      `${ratio.toFixed(3)} (${Math.round(g)} vs ${Math.round(p)} req/s; p99 ${median(guarded.map((x) => x.latency.p99))} vs ${median(plain.map((x) => x.latency.p99))} ms; non-2xx ${non2xx})`,
+      `≥ ${target}: ${ratio >= target ? 'met' : 'NOT met'}`,
+    ]);
+    results[`guardOverhead_${adapter}`] = { ratio, guardedRps: g, plainRps: p, non2xx };
+
+    // Cold path (before the per-request variant, whose in-flight AS calls would land in the count).
+    const cold = await as.issueToken({ scope: 'read' });
+    as.resetCounters();
+    const statuses = await Promise.all(
+      Array.from({ length: 1000 }, () => fetch(s.url('guarded'), { headers: { authorization: `Bearer ${cold}` } }).then(async (r) => (await r.arrayBuffer(), r.status))),
+    );
+    rows.push([
+      `1 new token × 1,000 concurrent requests, ${adapter}`,
+      `${as.introspectionRequests} AS call(s); ${statuses.filter((x) => x === 200).length} × 200`,
+      `= 1: ${as.introspectionRequests === 1 ? 'met' : 'NOT met'}`,
+    ]);
+    results[`cold1000_${adapter}`] = { asCalls: as.introspectionRequests };
+
+    as.resetCounters();
+    const naive = await load(s.url('naive'), token);
+    const naiveCalls = as.introspectionRequests;
+    await sleep(500); // let the per-request variant's last AS calls finish
+    const guardedP99 = median(guarded.map((x) => x.latency.p99));
+    const speedup = g / naive.requests.average;
+    rows.push([
+      `vs per-request introspection, ${adapter} (hand-written guard)`,
+      `${speedup.toFixed(1)}× throughput (${Math.round(naive.requests.average)} req/s, ${naiveCalls} AS calls in ${SECONDS} s); p99 ${naive.latency.p99} vs ${guardedP99} ms`,
+      `≥ 20×: ${speedup >= 20 ? 'met' : 'NOT met'}`,
+    ]);
+    results[`vsNaive_${adapter}`] = { speedup, naiveRps: naive.requests.average, naiveP99: naive.latency.p99, guardedP99 };
+
+    // Outage: the AS stops under load. Rejection latency with the breaker vs without.
+    const unseen = await as.issueToken({ scope: 'read' });
+    await as.stop();
+    // Open the breaker first (5 failed lookups), then measure the steady state while it is open.
+    for (let i = 0; i < 6; i++) await fetch(s.url('guarded'), { headers: { authorization: `Bearer ${unseen}` } }).then((r) => r.arrayBuffer());
+    const withBreaker = await load(s.url('guarded'), unseen, 2, 10);
+    const without = await load(s.url('nobreaker'), unseen, 2, 10);
+    rows.push([
+      `AS stopped under load, ${adapter}: rejection latency (10 connections, 2 s)`,
+      `breaker: p50 ${withBreaker.latency.p50} ms, p99 ${withBreaker.latency.p99} ms (${Math.round(withBreaker.requests.average)} req/s); ` +
+        `no breaker: p50 ${without.latency.p50} ms, p99 ${without.latency.p99} ms (${Math.round(without.requests.average)} req/s)`,
+      `p99 < 2 ms: ${withBreaker.latency.p99 < 2 ? 'met' : 'NOT met'}`,
+    ]);
+    results[`outage_${adapter}`] = {
+      breakerP50: withBreaker.latency.p50,
+      breakerP99: withBreaker.latency.p99,
+      noBreakerP50: without.latency.p50,
+      noBreakerP99: without.latency.p99,
+      breakerStatus: withBreaker.statusCodeStats,
+    };
+    await as.restart();
+    const fresh = await as.issueToken({ scope: 'read' });
+    const t0 = performance.now();
+    let status = 0;
+    while (status !== 200 && performance.now() - t0 < 30_000) {
+      status = (await fetch(s.url('guarded'), { headers: { authorization: `Bearer ${fresh}` } })).status;
+      if (status !== 200) await sleep(20);
+    }
+    const recoverMs = performance.now() - t0;
+    rows.push([`time to recover after the AS returns, ${adapter}`, `${Math.round(recoverMs)} ms (default halfOpenAfterMs 5,000)`, '']);
+    results[`recoverMs_${adapter}`] = recoverMs;
+  } finally {
+    s.stop();
+  }
+}
+
+async function engineFigures(as: EmbeddedAuthorizationServer) {
+  const { service, close } = await engine({ introspectionEndpoint: as.introspectionEndpoint, allowInsecureRequests: true, ...CLIENTS.basic, metrics: false, cache: { maxEntries: 20_000 } });
+  try {
     const token = await as.issueToken({ scope: 'read write' });
     await service.introspect(token);
-    const map = new Map([[token, { active: true }]]);
-    const hitUs = await perCallMicros(N, () => service.introspect(token));
-    const hashUs = await perCallMicros(N, () => hash('sha256', `ns\u0000${token}`, 'base64url'));
-    const mapUs = await perCallMicros(N, async () => map.get(token));
-    results.cacheHitMicros = hitUs;
-    rows.push([`cache hit, ${N.toLocaleString('en')} calls`, `${hitUs.toFixed(2)} µs/call`]);
-    rows.push(['  floor: SHA-256 of the key', `${hashUs.toFixed(2)} µs/call`]);
-    rows.push(['  floor: awaited Map lookup', `${mapUs.toFixed(2)} µs/call`]);
+    const N = quick ? 20_000 : 100_000;
+    const perCall = async (fn: () => unknown) => {
+      for (let i = 0; i < 10_000; i++) await fn();
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < N; i++) await fn();
+      return Number(process.hrtime.bigint() - t0) / 1000 / N;
+    };
+    const hit = await perCall(() => service.introspect(token));
+    const sha = await perCall(() => hash('sha256', `ns\u0000${token}`, 'base64url'));
+    rows.push([`cache hit in the engine, ${N.toLocaleString('en')} calls`, `${hit.toFixed(2)} µs/call (floor in this run: SHA-256 of the key ${sha.toFixed(2)} µs)`, '']);
+    results.cacheHitMicros = hit;
 
-    // 2. Cache miss: one full introspection round trip to the real AS, vs the raw HTTP round trip.
-    const misses: number[] = [];
+    const tokens: string[] = [];
+    for (let i = 0; i < DISTINCT; i++) tokens.push(await as.issueToken({ scope: 'read' }));
+    as.resetCounters();
+    const miss: number[] = [];
     const raw: number[] = [];
-    for (let i = 0; i < (quick ? 50 : 300); i++) {
-      const fresh = await as.issueToken({ scope: 'read' });
+    const auth = basic(CLIENTS.basic.clientId, CLIENTS.basic.clientSecret);
+    for (const t of tokens) {
       let t0 = performance.now();
-      await service.introspect(fresh);
-      misses.push(performance.now() - t0);
+      await service.introspect(t);
+      miss.push(performance.now() - t0);
       t0 = performance.now();
       await fetch(as.introspectionEndpoint, {
         method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`${CLIENTS.basic.clientId}:${CLIENTS.basic.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ token: fresh }),
+        headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: t, token_type_hint: 'access_token' }),
       }).then((r) => r.text());
       raw.push(performance.now() - t0);
     }
-    misses.sort((a, b) => a - b);
+    const calls = as.introspectionRequests - DISTINCT; // minus the raw fetches
+    miss.sort((a, b) => a - b);
     raw.sort((a, b) => a - b);
-    results.missP50Ms = percentile(misses, 50);
-    results.rawRoundTripP50Ms = percentile(raw, 50);
-    rows.push(['cache miss (real AS), p50', `${results.missP50Ms.toFixed(2)} ms (raw fetch round trip p50 ${results.rawRoundTripP50Ms.toFixed(2)} ms)`]);
-
-    // 3. Single-flight: 200 concurrent lookups of one new token.
-    const burst = await as.issueToken({ scope: 'read' });
-    as.resetCounters();
-    await Promise.all(Array.from({ length: 200 }, () => service.introspect(burst)));
-    results.asCallsFor200Concurrent = as.introspectionRequests;
-    rows.push(['200 concurrent lookups of one new token', `${as.introspectionRequests} AS call(s)`]);
+    const added = pct(miss, 50) - pct(raw, 50);
+    rows.push([
+      `${DISTINCT.toLocaleString('en')} distinct tokens: AS calls; added latency per miss (p50 miss − p50 raw round trip)`,
+      `${calls} AS calls; ${added.toFixed(3)} ms (miss p50 ${pct(miss, 50).toFixed(2)} ms, raw ${pct(raw, 50).toFixed(2)} ms)`,
+      `calls = ${DISTINCT}, added < 1 ms: ${calls === DISTINCT && added < 1 ? 'met' : 'NOT met'}`,
+    ]);
+    results.distinct = { tokens: DISTINCT, asCalls: calls, addedMs: added, missP50: pct(miss, 50), rawP50: pct(raw, 50) };
   } finally {
     await close();
+  }
+}
+
+async function memoryPerEntry() {
+  const entries = 100_000;
+  const options = resolveOptions({ introspectionEndpoint: 'https://as.example.com/i', clientId: 'api', clientSecret: 's', cache: { maxEntries: entries } });
+  const cache = new IntrospectionCache(options.cache as Exclude<typeof options.cache, false>, options.cacheNamespace, undefined);
+  const now = Date.now();
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  await sleep(50);
+  gc?.();
+  const before = process.memoryUsage();
+  for (let i = 0; i < entries; i++) {
+    const token = `token-${i}-${'x'.repeat(32)}`;
+    const result = validateClaims(
+      { active: true, scope: 'read write', client_id: 'app', sub: `user-${i}`, exp: Math.floor(now / 1000) + 3600, iat: Math.floor(now / 1000), iss: 'https://as.example.com', token_type: 'Bearer' },
+      { clockSkewSeconds: 5 },
+      now / 1000,
+    ) as ActiveIntrospectionResult;
+    cache.setActive(cache.key(token), result, now);
+  }
+  await sleep(100);
+  gc?.();
+  await sleep(50);
+  gc?.();
+  const after = process.memoryUsage();
+  const heapPerEntry = (after.heapUsed - before.heapUsed) / entries;
+  const rssPerEntry = (after.rss - before.rss) / entries;
+  rows.push([
+    `memory per cached entry (100,000 entries, realistic claims${gc ? '' : ', no --expose-gc'})`,
+    `heap ${Math.round(heapPerEntry)} B, RSS ${Math.round(rssPerEntry)} B per entry`,
+    `< 1 KiB: ${heapPerEntry < 1024 ? 'met' : 'NOT met'}`,
+  ]);
+  results.memory = { heapPerEntry, rssPerEntry, entries };
+  // Keep the cache reachable until measured.
+  return cache;
+}
+
+async function main() {
+  const started = new Date();
+  await memoryPerEntry();
+  const as = await EmbeddedAuthorizationServer.start();
+  try {
+    await engineFigures(as);
+    await guardOverhead(as, 'fastify', 0.92);
+    await guardOverhead(as, 'express', 0.96);
+  } finally {
     await as.stop();
   }
-
-  // 4. Breaker open: rejection latency without touching the network.
-  const down = await FaultyServer.start(behave.status(503));
-  const failing = await engine({
-    introspectionEndpoint: down.url,
-    allowInsecureRequests: true,
-    ...CLIENTS.basic,
-    resilience: { retries: 0, circuitBreaker: { consecutiveFailures: 5, halfOpenAfterMs: 60_000 } },
-  });
-  try {
-    for (let i = 0; i < 5; i++) await failing.service.introspect(`t${i}`).catch(() => undefined);
-    const calls = down.requests;
-    const lat: number[] = [];
-    for (let i = 0; i < 1000; i++) {
-      const t0 = performance.now();
-      await failing.service.introspect(`open-${i}`).catch(() => undefined);
-      lat.push(performance.now() - t0);
-    }
-    lat.sort((a, b) => a - b);
-    results.breakerOpenP50Ms = percentile(lat, 50);
-    results.breakerOpenP99Ms = percentile(lat, 99);
-    rows.push([
-      'rejection with breaker open (1,000 calls)',
-      `p50 ${results.breakerOpenP50Ms.toFixed(3)} ms, p99 ${results.breakerOpenP99Ms.toFixed(3)} ms, AS calls while open: ${down.requests - calls}`,
-    ]);
-  } finally {
-    await failing.close();
-    await down.stop();
-  }
-
-  const width = Math.max(...rows.map((r) => r[0].length));
-  console.log(`\nnestjs-token-introspection engine bench — ${new Date().toISOString()} — node ${process.version}${quick ? ' (quick)' : ''}`);
-  for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
-  const out = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  console.log(`\nnestjs-token-introspection bench — ${started.toISOString()} — ${machine}${quick ? ' — QUICK' : ''}\n`);
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length));
+  for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`);
+  const out = join(here, '..', '..', 'bench', 'results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'engine.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, results }, null, 2) + '\n');
+  writeFileSync(
+    join(out, quick ? 'quick.json' : 'latest.json'),
+    JSON.stringify({ date: started.toISOString(), machine, command: `npm run bench${quick ? ' -- --quick' : ''}`, rows, results }, null, 2) + '\n',
+  );
 }
 
 main().then(

@@ -64,4 +64,14 @@ describe.each(ADAPTERS)('globalGuard: false with @UseGuards(TokenGuard), forRoot
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ client: CLIENTS.app.clientId, scope: 'read' });
   });
+
+  it('1 new token × 1,000 concurrent requests: exactly 1 call to the AS', async () => {
+    const token = await as.issueToken({ scope: 'read' });
+    as.resetCounters();
+    const statuses = await Promise.all(
+      Array.from({ length: 1000 }, () => fetch(`${url}/guarded`, { headers: { authorization: `Bearer ${token}` } }).then(async (r) => (await r.arrayBuffer(), r.status))),
+    );
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    expect(as.introspectionRequests).toBe(1);
+  });
 });
