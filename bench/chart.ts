@@ -43,12 +43,10 @@ const samples: Array<{ t: number; status: number; latency: number }> = [];
 const started = performance.now();
 setTimeout(() => void proxy.setMode('down'), DOWN_AT * 1000);
 setTimeout(() => void proxy.setMode('ok'), UP_AT * 1000);
-const instance = autocannon({
-  url: `http://127.0.0.1:${ports.guarded}/hello`,
-  connections: 20,
-  duration: DURATION,
-  headers: { authorization: `Bearer ${token}` },
-});
+const instance = autocannon(
+  { url: `http://127.0.0.1:${ports.guarded}/hello`, connections: 20, duration: DURATION, headers: { authorization: `Bearer ${token}` } },
+  () => undefined,
+);
 instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
   samples.push({ t: performance.now() - started, status: statusCode, latency: responseTime });
 });
@@ -96,9 +94,9 @@ const spec: vl.TopLevelSpec = {
       layer: [
         {
           data: { values: throughput },
-          mark: { type: 'bar', width: 8 },
+          mark: { type: 'bar', width: 8, clip: true },
           encoding: {
-            x: { field: 'time', type: 'quantitative', title: 'time (s)', scale: { domain: [0, DURATION] } },
+            x: { field: 'time', type: 'quantitative', title: 'time (s)', scale: { domain: [0, DURATION], nice: false } },
             y: { field: 'rps', type: 'quantitative', title: 'responses per second', stack: 'zero' },
             color: { field: 'status', type: 'nominal', title: 'status', scale: { domain: ['200 OK', '503 + Retry-After', '401'], range: ['#2e7d32', '#ef6c00', '#c62828'] } },
           },
@@ -114,7 +112,7 @@ const spec: vl.TopLevelSpec = {
           data: { values: latency },
           mark: { type: 'line', point: true, color: '#1565c0' },
           encoding: {
-            x: { field: 'time', type: 'quantitative', title: 'time (s)', scale: { domain: [0, DURATION] } },
+            x: { field: 'time', type: 'quantitative', title: 'time (s)', scale: { domain: [0, DURATION], nice: false } },
             y: { field: 'p99', type: 'quantitative', title: 'p99 latency (ms, log)', scale: { type: 'log' } },
           },
         },

@@ -94,3 +94,4 @@ const ports = {
   trivial: await listen(TrivialModule),
 };
 console.log(JSON.stringify({ ready: true, adapter, ports }));
+process.on('SIGTERM', () => process.exit(0)); // lets --cpu-prof write its profile

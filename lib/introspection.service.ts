@@ -195,11 +195,11 @@ export class IntrospectionService implements OnApplicationShutdown {
 
   private reportFailure(error: unknown, token: string, elapsedMs: number): void {
     if (!(error instanceof AuthorizationServerUnavailableError)) return;
-    const endpoint = this.client.endpoints.known()?.introspectionEndpoint.host ?? this.options.issuer ?? 'unknown';
-    const line =
+    // Built only when the rate limiter lets the line through: an outage must not cost a hash per request.
+    const line = () =>
       `Authorization server unavailable (${error.reason}${error.status ? `, HTTP ${error.status}` : ''}) ` +
-      `at ${endpoint} after ${elapsedMs} ms for token ${tokenFingerprint(token)}: ${error.message} ` +
-      `Answering 'unavailable' (retry after ${error.retryAfterSeconds} s).`;
+      `at ${this.client.endpoints.known()?.introspectionEndpoint.host ?? this.options.issuer ?? 'unknown'} after ${elapsedMs} ms ` +
+      `for token ${tokenFingerprint(token)}: ${error.message} Answering 'unavailable' (retry after ${error.retryAfterSeconds} s).`;
     if (error.reason === 'client_authentication_failed') this.log.error(error.reason, line);
     else this.log.warn(error.reason, line);
     if (this.telemetry.events.onAuthorizationServerUnavailable) {

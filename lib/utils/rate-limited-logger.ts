@@ -12,15 +12,16 @@ export class RateLimitedLogger {
     private readonly intervalMs = 10_000,
   ) {}
 
-  warn(key: string, message: string): void {
+  /** `message` may be a function: it is only built when the line is actually written. */
+  warn(key: string, message: string | (() => string)): void {
     this.emit('warn', key, message);
   }
 
-  error(key: string, message: string): void {
+  error(key: string, message: string | (() => string)): void {
     this.emit('error', key, message);
   }
 
-  private emit(level: 'warn' | 'error', key: string, message: string): void {
+  private emit(level: 'warn' | 'error', key: string, message: string | (() => string)): void {
     const now = Date.now();
     const seen = this.last.get(key);
     if (seen && now - seen.at < this.intervalMs) {
@@ -29,6 +30,6 @@ export class RateLimitedLogger {
     }
     const suffix = seen?.suppressed ? ` (${seen.suppressed} similar message(s) suppressed)` : '';
     this.last.set(key, { at: now, suppressed: 0 });
-    this.logger[level](message + suffix);
+    this.logger[level]((typeof message === 'function' ? message() : message) + suffix);
   }
 }
