@@ -92,6 +92,19 @@ describeWithRedis('several replicas sharing a real Redis and a real authorizatio
     expect((await get(b, t2)).status).toBe(401);
   });
 
+  it('purge() on A empties Redis and every replica\'s local tier', async () => {
+    const token = await issue();
+    expect((await get(a, token)).status).toBe(200);
+    await sleep(50);
+    expect((await get(b, token)).status).toBe(200); // B: local tier now
+    await as.revoke(token);
+    expect((await get(b, token)).status).toBe(200); // still cached everywhere
+    await a.app.get(IntrospectionService).purge();
+    await sleep(50);
+    expect(redis.cli('KEYS', 'ti:*').split('\n').filter(Boolean)).toEqual([]);
+    expect((await get(b, token)).status).toBe(401);
+  });
+
   it('Redis stores hashes only: no raw token in any key or value', async () => {
     expect((await get(a, await issue())).status).toBe(200);
     await sleep(50);
