@@ -9,5 +9,7 @@ trap 'rm -rf "$dir" "$tarball"' EXIT
 cp scripts/consumer-smoke/app.mjs "$dir/"
 cd "$dir"
 echo '{ "name": "consumer-smoke", "private": true, "type": "module" }' > package.json
-npm install --no-audit --no-fund --silent "$tarball" @nestjs/common@^12.5 @nestjs/core@^12.5 @nestjs/platform-express@^12.5 reflect-metadata@^0.2 rxjs@^7.8
+nest="${NEST_RANGE:-^12.5}"
+echo "consumer smoke with NestJS $nest"
+npm install --no-audit --no-fund --silent "$tarball" "@nestjs/common@$nest" "@nestjs/core@$nest" "@nestjs/platform-express@$nest" reflect-metadata@^0.2 rxjs@^7.8
 node app.mjs

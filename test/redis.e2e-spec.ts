@@ -154,6 +154,40 @@ describeWithRedis('several replicas sharing a real Redis and a real authorizatio
   });
 });
 
+describeWithRedis('Redis down at start-up', () => {
+  it('the app starts anyway, valid tokens pass through the AS, and Redis is used once it comes up', async () => {
+    const as = await TestAuthorizationServer.start();
+    const redis = await TestRedis.start();
+    await redis.kill(); // the port is known, nothing listens
+    const t0 = performance.now();
+    const app = await startApp('express', {
+      introspectionEndpoint: as.introspectionEndpoint,
+      allowInsecureRequests: true,
+      ...CLIENTS.basic,
+      cache: { redis: redis.url },
+    });
+    try {
+      expect(performance.now() - t0).toBeLessThan(3000); // start-up does not wait for Redis
+      const token = await as.issueToken({ scope: 'read' });
+      for (let i = 0; i < 5; i++) expect((await call(`${app.url}/orders`, { authorization: `Bearer ${token}` })).status).toBe(200);
+      await redis.restart();
+      await sleep(2500); // reconnect + store breaker half-open
+      let shared = false;
+      for (let attempt = 0; attempt < 20 && !shared; attempt++) {
+        const fresh = await as.issueToken({ scope: 'read' });
+        expect((await call(`${app.url}/orders`, { authorization: `Bearer ${fresh}` })).status).toBe(200);
+        await sleep(100);
+        shared = redis.cli('KEYS', 'ti:*').split('\n').filter(Boolean).length > 0;
+      }
+      expect(shared).toBe(true);
+    } finally {
+      await app.app.close();
+      await redis.kill();
+      await as.stop();
+    }
+  });
+});
+
 describeWithRedis('eviction by subject (sub) across replicas', () => {
   it('evictBySubject on one replica drops every token of that subject everywhere', async () => {
     const redis = await TestRedis.start();
