@@ -1,30 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Get, type INestApplication } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
-import { IntrospectionHealthIndicator, Public } from '../lib/index.js';
+import type { INestApplication } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+// The sample's own readiness/liveness controller, exercised as users would deploy it.
+import { HealthController } from '../sample/health.controller.js';
 import { ADAPTERS, call, startApp } from './support/app.js';
 import { CLIENTS, TestAuthorizationServer } from './support/authorization-server.js';
 import { sleep } from './support/engine.js';
-
-@Controller('health')
-@Public()
-class HealthController {
-  constructor(
-    private readonly health: HealthCheckService,
-    private readonly authorizationServer: IntrospectionHealthIndicator,
-  ) {}
-
-  @Get('ready')
-  @HealthCheck()
-  ready() {
-    return this.health.check([() => this.authorizationServer.isHealthy()]);
-  }
-
-  @Get('live')
-  live() {
-    return { status: 'ok' };
-  }
-}
 
 const CACHE_MS = 300;
 const HALF_OPEN_MS = 800;
