@@ -57,6 +57,19 @@ class TrivialGuard implements CanActivate {
   }
 }
 
+/** Control: a trivial guard that also attaches a principal to the request, as TokenGuard does. */
+const RESULT = Symbol.for('token-introspection:result');
+const principal = Object.freeze({ active: true, scope: 'read', scopes: ['read'] });
+@Injectable()
+class AttachingGuard implements CanActivate {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest();
+    request.user = principal;
+    request[RESULT] = principal;
+    return true;
+  }
+}
+
 function guarded(extra: Partial<IntrospectionModuleOptions> = {}) {
   return IntrospectionModule.forRoot({
     introspectionEndpoint: endpoint,
@@ -79,6 +92,8 @@ class NoBreakerModule {}
 class NaiveModule {}
 @Module({ controllers: [HelloController], providers: [{ provide: APP_GUARD, useClass: TrivialGuard }] })
 class TrivialModule {}
+@Module({ controllers: [HelloController], providers: [{ provide: APP_GUARD, useClass: AttachingGuard }] })
+class AttachingModule {}
 
 async function listen(module: object): Promise<number> {
   const app = await NestFactory.create(module as never, adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), { logger: false });
@@ -92,6 +107,7 @@ const ports = {
   nobreaker: await listen(NoBreakerModule),
   naive: await listen(NaiveModule),
   trivial: await listen(TrivialModule),
+  attaching: await listen(AttachingModule),
 };
 console.log(JSON.stringify({ ready: true, adapter, ports }));
 process.on('SIGTERM', () => process.exit(0)); // lets --cpu-prof write its profile

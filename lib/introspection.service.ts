@@ -70,7 +70,8 @@ export class IntrospectionService implements OnApplicationShutdown {
     let lookup: CacheLookup;
     if (cache) {
       key = cache.key(token);
-      lookup = await cache.get(key);
+      lookup = cache.getLocal(key);
+      if (!lookup && cache.hasShared) lookup = await cache.getShared(key);
       if (lookup) {
         if (lookup.negative) {
           this.telemetry.cacheLookup('negative_hit');

@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import { createCache, type Cache } from 'cache-manager';
-import { Keyv } from 'keyv';
+import { Keyv, type DeserializedData } from 'keyv';
 import { LRUCache } from 'lru-cache';
 import type { ActiveIntrospectionResult, IntrospectionResult } from '../interfaces/introspection-result.interface.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
@@ -39,6 +39,9 @@ export class IntrospectionCache {
   private readonly local?: Cache;
   private readonly shared?: Cache;
   private readonly negative: Cache;
+  /** The stores behind `local` and `negative`, read synchronously on the hot path. */
+  private readonly localStore?: BoundedMemoryStore;
+  private readonly negativeStore: BoundedMemoryStore;
   private readonly guard?: StoreGuard;
   private readonly keyBase: string;
   private readonly localTtlMs: number;
@@ -55,8 +58,12 @@ export class IntrospectionCache {
       this.shared = createCache({ stores: sharedStores });
       this.guard = new StoreGuard(options.storeTimeoutMs);
     }
-    if (this.localTtlMs > 0) this.local = createCache({ stores: [memoryKeyv(options.maxEntries)] });
-    this.negative = createCache({ stores: [memoryKeyv(options.maxNegativeEntries)] });
+    if (this.localTtlMs > 0) {
+      this.localStore = new BoundedMemoryStore(options.maxEntries);
+      this.local = createCache({ stores: [memoryKeyv(this.localStore)] });
+    }
+    this.negativeStore = new BoundedMemoryStore(options.maxNegativeEntries);
+    this.negative = createCache({ stores: [memoryKeyv(this.negativeStore)] });
     coordinator?.onEvicted((keys) => this.dropLocal(keys));
   }
 
@@ -65,11 +72,33 @@ export class IntrospectionCache {
     return this.options.keyPrefix + hash('sha256', this.keyBase + token, 'base64url');
   }
 
-  async get(key: string): Promise<CacheLookup> {
-    if (this.local) {
-      const entry = await this.local.get<CachedEntry>(key);
-      if (entry !== undefined) return { entry };
+  /** Whether there is a shared store behind the in-process tiers (then `getShared` may find more). */
+  get hasShared(): boolean {
+    return this.shared !== undefined;
+  }
+
+  /**
+   * The in-process tiers, read synchronously: a cache hit costs a hash and a map lookup, no await.
+   * Writes and expiry stay with cache-manager/Keyv; this reads what Keyv stored (its public
+   * `StoredDataRaw` shape, `{ value, expires }`) in the stores this class owns.
+   */
+  getLocal(key: string): CacheLookup {
+    const entry = this.localStore && unexpired<CachedEntry>(this.localStore.get(key));
+    if (entry) return { entry };
+    if (this.options.negativeTtlMs > 0) {
+      const negative = unexpired<IntrospectionResult>(this.negativeStore.get(key));
+      if (negative) return { negative };
     }
+    return undefined;
+  }
+
+  /** Everything: the in-process tiers, then the shared store. */
+  async get(key: string): Promise<CacheLookup> {
+    return this.getLocal(key) ?? (this.shared ? this.getShared(key) : undefined);
+  }
+
+  /** The shared store (behind its timeout and breaker); a hit is copied into the local tier. */
+  async getShared(key: string): Promise<CacheLookup> {
     if (this.shared) {
       const entry = await this.guard!.soft('get', () => this.shared!.get<CachedEntry>(key));
       if (entry !== undefined && entry !== null && typeof entry === 'object' && entry.result?.active === true) {
@@ -77,10 +106,6 @@ export class IntrospectionCache {
         this.setLocal(key, revived, Date.now());
         return { entry: revived };
       }
-    }
-    if (this.options.negativeTtlMs > 0) {
-      const negative = await this.negative.get<IntrospectionResult>(key);
-      if (negative !== undefined) return { negative };
     }
     return undefined;
   }
@@ -156,7 +181,7 @@ export class IntrospectionCache {
 
   /** Local entries of a subject or client, for replicas that cached them before the index existed. */
   private localKeysFor(claim: 'sub' | 'client_id', value: string): string[] {
-    const store = (this.local?.stores[0]?.opts?.store ?? undefined) as BoundedMemoryStore | undefined;
+    const store = this.localStore;
     if (!store) return [];
     const keys: string[] = [];
     for (const [key, raw] of store.entries()) {
@@ -201,9 +226,17 @@ export class BoundedMemoryStore {
   }
 }
 
-function memoryKeyv(max: number): Keyv {
-  // Values are kept as objects, not serialized: a hit costs a map lookup, not a JSON parse.
-  const keyv = new Keyv({ store: new BoundedMemoryStore(max), namespace: '' });
+/** What Keyv stored, if it has not expired (the same test Keyv's own `get` applies). */
+function unexpired<T>(raw: unknown): T | undefined {
+  const data = raw as DeserializedData<T> | undefined;
+  if (data === undefined || data === null) return undefined;
+  if (typeof data.expires === 'number' && Date.now() > data.expires) return undefined;
+  return data.value;
+}
+
+function memoryKeyv(store: BoundedMemoryStore): Keyv {
+  // Values are kept as objects, not serialized (and no key prefix): a hit costs a map lookup, not a JSON parse.
+  const keyv = new Keyv({ store, namespace: '' });
   keyv.serialize = undefined;
   keyv.deserialize = undefined;
   return keyv;

@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { INTROSPECTION_RESULT, requestOf } from '../guard/execution-context.js';
+import { introspectionResults, requestOf } from '../guard/execution-context.js';
 
 /**
  * Injects the validated introspection result of the current request (what `TokenGuard` stored),
@@ -7,7 +7,7 @@ import { INTROSPECTION_RESULT, requestOf } from '../guard/execution-context.js';
  * Undefined on `@Public()` routes and under `fail-open` during an outage.
  */
 export const Introspected = createParamDecorator((claim: string | undefined, context: ExecutionContext) => {
-  const request = requestOf(context) as Record<symbol, unknown> | undefined;
-  const result = request?.[INTROSPECTION_RESULT] as Record<string, unknown> | undefined;
+  const request = requestOf(context) as object | undefined;
+  const result = (request && introspectionResults.get(request)) as Record<string, unknown> | undefined;
   return claim ? result?.[claim] : result;
 });

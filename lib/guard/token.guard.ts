@@ -29,7 +29,7 @@ import { IntrospectionService } from '../introspection.service.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 import { bearerChallenge, extractBearer, type BearerExtraction } from './bearer.js';
-import { INTROSPECTION_RESULT, requestOf, responseOf } from './execution-context.js';
+import { introspectionResults, requestOf, responseOf } from './execution-context.js';
 
 /** What a route requires, read from its metadata once and then remembered. */
 interface RouteRequirements {
@@ -112,7 +112,7 @@ export class TokenGuard implements CanActivate {
     }
     this.checkScopes(context, route, result, extracted.token);
     request[this.options.userProperty] = result;
-    request[INTROSPECTION_RESULT] = result;
+    introspectionResults.set(request, result);
     this.telemetry?.decision('allowed');
     return true;
   }
