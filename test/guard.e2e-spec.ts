@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { IntrospectionService } from '../lib/index.js';
 import { ADAPTERS, call, startApp } from './support/app.js';
 import { CLIENTS, TestAuthorizationServer } from './support/authorization-server.js';
-import { sleep } from './support/engine.js';
+import { capturedLogs, sleep } from './support/engine.js';
 
 describe.each(ADAPTERS)('TokenGuard over %s with a real authorization server', (adapter) => {
   let as: TestAuthorizationServer;
@@ -12,8 +12,17 @@ describe.each(ADAPTERS)('TokenGuard over %s with a real authorization server', (
   let full: string; // token with read write admin
   let readOnly: string;
 
+  const issued: string[] = [];
+
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
+    // Remember every token this suite obtains, to check the logs for leaks at the end.
+    const issue = as.issueToken.bind(as);
+    as.issueToken = async (request) => {
+      const token = await issue(request);
+      issued.push(token);
+      return token;
+    };
     ({ app, url } = await startApp(adapter, {
       introspectionEndpoint: as.introspectionEndpoint,
       allowInsecureRequests: true,
@@ -36,6 +45,13 @@ describe.each(ADAPTERS)('TokenGuard over %s with a real authorization server', (
   afterAll(async () => {
     await app?.close();
     await as?.stop();
+    // Every log line of the whole scenario run (outage and IdP restart included): no token, no secret.
+    const everything = capturedLogs.join('\n');
+    expect(issued.length).toBeGreaterThan(5);
+    expect(capturedLogs.some((l) => l.includes('Authorization server unavailable'))).toBe(true); // the outage was logged
+    for (const token of issued) expect(everything).not.toContain(token);
+    expect(everything).not.toContain(CLIENTS.basic.clientSecret);
+    expect(everything).not.toContain('garbage-token');
   });
 
   it('@Public() route: 200 without a token and without calling the AS', async () => {

@@ -92,11 +92,6 @@ export class IntrospectionCache {
     return undefined;
   }
 
-  /** Everything: the in-process tiers, then the shared store. */
-  async get(key: string): Promise<CacheLookup> {
-    return this.getLocal(key) ?? (this.shared ? this.getShared(key) : undefined);
-  }
-
   /** The shared store (behind its timeout and breaker); a hit is copied into the local tier. */
   async getShared(key: string): Promise<CacheLookup> {
     if (this.shared) {

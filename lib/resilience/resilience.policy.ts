@@ -126,9 +126,8 @@ export class ResiliencePolicy {
       case 'timeout':
       case 'server_error':
       case 'discovery_failed':
-        return !error.retryAfterFromServer || error.retryAfterSeconds * 1000 <= this.options.retryMaxDelayMs;
       case 'rate_limited':
-        // Waiting longer than our own largest backoff would eat the request's deadline: give up and pass the hint on.
+        // A Retry-After longer than our own largest backoff would eat the request's deadline: give up and pass the hint on.
         return !error.retryAfterFromServer || error.retryAfterSeconds * 1000 <= this.options.retryMaxDelayMs;
       default:
         return false;

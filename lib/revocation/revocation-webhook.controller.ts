@@ -39,7 +39,7 @@ export function createRevocationWebhookController(path: string): Type<unknown> {
     private readonly log = new Logger('RevocationWebhook');
 
     constructor(
-      @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
+      @Inject(RESOLVED_OPTIONS) options: ResolvedOptions,
       private readonly introspection: IntrospectionService,
     ) {
       if (options.revocationWebhookSecret) this.secretDigest = digest(options.revocationWebhookSecret);
