@@ -93,6 +93,19 @@ describe.each(ADAPTERS)('TokenGuard over %s with a real authorization server', (
     expect(scheme.status).toBe(200);
   });
 
+  it('a token in the query string or the body is not accepted: 401 without calling the AS', async () => {
+    as.resetCounters();
+    expect((await call(`${url}/orders?access_token=${full}`)).status).toBe(401);
+    const res = await fetch(`${url}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ access_token: full }),
+    });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe('Bearer realm="orders"');
+    expect(as.introspectionRequests).toBe(0);
+  });
+
   it('scopes: class + handler both apply (403 insufficient_scope with the required scopes)', async () => {
     expect((await call(`${url}/orders`, { method: 'POST', authorization: `Bearer ${full}` })).status).toBe(201);
     const res = await call(`${url}/orders`, { method: 'POST', authorization: `Bearer ${readOnly}` });
