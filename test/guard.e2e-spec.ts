@@ -47,7 +47,7 @@ describe.each(ADAPTERS)('TokenGuard over %s with a real authorization server', (
     await as?.stop();
     // Every log line of the whole scenario run (outage and IdP restart included): no token, no secret.
     const everything = capturedLogs.join('\n');
-    expect(issued.length).toBeGreaterThan(5);
+    expect(issued.length).toBeGreaterThanOrEqual(5);
     expect(capturedLogs.some((l) => l.includes('Authorization server unavailable'))).toBe(true); // the outage was logged
     for (const token of issued) expect(everything).not.toContain(token);
     expect(everything).not.toContain(CLIENTS.basic.clientSecret);
