@@ -268,12 +268,9 @@ async function memoryPerEntry() {
   const before = process.memoryUsage();
   for (let i = 0; i < entries; i++) {
     const token = `token-${i}-${'x'.repeat(32)}`;
-    const result = validateClaims(
-      { active: true, scope: 'read write', client_id: 'app', sub: `user-${i}`, exp: Math.floor(now / 1000) + 3600, iat: Math.floor(now / 1000), iss: 'https://as.example.com', token_type: 'Bearer' },
-      { clockSkewSeconds: 5 },
-      now / 1000,
-    ) as ActiveIntrospectionResult;
-    cache.setActive(cache.key(token), result, now);
+    const response = { active: true as const, scope: 'read write', client_id: 'app', sub: `user-${i}`, exp: Math.floor(now / 1000) + 3600, iat: Math.floor(now / 1000), iss: 'https://as.example.com', token_type: 'Bearer' };
+    const result = validateClaims(response, { clockSkewSeconds: 5 }, now / 1000) as ActiveIntrospectionResult;
+    cache.storeActive(cache.key(token), token, response, result, now, { startedAt: now, current: true });
   }
   await sleep(100);
   gc?.();

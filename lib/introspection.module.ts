@@ -51,10 +51,15 @@ const PASS_THROUGH: CanActivate = { canActivate: () => true };
         const cache = options.cache;
         if (!cache) return null;
         if (cache.redis) {
-          const { store, coordinator } = await createRedisBackend({ ...cache.redis, keyPrefix: cache.keyPrefix, storeTimeoutMs: cache.storeTimeoutMs });
-          return new IntrospectionCache(cache, options.cacheNamespace, [store], coordinator);
+          const { store, tombstones, coordinator } = await createRedisBackend({
+            ...cache.redis,
+            namespace: cache.namespace,
+            storeTimeoutMs: cache.storeTimeoutMs,
+          });
+          return new IntrospectionCache(cache, options.cacheNamespace, [store], coordinator, tombstones, options.resilience.deadlineMs);
         }
-        return new IntrospectionCache(cache, options.cacheNamespace, cache.store === undefined ? undefined : toKeyvList(cache.store));
+        const stores = cache.store === undefined ? undefined : toKeyvList(cache.store);
+        return new IntrospectionCache(cache, options.cacheNamespace, stores, undefined, undefined, options.resilience.deadlineMs);
       },
       inject: [RESOLVED_OPTIONS],
     },

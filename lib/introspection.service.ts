@@ -1,8 +1,9 @@
 import { hash } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { IntrospectionCache, type CacheLookup } from './cache/introspection.cache.js';
-import { SingleFlight } from './cache/single-flight.js';
-import { inactive, validateClaims } from './client/introspection-response.js';
+import { IntrospectionCache, type ActiveRecord, type PolicyCheck } from './cache/introspection.cache.js';
+import type { SharedEntry } from './cache/sealed-entry.js';
+import { SingleFlight, type FlightTicket } from './cache/single-flight.js';
+import { inactive, validateClaims, type IntrospectionResponse } from './client/introspection-response.js';
 import { IntrospectionClient } from './client/introspection.client.js';
 import {
   AuthorizationServerUnavailableError,
@@ -42,6 +43,9 @@ export class IntrospectionService implements OnApplicationShutdown {
     this.allowStaleByDefault = options.outagePolicy === 'serve-stale';
     resilience.onStateChange((state) => telemetry.breakerChanged(state));
     client.onAuthorizationServerReset((detail) => void this.onAuthorizationServerReset(detail.tokenAgeMs));
+    // An eviction (here or on another replica) detaches lookups in flight: later requests start afresh.
+    cache?.onEvicted((keys) => this.flight.forget(keys));
+    for (const warning of options.warnings) new Logger(IntrospectionService.name).warn(warning);
   }
 
   private async onAuthorizationServerReset(tokenAgeMs: number): Promise<void> {
@@ -60,50 +64,65 @@ export class IntrospectionService implements OnApplicationShutdown {
 
   /**
    * Introspects a token. Resolves to the validated RFC 7662 result — `{ active: false, reason }` for
-   * a token that is unknown, revoked, expired or not meant for this API — and rejects with
-   * `AuthorizationServerUnavailableError` when the authorization server cannot answer.
+   * a token that is unknown, revoked, expired, not an access token or not meant for this API — and
+   * rejects with `AuthorizationServerUnavailableError` when the authorization server cannot answer.
    */
   async introspect(token: string, options?: IntrospectOptions): Promise<IntrospectionResult> {
     if (typeof token !== 'string' || token.length === 0) return inactive('inactive');
     const cache = this.cache;
     let key: string;
-    let lookup: CacheLookup;
+    let cached: ActiveRecord | undefined;
+    let epoch = 0;
     if (cache) {
       key = cache.key(token);
-      lookup = cache.getLocal(key);
-      if (!lookup && cache.hasShared) lookup = await cache.getShared(key);
-      if (lookup) {
-        if (lookup.negative) {
+      let record = cache.readLocal(key);
+      if (!record && cache.hasShared) record = await cache.readShared(key, token, this.policyCheck);
+      if (record) {
+        if (!record.result.active) {
           this.telemetry.cacheLookup('negative_hit');
-          return this.report(token, lookup.negative, 'cache');
+          return this.report(token, record.result, 'cache');
         }
-        if (Date.now() < lookup.entry.freshUntil) {
+        const active = record as ActiveRecord;
+        if (Date.now() < active.freshUntil) {
           this.telemetry.cacheLookup('hit');
-          return this.report(token, lookup.entry.result, 'cache');
+          return this.report(token, active.result, 'cache');
         }
+        cached = active;
+        epoch = cache.epoch;
       }
       this.telemetry.cacheLookup('miss');
     } else {
       key = hash('sha256', token, 'base64url');
     }
     if (options?.signal?.aborted) throw callerGaveUp(this.options);
-    const shared = this.flight.run(key, () => this.lookup(token, key));
+    const shared = this.flight.run(key, (ticket) => this.lookup(token, key, ticket));
     try {
       const result = await (options?.timeoutMs !== undefined || options?.signal ? withDeadline(shared, options, this.options) : shared);
       return this.report(token, result, 'authorization-server');
     } catch (error) {
-      const entry = lookup?.entry;
-      if (
-        error instanceof AuthorizationServerUnavailableError &&
-        (options?.allowStale ?? this.allowStaleByDefault) &&
-        entry &&
-        Date.now() < entry.staleUntil
-      ) {
+      const stale = error instanceof AuthorizationServerUnavailableError && (options?.allowStale ?? this.allowStaleByDefault)
+        ? this.staleRecord(key, cached, epoch)
+        : undefined;
+      if (stale) {
         this.telemetry.cacheLookup('stale');
-        return this.report(token, Object.freeze({ ...entry.result, stale: true as const }), 'stale-cache');
+        return this.report(token, Object.freeze({ ...stale.result, stale: true as const }), 'stale-cache');
       }
       throw error;
     }
+  }
+
+  /**
+   * The record to serve stale during an outage: the newest one (an inactive answer or an eviction
+   * since the request started wins), still within `staleIfErrorSeconds` and before `exp`.
+   */
+  private staleRecord(key: string, seen: ActiveRecord | undefined, epoch: number): ActiveRecord | undefined {
+    const cache = this.cache;
+    if (!cache) return undefined;
+    const now = cache.readLocal(key);
+    let record: ActiveRecord | undefined;
+    if (now) record = now.result.active ? (now as ActiveRecord) : undefined;
+    else if (cache.epoch === epoch) record = seen; // the local front tier may have let it go; nothing was evicted since
+    return record && Date.now() < record.staleUntil ? record : undefined;
   }
 
   /**
@@ -172,17 +191,17 @@ export class IntrospectionService implements OnApplicationShutdown {
   }
 
   /** One call to the authorization server (shared by concurrent callers of the same token). */
-  private async lookup(token: string, key: string): Promise<IntrospectionResult> {
+  private async lookup(token: string, key: string, ticket: FlightTicket): Promise<IntrospectionResult> {
     const started = Date.now();
     this.telemetry.lookupStarted();
     try {
       const response = await this.resilience.execute((signal) => this.client.introspect(token, signal));
       const now = Date.now();
-      const result = validateClaims(response, this.options, now / 1000);
+      const result = validateClaims(response, this.options, now / 1000, this.answeringIssuer());
       this.telemetry.lookupFinished(result.active ? 'active' : 'inactive', (now - started) / 1000);
       if (this.cache) {
-        if (result.active) this.cache.setActive(key, result, now);
-        else this.cache.setInactive(key, result);
+        if (result.active) this.cache.storeActive(key, token, response as SharedEntry['response'], result, now, ticket);
+        else this.cache.storeInactive(key, result, now, ticket, response.active === false);
       }
       return result;
     } catch (error) {
@@ -193,6 +212,15 @@ export class IntrospectionService implements OnApplicationShutdown {
       throw error;
     }
   }
+
+  /** The issuer of the authorization server that answers, when known (`issuer` option or discovery). */
+  private answeringIssuer(): string | undefined {
+    return this.client.endpoints.known()?.issuer;
+  }
+
+  /** This API's policy, applied to entries other replicas wrote to the shared store. */
+  private readonly policyCheck: PolicyCheck = (response, nowMs) =>
+    validateClaims(response as IntrospectionResponse, this.options, nowMs / 1000, this.answeringIssuer());
 
   private reportFailure(error: unknown, token: string, elapsedMs: number): void {
     if (!(error instanceof AuthorizationServerUnavailableError)) return;

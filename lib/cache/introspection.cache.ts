@@ -1,240 +1,267 @@
-import { hash } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { createCache, type Cache } from 'cache-manager';
-import { Keyv, type DeserializedData } from 'keyv';
-import { LRUCache } from 'lru-cache';
-import type { ActiveIntrospectionResult, IntrospectionResult } from '../interfaces/introspection-result.interface.js';
+import { Keyv } from 'keyv';
+import type {
+  ActiveIntrospectionResult,
+  InactiveIntrospectionResult,
+  IntrospectionResult,
+} from '../interfaces/introspection-result.interface.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
-import type { CacheCoordinator } from './redis-coordinator.js';
+import { LocalTier, type ActiveRecord, type LocalRecord } from './local-tier.js';
+import type { CacheCoordinator, Eviction, IndexedClaim } from './redis-coordinator.js';
+import { openEntry, sealEntry, type SharedEntry } from './sealed-entry.js';
+import type { FlightTicket } from './single-flight.js';
 import { StoreGuard } from './store-guard.js';
 
-/** What is stored for an active token. Plain JSON, so any Keyv store (Redis included) can hold it. No raw token. */
-export interface CachedEntry {
-  readonly result: ActiveIntrospectionResult;
-  /** Until when (epoch ms) the result is used without asking the authorization server. */
-  readonly freshUntil: number;
-  /** Until when (epoch ms) it may be served stale during an outage; never past the token's `exp`. */
-  readonly staleUntil: number;
-}
-
-/** A cache lookup: an active entry (fresh or stale), a cached rejection, or nothing. */
-export type CacheLookup =
-  | { readonly entry: CachedEntry; readonly negative?: undefined }
-  | { readonly entry?: undefined; readonly negative: IntrospectionResult }
-  | undefined;
+export type { ActiveRecord, InactiveRecord, LocalRecord } from './local-tier.js';
 
 type CacheOptions = Exclude<ResolvedOptions['cache'], false>;
 
+/** Applies this API's policy to a response from the shared store (another replica, or version, may have written it). */
+export type PolicyCheck = (response: SharedEntry['response'], nowMs: number) => IntrospectionResult;
+
+/** Clock difference between replicas tolerated when comparing a lookup's start with an eviction (ms). */
+const CLOCK_MARGIN_MS = 1000;
+/** Tombstone key of a purge (`purge()`, authorization-server reset). */
+const ALL = '*';
+
 /**
- * Introspection results, keyed by prefix + SHA-256(endpoint or issuer, client id, token) — never the token.
+ * Introspection results, keyed by SHA-256(namespace, token) — never the token.
  *
- * Tiers, all through cache-manager over Keyv stores:
- * - `local`: in-process LRU. The only tier by default; with a shared store, a short-lived front tier
- *   (`localTtlSeconds`) whose entries every replica drops on eviction (Redis pub/sub).
- * - `shared`: the user's Keyv store or Redis, behind a timeout and a circuit breaker (`StoreGuard`):
- *   a failing store reads as a miss, so requests go to the authorization server instead.
- * - `negative`: inactive results, always local and bounded, so garbage tokens cannot evict good
- *   entries or fill a shared store.
+ * - In process (`LocalTier`): one record per key, active or inactive, so the last answer wins by
+ *   construction. With a shared store it is a short front tier (`localTtlSeconds`) that every replica
+ *   drops on eviction (Redis pub/sub).
+ * - Shared (the user's Keyv store, or Redis): active entries only, sealed with a key derived from the
+ *   token (`sealed-entry.ts`), behind a timeout and a breaker (`StoreGuard`): a failing store reads as a
+ *   miss. Each replica re-validates what it reads under its own policy (audience, issuer, leeway).
+ * - Evictions win over lookups already in flight: the lookup's ticket stops being current locally,
+ *   and a tombstone in the shared store (written before the entries are deleted) makes a replica
+ *   that writes a pre-eviction answer after the eviction delete it again.
  */
 export class IntrospectionCache {
-  private readonly local?: Cache;
+  private readonly local: LocalTier;
   private readonly shared?: Cache;
-  private readonly negative: Cache;
-  /** The stores behind `local` and `negative`, read synchronously on the hot path. */
-  private readonly localStore?: BoundedMemoryStore;
-  private readonly negativeStore: BoundedMemoryStore;
+  private readonly tombstones?: Cache;
   private readonly guard?: StoreGuard;
   private readonly keyBase: string;
   private readonly localTtlMs: number;
+  private readonly tombstoneTtlMs: number;
+  private readonly listeners: Array<(keys: readonly string[] | '*') => void> = [];
+  private evictions = 0;
+  /** Identifies this process's tombstones: its own clock needs no margin. */
+  private readonly origin = randomUUID();
 
   constructor(
     private readonly options: CacheOptions,
     namespace: string,
     sharedStores: Keyv[] | undefined,
     private readonly coordinator?: CacheCoordinator,
+    tombstoneStore?: Keyv,
+    /** The longest a lookup can take (the resilience deadline): how long a tombstone must outlive an eviction. */
+    lookupDeadlineMs = 5000,
   ) {
     this.keyBase = `${namespace}\u0000`;
     this.localTtlMs = sharedStores ? options.localTtlMs : Number.POSITIVE_INFINITY;
+    this.local = new LocalTier(options.maxEntries, options.maxNegativeEntries);
     if (sharedStores) {
       this.shared = createCache({ stores: sharedStores });
+      this.tombstones = tombstoneStore ? createCache({ stores: [tombstoneStore] }) : this.shared;
       this.guard = new StoreGuard(options.storeTimeoutMs);
     }
-    if (this.localTtlMs > 0) {
-      this.localStore = new BoundedMemoryStore(options.maxEntries);
-      this.local = createCache({ stores: [memoryKeyv(this.localStore)] });
-    }
-    this.negativeStore = new BoundedMemoryStore(options.maxNegativeEntries);
-    this.negative = createCache({ stores: [memoryKeyv(this.negativeStore)] });
-    coordinator?.onEvicted((keys) => this.dropLocal(keys));
+    this.tombstoneTtlMs = lookupDeadlineMs + 2 * options.storeTimeoutMs + 2 * CLOCK_MARGIN_MS;
+    coordinator?.onEvicted((eviction) => this.onRemoteEviction(eviction));
   }
 
-  /** The cache key of a token: prefix + base64url(SHA-256(namespace, token)). */
+  /** The cache key of a token: base64url(SHA-256(namespace, token)). */
   key(token: string): string {
-    return this.options.keyPrefix + hash('sha256', this.keyBase + token, 'base64url');
+    return hash('sha256', this.keyBase + token, 'base64url');
   }
 
-  /** Whether there is a shared store behind the in-process tiers (then `getShared` may find more). */
+  /** Whether there is a shared store behind the in-process tier (then `readShared` may find more). */
   get hasShared(): boolean {
     return this.shared !== undefined;
   }
 
+  /** Counts evictions seen by this process: a caller holding a record can tell whether one happened since. */
+  get epoch(): number {
+    return this.evictions;
+  }
+
+  /** Called with the keys of every eviction (local or from another replica; '*' for all). */
+  onEvicted(listener: (keys: readonly string[] | '*') => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** The in-process record of a key, read synchronously: a cache hit costs a hash and a map lookup. */
+  readLocal(key: string): LocalRecord | undefined {
+    return this.local.get(key, Date.now());
+  }
+
   /**
-   * The in-process tiers, read synchronously: a cache hit costs a hash and a map lookup, no await.
-   * Writes and expiry stay with cache-manager/Keyv; this reads what Keyv stored (its public
-   * `StoredDataRaw` shape, `{ value, expires }`) in the stores this class owns.
+   * The shared store (behind its timeout and breaker). An entry is opened with the token, then
+   * validated under this API's policy; the outcome is remembered in process.
    */
-  getLocal(key: string): CacheLookup {
-    const entry = this.localStore && unexpired<CachedEntry>(this.localStore.get(key));
-    if (entry) return { entry };
-    if (this.options.negativeTtlMs > 0) {
-      const negative = unexpired<IntrospectionResult>(this.negativeStore.get(key));
-      if (negative) return { negative };
+  async readShared(key: string, token: string, check: PolicyCheck): Promise<LocalRecord | undefined> {
+    if (!this.shared) return undefined;
+    const sealed = await this.guard!.soft('get', () => this.shared!.get(key));
+    if (sealed === undefined || sealed === null) return undefined;
+    const entry = openEntry(sealed, token, this.keyBase, key);
+    const now = Date.now();
+    if (!entry || now >= entry.staleUntil) return undefined;
+    const result = check(entry.response, now);
+    if (!result.active) {
+      // Active at the AS, but not for this API: remembered here only (another API may accept it).
+      const record = { result, until: now + this.options.negativeTtlMs };
+      this.local.setInactive(key, record, now);
+      return record;
     }
-    return undefined;
+    const record = this.activeRecord(result, entry.freshUntil, entry.staleUntil, now);
+    this.local.setActive(key, record, now);
+    return record;
   }
 
-  /** The shared store (behind its timeout and breaker); a hit is copied into the local tier. */
-  async getShared(key: string): Promise<CacheLookup> {
-    if (this.shared) {
-      const entry = await this.guard!.soft('get', () => this.shared!.get<CachedEntry>(key));
-      if (entry !== undefined && entry !== null && typeof entry === 'object' && entry.result?.active === true) {
-        const revived = revive(entry);
-        this.setLocal(key, revived, Date.now());
-        return { entry: revived };
-      }
-    }
-    return undefined;
-  }
-
-  /** Caches an active result: fresh for min(ttl, exp − now), kept for serve-stale until min(+staleIfError, exp). */
-  setActive(key: string, result: ActiveIntrospectionResult, now: number): void {
+  /**
+   * Caches an active answer of the authorization server: fresh for min(ttl, exp − now), kept for
+   * serve-stale until min(+staleIfError, exp). Nothing is cached when an eviction happened since
+   * the lookup started.
+   */
+  storeActive(
+    key: string,
+    token: string,
+    response: SharedEntry['response'],
+    result: ActiveIntrospectionResult,
+    now: number,
+    ticket: FlightTicket,
+  ): void {
+    if (!ticket.current) return;
     const expMs = typeof result.exp === 'number' ? result.exp * 1000 : Number.POSITIVE_INFINITY;
     const freshUntil = Math.min(now + this.options.ttlMs, expMs);
     const staleUntil = Math.min(freshUntil + this.options.staleIfErrorMs, expMs);
     if (freshUntil <= now) return;
-    const entry: CachedEntry = { result, freshUntil, staleUntil };
-    this.setLocal(key, entry, now);
-    if (this.shared) {
-      const ttl = staleUntil - now;
-      void this.guard!.soft('set', () => this.shared!.set(key, entry, ttl));
-      void this.coordinator?.index(key, result, ttl);
-    }
-    if (this.options.negativeTtlMs > 0) void this.negative.del(key);
-  }
-
-  /** Caches a rejection briefly (`negativeTtlSeconds`). */
-  setInactive(key: string, result: IntrospectionResult): void {
-    if (this.options.negativeTtlMs > 0) void this.negative.set(key, result, this.options.negativeTtlMs);
+    this.local.setActive(key, this.activeRecord(result, freshUntil, staleUntil, now), now);
+    if (this.shared) void this.writeShared(key, token, { response, freshUntil, staleUntil }, result, ticket);
   }
 
   /**
-   * Forgets tokens on this replica and in the shared store, and tells the other replicas to drop
-   * their local copies. Rejects if the shared store cannot delete them (revocation did not happen).
+   * Caches a rejection (`negativeTtlSeconds`), replacing any active record of the key. When the
+   * authorization server itself said `active: false`, the key is also dropped from the shared store
+   * and from every replica's memory: what the AS said last counts everywhere.
    */
-  async delete(keys: string[]): Promise<void> {
-    await this.dropLocal(keys);
-    if (this.shared) await this.guard!.strict('delete', () => this.shared!.mdel(keys));
-    await this.coordinator?.publishEviction(keys);
+  storeInactive(key: string, result: InactiveIntrospectionResult, now: number, ticket: FlightTicket, fromAuthorizationServer: boolean): void {
+    if (!ticket.current) return;
+    this.local.setInactive(key, { result, until: now + this.options.negativeTtlMs }, now);
+    if (fromAuthorizationServer && this.shared) {
+      void this.guard!.soft('delete', () => this.shared!.del(key));
+      void this.coordinator?.publishEviction({ keys: [key] }).catch(() => undefined);
+    }
   }
 
-  /** Forgets every token cached for a subject (`sub`) or a client (`client_id`) — needs `cache.redis`. */
-  async deleteBy(claim: 'sub' | 'client_id', value: string): Promise<number> {
-    if (!this.coordinator) {
-      throw new Error(`Eviction by ${claim} needs the subject/client index: configure \`cache.redis\`.`);
+  /**
+   * Forgets tokens here, in the shared store and on every replica; lookups in flight for them are
+   * detached and will not be cached. Rejects if the shared store or the broadcast fails (the
+   * revocation did not fully happen: retry).
+   */
+  async delete(keys: readonly string[], by?: Eviction['by']): Promise<void> {
+    this.dropLocal(keys);
+    if (this.shared && keys.length) {
+      const at = Date.now();
+      await this.guard!.strict('write eviction tombstones', () =>
+        this.tombstones!.mset(keys.map((key) => ({ key: tombstone(key), value: this.mark(at), ttl: this.tombstoneTtlMs }))),
+      );
+      await this.guard!.strict('delete', () => this.shared!.mdel([...keys]));
     }
-    const keys = await this.coordinator.keysFor(claim, value);
-    const known = this.localKeysFor(claim, value);
-    const all = [...new Set([...keys, ...known])];
-    if (all.length) await this.delete(all);
+    await this.coordinator?.publishEviction({ keys, by });
+  }
+
+  /**
+   * Forgets every cached token of a subject (`sub`) or a client (`client_id`). With `cache.redis`,
+   * on every replica through the index (kept until the entries are gone, so a failure can be retried);
+   * without a shared store, in this process. Resolves to the number of keys found.
+   */
+  async deleteBy(claim: IndexedClaim, value: string): Promise<number> {
+    const local = this.local.activeKeysWhere((result) => result[claim] === value);
+    if (!this.coordinator) {
+      if (this.shared) {
+        throw new Error(`Eviction by ${claim} needs an index of the shared store: use \`cache.redis\` instead of \`cache.store\`.`);
+      }
+      this.dropLocal(local);
+      return local.length;
+    }
+    const indexed = await this.coordinator.keysFor(claim, value);
+    const all = [...new Set([...indexed, ...local])];
+    await this.delete(all, { claim, hash: this.coordinator.claimHash(value) });
+    await this.coordinator.unindex(claim, value, indexed);
     return all.length;
   }
 
-  /** Forgets everything (after an authorization-server reset), here, in the shared store and on every replica. */
+  /** Forgets everything (e.g. after an authorization-server reset), here, in the shared store and on every replica. */
   async clear(): Promise<void> {
-    await Promise.all([this.local?.clear(), this.negative.clear()]);
-    if (this.shared) await this.guard!.strict('clear', () => this.shared!.clear());
-    await this.coordinator?.publishEviction('*');
+    this.dropLocal('*');
+    if (this.shared) {
+      await this.guard!.strict('write the purge tombstone', () => this.tombstones!.set(tombstone(ALL), this.mark(Date.now()), this.tombstoneTtlMs));
+      await this.guard!.strict('clear', () => this.shared!.clear());
+    }
+    await this.coordinator?.publishEviction({ keys: '*' });
   }
 
-  /** Closes connections of the shared store (on application shutdown). */
+  /** Closes connections of the shared store (on application shutdown); bounded in time. */
   async close(): Promise<void> {
     await this.coordinator?.close();
   }
 
-  private setLocal(key: string, entry: CachedEntry, now: number): void {
-    if (!this.local) return;
-    const ttl = Math.min(this.localTtlMs, entry.staleUntil - now);
-    if (ttl > 0) void this.local.set(key, entry, ttl);
+  private activeRecord(result: ActiveIntrospectionResult, freshUntil: number, staleUntil: number, now: number): ActiveRecord {
+    return { result, freshUntil, staleUntil, until: Math.min(staleUntil, now + this.localTtlMs) };
   }
 
-  private async dropLocal(keys: string[] | '*'): Promise<void> {
-    if (keys === '*') {
-      await Promise.all([this.local?.clear(), this.negative.clear()]);
-      return;
+  /** Index first (an entry the index cannot reach is not written), then the sealed entry, then the tombstone check. */
+  private async writeShared(key: string, token: string, entry: SharedEntry, result: ActiveIntrospectionResult, ticket: FlightTicket): Promise<void> {
+    const ttl = entry.staleUntil - Date.now();
+    if (ttl <= 0) return;
+    if (this.coordinator && !(await this.coordinator.index(key, result, ttl))) return;
+    if (!ticket.current) return;
+    const sealed = sealEntry(entry, token, this.keyBase, key);
+    if ((await this.guard!.soft('set', () => this.shared!.set(key, sealed, ttl).then(() => true))) !== true) return;
+    // An eviction that deleted the key before this write landed left a tombstone: undo the write.
+    const marks = await this.guard!.soft('get', () => this.tombstones!.mget<Tombstone>([tombstone(key), tombstone(ALL)]));
+    const after = (mark: Tombstone | undefined) =>
+      typeof mark?.at === 'number' && mark.at + (mark.origin === this.origin ? 0 : CLOCK_MARGIN_MS) >= ticket.startedAt;
+    if (!ticket.current || (marks ?? []).some(after)) {
+      this.local.delete([key]);
+      await this.guard!.soft('delete', () => this.shared!.del(key));
     }
-    await Promise.all([this.local?.mdel(keys), this.negative.mdel(keys)]);
   }
 
-  /** Local entries of a subject or client, for replicas that cached them before the index existed. */
-  private localKeysFor(claim: 'sub' | 'client_id', value: string): string[] {
-    const store = this.localStore;
-    if (!store) return [];
-    const keys: string[] = [];
-    for (const [key, raw] of store.entries()) {
-      const entry = (raw as { value?: CachedEntry })?.value;
-      if (entry?.result?.[claim] === value) keys.push(key);
+  private mark(at: number): Tombstone {
+    return { at, origin: this.origin };
+  }
+
+  private dropLocal(keys: readonly string[] | '*'): void {
+    this.evictions++;
+    if (keys === '*') this.local.clear();
+    else this.local.delete(keys);
+    for (const listener of this.listeners) listener(keys);
+  }
+
+  private onRemoteEviction(eviction: Eviction): void {
+    if (eviction.keys === '*') return this.dropLocal('*');
+    const keys = [...eviction.keys];
+    const by = eviction.by;
+    if (by && this.coordinator) {
+      const hashOf = this.coordinator.claimHash.bind(this.coordinator);
+      keys.push(...this.local.activeKeysWhere((result) => typeof result[by.claim] === 'string' && hashOf(result[by.claim] as string) === by.hash));
     }
-    return keys;
+    this.dropLocal(keys);
   }
 }
 
-/**
- * A Map-shaped Keyv store bounded by entry count (least recently used go first). Keyv keeps expiry
- * times inside the values, so the LRU needs no TTL of its own (lru-cache's `set` takes an options
- * object where Keyv passes a TTL number, hence this thin adapter).
- */
-export class BoundedMemoryStore {
-  private readonly lru: LRUCache<string, object>;
-  constructor(max: number) {
-    this.lru = new LRUCache({ max });
-  }
-  get(key: string) {
-    return this.lru.get(key);
-  }
-  set(key: string, value: object) {
-    this.lru.set(key, value);
-    return true;
-  }
-  delete(key: string) {
-    return this.lru.delete(key);
-  }
-  clear() {
-    this.lru.clear();
-  }
-  has(key: string) {
-    return this.lru.has(key);
-  }
-  entries() {
-    return this.lru.entries();
-  }
-  get size() {
-    return this.lru.size;
-  }
+/** Left in the shared store by an eviction, for as long as a lookup that started before it may still write. */
+interface Tombstone {
+  readonly at: number;
+  readonly origin: string;
 }
 
-/** What Keyv stored, if it has not expired (the same test Keyv's own `get` applies). */
-function unexpired<T>(raw: unknown): T | undefined {
-  const data = raw as DeserializedData<T> | undefined;
-  if (data === undefined || data === null) return undefined;
-  if (typeof data.expires === 'number' && Date.now() > data.expires) return undefined;
-  return data.value;
-}
-
-function memoryKeyv(store: BoundedMemoryStore): Keyv {
-  // Values are kept as objects, not serialized (and no key prefix): a hit costs a map lookup, not a JSON parse.
-  const keyv = new Keyv({ store, namespace: '' });
-  keyv.serialize = undefined;
-  keyv.deserialize = undefined;
-  return keyv;
+function tombstone(key: string): string {
+  return `evicted:${key}`;
 }
 
 /** A user's `cache.store`: Keyv instances, Keyv storage adapters, or a list of them (tiers). */
@@ -245,11 +272,4 @@ export function toKeyvList(store: unknown): Keyv[] {
 
 function isKeyv(value: unknown): value is Keyv {
   return value instanceof Keyv || (value as object)?.constructor?.name === 'Keyv';
-}
-
-/** Entries from a serializing store come back as fresh, mutable objects: make them read-only like ours. */
-function revive(entry: CachedEntry): CachedEntry {
-  if (Object.isFrozen(entry.result)) return entry;
-  const result = Object.freeze({ ...entry.result, scopes: Object.freeze([...(entry.result.scopes ?? [])]) });
-  return { result, freshUntil: entry.freshUntil, staleUntil: entry.staleUntil };
 }

@@ -1,24 +1,42 @@
 import { hash, randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
+import { TimeoutStrategy, timeout, type TimeoutPolicy } from 'cockatiel';
 import type { Keyv } from 'keyv';
 import type { ActiveIntrospectionResult } from '../interfaces/introspection-result.interface.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 
+/** Claims the replicas index cache keys by. */
+export type IndexedClaim = 'sub' | 'client_id';
+
+/** An eviction as every replica hears it. */
+export interface Eviction {
+  /** Cache keys, or '*' for everything. */
+  readonly keys: readonly string[] | '*';
+  /** Also every local entry whose claim hashes to this (entries a replica cached while the index was unreachable). */
+  readonly by?: { readonly claim: IndexedClaim; readonly hash: string };
+}
+
 /** Keeps the replicas' caches consistent: eviction broadcast and the subject/client index. */
 export interface CacheCoordinator {
-  /** Called with keys another replica (or this one) evicted, or '*' for everything. */
-  onEvicted(listener: (keys: string[] | '*') => void): void;
-  publishEviction(keys: string[] | '*'): Promise<void>;
-  /** Records which cache key belongs to which `sub` and `client_id`. */
-  index(key: string, result: ActiveIntrospectionResult, ttlMs: number): Promise<void>;
-  keysFor(claim: 'sub' | 'client_id', value: string): Promise<string[]>;
+  /** Called with evictions made by another replica (or this one). */
+  onEvicted(listener: (eviction: Eviction) => void): void;
+  publishEviction(eviction: Eviction): Promise<void>;
+  /** Records which cache key belongs to which `sub` and `client_id`; resolves false when it could not. */
+  index(key: string, result: ActiveIntrospectionResult, ttlMs: number): Promise<boolean>;
+  /** The cache keys indexed under a claim value (the index is kept: see `unindex`). */
+  keysFor(claim: IndexedClaim, value: string): Promise<string[]>;
+  /** Removes keys from a claim's index once their entries are gone. */
+  unindex(claim: IndexedClaim, value: string, keys: readonly string[]): Promise<void>;
+  /** The hash a claim value is indexed and broadcast under (never the value itself). */
+  claimHash(value: string): string;
   close(): Promise<void>;
 }
 
 export interface RedisBackendOptions {
   readonly url: string;
   readonly channel: string;
-  readonly keyPrefix: string;
+  /** Every Redis key of this service starts with it (entries `<ns>::…`, tombstones `<ns>-evicted::…`, index `<ns>:idx:…`). */
+  readonly namespace: string;
   readonly storeTimeoutMs: number;
 }
 
@@ -30,8 +48,12 @@ interface RedisClient {
   publish(channel: string, message: string): Promise<number>;
   subscribe(channel: string, listener: (message: string) => void): Promise<void>;
   sMembers(key: string): Promise<string[]>;
-  multi(): { sAdd(key: string, member: string): any; pExpire(key: string, ms: number): any; exec(): Promise<unknown> };
-  del(keys: string[]): Promise<number>;
+  sRem(key: string, members: string[]): Promise<number>;
+  multi(): {
+    sAdd(key: string, member: string): any;
+    pExpire(key: string, ms: number, mode?: 'NX' | 'XX' | 'GT' | 'LT'): any;
+    exec(): Promise<unknown>;
+  };
   close?(): Promise<void>;
   quit?(): Promise<unknown>;
   destroy?(): void;
@@ -39,12 +61,15 @@ interface RedisClient {
 }
 
 /**
- * The shared cache on Redis: a Keyv store (`@keyv/redis`, an optional peer dependency) for the
- * entries, Redis pub/sub to drop local copies on every replica when a token is evicted, and Redis
- * sets indexing cache keys by `sub` and `client_id`. Connects in the background: Redis being down at
- * start-up, or later, only means asking the authorization server more often.
+ * The shared cache on Redis: Keyv stores (`@keyv/redis`, an optional peer dependency) for the
+ * sealed entries and the eviction tombstones, Redis pub/sub to drop local copies on every replica,
+ * and Redis sets indexing cache keys by hashed `sub` and `client_id`. Connects in the background:
+ * Redis being down at start-up, or later, only means asking the authorization server more often.
+ * Every command is time-bounded, so a frozen Redis can delay neither an eviction nor shutdown for long.
  */
-export async function createRedisBackend(options: RedisBackendOptions): Promise<{ store: Keyv; coordinator: RedisCoordinator }> {
+export async function createRedisBackend(
+  options: RedisBackendOptions,
+): Promise<{ store: Keyv; tombstones: Keyv; coordinator: RedisCoordinator }> {
   let redis: typeof import('@keyv/redis');
   try {
     redis = await import('@keyv/redis');
@@ -60,21 +85,35 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
   }) as unknown as RedisClient;
   client.on('error', (error) => log.warn('redis-error', `Redis (${redact(options.url)}): ${error.message}`));
   client.connect().catch((error: Error) => log.warn('redis-connect', `Redis (${redact(options.url)}) not reachable yet: ${error.message}`));
-  const keyvRedis = new redis.default(client as never, { throwOnConnectError: false, throwOnErrors: true });
-  const store = new redis.Keyv({ store: keyvRedis, namespace: 'ti', throwOnErrors: true });
-  return { store, coordinator: new RedisCoordinator(client, options, log) };
+  // One Keyv per namespace (a Keyv store adapter has a single namespace); Keyv's own prefix off, so keys are `<ns>::<key>`.
+  const keyv = (namespace: string) =>
+    new redis.Keyv({
+      store: new redis.default(client as never, { throwOnConnectError: false, throwOnErrors: true }),
+      namespace,
+      useKeyPrefix: false,
+      throwOnErrors: true,
+    });
+  return {
+    store: keyv(options.namespace),
+    // Outside the entries' namespace, so purging the entries (a SCAN of `<ns>::*`) keeps the purge's own tombstone.
+    tombstones: keyv(`${options.namespace}-evicted`),
+    coordinator: new RedisCoordinator(client, options, log),
+  };
 }
 
 export class RedisCoordinator implements CacheCoordinator {
   private readonly origin = randomUUID();
-  private readonly listeners: Array<(keys: string[] | '*') => void> = [];
+  private readonly listeners: Array<(eviction: Eviction) => void> = [];
   private readonly subscriber: RedisClient;
+  private readonly bound: TimeoutPolicy;
 
   constructor(
     private readonly client: RedisClient,
     private readonly options: RedisBackendOptions,
     private readonly log: RateLimitedLogger,
   ) {
+    // Coordination commands (index, eviction, broadcast) may take longer than a cache read, but never hang.
+    this.bound = timeout(Math.max(1000, options.storeTimeoutMs * 5), TimeoutStrategy.Aggressive);
     this.subscriber = client.duplicate();
     this.subscriber.on('error', (error) => log.warn('redis-sub-error', `Redis subscriber: ${error.message}`));
     // node-redis re-subscribes by itself after a reconnect.
@@ -84,57 +123,87 @@ export class RedisCoordinator implements CacheCoordinator {
       .catch((error: Error) => log.warn('redis-sub-connect', `Redis subscriber not connected yet: ${error.message}`));
   }
 
-  onEvicted(listener: (keys: string[] | '*') => void): void {
+  onEvicted(listener: (eviction: Eviction) => void): void {
     this.listeners.push(listener);
   }
 
-  async publishEviction(keys: string[] | '*'): Promise<void> {
-    await this.client.publish(this.options.channel, JSON.stringify({ origin: this.origin, keys }));
+  async publishEviction(eviction: Eviction): Promise<void> {
+    await this.command('publish an eviction', () =>
+      this.client.publish(this.options.channel, JSON.stringify({ origin: this.origin, keys: eviction.keys, by: eviction.by })),
+    );
   }
 
-  async index(key: string, result: ActiveIntrospectionResult, ttlMs: number): Promise<void> {
-    if (!this.client.isOpen) return;
+  async index(key: string, result: ActiveIntrospectionResult, ttlMs: number): Promise<boolean> {
     const multi = this.client.multi();
     let any = false;
+    const ms = Math.ceil(ttlMs);
     for (const claim of ['sub', 'client_id'] as const) {
       const value = result[claim];
       if (typeof value !== 'string') continue;
       const indexKey = this.indexKey(claim, value);
       multi.sAdd(indexKey, key);
-      multi.pExpire(indexKey, Math.ceil(ttlMs));
+      // The index lives as long as its longest-lived entry: set an expiry on a new set (NX), only ever extend it (GT).
+      multi.pExpire(indexKey, ms, 'NX');
+      multi.pExpire(indexKey, ms, 'GT');
       any = true;
     }
-    if (any) await multi.exec().catch(() => undefined);
-  }
-
-  async keysFor(claim: 'sub' | 'client_id', value: string): Promise<string[]> {
-    const indexKey = this.indexKey(claim, value);
-    const keys = await this.client.sMembers(indexKey);
-    await this.client.del([indexKey]);
-    return keys;
-  }
-
-  async close(): Promise<void> {
-    for (const c of [this.subscriber, this.client]) {
-      try {
-        if (c.isOpen) await (c.close?.() ?? c.quit?.());
-        else c.destroy?.();
-      } catch {
-        c.destroy?.();
-      }
+    if (!any) return true;
+    try {
+      await this.command('index', () => multi.exec());
+      return true;
+    } catch {
+      return false;
     }
   }
 
-  private indexKey(claim: string, value: string): string {
-    // Hashed like cache keys: subjects can be personal data.
-    return `${this.options.keyPrefix}idx:${claim}:${hash('sha256', value, 'base64url')}`;
+  async keysFor(claim: IndexedClaim, value: string): Promise<string[]> {
+    return this.command('read the index', () => this.client.sMembers(this.indexKey(claim, value)));
+  }
+
+  async unindex(claim: IndexedClaim, value: string, keys: readonly string[]): Promise<void> {
+    if (keys.length) await this.command('update the index', () => this.client.sRem(this.indexKey(claim, value), [...keys]));
+  }
+
+  claimHash(value: string): string {
+    // Salted with the namespace: subjects can be personal data, and the same subject hashes differently per service.
+    return hash('sha256', `${this.options.namespace}\u0000${value}`, 'base64url');
+  }
+
+  /** Closes both connections; a Redis that does not answer within the command bound is disconnected by force. */
+  async close(): Promise<void> {
+    await Promise.all(
+      [this.subscriber, this.client].map(async (c) => {
+        try {
+          if (!c.isOpen) return c.destroy?.();
+          await this.bound.execute(() => c.close?.() ?? c.quit?.());
+        } catch {
+          c.destroy?.();
+        }
+      }),
+    );
+  }
+
+  private async command<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.bound.execute(fn);
+    } catch (error) {
+      throw new Error(`Redis could not ${what}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+    }
+  }
+
+  private indexKey(claim: IndexedClaim, value: string): string {
+    return `${this.options.namespace}:idx:${claim}:${this.claimHash(value)}`;
   }
 
   private receive(message: string): void {
     try {
-      const { keys } = JSON.parse(message) as { keys: string[] | '*' };
-      if (keys === '*' || (Array.isArray(keys) && keys.every((k) => typeof k === 'string'))) {
-        for (const listener of this.listeners) listener(keys);
+      const { origin, keys, by } = JSON.parse(message) as Eviction & { origin?: string };
+      // This replica already applied its own evictions (and must keep the inactive answer it just cached).
+      if (origin === this.origin) return;
+      const keysOk = keys === '*' || (Array.isArray(keys) && keys.every((k) => typeof k === 'string'));
+      const byOk = by === undefined || ((by.claim === 'sub' || by.claim === 'client_id') && typeof by.hash === 'string');
+      if (keysOk && byOk) {
+        for (const listener of this.listeners) listener({ keys, by });
       }
     } catch {
       this.log.warn('redis-message', 'Ignored a malformed eviction message on the Redis channel.');

@@ -26,9 +26,10 @@ export class ClientAuthentication {
   ) {
     this.method = method;
     if (method === 'client_secret_basic') {
-      // RFC 6749 §2.3.1: id and secret are form-urlencoded before base64.
-      const id = formEncode(options.clientId);
-      const secret = formEncode(options.clientSecret ?? '');
+      // RFC 6749 §2.3.1: id and secret are form-urlencoded before base64 (some servers expect them raw).
+      const encode = options.clientSecretBasicEncoding === 'raw' ? (v: string) => v : formEncode;
+      const id = encode(options.clientId);
+      const secret = encode(options.clientSecret ?? '');
       this.basic = { headers: { authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` } };
     }
   }

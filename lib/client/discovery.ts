@@ -29,7 +29,8 @@ export class EndpointResolver {
     if (options.introspectionEndpoint) {
       this.fixed = {
         introspectionEndpoint: options.introspectionEndpoint,
-        issuer: options.issuer ?? options.expectedIssuer,
+        // Known only when configured: `expectedIssuer` is a rule to check, not a statement about this endpoint.
+        issuer: options.issuer,
         tokenEndpoint: options.tokenEndpoint,
       };
     }
@@ -92,32 +93,25 @@ export class EndpointResolver {
         failures.push(`${url} answered ${res.status} without a JSON metadata document`);
         continue;
       }
-      if (typeof doc.issuer === 'string' && stripSlash(doc.issuer) !== stripSlash(issuer)) {
-        // RFC 8414 §3.3: the metadata must be about the issuer we asked for.
-        failures.push(`${url} describes issuer '${doc.issuer}', not '${issuer}'`);
+      // RFC 8414 §3.3 / OpenID Connect Discovery §4.3: the metadata must name exactly the issuer we asked for.
+      if (typeof doc.issuer !== 'string') {
+        failures.push(`${url} has no "issuer" (RFC 8414 §3.3 requires it)`);
         continue;
       }
-      const endpoint = doc.introspection_endpoint;
-      if (typeof endpoint !== 'string') {
-        failures.push(`${url} lists no introspection_endpoint (is introspection enabled at the authorization server?)`);
+      if (doc.issuer !== issuer) {
+        failures.push(`${url} describes issuer '${doc.issuer}', not '${issuer}' (they must be identical: set \`issuer\` exactly as the metadata says, if that server is yours)`);
         continue;
       }
-      let parsed: URL;
-      try {
-        parsed = new URL(endpoint);
-      } catch {
-        failures.push(`${url} lists an invalid introspection_endpoint`);
-        continue;
+      const parsed = this.endpointUrl(doc.introspection_endpoint, 'introspection_endpoint', url, failures);
+      if (!parsed) continue;
+      // The token endpoint receives our client credentials (client_credentials_bearer): same https rule.
+      let tokenEndpoint = this.options.tokenEndpoint;
+      if (!tokenEndpoint && this.options.clientAuthMethod === 'client_credentials_bearer') {
+        const listed = this.endpointUrl(doc.token_endpoint, 'token_endpoint', url, failures);
+        if (!listed) continue;
+        tokenEndpoint = listed.href;
       }
-      if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && this.options.allowInsecureRequests)) {
-        failures.push(`${url} lists a non-https introspection_endpoint (${parsed.origin}); set allowInsecureRequests only for development`);
-        continue;
-      }
-      return {
-        introspectionEndpoint: parsed,
-        issuer: typeof doc.issuer === 'string' ? doc.issuer : issuer,
-        tokenEndpoint: this.options.tokenEndpoint ?? (typeof doc.token_endpoint === 'string' ? doc.token_endpoint : undefined),
-      };
+      return { introspectionEndpoint: parsed, issuer: doc.issuer, tokenEndpoint };
     }
     throw new AuthorizationServerUnavailableError(
       'discovery_failed',
@@ -125,6 +119,26 @@ export class EndpointResolver {
       `Discovery of the introspection endpoint failed: ${failures.join('; ')}. ` +
         'Check `issuer`, or set `introspectionEndpoint` explicitly.',
     );
+  }
+
+  /** An endpoint the metadata lists, if it is an absolute URL that obeys `allowInsecureRequests`. */
+  private endpointUrl(value: unknown, name: string, source: string, failures: string[]): URL | undefined {
+    if (typeof value !== 'string') {
+      failures.push(`${source} lists no ${name}${name === 'introspection_endpoint' ? ' (is introspection enabled at the authorization server?)' : ''}`);
+      return undefined;
+    }
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      failures.push(`${source} lists an invalid ${name}`);
+      return undefined;
+    }
+    if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && this.options.allowInsecureRequests)) {
+      failures.push(`${source} lists a non-https ${name} (${parsed.origin}): credentials and tokens would travel in clear text; set allowInsecureRequests only for development`);
+      return undefined;
+    }
+    return parsed;
   }
 }
 

@@ -65,14 +65,50 @@ export interface ClaimPolicy {
   readonly clockSkewSeconds: number;
   readonly audience?: readonly string[];
   readonly expectedIssuer?: string;
+  /** Accept only results whose `token_type` names an access token (a missing `token_type` is refused). */
+  readonly requireTokenType?: boolean;
+}
+
+/** `token_type` values that name an access token (compared case-insensitively). */
+const ACCESS_TOKEN_TYPES = new Set(['bearer', 'access_token', 'urn:ietf:params:oauth:token-type:access_token']);
+/** `token_type` values of sender-constrained access tokens (RFC 9449 §6.2): usable only with a proof of possession. */
+const BOUND_TOKEN_TYPES = new Set(['dpop']);
+/** Keycloak's `typ` of access tokens; any other `typ` it sends (Refresh, Offline, ID, Logout) is not one. */
+const KEYCLOAK_ACCESS_TYP = new Set(['bearer']);
+
+/**
+ * What kind of token the answer describes: an access token this API may take as a bearer token, a
+ * token of another kind (refresh, ID, ...), or a sender-constrained one (RFC 9449 / RFC 8705 `cnf`),
+ * which a bare `Authorization: Bearer` can never satisfy.
+ */
+export function tokenKind(response: IntrospectionResponse, requireTokenType = false): 'access' | 'not_access_token' | 'sender_constrained' {
+  if (response.cnf !== undefined) return 'sender_constrained';
+  const type = typeof response.token_type === 'string' ? response.token_type.toLowerCase() : undefined;
+  if (type !== undefined && BOUND_TOKEN_TYPES.has(type)) return 'sender_constrained';
+  if (type !== undefined && !ACCESS_TOKEN_TYPES.has(type)) return 'not_access_token';
+  if (type === undefined && requireTokenType) return 'not_access_token';
+  // Ory Hydra: token_use; Keycloak: typ.
+  if (response.token_use !== undefined && response.token_use !== 'access_token') return 'not_access_token';
+  if (typeof response.typ === 'string' && !KEYCLOAK_ACCESS_TYP.has(response.typ.toLowerCase())) return 'not_access_token';
+  return 'access';
 }
 
 /**
- * Applies this API's own rules to a wire-valid response: time claims with leeway, audience, issuer.
- * Returns the result users see: RFC field names untouched, `scopes` derived beside them.
+ * Applies this API's own rules to a wire-valid response: token kind, time claims with leeway,
+ * audience, issuer. Returns the result users see: RFC field names untouched, `scopes` derived beside them.
+ *
+ * @param answeringIssuer the issuer of the authorization server that answered, when known (the
+ *   `issuer` option or discovery). RFC 7662 makes `iss` optional: an answer without it speaks for that issuer.
  */
-export function validateClaims(response: IntrospectionResponse, policy: ClaimPolicy, nowSeconds: number): IntrospectionResult {
+export function validateClaims(
+  response: IntrospectionResponse,
+  policy: ClaimPolicy,
+  nowSeconds: number,
+  answeringIssuer?: string,
+): IntrospectionResult {
   if (response.active !== true) return inactive('inactive');
+  const kind = tokenKind(response, policy.requireTokenType);
+  if (kind !== 'access') return inactive(kind);
   const skew = policy.clockSkewSeconds;
   const { exp, nbf, iat, aud, iss } = response as { exp?: number; nbf?: number; iat?: number; aud?: string | string[]; iss?: string };
   if (exp !== undefined && exp + skew <= nowSeconds) return inactive('expired');
@@ -82,7 +118,7 @@ export function validateClaims(response: IntrospectionResponse, policy: ClaimPol
     const audiences = aud === undefined ? [] : typeof aud === 'string' ? [aud] : aud;
     if (!audiences.some((a) => policy.audience!.includes(a))) return inactive('audience_mismatch');
   }
-  if (policy.expectedIssuer !== undefined && iss !== policy.expectedIssuer) return inactive('issuer_mismatch');
+  if (policy.expectedIssuer !== undefined && (iss ?? answeringIssuer) !== policy.expectedIssuer) return inactive('issuer_mismatch');
   const scope = response.scope as string | undefined;
   const scopes = Object.freeze(scope ? scope.split(' ').filter(Boolean) : []);
   return Object.freeze({ ...response, active: true, scopes }) as ActiveIntrospectionResult;

@@ -59,7 +59,7 @@ export class IntrospectionClient {
   async introspect(token: string, signal?: AbortSignal): Promise<IntrospectionResponse> {
     const endpoint = await this.endpoints.resolve(signal);
     if (this.ownToken) return this.introspectWithOwnToken(token, endpoint, signal);
-    const credentials = await this.auth.credentials(endpoint.issuer ?? endpoint.introspectionEndpoint.href);
+    const credentials = await this.auth.credentials(endpoint.issuer ?? this.options.expectedIssuer ?? endpoint.introspectionEndpoint.href);
     return this.classify(await this.post(endpoint.introspectionEndpoint, token, credentials, signal));
   }
 

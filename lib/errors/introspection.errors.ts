@@ -76,7 +76,11 @@ export type InvalidTokenReason =
   /** `aud` does not contain any of the configured audiences. */
   | 'audience_mismatch'
   /** `iss` differs from the configured `expectedIssuer`. */
-  | 'issuer_mismatch';
+  | 'issuer_mismatch'
+  /** The token is active but not an access token (a refresh or ID token, per `token_type`, `token_use` or `typ`). */
+  | 'not_access_token'
+  /** The token is sender-constrained (`cnf`, or `token_type: DPoP`) and was presented without a proof of possession. */
+  | 'sender_constrained';
 
 /** The token is not (or no longer) valid for this API: answer 401 `invalid_token`. */
 export class InvalidTokenError extends TokenIntrospectionError {
@@ -109,5 +113,9 @@ export function describeInvalidToken(reason: InvalidTokenReason): string {
       return 'The access token was not issued for this API (audience mismatch).';
     case 'issuer_mismatch':
       return 'The access token was not issued by the expected issuer.';
+    case 'not_access_token':
+      return 'The token is not an access token.';
+    case 'sender_constrained':
+      return 'The access token is bound to a key (sender-constrained) and cannot be used as a bearer token.';
   }
 }

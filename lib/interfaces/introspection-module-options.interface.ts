@@ -62,7 +62,12 @@ export interface IntrospectionCacheOptions {
    * is treated as a miss, and we ask the authorization server instead. Default 100 ms.
    */
   storeTimeoutMs?: number;
-  /** Prefix of every cache key. Default `'token-introspection:'`. */
+  /**
+   * Namespace of everything this service writes to a shared store (Redis keys start with it; `purge()`
+   * clears only it). Services that share a Redis are isolated by it. Default
+   * `'token-introspection:<hash of the authorization server and clientId>'`: one namespace per
+   * authorization server and client id, shared by every replica and version of one API.
+   */
   keyPrefix?: string;
 }
 
@@ -147,8 +152,26 @@ export interface IntrospectionModuleOptions {
   outagePolicy?: OutagePolicy;
   /** Accept only tokens whose `aud` contains one of these. Default: no audience check. */
   audience?: string | string[];
-  /** Accept only tokens whose `iss` equals this. Default: no issuer check. */
+  /**
+   * Accept only tokens whose `iss` equals this. An answer without `iss` (optional in RFC 7662) counts as
+   * issued by the authorization server that answered, when its issuer is known: the `issuer` option or
+   * discovery. Default: no issuer check.
+   */
   expectedIssuer?: string;
+  /**
+   * Accept only results whose `token_type` names an access token (`Bearer`, `access_token`); a result
+   * without `token_type` is refused. Closes the refresh-token hole of servers that answer `active: true`
+   * for refresh tokens without saying what they are (oidc-provider), at the cost of refusing every token
+   * of servers that never send `token_type`. Explicit non-access kinds (`refresh_token`, Hydra's
+   * `token_use`, Keycloak's `typ: Refresh`) are refused either way. Default false.
+   */
+  requireTokenType?: boolean;
+  /**
+   * How `client_secret_basic` encodes the client id and secret before base64: `'form-urlencoded'`
+   * (RFC 6749 §2.3.1, the default) or `'raw'` for servers that do not form-decode them (e.g. Glewlwyd).
+   * Only matters for ids and secrets with characters outside `[A-Za-z0-9]`.
+   */
+  clientSecretBasicEncoding?: 'form-urlencoded' | 'raw';
   /** Leeway for `exp`, `nbf` and `iat` checks, seconds. Default 5 s. */
   clockSkewSeconds?: number;
   /** Largest introspection response accepted, bytes. Larger means "invalid response". Default 65,536 B. */

@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { IntrospectionConfigurationError } from '../errors/introspection.errors.js';
 import type {
   ClientAuthMethod,
@@ -127,11 +128,15 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     slowMs: num('health.slowMs', h.slowMs, 500, { min: 1, max: 60_000, unit: 'milliseconds' }),
   };
 
+  const cacheNamespace = `${o.introspectionEndpoint ?? o.issuer}\u0000${o.clientId}`;
   let cache: ResolvedOptions['cache'] = false;
   if (o.cache !== false) {
     const c = o.cache ?? {};
-    const keyPrefix = c.keyPrefix ?? 'token-introspection:';
-    if (typeof keyPrefix !== 'string') problems.push('`cache.keyPrefix` must be a string.');
+    // Isolates this service in a shared store: by default one namespace per authorization server + client id.
+    const keyPrefix = c.keyPrefix ?? `token-introspection:${hash('sha256', cacheNamespace, 'base64url').slice(0, 12)}`;
+    if (typeof keyPrefix !== 'string' || !/^[\x21-\x7E]{1,128}$/.test(keyPrefix) || /[*?[\]]/.test(keyPrefix)) {
+      problems.push('`cache.keyPrefix` must be 1–128 printable ASCII characters without spaces or glob characters (* ? [ ]), e.g. \'orders-api\'.');
+    }
     if (c.store !== undefined && (c.store === null || typeof c.store !== 'object')) {
       problems.push('`cache.store` must be a Keyv instance, a Keyv storage adapter, or an array of them.');
     }
@@ -141,7 +146,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
       if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
         problems.push("`cache.redis` must be a redis:// or rediss:// URL, or `{ url, channel? }`.");
       } else {
-        redis = { url, channel: (typeof c.redis === 'object' && c.redis.channel) || `${keyPrefix}evictions` };
+        redis = { url, channel: (typeof c.redis === 'object' && c.redis.channel) || `${namespaceOf(keyPrefix)}:evictions` };
       }
       if (c.store !== undefined) problems.push('Give either `cache.redis` or `cache.store`, not both.');
     }
@@ -156,6 +161,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
       store: c.store,
       storeTimeoutMs: num('cache.storeTimeoutMs', c.storeTimeoutMs, 100, { min: 1, max: 60_000, unit: 'milliseconds' }),
       keyPrefix,
+      namespace: namespaceOf(keyPrefix),
     };
   }
   if (outagePolicy === 'serve-stale' && (cache === false || cache.staleIfErrorMs === 0)) {
@@ -181,6 +187,23 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     problems.push('`revocationWebhookSecret` must be a string of at least 16 characters (generate a random one).');
   }
 
+  if (o.requireTokenType !== undefined && typeof o.requireTokenType !== 'boolean') {
+    problems.push('`requireTokenType` must be true or false.');
+  }
+  const clientSecretBasicEncoding = o.clientSecretBasicEncoding ?? 'form-urlencoded';
+  if (clientSecretBasicEncoding !== 'form-urlencoded' && clientSecretBasicEncoding !== 'raw') {
+    problems.push("`clientSecretBasicEncoding` must be 'form-urlencoded' (RFC 6749 §2.3.1, the default) or 'raw'.");
+  }
+
+  const warnings: string[] = [];
+  if (!audience && o.requireTokenType !== true) {
+    warnings.push(
+      'Neither `audience` nor `requireTokenType` is set: any active token the authorization server knows is accepted, ' +
+        'including refresh tokens from servers that answer without a `token_type` (oidc-provider does). ' +
+        "Set `audience` to this API's identifier (tokens must carry it in `aud`), or `requireTokenType: true`.",
+    );
+  }
+
   if (problems.length > 0) {
     throw new IntrospectionConfigurationError(
       `Invalid IntrospectionModule options:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
@@ -190,7 +213,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
   return {
     introspectionEndpoint,
     issuer,
-    cacheNamespace: `${o.introspectionEndpoint ?? o.issuer}\u0000${o.clientId}`,
+    cacheNamespace,
     clientId: o.clientId!,
     clientSecret: o.clientSecret,
     clientAuthMethod,
@@ -209,6 +232,9 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     outagePolicy,
     audience,
     expectedIssuer: o.expectedIssuer,
+    requireTokenType: o.requireTokenType === true,
+    clientSecretBasicEncoding,
+    warnings,
     clockSkewSeconds,
     maxResponseBytes,
     discoveryCacheMs: discoveryCacheSeconds * 1000,
@@ -230,6 +256,11 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     httpAgent: o.httpAgent,
     httpsAgent: o.httpsAgent,
   };
+}
+
+/** The Redis/Keyv namespace of a key prefix: trailing separators dropped (Keyv adds '::'). */
+function namespaceOf(keyPrefix: string): string {
+  return keyPrefix.replace(/:+$/, '') || keyPrefix;
 }
 
 function parseUrl(name: string, value: unknown, allowInsecure: boolean, problems: string[]): URL | undefined {

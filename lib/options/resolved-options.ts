@@ -29,6 +29,10 @@ export interface ResolvedOptions {
   readonly outagePolicy: OutagePolicy;
   readonly audience?: readonly string[];
   readonly expectedIssuer?: string;
+  readonly requireTokenType: boolean;
+  readonly clientSecretBasicEncoding: 'form-urlencoded' | 'raw';
+  /** Start-up warnings (logged once by the service). */
+  readonly warnings: readonly string[];
   readonly clockSkewSeconds: number;
   readonly maxResponseBytes: number;
   readonly discoveryCacheMs: number;
@@ -43,6 +47,8 @@ export interface ResolvedOptions {
     readonly localTtlMs: number;
     readonly storeTimeoutMs: number;
     readonly keyPrefix: string;
+    /** Every key this service writes to a shared store starts with it. */
+    readonly namespace: string;
   };
   readonly resilience: {
     readonly attemptTimeoutMs: number;
