@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import { createRevocationWebhookController } from './revocation/revocation-webhook.controller.js';
+import { createRevocationWebhookController, type RevocationWebhookOptions } from './revocation/revocation-webhook.controller.js';
 import type { IntrospectionModuleOptions } from './interfaces/introspection-module-options.interface.js';
 
 export const {
@@ -10,13 +10,13 @@ export const {
 } = new ConfigurableModuleBuilder<IntrospectionModuleOptions>({ moduleName: 'TokenIntrospection' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createIntrospectionOptions')
-  .setExtras<{ isGlobal?: boolean; revocationWebhook?: { path: string } }>(
+  .setExtras<{ isGlobal?: boolean; revocationWebhook?: RevocationWebhookOptions }>(
     { isGlobal: true },
     (definition, extras) => ({
       ...definition,
       global: extras.isGlobal,
       // Static (known before options resolve), so it works with forRootAsync too.
-      controllers: extras.revocationWebhook ? [createRevocationWebhookController(extras.revocationWebhook.path)] : [],
+      controllers: extras.revocationWebhook ? [createRevocationWebhookController(extras.revocationWebhook)] : [],
     }),
   )
   .build();

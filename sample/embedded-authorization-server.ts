@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import Provider from 'oidc-provider';
 
 /**
@@ -31,6 +32,8 @@ export interface TokenRequest {
   resource?: string;
   /** Lifetime of this token, seconds (default: the server's `tokenTtlSeconds`). */
   ttlSeconds?: number;
+  /** Ask for a DPoP-bound token (RFC 9449): a proof signed with this key pair goes with the request. */
+  dpop?: { privateKey: CryptoKey; publicJwk: JWK };
 }
 
 export interface StartOptions {
@@ -117,18 +120,47 @@ export class EmbeddedAuthorizationServer {
     const body = new URLSearchParams({ grant_type: 'client_credentials' });
     if (request.scope) body.set('scope', request.scope);
     if (request.resource) body.set('resource', request.resource);
-    const res = await fetchOnce(this.tokenEndpoint, {
-      method: 'POST',
-      headers: {
-        authorization: basic(CLIENTS.app.clientId, CLIENTS.app.clientSecret),
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body,
-    });
+    const headers: Record<string, string> = {
+      authorization: basic(CLIENTS.app.clientId, CLIENTS.app.clientSecret),
+      'content-type': 'application/x-www-form-urlencoded',
+    };
+    if (request.dpop) {
+      headers.dpop = await new SignJWT({ htm: 'POST', htu: this.tokenEndpoint, jti: randomUUID() })
+        .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: request.dpop.publicJwk })
+        .setIssuedAt()
+        .sign(request.dpop.privateKey);
+    }
+    const res = await fetchOnce(this.tokenEndpoint, { method: 'POST', headers, body });
     const json = (await res.json()) as { access_token?: string };
     this.nextTtl = undefined;
     if (!res.ok || !json.access_token) throw new Error(`token request failed: ${res.status} ${JSON.stringify(json)}`);
     return json.access_token;
+  }
+
+  /**
+   * A real refresh token of the `app` client for `accountId`, stored by oidc-provider as its
+   * authorization-code flow would (grant + refresh token models): what a client could present as a bearer token.
+   */
+  async issueRefreshToken(accountId = 'alice'): Promise<string> {
+    const provider = this.provider!;
+    const client = await provider.Client.find(CLIENTS.app.clientId);
+    const grant = new provider.Grant({ accountId, clientId: CLIENTS.app.clientId });
+    grant.addOIDCScope('openid offline_access');
+    const grantId = await grant.save();
+    const token = new provider.RefreshToken({ accountId, client, grantId, scope: 'openid offline_access', gty: 'authorization_code' } as never);
+    return token.save();
+  }
+
+  /**
+   * A real access token of the `app` client bound to a client certificate (RFC 8705 `cnf.x5t#S256`),
+   * as oidc-provider's mTLS feature would issue it to a client authenticating with that certificate.
+   */
+  async issueCertificateBoundToken(thumbprint: string, scope = 'read'): Promise<string> {
+    const provider = this.provider!;
+    const client = await provider.Client.find(CLIENTS.app.clientId);
+    const token = new provider.ClientCredentials({ client, scope } as never);
+    (token as unknown as Record<string, string>)['x5t#S256'] = thumbprint;
+    return token.save();
   }
 
   /** Revoke a token at the AS (RFC 7009); only its own client may. */
@@ -236,7 +268,7 @@ export class EmbeddedAuthorizationServer {
         },
         { ...common, client_id: CLIENTS.app.clientId, client_secret: CLIENTS.app.clientSecret, scope: SCOPES.join(' ') },
       ],
-      scopes: SCOPES,
+      scopes: [...SCOPES, 'openid', 'offline_access'],
       features: {
         devInteractions: { enabled: false },
         clientCredentials: { enabled: true },
@@ -257,7 +289,7 @@ export class EmbeddedAuthorizationServer {
           }),
         },
       },
-      ttl: { ClientCredentials: () => ttl() },
+      ttl: { ClientCredentials: () => ttl(), RefreshToken: () => 14 * 86_400, Grant: () => 14 * 86_400 },
       jwks: { keys: [this.signingKey] },
     });
     // oidc-provider logs server errors through its own emitter; keep test output quiet.

@@ -79,3 +79,42 @@ describeWithRedis.each(ADAPTERS)('revocation webhook over %s (two replicas, real
     for (const t of tokens) expect((await get(b, t)).status).toBe(401);
   });
 });
+
+describe('revocation webhook configurations (refused at start-up, not 503 at run time)', () => {
+  const base = { introspectionEndpoint: 'http://127.0.0.1:9/introspect', allowInsecureRequests: true, ...CLIENTS.basic, revocationWebhookSecret: SECRET };
+  const start = (webhook: { path: string; scope?: 'all-replicas' | 'this-replica' }, cache: unknown) =>
+    startApp('express', IntrospectionModule.forRoot({ ...base, cache: cache as never, revocationWebhook: webhook }));
+
+  it('without cache.redis the default (every replica) is refused with the fix', async () => {
+    await expect(start({ path: 'hook' }, undefined)).rejects.toThrow(/needs `cache.redis`.*scope: 'this-replica'/s);
+  });
+  it('with cache: false it is refused', async () => {
+    await expect(start({ path: 'hook' }, false)).rejects.toThrow(/nothing to evict/);
+  });
+  it("'this-replica' with a shared cache is refused", async () => {
+    await expect(start({ path: 'hook', scope: 'this-replica' }, { store: new Map() })).rejects.toThrow(/limited to this replica/);
+  });
+
+  it.each(ADAPTERS)("'this-replica' with the in-memory cache evicts by token, sub and client_id on that instance (%s)", async (adapter) => {
+    const as = await TestAuthorizationServer.start();
+    const app = await startApp(
+      adapter,
+      IntrospectionModule.forRoot({ ...base, introspectionEndpoint: as.introspectionEndpoint, revocationWebhook: { path: 'hook', scope: 'this-replica' } }),
+    );
+    try {
+      const hook = async (body: unknown) =>
+        (await fetch(`${app.url}/hook`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` }, body: JSON.stringify(body) })).status;
+      const tokens = [await as.issueToken({ scope: 'read' }), await as.issueToken({ scope: 'read' })];
+      for (const t of tokens) expect((await call(`${app.url}/orders`, { authorization: `Bearer ${t}` })).status).toBe(200);
+      for (const t of tokens) await as.revoke(t);
+      expect(await hook({ token: tokens[0] })).toBe(200);
+      expect((await call(`${app.url}/orders`, { authorization: `Bearer ${tokens[0]}` })).status).toBe(401);
+      expect((await call(`${app.url}/orders`, { authorization: `Bearer ${tokens[1]}` })).status).toBe(200); // still cached
+      expect(await hook({ client_id: CLIENTS.app.clientId })).toBe(200);
+      expect((await call(`${app.url}/orders`, { authorization: `Bearer ${tokens[1]}` })).status).toBe(401);
+    } finally {
+      await app.app.close();
+      await as.stop();
+    }
+  });
+});

@@ -25,13 +25,28 @@ export interface RevocationNotification {
   client_id?: string;
 }
 
+/** The module extra `revocationWebhook`. */
+export interface RevocationWebhookOptions {
+  /** Route of the webhook, e.g. `'internal/revocations'`. */
+  path: string;
+  /**
+   * Which replicas an eviction reaches. `'all-replicas'` (the default) needs `cache.redis`: evictions
+   * are broadcast and the `sub` / `client_id` index is shared. `'this-replica'` is for a single
+   * instance with the in-memory cache: the webhook then evicts only from the process that received it.
+   * Any other combination is refused at start-up.
+   */
+  scope?: 'all-replicas' | 'this-replica';
+}
+
 /**
  * Builds the revocation webhook controller for `path`: `POST <path>` with
  * `Authorization: Bearer <revocationWebhookSecret>` and a JSON body `{ "token": … }`, `{ "sub": … }` or
  * `{ "client_id": … }` evicts the matching cache entries on every replica. For an authorization
  * server or an admin tool that pushes revocations.
  */
-export function createRevocationWebhookController(path: string): Type<unknown> {
+export function createRevocationWebhookController(webhook: RevocationWebhookOptions): Type<unknown> {
+  const path = webhook.path;
+  const scope = webhook.scope ?? 'all-replicas';
   @Controller(path)
   @Public()
   class RevocationWebhookController implements OnModuleInit {
@@ -39,7 +54,7 @@ export function createRevocationWebhookController(path: string): Type<unknown> {
     private readonly log = new Logger('RevocationWebhook');
 
     constructor(
-      @Inject(RESOLVED_OPTIONS) options: ResolvedOptions,
+      @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
       private readonly introspection: IntrospectionService,
     ) {
       if (options.revocationWebhookSecret) this.secretDigest = digest(options.revocationWebhookSecret);
@@ -50,6 +65,25 @@ export function createRevocationWebhookController(path: string): Type<unknown> {
         throw new IntrospectionConfigurationError(
           `The revocation webhook at '${path}' needs \`revocationWebhookSecret\` (at least 16 characters): ` +
             'callers must send it as `Authorization: Bearer <secret>`.',
+        );
+      }
+      const cache = this.options.cache;
+      // Refused here rather than answered 503 at run time: an authorization server would retry a 503 forever.
+      if (!cache) {
+        throw new IntrospectionConfigurationError(
+          `The revocation webhook at '${path}' has nothing to evict: \`cache\` is false. Enable the cache, or remove \`revocationWebhook\`.`,
+        );
+      }
+      if (scope === 'all-replicas' && !cache.redis) {
+        throw new IntrospectionConfigurationError(
+          `The revocation webhook at '${path}' must reach every replica, which needs \`cache.redis\` (eviction broadcast and the sub/client_id index). ` +
+            "Configure `cache.redis`, or, for a single instance with the in-memory cache, set `revocationWebhook: { path, scope: 'this-replica' }`.",
+        );
+      }
+      if (scope === 'this-replica' && (cache.redis || cache.store !== undefined)) {
+        throw new IntrospectionConfigurationError(
+          `The revocation webhook at '${path}' is limited to this replica, but the cache is shared: ` +
+            "remove `scope: 'this-replica'` (with `cache.redis`), or use `cache.redis` instead of `cache.store`.",
         );
       }
     }

@@ -24,10 +24,21 @@ export class TestRedis {
     const p = this.process;
     if (!p || p.exitCode !== null) return;
     this.process = undefined;
+    p.kill('SIGCONT'); // a frozen server must wake to die
     await new Promise<void>((resolve) => {
       p.once('exit', () => resolve());
       p.kill('SIGKILL');
     });
+  }
+
+  /** Freezes the server (SIGSTOP): connections stay open, nothing answers — a hung Redis. */
+  freeze(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  /** Lets a frozen server run again (SIGCONT). */
+  thaw(): void {
+    this.process?.kill('SIGCONT');
   }
 
   /** Starts again on the same port, empty. */
