@@ -15,6 +15,7 @@ import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import autocannon from 'autocannon';
 import { IntrospectionCache } from '../lib/cache/introspection.cache.js';
+import { openEntry, sealEntry } from '../lib/cache/sealed-entry.js';
 import { validateClaims } from '../lib/client/introspection-response.js';
 import type { ActiveIntrospectionResult } from '../lib/interfaces/introspection-result.interface.js';
 import { IntrospectionModule, IntrospectionService, TokenGuard, type IntrospectionModuleOptions } from '../lib/index.js';
@@ -256,6 +257,37 @@ async function engineFigures(as: EmbeddedAuthorizationServer) {
   }
 }
 
+/** The miss-path work the shared tier adds (issue 10): sealing an entry for Redis, and opening it on a shared hit. */
+function sharedEntryCost() {
+  const now = Date.now();
+  const token = 'x'.repeat(43);
+  const entry = {
+    response: { active: true as const, scope: 'read write', client_id: 'app', sub: 'user-1', username: 'alice', email: 'alice@example.com', exp: Math.floor(now / 1000) + 3600, iat: Math.floor(now / 1000), iss: 'https://as.example.com', token_type: 'Bearer' },
+    freshUntil: now + 60_000,
+    staleUntil: now + 360_000,
+  };
+  const N = quick ? 5_000 : 50_000;
+  const time = (fn: () => unknown) => {
+    for (let i = 0; i < 1000; i++) fn();
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < N; i++) fn();
+    return Number(process.hrtime.bigint() - t0) / 1000 / N;
+  };
+  const key = hash('sha256', `ns\u0000${token}`, 'base64url');
+  const sealed = sealEntry(entry, token, 'ns', key);
+  const plainJson = JSON.stringify(entry);
+  const seal = time(() => sealEntry(entry, token, 'ns', key));
+  const open = time(() => openEntry(sealed, token, 'ns', key));
+  const stringify = time(() => JSON.stringify(entry));
+  const parse = time(() => JSON.parse(plainJson));
+  rows.push([
+    'shared tier (Redis): seal an entry on a miss; open one on a shared hit (HKDF-SHA-256 + AES-256-GCM)',
+    `${seal.toFixed(2)} µs; ${open.toFixed(2)} µs (plain JSON in this run: ${stringify.toFixed(2)} µs; ${parse.toFixed(2)} µs)`,
+    'miss path only; local hits unchanged',
+  ]);
+  results.sharedEntry = { sealMicros: seal, openMicros: open, stringifyMicros: stringify, parseMicros: parse };
+}
+
 async function memoryPerEntry() {
   const entries = 100_000;
   const options = resolveOptions({ introspectionEndpoint: 'https://as.example.com/i', clientId: 'api', clientSecret: 's', cache: { maxEntries: entries } });
@@ -292,6 +324,7 @@ async function memoryPerEntry() {
 async function main() {
   const started = new Date();
   await memoryPerEntry();
+  sharedEntryCost();
   const as = await EmbeddedAuthorizationServer.start();
   try {
     await engineFigures(as);

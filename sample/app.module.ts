@@ -9,7 +9,7 @@ import { OrdersController } from './orders.controller.js';
 /**
  * The configuration comes from environment variables (see sample/README section in the main README):
  * AUTH_ISSUER or AUTH_INTROSPECTION_ENDPOINT, AUTH_CLIENT_ID, AUTH_CLIENT_SECRET, and optionally
- * AUTH_AUDIENCE, AUTH_ALLOW_INSECURE=true (development only), AUTH_CACHE_TTL_SECONDS.
+ * AUTH_AUDIENCE, AUTH_REQUIRE_TOKEN_TYPE (default true), AUTH_ALLOW_INSECURE=true (development only), AUTH_CACHE_TTL_SECONDS.
  */
 @Module({
   imports: [
@@ -24,6 +24,8 @@ import { OrdersController } from './orders.controller.js';
         clientId: config.getOrThrow<string>('AUTH_CLIENT_ID'),
         clientSecret: config.getOrThrow<string>('AUTH_CLIENT_SECRET'),
         audience: config.get<string>('AUTH_AUDIENCE'),
+        // Refresh tokens must not pass as access tokens (oidc-provider answers them without token_type).
+        requireTokenType: config.get<string>('AUTH_REQUIRE_TOKEN_TYPE', 'true') === 'true',
         allowInsecureRequests: config.get<string>('AUTH_ALLOW_INSECURE') === 'true',
         cache: { ttlSeconds: Number(config.get('AUTH_CACHE_TTL_SECONDS') ?? 60), staleIfErrorSeconds: 300 },
         resilience: { circuitBreaker: { consecutiveFailures: 3, halfOpenAfterMs: 2000 } },

@@ -151,7 +151,9 @@ export class RedisCoordinator implements CacheCoordinator {
     try {
       await this.command('index', () => multi.exec());
       return true;
-    } catch {
+    } catch (error) {
+      // Not written to Redis unindexed: eviction by sub/client_id must be able to find every shared entry.
+      this.log.warn('redis-index', `${(error as Error).message}; the entry stays in process memory only (PEXPIRE NX/GT needs Redis 7.0+).`);
       return false;
     }
   }
