@@ -265,6 +265,8 @@ function sharedEntryCost() {
     response: { active: true as const, scope: 'read write', client_id: 'app', sub: 'user-1', username: 'alice', email: 'alice@example.com', exp: Math.floor(now / 1000) + 3600, iat: Math.floor(now / 1000), iss: 'https://as.example.com', token_type: 'Bearer' },
     freshUntil: now + 60_000,
     staleUntil: now + 360_000,
+    startedAt: now,
+    origin: 'bench',
   };
   const N = quick ? 5_000 : 50_000;
   const time = (fn: () => unknown) => {
@@ -302,7 +304,7 @@ async function memoryPerEntry() {
     const token = `token-${i}-${'x'.repeat(32)}`;
     const response = { active: true as const, scope: 'read write', client_id: 'app', sub: `user-${i}`, exp: Math.floor(now / 1000) + 3600, iat: Math.floor(now / 1000), iss: 'https://as.example.com', token_type: 'Bearer' };
     const result = validateClaims(response, { clockSkewSeconds: 5 }, now / 1000) as ActiveIntrospectionResult;
-    cache.storeActive(cache.key(token), token, response, result, now, { startedAt: now, current: true });
+    cache.storeActive(cache.key(token), token, response, result, now, cache.openTicket(cache.key(token)));
   }
   await sleep(100);
   gc?.();

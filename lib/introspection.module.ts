@@ -55,6 +55,7 @@ const PASS_THROUGH: CanActivate = { canActivate: () => true };
             ...cache.redis,
             namespace: cache.namespace,
             storeTimeoutMs: cache.storeTimeoutMs,
+            indexSecret: cache.indexSecret,
           });
           return new IntrospectionCache(cache, options.cacheNamespace, [store], coordinator, tombstones, options.resilience.deadlineMs);
         }

@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { IntrospectionCache, type ActiveRecord, type PolicyCheck } from './cache/introspection.cache.js';
 import type { SharedEntry } from './cache/sealed-entry.js';
-import { SingleFlight, type FlightTicket } from './cache/single-flight.js';
+import { SingleFlight } from './cache/single-flight.js';
 import { inactive, validateClaims, type IntrospectionResponse } from './client/introspection-response.js';
 import { IntrospectionClient } from './client/introspection.client.js';
 import {
@@ -95,7 +95,7 @@ export class IntrospectionService implements OnApplicationShutdown {
       key = hash('sha256', token, 'base64url');
     }
     if (options?.signal?.aborted) throw callerGaveUp(this.options);
-    const shared = this.flight.run(key, (ticket) => this.lookup(token, key, ticket));
+    const shared = this.flight.run(key, () => this.lookup(token, key));
     try {
       const result = await (options?.timeoutMs !== undefined || options?.signal ? withDeadline(shared, options, this.options) : shared);
       return this.report(token, result, 'authorization-server');
@@ -191,20 +191,22 @@ export class IntrospectionService implements OnApplicationShutdown {
   }
 
   /** One call to the authorization server (shared by concurrent callers of the same token). */
-  private async lookup(token: string, key: string, ticket: FlightTicket): Promise<IntrospectionResult> {
+  private async lookup(token: string, key: string): Promise<IntrospectionResult> {
     const started = Date.now();
     this.telemetry.lookupStarted();
+    const ticket = this.cache?.openTicket(key);
     try {
       const response = await this.resilience.execute((signal) => this.client.introspect(token, signal));
       const now = Date.now();
       const result = validateClaims(response, this.options, now / 1000, this.answeringIssuer());
       this.telemetry.lookupFinished(result.active ? 'active' : 'inactive', (now - started) / 1000);
-      if (this.cache) {
+      if (this.cache && ticket) {
         if (result.active) this.cache.storeActive(key, token, response as SharedEntry['response'], result, now, ticket);
         else this.cache.storeInactive(key, result, now, ticket, response.active === false);
       }
       return result;
     } catch (error) {
+      if (ticket) this.cache!.abandon(ticket);
       const elapsedMs = Date.now() - started;
       const reason = error instanceof AuthorizationServerUnavailableError ? error.reason : 'unexpected_error';
       this.telemetry.lookupFinished('error', elapsedMs / 1000, reason);

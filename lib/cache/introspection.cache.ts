@@ -10,7 +10,6 @@ import type { ResolvedOptions } from '../options/resolved-options.js';
 import { LocalTier, type ActiveRecord, type LocalRecord } from './local-tier.js';
 import type { CacheCoordinator, Eviction, IndexedClaim } from './redis-coordinator.js';
 import { openEntry, sealEntry, type SharedEntry } from './sealed-entry.js';
-import type { FlightTicket } from './single-flight.js';
 import { StoreGuard } from './store-guard.js';
 
 export type { ActiveRecord, InactiveRecord, LocalRecord } from './local-tier.js';
@@ -20,10 +19,23 @@ type CacheOptions = Exclude<ResolvedOptions['cache'], false>;
 /** Applies this API's policy to a response from the shared store (another replica, or version, may have written it). */
 export type PolicyCheck = (response: SharedEntry['response'], nowMs: number) => IntrospectionResult;
 
+/** How long a purge may take to clear a large shared store (a SCAN and DELs over every entry), ms. */
+const CLEAR_TIMEOUT_MS = 30_000;
 /** Clock difference between replicas tolerated when comparing a lookup's start with an eviction (ms). */
 const CLOCK_MARGIN_MS = 1000;
 /** Tombstone key of a purge (`purge()`, authorization-server reset). */
 const ALL = '*';
+
+/**
+ * A lookup's right to cache its answer. Open from the moment the lookup starts until its shared write
+ * is done (not just until the lookup settles): an eviction in between revokes it, so nothing learned
+ * before an eviction is cached after it.
+ */
+export class WriteTicket {
+  readonly startedAt = Date.now();
+  current = true;
+  constructor(readonly key: string) {}
+}
 
 /**
  * Introspection results, keyed by SHA-256(namespace, token) — never the token.
@@ -47,6 +59,8 @@ export class IntrospectionCache {
   private readonly localTtlMs: number;
   private readonly tombstoneTtlMs: number;
   private readonly listeners: Array<(keys: readonly string[] | '*') => void> = [];
+  /** Write tickets of lookups in flight or still writing, by key. */
+  private readonly open = new Map<string, Set<WriteTicket>>();
   private evictions = 0;
   /** Identifies this process's tombstones: its own clock needs no margin. */
   private readonly origin = randomUUID();
@@ -62,13 +76,15 @@ export class IntrospectionCache {
   ) {
     this.keyBase = `${namespace}\u0000`;
     this.localTtlMs = sharedStores ? options.localTtlMs : Number.POSITIVE_INFINITY;
-    this.local = new LocalTier(options.maxEntries, options.maxNegativeEntries);
+    // Must outlive the slowest write of a lookup that began before the eviction: its deadline, the index
+    // write (bounded at ~1 s), the entry write, and clock margins.
+    this.tombstoneTtlMs = lookupDeadlineMs + Math.max(1000, 5 * options.storeTimeoutMs) + 2 * options.storeTimeoutMs + 5 * CLOCK_MARGIN_MS;
+    this.local = new LocalTier(options.maxEntries, options.maxNegativeEntries, this.tombstoneTtlMs);
     if (sharedStores) {
       this.shared = createCache({ stores: sharedStores });
       this.tombstones = tombstoneStore ? createCache({ stores: [tombstoneStore] }) : this.shared;
       this.guard = new StoreGuard(options.storeTimeoutMs);
     }
-    this.tombstoneTtlMs = lookupDeadlineMs + 2 * options.storeTimeoutMs + 2 * CLOCK_MARGIN_MS;
     coordinator?.onEvicted((eviction) => this.onRemoteEviction(eviction));
   }
 
@@ -92,6 +108,21 @@ export class IntrospectionCache {
     this.listeners.push(listener);
   }
 
+  /** Opens a lookup's write ticket (see `WriteTicket`); `storeActive` / `storeInactive` / `abandon` close it. */
+  openTicket(key: string): WriteTicket {
+    const ticket = new WriteTicket(key);
+    let set = this.open.get(key);
+    if (!set) this.open.set(key, (set = new Set()));
+    set.add(ticket);
+    return ticket;
+  }
+
+  /** Closes the ticket of a lookup that failed (nothing to cache). */
+  abandon(ticket: WriteTicket): void {
+    const set = this.open.get(ticket.key);
+    if (set?.delete(ticket) && set.size === 0) this.open.delete(ticket.key);
+  }
+
   /** The in-process record of a key, read synchronously: a cache hit costs a hash and a map lookup. */
   readLocal(key: string): LocalRecord | undefined {
     return this.local.get(key, Date.now());
@@ -103,12 +134,25 @@ export class IntrospectionCache {
    */
   async readShared(key: string, token: string, check: PolicyCheck): Promise<LocalRecord | undefined> {
     if (!this.shared) return undefined;
-    const sealed = await this.guard!.soft('get', () => this.shared!.get(key));
-    if (sealed === undefined || sealed === null) return undefined;
-    const entry = openEntry(sealed, token, this.keyBase, key);
+    const started = Date.now();
+    // The entry and the tombstones in one round trip: an entry written by a lookup that began before an
+    // eviction (a late write another replica has not undone yet) is not an answer.
+    const [sealed, marks] = await Promise.all([
+      this.guard!.soft('get', () => this.shared!.get(key)),
+      this.guard!.soft('get', () => this.tombstones!.mget<Tombstone>([tombstone(key), tombstone(ALL)])),
+    ]);
     const now = Date.now();
+    // Whatever this process learned while the read was on the wire (an eviction, a newer answer) wins over it.
+    if (this.local.changedSince(key, started)) return this.local.get(key, now);
+    if (sealed === undefined || sealed === null || marks === undefined) return undefined;
+    const entry = openEntry(sealed, token, this.keyBase, key);
     if (!entry || now >= entry.staleUntil) return undefined;
+    if (marks.some((mark) => this.voids(mark, entry.startedAt, entry.origin))) {
+      void this.guard!.soft('delete', () => this.shared!.del(key));
+      return undefined;
+    }
     const result = check(entry.response, now);
+    if (result.active && this.claimEvictedSince(result, entry.startedAt - CLOCK_MARGIN_MS)) return undefined;
     if (!result.active) {
       // Active at the AS, but not for this API: remembered here only (another API may accept it).
       const record = { result, until: now + this.options.negativeTtlMs };
@@ -131,15 +175,17 @@ export class IntrospectionCache {
     response: SharedEntry['response'],
     result: ActiveIntrospectionResult,
     now: number,
-    ticket: FlightTicket,
+    ticket: WriteTicket,
   ): void {
-    if (!ticket.current) return;
+    if (!ticket.current || this.claimEvictedSince(result, ticket.startedAt)) return this.abandon(ticket);
     const expMs = typeof result.exp === 'number' ? result.exp * 1000 : Number.POSITIVE_INFINITY;
     const freshUntil = Math.min(now + this.options.ttlMs, expMs);
     const staleUntil = Math.min(freshUntil + this.options.staleIfErrorMs, expMs);
-    if (freshUntil <= now) return;
+    if (freshUntil <= now) return this.abandon(ticket);
     this.local.setActive(key, this.activeRecord(result, freshUntil, staleUntil, now), now);
-    if (this.shared) void this.writeShared(key, token, { response, freshUntil, staleUntil }, result, ticket);
+    if (!this.shared) return this.abandon(ticket);
+    const entry: SharedEntry = { response, freshUntil, staleUntil, startedAt: ticket.startedAt, origin: this.origin };
+    void this.writeShared(key, token, entry, result, ticket).finally(() => this.abandon(ticket));
   }
 
   /**
@@ -147,13 +193,17 @@ export class IntrospectionCache {
    * authorization server itself said `active: false`, the key is also dropped from the shared store
    * and from every replica's memory: what the AS said last counts everywhere.
    */
-  storeInactive(key: string, result: InactiveIntrospectionResult, now: number, ticket: FlightTicket, fromAuthorizationServer: boolean): void {
-    if (!ticket.current) return;
-    this.local.setInactive(key, { result, until: now + this.options.negativeTtlMs }, now);
-    if (fromAuthorizationServer && this.shared) {
-      void this.guard!.soft('delete', () => this.shared!.del(key));
-      void this.coordinator?.publishEviction({ keys: [key] }).catch(() => undefined);
+  storeInactive(key: string, result: InactiveIntrospectionResult, now: number, ticket: WriteTicket, fromAuthorizationServer: boolean): void {
+    this.abandon(ticket);
+    if (fromAuthorizationServer) {
+      // The AS's newest word: it ends every earlier answer, even from lookups that began before this one.
+      this.detach([key]);
+      this.local.delete([key], now);
+      if (this.shared) void this.forgetShared([key], now).catch(() => undefined);
+    } else if (!ticket.current) {
+      return;
     }
+    this.local.setInactive(key, { result, until: now + this.options.negativeTtlMs }, now);
   }
 
   /**
@@ -162,14 +212,22 @@ export class IntrospectionCache {
    * revocation did not fully happen: retry).
    */
   async delete(keys: readonly string[], by?: Eviction['by']): Promise<void> {
-    this.dropLocal(keys);
-    if (this.shared && keys.length) {
-      const at = Date.now();
-      await this.guard!.strict('write eviction tombstones', () =>
-        this.tombstones!.mset(keys.map((key) => ({ key: tombstone(key), value: this.mark(at), ttl: this.tombstoneTtlMs }))),
-      );
-      await this.guard!.strict('delete', () => this.shared!.mdel([...keys]));
-    }
+    const at = Date.now();
+    this.dropLocal(keys, at);
+    if (by) this.detach('*');
+    if (this.shared) await this.forgetShared(keys, at, by);
+    else await this.coordinator?.publishEviction({ keys, by });
+  }
+
+  /**
+   * Tombstones first, then the entries, then the broadcast: a replica whose write lands after the
+   * deletion finds the tombstone and undoes it (see `writeShared`).
+   */
+  private async forgetShared(keys: readonly string[], at: number, by?: Eviction['by']): Promise<void> {
+    const marks = keys.map((key) => ({ key: tombstone(key), value: this.mark(at), ttl: this.tombstoneTtlMs }));
+    if (by) marks.push({ key: tombstone(`${by.claim}:${by.hash}`), value: this.mark(at), ttl: this.tombstoneTtlMs });
+    if (marks.length) await this.guard!.strict('write eviction tombstones', () => this.tombstones!.mset(marks));
+    if (keys.length) await this.guard!.strict('delete', () => this.shared!.mdel([...keys]));
     await this.coordinator?.publishEviction({ keys, by });
   }
 
@@ -179,27 +237,37 @@ export class IntrospectionCache {
    * without a shared store, in this process. Resolves to the number of keys found.
    */
   async deleteBy(claim: IndexedClaim, value: string): Promise<number> {
+    if (this.shared && !this.coordinator) {
+      throw new Error(`Eviction by ${claim} needs an index of the shared store: use \`cache.redis\` instead of \`cache.store\`.`);
+    }
+    const at = Date.now();
+    const hash = this.claimHash(value);
+    // Lookups in flight may be for tokens of this subject or client that no index knows yet: detach them all.
+    this.local.markClaim(`${claim}:${hash}`, at);
+    this.detach('*');
     const local = this.local.activeKeysWhere((result) => result[claim] === value);
     if (!this.coordinator) {
-      if (this.shared) {
-        throw new Error(`Eviction by ${claim} needs an index of the shared store: use \`cache.redis\` instead of \`cache.store\`.`);
-      }
-      this.dropLocal(local);
+      this.dropLocal(local, at);
       return local.length;
     }
     const indexed = await this.coordinator.keysFor(claim, value);
     const all = [...new Set([...indexed, ...local])];
-    await this.delete(all, { claim, hash: this.coordinator.claimHash(value) });
+    this.dropLocal(all, at);
+    await this.forgetShared(all, at, { claim, hash });
     await this.coordinator.unindex(claim, value, indexed);
     return all.length;
   }
 
   /** Forgets everything (e.g. after an authorization-server reset), here, in the shared store and on every replica. */
   async clear(): Promise<void> {
-    this.dropLocal('*');
+    const at = Date.now();
+    this.dropLocal('*', at);
     if (this.shared) {
-      await this.guard!.strict('write the purge tombstone', () => this.tombstones!.set(tombstone(ALL), this.mark(Date.now()), this.tombstoneTtlMs));
-      await this.guard!.strict('clear', () => this.shared!.clear());
+      const purgeMark = () => this.tombstones!.set(tombstone(ALL), this.mark(at), this.tombstoneTtlMs);
+      await this.guard!.strict('write the purge tombstone', purgeMark);
+      await this.guard!.strict('clear', () => this.shared!.clear(), CLEAR_TIMEOUT_MS);
+      // A plain `cache.store` keeps tombstones beside the entries: the clear just removed it.
+      if (this.tombstones === this.shared) await this.guard!.strict('write the purge tombstone', purgeMark);
     }
     await this.coordinator?.publishEviction({ keys: '*' });
   }
@@ -213,42 +281,85 @@ export class IntrospectionCache {
     return { result, freshUntil, staleUntil, until: Math.min(staleUntil, now + this.localTtlMs) };
   }
 
-  /** Index first (an entry the index cannot reach is not written), then the sealed entry, then the tombstone check. */
-  private async writeShared(key: string, token: string, entry: SharedEntry, result: ActiveIntrospectionResult, ticket: FlightTicket): Promise<void> {
+  /**
+   * Index first (an entry the index cannot reach is not written), then the sealed entry, then the
+   * tombstone check; a write that may have landed after an eviction is undone and the undo broadcast.
+   */
+  private async writeShared(key: string, token: string, entry: SharedEntry, result: ActiveIntrospectionResult, ticket: WriteTicket): Promise<void> {
     const ttl = entry.staleUntil - Date.now();
     if (ttl <= 0) return;
     if (this.coordinator && !(await this.coordinator.index(key, result, ttl))) return;
     if (!ticket.current) return;
     const sealed = sealEntry(entry, token, this.keyBase, key);
-    if ((await this.guard!.soft('set', () => this.shared!.set(key, sealed, ttl).then(() => true))) !== true) return;
-    // An eviction that deleted the key before this write landed left a tombstone: undo the write.
-    const marks = await this.guard!.soft('get', () => this.tombstones!.mget<Tombstone>([tombstone(key), tombstone(ALL)]));
-    const after = (mark: Tombstone | undefined) =>
-      typeof mark?.at === 'number' && mark.at + (mark.origin === this.origin ? 0 : CLOCK_MARGIN_MS) >= ticket.startedAt;
-    if (!ticket.current || (marks ?? []).some(after)) {
-      this.local.delete([key]);
-      await this.guard!.soft('delete', () => this.shared!.del(key));
+    // Even a write that timed out here may land: the check below runs after it either way (one connection, in order).
+    await this.guard!.soft('set', () => this.shared!.set(key, sealed, ttl));
+    const marks = [tombstone(key), tombstone(ALL)];
+    if (this.coordinator) {
+      for (const claim of ['sub', 'client_id'] as const) {
+        if (typeof result[claim] === 'string') marks.push(tombstone(`${claim}:${this.claimHash(result[claim] as string)}`));
+      }
     }
+    const found = await this.guard!.soft('get', () => this.tombstones!.mget<Tombstone>(marks));
+    if (ticket.current && found !== undefined && !found.some((mark) => this.voids(mark, ticket.startedAt, this.origin))) return;
+    // Evicted meanwhile (or unknown): take the write back, here, in the store, and on every replica that read it.
+    this.local.delete([key]);
+    await this.guard!.soft('delete', () => this.shared!.del(key));
+    await this.coordinator?.publishEviction({ keys: [key] }).catch(() => undefined);
+  }
+
+  private claimHash(value: string): string {
+    return this.coordinator ? this.coordinator.claimHash(value) : hash('sha256', this.keyBase + value, 'base64url');
+  }
+
+  /** Whether the result's subject or client was evicted since `since` (only hashes when an eviction by claim is remembered). */
+  private claimEvictedSince(result: ActiveIntrospectionResult, since: number): boolean {
+    if (!this.local.hasMarkers) return false;
+    for (const claim of ['sub', 'client_id'] as const) {
+      const value = result[claim];
+      if (typeof value === 'string' && this.local.claimEvictedSince(`${claim}:${this.claimHash(value)}`, since)) return true;
+    }
+    return false;
+  }
+
+  /** Revokes the write tickets of lookups in flight for these keys (all for '*') and tells listeners (single-flight). */
+  private detach(keys: readonly string[] | '*'): void {
+    const revoke = (set: Set<WriteTicket> | undefined) => set?.forEach((ticket) => (ticket.current = false));
+    if (keys === '*') {
+      this.open.forEach(revoke);
+      this.open.clear();
+    } else {
+      for (const key of keys) {
+        revoke(this.open.get(key));
+        this.open.delete(key);
+      }
+    }
+    for (const listener of this.listeners) listener(keys);
+  }
+
+  /** Whether a tombstone is at least as new as a lookup that began at `startedAt` in process `origin`. */
+  private voids(mark: Tombstone | undefined, startedAt: number, origin: string): boolean {
+    return typeof mark?.at === 'number' && mark.at + (mark.origin === origin ? 0 : CLOCK_MARGIN_MS) >= startedAt;
   }
 
   private mark(at: number): Tombstone {
     return { at, origin: this.origin };
   }
 
-  private dropLocal(keys: readonly string[] | '*'): void {
+  private dropLocal(keys: readonly string[] | '*', at = Date.now()): void {
     this.evictions++;
-    if (keys === '*') this.local.clear();
-    else this.local.delete(keys);
-    for (const listener of this.listeners) listener(keys);
+    if (keys === '*') this.local.clear(at);
+    else this.local.delete(keys, at);
+    this.detach(keys);
   }
 
   private onRemoteEviction(eviction: Eviction): void {
     if (eviction.keys === '*') return this.dropLocal('*');
     const keys = [...eviction.keys];
     const by = eviction.by;
-    if (by && this.coordinator) {
-      const hashOf = this.coordinator.claimHash.bind(this.coordinator);
-      keys.push(...this.local.activeKeysWhere((result) => typeof result[by.claim] === 'string' && hashOf(result[by.claim] as string) === by.hash));
+    if (by) {
+      this.local.markClaim(`${by.claim}:${by.hash}`, Date.now());
+      this.detach('*');
+      keys.push(...this.local.activeKeysWhere((result) => typeof result[by.claim] === 'string' && this.claimHash(result[by.claim] as string) === by.hash));
     }
     this.dropLocal(keys);
   }

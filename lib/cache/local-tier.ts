@@ -36,17 +36,44 @@ export type LocalRecord = ActiveRecord | InactiveRecord;
 export class LocalTier {
   private readonly known: LRUCache<string, LocalRecord>;
   private readonly junk: LRUCache<string, InactiveRecord>;
+  /** When keys and claim values were last evicted here: a shared read that began earlier must not revive them. */
+  private readonly evictedAt: LRUCache<string, number>;
+  private clearedAt = 0;
 
-  constructor(maxEntries: number, maxNegativeEntries: number) {
+  constructor(maxEntries: number, maxNegativeEntries: number, markerTtlMs: number) {
     this.known = new LRUCache({ max: maxEntries });
     this.junk = new LRUCache({ max: maxNegativeEntries });
+    this.evictedAt = new LRUCache({ max: Math.max(1000, maxNegativeEntries), ttl: markerTtlMs });
+  }
+
+  /**
+   * Whether the key may have changed since `since` (epoch ms): it was evicted, everything was, or a
+   * record was written meanwhile (callers only ask after finding none).
+   */
+  changedSince(key: string, since: number): boolean {
+    return this.clearedAt >= since || (this.evictedAt.get(key) ?? 0) >= since || this.known.has(key) || this.junk.has(key);
+  }
+
+  /** Records an eviction by claim value (`sub:<hash>`), for `changedSince`-style checks of results. */
+  markClaim(marker: string, at: number): void {
+    this.evictedAt.set(marker, at);
+  }
+
+  claimEvictedSince(marker: string, since: number): boolean {
+    return (this.evictedAt.get(marker) ?? 0) >= since;
+  }
+
+  /** Whether any claim eviction is remembered (a cheap guard before hashing claim values). */
+  get hasMarkers(): boolean {
+    return this.evictedAt.size > 0;
   }
 
   get(key: string, now: number): LocalRecord | undefined {
     const record = this.known.get(key) ?? this.junk.get(key);
     if (record === undefined) return undefined;
     if (now < record.until) return record;
-    this.delete([key]);
+    this.known.delete(key);
+    this.junk.delete(key);
     return undefined;
   }
 
@@ -60,7 +87,8 @@ export class LocalTier {
   /** Replaces whatever the key had with an inactive record; with `until` in the past, just forgets the key. */
   setInactive(key: string, record: InactiveRecord, now: number): void {
     if (record.until <= now) {
-      this.delete([key]);
+      this.known.delete(key);
+      this.junk.delete(key);
     } else if (this.known.has(key)) {
       this.known.set(key, record);
     } else {
@@ -68,16 +96,18 @@ export class LocalTier {
     }
   }
 
-  delete(keys: readonly string[]): void {
+  delete(keys: readonly string[], at = Date.now()): void {
     for (const key of keys) {
       this.known.delete(key);
       this.junk.delete(key);
+      this.evictedAt.set(key, at);
     }
   }
 
-  clear(): void {
+  clear(at = Date.now()): void {
     this.known.clear();
     this.junk.clear();
+    this.clearedAt = at;
   }
 
   /** Keys of the active records whose result matches. */

@@ -1,4 +1,4 @@
-import { hash, randomUUID } from 'node:crypto';
+import { createHmac, hash, randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { TimeoutStrategy, timeout, type TimeoutPolicy } from 'cockatiel';
 import type { Keyv } from 'keyv';
@@ -38,6 +38,8 @@ export interface RedisBackendOptions {
   /** Every Redis key of this service starts with it (entries `<ns>::…`, tombstones `<ns>-evicted::…`, index `<ns>:idx:…`). */
   readonly namespace: string;
   readonly storeTimeoutMs: number;
+  /** Keys the claim hashes (HMAC-SHA-256) so a Redis reader cannot confirm guessed subjects. */
+  readonly indexSecret?: string;
 }
 
 /** Minimal view of the node-redis client used here. */
@@ -167,7 +169,10 @@ export class RedisCoordinator implements CacheCoordinator {
   }
 
   claimHash(value: string): string {
-    // Salted with the namespace: subjects can be personal data, and the same subject hashes differently per service.
+    // Subjects can be personal data. With a secret, an HMAC: a Redis reader cannot even confirm a guess.
+    // Without, salted with the namespace: the same subject hashes differently per service, but a guess can be checked.
+    const secret = this.options.indexSecret;
+    if (secret) return createHmac('sha256', secret).update(`${this.options.namespace}\u0000${value}`).digest('base64url');
     return hash('sha256', `${this.options.namespace}\u0000${value}`, 'base64url');
   }
 

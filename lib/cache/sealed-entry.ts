@@ -6,6 +6,10 @@ export interface SharedEntry {
   readonly response: Record<string, unknown> & { active: true };
   readonly freshUntil: number;
   readonly staleUntil: number;
+  /** When the lookup that learned it started (epoch ms, writer's clock): an eviction after that time voids it. */
+  readonly startedAt: number;
+  /** Which process wrote it (its own tombstones need no clock margin). */
+  readonly origin: string;
 }
 
 /** What a shared store actually holds: AES-256-GCM ciphertext, useless without the token itself. */
@@ -44,7 +48,14 @@ export function openEntry(sealed: unknown, token: string, salt: string, storeKey
     decipher.setAuthTag(raw.subarray(raw.length - 16));
     const plain = Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString('utf8');
     const entry = JSON.parse(plain) as SharedEntry;
-    if (entry?.response?.active !== true || typeof entry.freshUntil !== 'number' || typeof entry.staleUntil !== 'number') return undefined;
+    if (
+      entry?.response?.active !== true ||
+      typeof entry.freshUntil !== 'number' ||
+      typeof entry.staleUntil !== 'number' ||
+      typeof entry.startedAt !== 'number'
+    ) {
+      return undefined;
+    }
     return entry;
   } catch {
     return undefined;

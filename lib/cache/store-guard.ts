@@ -18,6 +18,8 @@ import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
  */
 export class StoreGuard {
   private readonly policy: IPolicy;
+  private readonly breaker: IPolicy;
+  private readonly long = new Map<number, IPolicy>();
   private readonly log = new RateLimitedLogger(new Logger('IntrospectionCache'));
 
   constructor(timeoutMs: number, skipForMs = 2000, failuresToSkip = 3) {
@@ -26,6 +28,7 @@ export class StoreGuard {
       this.log.warn('store-open', `Cache store failing: skipping it for ${skipForMs} ms (asking the authorization server instead).`),
     );
     breaker.onReset(() => new Logger('IntrospectionCache').log('Cache store answers again: using it.'));
+    this.breaker = breaker;
     this.policy = wrap(breaker, timeout(timeoutMs, TimeoutStrategy.Aggressive));
   }
 
@@ -39,10 +42,18 @@ export class StoreGuard {
     }
   }
 
-  /** Runs a store operation that must not fail silently (evictions): rejects with the cause. */
-  async strict<T>(op: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a store operation that must not fail silently (evictions): rejects with the cause.
+   * `timeoutMs` overrides the per-operation timeout for operations that touch many keys (a purge).
+   */
+  async strict<T>(op: string, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
+    let policy = this.policy;
+    if (timeoutMs !== undefined) {
+      policy = this.long.get(timeoutMs) ?? wrap(this.breaker, timeout(timeoutMs, TimeoutStrategy.Aggressive));
+      this.long.set(timeoutMs, policy);
+    }
     try {
-      return await this.policy.execute(fn);
+      return await policy.execute(fn);
     } catch (error) {
       throw new Error(`The cache store could not ${op}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
     }

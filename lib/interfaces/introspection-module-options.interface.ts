@@ -69,6 +69,13 @@ export interface IntrospectionCacheOptions {
    * authorization server and client id, shared by every replica and version of one API.
    */
   keyPrefix?: string;
+  /**
+   * With `redis`: a secret (≥ 16 characters, the same on every replica) that keys the hashes of `sub`
+   * and `client_id` in the eviction index (HMAC-SHA-256). Without it they are salted SHA-256 hashes:
+   * not clear text, but someone who can read Redis can confirm a guessed subject. Changing it makes
+   * eviction by subject miss entries written before the change (until they expire). Default: none.
+   */
+  indexSecret?: string;
 }
 
 /** Timeouts, retries, circuit breaker and bulkhead around calls to the authorization server. */

@@ -137,6 +137,9 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     if (typeof keyPrefix !== 'string' || !/^[\x21-\x7E]{1,128}$/.test(keyPrefix) || /[*?[\]]/.test(keyPrefix)) {
       problems.push('`cache.keyPrefix` must be 1–128 printable ASCII characters without spaces or glob characters (* ? [ ]), e.g. \'orders-api\'.');
     }
+    if (c.indexSecret !== undefined && (typeof c.indexSecret !== 'string' || c.indexSecret.length < 16)) {
+      problems.push('`cache.indexSecret` must be a string of at least 16 characters, the same on every replica (generate a random one).');
+    }
     if (c.store !== undefined && (c.store === null || typeof c.store !== 'object')) {
       problems.push('`cache.store` must be a Keyv instance, a Keyv storage adapter, or an array of them.');
     }
@@ -162,6 +165,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
       storeTimeoutMs: num('cache.storeTimeoutMs', c.storeTimeoutMs, 100, { min: 1, max: 60_000, unit: 'milliseconds' }),
       keyPrefix,
       namespace: namespaceOf(keyPrefix),
+      indexSecret: c.indexSecret,
     };
   }
   if (outagePolicy === 'serve-stale' && (cache === false || cache.staleIfErrorMs === 0)) {
@@ -196,6 +200,12 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
   }
 
   const warnings: string[] = [];
+  if (cache && cache.store !== undefined && cache.localTtlMs > 0) {
+    warnings.push(
+      '`cache.localTtlSeconds` is above 0 with a plain `cache.store`: evictions cannot reach the other replicas\' in-process copies, ' +
+        'so an evicted token may be accepted there for up to that long. Use `cache.redis` (it broadcasts evictions), or keep localTtlSeconds at 0.',
+    );
+  }
   if (!audience && o.requireTokenType !== true) {
     warnings.push(
       'Neither `audience` nor `requireTokenType` is set: any active token the authorization server knows is accepted, ' +

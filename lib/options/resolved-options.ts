@@ -49,6 +49,7 @@ export interface ResolvedOptions {
     readonly keyPrefix: string;
     /** Every key this service writes to a shared store starts with it. */
     readonly namespace: string;
+    readonly indexSecret?: string;
   };
   readonly resilience: {
     readonly attemptTimeoutMs: number;

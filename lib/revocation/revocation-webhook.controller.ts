@@ -61,6 +61,14 @@ export function createRevocationWebhookController(webhook: RevocationWebhookOpti
     }
 
     onModuleInit(): void {
+      if (typeof path !== 'string' || path.replace(/\//g, '').length === 0) {
+        throw new IntrospectionConfigurationError("`revocationWebhook.path` must be a non-empty route, e.g. 'internal/revocations'.");
+      }
+      if (scope !== 'all-replicas' && scope !== 'this-replica') {
+        throw new IntrospectionConfigurationError(
+          `\`revocationWebhook.scope\` '${String(scope)}' is unknown: use 'all-replicas' (the default, needs \`cache.redis\`) or 'this-replica'.`,
+        );
+      }
       if (!this.secretDigest) {
         throw new IntrospectionConfigurationError(
           `The revocation webhook at '${path}' needs \`revocationWebhookSecret\` (at least 16 characters): ` +
