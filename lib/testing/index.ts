@@ -1,6 +1,6 @@
 /**
  * nestjs-token-introspection/testing: test your own app's protected routes without a network
- * authorization server. Declare tokens (active, scopes, claims) and outages on a
+ * authorization server. Declare tokens (active, scopes, claims) and outages on an
  * `InMemoryAuthorizationServer`; `overrideIntrospection()` swaps only the HTTP call to the introspection
  * endpoint, so the real guard, service, cache and resilience policies answer 401/403/503 as in production.
  * @packageDocumentation
@@ -13,6 +13,7 @@ import { InMemoryAuthorizationServer } from './in-memory-authorization-server.js
 
 /** The in-memory authorization server: `activeToken()`, `issueToken()`, `revoke()`, `simulateOutage()`, `endOutage()`. */
 export { InMemoryAuthorizationServer } from './in-memory-authorization-server.js';
+/** Claims of a declared token, the kinds of simulated outage, and the defaults taken from the module options. */
 export type { SimulatedOutage, TestTokenClaims, TestTokenDefaults } from './in-memory-authorization-server.js';
 
 /** What `overrideIntrospection()` needs of a builder: `@nestjs/testing`'s `TestingModuleBuilder` has it. */
