@@ -24,8 +24,9 @@ export interface ProviderOverridingBuilder<TBuilder> {
 }
 
 /**
- * A provider that replaces the library's HTTP client with `server`. For `overrideProvider()` by hand,
- * or in a module's `providers` after `IntrospectionModule` when you build the test module yourself.
+ * The override `overrideIntrospection()` applies, as `{ provide, useFactory, inject }`, for
+ * `overrideProvider(provide).useFactory({ factory: useFactory, inject })` by hand. (A provider with
+ * this token in your own module would not replace the one inside `IntrospectionModule`: override it.)
  */
 export function introspectionClientOverride(server: InMemoryAuthorizationServer) {
   return {
