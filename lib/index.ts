@@ -18,6 +18,13 @@ export type { IntrospectionOutage } from './guard/token.guard.js';
  */
 export { RESOLVED_OPTIONS } from './introspection.constants.js';
 export type { ResolvedOptions } from './options/resolved-options.js';
+/**
+ * For `TokenGuard` subclasses with their own constructor: the guard's optional fourth parameter,
+ * `@Optional() @Inject(INTROSPECTION_TELEMETRY) telemetry?: IntrospectionTelemetry` (pass it on to keep
+ * the guard's decision metrics). The telemetry itself is internal: treat the value as opaque.
+ */
+export { INTROSPECTION_TELEMETRY } from './introspection.constants.js';
+export type { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';
 /** The request type after `TokenGuard`: `IntrospectedRequest<Request>` has `user?: ActiveIntrospectionResult`. */
 export type { IntrospectedRequest } from './interfaces/introspected-request.interface.js';
 /** Readiness of the authorization server for `@nestjs/terminus` (11 or 12): `isHealthy(key = 'authorization-server')`. */

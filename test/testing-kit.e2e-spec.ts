@@ -3,11 +3,24 @@
  * go through the real guard, service, cache and resilience layers, over both HTTP adapters.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Inject, Injectable, Module, Optional, UseGuards, type ExecutionContext, type INestApplication } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
-import { Introspected, IntrospectionModule, OutagePolicy, Scopes, type IntrospectionModuleOptions } from '../lib/index.js';
+import {
+  INTROSPECTION_TELEMETRY,
+  Introspected,
+  IntrospectionModule,
+  IntrospectionService,
+  OutagePolicy,
+  RESOLVED_OPTIONS,
+  Scopes,
+  TokenGuard,
+  type IntrospectionModuleOptions,
+  type IntrospectionTelemetry,
+  type ResolvedOptions,
+} from '../lib/index.js';
 import { InMemoryAuthorizationServer, introspectionClientOverride, overrideIntrospection } from '../lib/testing/index.js';
 import { ADAPTERS, call } from './support/app.js';
 
@@ -23,6 +36,36 @@ class KitController {
   @OutagePolicy('fail-open')
   open() {
     return { open: true };
+  }
+}
+
+/** What users write: a TokenGuard subclass with a dependency of its own, built only from public exports. */
+const REJECTION_LOG = Symbol('rejection-log');
+@Injectable()
+class AuditingTokenGuard extends TokenGuard {
+  constructor(
+    reflector: Reflector,
+    introspection: IntrospectionService,
+    @Inject(RESOLVED_OPTIONS) options: ResolvedOptions,
+    @Inject(REJECTION_LOG) private readonly rejections: number[],
+    @Optional() @Inject(INTROSPECTION_TELEMETRY) telemetry?: IntrospectionTelemetry,
+  ) {
+    super(reflector, introspection, options, telemetry);
+  }
+
+  protected override throwRejection(context: ExecutionContext, status: number, headers: Record<string, string>, message: string): never {
+    this.rejections.push(status);
+    return super.throwRejection(context, status, headers, message);
+  }
+}
+
+@Controller('audited')
+@UseGuards(AuditingTokenGuard)
+class AuditedController {
+  @Get()
+  @Scopes('read')
+  read() {
+    return { ok: true };
   }
 }
 
@@ -97,6 +140,25 @@ describe.each(ADAPTERS)('test kit over %s', (adapter) => {
     expect((await call(`${url}/open`, { authorization: 'Bearer t' })).status).toBe(200);
     expect((await call(url, { authorization: 'Bearer t' })).status).toBe(503);
     as.endOutage();
+  });
+
+  it('a TokenGuard subclass with its own constructor, from public exports only, guards with the kit', async () => {
+    const rejections: number[] = [];
+    const as = new InMemoryAuthorizationServer().activeToken('t', { scope: 'read' });
+    @Module({
+      imports: [IntrospectionModule.forRoot({ ...OPTIONS, globalGuard: false })],
+      controllers: [AuditedController],
+      providers: [AuditingTokenGuard, { provide: REJECTION_LOG, useValue: rejections }],
+    })
+    class AuditedModule {}
+    const moduleRef = await overrideIntrospection(Test.createTestingModule({ imports: [AuditedModule] }), as).compile();
+    app = moduleRef.createNestApplication(adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(), { logger: false });
+    await app.listen(0, '127.0.0.1');
+    const url = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/audited`;
+    expect((await call(url, { authorization: 'Bearer t' })).status).toBe(200);
+    expect((await call(url)).status).toBe(401);
+    expect((await call(url, { authorization: 'Bearer unknown' })).status).toBe(401);
+    expect(rejections).toEqual([401, 401]);
   });
 
   it('reset() forgets tokens and counts', async () => {
