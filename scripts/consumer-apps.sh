@@ -18,7 +18,7 @@ work="$(mktemp -d)"
 as_pid=''
 app_pid=''
 cleanup() {
-  [ -n "$app_pid" ] && kill "$app_pid" 2>/dev/null || true
+  [ -n "$app_pid" ] && kill -- "-$app_pid" 2>/dev/null || true
   [ -n "$as_pid" ] && kill "$as_pid" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -82,7 +82,8 @@ nest_app() { # nest_app <profile> <cli major> <terminus range>
   step "$profile: npm run start:prod, HTTP against the real AS"
   local port
   port="$(node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
-  PORT=$port npm run start:prod >"$work/$profile-app.log" 2>&1 &
+  # Its own process group, so stopping it stops npm and the node process npm started.
+  PORT=$port setsid npm run start:prod >"$work/$profile-app.log" 2>&1 &
   app_pid=$!
   for _ in $(seq 150); do curl -s -o /dev/null "http://127.0.0.1:$port/health/live" && break; sleep 0.2; done
   local url="http://127.0.0.1:$port"
@@ -96,7 +97,8 @@ nest_app() { # nest_app <profile> <cli major> <terminus range>
   expect "$profile GET /health/ready (Terminus $terminus)" 200 "$url/health/ready"
   node -e 'process.exit(JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).details["authorization-server"].status==="up"?0:1)' "$work/body" ||
     { echo "✗ readiness body: $(cat "$work/body")"; failures=$((failures + 1)); }
-  kill "$app_pid" && wait "$app_pid" 2>/dev/null || true
+  [ "$failures" -eq 0 ] || tail -n 30 "$work/$profile-app.log"
+  kill -- "-$app_pid" && wait "$app_pid" 2>/dev/null || true
   app_pid=''
   step "$profile: generated files unchanged"
   sha256sum --quiet -c "$work/$profile.sha256"
