@@ -27,7 +27,7 @@ export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=f
 
 step() { echo "--- $(date +%T) $*"; }
 
-npm run build >/dev/null
+# npm pack builds dist/ first (prepare script).
 tarball="$work/$(npm pack --silent --pack-destination "$work" | tail -n 1)"
 step "packed $(basename "$tarball")"
 
