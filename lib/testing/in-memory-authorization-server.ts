@@ -12,6 +12,7 @@ export interface TestTokenClaims {
   sub?: string;
   client_id?: string;
   username?: string;
+  /** Default `'Bearer'`: an access token, as authorization servers answer for them (RFC 7662 §2.2). */
   token_type?: string;
   /** Expiry, seconds since the epoch. Default: one hour after each lookup. A past `exp` makes the token expired (401). */
   exp?: number;
@@ -128,6 +129,7 @@ export class InMemoryAuthorizationServer {
     const iss = rest.iss ?? defaults.expectedIssuer;
     return {
       active: true,
+      token_type: 'Bearer',
       exp: now + 3600,
       iat: now,
       ...rest,
