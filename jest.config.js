@@ -1,12 +1,13 @@
 /** Jest 30 in native ESM mode (run through `node --experimental-vm-modules`), TypeScript via @swc/jest. */
 export default {
   testEnvironment: 'node',
-  roots: ['<rootDir>/lib', '<rootDir>/test'],
+  roots: ['<rootDir>/lib', '<rootDir>/test', '<rootDir>/sample'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     // The sample imports the library by its package name, as users do.
     '^nestjs-token-introspection$': '<rootDir>/lib/index.ts',
+    '^nestjs-token-introspection/testing$': '<rootDir>/lib/testing/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

@@ -12,6 +12,21 @@ export { IntrospectionService } from './introspection.service.js';
 /** The guard: registered globally by default (`globalGuard`), or `@UseGuards(TokenGuard)`. */
 export { TokenGuard } from './guard/token.guard.js';
 export type { IntrospectionOutage } from './guard/token.guard.js';
+/**
+ * For `TokenGuard` subclasses: the injection token and type of the validated, defaulted options the
+ * guard's constructor takes (`@Inject(RESOLVED_OPTIONS) options: ResolvedOptions`). Read-only.
+ */
+export { RESOLVED_OPTIONS } from './introspection.constants.js';
+export type { ResolvedOptions } from './options/resolved-options.js';
+/**
+ * For `TokenGuard` subclasses with their own constructor: the guard's optional fourth parameter,
+ * `@Optional() @Inject(INTROSPECTION_TELEMETRY) telemetry?: IntrospectionTelemetry` (pass it on to keep
+ * the guard's decision metrics). The telemetry itself is internal: treat the value as opaque.
+ */
+export { INTROSPECTION_TELEMETRY } from './introspection.constants.js';
+export type { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';
+/** The request type after `TokenGuard`: `IntrospectedRequest<Request>` has `user?: ActiveIntrospectionResult`. */
+export type { IntrospectedRequest } from './interfaces/introspected-request.interface.js';
 /** Readiness of the authorization server for `@nestjs/terminus` (11 or 12): `isHealthy(key = 'authorization-server')`. */
 export { IntrospectionHealthIndicator } from './health/introspection.health.js';
 export type { AuthorizationServerHealth, HealthIndicatorResult } from './health/introspection.health.js';
@@ -23,6 +38,7 @@ export { AnyScope, Scopes } from './decorators/scopes.decorator.js';
 export { OutagePolicy } from './decorators/outage-policy.decorator.js';
 /** `@Introspected()` / `@Introspected('sub')`: the validated introspection result (or one claim) as a handler parameter. */
 export { Introspected } from './decorators/introspected.decorator.js';
+export type { IntrospectedClaim, IntrospectedDecorator, KnownClaim } from './decorators/introspected.decorator.js';
 /** RFC 6750 helpers used by the guard, for custom transports: parse an Authorization header, build a challenge. */
 export { bearerChallenge, extractBearer } from './guard/bearer.js';
 export type { BearerExtraction } from './guard/bearer.js';

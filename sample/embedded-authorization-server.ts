@@ -86,6 +86,24 @@ export class EmbeddedAuthorizationServer {
   get issuer(): string {
     return `http://127.0.0.1:${this.port}`;
   }
+  /**
+   * What another app needs to use this server: the environment variables the sample (and the consumer
+   * apps CI builds) read, and a command that issues a token for the demo client application.
+   */
+  connectionInfo(): { env: Record<string, string>; tokenCommand: string } {
+    return {
+      env: {
+        AUTH_ISSUER: this.issuer,
+        AUTH_CLIENT_ID: CLIENTS.basic.clientId,
+        AUTH_CLIENT_SECRET: CLIENTS.basic.clientSecret,
+        AUTH_ALLOW_INSECURE: 'true', // plain HTTP on loopback
+      },
+      tokenCommand:
+        `curl -s -u ${CLIENTS.app.clientId}:${CLIENTS.app.clientSecret} -d grant_type=client_credentials ` +
+        `-d 'scope=${SCOPES.slice(0, 2).join(' ')}' ${this.tokenEndpoint}`,
+    };
+  }
+
   get introspectionEndpoint(): string {
     return `${this.issuer}/token/introspection`;
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { importJWK, importPKCS8, SignJWT, type CryptoKey as JoseKey, type JWK } from 'jose';
+import type { CryptoKey as JoseKey, JWK } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 
@@ -58,6 +58,7 @@ export class ClientAuthentication {
   private async signAssertion(audience: string): Promise<string> {
     const { clientId, privateKeyAlgorithm: alg, privateKeyId: kid } = this.options;
     this.key ??= importKey(this.options.privateKey!, alg);
+    const { SignJWT } = await loadJose();
     return new SignJWT({})
       .setProtectedHeader(kid ? { alg, kid } : { alg })
       .setIssuer(clientId)
@@ -70,10 +71,18 @@ export class ClientAuthentication {
   }
 }
 
-function importKey(key: NonNullable<ResolvedOptions['privateKey']>, alg: string) {
-  if (typeof key === 'string') return importPKCS8(key, alg);
-  if (typeof key === 'object' && 'kty' in key) return importJWK(key as JWK, alg);
-  return Promise.resolve(key as KeyObject | JoseKey);
+/**
+ * jose 6 is ESM-only: loaded on first use, so apps that never sign an assertion never load it
+ * (a CommonJS app's Jest runtime cannot require ESM files).
+ */
+function loadJose(): Promise<typeof import('jose')> {
+  return import('jose');
+}
+
+async function importKey(key: NonNullable<ResolvedOptions['privateKey']>, alg: string): Promise<JoseKey | KeyObject | Uint8Array> {
+  if (typeof key === 'string') return (await loadJose()).importPKCS8(key, alg);
+  if (typeof key === 'object' && 'kty' in key) return (await loadJose()).importJWK(key as JWK, alg);
+  return key as KeyObject | JoseKey;
 }
 
 function formEncode(value: string): string {

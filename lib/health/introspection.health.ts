@@ -7,8 +7,13 @@ import { RESOLVED_OPTIONS } from '../introspection.constants.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { ResiliencePolicy, type BreakerState } from '../resilience/resilience.policy.js';
 
-/** A Terminus health indicator result: `{ [key]: { status, ...details } }`. */
-export type HealthIndicatorResult = Record<string, { status: 'up' | 'down' | 'degraded'; [detail: string]: unknown }>;
+/**
+ * A Terminus health indicator result: `{ [key]: { status, ...details } }`. Its `status` is typed with
+ * the values every supported Terminus accepts (`'up' | 'down'`), so `() => indicator.isHealthy()` fits
+ * `HealthCheckService.check()` on `@nestjs/terminus` 11 and 12 alike; at run time Terminus 12 also
+ * reports `'degraded'` (a slow AS, HTTP 200). `probe()` gives the precise `AuthorizationServerHealth`.
+ */
+export type HealthIndicatorResult = Record<string, { status: 'up' | 'down'; [detail: string]: unknown }>;
 
 /** Details reported under the indicator's key. */
 export interface AuthorizationServerHealth {
@@ -65,7 +70,7 @@ export class IntrospectionHealthIndicator {
   async isHealthy(key = 'authorization-server'): Promise<HealthIndicatorResult> {
     const { status, ...details } = await this.probe();
     const session = (await this.terminusService())?.check(key);
-    if (!session) return { [key]: { status, ...details } };
+    if (!session) return { [key]: { status, ...details } } as HealthIndicatorResult;
     if (status === 'degraded') return session.degraded ? session.degraded(details) : session.up(details);
     return status === 'up' ? session.up(details) : session.down(details);
   }
