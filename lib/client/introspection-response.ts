@@ -13,6 +13,13 @@ const TIME_CLAIMS = ['exp', 'iat', 'nbf'] as const;
 export type IntrospectionResponse = { active: boolean } & Record<string, unknown>;
 
 /**
+ * Marks the `{ active: false }` verdict the client makes of an HTTP 4xx about the token itself
+ * (`invalid_request`, `invalid_token`, `unsupported_token_type`); the value describes the answer.
+ * A symbol: nothing an authorization server sends can set it.
+ */
+export const TOKEN_REJECTED: unique symbol = Symbol('token-introspection:rejected-by-authorization-server');
+
+/**
  * Parses an introspection response body strictly (RFC 7662 §2.2). Anything that is not a JSON object
  * with a boolean `active` and well-typed standard claims is the authorization server misbehaving:
  * it is reported as "unavailable", never as "token invalid" and never as "token active".
@@ -72,7 +79,7 @@ export interface ClaimPolicy {
  * Returns the result users see: RFC field names untouched, `scopes` derived beside them.
  */
 export function validateClaims(response: IntrospectionResponse, policy: ClaimPolicy, nowSeconds: number): IntrospectionResult {
-  if (response.active !== true) return inactive('inactive');
+  if (response.active !== true) return inactive(TOKEN_REJECTED in response ? 'rejected_by_authorization_server' : 'inactive');
   const skew = policy.clockSkewSeconds;
   const { exp, nbf, iat, aud, iss } = response as { exp?: number; nbf?: number; iat?: number; aud?: string | string[]; iss?: string };
   if (exp !== undefined && exp + skew <= nowSeconds) return inactive('expired');

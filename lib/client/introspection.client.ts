@@ -6,12 +6,17 @@ import type { ResolvedOptions } from '../options/resolved-options.js';
 import { ClientAuthentication } from './client-authentication.js';
 import { EndpointResolver, type ResolvedEndpoint } from './discovery.js';
 import { OwnAccessToken } from './own-access-token.js';
-import { parseIntrospectionResponse, type IntrospectionResponse } from './introspection-response.js';
+import { parseIntrospectionResponse, TOKEN_REJECTED, type IntrospectionResponse } from './introspection-response.js';
+
+/** RFC 6749 §5.2 / RFC 7662 §2.3 / RFC 6750 §3.1 errors that are about the token sent, not about us. */
+const TOKEN_ERRORS = new Set(['invalid_request', 'invalid_token', 'unsupported_token_type']);
 
 /**
  * The HTTP client of the introspection endpoint (RFC 7662 §2.1): one POST per call, no retries,
- * no caching (the layers above do that). Every failure is classified as an
- * `AuthorizationServerUnavailableError` with a precise `reason`; none ever means "token invalid".
+ * no caching (the layers above do that). A 4xx with an RFC 6749 error about the token itself
+ * (`invalid_request`, `invalid_token`, `unsupported_token_type`) is a verdict on the token: an
+ * inactive response marked `TOKEN_REJECTED`. Every other failure is an
+ * `AuthorizationServerUnavailableError` with a precise `reason`.
  */
 export class IntrospectionClient {
   readonly endpoints: EndpointResolver;
@@ -120,7 +125,9 @@ export class IntrospectionClient {
     if (status === 200) {
       return parseIntrospectionResponse(res.data, header(res, 'content-type'), retryAfter);
     }
-    const serverHint = parseRetryAfter(header(res, 'retry-after'));
+    const parsedHint = parseRetryAfter(header(res, 'retry-after'));
+    // No call before the server's retry time, but an absurd value must not lock us out for days.
+    const serverHint = parsedHint === undefined ? undefined : Math.min(parsedHint, this.options.resilience.maxRetryAfterSeconds);
     const oauthError = describeOAuthError(res.data);
     if (status === 401 || status === 403 || /^invalid_client(:|$)/.test(oauthError ?? '')) {
       return fail(
@@ -131,6 +138,12 @@ export class IntrospectionClient {
           'against the client registered at the authorization server, and that it may introspect tokens.',
         status,
       );
+    }
+    const errorCode = oauthError?.split(':', 1)[0];
+    if (status >= 400 && status < 500 && status !== 429 && errorCode && TOKEN_ERRORS.has(errorCode)) {
+      // The AS looked at the token and refused it: the token is not acceptable here (401), and the
+      // negative cache applies — this is no sign of trouble at the AS, so it never feeds the breaker.
+      return { active: false, [TOKEN_REJECTED]: `HTTP ${status} ${oauthError}` };
     }
     if (status === 429) {
       return fail('rate_limited', serverHint ?? retryAfter, `The introspection endpoint is rate limiting us (HTTP 429).`, status, serverHint);

@@ -76,7 +76,13 @@ export type InvalidTokenReason =
   /** `aud` does not contain any of the configured audiences. */
   | 'audience_mismatch'
   /** `iss` differs from the configured `expectedIssuer`. */
-  | 'issuer_mismatch';
+  | 'issuer_mismatch'
+  /**
+   * The authorization server refused to introspect the token with an RFC 6749 error about the token
+   * itself (HTTP 4xx `invalid_request`, `invalid_token`, `unsupported_token_type` — e.g. a JWT-shaped
+   * string sent to an AS that only introspects its opaque tokens).
+   */
+  | 'rejected_by_authorization_server';
 
 /** The token is not (or no longer) valid for this API: answer 401 `invalid_token`. */
 export class InvalidTokenError extends TokenIntrospectionError {
@@ -109,5 +115,7 @@ export function describeInvalidToken(reason: InvalidTokenReason): string {
       return 'The access token was not issued for this API (audience mismatch).';
     case 'issuer_mismatch':
       return 'The access token was not issued by the expected issuer.';
+    case 'rejected_by_authorization_server':
+      return 'The authorization server does not accept this access token.';
   }
 }

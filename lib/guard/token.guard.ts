@@ -43,6 +43,21 @@ interface RouteRequirements {
   readonly introspectOptions?: IntrospectOptions;
 }
 
+/**
+ * Reasons under which `fail-open` lets a request through: the authorization server really cannot
+ * answer. Never our own overload (`overloaded`), nor a configuration error (`client_authentication_failed`,
+ * `unexpected_status`, `unexpected_error`): those must not turn into unauthenticated access.
+ */
+const FAIL_OPEN_REASONS: ReadonlySet<AuthorizationServerUnavailableError['reason']> = new Set([
+  'connection_failed',
+  'timeout',
+  'server_error',
+  'rate_limited',
+  'invalid_response',
+  'discovery_failed',
+  'circuit_open',
+] as const);
+
 /** What `request.introspectionOutage` holds when a `fail-open` route proceeds during an outage. */
 export interface IntrospectionOutage {
   readonly reason: AuthorizationServerUnavailableError['reason'];
@@ -165,7 +180,9 @@ export class TokenGuard implements CanActivate {
         ? error
         : new AuthorizationServerUnavailableError('unexpected_error', this.options.resilience.retryAfterSeconds,
             `Token introspection failed unexpectedly: ${(error as Error)?.message ?? String(error)}`, { cause: error });
-    if (route.outagePolicy === 'fail-open') {
+    // fail-open never grants a route that requires scopes: without an answer there is nothing to check them against.
+    const requiresScopes = route.allScopes.length > 0 || route.anyScopes.length > 0;
+    if (route.outagePolicy === 'fail-open' && FAIL_OPEN_REASONS.has(unavailable.reason) && !requiresScopes) {
       this.telemetry?.decision('fail_open');
       const outage: IntrospectionOutage = { reason: unavailable.reason, retryAfterSeconds: unavailable.retryAfterSeconds };
       request.introspectionOutage = outage;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
+import { TOKEN_REJECTED } from '../client/introspection-response.js';
 import { IntrospectionClient } from '../client/introspection.client.js';
 import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
 import { RESOLVED_OPTIONS } from '../introspection.constants.js';
@@ -83,8 +84,21 @@ export class IntrospectionHealthIndicator {
     const started = performance.now();
     const checkedAt = new Date().toISOString();
     try {
-      await this.resilience.probe((signal) => this.client.introspect(this.dummyToken, signal), this.options.health.probeTimeoutMs);
+      const response = await this.resilience.probe((signal) => this.client.introspect(this.dummyToken, signal), this.options.health.probeTimeoutMs);
       const latencyMs = Math.round(performance.now() - started);
+      if (TOKEN_REJECTED in response) {
+        // A healthy endpoint answers `active: false` for an unknown opaque string; a 4xx means it refuses our requests.
+        return {
+          status: 'down',
+          breaker: this.resilience.state,
+          latencyMs,
+          reason: 'unexpected_status',
+          message:
+            `The introspection endpoint refused the probe (${String(response[TOKEN_REJECTED])}) instead of answering active: false: ` +
+            'check `clientAuthMethod` and the endpoint URL.',
+          checkedAt,
+        };
+      }
       const slow = latencyMs > this.options.health.slowMs;
       return {
         status: slow ? 'degraded' : 'up',
