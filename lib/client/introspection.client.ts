@@ -82,11 +82,11 @@ export class IntrospectionClient {
       );
     }
     const audience = endpoint.issuer ?? tokenEndpoint;
-    const own = await this.ownToken!.get(tokenEndpoint, audience, signal);
+    const own = await this.ownToken!.get(tokenEndpoint, audience);
     const res = await this.post(endpoint.introspectionEndpoint, token, { headers: { authorization: `Bearer ${own.value}` } }, signal);
     if (res.status !== 401) return this.classify(res);
     this.ownToken!.invalidate(own);
-    const renewed = await this.ownToken!.get(tokenEndpoint, audience, signal);
+    const renewed = await this.ownToken!.get(tokenEndpoint, audience);
     const retried = await this.post(endpoint.introspectionEndpoint, token, { headers: { authorization: `Bearer ${renewed.value}` } }, signal);
     if (retried.status !== 401) {
       for (const listener of this.resetListeners) listener({ tokenAgeMs: Date.now() - own.issuedAt });
