@@ -1,7 +1,9 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { KeyObject } from 'node:crypto';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
-import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
+import { importJWK, importPKCS8, SignJWT, type JWK } from 'jose';
+import { AuthorizationServerUnavailableError, IntrospectionConfigurationError } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { ClientAuthentication } from './client-authentication.js';
 import { EndpointResolver, type ResolvedEndpoint } from './discovery.js';
@@ -52,6 +54,13 @@ export class IntrospectionClient {
    */
   onAuthorizationServerReset(listener: (detail: { tokenAgeMs: number }) => void): void {
     this.resetListeners.push(listener);
+  }
+
+  /** Nest lifecycle: checks the signing key once, at start-up, rather than on every lookup. */
+  async onModuleInit(): Promise<void> {
+    if (this.options.privateKey && (this.options.clientAuthMethod === 'private_key_jwt' || this.options.clientAuthMethod === 'client_credentials_bearer')) {
+      await checkPrivateKey(this.options.privateKey, this.options.privateKeyAlgorithm);
+    }
   }
 
   /** Closes idle keep-alive connections (on application shutdown). */
@@ -221,4 +230,41 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   const date = Date.parse(trimmed);
   if (Number.isNaN(date)) return undefined;
   return Math.max(1, Math.ceil((date - now) / 1000));
+}
+
+/**
+ * Imports `privateKey` the way client authentication will, and signs a throw-away JWT with it, so a
+ * wrong key fails start-up with what to change instead of failing every lookup later.
+ */
+export async function checkPrivateKey(key: NonNullable<ResolvedOptions['privateKey']>, alg: string): Promise<void> {
+  const problem = (what: string): never => {
+    throw new IntrospectionConfigurationError(`Invalid IntrospectionModule options:\n  - \`privateKey\` ${what}`);
+  };
+  let imported: unknown = key;
+  if (typeof key === 'string') {
+    if (/-----BEGIN (RSA |EC )?PUBLIC KEY-----|-----BEGIN CERTIFICATE-----/.test(key)) {
+      problem('is a public key or certificate: give the *private* key (PKCS#8 PEM, "-----BEGIN PRIVATE KEY-----").');
+    }
+    const legacy = /-----BEGIN (RSA|EC) PRIVATE KEY-----/.exec(key);
+    if (legacy) {
+      problem(`is a ${legacy[1]} (${legacy[1] === 'RSA' ? 'PKCS#1' : 'SEC1'}) PEM; it must be PKCS#8 ("-----BEGIN PRIVATE KEY-----"): convert it with \`openssl pkcs8 -topk8 -nocrypt -in key.pem\`.`);
+    }
+    if (!key.includes('-----BEGIN PRIVATE KEY-----')) problem('is a string but not a PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----" … "-----END PRIVATE KEY-----").');
+    imported = await importPKCS8(key, alg).catch((e: Error) =>
+      problem(`could not be imported for \`privateKeyAlgorithm\` '${alg}' (${e.message}): check that the key type matches the algorithm (RS*/PS* need an RSA key, ES256 a P-256 key, EdDSA an Ed25519 key).`),
+    );
+  } else if (typeof key === 'object' && key !== null && 'kty' in key) {
+    if (!('d' in key)) problem('is a public JWK (no "d"): give the private JWK.');
+    imported = await importJWK(key as JWK, alg).catch((e: Error) =>
+      problem(`(a JWK of kty '${String((key as JWK).kty)}') could not be imported for \`privateKeyAlgorithm\` '${alg}' (${e.message}).`),
+    );
+  } else if (key instanceof KeyObject) {
+    if (key.type !== 'private') problem(`is a ${key.type} KeyObject: give the private key (crypto.createPrivateKey()).`);
+  } else if ((key as { type?: unknown })?.type !== 'private') {
+    problem('must be a private JWK, a PKCS#8 PEM string, a private KeyObject or a private CryptoKey.');
+  }
+  await new SignJWT({})
+    .setProtectedHeader({ alg })
+    .sign(imported as KeyObject)
+    .catch((e: Error) => problem(`cannot sign with \`privateKeyAlgorithm\` '${alg}' (${e.message}): set the algorithm that matches the key.`));
 }
