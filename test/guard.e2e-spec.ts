@@ -71,7 +71,18 @@ describe.each(ADAPTERS)('TokenGuard over %s with a real authorization server', (
   });
 
   it.each([
-    ['another scheme', 'Basic YXBpOnNlY3JldA=='],
+    ['Basic', 'Basic YXBpOnNlY3JldA=='],
+    ['Digest', 'Digest username="api", realm="orders"'],
+    ['a bare scheme name', 'Negotiate'],
+  ])('another authentication scheme (%s): 401 with a bare Bearer challenge, no error code (RFC 6750 §3.1), no call to the AS', async (_name, authorization) => {
+    as.resetCounters();
+    const res = await call(`${url}/orders`, { authorization });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe('Bearer realm="orders"');
+    expect(as.introspectionRequests).toBe(0);
+  });
+
+  it.each([
     ['no token', 'Bearer'],
     ['two tokens', 'Bearer abc def'],
     ['characters outside b64token', 'Bearer abc$def'],

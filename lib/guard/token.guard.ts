@@ -101,9 +101,11 @@ export class TokenGuard implements CanActivate {
     const request = this.getRequest(context);
     const extracted = this.extractToken(request);
     if (extracted.kind !== 'token') {
-      this.telemetry?.decision(extracted.kind);
-      this.telemetry?.emit('onTokenRejected', { reason: extracted.kind });
-      if (extracted.kind === 'missing') {
+      // RFC 6750 §3.1: another scheme is no Bearer request at all — answered like a missing token.
+      const kind = extracted.kind === 'other_scheme' ? 'missing' : extracted.kind;
+      this.telemetry?.decision(kind);
+      this.telemetry?.emit('onTokenRejected', { reason: kind });
+      if (extracted.kind === 'missing' || extracted.kind === 'other_scheme') {
         return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': this.missingChallenge },
           'An access token is required: send Authorization: Bearer <token>.');
       }
