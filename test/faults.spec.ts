@@ -380,6 +380,15 @@ describe('fault handling with real misbehaving servers', () => {
       expect(service.circuitState).toBe('closed'); // one failure, not a stream of them
     });
 
+    it('lookups already queued (or retrying) when the 429 arrives do not call before the retry time either', async () => {
+      const { server, service } = await setup(behave.delay(100, behave.status(429, { 'retry-after': '60' })), {
+        resilience: { ...FAST, maxConcurrentCalls: 1, reservedCallsForKnownTokens: 0 },
+      });
+      const outcomes = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => service.introspect(`queued-${i}`)));
+      expect(outcomes.every((o) => o.status === 'rejected' && (o.reason as AuthorizationServerUnavailableError).reason === 'rate_limited')).toBe(true);
+      expect(server.requests).toBe(1);
+    });
+
     it('calls again once the retry time has passed', async () => {
       let limited = true;
       const { server, service } = await setup((req, res, body) =>

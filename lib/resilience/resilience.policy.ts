@@ -55,6 +55,9 @@ interface Progress {
   inFlightSince?: number;
 }
 
+/** No call was made: the server's `Retry-After` has not passed. Neither retried nor counted by the breaker. */
+class HoldOffError extends Error {}
+
 /** A health probe's own (short) timeout: counted only as the failed test call of a half-open breaker. */
 class ProbeTimeoutError extends Error {}
 
@@ -169,6 +172,8 @@ export class ResiliencePolicy {
 
   /** One HTTP attempt under the attempt timeout. Remembers a `Retry-After` the server sent. */
   private async attempt<T>(fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal, progress: Progress): Promise<T> {
+    // A retry, or a lookup that waited for a slot, must not call before the server's retry time either.
+    if (this.holdUntil > Date.now()) throw new HoldOffError();
     const started = Date.now();
     progress.inFlightSince = started;
     try {
@@ -196,15 +201,16 @@ export class ResiliencePolicy {
 
   /** While the authorization server's `Retry-After` runs, fail fast with the time left — the same for every caller. */
   private checkHoldOff(): void {
-    const left = this.holdUntil - Date.now();
-    if (left > 0) {
-      throw new AuthorizationServerUnavailableError(
-        'rate_limited',
-        Math.ceil(left / 1000),
-        `The authorization server asked us to wait (Retry-After); no call before ${new Date(this.holdUntil).toISOString()}.`,
-        { retryAfterFromServer: true },
-      );
-    }
+    if (this.holdUntil > Date.now()) throw this.holdOffError();
+  }
+
+  private holdOffError(): AuthorizationServerUnavailableError {
+    return new AuthorizationServerUnavailableError(
+      'rate_limited',
+      Math.max(1, Math.ceil((this.holdUntil - Date.now()) / 1000)),
+      `The authorization server asked us to wait (Retry-After); no call before ${new Date(this.holdUntil).toISOString()}.`,
+      { retryAfterFromServer: true },
+    );
   }
 
   private isRetryable(error: Error): boolean {
@@ -226,6 +232,7 @@ export class ResiliencePolicy {
   private translate(error: unknown, progress?: Progress): AuthorizationServerUnavailableError {
     const o = this.options;
     if (error instanceof AuthorizationServerUnavailableError) return error;
+    if (error instanceof HoldOffError) return this.holdOffError();
     if (error instanceof BrokenCircuitError) {
       return new AuthorizationServerUnavailableError(
         'circuit_open',
