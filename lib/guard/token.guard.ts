@@ -70,7 +70,7 @@ export interface IntrospectionOutage {
 /**
  * Authenticates requests with an opaque bearer token (RFC 6750) through `IntrospectionService`,
  * and answers exactly as a resource server should:
- * missing token → 401 `WWW-Authenticate: Bearer`; malformed → 400 `invalid_request`;
+ * missing token or another scheme → 401 `WWW-Authenticate: Bearer`; malformed Bearer credentials → 400 `invalid_request`;
  * inactive/expired/wrong audience → 401 `invalid_token`; missing scope → 403 `insufficient_scope`;
  * authorization server unavailable → 503 + `Retry-After` (or the route's outage policy).
  * Never a 500. Registered globally by default (`globalGuard`); use `@Public()` to opt out.
