@@ -88,7 +88,7 @@ export class IntrospectionService implements OnApplicationShutdown {
     }
     if (options?.signal?.aborted) throw callerGaveUp(this.options);
     // A token with an aged-out active entry is a re-validation: it may use the calls reserved for known tokens.
-    const shared = this.flight.run(key, () => this.lookup(token, key, lookup?.entry !== undefined));
+    const shared = this.flight.run(key, () => this.lookup(token, key, lookup?.entry !== undefined, options?.caller));
     try {
       const result = await (options?.timeoutMs !== undefined || options?.signal ? withDeadline(shared, options, this.options) : shared);
       return this.report(token, result, 'authorization-server');
@@ -173,11 +173,11 @@ export class IntrospectionService implements OnApplicationShutdown {
   }
 
   /** One call to the authorization server (shared by concurrent callers of the same token). */
-  private async lookup(token: string, key: string, knownToken = false): Promise<IntrospectionResult> {
+  private async lookup(token: string, key: string, knownToken = false, caller?: string): Promise<IntrospectionResult> {
     const started = Date.now();
     this.telemetry.lookupStarted();
     try {
-      const response = await this.resilience.execute((signal) => this.client.introspect(token, signal), knownToken);
+      const response = await this.resilience.execute((signal) => this.client.introspect(token, signal), knownToken, caller);
       const now = Date.now();
       const result = validateClaims(response, this.options, now / 1000);
       this.telemetry.lookupFinished(result.active ? 'active' : 'inactive', (now - started) / 1000);

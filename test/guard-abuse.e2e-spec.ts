@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { IntrospectionService } from '../lib/index.js';
@@ -7,6 +8,18 @@ import { CLIENTS, TestAuthorizationServer } from './support/authorization-server
 import { ChaosProxy } from './support/chaos-proxy.js';
 import { sleep } from './support/engine.js';
 import { behave, FaultyServer } from './support/faulty-server.js';
+
+/** One GET from a given local address (the loopback network is 127.0.0.0/8): another client, as the API sees it. */
+function getFrom(localAddress: string, url: string, authorization: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = httpRequest(url, { localAddress, headers: { authorization }, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', () => resolve(0));
+    req.end();
+  });
+}
 
 /** What an unauthenticated caller sends must never trip a breaker or a limit that valid users depend on. */
 describe.each(ADAPTERS)('unauthenticated abuse over %s (real oidc-provider)', (adapter) => {
@@ -84,6 +97,35 @@ describe.each(ADAPTERS)('unauthenticated abuse over %s (real oidc-provider)', (a
     }
     const fresh = await as.issueToken({ scope: 'read' });
     expect((await call(`${url}/orders`, { authorization: `Bearer ${fresh}` })).status).toBe(200);
+  });
+  it('a flood from one client address cannot starve new valid tokens from another: waiting lookups are served round-robin between clients', async () => {
+    proxy.delayMs = 150;
+    await proxy.setMode('delay');
+    let flooding = true;
+    const junkStatuses: number[] = [];
+    try {
+      const flood = Promise.all(
+        Array.from({ length: 60 }, async () => {
+          while (flooding) junkStatuses.push(await getFrom('127.0.0.2', `${url}/orders`, `Bearer ${randomBytes(24).toString('base64url')}`));
+        }),
+      );
+      await sleep(300); // the queue is full of the flood by now
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const token = await as.issueToken({ scope: 'read' });
+        statuses.push(await getFrom('127.0.0.1', `${url}/orders`, `Bearer ${token}`));
+        await sleep(100);
+      }
+      flooding = false;
+      await flood;
+      expect(statuses).toEqual([200, 200, 200, 200, 200]);
+      expect(junkStatuses.filter((s) => s === 503).length).toBeGreaterThan(0); // the flood did fill the queue
+      expect(junkStatuses.every((s) => s === 401 || s === 503)).toBe(true);
+      expect(breaker()).toBe('closed');
+    } finally {
+      flooding = false;
+      await proxy.setMode('ok');
+    }
   });
 });
 

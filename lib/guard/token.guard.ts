@@ -140,7 +140,9 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
 
     let result;
     try {
-      result = await this.introspection.introspect(extracted.token, route.introspectOptions);
+      // The client's address (Express/Fastify honour their trust-proxy settings): fairness between callers.
+      const caller = typeof request.ip === 'string' ? request.ip : undefined;
+      result = await this.introspection.introspect(extracted.token, caller ? { ...route.introspectOptions, caller } : route.introspectOptions);
     } catch (error) {
       return this.onUnavailable(context, request, route, error);
     }

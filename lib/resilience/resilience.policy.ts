@@ -21,6 +21,7 @@ import {
 } from 'cockatiel';
 import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
+import { FairQueue } from './fair-queue.js';
 
 /** Circuit-breaker state as reported to users and health checks. */
 export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated' | 'disabled';
@@ -66,12 +67,15 @@ class ProbeTimeoutError extends Error {}
  * `Retry-After` hold-off → overall deadline → circuit breaker (counts failed *lookups*, after
  * retries, for AS trouble only) → retry (transient failures only, exponential backoff with
  * decorrelated jitter, honouring a short `Retry-After`) → bulkheads (cap concurrent HTTP calls; new
- * tokens get fewer slots than re-validations of known-active tokens) → per-attempt timeout.
+ * tokens get fewer slots than re-validations of known-active tokens, shared round-robin between
+ * callers) → per-attempt timeout.
  * Whatever fails comes out as an `AuthorizationServerUnavailableError` with a retry-after hint.
  */
 export class ResiliencePolicy {
-  private readonly knownTokens: IPolicy;
-  private readonly newTokens: IPolicy;
+  private readonly outer: IPolicy;
+  private readonly allCalls: IPolicy;
+  /** New-token lookups: fewer slots than all calls, and fair between callers. */
+  private readonly newTokenCalls: FairQueue;
   private readonly attemptTimeout;
   private readonly breaker?: CircuitBreakerPolicy;
   private openedAt = 0;
@@ -83,8 +87,8 @@ export class ResiliencePolicy {
   constructor(private readonly options: ResolvedOptions['resilience']) {
     const o = options;
     this.attemptTimeout = timeout(o.attemptTimeoutMs, TimeoutStrategy.Aggressive);
-    const allCalls = bulkhead(o.maxConcurrentCalls, o.maxQueuedCalls);
-    const newTokenCalls = o.reservedCallsForKnownTokens > 0 ? bulkhead(o.maxConcurrentCalls - o.reservedCallsForKnownTokens, o.maxQueuedCalls) : noop;
+    this.allCalls = bulkhead(o.maxConcurrentCalls, o.maxQueuedCalls);
+    this.newTokenCalls = new FairQueue(o.maxConcurrentCalls - o.reservedCallsForKnownTokens, o.maxQueuedCalls);
     const retrier =
       o.retries > 0
         ? retry(handleWhen((e) => this.isRetryable(e)), {
@@ -105,8 +109,7 @@ export class ResiliencePolicy {
       });
     }
     const deadline = timeout(o.deadlineMs, TimeoutStrategy.Aggressive);
-    this.knownTokens = wrap(deadline, this.breaker ?? noop, retrier, allCalls);
-    this.newTokens = wrap(deadline, this.breaker ?? noop, retrier, newTokenCalls, allCalls);
+    this.outer = wrap(deadline, this.breaker ?? noop, retrier);
   }
 
   /** Current circuit-breaker state. */
@@ -131,12 +134,18 @@ export class ResiliencePolicy {
    * Runs one authorization-server call under the policies. `fn` must honour `signal`.
    * @param knownToken the token was active at the authorization server before (a re-validation):
    *   it may use the calls reserved for known tokens, which a flood of new tokens cannot take.
+   * @param caller who is asking (e.g. the client's address): waiting new-token lookups are served
+   *   round-robin between callers, so one caller's flood cannot starve the others.
    */
-  async execute<T>(fn: (signal: AbortSignal) => Promise<T>, knownToken = false): Promise<T> {
+  async execute<T>(fn: (signal: AbortSignal) => Promise<T>, knownToken = false, caller = ''): Promise<T> {
     this.checkHoldOff();
     const progress: Progress = { atServerMs: 0 };
+    const call = ({ signal }: { signal: AbortSignal }) =>
+      this.allCalls.execute(({ signal: s }) => this.attempt(fn, s, progress), signal);
     try {
-      return await (knownToken ? this.knownTokens : this.newTokens).execute(({ signal }) => this.attempt(fn, signal, progress));
+      return await this.outer.execute(
+        knownToken ? call : ({ signal }) => this.newTokenCalls.run(caller, signal, () => call({ signal })),
+      );
     } catch (error) {
       throw this.translate(error, progress);
     }
