@@ -6,6 +6,7 @@
  */
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { hash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -22,6 +23,8 @@ import { IntrospectionModule, IntrospectionService, TokenGuard, type Introspecti
 import type { ExecutionContext } from '@nestjs/common';
 import { resolveOptions } from '../lib/options/resolve-options.js';
 import { basic, CLIENTS, EmbeddedAuthorizationServer } from '../sample/embedded-authorization-server.js';
+import { ChaosProxy } from '../test/support/chaos-proxy.js';
+import { behave, FaultyServer } from '../test/support/faulty-server.js';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 1 : 3;
@@ -47,11 +50,12 @@ function load(url: string, token: string | undefined, seconds = SECONDS, connect
   });
 }
 
-async function servers(adapter: string, as: EmbeddedAuthorizationServer) {
+async function servers(adapter: string, as: { introspectionEndpoint: string }, only?: 'guarded') {
   const child = spawn(process.execPath, [join(here, 'servers.js')], {
     env: {
       ...process.env,
       BENCH_ADAPTER: adapter,
+      ...(only ? { BENCH_ONLY: only } : {}),
       BENCH_INTROSPECTION_ENDPOINT: as.introspectionEndpoint,
       BENCH_CLIENT_ID: CLIENTS.basic.clientId,
       BENCH_CLIENT_SECRET: CLIENTS.basic.clientSecret,
@@ -290,6 +294,135 @@ function sharedEntryCost() {
   results.sharedEntry = { sealMicros: seal, openMicros: open, stringifyMicros: stringify, parseMicros: parse };
 }
 
+/** A GET from a given loopback address (127.0.0.0/8): another client, as the API sees it. */
+function getFrom(agent: HttpAgent, url: string, authorization: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = httpRequest(url, { agent, headers: { authorization } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', () => resolve({ status: 0, body: '' }));
+    req.end();
+  });
+}
+
+/**
+ * Junk flood (issue 11): `JUNK` concurrent unauthenticated callers on one client address
+ * (127.0.0.2), each sending distinct random tokens, against an AS that answers in 300 ms. Side by
+ * side in one run: valid users without and with the flood — a token already cached, new valid tokens
+ * from another address (127.0.0.1), and (full run) new valid tokens from the flood's own address.
+ */
+async function junkFlood(as: EmbeddedAuthorizationServer, adapter: string) {
+  const JUNK = quick ? 300 : 1200;
+  const FLOOD_SECONDS = quick ? 2 : 4;
+  const proxy = await ChaosProxy.start(as.issuer);
+  proxy.delayMs = 300;
+  await proxy.setMode('delay');
+  const s = await servers(adapter, { introspectionEndpoint: proxy.url('/token/introspection') }, 'guarded');
+  const user = new HttpAgent({ keepAlive: true, localAddress: '127.0.0.1' } as object);
+  const attacker = new HttpAgent({ keepAlive: true, localAddress: '127.0.0.2', maxSockets: JUNK } as object);
+  try {
+    const cached = await as.issueToken({ scope: 'read' });
+    await fetch(s.url('guarded'), { headers: { authorization: `Bearer ${cached}` } }).then((r) => r.arrayBuffer());
+    const perRun = FLOOD_SECONDS * 5;
+    const fresh = await Promise.all(Array.from({ length: (quick ? 2 : 3) * perRun }, () => as.issueToken({ scope: 'read' })));
+    const newTokens = async (list: string[], agent: HttpAgent) => {
+      const out: Array<{ status: number; ms: number }> = [];
+      for (const token of list) {
+        const t0 = performance.now();
+        const { status } = await getFrom(agent, s.url('guarded'), `Bearer ${token}`);
+        out.push({ status, ms: performance.now() - t0 });
+        await sleep(200);
+      }
+      return out;
+    };
+    // Baseline: no flood.
+    const [baseCached, baseNew] = await Promise.all([load(s.url('guarded'), cached, FLOOD_SECONDS, 10), newTokens(fresh.slice(0, perRun), user)]);
+    // Flood.
+    let flooding = true;
+    const junkStatuses: Record<string, number> = {};
+    const junkWorker = async () => {
+      while (flooding) {
+        const { status, body } = await getFrom(attacker, s.url('guarded'), `Bearer ${hash('sha256', Math.random().toString(), 'base64url')}`);
+        const key = status === 503 ? `503 ${/\((\w+)\)/.exec(body)?.[1] ?? ''}` : String(status);
+        junkStatuses[key] = (junkStatuses[key] ?? 0) + 1;
+      }
+    };
+    const junk = Array.from({ length: JUNK }, junkWorker);
+    await sleep(500); // let the flood fill the queues
+    const [floodCached, floodNew, floodSameAddress] = await Promise.all([
+      load(s.url('guarded'), cached, FLOOD_SECONDS, 10),
+      newTokens(fresh.slice(perRun, 2 * perRun), user),
+      quick ? Promise.resolve([]) : newTokens(fresh.slice(2 * perRun), attacker),
+    ]);
+    flooding = false;
+    await Promise.all(junk);
+    const rate = (r: autocannon.Result) => (100 * r['2xx']) / Math.max(1, r['2xx'] + r.non2xx);
+    const newRate = (xs: Array<{ status: number }>) => (100 * xs.filter((x) => x.status === 200).length) / xs.length;
+    const newP99 = (xs: Array<{ ms: number }>) => Math.round(pct(xs.map((x) => x.ms).sort((a, b) => a - b), 99));
+    rows.push([
+      `junk flood, ${adapter}: valid cached token, success rate and p99 — without | with ${JUNK} junk callers on one address (AS answers in 300 ms)`,
+      `${rate(baseCached).toFixed(1)} % p99 ${baseCached.latency.p99} ms | ${rate(floodCached).toFixed(1)} % p99 ${floodCached.latency.p99} ms`,
+      `100 %: ${rate(floodCached) === 100 ? 'met' : 'NOT met'}`,
+    ]);
+    rows.push([
+      `junk flood, ${adapter}: new valid tokens (first use) from another client address — without | with the flood`,
+      `${newRate(baseNew).toFixed(0)} % p99 ${newP99(baseNew)} ms | ${newRate(floodNew).toFixed(0)} % p99 ${newP99(floodNew)} ms (${floodNew.length} tokens)`,
+      `100 %: ${newRate(floodNew) === 100 ? 'met' : 'NOT met'}`,
+    ]);
+    if (!quick) {
+      rows.push([
+        `junk flood, ${adapter}: new valid tokens from the flood's own address (indistinguishable from its junk)`,
+        `${newRate(floodSameAddress).toFixed(0)} % p99 ${newP99(floodSameAddress)} ms (${floodSameAddress.length} tokens)`,
+        '',
+      ]);
+    }
+    const junkTotal = Object.values(junkStatuses).reduce((a, b) => a + b, 0);
+    rows.push([`junk flood, ${adapter}: what the junk got`, `${junkTotal} requests: ${JSON.stringify(junkStatuses)}`, `no 200, no circuit_open: ${!junkStatuses['200'] && !junkStatuses['503 circuit_open'] ? 'met' : 'NOT met'}`]);
+    results[`junkFlood_${adapter}`] = {
+      junkCallers: JUNK,
+      cached: { baseline: { successPct: rate(baseCached), p99: baseCached.latency.p99 }, flood: { successPct: rate(floodCached), p99: floodCached.latency.p99 } },
+      newTokens: { baseline: { successPct: newRate(baseNew), p99: newP99(baseNew) }, flood: { successPct: newRate(floodNew), p99: newP99(floodNew) } },
+      ...(quick ? {} : { newTokensSameAddress: { successPct: newRate(floodSameAddress), p99: newP99(floodSameAddress) } }),
+      junkStatuses,
+    };
+  } finally {
+    user.destroy();
+    attacker.destroy();
+    s.stop();
+    await proxy.stop();
+  }
+}
+
+/** AS calls per second while the AS answers 429: with `Retry-After: 2` vs without it (only the breaker), side by side. */
+async function rateLimited(adapter: string) {
+  const SECONDS = quick ? 3 : 6;
+  const figures: Record<string, { callsPerSecond: number; retryAfter: string[] }> = {};
+  for (const [name, headers] of [['Retry-After: 2', { 'retry-after': '2' }], ['no Retry-After', {}]] as const) {
+    const server = await FaultyServer.start(behave.status(429, headers));
+    const s = await servers(adapter, { introspectionEndpoint: server.url }, 'guarded');
+    try {
+      const hints = new Set<string>();
+      const result = await load(s.url('guarded'), 'some-user-token', SECONDS, 10);
+      // Sample the hints clients are given (a few requests after the load).
+      for (let i = 0; i < 3; i++) hints.add((await fetch(s.url('guarded'), { headers: { authorization: 'Bearer x' } })).headers.get('retry-after') ?? '-');
+      figures[name] = { callsPerSecond: server.requests / SECONDS, retryAfter: [...hints] };
+      results[`rateLimited_${adapter}_${name}`] = { ...figures[name], requests: result.requests.total, non2xx: result.non2xx };
+    } finally {
+      s.stop();
+      await server.stop();
+    }
+  }
+  const a = figures['Retry-After: 2'];
+  const b = figures['no Retry-After'];
+  rows.push([
+    `AS answers 429, ${adapter}: AS calls/s under load (10 connections, ${SECONDS} s) — Retry-After: 2 | none (breaker only)`,
+    `${a.callsPerSecond.toFixed(2)} | ${b.callsPerSecond.toFixed(2)} (Retry-After given to clients: ${a.retryAfter.join(', ')} | ${b.retryAfter.join(', ')})`,
+    `≤ 0.5/s with Retry-After 2: ${a.callsPerSecond <= 0.5 + 1 / SECONDS ? 'met' : 'NOT met'}`,
+  ]);
+}
+
 async function memoryPerEntry() {
   const entries = 100_000;
   const options = resolveOptions({ introspectionEndpoint: 'https://as.example.com/i', clientId: 'api', clientSecret: 's', cache: { maxEntries: entries } });
@@ -332,6 +465,9 @@ async function main() {
     await engineFigures(as);
     await guardOverhead(as, 'fastify', 0.92);
     await guardOverhead(as, 'express', 0.96);
+    await junkFlood(as, 'fastify');
+    if (!quick) await junkFlood(as, 'express');
+    await rateLimited('fastify');
   } finally {
     await as.stop();
   }

@@ -6,7 +6,7 @@
  *   nobreaker: the same without a circuit breaker (for the outage comparison)
  *   trivial:   an async global guard that only returns true (what any guard costs in Nest)
  *   naive:     a hand-written guard that calls the introspection endpoint on every request
- * Prints one JSON line with the ports, then serves until killed.
+ * Prints one JSON line with the ports, then serves until killed. BENCH_ONLY=guarded starts only `guarded`.
  */
 import 'reflect-metadata';
 import { Controller, Get, Injectable, Module, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
@@ -101,13 +101,17 @@ async function listen(module: object): Promise<number> {
   return Number(new URL(await app.getUrl()).port);
 }
 
-const ports = {
-  plain: await listen(PlainModule),
-  guarded: await listen(GuardedModule),
-  nobreaker: await listen(NoBreakerModule),
-  naive: await listen(NaiveModule),
-  trivial: await listen(TrivialModule),
-  attaching: await listen(AttachingModule),
-};
+// BENCH_ONLY=guarded: just the guarded app (the junk-flood and Retry-After measurements).
+const ports =
+  process.env.BENCH_ONLY === 'guarded'
+    ? { guarded: await listen(GuardedModule) }
+    : {
+        plain: await listen(PlainModule),
+        guarded: await listen(GuardedModule),
+        nobreaker: await listen(NoBreakerModule),
+        naive: await listen(NaiveModule),
+        trivial: await listen(TrivialModule),
+        attaching: await listen(AttachingModule),
+      };
 console.log(JSON.stringify({ ready: true, adapter, ports }));
 process.on('SIGTERM', () => process.exit(0)); // lets --cpu-prof write its profile

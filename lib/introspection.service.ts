@@ -95,7 +95,8 @@ export class IntrospectionService implements OnApplicationShutdown {
       key = hash('sha256', token, 'base64url');
     }
     if (options?.signal?.aborted) throw callerGaveUp(this.options);
-    const shared = this.flight.run(key, () => this.lookup(token, key));
+    // A token with an aged-out active entry is a re-validation: it may use the calls reserved for known tokens.
+    const shared = this.flight.run(key, () => this.lookup(token, key, cached !== undefined, options?.caller));
     try {
       const result = await (options?.timeoutMs !== undefined || options?.signal ? withDeadline(shared, options, this.options) : shared);
       return this.report(token, result, 'authorization-server');
@@ -191,12 +192,12 @@ export class IntrospectionService implements OnApplicationShutdown {
   }
 
   /** One call to the authorization server (shared by concurrent callers of the same token). */
-  private async lookup(token: string, key: string): Promise<IntrospectionResult> {
+  private async lookup(token: string, key: string, knownToken = false, caller?: string): Promise<IntrospectionResult> {
     const started = Date.now();
     this.telemetry.lookupStarted();
     const ticket = this.cache?.openTicket(key);
     try {
-      const response = await this.resilience.execute((signal) => this.client.introspect(token, signal));
+      const response = await this.resilience.execute((signal) => this.client.introspect(token, signal), knownToken, caller);
       const now = Date.now();
       const result = validateClaims(response, this.options, now / 1000, this.answeringIssuer());
       this.telemetry.lookupFinished(result.active ? 'active' : 'inactive', (now - started) / 1000);

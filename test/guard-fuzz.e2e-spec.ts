@@ -46,8 +46,10 @@ describe.each(ADAPTERS)('Authorization header fuzzing over %s (%d cases)', (adap
         if (expected.kind === 'malformed') {
           expect(res.status).toBe(400);
           expect(as.introspectionRequests).toBe(before);
-        } else if (expected.kind === 'missing') {
+        } else if (expected.kind === 'missing' || expected.kind === 'other_scheme') {
+          // No token, or another scheme (RFC 6750 §3.1): a bare challenge without an error code.
           expect(res.status).toBe(401);
+          expect(res.headers.get('www-authenticate')).toBe('Bearer');
           expect(as.introspectionRequests).toBe(before);
         } else {
           expect(res.status).toBe(401); // well-formed but unknown to the AS

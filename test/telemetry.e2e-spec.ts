@@ -85,7 +85,7 @@ describe.each(ADAPTERS)('metrics, events and logs over %s with a real authorizat
     const expectations: Array<[string, number, string, { method?: string; authorization?: string }]> = [
       ['/public', 200, 'public', {}],
       ['/orders', 401, 'missing', {}],
-      ['/orders', 400, 'malformed', { authorization: 'Basic abc' }],
+      ['/orders', 400, 'malformed', { authorization: 'Bearer two tokens' }],
       ['/orders', 401, 'invalid', { authorization: 'Bearer unknown-token' }],
       ['/orders', 403, 'insufficient_scope', { method: 'POST', authorization: `Bearer ${reader1}` }],
     ];

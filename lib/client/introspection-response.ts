@@ -13,6 +13,13 @@ const TIME_CLAIMS = ['exp', 'iat', 'nbf'] as const;
 export type IntrospectionResponse = { active: boolean } & Record<string, unknown>;
 
 /**
+ * Marks the `{ active: false }` verdict the client makes of an HTTP 4xx about the token itself
+ * (`invalid_request`, `invalid_token`, `unsupported_token_type`); the value describes the answer.
+ * A symbol: nothing an authorization server sends can set it.
+ */
+export const TOKEN_REJECTED: unique symbol = Symbol('token-introspection:rejected-by-authorization-server');
+
+/**
  * Parses an introspection response body strictly (RFC 7662 §2.2). Anything that is not a JSON object
  * with a boolean `active` and well-typed standard claims is the authorization server misbehaving:
  * it is reported as "unavailable", never as "token invalid" and never as "token active".
@@ -106,7 +113,7 @@ export function validateClaims(
   nowSeconds: number,
   answeringIssuer?: string,
 ): IntrospectionResult {
-  if (response.active !== true) return inactive('inactive');
+  if (response.active !== true) return inactive(TOKEN_REJECTED in response ? 'rejected_by_authorization_server' : 'inactive');
   const kind = tokenKind(response, policy.requireTokenType);
   if (kind !== 'access') return inactive(kind);
   const skew = policy.clockSkewSeconds;

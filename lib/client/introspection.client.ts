@@ -1,17 +1,24 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { KeyObject } from 'node:crypto';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
-import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
+import { importJWK, importPKCS8, SignJWT, type JWK } from 'jose';
+import { AuthorizationServerUnavailableError, IntrospectionConfigurationError } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { ClientAuthentication } from './client-authentication.js';
 import { EndpointResolver, type ResolvedEndpoint } from './discovery.js';
 import { OwnAccessToken } from './own-access-token.js';
-import { parseIntrospectionResponse, type IntrospectionResponse } from './introspection-response.js';
+import { parseIntrospectionResponse, TOKEN_REJECTED, type IntrospectionResponse } from './introspection-response.js';
+
+/** RFC 6749 §5.2 / RFC 7662 §2.3 / RFC 6750 §3.1 errors that are about the token sent, not about us. */
+const TOKEN_ERRORS = new Set(['invalid_request', 'invalid_token', 'unsupported_token_type']);
 
 /**
  * The HTTP client of the introspection endpoint (RFC 7662 §2.1): one POST per call, no retries,
- * no caching (the layers above do that). Every failure is classified as an
- * `AuthorizationServerUnavailableError` with a precise `reason`; none ever means "token invalid".
+ * no caching (the layers above do that). A 4xx with an RFC 6749 error about the token itself
+ * (`invalid_request`, `invalid_token`, `unsupported_token_type`) is a verdict on the token: an
+ * inactive response marked `TOKEN_REJECTED`. Every other failure is an
+ * `AuthorizationServerUnavailableError` with a precise `reason`.
  */
 export class IntrospectionClient {
   readonly endpoints: EndpointResolver;
@@ -49,6 +56,13 @@ export class IntrospectionClient {
     this.resetListeners.push(listener);
   }
 
+  /** Nest lifecycle: checks the signing key once, at start-up, rather than on every lookup. */
+  async onModuleInit(): Promise<void> {
+    if (this.options.privateKey && (this.options.clientAuthMethod === 'private_key_jwt' || this.options.clientAuthMethod === 'client_credentials_bearer')) {
+      await checkPrivateKey(this.options.privateKey, this.options.privateKeyAlgorithm);
+    }
+  }
+
   /** Closes idle keep-alive connections (on application shutdown). */
   close(): void {
     if (!this.options.httpAgent) (this.http.defaults.httpAgent as HttpAgent).destroy();
@@ -77,11 +91,11 @@ export class IntrospectionClient {
       );
     }
     const audience = endpoint.issuer ?? tokenEndpoint;
-    const own = await this.ownToken!.get(tokenEndpoint, audience, signal);
+    const own = await this.ownToken!.get(tokenEndpoint, audience);
     const res = await this.post(endpoint.introspectionEndpoint, token, { headers: { authorization: `Bearer ${own.value}` } }, signal);
     if (res.status !== 401) return this.classify(res);
     this.ownToken!.invalidate(own);
-    const renewed = await this.ownToken!.get(tokenEndpoint, audience, signal);
+    const renewed = await this.ownToken!.get(tokenEndpoint, audience);
     const retried = await this.post(endpoint.introspectionEndpoint, token, { headers: { authorization: `Bearer ${renewed.value}` } }, signal);
     if (retried.status !== 401) {
       for (const listener of this.resetListeners) listener({ tokenAgeMs: Date.now() - own.issuedAt });
@@ -120,7 +134,9 @@ export class IntrospectionClient {
     if (status === 200) {
       return parseIntrospectionResponse(res.data, header(res, 'content-type'), retryAfter);
     }
-    const serverHint = parseRetryAfter(header(res, 'retry-after'));
+    const parsedHint = parseRetryAfter(header(res, 'retry-after'));
+    // No call before the server's retry time, but an absurd value must not lock us out for days.
+    const serverHint = parsedHint === undefined ? undefined : Math.min(parsedHint, this.options.resilience.maxRetryAfterSeconds);
     const oauthError = describeOAuthError(res.data);
     if (status === 401 || status === 403 || /^invalid_client(:|$)/.test(oauthError ?? '')) {
       return fail(
@@ -131,6 +147,12 @@ export class IntrospectionClient {
           'against the client registered at the authorization server, and that it may introspect tokens.',
         status,
       );
+    }
+    const errorCode = oauthError?.split(':', 1)[0];
+    if (status >= 400 && status < 500 && status !== 429 && errorCode && TOKEN_ERRORS.has(errorCode)) {
+      // The AS looked at the token and refused it: the token is not acceptable here (401), and the
+      // negative cache applies — this is no sign of trouble at the AS, so it never feeds the breaker.
+      return { active: false, [TOKEN_REJECTED]: `HTTP ${status} ${oauthError}` };
     }
     if (status === 429) {
       return fail('rate_limited', serverHint ?? retryAfter, `The introspection endpoint is rate limiting us (HTTP 429).`, status, serverHint);
@@ -208,4 +230,41 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   const date = Date.parse(trimmed);
   if (Number.isNaN(date)) return undefined;
   return Math.max(1, Math.ceil((date - now) / 1000));
+}
+
+/**
+ * Imports `privateKey` the way client authentication will, and signs a throw-away JWT with it, so a
+ * wrong key fails start-up with what to change instead of failing every lookup later.
+ */
+export async function checkPrivateKey(key: NonNullable<ResolvedOptions['privateKey']>, alg: string): Promise<void> {
+  const problem = (what: string): never => {
+    throw new IntrospectionConfigurationError(`Invalid IntrospectionModule options:\n  - \`privateKey\` ${what}`);
+  };
+  let imported: unknown = key;
+  if (typeof key === 'string') {
+    if (/-----BEGIN (RSA |EC )?PUBLIC KEY-----|-----BEGIN CERTIFICATE-----/.test(key)) {
+      problem('is a public key or certificate: give the *private* key (PKCS#8 PEM, "-----BEGIN PRIVATE KEY-----").');
+    }
+    const legacy = /-----BEGIN (RSA|EC) PRIVATE KEY-----/.exec(key);
+    if (legacy) {
+      problem(`is a ${legacy[1]} (${legacy[1] === 'RSA' ? 'PKCS#1' : 'SEC1'}) PEM; it must be PKCS#8 ("-----BEGIN PRIVATE KEY-----"): convert it with \`openssl pkcs8 -topk8 -nocrypt -in key.pem\`.`);
+    }
+    if (!key.includes('-----BEGIN PRIVATE KEY-----')) problem('is a string but not a PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----" … "-----END PRIVATE KEY-----").');
+    imported = await importPKCS8(key, alg).catch((e: Error) =>
+      problem(`could not be imported for \`privateKeyAlgorithm\` '${alg}' (${e.message}): check that the key type matches the algorithm (RS*/PS* need an RSA key, ES256 a P-256 key, EdDSA an Ed25519 key).`),
+    );
+  } else if (typeof key === 'object' && key !== null && 'kty' in key) {
+    if (!('d' in key)) problem('is a public JWK (no "d"): give the private JWK.');
+    imported = await importJWK(key as JWK, alg).catch((e: Error) =>
+      problem(`(a JWK of kty '${String((key as JWK).kty)}') could not be imported for \`privateKeyAlgorithm\` '${alg}' (${e.message}).`),
+    );
+  } else if (key instanceof KeyObject) {
+    if (key.type !== 'private') problem(`is a ${key.type} KeyObject: give the private key (crypto.createPrivateKey()).`);
+  } else if ((key as { type?: unknown })?.type !== 'private') {
+    problem('must be a private JWK, a PKCS#8 PEM string, a private KeyObject or a private CryptoKey.');
+  }
+  await new SignJWT({})
+    .setProtectedHeader({ alg })
+    .sign(imported as KeyObject)
+    .catch((e: Error) => problem(`cannot sign with \`privateKeyAlgorithm\` '${alg}' (${e.message}): set the algorithm that matches the key.`));
 }

@@ -6,18 +6,35 @@ import type { ClientAuthentication } from './client-authentication.js';
 interface OwnToken {
   readonly value: string;
   readonly issuedAt: number;
-  /** When to fetch a new one (epoch ms): shortly before expiry. */
+  /** When to start fetching a new one (epoch ms): before expiry, in the background. */
   readonly refreshAt: number;
+  /** When it can no longer be used (epoch ms), with a small margin for the trip to the endpoint. */
+  readonly usableUntil: number;
+}
+
+/**
+ * When a token of `lifetimeMs` stops being used, and when its renewal starts. The unusable tail —
+ * 1 s (authorization servers count `iat`/`exp` in whole seconds) plus 10 %, at most 5 s — keeps an
+ * about-to-expire token off the wire; renewal starts 60 s before that, or at 80 % of the usable time
+ * when the lifetime is short: a 1-hour token is renewed after ≈ 59 min, a 30 s one after ≈ 21 s,
+ * a 5 s one after ≈ 2.8 s. Never "now", whatever the lifetime.
+ */
+export function renewalPoint(lifetimeMs: number): { refreshAfterMs: number; usableForMs: number } {
+  const usableForMs = Math.max(lifetimeMs * 0.5, lifetimeMs - Math.min(5_000, 1_000 + lifetimeMs * 0.1));
+  return { refreshAfterMs: Math.max(usableForMs * 0.8, usableForMs - 60_000), usableForMs };
 }
 
 /**
  * This API's own access token for `client_credentials_bearer`: obtained with the client-credentials
- * grant (RFC 6749 §4.4), reused until shortly before it expires, fetched once for concurrent callers,
- * and dropped when the introspection endpoint refuses it.
+ * grant (RFC 6749 §4.4), reused until its renewal point (`renewalPoint`), then renewed in the
+ * background while it is still used; one fetch at a time for all callers; dropped when the
+ * introspection endpoint refuses it.
  */
 export class OwnAccessToken {
   private current?: OwnToken;
   private inflight?: Promise<OwnToken>;
+  /** After a failed background renewal, no new attempt before this (epoch ms). */
+  private nextRenewalAttempt = 0;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -25,10 +42,26 @@ export class OwnAccessToken {
     private readonly auth: ClientAuthentication,
   ) {}
 
-  async get(tokenEndpoint: string, audience: string, signal?: AbortSignal): Promise<OwnToken> {
+  async get(tokenEndpoint: string, audience: string): Promise<OwnToken> {
     const current = this.current;
-    if (current && Date.now() < current.refreshAt) return current;
-    this.inflight ??= this.fetch(tokenEndpoint, audience, signal).finally(() => (this.inflight = undefined));
+    const now = Date.now();
+    if (current && now < current.usableUntil) {
+      if (now >= current.refreshAt && now >= this.nextRenewalAttempt && !this.inflight) {
+        // Renew in the background; callers keep using the current token meanwhile.
+        void this.renew(tokenEndpoint, audience).catch(() => {
+          this.nextRenewalAttempt = Date.now() + Math.min(5_000, Math.max(100, (current.usableUntil - Date.now()) / 4));
+        });
+      }
+      return current;
+    }
+    return this.renew(tokenEndpoint, audience);
+  }
+
+  /** One fetch at a time, shared by every caller. Bounded by the attempt timeout, not by one caller's deadline. */
+  private renew(tokenEndpoint: string, audience: string): Promise<OwnToken> {
+    this.inflight ??= this.fetch(tokenEndpoint, audience, AbortSignal.timeout(this.options.resilience.attemptTimeoutMs)).finally(
+      () => (this.inflight = undefined),
+    );
     return this.inflight;
   }
 
@@ -70,9 +103,8 @@ export class OwnAccessToken {
     }
     const now = Date.now();
     const lifetimeMs = typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in * 1000 : 300_000;
-    // Renew before expiry: 60 s early, or at 90 % of a short lifetime.
-    const refreshAt = now + Math.max(Math.min(lifetimeMs - 60_000, lifetimeMs * 0.9), 0);
-    const token = { value: json.access_token, issuedAt: now, refreshAt };
+    const { refreshAfterMs, usableForMs } = renewalPoint(lifetimeMs);
+    const token = { value: json.access_token, issuedAt: now, refreshAt: now + refreshAfterMs, usableUntil: now + usableForMs };
     this.current = token;
     return token;
   }

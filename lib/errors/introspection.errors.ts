@@ -80,7 +80,13 @@ export type InvalidTokenReason =
   /** The token is active but not an access token (a refresh or ID token, per `token_type`, `token_use` or `typ`). */
   | 'not_access_token'
   /** The token is sender-constrained (`cnf`, or `token_type: DPoP`) and was presented without a proof of possession. */
-  | 'sender_constrained';
+  | 'sender_constrained'
+  /**
+   * The authorization server refused to introspect the token with an RFC 6749 error about the token
+   * itself (HTTP 4xx `invalid_request`, `invalid_token`, `unsupported_token_type` — e.g. a JWT-shaped
+   * string sent to an AS that only introspects its opaque tokens).
+   */
+  | 'rejected_by_authorization_server';
 
 /** The token is not (or no longer) valid for this API: answer 401 `invalid_token`. */
 export class InvalidTokenError extends TokenIntrospectionError {
@@ -117,5 +123,7 @@ export function describeInvalidToken(reason: InvalidTokenReason): string {
       return 'The token is not an access token.';
     case 'sender_constrained':
       return 'The access token is bound to a key (sender-constrained) and cannot be used as a bearer token.';
+    case 'rejected_by_authorization_server':
+      return 'The authorization server does not accept this access token.';
   }
 }

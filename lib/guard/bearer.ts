@@ -4,13 +4,20 @@
  */
 const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 
-/** What the Authorization header held. */
+/**
+ * What the Authorization header held. `other_scheme`: credentials of another scheme (`Basic …`) —
+ * RFC 6750 §3.1 answers it like a missing token: 401 with a bare `Bearer` challenge, no error code.
+ */
 export type BearerExtraction =
   | { readonly kind: 'token'; readonly token: string }
   | { readonly kind: 'missing' }
-  | { readonly kind: 'malformed'; readonly description: string };
+  | { readonly kind: 'malformed'; readonly description: string }
+  | { readonly kind: 'other_scheme' };
 
 const MISSING: BearerExtraction = { kind: 'missing' };
+const OTHER_SCHEME: BearerExtraction = { kind: 'other_scheme' };
+/** An RFC 9110 §11.1 auth-scheme (a token), then whitespace or the end. */
+const SCHEME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:[ \t]|$)/;
 
 /** Parses an Authorization header value strictly; nothing malformed ever reaches the authorization server. */
 export function extractBearer(header: unknown, maxTokenLength: number): BearerExtraction {
@@ -24,6 +31,7 @@ export function extractBearer(header: unknown, maxTokenLength: number): BearerEx
   const match = BEARER.exec(header);
   if (!match) {
     if (!/^bearer(\s|$)/i.test(header)) {
+      if (SCHEME.test(header)) return OTHER_SCHEME;
       return { kind: 'malformed', description: 'The Authorization header must use the Bearer scheme: Authorization: Bearer <token>.' };
     }
     return {

@@ -3,14 +3,18 @@ import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { IntrospectionService } from '../introspection.service.js';
 import { resolveOptions } from '../options/resolve-options.js';
+import { Public } from '../decorators/public.decorator.js';
+import { Scopes } from '../decorators/scopes.decorator.js';
 import { TokenGuard } from './token.guard.js';
 
 // Unit level: the guard with a stub service, for context types an e2e suite cannot reach cheaply.
 const options = resolveOptions({ introspectionEndpoint: 'https://as.example.com/i', clientId: 'api', clientSecret: 's' });
-function contextOf(type: string): ExecutionContext {
+function contextOf(type: string, metadata: { public?: boolean; scopes?: string[] } = {}): ExecutionContext {
   class SomeGateway {
     handle() {}
   }
+  if (metadata.public) Public()(SomeGateway.prototype, 'handle', Object.getOwnPropertyDescriptor(SomeGateway.prototype, 'handle')!);
+  if (metadata.scopes) Scopes(...metadata.scopes)(SomeGateway);
   return {
     getType: () => type,
     getHandler: () => SomeGateway.prototype.handle,
@@ -23,18 +27,21 @@ function contextOf(type: string): ExecutionContext {
 }
 
 describe('TokenGuard outside HTTP and GraphQL', () => {
-  it.each(['rpc', 'ws'])('passes %s contexts through without calling the service (override handleOtherContext to authenticate them)', async (type) => {
+  it.each(['rpc', 'ws'])('refuses %s handlers by default without calling the service; @Public() ones pass; handleOtherContext can authenticate them', async (type) => {
     let calls = 0;
     const service = { introspect: async () => (calls++, { active: false, reason: 'inactive' }) } as unknown as IntrospectionService;
     const guard = new TokenGuard(new Reflector(), service, options);
-    await expect(guard.canActivate(contextOf(type))).resolves.toBe(true);
+    await expect(guard.canActivate(contextOf(type))).resolves.toBe(false);
+    await expect(guard.canActivate(contextOf(type, { scopes: ['read'] }))).resolves.toBe(false);
+    await expect(guard.canActivate(contextOf(type, { public: true }))).resolves.toBe(true);
     expect(calls).toBe(0);
 
-    class StrictGuard extends TokenGuard {
-      protected override handleOtherContext(): boolean {
-        return false;
+    class MessageGuard extends TokenGuard {
+      protected override async handleOtherContext(): Promise<boolean> {
+        return (await this.introspection.introspect('token-from-message-metadata')).active;
       }
     }
-    await expect(new StrictGuard(new Reflector(), service, options).canActivate(contextOf(type))).resolves.toBe(false);
+    await expect(new MessageGuard(new Reflector(), service, options).canActivate(contextOf(type))).resolves.toBe(false);
+    expect(calls).toBe(1);
   });
 });

@@ -7,8 +7,9 @@ import {
   Optional,
   type CanActivate,
   type ExecutionContext,
+  type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { ModulesContainer, Reflector } from '@nestjs/core';
 import type { OutagePolicy } from '../decorators/outage-policy.decorator.js';
 import {
   AuthorizationServerUnavailableError,
@@ -34,6 +35,8 @@ import { introspectionResults, requestOf, responseOf } from './execution-context
 /** What a route requires, read from its metadata once and then remembered. */
 interface RouteRequirements {
   readonly isPublic: boolean;
+  /** Contradictory or ineffective metadata, for the start-up warnings. */
+  readonly traps: readonly string[];
   /** Every one of these scopes (class and handler lists merged). */
   readonly allScopes: readonly string[];
   /** For each list, at least one of its scopes (class and handler lists each apply). */
@@ -42,6 +45,21 @@ interface RouteRequirements {
   /** Options passed to `introspect()`, or undefined for the module defaults. */
   readonly introspectOptions?: IntrospectOptions;
 }
+
+/**
+ * Reasons under which `fail-open` lets a request through: the authorization server really cannot
+ * answer. Never our own overload (`overloaded`), nor a configuration error (`client_authentication_failed`,
+ * `unexpected_status`, `unexpected_error`): those must not turn into unauthenticated access.
+ */
+const FAIL_OPEN_REASONS: ReadonlySet<AuthorizationServerUnavailableError['reason']> = new Set([
+  'connection_failed',
+  'timeout',
+  'server_error',
+  'rate_limited',
+  'invalid_response',
+  'discovery_failed',
+  'circuit_open',
+] as const);
 
 /** What `request.introspectionOutage` holds when a `fail-open` route proceeds during an outage. */
 export interface IntrospectionOutage {
@@ -52,15 +70,18 @@ export interface IntrospectionOutage {
 /**
  * Authenticates requests with an opaque bearer token (RFC 6750) through `IntrospectionService`,
  * and answers exactly as a resource server should:
- * missing token → 401 `WWW-Authenticate: Bearer`; malformed → 400 `invalid_request`;
+ * missing token or another scheme → 401 `WWW-Authenticate: Bearer`; malformed Bearer credentials → 400 `invalid_request`;
  * inactive/expired/wrong audience → 401 `invalid_token`; missing scope → 403 `insufficient_scope`;
  * authorization server unavailable → 503 + `Retry-After` (or the route's outage policy).
  * Never a 500. Registered globally by default (`globalGuard`); use `@Public()` to opt out.
  *
  * Subclass to customize: `getRequest`, `extractToken`, `handleOtherContext`, `throwRejection`.
+ *
+ * At start-up it reviews every controller route and warns about metadata that does not do what it
+ * seems to (`@Public()` beside requirements, `fail-open` with scopes, `serve-stale` without a cache).
  */
 @Injectable()
-export class TokenGuard implements CanActivate {
+export class TokenGuard implements CanActivate, OnApplicationBootstrap {
   private readonly routes = new WeakMap<object, WeakMap<object, RouteRequirements>>();
   private readonly log = new RateLimitedLogger(new Logger('TokenGuard'));
   private readonly missingChallenge: string;
@@ -70,8 +91,26 @@ export class TokenGuard implements CanActivate {
     protected readonly introspection: IntrospectionService,
     @Inject(RESOLVED_OPTIONS) protected readonly options: ResolvedOptions,
     @Optional() @Inject(INTROSPECTION_TELEMETRY) private readonly telemetry?: IntrospectionTelemetry,
+    @Optional() private readonly modules?: ModulesContainer,
   ) {
     this.missingChallenge = bearerChallenge({ realm: options.realm });
+  }
+
+  /** Warns, once at start-up, about route metadata that would silently not do what it says. */
+  onApplicationBootstrap(): void {
+    if (!this.modules) return;
+    const log = new Logger('TokenGuard');
+    for (const module of this.modules.values()) {
+      for (const wrapper of module.controllers.values()) {
+        const controller = wrapper.metatype as (new (...args: never[]) => unknown) | null;
+        if (!controller?.prototype) continue;
+        for (const name of Object.getOwnPropertyNames(controller.prototype)) {
+          const handler = Object.getOwnPropertyDescriptor(controller.prototype, name)?.value as object | undefined;
+          if (name === 'constructor' || typeof handler !== 'function' || Reflect.getMetadata?.('method', handler) === undefined) continue;
+          for (const trap of this.readRequirements(handler, controller).traps) log.warn(`${controller.name}.${name}: ${trap}`);
+        }
+      }
+    }
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -86,9 +125,11 @@ export class TokenGuard implements CanActivate {
     const request = this.getRequest(context);
     const extracted = this.extractToken(request);
     if (extracted.kind !== 'token') {
-      this.telemetry?.decision(extracted.kind);
-      this.telemetry?.emit('onTokenRejected', { reason: extracted.kind });
-      if (extracted.kind === 'missing') {
+      // RFC 6750 §3.1: another scheme is no Bearer request at all — answered like a missing token.
+      const kind = extracted.kind === 'other_scheme' ? 'missing' : extracted.kind;
+      this.telemetry?.decision(kind);
+      this.telemetry?.emit('onTokenRejected', { reason: kind });
+      if (extracted.kind === 'missing' || extracted.kind === 'other_scheme') {
         return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': this.missingChallenge },
           'An access token is required: send Authorization: Bearer <token>.');
       }
@@ -99,7 +140,9 @@ export class TokenGuard implements CanActivate {
 
     let result;
     try {
-      result = await this.introspection.introspect(extracted.token, route.introspectOptions);
+      // The client's address (Express/Fastify honour their trust-proxy settings): fairness between callers.
+      const caller = typeof request.ip === 'string' ? request.ip : undefined;
+      result = await this.introspection.introspect(extracted.token, caller ? { ...route.introspectOptions, caller } : route.introspectOptions);
     } catch (error) {
       return this.onUnavailable(context, request, route, error);
     }
@@ -135,12 +178,19 @@ export class TokenGuard implements CanActivate {
   }
 
   /**
-   * Context types other than HTTP and GraphQL (`rpc`, `ws`): passed through by default, because there
-   * is no Authorization header to read. Override to authenticate them (e.g. a token in the message
-   * metadata via `IntrospectionService`).
+   * Context types other than HTTP and GraphQL (`rpc`, `ws`) that are not `@Public()`: refused by
+   * default (Nest answers with its Forbidden error), since there is no Authorization header to read
+   * and a handler must never run unauthenticated by accident. Override to authenticate them (e.g. a
+   * token in the message metadata via `IntrospectionService`), or mark open handlers `@Public()`.
    */
-  protected handleOtherContext(_context: ExecutionContext): boolean | Promise<boolean> {
-    return true;
+  protected handleOtherContext(context: ExecutionContext): boolean | Promise<boolean> {
+    const where = `${context.getClass()?.name ?? '?'}.${(context.getHandler() as { name?: string })?.name ?? '?'}`;
+    this.log.warn(
+      `${context.getType<string>()}:${where}`,
+      `Refused a ${context.getType<string>()} call to ${where}: TokenGuard cannot authenticate ${context.getType<string>()} contexts by itself. ` +
+        'Mark the handler @Public(), or subclass TokenGuard and override handleOtherContext() to authenticate it.',
+    );
+    return false;
   }
 
   /**
@@ -165,7 +215,9 @@ export class TokenGuard implements CanActivate {
         ? error
         : new AuthorizationServerUnavailableError('unexpected_error', this.options.resilience.retryAfterSeconds,
             `Token introspection failed unexpectedly: ${(error as Error)?.message ?? String(error)}`, { cause: error });
-    if (route.outagePolicy === 'fail-open') {
+    // fail-open never grants a route that requires scopes: without an answer there is nothing to check them against.
+    const requiresScopes = route.allScopes.length > 0 || route.anyScopes.length > 0;
+    if (route.outagePolicy === 'fail-open' && FAIL_OPEN_REASONS.has(unavailable.reason) && !requiresScopes) {
       this.telemetry?.decision('fail_open');
       const outage: IntrospectionOutage = { reason: unavailable.reason, retryAfterSeconds: unavailable.retryAfterSeconds };
       request.introspectionOutage = outage;
@@ -221,18 +273,37 @@ export class TokenGuard implements CanActivate {
   }
 
   private readRequirements(handler: object, controller: object): RouteRequirements {
-    const targets = [handler, controller] as Array<() => void>;
-    const isPublic = this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets) === true;
-    const scopeLists = this.reflector.getAll<(readonly string[] | undefined)[]>(SCOPES_KEY, [controller, handler] as Array<() => void>);
+    const h = handler as () => void;
+    const c = controller as () => void;
+    const scopeLists = this.reflector.getAll<(readonly string[] | undefined)[]>(SCOPES_KEY, [c, h]);
     const allScopes = [...new Set(scopeLists.flatMap((list) => list ?? []))];
     const anyScopes = this.reflector
-      .getAll<(readonly string[] | undefined)[]>(ANY_SCOPE_KEY, [controller, handler] as Array<() => void>)
+      .getAll<(readonly string[] | undefined)[]>(ANY_SCOPE_KEY, [c, h])
       .filter((list): list is readonly string[] => Array.isArray(list));
-    const outagePolicy = this.reflector.getAllAndOverride<OutagePolicy>(OUTAGE_POLICY_KEY, targets) ?? this.options.outagePolicy;
+    // @Public() exempts a route unless requirements are declared at the same or a more specific
+    // level: a handler's own @Scopes/@AnyScope win over a controller's @Public(); @Public() on a
+    // handler wins over the controller's requirements (an explicit exception).
+    const requires = (target: () => void) =>
+      this.reflector.get(SCOPES_KEY, target) !== undefined || this.reflector.get(ANY_SCOPE_KEY, target) !== undefined;
+    const handlerPublic = this.reflector.get<boolean>(PUBLIC_KEY, h) === true;
+    const classPublic = this.reflector.get<boolean>(PUBLIC_KEY, c) === true;
+    const isPublic = handlerPublic ? !requires(h) : classPublic && !requires(h) && !requires(c);
+    const outagePolicy = this.reflector.getAllAndOverride<OutagePolicy>(OUTAGE_POLICY_KEY, [h, c]) ?? this.options.outagePolicy;
+    const traps: string[] = [];
+    if ((handlerPublic && requires(h)) || (!handlerPublic && classPublic && (requires(h) || requires(c)))) {
+      traps.push('@Public() is ignored because the route also requires scopes: it needs a valid token. Remove one of them.');
+    }
+    if (!isPublic && outagePolicy === 'fail-open' && (allScopes.length > 0 || anyScopes.length > 0)) {
+      traps.push("'fail-open' with required scopes never lets a request through during an outage (503): scopes cannot be checked without an answer.");
+    }
+    if (!isPublic && outagePolicy === 'serve-stale' && (this.options.cache === false || this.options.cache.staleIfErrorMs === 0)) {
+      traps.push("'serve-stale' has nothing to serve (cache disabled or cache.staleIfErrorSeconds 0): it behaves as 'fail-closed'. Enable the cache with staleIfErrorSeconds > 0.");
+    }
     const allowStale = outagePolicy === 'serve-stale';
     const moduleDefault = this.options.outagePolicy === 'serve-stale';
     return {
       isPublic,
+      traps,
       allScopes,
       anyScopes,
       outagePolicy,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
+import { TOKEN_REJECTED } from '../client/introspection-response.js';
 import { IntrospectionClient } from '../client/introspection.client.js';
 import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
 import { RESOLVED_OPTIONS } from '../introspection.constants.js';
@@ -29,6 +30,15 @@ export interface AuthorizationServerHealth {
   checkedAt: string;
 }
 
+/** What to change, by failure, for the start-up check's verdict. */
+const STARTUP_HINTS: Partial<Record<AuthorizationServerUnavailableError['reason'], string>> = {
+  unexpected_status: 'Check `introspectionEndpoint` (or `issuer`): it must point at the RFC 7662 introspection endpoint.',
+  discovery_failed: 'Check `issuer`: its /.well-known metadata must be reachable and list introspection_endpoint (or set `introspectionEndpoint`).',
+  connection_failed: 'Check the host and port of the endpoint, and that this network can reach it.',
+  timeout: 'The authorization server is slow or unreachable from here.',
+  invalid_response: 'Something answered that is not an RFC 7662 endpoint (a proxy page?): check the URL.',
+};
+
 type TerminusSession = {
   up(data: object): HealthIndicatorResult;
   down(data: object): HealthIndicatorResult;
@@ -50,7 +60,7 @@ type TerminusService = { check(key: string): TerminusSession };
  * ```
  */
 @Injectable()
-export class IntrospectionHealthIndicator {
+export class IntrospectionHealthIndicator implements OnApplicationBootstrap {
   private readonly dummyToken = `health-probe-${randomUUID()}`;
   private last?: { at: number; outcome: Promise<AuthorizationServerHealth> };
   private terminus?: Promise<TerminusService | undefined>;
@@ -75,6 +85,41 @@ export class IntrospectionHealthIndicator {
     return status === 'up' ? session.up(details) : session.down(details);
   }
 
+  /** With `verifyOnStartup`: checks the configuration in the background; start-up never waits for it. */
+  onApplicationBootstrap(): void {
+    if (this.options.verifyOnStartup) void this.verifyConfiguration();
+  }
+
+  /**
+   * Introspects a dummy token once — directly, outside the circuit breaker — and logs a verdict:
+   * the endpoint answers and accepts our credentials, or what is wrong and what to change. Resolves
+   * to the verdict; never rejects. Runs at start-up with `verifyOnStartup: true`.
+   */
+  async verifyConfiguration(): Promise<{ ok: boolean; reason?: string; message: string }> {
+    const log = new Logger('TokenIntrospection');
+    const started = performance.now();
+    let verdict: { ok: boolean; reason?: string; message: string };
+    try {
+      const response = await this.client.introspect(this.dummyToken, AbortSignal.timeout(this.options.resilience.attemptTimeoutMs));
+      const where = this.client.endpoints.known()?.introspectionEndpoint.href ?? 'the introspection endpoint';
+      verdict =
+        TOKEN_REJECTED in response
+          ? {
+              ok: false,
+              reason: 'unexpected_status',
+              message: `${where} refused to introspect a dummy token (${String(response[TOKEN_REJECTED])}) instead of answering active: false. Check \`clientAuthMethod\` and that the URL is the RFC 7662 endpoint.`,
+            }
+          : { ok: true, message: `${where} answered in ${Math.round(performance.now() - started)} ms and accepted our client credentials.` };
+    } catch (error) {
+      const e = error as Partial<AuthorizationServerUnavailableError>;
+      const hint = e.reason ? STARTUP_HINTS[e.reason] ?? '' : '';
+      verdict = { ok: false, reason: e.reason ?? 'unexpected_error', message: `${(error as Error)?.message ?? String(error)}${hint ? ` ${hint}` : ''}` };
+    }
+    if (verdict.ok) log.log(`Start-up check passed: ${verdict.message}`);
+    else log.error(`Start-up check FAILED (${verdict.reason}): ${verdict.message} The application keeps running; token lookups will fail until this is fixed.`);
+    return verdict;
+  }
+
   /** The latest probe outcome (cached for `health.cacheMs`; concurrent callers share one probe). */
   probe(): Promise<AuthorizationServerHealth> {
     const now = Date.now();
@@ -88,8 +133,21 @@ export class IntrospectionHealthIndicator {
     const started = performance.now();
     const checkedAt = new Date().toISOString();
     try {
-      await this.resilience.probe((signal) => this.client.introspect(this.dummyToken, signal), this.options.health.probeTimeoutMs);
+      const response = await this.resilience.probe((signal) => this.client.introspect(this.dummyToken, signal), this.options.health.probeTimeoutMs);
       const latencyMs = Math.round(performance.now() - started);
+      if (TOKEN_REJECTED in response) {
+        // A healthy endpoint answers `active: false` for an unknown opaque string; a 4xx means it refuses our requests.
+        return {
+          status: 'down',
+          breaker: this.resilience.state,
+          latencyMs,
+          reason: 'unexpected_status',
+          message:
+            `The introspection endpoint refused the probe (${String(response[TOKEN_REJECTED])}) instead of answering active: false: ` +
+            'check `clientAuthMethod` and the endpoint URL.',
+          checkedAt,
+        };
+      }
       const slow = latencyMs > this.options.health.slowMs;
       return {
         status: slow ? 'degraded' : 'up',

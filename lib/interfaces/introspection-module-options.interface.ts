@@ -101,6 +101,18 @@ export interface IntrospectionResilienceOptions {
   maxQueuedCalls?: number;
   /** `Retry-After` suggested when the failure itself gives no better hint, seconds. Default 5 s. */
   retryAfterSeconds?: number;
+  /**
+   * Of `maxConcurrentCalls`, how many are kept for re-validating tokens the authorization server said
+   * were active (their cache entry aged out): a flood of new or junk tokens can use at most
+   * `maxConcurrentCalls − reservedCallsForKnownTokens` calls. Default a quarter of `maxConcurrentCalls`
+   * (0 when it is 1).
+   */
+  reservedCallsForKnownTokens?: number;
+  /**
+   * Upper bound for an authorization server's `Retry-After` (429 or 5xx), seconds: no call is made
+   * before the server's retry time, but a larger value is capped to this. Default 300 s.
+   */
+  maxRetryAfterSeconds?: number;
 }
 
 /** Options of `IntrospectionModule.forRoot()` / `forRootAsync()`. */
@@ -206,4 +218,10 @@ export interface IntrospectionModuleOptions {
   /** HTTP agents for calls to the authorization server (custom CA, mTLS, proxies). Default: keep-alive agents. */
   httpAgent?: HttpAgent;
   httpsAgent?: HttpsAgent;
+  /**
+   * At start-up, introspect a dummy token once and log a verdict: the endpoint answers and accepts our
+   * credentials (log), or what is wrong — wrong secret, wrong endpoint, unreachable discovery (error).
+   * Never blocks or fails start-up. Default false.
+   */
+  verifyOnStartup?: boolean;
 }

@@ -59,4 +59,10 @@ export interface IntrospectOptions {
    * (flagged `stale: true`) instead of rejecting. Default: `outagePolicy === 'serve-stale'`.
    */
   allowStale?: boolean;
+  /**
+   * Who is asking — e.g. the client's IP address (`TokenGuard` passes `request.ip`). Lookups of new
+   * tokens waiting for a free call to the authorization server are served round-robin between
+   * callers, so one caller's flood of junk tokens cannot starve the others. Default: one shared caller.
+   */
+  caller?: string;
 }

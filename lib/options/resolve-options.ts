@@ -120,6 +120,10 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
   const maxConcurrentCalls = num('resilience.maxConcurrentCalls', r.maxConcurrentCalls, 32, { min: 1, max: 10_000, unit: 'calls', integer: true });
   const maxQueuedCalls = num('resilience.maxQueuedCalls', r.maxQueuedCalls, 1000, { min: 0, max: 1_000_000, unit: 'calls', integer: true });
   const retryAfterSeconds = num('resilience.retryAfterSeconds', r.retryAfterSeconds, 5, { min: 1, max: 86_400, unit: 'seconds', integer: true });
+  const reservedCallsForKnownTokens = num('resilience.reservedCallsForKnownTokens', r.reservedCallsForKnownTokens, Math.floor(maxConcurrentCalls / 4), {
+    min: 0, max: Math.max(0, maxConcurrentCalls - 1), unit: 'calls (fewer than maxConcurrentCalls)', integer: true,
+  });
+  const maxRetryAfterSeconds = num('resilience.maxRetryAfterSeconds', r.maxRetryAfterSeconds, 300, { min: 1, max: 86_400, unit: 'seconds', integer: true });
 
   const h = o.health ?? {};
   const health = {
@@ -259,12 +263,15 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
       maxConcurrentCalls,
       maxQueuedCalls,
       retryAfterSeconds,
+      reservedCallsForKnownTokens,
+      maxRetryAfterSeconds,
     },
     health,
     metrics: o.metrics === false ? false : { meterProvider: o.metrics?.meterProvider },
     events: o.events,
     httpAgent: o.httpAgent,
     httpsAgent: o.httpsAgent,
+    verifyOnStartup: o.verifyOnStartup === true,
   };
 }
 

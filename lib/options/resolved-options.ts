@@ -61,10 +61,13 @@ export interface ResolvedOptions {
     readonly maxConcurrentCalls: number;
     readonly maxQueuedCalls: number;
     readonly retryAfterSeconds: number;
+    readonly reservedCallsForKnownTokens: number;
+    readonly maxRetryAfterSeconds: number;
   };
   readonly health: { readonly probeTimeoutMs: number; readonly cacheMs: number; readonly slowMs: number };
   readonly metrics: false | { readonly meterProvider?: unknown };
   readonly events?: IntrospectionEvents;
   readonly httpAgent?: HttpAgent;
   readonly httpsAgent?: HttpsAgent;
+  readonly verifyOnStartup: boolean;
 }

@@ -21,6 +21,7 @@ import {
 } from 'cockatiel';
 import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
+import { FairQueue } from './fair-queue.js';
 
 /** Circuit-breaker state as reported to users and health checks. */
 export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated' | 'disabled';
@@ -33,23 +34,61 @@ const STATE_NAMES: Record<CircuitState, BreakerState> = {
 };
 
 /**
+ * Reasons that say the authorization server itself is in trouble: the only ones that feed the
+ * circuit breaker. Deliberately absent: anything about one token (a 4xx about the token is an
+ * inactive verdict, not an error), our own credentials or configuration (`client_authentication_failed`,
+ * `unexpected_status`), an answer that is not RFC 7662 (`invalid_response`: it can be specific to one
+ * token), and our own overload or deadlines (`overloaded`, cancellations) — so nothing an
+ * unauthenticated caller sends can open the breaker.
+ */
+const BREAKER_REASONS: ReadonlySet<AuthorizationServerUnavailableError['reason']> = new Set([
+  'connection_failed',
+  'timeout',
+  'server_error',
+  'rate_limited',
+  'discovery_failed',
+] as const);
+
+/** Time one lookup spent at the authorization server, milliseconds. */
+interface Progress {
+  atServerMs: number;
+  /** Start of the attempt in flight, if any (epoch ms). */
+  inFlightSince?: number;
+}
+
+/** No call was made: the server's `Retry-After` has not passed. Neither retried nor counted by the breaker. */
+class HoldOffError extends Error {}
+
+/** A health probe's own (short) timeout: counted only as the failed test call of a half-open breaker. */
+class ProbeTimeoutError extends Error {}
+
+/**
  * Every call to the authorization server goes through here (cockatiel policies, outermost first):
- * overall deadline → circuit breaker (counts failed *lookups*, after retries) → retry (transient
- * failures only, exponential backoff with decorrelated jitter, honouring a short `Retry-After`)
- * → bulkhead (caps concurrent HTTP calls) → per-attempt timeout.
+ * `Retry-After` hold-off → overall deadline → circuit breaker (counts failed *lookups*, after
+ * retries, for AS trouble only) → retry (transient failures only, exponential backoff with
+ * decorrelated jitter, honouring a short `Retry-After`) → bulkheads (cap concurrent HTTP calls; new
+ * tokens get fewer slots than re-validations of known-active tokens, shared round-robin between
+ * callers) → per-attempt timeout.
  * Whatever fails comes out as an `AuthorizationServerUnavailableError` with a retry-after hint.
  */
 export class ResiliencePolicy {
-  private readonly policy: IPolicy;
+  private readonly outer: IPolicy;
+  private readonly allCalls: IPolicy;
+  /** New-token lookups: fewer slots than all calls, and fair between callers. */
+  private readonly newTokenCalls: FairQueue;
+  private readonly attemptTimeout;
   private readonly breaker?: CircuitBreakerPolicy;
   private openedAt = 0;
+  /** No call before this time (epoch ms): the authorization server asked us to wait (`Retry-After`). */
+  private holdUntil = 0;
   private readonly listeners = new Set<(state: BreakerState) => void>();
-  private readonly probes = new Map<number, IPolicy>();
+  private readonly probeTimeouts = new Map<number, IPolicy>();
 
   constructor(private readonly options: ResolvedOptions['resilience']) {
     const o = options;
-    const attemptTimeout = timeout(o.attemptTimeoutMs, TimeoutStrategy.Aggressive);
-    const limiter = bulkhead(o.maxConcurrentCalls, o.maxQueuedCalls);
+    this.attemptTimeout = timeout(o.attemptTimeoutMs, TimeoutStrategy.Aggressive);
+    this.allCalls = bulkhead(o.maxConcurrentCalls, o.maxQueuedCalls);
+    this.newTokenCalls = new FairQueue(o.maxConcurrentCalls - o.reservedCallsForKnownTokens, o.maxQueuedCalls);
     const retrier =
       o.retries > 0
         ? retry(handleWhen((e) => this.isRetryable(e)), {
@@ -60,17 +99,17 @@ export class ResiliencePolicy {
           })
         : noop;
     if (o.circuitBreaker) {
-      this.breaker = circuitBreaker(handleWhen(isAuthorizationServerFailure), {
-        halfOpenAfter: o.circuitBreaker.halfOpenAfterMs,
-        breaker: new ConsecutiveBreaker(o.circuitBreaker.consecutiveFailures),
-      });
+      this.breaker = circuitBreaker(
+        handleWhen((e) => e instanceof ProbeTimeoutError || (e instanceof AuthorizationServerUnavailableError && BREAKER_REASONS.has(e.reason))),
+        { halfOpenAfter: o.circuitBreaker.halfOpenAfterMs, breaker: new ConsecutiveBreaker(o.circuitBreaker.consecutiveFailures) },
+      );
       this.breaker.onBreak(() => (this.openedAt = Date.now()));
       this.breaker.onStateChange((state) => {
         for (const listener of this.listeners) listener(STATE_NAMES[state]);
       });
     }
     const deadline = timeout(o.deadlineMs, TimeoutStrategy.Aggressive);
-    this.policy = wrap(deadline, this.breaker ?? noop, retrier, limiter, attemptTimeout);
+    this.outer = wrap(deadline, this.breaker ?? noop, retrier);
   }
 
   /** Current circuit-breaker state. */
@@ -91,35 +130,99 @@ export class ResiliencePolicy {
     return Math.max(1, Math.ceil((this.openedAt + cb.halfOpenAfterMs - Date.now()) / 1000));
   }
 
-  /** Runs one authorization-server call under the policies. `fn` must honour `signal`. */
-  async execute<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  /**
+   * Runs one authorization-server call under the policies. `fn` must honour `signal`.
+   * @param knownToken the token was active at the authorization server before (a re-validation):
+   *   it may use the calls reserved for known tokens, which a flood of new tokens cannot take.
+   * @param caller who is asking (e.g. the client's address): waiting new-token lookups are served
+   *   round-robin between callers, so one caller's flood cannot starve the others.
+   */
+  async execute<T>(fn: (signal: AbortSignal) => Promise<T>, knownToken = false, caller = ''): Promise<T> {
+    this.checkHoldOff();
+    const progress: Progress = { atServerMs: 0 };
+    const call = ({ signal }: { signal: AbortSignal }) =>
+      this.allCalls.execute(({ signal: s }) => this.attempt(fn, s, progress), signal);
     try {
-      return await this.policy.execute(({ signal }) => fn(signal));
+      return await this.outer.execute(
+        knownToken ? call : ({ signal }) => this.newTokenCalls.run(caller, signal, () => call({ signal })),
+      );
     } catch (error) {
-      throw this.translate(error);
+      throw this.translate(error, progress);
     }
   }
 
   /**
-   * Runs a health probe: through the circuit breaker (so a successful probe is the half-open test
-   * call that closes it, even when no traffic arrives) with its own timeout, without retries or
-   * bulkhead. Fails fast with `circuit_open` while the breaker is open.
+   * Runs a health probe with its own timeout, without retries or bulkhead. The probe never counts
+   * against a closed breaker — neither its timeouts nor its failures. While the breaker is open it
+   * fails fast with `circuit_open`; once the half-open delay has passed, the probe is the test call:
+   * success closes the breaker (no user traffic needed), failure or timeout keeps it open.
    */
   async probe<T>(fn: (signal: AbortSignal) => Promise<T>, timeoutMs: number): Promise<T> {
-    let policy = this.probes.get(timeoutMs);
-    if (!policy) {
-      policy = wrap(this.breaker ?? noop, timeout(timeoutMs, TimeoutStrategy.Aggressive));
-      this.probes.set(timeoutMs, policy);
-    }
+    this.checkHoldOff();
+    let limit = this.probeTimeouts.get(timeoutMs);
+    if (!limit) this.probeTimeouts.set(timeoutMs, (limit = timeout(timeoutMs, TimeoutStrategy.Aggressive)));
+    const run = ({ signal }: { signal: AbortSignal }) =>
+      limit.execute(({ signal: s }) => fn(s), signal).catch((error: unknown) => {
+        if (error instanceof TaskCancelledError && !signal.aborted) {
+          throw new ProbeTimeoutError(`The health probe got no answer within ${timeoutMs} ms.`, { cause: error });
+        }
+        throw error;
+      });
     try {
-      return await policy.execute(({ signal }) => fn(signal));
+      if (!this.breaker || this.breaker.state === CircuitState.Closed) return await run({ signal: new AbortController().signal });
+      return await this.breaker.execute(run);
     } catch (error) {
+      if (error instanceof ProbeTimeoutError) {
+        throw new AuthorizationServerUnavailableError('timeout', this.options.retryAfterSeconds, error.message, { cause: error });
+      }
       throw this.translate(error);
     }
   }
 
+  /** One HTTP attempt under the attempt timeout. Remembers a `Retry-After` the server sent. */
+  private async attempt<T>(fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal, progress: Progress): Promise<T> {
+    // A retry, or a lookup that waited for a slot, must not call before the server's retry time either.
+    if (this.holdUntil > Date.now()) throw new HoldOffError();
+    const started = Date.now();
+    progress.inFlightSince = started;
+    try {
+      return await this.attemptTimeout.execute(({ signal: s }) => fn(s), signal);
+    } catch (error) {
+      // Our own deadline (or the caller) cancelled it: that says nothing about the authorization server.
+      if (signal.aborted) throw new TaskCancelledError('The lookup was cancelled (deadline).');
+      if (error instanceof TaskCancelledError) {
+        throw new AuthorizationServerUnavailableError(
+          'timeout',
+          this.options.retryAfterSeconds,
+          `The authorization server did not answer within the attempt timeout (${this.options.attemptTimeoutMs} ms).`,
+          { cause: error },
+        );
+      }
+      if (error instanceof AuthorizationServerUnavailableError && error.retryAfterFromServer) {
+        this.holdUntil = Math.max(this.holdUntil, Date.now() + error.retryAfterSeconds * 1000);
+      }
+      throw error;
+    } finally {
+      progress.atServerMs += Date.now() - started;
+      progress.inFlightSince = undefined;
+    }
+  }
+
+  /** While the authorization server's `Retry-After` runs, fail fast with the time left — the same for every caller. */
+  private checkHoldOff(): void {
+    if (this.holdUntil > Date.now()) throw this.holdOffError();
+  }
+
+  private holdOffError(): AuthorizationServerUnavailableError {
+    return new AuthorizationServerUnavailableError(
+      'rate_limited',
+      Math.max(1, Math.ceil((this.holdUntil - Date.now()) / 1000)),
+      `The authorization server asked us to wait (Retry-After); no call before ${new Date(this.holdUntil).toISOString()}.`,
+      { retryAfterFromServer: true },
+    );
+  }
+
   private isRetryable(error: Error): boolean {
-    if (error instanceof TaskCancelledError) return true; // an attempt timed out
     if (!(error instanceof AuthorizationServerUnavailableError)) return false;
     switch (error.reason) {
       case 'connection_failed':
@@ -134,9 +237,11 @@ export class ResiliencePolicy {
     }
   }
 
-  private translate(error: unknown): AuthorizationServerUnavailableError {
+  /** @param progress how long this lookup spent at the authorization server (vs. waiting for a free slot). */
+  private translate(error: unknown, progress?: Progress): AuthorizationServerUnavailableError {
     const o = this.options;
     if (error instanceof AuthorizationServerUnavailableError) return error;
+    if (error instanceof HoldOffError) return this.holdOffError();
     if (error instanceof BrokenCircuitError) {
       return new AuthorizationServerUnavailableError(
         'circuit_open',
@@ -154,12 +259,22 @@ export class ResiliencePolicy {
       );
     }
     if (error instanceof TaskCancelledError) {
-      return new AuthorizationServerUnavailableError(
-        'timeout',
-        o.retryAfterSeconds,
-        `The authorization server did not answer in time (attempt timeout ${o.attemptTimeoutMs} ms, deadline ${o.deadlineMs} ms).`,
-        { cause: error },
-      );
+      // The deadline passed. If most of it went by waiting for a free slot rather than at the
+      // authorization server, that is our own overload (a flood of lookups), not AS slowness.
+      const atServerMs = (progress?.atServerMs ?? 0) + (progress?.inFlightSince ? Date.now() - progress.inFlightSince : 0);
+      return !progress || atServerMs * 2 >= o.deadlineMs
+        ? new AuthorizationServerUnavailableError(
+            'timeout',
+            o.retryAfterSeconds,
+            `The authorization server did not answer in time (attempt timeout ${o.attemptTimeoutMs} ms, deadline ${o.deadlineMs} ms).`,
+            { cause: error },
+          )
+        : new AuthorizationServerUnavailableError(
+            'overloaded',
+            o.retryAfterSeconds,
+            `No free slot for a call to the authorization server within the deadline (${o.deadlineMs} ms; limit ${o.maxConcurrentCalls} concurrent calls).`,
+            { cause: error },
+          );
     }
     return new AuthorizationServerUnavailableError(
       'unexpected_error',
@@ -168,12 +283,6 @@ export class ResiliencePolicy {
       { cause: error },
     );
   }
-}
-
-/** Failures that say something about the authorization server's health (and so feed the breaker). */
-function isAuthorizationServerFailure(error: Error): boolean {
-  if (error instanceof TaskCancelledError) return true;
-  return error instanceof AuthorizationServerUnavailableError && error.reason !== 'overloaded';
 }
 
 /** Exponential backoff with jitter, but never shorter than a short `Retry-After` the server asked for. */

@@ -49,8 +49,9 @@ export interface AuthorizationServerResetEvent {
 }
 
 /**
- * Hooks for audit and custom logic. Called synchronously; an exception thrown by a hook is logged
- * and never affects the request. Payloads never contain a token or a secret.
+ * Hooks for audit and custom logic. Called synchronously and never awaited: a hook may be `async`.
+ * A hook that throws or whose promise rejects is logged (rate-limited) and ignored; the request is
+ * unaffected. Payloads never contain a token or a secret.
  */
 export interface IntrospectionEvents {
   onTokenValidated?(event: TokenValidatedEvent): void;

@@ -145,14 +145,24 @@ export class IntrospectionTelemetry {
     this.emit('onCircuitStateChange', { state, previous });
   }
 
-  /** Calls a user hook; a hook that throws is logged and ignored. */
+  /**
+   * Calls a user hook without waiting for it. A hook that throws, or returns a promise that rejects,
+   * is logged (rate-limited) and ignored: the request goes on unaffected and no rejection is left unhandled.
+   */
   emit<K extends keyof IntrospectionEvents>(name: K, event: Parameters<NonNullable<IntrospectionEvents[K]>>[0]): void {
-    const hook = this.events[name] as ((e: typeof event) => void) | undefined;
+    const hook = this.events[name] as ((e: typeof event) => unknown) | undefined;
     if (!hook) return;
     try {
-      hook.call(this.events, event);
+      const returned = hook.call(this.events, event);
+      if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function') {
+        (returned as PromiseLike<unknown>).then(undefined, (error: unknown) => this.hookFailed(name, error));
+      }
     } catch (error) {
-      this.log.error(`hook:${name}`, `The ${name} hook threw (ignored): ${(error as Error)?.message ?? String(error)}`);
+      this.hookFailed(name, error);
     }
+  }
+
+  private hookFailed(name: string, error: unknown): void {
+    this.log.error(`hook:${name}`, () => `The ${name} hook failed (ignored): ${(error as Error)?.message ?? String(error)}`);
   }
 }

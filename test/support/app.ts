@@ -60,11 +60,21 @@ export class OrdersController {
   }
 }
 
+/** A route that can live without identity: `fail-open`, no scopes. */
+@Controller('feed')
+export class FeedController {
+  @Get()
+  @OutagePolicy('fail-open')
+  feed(@Req() req: { user?: unknown; introspectionOutage?: unknown }) {
+    return { user: req.user ?? null, outage: req.introspectionOutage ?? null };
+  }
+}
+
 /** Starts a real Nest application on 127.0.0.1 (random port) over the given HTTP adapter. */
 export async function startApp(
   adapter: AdapterName,
   introspection: DynamicModule | IntrospectionModuleOptions,
-  controllers: Array<new (...args: never[]) => unknown> = [PublicController, OrdersController],
+  controllers: Array<new (...args: never[]) => unknown> = [PublicController, OrdersController, FeedController],
   extraImports: DynamicModule[] = [],
   providers: Array<new (...args: never[]) => unknown> = [],
 ): Promise<{ app: INestApplication; url: string }> {

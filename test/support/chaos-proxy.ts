@@ -1,15 +1,17 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-export type ChaosMode = 'ok' | 'down' | 'slow' | 'error500' | 'error429' | 'garbage';
+export type ChaosMode = 'ok' | 'down' | 'slow' | 'error500' | 'error429' | 'garbage' | 'delay';
 
 /**
  * A real HTTP server on 127.0.0.1 in front of a real authorization server: forwards requests in
  * mode `ok`, and misbehaves on demand — refuses connections (`down`), hangs 5 s (`slow`), answers
- * 500, 429 + Retry-After, or an HTML page with status 200 (`garbage`).
+ * 500, 429 + Retry-After, or an HTML page with status 200 (`garbage`), or forwards after `delayMs` (`delay`).
  */
 export class ChaosProxy {
   mode: ChaosMode = 'ok';
+  /** For mode `delay`: how long each request is held before it is forwarded, milliseconds. */
+  delayMs = 300;
   private server?: Server;
   private port = 0;
   private readonly sockets = new Set<Socket>();
@@ -65,11 +67,12 @@ export class ChaosProxy {
           }
         };
         switch (this.mode) {
-          case 'slow': {
+          case 'slow':
+          case 'delay': {
             const t = setTimeout(() => {
               this.timers.delete(t);
               if (!res.destroyed) void forward();
-            }, 5000);
+            }, this.mode === 'slow' ? 5000 : this.delayMs);
             this.timers.add(t);
             return;
           }
