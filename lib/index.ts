@@ -21,6 +21,8 @@ export { Public } from './decorators/public.decorator.js';
 export { AnyScope, Scopes } from './decorators/scopes.decorator.js';
 /** `@OutagePolicy('fail-closed' | 'serve-stale' | 'fail-open')`: per-route behaviour when the AS cannot answer. */
 export { OutagePolicy } from './decorators/outage-policy.decorator.js';
+/** `@RequireIntrospection()`: revocation-sensitive route; every request asks the AS (JWTs too). */
+export { RequireIntrospection } from './decorators/require-introspection.decorator.js';
 /** `@Introspected()` / `@Introspected('sub')`: the validated introspection result (or one claim) as a handler parameter. */
 export { Introspected } from './decorators/introspected.decorator.js';
 /** RFC 6750 helpers used by the guard, for custom transports: parse an Authorization header, build a challenge. */
@@ -32,6 +34,9 @@ export type {
   IntrospectionCacheOptions,
   IntrospectionModuleOptions,
   IntrospectionResilienceOptions,
+  JwtAccessTokenOptions,
+  JwtMode,
+  SignedIntrospectionOptions,
 } from './interfaces/introspection-module-options.interface.js';
 /** Results of `introspect()`: RFC 7662 field names, with derived `scopes` and `stale` beside them. */
 export type {

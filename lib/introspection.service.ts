@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import { IntrospectionCache, type ActiveRecord, type PolicyCheck } from './cache/introspection.cache.js';
 import type { SharedEntry } from './cache/sealed-entry.js';
 import { SingleFlight, type FlightTicket } from './cache/single-flight.js';
@@ -9,7 +9,8 @@ import {
   AuthorizationServerUnavailableError,
   InvalidTokenError,
 } from './errors/introspection.errors.js';
-import { INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS } from './introspection.constants.js';
+import { INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, JWT_ACCESS_TOKENS, RESOLVED_OPTIONS } from './introspection.constants.js';
+import type { JwtAccessTokens } from './jwt/jwt-access-tokens.js';
 import type { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';
 import type { ResultSource } from './telemetry/introspection-events.interface.js';
 import type {
@@ -39,6 +40,7 @@ export class IntrospectionService implements OnApplicationShutdown {
     private readonly resilience: ResiliencePolicy,
     private readonly client: IntrospectionClient,
     @Inject(INTROSPECTION_TELEMETRY) private readonly telemetry: IntrospectionTelemetry,
+    @Optional() @Inject(JWT_ACCESS_TOKENS) private readonly jwt?: JwtAccessTokens | null,
   ) {
     this.allowStaleByDefault = options.outagePolicy === 'serve-stale';
     resilience.onStateChange((state) => telemetry.breakerChanged(state));
@@ -69,14 +71,26 @@ export class IntrospectionService implements OnApplicationShutdown {
    */
   async introspect(token: string, options?: IntrospectOptions): Promise<IntrospectionResult> {
     if (typeof token !== 'string' || token.length === 0) return inactive('inactive');
+    // JWT access tokens (RFC 9068) take their own path per `jwt.mode`; opaque tokens are always introspected.
+    if (this.jwt?.handles(token)) {
+      const { result, source } = await this.jwt.resolve(token, options, this.introspectAtServer);
+      return source === 'authorization-server' ? result : this.report(token, result, source);
+    }
+    return this.introspectAtServer(token, options);
+  }
+
+  /** Introspection proper: cache, single-flight, resilience, the authorization server. */
+  private readonly introspectAtServer = async (token: string, options?: IntrospectOptions): Promise<IntrospectionResult> => {
     const cache = this.cache;
     let key: string;
     let cached: ActiveRecord | undefined;
     let epoch = 0;
     if (cache) {
       key = cache.key(token);
-      let record = cache.readLocal(key);
-      if (!record && cache.hasShared) record = await cache.readShared(key, token, this.policyCheck);
+      // Revocation-sensitive routes always ask the AS (the answer is still cached for other routes).
+      const fresh = options?.requireIntrospection === true;
+      let record = fresh ? undefined : cache.readLocal(key);
+      if (!record && cache.hasShared && !fresh) record = await cache.readShared(key, token, this.policyCheck);
       if (record) {
         if (!record.result.active) {
           this.telemetry.cacheLookup('negative_hit');
@@ -109,7 +123,7 @@ export class IntrospectionService implements OnApplicationShutdown {
       }
       throw error;
     }
-  }
+  };
 
   /**
    * The record to serve stale during an outage: the newest one (an inactive answer or an eviction
@@ -140,6 +154,8 @@ export class IntrospectionService implements OnApplicationShutdown {
    * (call it after revoking a token). Rejects if a shared cache store cannot delete it.
    */
   async evict(token: string): Promise<void> {
+    // A locally validated JWT cannot be forgotten into a new AS call: it is refused until it expires.
+    if (this.jwt) await this.jwt.revoke(token);
     if (this.cache) await this.cache.delete([this.cache.key(token)]);
   }
 

@@ -209,6 +209,34 @@ export class IntrospectionCache {
     await this.coordinator?.close();
   }
 
+  /**
+   * JWT access tokens validated locally (lib/jwt): remembered in process only (nothing to share: every
+   * replica can verify a signature), unless an eviction happened since the verification started (`epoch`).
+   */
+  rememberLocal(key: string, result: ActiveIntrospectionResult, freshUntil: number, epoch: number): void {
+    const now = Date.now();
+    if (epoch !== this.evictions || freshUntil <= now) return;
+    this.local.setActive(key, { result, freshUntil, staleUntil: freshUntil, until: Math.min(freshUntil, now + this.localTtlMs) }, now);
+  }
+
+  /**
+   * Refuses a locally validated JWT until `untilMs` (its `exp`) on every replica, including replicas started
+   * later: a mark in the shared store that they read before accepting a JWT they have not verified yet.
+   * Rejects when the store cannot write it (the revocation did not happen: retry).
+   */
+  async denyShared(key: string, untilMs: number): Promise<void> {
+    const ttl = untilMs - Date.now();
+    if (!this.shared || ttl <= 0) return;
+    await this.guard!.strict('write the JWT revocation', () => this.tombstones!.set(revoked(key), untilMs, ttl));
+  }
+
+  /** Until when (epoch ms) a JWT is refused per the shared store; undefined when not (or when the store fails). */
+  async deniedShared(key: string): Promise<number | undefined> {
+    if (!this.shared) return undefined;
+    const until = await this.guard!.soft('get', () => this.tombstones!.get<number>(revoked(key)));
+    return typeof until === 'number' && until > Date.now() ? until : undefined;
+  }
+
   private activeRecord(result: ActiveIntrospectionResult, freshUntil: number, staleUntil: number, now: number): ActiveRecord {
     return { result, freshUntil, staleUntil, until: Math.min(staleUntil, now + this.localTtlMs) };
   }
@@ -258,6 +286,10 @@ export class IntrospectionCache {
 interface Tombstone {
   readonly at: number;
   readonly origin: string;
+}
+
+function revoked(key: string): string {
+  return `revoked:${key}`;
 }
 
 function tombstone(key: string): string {

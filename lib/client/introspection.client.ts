@@ -15,7 +15,10 @@ import { parseIntrospectionResponse, type IntrospectionResponse } from './intros
  */
 export class IntrospectionClient {
   readonly endpoints: EndpointResolver;
-  private readonly http: AxiosInstance;
+  /** The library's HTTP client (also fetches the authorization server's keys). */
+  readonly http: AxiosInstance;
+  /** RFC 9701: set when `signedIntrospection` is on; asks for and opens signed responses. */
+  responseOpener?: ResponseOpener;
   private readonly auth: ClientAuthentication;
   private readonly ownToken?: OwnAccessToken;
   private readonly resetListeners: Array<(detail: { tokenAgeMs: number }) => void> = [];
@@ -104,7 +107,7 @@ export class IntrospectionClient {
         signal,
         headers: {
           'content-type': 'application/x-www-form-urlencoded',
-          accept: 'application/json',
+          accept: this.responseOpener?.accept ?? 'application/json',
           ...credentials.headers,
         },
       });
@@ -114,10 +117,11 @@ export class IntrospectionClient {
     return res;
   }
 
-  private classify(res: AxiosResponse<string>): IntrospectionResponse {
+  private classify(res: AxiosResponse<string>): IntrospectionResponse | Promise<IntrospectionResponse> {
     const status = res.status;
     const retryAfter = this.options.resilience.retryAfterSeconds;
     if (status === 200) {
+      if (this.responseOpener) return this.responseOpener.open(res.data, header(res, 'content-type'));
       return parseIntrospectionResponse(res.data, header(res, 'content-type'), retryAfter);
     }
     const serverHint = parseRetryAfter(header(res, 'retry-after'));
@@ -167,6 +171,12 @@ export class IntrospectionClient {
       { cause },
     );
   }
+}
+
+/** Reads a 200 answer in place of the plain JSON parser (RFC 9701 signed responses). */
+export interface ResponseOpener {
+  readonly accept: string;
+  open(body: string, contentType: string | undefined): Promise<IntrospectionResponse>;
 }
 
 function fail(

@@ -80,7 +80,15 @@ export type InvalidTokenReason =
   /** The token is active but not an access token (a refresh or ID token, per `token_type`, `token_use` or `typ`). */
   | 'not_access_token'
   /** The token is sender-constrained (`cnf`, or `token_type: DPoP`) and was presented without a proof of possession. */
-  | 'sender_constrained';
+  | 'sender_constrained'
+  /** A JWT access token that is malformed, uses an algorithm outside `jwt.algorithms`, or lacks a required claim. */
+  | 'invalid_jwt'
+  /** A JWT access token whose signature does not verify with any key of the authorization server. */
+  | 'invalid_signature'
+  /** A JWT access token that was evicted (`evict()`, webhook) or found inactive at the AS: refused until it expires. */
+  | 'revoked'
+  /** A JWT-shaped token, and `jwt.mode` is `'refuse'`. */
+  | 'jwt_not_accepted';
 
 /** The token is not (or no longer) valid for this API: answer 401 `invalid_token`. */
 export class InvalidTokenError extends TokenIntrospectionError {
@@ -117,5 +125,13 @@ export function describeInvalidToken(reason: InvalidTokenReason): string {
       return 'The token is not an access token.';
     case 'sender_constrained':
       return 'The access token is bound to a key (sender-constrained) and cannot be used as a bearer token.';
+    case 'invalid_jwt':
+      return 'The access token is not a valid JWT access token (malformed, algorithm not allowed, or a required claim missing).';
+    case 'invalid_signature':
+      return 'The access token signature does not verify with the keys of the authorization server.';
+    case 'revoked':
+      return 'The access token has been revoked.';
+    case 'jwt_not_accepted':
+      return 'JWT access tokens are not accepted by this API.';
   }
 }

@@ -19,6 +19,7 @@ import {
   INTROSPECTION_TELEMETRY,
   OUTAGE_POLICY_KEY,
   PUBLIC_KEY,
+  REQUIRE_INTROSPECTION_KEY,
   RESOLVED_OPTIONS,
   SCOPES_KEY,
 } from '../introspection.constants.js';
@@ -231,12 +232,16 @@ export class TokenGuard implements CanActivate {
     const outagePolicy = this.reflector.getAllAndOverride<OutagePolicy>(OUTAGE_POLICY_KEY, targets) ?? this.options.outagePolicy;
     const allowStale = outagePolicy === 'serve-stale';
     const moduleDefault = this.options.outagePolicy === 'serve-stale';
+    const requireIntrospection = this.reflector.getAllAndOverride<boolean>(REQUIRE_INTROSPECTION_KEY, targets) === true;
     return {
       isPublic,
       allScopes,
       anyScopes,
       outagePolicy,
-      introspectOptions: allowStale === moduleDefault ? undefined : { allowStale },
+      introspectOptions:
+        allowStale === moduleDefault && !requireIntrospection
+          ? undefined
+          : { ...(allowStale === moduleDefault ? {} : { allowStale }), ...(requireIntrospection ? { requireIntrospection } : {}) },
     };
   }
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { IntrospectionClient } from '../client/introspection.client.js';
 import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
-import { RESOLVED_OPTIONS } from '../introspection.constants.js';
+import { AUTHORIZATION_SERVER_KEYS, RESOLVED_OPTIONS } from '../introspection.constants.js';
+import type { AuthorizationServerKeys, KeysHealth } from '../jwt/authorization-server-keys.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { ResiliencePolicy, type BreakerState } from '../resilience/resilience.policy.js';
 
@@ -22,6 +23,8 @@ export interface AuthorizationServerHealth {
   message?: string;
   /** When the probe ran (ISO 8601); results are reused for `health.cacheMs`. */
   checkedAt: string;
+  /** The key endpoint (JWT validation, RFC 9701), when used: `stale` degrades, `down` fails the check. */
+  keys?: KeysHealth;
 }
 
 type TerminusSession = {
@@ -55,6 +58,7 @@ export class IntrospectionHealthIndicator {
     private readonly client: IntrospectionClient,
     private readonly resilience: ResiliencePolicy,
     private readonly moduleRef: ModuleRef,
+    @Optional() @Inject(AUTHORIZATION_SERVER_KEYS) private readonly keys?: AuthorizationServerKeys | null,
   ) {}
 
   /**
@@ -74,7 +78,7 @@ export class IntrospectionHealthIndicator {
   probe(): Promise<AuthorizationServerHealth> {
     const now = Date.now();
     if (this.last && now - this.last.at < this.options.health.cacheMs) return this.last.outcome;
-    const outcome = this.runProbe();
+    const outcome = this.keys ? this.runProbe().then((health) => this.withKeys(health, this.keys!)) : this.runProbe();
     this.last = { at: now, outcome };
     return outcome;
   }
@@ -107,6 +111,21 @@ export class IntrospectionHealthIndicator {
         checkedAt,
       };
     }
+  }
+
+  /** Adds the key endpoint: keys past their freshness are fetched (through the breaker) before reporting. */
+  private async withKeys(health: AuthorizationServerHealth, keys: AuthorizationServerKeys): Promise<AuthorizationServerHealth> {
+    if (keys.health().status !== 'up') {
+      await this.resilience.probe((signal) => keys.refresh({ signal }), this.options.health.probeTimeoutMs).catch(() => undefined);
+    }
+    const state = keys.health();
+    if (state.status === 'down' || state.status === 'unknown') {
+      return { ...health, status: 'down', keys: state, reason: health.reason ?? 'keys_unavailable', message: health.message ?? "The authorization server's key endpoint cannot be read and no usable keys are left: JWT access tokens get 503." };
+    }
+    if (state.status === 'stale' && health.status === 'up') {
+      return { ...health, status: 'degraded', keys: state, reason: 'keys_stale', message: "The key endpoint cannot be read; JWTs are verified with the last keys (bounded by `jwt.keysStaleIfErrorSeconds`)." };
+    }
+    return { ...health, keys: state };
   }
 
   /** Terminus' own HealthIndicatorService when the package is installed (optional peer dependency). */

@@ -59,4 +59,10 @@ export interface IntrospectOptions {
    * (flagged `stale: true`) instead of rejecting. Default: `outagePolicy === 'serve-stale'`.
    */
   allowStale?: boolean;
+  /**
+   * Revocation-sensitive use ("always ask the AS", `@RequireIntrospection()`): an opaque token skips the
+   * cache read (the answer is still cached for others), and a JWT that validates locally is also introspected.
+   * Default false.
+   */
+  requireIntrospection?: boolean;
 }
