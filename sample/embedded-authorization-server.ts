@@ -46,6 +46,12 @@ export interface StartOptions {
   tokenTtlSeconds?: number;
   /** Port on 127.0.0.1. Default: a free port. */
   port?: number;
+  /**
+   * RFC 9701 signed introspection responses (`features.jwtIntrospection`). When on, oidc-provider signs the
+   * answer for *every* client that asks with `Accept: application/token-introspection+jwt` (its default
+   * `introspection_signed_response_alg` is RS256); when off, it answers JSON whatever is asked. Default true.
+   */
+  jwtIntrospection?: boolean;
 }
 
 /**
@@ -315,7 +321,8 @@ export class EmbeddedAuthorizationServer {
           ...common,
           client_id: CLIENTS.signed.clientId,
           client_secret: CLIENTS.signed.clientSecret,
-          introspection_signed_response_alg: 'RS256',
+          // Recognized only with features.jwtIntrospection.
+          ...(this.options.jwtIntrospection !== false ? { introspection_signed_response_alg: 'RS256' } : {}),
         },
         { ...common, client_id: CLIENTS.app.clientId, client_secret: CLIENTS.app.clientSecret, scope: SCOPES.join(' ') },
       ],
@@ -324,7 +331,7 @@ export class EmbeddedAuthorizationServer {
         devInteractions: { enabled: false },
         clientCredentials: { enabled: true },
         introspection: { enabled: true, allowedPolicy: async () => true },
-        jwtIntrospection: { enabled: true },
+        jwtIntrospection: { enabled: this.options.jwtIntrospection !== false },
         revocation: {
           enabled: true,
           allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,

@@ -55,7 +55,9 @@ export class SignedIntrospectionOpener implements ResponseOpener {
     }
     const inner = claims.token_introspection;
     if (inner === null || typeof inner !== 'object' || Array.isArray(inner)) throw this.invalid('a signed response without a "token_introspection" object');
-    return parseIntrospectionResponse(JSON.stringify(inner), 'application/json', retryAfter);
+    // RFC 7662 makes `iss` optional in the answer; the signed response's verified `iss` speaks for it.
+    const response = { iss: claims.iss, ...(inner as Record<string, unknown>) };
+    return parseIntrospectionResponse(JSON.stringify(response), 'application/json', retryAfter);
   }
 
   private invalid(what: string): AuthorizationServerUnavailableError {
