@@ -205,3 +205,27 @@ describe.each(ADAPTERS)('lightweight JWTs and revocation-sensitive routes with a
     expect(kc.introspections).toBe(2);
   });
 });
+
+describe('evict() racing local verifications of the same JWT (real oidc-provider keys)', () => {
+  it('no verification that finishes after the eviction resolves accepts the token, nor leaves it cached', async () => {
+    const { createEngine } = await import('./support/engine.js');
+    const as = await TestAuthorizationServer.start();
+    const engine = await createEngine({ issuer: as.issuer, ...CLIENTS.basic, allowInsecureRequests: true, audience: AUDIENCE, jwt: { mode: 'local' } });
+    try {
+      for (let round = 0; round < 5; round++) {
+        const token = await as.issueToken({ scope: 'read', resource: AUDIENCE });
+        const racing = Array.from({ length: 20 }, () => engine.service.introspect(token));
+        await engine.service.evict(token);
+        const evictedAt = Date.now();
+        const settled = await Promise.all(racing.map((p) => p.then((r) => ({ r, at: Date.now() }))));
+        // Answers that arrive later than the eviction's completion all refuse it...
+        for (const { r, at } of settled) if (at > evictedAt + 5) expect(r.active).toBe(false);
+        // ...and every later call does, with nothing cached from before.
+        for (let i = 0; i < 3; i++) expect(await engine.service.introspect(token)).toEqual({ active: false, reason: 'revoked' });
+      }
+    } finally {
+      await engine.close();
+      await as.stop();
+    }
+  });
+});

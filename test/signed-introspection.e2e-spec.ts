@@ -72,7 +72,7 @@ describe.each(ADAPTERS)('signed introspection responses (RFC 9701) over %s', (ad
     let faulty: FaultyServer;
     let app: { app: INestApplication; url: string };
     beforeAll(async () => {
-      faulty = await FaultyServer.start((_req, res) => res.end());
+      faulty = await FaultyServer.start((_req, res) => void res.end());
       app = await startApp(
         adapter,
         {
