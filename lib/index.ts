@@ -15,6 +15,8 @@ export type { IntrospectionOutage } from './guard/token.guard.js';
 /** Readiness of the authorization server for `@nestjs/terminus` (11 or 12): `isHealthy(key = 'authorization-server')`. */
 export { IntrospectionHealthIndicator } from './health/introspection.health.js';
 export type { AuthorizationServerHealth, HealthIndicatorResult } from './health/introspection.health.js';
+/** State of the authorization server's keys (JWT validation, RFC 9701) as the health indicator reports it. */
+export type { KeysHealth } from './jwt/authorization-server-keys.js';
 /** `@Public()`: no token needed, no call to the authorization server. */
 export { Public } from './decorators/public.decorator.js';
 /** `@Scopes(...)`: all required; `@AnyScope(...)`: at least one. Class and handler requirements both apply. */

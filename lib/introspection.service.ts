@@ -151,7 +151,8 @@ export class IntrospectionService implements OnApplicationShutdown {
 
   /**
    * Forgets what is cached about a token, so its next use asks the authorization server again
-   * (call it after revoking a token). Rejects if a shared cache store cannot delete it.
+   * (call it after revoking a token). A JWT access token that `jwt.mode` validates locally is refused
+   * until its `exp` instead, on every replica with a shared store. Rejects if a shared cache store cannot delete it.
    */
   async evict(token: string): Promise<void> {
     // A locally validated JWT cannot be forgotten into a new AS call: it is refused until it expires.
