@@ -304,3 +304,37 @@ describe('start-up validation of the jwt options (fix-it messages)', () => {
     expect(resolved.warnings.join('\n')).toMatch(/unsupported_token_type/);
   });
 });
+
+describe('unknown kid: one rate-limited key refresh (engine, real oidc-provider)', () => {
+  it('floods of unknown kids fetch the keys at most once per interval; a rotated key passes once a refresh is allowed', async () => {
+    const { createEngine } = await import('./support/engine.js');
+    const as = await TestAuthorizationServer.start();
+    const engine = await createEngine({
+      issuer: as.issuer, ...CLIENTS.basic, allowInsecureRequests: true, audience: AUDIENCE,
+      jwt: { mode: 'local', keysRefreshIntervalSeconds: 1 },
+    });
+    try {
+      expect((await engine.service.introspect(await as.issueToken({ scope: 'read', resource: AUDIENCE }))).active).toBe(true);
+      await sleep(1100);
+      as.resetCounters();
+      const now = Math.floor(Date.now() / 1000);
+      const { privateKey } = await generateKeyPair('RS256');
+      const randomKid = () => new SignJWT({ iss: as.issuer, aud: AUDIENCE, exp: now + 60 })
+        .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: Math.random().toString(36) }).sign(privateKey);
+      const flood = await Promise.all(Array.from({ length: 50 }, async () => engine.service.introspect(await randomKid())));
+      expect(flood.every((r) => !r.active && r.reason === 'invalid_signature')).toBe(true);
+      expect(as.jwksRequests).toBe(1);
+      // Rotation right after that refresh: refused until the interval has passed, then accepted (not remembered as refused).
+      await as.rotateSigningKey();
+      const rotated = await as.issueToken({ scope: 'read', resource: AUDIENCE });
+      expect(await engine.service.introspect(rotated)).toEqual({ active: false, reason: 'invalid_signature' });
+      expect(as.jwksRequests).toBe(1);
+      await sleep(1100);
+      expect((await engine.service.introspect(rotated)).active).toBe(true);
+      expect(as.jwksRequests).toBe(2);
+    } finally {
+      await engine.close();
+      await as.stop();
+    }
+  });
+});

@@ -212,10 +212,14 @@ export class IntrospectionCache {
   /**
    * JWT access tokens validated locally (lib/jwt): remembered in process only (nothing to share: every
    * replica can verify a signature), unless an eviction happened since the verification started (`epoch`).
+   * A rejection is remembered like an inactive answer (`negativeTtlSeconds`), so a replayed forgery costs no
+   * second signature check.
    */
-  rememberLocal(key: string, result: ActiveIntrospectionResult, freshUntil: number, epoch: number): void {
+  rememberLocal(key: string, result: IntrospectionResult, freshUntil: number, epoch: number): void {
     const now = Date.now();
-    if (epoch !== this.evictions || freshUntil <= now) return;
+    if (epoch !== this.evictions) return;
+    if (!result.active) return this.local.setInactive(key, { result, until: now + this.options.negativeTtlMs }, now);
+    if (freshUntil <= now) return;
     this.local.setActive(key, { result, freshUntil, staleUntil: freshUntil, until: Math.min(freshUntil, now + this.localTtlMs) }, now);
   }
 

@@ -2,11 +2,7 @@ import { hash } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import type { IntrospectionCache } from '../cache/introspection.cache.js';
 import { inactive } from '../client/introspection-response.js';
-import type {
-  ActiveIntrospectionResult,
-  IntrospectOptions,
-  IntrospectionResult,
-} from '../interfaces/introspection-result.interface.js';
+import type { IntrospectOptions, IntrospectionResult } from '../interfaces/introspection-result.interface.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import type { ResultSource } from '../telemetry/introspection-events.interface.js';
 import { looksLikeJwt, type JwtAccessTokenValidator } from './jwt-access-token.validator.js';
@@ -66,7 +62,12 @@ export class JwtAccessTokens {
 
     const epoch = cache?.epoch ?? 0;
     const local = await this.validator.validate(token);
-    if (!local.active) return { result: local, source: 'jwt' };
+    if (!local.active) {
+      // Remembered (a client retrying with its expired token costs no signature check), except a signature
+      // failure: a token signed with a key published after our last refresh must pass once the keys are refreshed.
+      if (local.reason !== 'invalid_signature') cache?.rememberLocal(key, local, 0, epoch);
+      return { result: local, source: 'jwt' };
+    }
     const sharedUntil = cache?.hasShared ? await cache.deniedShared(key) : undefined;
     if (sharedUntil !== undefined) this.denyLocally(key, sharedUntil);
     if (this.isDenied(key)) return { result: inactive('revoked'), source: 'jwt' };
@@ -79,7 +80,7 @@ export class JwtAccessTokens {
     }
     if (cache && this.options.jwt.verificationCacheMs > 0) {
       const expMs = typeof local.exp === 'number' ? local.exp * 1000 : Number.POSITIVE_INFINITY;
-      cache.rememberLocal(key, local as ActiveIntrospectionResult, Math.min(Date.now() + this.options.jwt.verificationCacheMs, expMs), epoch);
+      cache.rememberLocal(key, local, Math.min(Date.now() + this.options.jwt.verificationCacheMs, expMs), epoch);
     }
     return { result: local, source: 'jwt' };
   }
