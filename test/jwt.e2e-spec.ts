@@ -338,3 +338,32 @@ describe('unknown kid: one rate-limited key refresh (engine, real oidc-provider)
     }
   });
 });
+
+describe('junk JWT-shaped tokens (property-based, engine, real oidc-provider keys)', () => {
+  it('any header/payload/signature combination is refused with a reason, never throws, never fetches keys more than once', async () => {
+    const fc = await import('fast-check');
+    const { createEngine } = await import('./support/engine.js');
+    const as = await TestAuthorizationServer.start();
+    const engine = await createEngine({ issuer: as.issuer, ...CLIENTS.basic, allowInsecureRequests: true, audience: AUDIENCE, jwt: { mode: 'local' } });
+    try {
+      await engine.service.introspect(await as.issueToken({ scope: 'read', resource: AUDIENCE }));
+      as.resetCounters();
+      const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+      const header = fc.record({ alg: fc.constantFrom('RS256', 'none', 'HS256', 'ES256', 'PS256', 'EdDSA', 42), typ: fc.constantFrom('at+jwt', 'JWT', undefined), kid: fc.option(fc.string()) }, { requiredKeys: [] });
+      const payload = fc.oneof(fc.jsonValue(), fc.record({ iss: fc.constantFrom(as.issuer, 1, null), aud: fc.constantFrom(AUDIENCE, [AUDIENCE], 3), exp: fc.oneof(fc.integer(), fc.string()), scope: fc.oneof(fc.string(), fc.integer()) }, { requiredKeys: [] }));
+      await fc.assert(
+        fc.asyncProperty(header, payload, fc.string(), async (h, p, sig) => {
+          const token = `eyJ${b64(h).slice(3)}.${b64(p) || 'e30'}.${b64(sig)}`;
+          const result = await engine.service.introspect(token);
+          expect(result.active).toBe(false);
+          expect(typeof (result as { reason: string }).reason).toBe('string');
+        }),
+        { numRuns: 300 },
+      );
+      expect(as.jwksRequests).toBeLessThanOrEqual(1);
+    } finally {
+      await engine.close();
+      await as.stop();
+    }
+  });
+});
