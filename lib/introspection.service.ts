@@ -165,11 +165,14 @@ export class IntrospectionService implements OnApplicationShutdown {
    * the index and the broadcast). Resolves to the number of cache entries dropped.
    */
   async evictBySubject(sub: string): Promise<number> {
+    // Locally validated JWTs of the subject issued until now are refused (they would validate again).
+    if (this.jwt) await this.jwt.revokeBy('sub', sub);
     return this.cache ? this.cache.deleteBy('sub', sub) : 0;
   }
 
   /** Forgets every cached token issued to a client (`client_id` claim), on every replica (needs `cache.redis`). */
   async evictByClientId(clientId: string): Promise<number> {
+    if (this.jwt) await this.jwt.revokeBy('client_id', clientId);
     return this.cache ? this.cache.deleteBy('client_id', clientId) : 0;
   }
 

@@ -224,21 +224,21 @@ export class IntrospectionCache {
   }
 
   /**
-   * Refuses a locally validated JWT until `untilMs` (its `exp`) on every replica, including replicas started
-   * later: a mark in the shared store that they read before accepting a JWT they have not verified yet.
-   * Rejects when the store cannot write it (the revocation did not happen: retry).
+   * Revocation marks of locally validated JWTs (lib/jwt names them and gives them a number): kept in the
+   * shared store for `ttlMs`, beside the eviction tombstones, so every replica — including one started
+   * later — reads them before accepting a JWT it has not verified yet. Rejects when the store cannot write
+   * (the revocation did not happen: retry). No shared store: nothing to do.
    */
-  async denyShared(key: string, untilMs: number): Promise<void> {
-    const ttl = untilMs - Date.now();
-    if (!this.shared || ttl <= 0) return;
-    await this.guard!.strict('write the JWT revocation', () => this.tombstones!.set(revoked(key), untilMs, ttl));
+  async writeMark(mark: string, value: number, ttlMs: number): Promise<void> {
+    if (!this.shared || ttlMs <= 0) return;
+    await this.guard!.strict('write a JWT revocation mark', () => this.tombstones!.set(`revoked:${mark}`, value, ttlMs));
   }
 
-  /** Until when (epoch ms) a JWT is refused per the shared store; undefined when not (or when the store fails). */
-  async deniedShared(key: string): Promise<number | undefined> {
-    if (!this.shared) return undefined;
-    const until = await this.guard!.soft('get', () => this.tombstones!.get<number>(revoked(key)));
-    return typeof until === 'number' && until > Date.now() ? until : undefined;
+  /** The values of revocation marks (undefined where none, or for all when the store fails: it degrades, never blocks). */
+  async readMarks(marks: readonly string[]): Promise<Array<number | undefined>> {
+    if (!this.shared) return marks.map(() => undefined);
+    const values = await this.guard!.soft('get', () => this.tombstones!.mget<number>(marks.map((mark) => `revoked:${mark}`)));
+    return marks.map((_, i) => (typeof values?.[i] === 'number' ? values[i] : undefined));
   }
 
   private activeRecord(result: ActiveIntrospectionResult, freshUntil: number, staleUntil: number, now: number): ActiveRecord {
@@ -290,10 +290,6 @@ export class IntrospectionCache {
 interface Tombstone {
   readonly at: number;
   readonly origin: string;
-}
-
-function revoked(key: string): string {
-  return `revoked:${key}`;
 }
 
 function tombstone(key: string): string {

@@ -142,6 +142,11 @@ export interface JwtAccessTokenOptions {
    * costs a hash instead of a signature verification. 0 verifies every request. Default 60 s.
    */
   verificationCacheSeconds?: number;
+  /**
+   * The longest lifetime of the AS's JWT access tokens, seconds: how long `evictBySubject()` / `evictByClientId()`
+   * (and the webhook by `sub` / `client_id`) keep refusing JWTs issued before the eviction. Default 86,400 s (1 day).
+   */
+  maxTokenLifetimeSeconds?: number;
 }
 
 /** RFC 9701 signed introspection responses (`Accept: application/token-introspection+jwt`). */

@@ -105,6 +105,7 @@ export function resolveJwtOptions(
       algorithms,
       issuer,
       requireTyp: j.requireTyp !== false,
+      maxTokenLifetimeMs: 1000 * num('jwt.maxTokenLifetimeSeconds', j.maxTokenLifetimeSeconds, 86_400, { min: 1, max: 30 * 86_400, unit: 'seconds' }),
       verificationCacheMs: 1000 * num('jwt.verificationCacheSeconds', j.verificationCacheSeconds, 60, { min: 0, max: 86_400, unit: 'seconds' }),
     },
     keys,

@@ -41,6 +41,8 @@ export interface ResolvedOptions {
     readonly issuer?: string;
     readonly requireTyp: boolean;
     readonly verificationCacheMs: number;
+    /** How long an eviction by `sub` / `client_id` refuses JWTs issued before it. */
+    readonly maxTokenLifetimeMs: number;
   };
   /** The authorization server's keys (local JWT validation, RFC 9701), when needed. */
   readonly keys?: {
