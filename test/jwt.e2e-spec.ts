@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, type INestApplication } from '@nestjs/common';
-import { generateKeyPair, SignJWT } from 'jose';
+import { generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { createPublicKey } from 'node:crypto';
 import {
   Introspected,
@@ -364,6 +364,31 @@ describe('junk JWT-shaped tokens (property-based, engine, real oidc-provider key
     } finally {
       await engine.close();
       await as.stop();
+    }
+  });
+});
+
+describe('a key set whose keys have no kid (engine, keys served over HTTP)', () => {
+  it('each matching key is tried: a token signed by the second key passes, one signed by neither does not', async () => {
+    const { createEngine } = await import('./support/engine.js');
+    const { FaultyServer } = await import('./support/faulty-server.js');
+    const { exportJWK } = await import('jose');
+    const pairs = [await generateKeyPair('ES256'), await generateKeyPair('ES256')];
+    const keys = await Promise.all(pairs.map(async (p) => ({ ...(await exportJWK(p.publicKey)), alg: 'ES256' })));
+    const server = await FaultyServer.start((_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys })));
+    const issuer = 'https://as.example';
+    const engine = await createEngine({
+      introspectionEndpoint: server.url, expectedIssuer: issuer, clientId: 'api', clientSecret: 's', allowInsecureRequests: true,
+      audience: AUDIENCE, jwt: { mode: 'local', jwksUri: server.url.replace('/introspect', '/jwks'), algorithms: ['ES256'] },
+    });
+    const sign = (key: CryptoKey) => new SignJWT({}).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt' }).setIssuer(issuer).setAudience(AUDIENCE)
+      .setIssuedAt().setExpirationTime('5m').sign(key);
+    try {
+      expect((await engine.service.introspect(await sign(pairs[1].privateKey))).active).toBe(true);
+      expect(await engine.service.introspect(await sign((await generateKeyPair('ES256')).privateKey))).toEqual({ active: false, reason: 'invalid_signature' });
+    } finally {
+      await engine.close();
+      await server.stop();
     }
   });
 });

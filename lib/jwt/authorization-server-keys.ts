@@ -1,5 +1,15 @@
 import type { AxiosInstance } from 'axios';
-import { createLocalJWKSet, errors, type CryptoKey, type JSONWebKeySet, type JWSHeaderParameters, type FlattenedJWSInput } from 'jose';
+import {
+  createLocalJWKSet,
+  errors,
+  jwtVerify,
+  type CryptoKey,
+  type FlattenedJWSInput,
+  type JSONWebKeySet,
+  type JWSHeaderParameters,
+  type JWTVerifyOptions,
+  type JWTVerifyResult,
+} from 'jose';
 import type { EndpointResolver } from '../client/discovery.js';
 import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
@@ -156,5 +166,28 @@ export class AuthorizationServerKeys {
 
   private unavailable(reason: AuthorizationServerUnavailableError['reason'], message: string, cause?: unknown, status?: number) {
     return new AuthorizationServerUnavailableError(reason, this.retryAfterSeconds, message, { cause, status });
+  }
+}
+
+/**
+ * `jwtVerify` with a key resolver, trying each candidate when several keys of the set match the header
+ * (e.g. keys published without `kid`): jose signals that with an iterable `JWKSMultipleMatchingKeys`.
+ */
+export async function verifyWithKeys(token: string, resolver: KeyResolver, options: JWTVerifyOptions): Promise<JWTVerifyResult> {
+  try {
+    return await jwtVerify(token, resolver, options);
+  } catch (error) {
+    if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw error;
+    const candidates = error as unknown as AsyncIterable<CryptoKey>;
+    let last: unknown = error;
+    for await (const key of candidates) {
+      try {
+        return await jwtVerify(token, key, options);
+      } catch (attempt) {
+        if (!(attempt instanceof errors.JWSSignatureVerificationFailed)) throw attempt;
+        last = attempt;
+      }
+    }
+    throw last;
   }
 }

@@ -1,9 +1,9 @@
-import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
+import { decodeProtectedHeader, errors, type JWTPayload } from 'jose';
 import { inactive, validateClaims, type IntrospectionResponse } from '../client/introspection-response.js';
 import { AuthorizationServerUnavailableError, type InvalidTokenReason } from '../errors/introspection.errors.js';
 import type { IntrospectionResult } from '../interfaces/introspection-result.interface.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
-import type { AuthorizationServerKeys } from './authorization-server-keys.js';
+import { verifyWithKeys, type AuthorizationServerKeys } from './authorization-server-keys.js';
 
 /** RFC 9068 §2.1 `typ` values of JWT access tokens (compared case-insensitively). */
 const ACCESS_TOKEN_TYP = new Set(['at+jwt', 'application/at+jwt']);
@@ -45,7 +45,7 @@ export class JwtAccessTokenValidator {
     if (jwt.requireTyp && !ACCESS_TOKEN_TYP.has(String(typOf(token)).toLowerCase())) return inactive('not_access_token');
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.keys.resolver(), {
+      ({ payload } = await verifyWithKeys(token, this.keys.resolver(), {
         algorithms: this.algorithms,
         issuer: jwt.issuer,
         audience: this.options.audience as string[],

@@ -1,9 +1,9 @@
-import { errors, jwtVerify } from 'jose';
+import { errors } from 'jose';
 import { parseIntrospectionResponse, type IntrospectionResponse } from '../client/introspection-response.js';
 import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import type { ResponseOpener } from '../client/introspection.client.js';
-import type { AuthorizationServerKeys } from './authorization-server-keys.js';
+import { verifyWithKeys, type AuthorizationServerKeys } from './authorization-server-keys.js';
 
 /** RFC 9701 §4 media type of a signed introspection response. */
 export const SIGNED_INTROSPECTION_TYPE = 'application/token-introspection+jwt';
@@ -40,7 +40,7 @@ export class SignedIntrospectionOpener implements ResponseOpener {
     }
     let claims: Record<string, unknown>;
     try {
-      ({ payload: claims } = await jwtVerify(body.trim(), this.keys.resolver({}), {
+      ({ payload: claims } = await verifyWithKeys(body.trim(), this.keys.resolver({}), {
         algorithms: [...this.settings.algorithms],
         typ: 'token-introspection+jwt',
         issuer: this.settings.issuer,
