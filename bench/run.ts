@@ -27,6 +27,8 @@ import { ChaosProxy } from '../test/support/chaos-proxy.js';
 import { behave, FaultyServer } from '../test/support/faulty-server.js';
 
 const quick = process.argv.includes('--quick');
+/** `npm run bench -- --jwt`: only the JWT comparison (issue 13), printed, nothing written. */
+const jwtOnly = process.argv.includes('--jwt');
 const ROUNDS = quick ? 1 : 3;
 const SECONDS = quick ? 1 : 3;
 const CONNECTIONS = 50;
@@ -261,6 +263,56 @@ async function engineFigures(as: EmbeddedAuthorizationServer) {
   }
 }
 
+/**
+ * Issue 13, side by side in one run: a JWT access token validated locally and found in the verification
+ * cache, an opaque token's introspection cache hit, and a JWT validated locally on every call (no
+ * verification cache: RS256 signature + claims). Interleaved rounds, medians.
+ */
+async function jwtFigures(as: EmbeddedAuthorizationServer) {
+  const common: IntrospectionModuleOptions = {
+    issuer: as.issuer,
+    allowInsecureRequests: true,
+    ...CLIENTS.basic,
+    audience: ['urn:jwt:bench', 'https://bench'],
+    metrics: false,
+  };
+  const cached = await engine({ ...common, jwt: { mode: 'local' } });
+  const uncached = await engine({ ...common, jwt: { mode: 'local', verificationCacheSeconds: 0 } });
+  try {
+    const jwt = await as.issueToken({ scope: 'read', resource: 'urn:jwt:bench' });
+    const opaque = await as.issueToken({ scope: 'read', resource: 'https://bench' });
+    for (const [service, token] of [[cached.service, jwt], [cached.service, opaque], [uncached.service, jwt]] as const) {
+      const result = await service.introspect(token);
+      if (!result.active) throw new Error(`bench setup: token refused (${result.reason})`);
+    }
+    const N = quick ? 2_000 : 20_000;
+    const perCall = async (fn: () => Promise<unknown>, n: number) => {
+      for (let i = 0; i < Math.min(n, 1000); i++) await fn();
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < n; i++) await fn();
+      return Number(process.hrtime.bigint() - t0) / 1000 / n;
+    };
+    const samples = { jwtHit: [] as number[], introspectionHit: [] as number[], jwtVerify: [] as number[] };
+    for (let round = 0; round < ROUNDS; round++) {
+      samples.jwtHit.push(await perCall(() => cached.service.introspect(jwt), N));
+      samples.introspectionHit.push(await perCall(() => cached.service.introspect(opaque), N));
+      samples.jwtVerify.push(await perCall(() => uncached.service.introspect(jwt), Math.ceil(N / 10)));
+    }
+    const jwtHit = median(samples.jwtHit);
+    const introspectionHit = median(samples.introspectionHit);
+    const jwtVerify = median(samples.jwtVerify);
+    rows.push([
+      'JWT (RFC 9068), engine: local validation, verification-cache hit | opaque introspection cache hit | local validation without the verification cache (RS256)',
+      `${jwtHit.toFixed(2)} µs | ${introspectionHit.toFixed(2)} µs | ${jwtVerify.toFixed(1)} µs per call`,
+      `verification cache saves ${(jwtVerify / jwtHit).toFixed(0)}×`,
+    ]);
+    results.jwt = { jwtHitMicros: jwtHit, introspectionHitMicros: introspectionHit, jwtVerifyMicros: jwtVerify, samples };
+  } finally {
+    await cached.close();
+    await uncached.close();
+  }
+}
+
 /** The miss-path work the shared tier adds (issue 10): sealing an entry for Redis, and opening it on a shared hit. */
 function sharedEntryCost() {
   const now = Date.now();
@@ -458,11 +510,22 @@ async function memoryPerEntry() {
 
 async function main() {
   const started = new Date();
+  if (jwtOnly) {
+    const as = await EmbeddedAuthorizationServer.start();
+    try {
+      await jwtFigures(as);
+    } finally {
+      await as.stop();
+    }
+    for (const [a, b, c] of rows) console.log(`${a}\n  ${b}  ${c}`);
+    return;
+  }
   await memoryPerEntry();
   sharedEntryCost();
   const as = await EmbeddedAuthorizationServer.start();
   try {
     await engineFigures(as);
+    await jwtFigures(as);
     await guardOverhead(as, 'fastify', 0.92);
     await guardOverhead(as, 'express', 0.96);
     await junkFlood(as, 'fastify');

@@ -30,12 +30,16 @@ export type { IntrospectedRequest } from './interfaces/introspected-request.inte
 /** Readiness of the authorization server for `@nestjs/terminus` (11 or 12): `isHealthy(key = 'authorization-server')`. */
 export { IntrospectionHealthIndicator } from './health/introspection.health.js';
 export type { AuthorizationServerHealth, HealthIndicatorResult } from './health/introspection.health.js';
+/** State of the authorization server's keys (JWT validation, RFC 9701) as the health indicator reports it. */
+export type { KeysHealth } from './jwt/authorization-server-keys.js';
 /** `@Public()`: no token needed, no call to the authorization server. */
 export { Public } from './decorators/public.decorator.js';
 /** `@Scopes(...)`: all required; `@AnyScope(...)`: at least one. Class and handler requirements both apply. */
 export { AnyScope, Scopes } from './decorators/scopes.decorator.js';
 /** `@OutagePolicy('fail-closed' | 'serve-stale' | 'fail-open')`: per-route behaviour when the AS cannot answer. */
 export { OutagePolicy } from './decorators/outage-policy.decorator.js';
+/** `@RequireIntrospection()`: revocation-sensitive route; every request asks the AS (JWTs too). */
+export { RequireIntrospection } from './decorators/require-introspection.decorator.js';
 /** `@Introspected()` / `@Introspected('sub')`: the validated introspection result (or one claim) as a handler parameter. */
 export { Introspected } from './decorators/introspected.decorator.js';
 export type { IntrospectedClaim, IntrospectedDecorator, KnownClaim } from './decorators/introspected.decorator.js';
@@ -48,6 +52,9 @@ export type {
   IntrospectionCacheOptions,
   IntrospectionModuleOptions,
   IntrospectionResilienceOptions,
+  JwtAccessTokenOptions,
+  JwtMode,
+  SignedIntrospectionOptions,
 } from './interfaces/introspection-module-options.interface.js';
 /** Results of `introspect()`: RFC 7662 field names, with derived `scopes` and `stale` beside them. */
 export type {

@@ -12,3 +12,9 @@ export const SCOPES_KEY = 'token-introspection:scopes';
 export const ANY_SCOPE_KEY = 'token-introspection:any-scope';
 /** Metadata: per-route outage policy (`@OutagePolicy()`). */
 export const OUTAGE_POLICY_KEY = 'token-introspection:outage-policy';
+/** Metadata: the route is revocation-sensitive and always asks the authorization server (`@RequireIntrospection()`). */
+export const REQUIRE_INTROSPECTION_KEY = 'token-introspection:require-introspection';
+/** Injection token of the JWT access-token path (internal). */
+export const JWT_ACCESS_TOKENS = Symbol.for('token-introspection:jwt-access-tokens');
+/** Injection token of the authorization server's keys, or null when nothing needs them (internal). */
+export const AUTHORIZATION_SERVER_KEYS = Symbol.for('token-introspection:authorization-server-keys');

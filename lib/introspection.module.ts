@@ -5,7 +5,17 @@ import { IntrospectionHealthIndicator } from './health/introspection.health.js';
 import { IntrospectionCache, toKeyvList } from './cache/introspection.cache.js';
 import { createRedisBackend } from './cache/redis-coordinator.js';
 import { IntrospectionClient } from './client/introspection.client.js';
-import { INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS } from './introspection.constants.js';
+import {
+  AUTHORIZATION_SERVER_KEYS,
+  INTROSPECTION_CACHE,
+  INTROSPECTION_TELEMETRY,
+  JWT_ACCESS_TOKENS,
+  RESOLVED_OPTIONS,
+} from './introspection.constants.js';
+import { AuthorizationServerKeys } from './jwt/authorization-server-keys.js';
+import { JwtAccessTokenValidator } from './jwt/jwt-access-token.validator.js';
+import { JwtAccessTokens } from './jwt/jwt-access-tokens.js';
+import { SignedIntrospectionOpener } from './jwt/signed-introspection.js';
 import { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';
 import { ConfigurableIntrospectionModule, INTROSPECTION_MODULE_OPTIONS } from './introspection.module-definition.js';
 import type { IntrospectionModuleOptions } from './interfaces/introspection-module-options.interface.js';
@@ -63,6 +73,27 @@ const PASS_THROUGH: CanActivate = { canActivate: () => true };
         return new IntrospectionCache(cache, options.cacheNamespace, stores, undefined, undefined, options.resilience.deadlineMs);
       },
       inject: [RESOLVED_OPTIONS],
+    },
+    {
+      // The AS's keys, when local JWT validation or RFC 9701 needs them; also plugs the signed-response opener into the client.
+      provide: AUTHORIZATION_SERVER_KEYS,
+      useFactory: (options: ResolvedOptions, client: IntrospectionClient, resilience: ResiliencePolicy) => {
+        if (!options.keys) return null;
+        const keys = new AuthorizationServerKeys(options.keys, options.resilience.retryAfterSeconds, options.resilience.attemptTimeoutMs,
+          client.http, resilience, client.endpoints);
+        if (options.signedIntrospection) client.responseOpener = new SignedIntrospectionOpener(options, options.signedIntrospection, keys);
+        return keys;
+      },
+      inject: [RESOLVED_OPTIONS, IntrospectionClient, ResiliencePolicy],
+    },
+    {
+      provide: JWT_ACCESS_TOKENS,
+      useFactory: (options: ResolvedOptions, keys: AuthorizationServerKeys | null, cache: IntrospectionCache | null) => {
+        if (options.jwt.mode === 'introspect') return null;
+        const validator = keys && options.jwt.mode !== 'refuse' ? new JwtAccessTokenValidator(options, keys) : undefined;
+        return new JwtAccessTokens(options, validator, cache);
+      },
+      inject: [RESOLVED_OPTIONS, AUTHORIZATION_SERVER_KEYS, INTROSPECTION_CACHE],
     },
     IntrospectionService,
     TokenGuard,

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import { IntrospectionCache, type ActiveRecord, type PolicyCheck } from './cache/introspection.cache.js';
 import type { SharedEntry } from './cache/sealed-entry.js';
 import { SingleFlight } from './cache/single-flight.js';
@@ -9,7 +9,8 @@ import {
   AuthorizationServerUnavailableError,
   InvalidTokenError,
 } from './errors/introspection.errors.js';
-import { INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS } from './introspection.constants.js';
+import { INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, JWT_ACCESS_TOKENS, RESOLVED_OPTIONS } from './introspection.constants.js';
+import type { JwtAccessTokens } from './jwt/jwt-access-tokens.js';
 import type { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';
 import type { ResultSource } from './telemetry/introspection-events.interface.js';
 import type {
@@ -39,6 +40,7 @@ export class IntrospectionService implements OnApplicationShutdown {
     private readonly resilience: ResiliencePolicy,
     private readonly client: IntrospectionClient,
     @Inject(INTROSPECTION_TELEMETRY) private readonly telemetry: IntrospectionTelemetry,
+    @Optional() @Inject(JWT_ACCESS_TOKENS) private readonly jwt?: JwtAccessTokens | null,
   ) {
     this.allowStaleByDefault = options.outagePolicy === 'serve-stale';
     resilience.onStateChange((state) => telemetry.breakerChanged(state));
@@ -69,14 +71,26 @@ export class IntrospectionService implements OnApplicationShutdown {
    */
   async introspect(token: string, options?: IntrospectOptions): Promise<IntrospectionResult> {
     if (typeof token !== 'string' || token.length === 0) return inactive('inactive');
+    // JWT access tokens (RFC 9068) take their own path per `jwt.mode`; opaque tokens are always introspected.
+    if (this.jwt?.handles(token)) {
+      const { result, source } = await this.jwt.resolve(token, options, this.introspectAtServer);
+      return source === 'authorization-server' ? result : this.report(token, result, source);
+    }
+    return this.introspectAtServer(token, options);
+  }
+
+  /** Introspection proper: cache, single-flight, resilience, the authorization server. */
+  private readonly introspectAtServer = async (token: string, options?: IntrospectOptions): Promise<IntrospectionResult> => {
     const cache = this.cache;
     let key: string;
     let cached: ActiveRecord | undefined;
     let epoch = 0;
     if (cache) {
       key = cache.key(token);
-      let record = cache.readLocal(key);
-      if (!record && cache.hasShared) record = await cache.readShared(key, token, this.policyCheck);
+      // Revocation-sensitive routes always ask the AS (the answer is still cached for other routes).
+      const fresh = options?.requireIntrospection === true;
+      let record = fresh ? undefined : cache.readLocal(key);
+      if (!record && cache.hasShared && !fresh) record = await cache.readShared(key, token, this.policyCheck);
       if (record) {
         if (!record.result.active) {
           this.telemetry.cacheLookup('negative_hit');
@@ -110,7 +124,7 @@ export class IntrospectionService implements OnApplicationShutdown {
       }
       throw error;
     }
-  }
+  };
 
   /**
    * The record to serve stale during an outage: the newest one (an inactive answer or an eviction
@@ -138,9 +152,12 @@ export class IntrospectionService implements OnApplicationShutdown {
 
   /**
    * Forgets what is cached about a token, so its next use asks the authorization server again
-   * (call it after revoking a token). Rejects if a shared cache store cannot delete it.
+   * (call it after revoking a token). A JWT access token that `jwt.mode` validates locally is refused
+   * until its `exp` instead, on every replica with a shared store. Rejects if a shared cache store cannot delete it.
    */
   async evict(token: string): Promise<void> {
+    // A locally validated JWT cannot be forgotten into a new AS call: it is refused until it expires.
+    if (this.jwt) await this.jwt.revoke(token);
     if (this.cache) await this.cache.delete([this.cache.key(token)]);
   }
 
@@ -149,11 +166,14 @@ export class IntrospectionService implements OnApplicationShutdown {
    * the index and the broadcast). Resolves to the number of cache entries dropped.
    */
   async evictBySubject(sub: string): Promise<number> {
+    // Locally validated JWTs of the subject issued until now are refused (they would validate again).
+    if (this.jwt) await this.jwt.revokeBy('sub', sub);
     return this.cache ? this.cache.deleteBy('sub', sub) : 0;
   }
 
   /** Forgets every cached token issued to a client (`client_id` claim), on every replica (needs `cache.redis`). */
   async evictByClientId(clientId: string): Promise<number> {
+    if (this.jwt) await this.jwt.revokeBy('client_id', clientId);
     return this.cache ? this.cache.deleteBy('client_id', clientId) : 0;
   }
 
@@ -201,7 +221,10 @@ export class IntrospectionService implements OnApplicationShutdown {
       const now = Date.now();
       const result = validateClaims(response, this.options, now / 1000, this.answeringIssuer());
       this.telemetry.lookupFinished(result.active ? 'active' : 'inactive', (now - started) / 1000);
-      if (this.cache && ticket) {
+      // An AS that cannot introspect a JWT this API validates locally says nothing about the token: not cached.
+      const unsupportedJwt = !result.active && result.reason === 'rejected_by_authorization_server' && this.jwt?.handles(token) === true;
+      if (this.cache && ticket && unsupportedJwt) this.cache.abandon(ticket);
+      else if (this.cache && ticket) {
         if (result.active) this.cache.storeActive(key, token, response as SharedEntry['response'], result, now, ticket);
         else this.cache.storeInactive(key, result, now, ticket, response.active === false);
       }

@@ -20,11 +20,16 @@ export const CLIENTS = {
   jwt: { clientId: 'api-jwt' },
   /** The API, introspecting with an access token of its own (`client_credentials_bearer`). */
   bearer: { clientId: 'api-bearer', clientSecret: 'bearer-secret-Kp3' },
+  /** The API, receiving signed introspection responses (RFC 9701: `introspection_signed_response_alg` RS256). */
+  signed: { clientId: 'api-signed', clientSecret: 'signed-secret-Jw5' },
   /** A client application that obtains access tokens with the client-credentials grant. */
   app: { clientId: 'app', clientSecret: 'app-secret-Zz1' },
 } as const;
 
 export const SCOPES = ['read', 'write', 'admin'];
+
+/** Resource indicators (RFC 8707) starting with this get JWT access tokens (RFC 9068); any other resource, opaque ones. */
+export const JWT_RESOURCE_PREFIX = 'urn:jwt:';
 
 export interface TokenRequest {
   scope?: string;
@@ -41,6 +46,12 @@ export interface StartOptions {
   tokenTtlSeconds?: number;
   /** Port on 127.0.0.1. Default: a free port. */
   port?: number;
+  /**
+   * RFC 9701 signed introspection responses (`features.jwtIntrospection`). When on, oidc-provider signs the
+   * answer for *every* client that asks with `Accept: application/token-introspection+jwt` (its default
+   * `introspection_signed_response_alg` is RS256); when off, it answers JSON whatever is asked. Default true.
+   */
+  jwtIntrospection?: boolean;
 }
 
 /**
@@ -61,11 +72,16 @@ export class EmbeddedAuthorizationServer {
   private port = 0;
   private readonly sockets = new Set<import('node:net').Socket>();
 
+  private signingKeys: JWK[];
+  private callback?: ReturnType<Provider['callback']>;
+
   private constructor(
     private readonly options: StartOptions,
     readonly jwtClientKey: { privateJwk: JWK; publicJwk: JWK },
-    private readonly signingKey: JWK,
-  ) {}
+    signingKey: JWK,
+  ) {
+    this.signingKeys = [signingKey];
+  }
 
   static async start(options: StartOptions = {}): Promise<EmbeddedAuthorizationServer> {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
@@ -107,6 +123,37 @@ export class EmbeddedAuthorizationServer {
   get introspectionEndpoint(): string {
     return `${this.issuer}/token/introspection`;
   }
+  /** The JWK Set of the server's signing keys (JWT access tokens, RFC 9701 responses). */
+  get jwksUri(): string {
+    return `${this.issuer}/jwks`;
+  }
+  /** `kid` of the key that signs now. */
+  get currentKid(): string {
+    return this.signingKeys[0].kid!;
+  }
+
+  /**
+   * Key rotation: a new RS256 key signs from now on; the previous one stays published so tokens it signed
+   * keep verifying. Issued tokens are kept (same in-memory storage).
+   */
+  async rotateSigningKey(): Promise<void> {
+    const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+    const next = { ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: `as-signing-${randomUUID().slice(0, 8)}` };
+    this.signingKeys = [next, this.signingKeys[0]];
+    this.provider = this.createProvider();
+    this.callback = this.provider.callback();
+  }
+
+  /**
+   * Signs claims with the server's current key, as oidc-provider signs its ID tokens (`typ: JWT`): for tests
+   * that present an ID token, or another JWT the server really signed, as an access token.
+   */
+  async signWithServerKey(claims: Record<string, unknown>, typ = 'JWT'): Promise<string> {
+    const { importJWK } = await import('jose');
+    const jwk = this.signingKeys[0];
+    return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: jwk.kid, typ }).sign(await importJWK(jwk, 'RS256'));
+  }
+
   get tokenEndpoint(): string {
     return `${this.issuer}/token`;
   }
@@ -118,6 +165,8 @@ export class EmbeddedAuthorizationServer {
     return `${this.issuer}/bearer/introspection`;
   }
 
+  /** Requests at the JWK Set endpoint. */
+  jwksRequests = 0;
   /** Requests at the token endpoint (any client). */
   tokenRequests = 0;
   /** Requests at the bearer-authenticated introspection endpoint, and how many were refused with 401. */
@@ -129,6 +178,7 @@ export class EmbeddedAuthorizationServer {
     this.bearerIntrospectionRequests = 0;
     this.bearerIntrospectionRejections = 0;
     this.introspectionRequests = 0;
+    this.jwksRequests = 0;
     this.introspectionLog.length = 0;
   }
 
@@ -221,7 +271,7 @@ export class EmbeddedAuthorizationServer {
     });
     this.port = (server.address() as AddressInfo).port;
     this.provider = this.createProvider();
-    const callback = this.provider.callback();
+    this.callback = this.provider.callback();
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       if (req.url === '/client-jwks') {
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -237,7 +287,8 @@ export class EmbeddedAuthorizationServer {
         this.introspectionRequests++;
         this.introspectionLog.push({ headers: req.headers });
       }
-      callback(req, res);
+      if (req.url === '/jwks') this.jwksRequests++;
+      void this.callback!(req, res);
     });
     this.server = server;
   }
@@ -284,6 +335,13 @@ export class EmbeddedAuthorizationServer {
           // plain-object check of inline keys.
           jwks_uri: `${this.issuer}/client-jwks`,
         },
+        {
+          ...common,
+          client_id: CLIENTS.signed.clientId,
+          client_secret: CLIENTS.signed.clientSecret,
+          // Recognized only with features.jwtIntrospection.
+          ...(this.options.jwtIntrospection !== false ? { introspection_signed_response_alg: 'RS256' } : {}),
+        },
         { ...common, client_id: CLIENTS.app.clientId, client_secret: CLIENTS.app.clientSecret, scope: SCOPES.join(' ') },
       ],
       scopes: [...SCOPES, 'openid', 'offline_access'],
@@ -291,6 +349,7 @@ export class EmbeddedAuthorizationServer {
         devInteractions: { enabled: false },
         clientCredentials: { enabled: true },
         introspection: { enabled: true, allowedPolicy: async () => true },
+        jwtIntrospection: { enabled: this.options.jwtIntrospection !== false },
         revocation: {
           enabled: true,
           allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
@@ -302,13 +361,13 @@ export class EmbeddedAuthorizationServer {
           getResourceServerInfo: (_ctx, resource) => ({
             scope: SCOPES.join(' '),
             audience: resource,
-            accessTokenFormat: 'opaque',
+            accessTokenFormat: resource.startsWith(JWT_RESOURCE_PREFIX) ? 'jwt' : 'opaque',
             accessTokenTTL: ttl(),
           }),
         },
       },
       ttl: { ClientCredentials: () => ttl(), RefreshToken: () => 14 * 86_400, Grant: () => 14 * 86_400 },
-      jwks: { keys: [this.signingKey] },
+      jwks: { keys: this.signingKeys },
     });
     // oidc-provider logs server errors through its own emitter; keep test output quiet.
     provider.on('server_error', () => undefined);

@@ -277,6 +277,38 @@ export class IntrospectionCache {
     await this.coordinator?.close();
   }
 
+  /**
+   * JWT access tokens validated locally (lib/jwt): remembered in process only (nothing to share: every
+   * replica can verify a signature), unless an eviction happened since the verification started (`epoch`).
+   * A rejection is remembered like an inactive answer (`negativeTtlSeconds`), so a replayed forgery costs no
+   * second signature check.
+   */
+  rememberLocal(key: string, result: IntrospectionResult, freshUntil: number, epoch: number): void {
+    const now = Date.now();
+    if (epoch !== this.evictions) return;
+    if (!result.active) return this.local.setInactive(key, { result, until: now + this.options.negativeTtlMs }, now);
+    if (freshUntil <= now) return;
+    this.local.setActive(key, { result, freshUntil, staleUntil: freshUntil, until: Math.min(freshUntil, now + this.localTtlMs) }, now);
+  }
+
+  /**
+   * Revocation marks of locally validated JWTs (lib/jwt names them and gives them a number): kept in the
+   * shared store for `ttlMs`, beside the eviction tombstones, so every replica — including one started
+   * later — reads them before accepting a JWT it has not verified yet. Rejects when the store cannot write
+   * (the revocation did not happen: retry). No shared store: nothing to do.
+   */
+  async writeMark(mark: string, value: number, ttlMs: number): Promise<void> {
+    if (!this.shared || ttlMs <= 0) return;
+    await this.guard!.strict('write a JWT revocation mark', () => this.tombstones!.set(`revoked:${mark}`, value, ttlMs));
+  }
+
+  /** The values of revocation marks (undefined where none, or for all when the store fails: it degrades, never blocks). */
+  async readMarks(marks: readonly string[]): Promise<Array<number | undefined>> {
+    if (!this.shared) return marks.map(() => undefined);
+    const values = await this.guard!.soft('get', () => this.tombstones!.mget<number>(marks.map((mark) => `revoked:${mark}`)));
+    return marks.map((_, i) => (typeof values?.[i] === 'number' ? values[i] : undefined));
+  }
+
   private activeRecord(result: ActiveIntrospectionResult, freshUntil: number, staleUntil: number, now: number): ActiveRecord {
     return { result, freshUntil, staleUntil, until: Math.min(staleUntil, now + this.localTtlMs) };
   }

@@ -9,6 +9,8 @@ export interface ResolvedEndpoint {
   readonly issuer?: string;
   /** The token endpoint (for `client_credentials_bearer`), when known. */
   readonly tokenEndpoint?: string;
+  /** The authorization server's JWK Set (`jwt.jwksUri`, or `jwks_uri` from the metadata), when known. */
+  readonly jwksUri?: URL;
 }
 
 /**
@@ -32,6 +34,7 @@ export class EndpointResolver {
         // Known only when configured: `expectedIssuer` is a rule to check, not a statement about this endpoint.
         issuer: options.issuer,
         tokenEndpoint: options.tokenEndpoint,
+        jwksUri: options.keys?.jwksUri,
       };
     }
   }
@@ -111,7 +114,9 @@ export class EndpointResolver {
         if (!listed) continue;
         tokenEndpoint = listed.href;
       }
-      return { introspectionEndpoint: parsed, issuer: doc.issuer, tokenEndpoint };
+      // Optional here: only JWT validation and RFC 9701 need it, and they say so when it is missing.
+      const jwksUri = this.options.keys?.jwksUri ?? (doc.jwks_uri === undefined ? undefined : this.endpointUrl(doc.jwks_uri, 'jwks_uri', url, []));
+      return { introspectionEndpoint: parsed, issuer: doc.issuer, tokenEndpoint, jwksUri };
     }
     throw new AuthorizationServerUnavailableError(
       'discovery_failed',

@@ -22,7 +22,10 @@ const TOKEN_ERRORS = new Set(['invalid_request', 'invalid_token', 'unsupported_t
  */
 export class IntrospectionClient {
   readonly endpoints: EndpointResolver;
-  private readonly http: AxiosInstance;
+  /** The library's HTTP client (also fetches the authorization server's keys). */
+  readonly http: AxiosInstance;
+  /** RFC 9701: set when `signedIntrospection` is on; asks for and opens signed responses. */
+  responseOpener?: ResponseOpener;
   private readonly auth: ClientAuthentication;
   private readonly ownToken?: OwnAccessToken;
   private readonly resetListeners: Array<(detail: { tokenAgeMs: number }) => void> = [];
@@ -118,7 +121,7 @@ export class IntrospectionClient {
         signal,
         headers: {
           'content-type': 'application/x-www-form-urlencoded',
-          accept: 'application/json',
+          accept: this.responseOpener?.accept ?? 'application/json',
           ...credentials.headers,
         },
       });
@@ -128,10 +131,11 @@ export class IntrospectionClient {
     return res;
   }
 
-  private classify(res: AxiosResponse<string>): IntrospectionResponse {
+  private classify(res: AxiosResponse<string>): IntrospectionResponse | Promise<IntrospectionResponse> {
     const status = res.status;
     const retryAfter = this.options.resilience.retryAfterSeconds;
     if (status === 200) {
+      if (this.responseOpener) return this.responseOpener.open(res.data, header(res, 'content-type'));
       return parseIntrospectionResponse(res.data, header(res, 'content-type'), retryAfter);
     }
     const parsedHint = parseRetryAfter(header(res, 'retry-after'));
@@ -152,7 +156,7 @@ export class IntrospectionClient {
     if (status >= 400 && status < 500 && status !== 429 && errorCode && TOKEN_ERRORS.has(errorCode)) {
       // The AS looked at the token and refused it: the token is not acceptable here (401), and the
       // negative cache applies — this is no sign of trouble at the AS, so it never feeds the breaker.
-      return { active: false, [TOKEN_REJECTED]: `HTTP ${status} ${oauthError}` };
+      return { active: false, [TOKEN_REJECTED]: `HTTP ${status} ${oauthError}` } as IntrospectionResponse;
     }
     if (status === 429) {
       return fail('rate_limited', serverHint ?? retryAfter, `The introspection endpoint is rate limiting us (HTTP 429).`, status, serverHint);
@@ -189,6 +193,12 @@ export class IntrospectionClient {
       { cause },
     );
   }
+}
+
+/** Reads a 200 answer in place of the plain JSON parser (RFC 9701 signed responses). */
+export interface ResponseOpener {
+  readonly accept: string;
+  open(body: string, contentType: string | undefined): Promise<IntrospectionResponse>;
 }
 
 function fail(

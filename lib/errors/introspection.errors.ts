@@ -86,7 +86,15 @@ export type InvalidTokenReason =
    * itself (HTTP 4xx `invalid_request`, `invalid_token`, `unsupported_token_type` — e.g. a JWT-shaped
    * string sent to an AS that only introspects its opaque tokens).
    */
-  | 'rejected_by_authorization_server';
+  | 'rejected_by_authorization_server'
+  /** A JWT access token that is malformed, uses an algorithm outside `jwt.algorithms`, or lacks a required claim. */
+  | 'invalid_jwt'
+  /** A JWT access token whose signature does not verify with any key of the authorization server. */
+  | 'invalid_signature'
+  /** A JWT access token that was evicted (`evict()`, webhook) or found inactive at the AS: refused until it expires. */
+  | 'revoked'
+  /** A JWT-shaped token, and `jwt.mode` is `'refuse'`. */
+  | 'jwt_not_accepted';
 
 /** The token is not (or no longer) valid for this API: answer 401 `invalid_token`. */
 export class InvalidTokenError extends TokenIntrospectionError {
@@ -125,5 +133,13 @@ export function describeInvalidToken(reason: InvalidTokenReason): string {
       return 'The access token is bound to a key (sender-constrained) and cannot be used as a bearer token.';
     case 'rejected_by_authorization_server':
       return 'The authorization server does not accept this access token.';
+    case 'invalid_jwt':
+      return 'The access token is not a valid JWT access token (malformed, algorithm not allowed, or a required claim missing).';
+    case 'invalid_signature':
+      return 'The access token signature does not verify with the keys of the authorization server.';
+    case 'revoked':
+      return 'The access token has been revoked.';
+    case 'jwt_not_accepted':
+      return 'JWT access tokens are not accepted by this API.';
   }
 }

@@ -20,6 +20,7 @@ import {
   INTROSPECTION_TELEMETRY,
   OUTAGE_POLICY_KEY,
   PUBLIC_KEY,
+  REQUIRE_INTROSPECTION_KEY,
   RESOLVED_OPTIONS,
   SCOPES_KEY,
 } from '../introspection.constants.js';
@@ -301,13 +302,17 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     }
     const allowStale = outagePolicy === 'serve-stale';
     const moduleDefault = this.options.outagePolicy === 'serve-stale';
+    const requireIntrospection = this.reflector.getAllAndOverride<boolean>(REQUIRE_INTROSPECTION_KEY, [h, c]) === true;
     return {
       isPublic,
       traps,
       allScopes,
       anyScopes,
       outagePolicy,
-      introspectOptions: allowStale === moduleDefault ? undefined : { allowStale },
+      introspectOptions:
+        allowStale === moduleDefault && !requireIntrospection
+          ? undefined
+          : { ...(allowStale === moduleDefault ? {} : { allowStale }), ...(requireIntrospection ? { requireIntrospection } : {}) },
     };
   }
 }

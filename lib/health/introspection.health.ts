@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { TOKEN_REJECTED } from '../client/introspection-response.js';
 import { IntrospectionClient } from '../client/introspection.client.js';
 import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
-import { RESOLVED_OPTIONS } from '../introspection.constants.js';
+import { AUTHORIZATION_SERVER_KEYS, RESOLVED_OPTIONS } from '../introspection.constants.js';
+import type { AuthorizationServerKeys, KeysHealth } from '../jwt/authorization-server-keys.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { ResiliencePolicy, type BreakerState } from '../resilience/resilience.policy.js';
 
@@ -28,6 +29,8 @@ export interface AuthorizationServerHealth {
   message?: string;
   /** When the probe ran (ISO 8601); results are reused for `health.cacheMs`. */
   checkedAt: string;
+  /** The key endpoint (JWT validation, RFC 9701), when used: `stale` degrades, `down` fails the check. */
+  keys?: KeysHealth;
 }
 
 /** What to change, by failure, for the start-up check's verdict. */
@@ -70,6 +73,7 @@ export class IntrospectionHealthIndicator implements OnApplicationBootstrap {
     private readonly client: IntrospectionClient,
     private readonly resilience: ResiliencePolicy,
     private readonly moduleRef: ModuleRef,
+    @Optional() @Inject(AUTHORIZATION_SERVER_KEYS) private readonly keys?: AuthorizationServerKeys | null,
   ) {}
 
   /**
@@ -124,7 +128,7 @@ export class IntrospectionHealthIndicator implements OnApplicationBootstrap {
   probe(): Promise<AuthorizationServerHealth> {
     const now = Date.now();
     if (this.last && now - this.last.at < this.options.health.cacheMs) return this.last.outcome;
-    const outcome = this.runProbe();
+    const outcome = this.keys ? this.runProbe().then((health) => this.withKeys(health, this.keys!)) : this.runProbe();
     this.last = { at: now, outcome };
     return outcome;
   }
@@ -170,6 +174,21 @@ export class IntrospectionHealthIndicator implements OnApplicationBootstrap {
         checkedAt,
       };
     }
+  }
+
+  /** Adds the key endpoint: keys past their freshness are fetched (through the breaker) before reporting. */
+  private async withKeys(health: AuthorizationServerHealth, keys: AuthorizationServerKeys): Promise<AuthorizationServerHealth> {
+    if (keys.health().status !== 'up') {
+      await this.resilience.probe((signal) => keys.refresh({ signal }), this.options.health.probeTimeoutMs).catch(() => undefined);
+    }
+    const state = keys.health();
+    if (state.status === 'down' || state.status === 'unknown') {
+      return { ...health, status: 'down', keys: state, reason: health.reason ?? 'keys_unavailable', message: health.message ?? "The authorization server's key endpoint cannot be read and no usable keys are left: JWT access tokens get 503." };
+    }
+    if (state.status === 'stale' && health.status === 'up') {
+      return { ...health, status: 'degraded', keys: state, reason: 'keys_stale', message: "The key endpoint cannot be read; JWTs are verified with the last keys (bounded by `jwt.keysStaleIfErrorSeconds`)." };
+    }
+    return { ...health, keys: state };
   }
 
   /** Terminus' own HealthIndicatorService when the package is installed (optional peer dependency). */

@@ -65,4 +65,10 @@ export interface IntrospectOptions {
    * callers, so one caller's flood of junk tokens cannot starve the others. Default: one shared caller.
    */
   caller?: string;
+  /**
+   * Revocation-sensitive use ("always ask the AS", `@RequireIntrospection()`): an opaque token skips the
+   * cache read (the answer is still cached for others), and a JWT that validates locally is also introspected.
+   * Default false.
+   */
+  requireIntrospection?: boolean;
 }

@@ -5,6 +5,7 @@ import type {
   IntrospectionModuleOptions,
   OutagePolicy,
 } from '../interfaces/introspection-module-options.interface.js';
+import { resolveJwtOptions } from './resolve-jwt-options.js';
 import type { ResolvedOptions } from './resolved-options.js';
 
 const AUTH_METHODS: readonly ClientAuthMethod[] = [
@@ -218,6 +219,8 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     );
   }
 
+  const jose = resolveJwtOptions(o, audience, allowInsecureRequests, problems, warnings, num);
+
   if (problems.length > 0) {
     throw new IntrospectionConfigurationError(
       `Invalid IntrospectionModule options:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
@@ -250,6 +253,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     clientSecretBasicEncoding,
     warnings,
     clockSkewSeconds,
+    ...jose,
     maxResponseBytes,
     discoveryCacheMs: discoveryCacheSeconds * 1000,
     cache,

@@ -34,6 +34,31 @@ export interface ResolvedOptions {
   /** Start-up warnings (logged once by the service). */
   readonly warnings: readonly string[];
   readonly clockSkewSeconds: number;
+  /** JWT access tokens; `mode: 'introspect'` when the option is absent. */
+  readonly jwt: {
+    readonly mode: 'introspect' | 'local' | 'local-then-introspect' | 'refuse';
+    readonly algorithms: readonly string[];
+    readonly issuer?: string;
+    readonly requireTyp: boolean;
+    readonly verificationCacheMs: number;
+    /** How long an eviction by `sub` / `client_id` refuses JWTs issued before it. */
+    readonly maxTokenLifetimeMs: number;
+  };
+  /** The authorization server's keys (local JWT validation, RFC 9701), when needed. */
+  readonly keys?: {
+    /** Explicit; else discovered (`jwks_uri`). */
+    readonly jwksUri?: URL;
+    readonly cacheMs: number;
+    readonly staleIfErrorMs: number;
+    readonly refreshIntervalMs: number;
+  };
+  readonly signedIntrospection: false | {
+    readonly mode: 'require' | 'prefer';
+    readonly algorithms: readonly string[];
+    readonly maxAgeSeconds: number;
+    /** The `iss` required of signed responses. */
+    readonly issuer?: string;
+  };
   readonly maxResponseBytes: number;
   readonly discoveryCacheMs: number;
   readonly cache: false | {

@@ -291,8 +291,10 @@ class RetryAfterAwareBackoff implements IBackoffFactory<IRetryBackoffContext<unk
   next(context: IRetryBackoffContext<unknown>): IBackoff<IRetryBackoffContext<unknown>> {
     const step = this.inner.next(context);
     const error = 'error' in context.result ? context.result.error : undefined;
-    const asked =
+    let asked =
       error instanceof AuthorizationServerUnavailableError && error.retryAfterFromServer ? error.retryAfterSeconds * 1000 : 0;
+    // Timers may fire a millisecond early against Date.now(): wait a little past the hold-off, or the retry meets it.
+    if (asked > 0) asked += 25;
     return { duration: Math.max(step.duration, asked), next: (c) => new RetryAfterAwareBackoff(step).next(c) };
   }
 }

@@ -2,7 +2,7 @@ import type { InvalidTokenReason, UnavailableReason } from '../errors/introspect
 import type { BreakerState } from '../resilience/resilience.policy.js';
 
 /** Where a result came from. */
-export type ResultSource = 'cache' | 'authorization-server' | 'stale-cache';
+export type ResultSource = 'cache' | 'authorization-server' | 'stale-cache' | 'jwt';
 
 /** Why a request or token was not accepted. */
 export type TokenRejectionReason = InvalidTokenReason | 'missing' | 'malformed' | 'insufficient_scope';

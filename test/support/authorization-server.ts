@@ -2,6 +2,7 @@
 export {
   CLIENTS,
   SCOPES,
+  JWT_RESOURCE_PREFIX,
   basic,
   EmbeddedAuthorizationServer as TestAuthorizationServer,
   type StartOptions,

@@ -1,0 +1,97 @@
+import { decodeProtectedHeader, errors, type JWTPayload } from 'jose';
+import { inactive, validateClaims, type IntrospectionResponse } from '../client/introspection-response.js';
+import { AuthorizationServerUnavailableError, type InvalidTokenReason } from '../errors/introspection.errors.js';
+import type { IntrospectionResult } from '../interfaces/introspection-result.interface.js';
+import type { ResolvedOptions } from '../options/resolved-options.js';
+import { verifyWithKeys, type AuthorizationServerKeys } from './authorization-server-keys.js';
+
+/** RFC 9068 §2.1 `typ` values of JWT access tokens (compared case-insensitively). */
+const ACCESS_TOKEN_TYP = new Set(['at+jwt', 'application/at+jwt']);
+/** Claims that must be strings when present (as RFC 7662 §2.2 wants them in the result). */
+const STRING_CLAIMS = ['scope', 'client_id', 'sub', 'jti', 'username'] as const;
+
+/**
+ * Whether a bearer token is JWT-shaped: three dot-separated segments, the first starting `eyJ` (base64url of
+ * `{"`, a JSON object). Only the path the token takes (local validation or introspection) depends on it; the
+ * rest is jose's job. Cheap on purpose: it runs on every request, cache hits included.
+ */
+export function looksLikeJwt(token: string): boolean {
+  if (!token.startsWith('eyJ')) return false;
+  const first = token.indexOf('.', 3);
+  if (first < 0) return false;
+  const second = token.indexOf('.', first + 1);
+  return second > first + 1 && token.indexOf('.', second + 1) < 0;
+}
+
+/**
+ * Local validation of JWT access tokens, RFC 9068 §4: `typ` at+jwt, `iss` exactly the AS, `aud` containing
+ * this API, a signature by the AS's keys with an algorithm from configuration, `exp`/`nbf` with leeway.
+ * Resolves to the same result shape as introspection (RFC 7662 names + `scopes`); rejects only with
+ * `AuthorizationServerUnavailableError` when the keys cannot be had (503, never 401).
+ */
+export class JwtAccessTokenValidator {
+  private readonly algorithms: string[];
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly keys: AuthorizationServerKeys,
+  ) {
+    this.algorithms = [...options.jwt.algorithms];
+  }
+
+  async validate(token: string): Promise<IntrospectionResult> {
+    const jwt = this.options.jwt;
+    // An ID token (typ JWT) signed by the same keys is not an access token: refused before any key work.
+    if (jwt.requireTyp && !ACCESS_TOKEN_TYP.has(String(typOf(token)).toLowerCase())) return inactive('not_access_token');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await verifyWithKeys(token, this.keys.resolver(), {
+        algorithms: this.algorithms,
+        issuer: jwt.issuer,
+        audience: this.options.audience as string[],
+        clockTolerance: this.options.clockSkewSeconds,
+        requiredClaims: ['exp'],
+      }));
+    } catch (error) {
+      if (error instanceof AuthorizationServerUnavailableError) throw error;
+      return inactive(reasonOf(error));
+    }
+    for (const claim of STRING_CLAIMS) {
+      if (payload[claim] !== undefined && typeof payload[claim] !== 'string') return inactive('invalid_jwt');
+    }
+    const response = { ...payload, active: true } as IntrospectionResponse;
+    // typ at+jwt already says "access token": no token_type needed; cnf, token_use and Keycloak's typ still count.
+    return validateClaims(response, { ...this.options, requireTokenType: false, expectedIssuer: jwt.issuer }, Date.now() / 1000, jwt.issuer);
+  }
+}
+
+function typOf(token: string): unknown {
+  try {
+    return decodeProtectedHeader(token).typ;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Maps jose's verification errors to the precise reasons clients see in `error_description`. */
+function reasonOf(error: unknown): InvalidTokenReason {
+  if (error instanceof errors.JWTExpired) return 'expired';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    switch (error.claim) {
+      case 'iss':
+        return 'issuer_mismatch';
+      case 'aud':
+        return 'audience_mismatch';
+      case 'nbf':
+        return 'not_yet_valid';
+      case 'iat':
+        return 'issued_in_future';
+      default:
+        return 'invalid_jwt';
+    }
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) {
+    return 'invalid_signature';
+  }
+  return 'invalid_jwt';
+}
