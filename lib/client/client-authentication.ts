@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CryptoKey as JoseKey, JWK } from 'jose';
+import { loadJose } from '../utils/jose.js';
 import type { KeyObject } from 'node:crypto';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 
@@ -75,9 +76,6 @@ export class ClientAuthentication {
  * jose 6 is ESM-only: loaded on first use, so apps that never sign an assertion never load it
  * (a CommonJS app's Jest runtime cannot require ESM files).
  */
-function loadJose(): Promise<typeof import('jose')> {
-  return import('jose');
-}
 
 async function importKey(key: NonNullable<ResolvedOptions['privateKey']>, alg: string): Promise<JoseKey | KeyObject | Uint8Array> {
   if (typeof key === 'string') return (await loadJose()).importPKCS8(key, alg);

@@ -2,7 +2,8 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { KeyObject } from 'node:crypto';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
-import { importJWK, importPKCS8, SignJWT, type JWK } from 'jose';
+import type { JWK } from 'jose';
+import { loadJose } from '../utils/jose.js';
 import { AuthorizationServerUnavailableError, IntrospectionConfigurationError } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { ClientAuthentication } from './client-authentication.js';
@@ -251,6 +252,7 @@ export async function checkPrivateKey(key: NonNullable<ResolvedOptions['privateK
     throw new IntrospectionConfigurationError(`Invalid IntrospectionModule options:\n  - \`privateKey\` ${what}`);
   };
   let imported: unknown = key;
+  const { importJWK, importPKCS8, SignJWT } = await loadJose();
   if (typeof key === 'string') {
     if (/-----BEGIN (RSA |EC )?PUBLIC KEY-----|-----BEGIN CERTIFICATE-----/.test(key)) {
       problem('is a public key or certificate: give the *private* key (PKCS#8 PEM, "-----BEGIN PRIVATE KEY-----").');

@@ -1,15 +1,14 @@
 import type { AxiosInstance } from 'axios';
-import {
+import type {
   createLocalJWKSet,
-  errors,
-  jwtVerify,
-  type CryptoKey,
-  type FlattenedJWSInput,
-  type JSONWebKeySet,
-  type JWSHeaderParameters,
-  type JWTVerifyOptions,
-  type JWTVerifyResult,
+  CryptoKey,
+  FlattenedJWSInput,
+  JSONWebKeySet,
+  JWSHeaderParameters,
+  JWTVerifyOptions,
+  JWTVerifyResult,
 } from 'jose';
+import { jose, joseCode, loadJose } from '../utils/jose.js';
 import type { EndpointResolver } from '../client/discovery.js';
 import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
@@ -95,7 +94,7 @@ export class AuthorizationServerKeys {
     try {
       return await set.resolve(header, token);
     } catch (error) {
-      if (!(error instanceof errors.JWKSNoMatchingKey) || Date.now() - this.lastAttempt < this.options.refreshIntervalMs) throw error;
+      if (joseCode(error) !== 'ERR_JWKS_NO_MATCHING_KEY' || Date.now() - this.lastAttempt < this.options.refreshIntervalMs) throw error;
       // Perhaps the AS rotated its keys: one refresh, rate-limited.
       const fresh = await this.startRefresh(direct);
       return fresh.resolve(header, token);
@@ -131,6 +130,7 @@ export class AuthorizationServerKeys {
   }
 
   private async fetchOnce(signal?: AbortSignal): Promise<KeySet> {
+    await loadJose();
     const endpoint = await this.endpoints.resolve(signal);
     const uri = endpoint.jwksUri;
     if (!uri) {
@@ -158,7 +158,7 @@ export class AuthorizationServerKeys {
     const keys = jwks.keys.filter((k) => k && typeof k === 'object' && k.kty !== 'oct' && (k.use === undefined || k.use === 'sig'));
     const publicOnly = keys.map(({ d, p, q, dp, dq, qi, k, ...pub }) => pub);
     return {
-      resolve: createLocalJWKSet({ keys: publicOnly }),
+      resolve: jose().createLocalJWKSet({ keys: publicOnly }),
       kids: publicOnly.map((k) => k.kid).filter((kid): kid is string => typeof kid === 'string'),
       fetchedAt: Date.now(),
     };
@@ -174,17 +174,18 @@ export class AuthorizationServerKeys {
  * (e.g. keys published without `kid`): jose signals that with an iterable `JWKSMultipleMatchingKeys`.
  */
 export async function verifyWithKeys(token: string, resolver: KeyResolver, options: JWTVerifyOptions): Promise<JWTVerifyResult> {
+  const { jwtVerify } = await loadJose();
   try {
     return await jwtVerify(token, resolver, options);
   } catch (error) {
-    if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw error;
+    if (joseCode(error) !== 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') throw error;
     const candidates = error as unknown as AsyncIterable<CryptoKey>;
     let last: unknown = error;
     for await (const key of candidates) {
       try {
         return await jwtVerify(token, key, options);
       } catch (attempt) {
-        if (!(attempt instanceof errors.JWSSignatureVerificationFailed)) throw attempt;
+        if (joseCode(attempt) !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') throw attempt;
         last = attempt;
       }
     }

@@ -1,4 +1,5 @@
-import { decodeProtectedHeader, errors, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
+import { jose, joseCode, loadJose } from '../utils/jose.js';
 import { inactive, validateClaims, type IntrospectionResponse } from '../client/introspection-response.js';
 import { AuthorizationServerUnavailableError, type InvalidTokenReason } from '../errors/introspection.errors.js';
 import type { IntrospectionResult } from '../interfaces/introspection-result.interface.js';
@@ -40,6 +41,7 @@ export class JwtAccessTokenValidator {
   }
 
   async validate(token: string): Promise<IntrospectionResult> {
+    await loadJose();
     const jwt = this.options.jwt;
     // An ID token (typ JWT) signed by the same keys is not an access token: refused before any key work.
     if (jwt.requireTyp && !ACCESS_TOKEN_TYP.has(String(typOf(token)).toLowerCase())) return inactive('not_access_token');
@@ -67,7 +69,7 @@ export class JwtAccessTokenValidator {
 
 function typOf(token: string): unknown {
   try {
-    return decodeProtectedHeader(token).typ;
+    return jose().decodeProtectedHeader(token).typ;
   } catch {
     return undefined;
   }
@@ -75,9 +77,10 @@ function typOf(token: string): unknown {
 
 /** Maps jose's verification errors to the precise reasons clients see in `error_description`. */
 function reasonOf(error: unknown): InvalidTokenReason {
-  if (error instanceof errors.JWTExpired) return 'expired';
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    switch (error.claim) {
+  const code = joseCode(error);
+  if (code === 'ERR_JWT_EXPIRED') return 'expired';
+  if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') {
+    switch ((error as { claim?: string }).claim) {
       case 'iss':
         return 'issuer_mismatch';
       case 'aud':
@@ -90,7 +93,7 @@ function reasonOf(error: unknown): InvalidTokenReason {
         return 'invalid_jwt';
     }
   }
-  if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) {
+  if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' || code === 'ERR_JWKS_NO_MATCHING_KEY' || code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') {
     return 'invalid_signature';
   }
   return 'invalid_jwt';

@@ -1,6 +1,6 @@
 import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
 import { hash } from 'node:crypto';
-import { decodeJwt } from 'jose';
+import { loadJose } from '../utils/jose.js';
 import type { IntrospectionCache } from '../cache/introspection.cache.js';
 import { inactive } from '../client/introspection-response.js';
 import type {
@@ -124,7 +124,7 @@ export class JwtAccessTokens {
     if (!this.handles(token)) return false;
     let exp: unknown;
     try {
-      exp = decodeJwt(token).exp;
+      exp = (await loadJose()).decodeJwt(token).exp;
     } catch {
       exp = undefined;
     }

@@ -1,4 +1,4 @@
-import { errors } from 'jose';
+import { joseCode } from '../utils/jose.js';
 import { parseIntrospectionResponse, type IntrospectionResponse } from '../client/introspection-response.js';
 import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
@@ -71,6 +71,7 @@ export class SignedIntrospectionOpener implements ResponseOpener {
 }
 
 function describe(error: unknown): string {
-  if (error instanceof errors.JOSEError) return `${error.code}: ${error.message}`;
+  const code = joseCode(error);
+  if (code) return `${code}: ${(error as Error).message}`;
   return (error as Error)?.message ?? String(error);
 }
