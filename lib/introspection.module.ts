@@ -77,14 +77,16 @@ const PASS_THROUGH: CanActivate = { canActivate: () => true };
     {
       // The AS's keys, when local JWT validation or RFC 9701 needs them; also plugs the signed-response opener into the client.
       provide: AUTHORIZATION_SERVER_KEYS,
-      useFactory: (options: ResolvedOptions, client: IntrospectionClient, resilience: ResiliencePolicy) => {
+      useFactory: (options: ResolvedOptions, client: IntrospectionClient) => {
         if (!options.keys) return null;
+        // Its own policies and breaker (same settings): a key endpoint in trouble must not stop the
+        // introspection of opaque tokens at an endpoint that works, nor the other way round.
         const keys = new AuthorizationServerKeys(options.keys, options.resilience.retryAfterSeconds, options.resilience.attemptTimeoutMs,
-          client.http, resilience, client.endpoints);
+          client.http, new ResiliencePolicy(options.resilience), client.endpoints);
         if (options.signedIntrospection) client.responseOpener = new SignedIntrospectionOpener(options, options.signedIntrospection, keys);
         return keys;
       },
-      inject: [RESOLVED_OPTIONS, IntrospectionClient, ResiliencePolicy],
+      inject: [RESOLVED_OPTIONS, IntrospectionClient],
     },
     {
       provide: JWT_ACCESS_TOKENS,

@@ -239,7 +239,7 @@ describe.each(ADAPTERS)('the key endpoint down, within and beyond the stale wind
 });
 
 describe('key endpoint failures feed the circuit breaker of the authorization server', () => {
-  it('a JWKS outage opens the shared breaker; garbage tokens never fetch keys', async () => {
+  it('a JWKS outage opens the key endpoint\'s own breaker (introspection keeps working); garbage tokens never fetch keys', async () => {
     const as = await TestAuthorizationServer.start();
     const keysProxy = await ChaosProxy.start(as.issuer);
     const app = await startApp('fastify', {
@@ -261,7 +261,10 @@ describe('key endpoint failures feed the circuit breaker of the authorization se
       await keysProxy.setMode('error500');
       expect((await call(`${app.url}/orders`, bearer(token))).status).toBe(503);
       expect((await call(`${app.url}/orders`, bearer(token))).status).toBe(503);
-      expect(service.circuitState).toBe('open');
+      const third = await call(`${app.url}/orders`, bearer(token));
+      expect(third.status).toBe(503);
+      expect(third.body.message).toMatch(/circuit_open/); // the keys' breaker opened...
+      expect(service.circuitState).toBe('closed'); // ...not the one in front of the introspection endpoint
     } finally {
       await app.app.close();
       await keysProxy.stop();

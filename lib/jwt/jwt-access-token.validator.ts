@@ -43,6 +43,9 @@ export class JwtAccessTokenValidator {
   async validate(token: string): Promise<IntrospectionResult> {
     await loadJose();
     const jwt = this.options.jwt;
+    // One token, one spelling: base64url has spare bits and optional padding, and eviction marks and the
+    // verification cache are keyed by the token text — a re-spelled evicted token must not pass.
+    if (!isCanonicalCompactJws(token)) return inactive('invalid_jwt');
     // An ID token (typ JWT) signed by the same keys is not an access token: refused before any key work.
     if (jwt.requireTyp && !ACCESS_TOKEN_TYP.has(String(typOf(token)).toLowerCase())) return inactive('not_access_token');
     let payload: JWTPayload;
@@ -56,6 +59,16 @@ export class JwtAccessTokenValidator {
       }));
     } catch (error) {
       if (error instanceof AuthorizationServerUnavailableError) throw error;
+      if (joseCode(error) === undefined || joseCode(error) === 'ERR_JWK_INVALID') {
+        // Not a verdict on the token: a key of the AS that cannot be imported (a half-written key set),
+        // or another failure on our side. Answered like any trouble at the AS: 503, never 401.
+        throw new AuthorizationServerUnavailableError(
+          'invalid_response',
+          this.options.resilience.retryAfterSeconds,
+          `A key of the authorization server could not be used to verify the token (${(error as Error)?.name ?? 'error'}: ${String((error as Error)?.message ?? '').slice(0, 120)}).`,
+          { cause: error },
+        );
+      }
       return inactive(reasonOf(error));
     }
     for (const claim of STRING_CLAIMS) {
@@ -65,6 +78,13 @@ export class JwtAccessTokenValidator {
     // typ at+jwt already says "access token": no token_type needed; cnf, token_use and Keycloak's typ still count.
     return validateClaims(response, { ...this.options, requireTokenType: false, expectedIssuer: jwt.issuer }, Date.now() / 1000, jwt.issuer);
   }
+}
+
+/** Three segments, each unpadded base64url that re-encodes to exactly itself (RFC 7515 §2, RFC 4648 §3.5). */
+export function isCanonicalCompactJws(token: string): boolean {
+  const parts = token.split('.');
+  if (parts.length !== 3) return false;
+  return parts.every((part) => /^[A-Za-z0-9_-]*$/.test(part) && Buffer.from(part, 'base64url').toString('base64url') === part);
 }
 
 function typOf(token: string): unknown {

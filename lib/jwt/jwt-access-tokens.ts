@@ -106,6 +106,8 @@ export class JwtAccessTokens {
       }
       // The AS said this JWT is no longer active: what it said last counts until the token expires.
       if (!answer.active && answer.reason === 'inactive') await this.denyToken(key, local.exp);
+      // An eviction that resolved while the AS was asked wins over its (earlier) answer.
+      if (answer.active && (this.tokenDenied(key) || this.claimDenied(local))) return { result: inactive('revoked'), source: 'jwt' };
       return { result: answer, source: 'authorization-server' };
     }
     if (cache && this.options.jwt.verificationCacheMs > 0) {
