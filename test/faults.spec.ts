@@ -354,12 +354,10 @@ describe('fault handling with real misbehaving servers', () => {
       expect(await health.probe()).toMatchObject({ status: 'down', reason: 'circuit_open' });
       mode = 'slow';
       await sleep(350);
-      // Half-open: a probe that times out is a failed test call — the breaker stays open.
-      expect(await health.probe()).toMatchObject({ status: 'down', reason: 'timeout' });
-      expect(service.circuitState).toBe('open');
-      mode = 'ok';
-      await sleep(350);
+      // Half-open: the probe is the test call, as patient as a user's attempt (1 s, not its own 100 ms):
+      // an AS that answers users in time closes the breaker, even with no user traffic.
       expect(await health.probe()).toMatchObject({ status: 'up', breaker: 'closed' });
+      expect(service.circuitState).toBe('closed');
       expect(service.circuitState).toBe('closed');
     });
   });

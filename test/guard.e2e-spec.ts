@@ -148,9 +148,10 @@ describe.each(ADAPTERS)('TokenGuard over %s with a real authorization server', (
   });
 
   it('expired token: 401 invalid_token', async () => {
-    const token = await as.issueToken({ scope: 'read', ttlSeconds: 1 });
+    // 3 s: the first call must reach the AS before the token expires there, even on a loaded machine.
+    const token = await as.issueToken({ scope: 'read', ttlSeconds: 3 });
     expect((await call(`${url}/orders`, { authorization: `Bearer ${token}` })).status).toBe(200);
-    await sleep(1100);
+    await sleep(3100);
     const res = await call(`${url}/orders`, { authorization: `Bearer ${token}` });
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toMatch(/error="invalid_token"/);

@@ -257,6 +257,12 @@ export async function checkPrivateKey(key: NonNullable<ResolvedOptions['privateK
     if (/-----BEGIN (RSA |EC )?PUBLIC KEY-----|-----BEGIN CERTIFICATE-----/.test(key)) {
       problem('is a public key or certificate: give the *private* key (PKCS#8 PEM, "-----BEGIN PRIVATE KEY-----").');
     }
+    if (key.includes('\\n') && !key.includes('\n')) {
+      problem('contains the two characters "\\n" instead of line breaks (a PEM pasted into a one-line environment variable): replace them with real newlines, e.g. `privateKey: process.env.KEY.replace(/\\\\n/g, "\\n")`.');
+    }
+    if (key.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
+      problem('is an encrypted PKCS#8 PEM: give the unencrypted key ("-----BEGIN PRIVATE KEY-----"), e.g. `openssl pkcs8 -topk8 -nocrypt -in encrypted.pem`, or a KeyObject from crypto.createPrivateKey({ key, passphrase }).');
+    }
     const legacy = /-----BEGIN (RSA|EC) PRIVATE KEY-----/.exec(key);
     if (legacy) {
       problem(`is a ${legacy[1]} (${legacy[1] === 'RSA' ? 'PKCS#1' : 'SEC1'}) PEM; it must be PKCS#8 ("-----BEGIN PRIVATE KEY-----"): convert it with \`openssl pkcs8 -topk8 -nocrypt -in key.pem\`.`);

@@ -49,14 +49,14 @@ interface RouteRequirements {
 
 /**
  * Reasons under which `fail-open` lets a request through: the authorization server really cannot
- * answer. Never our own overload (`overloaded`), nor a configuration error (`client_authentication_failed`,
+ * answer. Never our own overload (`overloaded`), nor a 429 (`rate_limited`: unauthenticated callers can
+ * provoke one with a flood of new tokens), nor a configuration error (`client_authentication_failed`,
  * `unexpected_status`, `unexpected_error`): those must not turn into unauthenticated access.
  */
 const FAIL_OPEN_REASONS: ReadonlySet<AuthorizationServerUnavailableError['reason']> = new Set([
   'connection_failed',
   'timeout',
   'server_error',
-  'rate_limited',
   'invalid_response',
   'discovery_failed',
   'circuit_open',
@@ -142,7 +142,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     let result;
     try {
       // The client's address (Express/Fastify honour their trust-proxy settings): fairness between callers.
-      const caller = typeof request.ip === 'string' ? request.ip : undefined;
+      const caller = typeof request.ip === 'string' ? fairnessKey(request.ip) : undefined;
       result = await this.introspection.introspect(extracted.token, caller ? { ...route.introspectOptions, caller } : route.introspectOptions);
     } catch (error) {
       return this.onUnavailable(context, request, route, error);
@@ -175,6 +175,13 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
 
   /** Reads the bearer token from the Authorization header only (RFC 6750 §2.1). Override to accept other places. */
   protected extractToken(request: any): BearerExtraction {
+    // Node keeps only the first of several Authorization headers; a proxy may keep the last. Refuse the ambiguity.
+    const raw: unknown = request.rawHeaders ?? request.raw?.rawHeaders;
+    if (Array.isArray(raw)) {
+      let count = 0;
+      for (let i = 0; i < raw.length; i += 2) if (typeof raw[i] === 'string' && raw[i].length === 13 && raw[i].toLowerCase() === 'authorization') count++;
+      if (count > 1) return { kind: 'malformed', description: 'Send exactly one Authorization header.' };
+    }
     return extractBearer(request.headers?.authorization, this.options.maxTokenLength);
   }
 
@@ -315,6 +322,16 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
           : { ...(allowStale === moduleDefault ? {} : { allowStale }), ...(requireIntrospection ? { requireIntrospection } : {}) },
     };
   }
+}
+
+/** IPv6 callers share a key per /64 (one subscriber's prefix): a prefix's worth of addresses is one caller. */
+function fairnessKey(ip: string): string {
+  if (!ip.includes(':') || ip.startsWith('::ffff:')) return ip;
+  const [head, tail] = ip.split('%')[0].split('::');
+  const first = head ? head.split(':') : [];
+  const last = tail === undefined ? [] : tail ? tail.split(':') : [];
+  const groups = tail === undefined ? first : [...first, ...Array(Math.max(0, 8 - first.length - last.length)).fill('0'), ...last];
+  return `${groups.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16)).join(':')}::/64`;
 }
 
 const STATUS_TEXT: Record<number, string> = {

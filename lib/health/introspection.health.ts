@@ -166,7 +166,9 @@ export class IntrospectionHealthIndicator implements OnApplicationBootstrap {
           ? error
           : new AuthorizationServerUnavailableError('unexpected_error', 1, String((error as Error)?.message ?? error));
       return {
-        status: 'down',
+        // The AS answered 429 with Retry-After: it is up, asking us to slow down (a junk flood can cause
+        // that). Taking every replica out of rotation, public routes included, would not help: degraded.
+        status: e.reason === 'rate_limited' ? 'degraded' : 'down',
         breaker: this.resilience.state,
         ...(e.reason === 'circuit_open' ? {} : { latencyMs: Math.round(performance.now() - started) }),
         reason: e.reason,

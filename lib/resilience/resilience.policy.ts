@@ -100,7 +100,14 @@ export class ResiliencePolicy {
         : noop;
     if (o.circuitBreaker) {
       this.breaker = circuitBreaker(
-        handleWhen((e) => e instanceof ProbeTimeoutError || (e instanceof AuthorizationServerUnavailableError && BREAKER_REASONS.has(e.reason))),
+        // While half-open, any failure of the test call keeps the breaker open: cockatiel would count an
+        // error it does not handle (our own overload, a hold-off) as a success and close it.
+        handleWhen(
+          (e) =>
+            this.breaker?.state === CircuitState.HalfOpen ||
+            e instanceof ProbeTimeoutError ||
+            (e instanceof AuthorizationServerUnavailableError && BREAKER_REASONS.has(e.reason)),
+        ),
         { halfOpenAfter: o.circuitBreaker.halfOpenAfterMs, breaker: new ConsecutiveBreaker(o.circuitBreaker.consecutiveFailures) },
       );
       this.breaker.onBreak(() => (this.openedAt = Date.now()));
@@ -159,6 +166,9 @@ export class ResiliencePolicy {
    */
   async probe<T>(fn: (signal: AbortSignal) => Promise<T>, timeoutMs: number): Promise<T> {
     this.checkHoldOff();
+    // A probe that would be the half-open test call is as patient as a user's attempt: a short probe
+    // timeout against an AS that answers users in time must not keep the breaker open for them.
+    if (this.breaker && this.breaker.state !== CircuitState.Closed) timeoutMs = Math.max(timeoutMs, this.options.attemptTimeoutMs);
     let limit = this.probeTimeouts.get(timeoutMs);
     if (!limit) this.probeTimeouts.set(timeoutMs, (limit = timeout(timeoutMs, TimeoutStrategy.Aggressive)));
     const run = ({ signal }: { signal: AbortSignal }) =>
@@ -188,8 +198,20 @@ export class ResiliencePolicy {
     try {
       return await this.attemptTimeout.execute(({ signal: s }) => fn(s), signal);
     } catch (error) {
-      // Our own deadline (or the caller) cancelled it: that says nothing about the authorization server.
-      if (signal.aborted) throw new TaskCancelledError('The lookup was cancelled (deadline).');
+      if (signal.aborted) {
+        // The lookup's deadline ended this attempt while the AS had it: if the AS held the lookup for
+        // most of its time, that is the AS hanging (counted by the breaker); otherwise our own queueing.
+        const atServer = progress.atServerMs + (Date.now() - started);
+        if (atServer * 2 >= this.options.deadlineMs) {
+          throw new AuthorizationServerUnavailableError(
+            'timeout',
+            this.options.retryAfterSeconds,
+            `The authorization server did not answer before the lookup's deadline (${this.options.deadlineMs} ms).`,
+            { cause: error },
+          );
+        }
+        throw new TaskCancelledError('The lookup was cancelled (deadline).');
+      }
       if (error instanceof TaskCancelledError) {
         throw new AuthorizationServerUnavailableError(
           'timeout',

@@ -163,6 +163,16 @@ export class IntrospectionTelemetry {
   }
 
   private hookFailed(name: string, error: unknown): void {
-    this.log.error(`hook:${name}`, () => `The ${name} hook failed (ignored): ${(error as Error)?.message ?? String(error)}`);
+    this.log.error(`hook:${name}`, () => `The ${name} hook failed (ignored): ${describeThrown(error)}`);
+  }
+}
+
+/** A thrown value as text, whatever it is (even an object without a string form must not break the request). */
+function describeThrown(error: unknown): string {
+  try {
+    const message = (error as Error)?.message;
+    return typeof message === 'string' ? message : String(error);
+  } catch {
+    return Object.prototype.toString.call(error);
   }
 }
