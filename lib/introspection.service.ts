@@ -69,14 +69,17 @@ export class IntrospectionService implements OnApplicationShutdown {
    * a token that is unknown, revoked, expired, not an access token or not meant for this API — and
    * rejects with `AuthorizationServerUnavailableError` when the authorization server cannot answer.
    */
-  async introspect(token: string, options?: IntrospectOptions): Promise<IntrospectionResult> {
-    if (typeof token !== 'string' || token.length === 0) return inactive('inactive');
+  introspect(token: string, options?: IntrospectOptions): Promise<IntrospectionResult> {
+    if (typeof token !== 'string' || token.length === 0) return Promise.resolve(inactive('inactive'));
     // JWT access tokens (RFC 9068) take their own path per `jwt.mode`; opaque tokens are always introspected.
-    if (this.jwt?.handles(token)) {
-      const { result, source } = await this.jwt.resolve(token, options, this.introspectAtServer);
-      return source === 'authorization-server' ? result : this.report(token, result, source);
-    }
+    // (Not an async function itself: a cache hit costs no extra promise.)
+    if (this.jwt?.handles(token)) return this.resolveJwt(token, options);
     return this.introspectAtServer(token, options);
+  }
+
+  private async resolveJwt(token: string, options?: IntrospectOptions): Promise<IntrospectionResult> {
+    const { result, source } = await this.jwt!.resolve(token, options, this.introspectAtServer);
+    return source === 'authorization-server' ? result : this.report(token, result, source);
   }
 
   /** Introspection proper: cache, single-flight, resilience, the authorization server. */
