@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown } from
 import { IntrospectionCache, type ActiveRecord, type PolicyCheck } from './cache/introspection.cache.js';
 import type { SharedEntry } from './cache/sealed-entry.js';
 import { SingleFlight } from './cache/single-flight.js';
-import { inactive, validateClaims, type IntrospectionResponse } from './client/introspection-response.js';
+import { checkBinding, inactive, validateClaims, type IntrospectionResponse } from './client/introspection-response.js';
 import { IntrospectionClient } from './client/introspection.client.js';
 import {
   AuthorizationServerUnavailableError,
@@ -74,7 +74,7 @@ export class IntrospectionService implements OnApplicationShutdown {
     // JWT access tokens (RFC 9068) take their own path per `jwt.mode`; opaque tokens are always introspected.
     if (this.jwt?.handles(token)) {
       const { result, source } = await this.jwt.resolve(token, options, this.introspectAtServer);
-      return source === 'authorization-server' ? result : this.report(token, result, source);
+      return source === 'authorization-server' ? result : this.report(token, result, source, options);
     }
     return this.introspectAtServer(token, options);
   }
@@ -94,12 +94,12 @@ export class IntrospectionService implements OnApplicationShutdown {
       if (record) {
         if (!record.result.active) {
           this.telemetry.cacheLookup('negative_hit');
-          return this.report(token, record.result, 'cache');
+          return this.report(token, record.result, 'cache', options);
         }
         const active = record as ActiveRecord;
         if (Date.now() < active.freshUntil) {
           this.telemetry.cacheLookup('hit');
-          return this.report(token, active.result, 'cache');
+          return this.report(token, active.result, 'cache', options);
         }
         cached = active;
         epoch = cache.epoch;
@@ -113,14 +113,14 @@ export class IntrospectionService implements OnApplicationShutdown {
     const shared = this.flight.run(key, () => this.lookup(token, key, cached !== undefined, options?.caller));
     try {
       const result = await (options?.timeoutMs !== undefined || options?.signal ? withDeadline(shared, options, this.options) : shared);
-      return this.report(token, result, 'authorization-server');
+      return this.report(token, result, 'authorization-server', options);
     } catch (error) {
       const stale = error instanceof AuthorizationServerUnavailableError && (options?.allowStale ?? this.allowStaleByDefault)
         ? this.staleRecord(key, cached, epoch)
         : undefined;
       if (stale) {
         this.telemetry.cacheLookup('stale');
-        return this.report(token, Object.freeze({ ...stale.result, stale: true as const }), 'stale-cache');
+        return this.report(token, Object.freeze({ ...stale.result, stale: true as const }), 'stale-cache', options);
       }
       throw error;
     }
@@ -192,8 +192,17 @@ export class IntrospectionService implements OnApplicationShutdown {
     await this.cache?.close();
   }
 
-  /** Emits the validated/rejected hook, if one is configured (the fingerprint costs a hash). */
-  private report<T extends IntrospectionResult>(token: string, result: T, source: ResultSource): T {
+  /**
+   * The last step of every path (fresh, cached, shared, stale, local JWT): a bound token must come with the
+   * proof its `cnf` asks for, on each request (RFC 9449 §7.1, RFC 8705 §3). Then emits the validated/rejected
+   * hook, if one is configured (the fingerprint costs a hash).
+   */
+  private report(token: string, found: IntrospectionResult, source: ResultSource, options?: IntrospectOptions): IntrospectionResult {
+    let result = found;
+    if (result.active && (result.cnf !== undefined || result.token_type !== undefined || options?.presentation?.scheme === 'dpop')) {
+      const refused = checkBinding(result, options?.presentation);
+      if (refused) result = inactive(refused);
+    }
     const events = this.telemetry.events;
     if (result.active) {
       if (events.onTokenValidated) {
