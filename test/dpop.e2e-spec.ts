@@ -297,3 +297,44 @@ describe.each(ADAPTERS)('DPoP-bound tokens from a real oidc-provider, proofs mad
     }
   });
 });
+
+describe.each(ADAPTERS)('DPoP-bound JWT access tokens validated locally (cnf.jkt from the JWT, %s)', (adapter) => {
+  const AUDIENCE = 'urn:jwt:orders';
+  let as: TestAuthorizationServer;
+  let api: { app: INestApplication; url: string };
+
+  beforeAll(async () => {
+    as = await TestAuthorizationServer.start();
+    api = await startApp(adapter, {
+      issuer: as.issuer,
+      ...CLIENTS.basic,
+      allowInsecureRequests: true,
+      audience: AUDIENCE,
+      jwt: { mode: 'local' },
+      resilience: { circuitBreaker: false },
+    });
+  });
+  afterAll(async () => {
+    await api?.app.close();
+    await as?.stop();
+  });
+
+  it('accepts the JWT with a proof by its key (no introspection); refuses it as Bearer and with another key', async () => {
+    const key = await keyPair();
+    const token = await as.issueToken({ scope: 'read', resource: AUDIENCE, dpop: key });
+    expect(token.split('.')).toHaveLength(3);
+    const payload = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { cnf?: { jkt?: string } };
+    expect(payload.cnf?.jkt).toBeTruthy();
+    const htu = `${api.url}/orders`;
+    as.resetCounters();
+    expect((await send(htu, { authorization: `DPoP ${token}`, dpop: await makeProof(key, { htu, token }) })).status).toBe(200);
+    expect((await send(htu, { authorization: `DPoP ${token}`, dpop: await makeProof(key, { htu, token }) })).status).toBe(200); // verification cache
+    const asBearer = await send(htu, { authorization: `Bearer ${token}` });
+    expect(asBearer.status).toBe(401);
+    expect(asBearer.challenge).toContain('Bearer error="invalid_token"');
+    const otherKey = await send(htu, { authorization: `DPoP ${token}`, dpop: await makeProof(await keyPair(), { htu, token }) });
+    expect(otherKey.status).toBe(401);
+    expect(otherKey.challenge).toContain('error="invalid_dpop_proof"');
+    expect(as.introspectionRequests).toBe(0);
+  });
+});
