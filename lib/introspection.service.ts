@@ -9,7 +9,9 @@ import {
   AuthorizationServerUnavailableError,
   InvalidTokenError,
 } from './errors/introspection.errors.js';
-import { INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, JWT_ACCESS_TOKENS, RESOLVED_OPTIONS } from './introspection.constants.js';
+import { DPOP_VERIFIER, INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, JWT_ACCESS_TOKENS, RESOLVED_OPTIONS } from './introspection.constants.js';
+import { DpopProofError, type DpopRequestContext, type VerifiedDpopProof } from './dpop/dpop-proof.js';
+import type { DpopVerifier } from './dpop/dpop.verifier.js';
 import type { JwtAccessTokens } from './jwt/jwt-access-tokens.js';
 import type { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';
 import type { ResultSource } from './telemetry/introspection-events.interface.js';
@@ -41,6 +43,7 @@ export class IntrospectionService implements OnApplicationShutdown {
     private readonly client: IntrospectionClient,
     @Inject(INTROSPECTION_TELEMETRY) private readonly telemetry: IntrospectionTelemetry,
     @Optional() @Inject(JWT_ACCESS_TOKENS) private readonly jwt?: JwtAccessTokens | null,
+    @Optional() @Inject(DPOP_VERIFIER) private readonly dpop?: DpopVerifier | null,
   ) {
     this.allowStaleByDefault = options.outagePolicy === 'serve-stale';
     resilience.onStateChange((state) => telemetry.breakerChanged(state));
@@ -138,6 +141,24 @@ export class IntrospectionService implements OnApplicationShutdown {
     if (now) record = now.result.active ? (now as ActiveRecord) : undefined;
     else if (cache.epoch === epoch) record = seen; // the local front tier may have let it go; nothing was evicted since
     return record && Date.now() < record.staleUntil ? record : undefined;
+  }
+
+  /**
+   * Verifies a DPoP proof (RFC 9449 §4.3) for a request: signature with the embedded public key, `typ`,
+   * `alg`, `htm`, `htu`, `iat`, `ath`, the server nonce when `dpop.nonce` is on, and the `jti` replay check
+   * (across replicas with `cache.redis`). Resolves to the proof key's thumbprint: pass it to `introspect()`
+   * as `presentation: { scheme: 'dpop', dpopJkt: jkt }`, which checks it against the token's `cnf.jkt`.
+   * Rejects with `DpopProofError` (`error`: `invalid_dpop_proof` or `use_dpop_nonce`). For transports other
+   * than HTTP requests through `TokenGuard`, which calls it itself.
+   */
+  async verifyDpopProof(proof: string, request: DpopRequestContext): Promise<VerifiedDpopProof> {
+    if (!this.dpop) throw new DpopProofError('invalid_dpop_proof', 'DPoP is turned off (`dpop: false`).');
+    return this.dpop.verify(proof, request);
+  }
+
+  /** The server nonce clients must put in DPoP proofs now (`DPoP-Nonce`), when `dpop.nonce` is on. */
+  get dpopNonce(): string | undefined {
+    return this.dpop?.currentNonce();
   }
 
   /**

@@ -20,7 +20,6 @@ import {
   INTROSPECTION_TELEMETRY,
   OUTAGE_POLICY_KEY,
   PUBLIC_KEY,
-  DPOP_VERIFIER,
   REQUIRE_DPOP_KEY,
   REQUIRE_INTROSPECTION_KEY,
   RESOLVED_OPTIONS,
@@ -36,7 +35,6 @@ import { bearerChallenge, bearerChallenge as bearerChallengeOf, dpopChallenge, e
 import { headerCertificateThumbprint, socketCertificateThumbprint } from './client-certificate.js';
 import type { TokenPresentation } from '../client/introspection-response.js';
 import { DpopProofError } from '../dpop/dpop-proof.js';
-import type { DpopVerifier } from '../dpop/dpop.verifier.js';
 import { introspectionResults, requestOf, responseOf } from './execution-context.js';
 
 /** What a route requires, read from its metadata once and then remembered. */
@@ -101,7 +99,6 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     @Inject(RESOLVED_OPTIONS) protected readonly options: ResolvedOptions,
     @Optional() @Inject(INTROSPECTION_TELEMETRY) private readonly telemetry?: IntrospectionTelemetry,
     @Optional() private readonly modules?: ModulesContainer,
-    @Optional() @Inject(DPOP_VERIFIER) private readonly dpop?: DpopVerifier | null,
   ) {
     this.missingChallenge = bearerChallenge({ realm: options.realm });
   }
@@ -181,7 +178,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       }
       const challenge = bearerChallenge({ realm: this.options.realm, error: 'invalid_token', description });
       // A DPoP-bound token sent as Bearer: also say how it must be sent (RFC 9449 §7.2).
-      const dpopBound = result.reason === 'sender_constrained' && this.dpop;
+      const dpopBound = result.reason === 'sender_constrained' && this.options.dpop !== false;
       return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': dpopBound ? [challenge, this.dpopChallengeOf()] : challenge },
         description);
     }
@@ -209,7 +206,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
    * unless `dpop: false`). Override to accept other places.
    */
   protected extractToken(request: any): BearerExtraction {
-    return extractBearer(request.headers?.authorization, this.options.maxTokenLength, Boolean(this.dpop));
+    return extractBearer(request.headers?.authorization, this.options.maxTokenLength, this.options.dpop !== false);
   }
 
   /**
@@ -251,7 +248,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       if (typeof proof !== 'string' || proof.length === 0 || /[,\s]/.test(proof)) {
         throw new DpopProofError('invalid_dpop_proof', 'Send exactly one DPoP header with a DPoP proof.');
       }
-      const verified = await this.dpop!.verify(proof, { method: request.method, uri: this.requestUri(request), accessToken: token });
+      const verified = await this.introspection.verifyDpopProof(proof, { method: request.method, uri: this.requestUri(request), accessToken: token });
       return { scheme: 'dpop', dpopJkt: verified.jkt, certificateThumbprint: this.certificateThumbprint(request) };
     } catch (error) {
       if (!(error instanceof DpopProofError)) throw error;
@@ -260,7 +257,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       const headers: Record<string, string | string[]> = {
         'WWW-Authenticate': this.dpopChallenges(route, { error: error.error, description: error.message }),
       };
-      const nonce = this.dpop!.currentNonce();
+      const nonce = this.introspection.dpopNonce;
       if (nonce) headers['DPoP-Nonce'] = nonce;
       return this.throwRejection(context, HttpStatus.UNAUTHORIZED, headers, error.message);
     }
