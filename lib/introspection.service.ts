@@ -146,14 +146,24 @@ export class IntrospectionService implements OnApplicationShutdown {
   /**
    * Verifies a DPoP proof (RFC 9449 §4.3) for a request: signature with the embedded public key, `typ`,
    * `alg`, `htm`, `htu`, `iat`, `ath`, the server nonce when `dpop.nonce` is on, and the `jti` replay check
-   * (across replicas with `cache.redis`). Resolves to the proof key's thumbprint: pass it to `introspect()`
-   * as `presentation: { scheme: 'dpop', dpopJkt: jkt }`, which checks it against the token's `cnf.jkt`.
+   * (a proof already used on this replica). Resolves to the proof key's thumbprint: pass it to `introspect()`
+   * as `presentation: { scheme: 'dpop', dpopJkt: jkt }`, which checks it against the token's `cnf.jkt`; when
+   * the token is accepted, `consumeDpopProof()` records the proof (across replicas with `cache.redis`).
    * Rejects with `DpopProofError` (`error`: `invalid_dpop_proof` or `use_dpop_nonce`). For transports other
    * than HTTP requests through `TokenGuard`, which calls it itself.
    */
   async verifyDpopProof(proof: string, request: DpopRequestContext): Promise<VerifiedDpopProof> {
     if (!this.dpop) throw new DpopProofError('invalid_dpop_proof', 'DPoP is turned off (`dpop: false`).');
     return this.dpop.verify(proof, request);
+  }
+
+  /**
+   * Records a verified proof as used (its `jti`, RFC 9449 §11.1), once the token it came with was accepted;
+   * rejects with `DpopProofError` when it was used before — here or, with `cache.redis`, on another replica.
+   */
+  async consumeDpopProof(proof: VerifiedDpopProof): Promise<void> {
+    if (!this.dpop) throw new DpopProofError('invalid_dpop_proof', 'DPoP is turned off (`dpop: false`).');
+    return this.dpop.consume(proof);
   }
 
   /** The server nonce clients must put in DPoP proofs now (`DPoP-Nonce`), when `dpop.nonce` is on. */

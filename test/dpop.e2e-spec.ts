@@ -281,8 +281,16 @@ describe.each(ADAPTERS)('DPoP-bound tokens from a real oidc-provider, proofs mad
       const key = await keyPair();
       const token = await as.issueToken({ scope: 'read', dpop: key });
       const htu = 'https://api.example.com/orders';
+      // Valid proofs made by an attacker's own key for junk tokens: refused, and never recorded (no replay-cache pollution).
+      const attacker = await keyPair();
+      for (let i = 0; i < 10; i++) {
+        const junk = `junk-${i}-${randomUUID()}`;
+        expect((await send(`${a.url}/orders`, { authorization: `DPoP ${junk}`, dpop: await makeProof(attacker, { htu, token: junk }) })).status).toBe(401);
+      }
+      expect(redis.cli('KEYS', '*:dpop:*').trim()).toBe('');
       const proof = await makeProof(key, { htu, token });
       expect((await send(`${a.url}/orders`, { authorization: `DPoP ${token}`, dpop: proof })).status).toBe(200);
+      expect(redis.cli('KEYS', '*:dpop:*').trim().split('\n')).toHaveLength(1);
       const replay = await send(`${b.url}/orders`, { authorization: `DPoP ${token}`, dpop: proof });
       expect(replay.status).toBe(401);
       expect(replay.challenge).toContain('error="invalid_dpop_proof"');

@@ -32,16 +32,27 @@ export class DpopVerifier {
     return this.nonces?.current();
   }
 
-  /** Verifies a proof; rejects with `DpopProofError` (`invalid_dpop_proof`, or `use_dpop_nonce`). */
+  /**
+   * Verifies a proof; rejects with `DpopProofError` (`invalid_dpop_proof`, or `use_dpop_nonce`). A proof
+   * this replica already accepted is refused here, before any call to the authorization server; the proof
+   * is recorded only by `consume()`, once the token it came with was accepted.
+   */
   async verify(proof: string, request: DpopRequestContext): Promise<VerifiedDpopProof> {
     const verified = await verifyDpopProof(proof, request, this.options);
     if (this.nonces && !this.nonces.isValid(verified.nonce)) {
       throw new DpopProofError('use_dpop_nonce', 'Use the server nonce of the DPoP-Nonce header in the DPoP proof.');
     }
-    if (!(await this.firstUse(replayKey(verified.jkt, verified.jti)))) {
-      throw new DpopProofError('invalid_dpop_proof', 'The DPoP proof was already used ("jti" replay).');
-    }
+    if (this.seen.has(replayKey(verified.jkt, verified.jti))) throw replayed();
     return verified;
+  }
+
+  /**
+   * Records an accepted proof's `jti` (RFC 9449 §11.1); rejects with `DpopProofError` when it was used
+   * before. Only proofs of accepted tokens are recorded, so a flood of proofs made for junk tokens cannot
+   * push real entries out of the bounded in-process memory. Atomic across replicas with `cache.redis`.
+   */
+  async consume(proof: VerifiedDpopProof): Promise<void> {
+    if (!(await this.firstUse(replayKey(proof.jkt, proof.jti)))) throw replayed();
   }
 
   /**
@@ -59,6 +70,10 @@ export class DpopVerifier {
       return true;
     }
   }
+}
+
+function replayed(): DpopProofError {
+  return new DpopProofError('invalid_dpop_proof', 'The DPoP proof was already used ("jti" replay).');
 }
 
 /** The key a proof is remembered under: its jti, scoped to the key that signed it, hashed. */

@@ -34,7 +34,7 @@ import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 import { bearerChallenge, bearerChallenge as bearerChallengeOf, dpopChallenge, extractBearer, type BearerExtraction } from './bearer.js';
 import { headerCertificateThumbprint, socketCertificateThumbprint } from './client-certificate.js';
 import type { TokenPresentation } from '../client/introspection-response.js';
-import { DpopProofError } from '../dpop/dpop-proof.js';
+import { DpopProofError, type VerifiedDpopProof } from '../dpop/dpop-proof.js';
 import { introspectionResults, requestOf, responseOf } from './execution-context.js';
 
 /** What a route requires, read from its metadata once and then remembered. */
@@ -149,8 +149,9 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
 
     const scheme = extracted.scheme ?? 'bearer';
     let presentation: TokenPresentation;
+    let proof: VerifiedDpopProof | undefined;
     if (scheme === 'dpop') {
-      presentation = await this.verifyDpop(context, request, route, extracted.token);
+      ({ presentation, proof } = await this.verifyDpop(context, request, route, extracted.token));
     } else {
       if (route.requireDpop) {
         this.telemetry?.decision('invalid');
@@ -182,6 +183,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': dpopBound ? [challenge, this.dpopChallengeOf()] : challenge },
         description);
     }
+    if (proof) await this.consumeDpop(context, route, proof, extracted.token);
     this.checkScopes(context, route, result, extracted.token, scheme);
     request[this.options.userProperty] = result;
     introspectionResults.set(request, result);
@@ -241,7 +243,12 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
   }
 
   /** RFC 9449 §4.3: exactly one `DPoP` header holding a valid proof for this request and token. */
-  private async verifyDpop(context: ExecutionContext, request: any, route: RouteRequirements, token: string): Promise<TokenPresentation> {
+  private async verifyDpop(
+    context: ExecutionContext,
+    request: any,
+    route: RouteRequirements,
+    token: string,
+  ): Promise<{ presentation: TokenPresentation; proof: VerifiedDpopProof }> {
     // Node joins repeated headers with ", ": a compact JWS holds neither a comma nor a space.
     const proof: unknown = request.headers?.dpop;
     try {
@@ -249,18 +256,35 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
         throw new DpopProofError('invalid_dpop_proof', 'Send exactly one DPoP header with a DPoP proof.');
       }
       const verified = await this.introspection.verifyDpopProof(proof, { method: request.method, uri: this.requestUri(request), accessToken: token });
-      return { scheme: 'dpop', dpopJkt: verified.jkt, certificateThumbprint: this.certificateThumbprint(request) };
+      return { presentation: { scheme: 'dpop', dpopJkt: verified.jkt, certificateThumbprint: this.certificateThumbprint(request) }, proof: verified };
     } catch (error) {
-      if (!(error instanceof DpopProofError)) throw error;
-      this.telemetry?.decision('invalid');
-      this.telemetry?.emit('onTokenRejected', { fingerprint: tokenFingerprint(token), reason: error.error });
-      const headers: Record<string, string | string[]> = {
-        'WWW-Authenticate': this.dpopChallenges(route, { error: error.error, description: error.message }),
-      };
-      const nonce = this.introspection.dpopNonce;
-      if (nonce) headers['DPoP-Nonce'] = nonce;
-      return this.throwRejection(context, HttpStatus.UNAUTHORIZED, headers, error.message);
+      return this.refuseProof(context, route, error, token);
     }
+  }
+
+  /** Records the proof of an accepted token (jti replay check across replicas); a replay is refused. */
+  private async consumeDpop(context: ExecutionContext, route: RouteRequirements, proof: VerifiedDpopProof, token: string): Promise<void> {
+    try {
+      await this.introspection.consumeDpopProof(proof);
+    } catch (error) {
+      this.refuseProof(context, route, error, token);
+    }
+  }
+
+  /** 401 `invalid_dpop_proof` / `use_dpop_nonce` (RFC 9449 §7.1), with a fresh `DPoP-Nonce` when nonces are on. Never a 500. */
+  private refuseProof(context: ExecutionContext, route: RouteRequirements, error: unknown, token: string): never {
+    if (!(error instanceof DpopProofError)) {
+      this.log.warn('dpop-unexpected', `A DPoP proof could not be verified: ${(error as Error)?.message ?? String(error)}`);
+    }
+    const refusal = error instanceof DpopProofError ? error : new DpopProofError('invalid_dpop_proof', 'The DPoP proof could not be verified.');
+    this.telemetry?.decision('invalid');
+    this.telemetry?.emit('onTokenRejected', { fingerprint: tokenFingerprint(token), reason: refusal.error });
+    const headers: Record<string, string | string[]> = {
+      'WWW-Authenticate': this.dpopChallenges(route, { error: refusal.error, description: refusal.message }),
+    };
+    const nonce = this.introspection.dpopNonce;
+    if (nonce) headers['DPoP-Nonce'] = nonce;
+    return this.throwRejection(context, HttpStatus.UNAUTHORIZED, headers, refusal.message);
   }
 
   private dpopChallengeOf(params: { error?: string; description?: string; scope?: string } = {}): string {
