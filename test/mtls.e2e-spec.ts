@@ -3,7 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import type { INestApplication } from '@nestjs/common';
 import type { IntrospectionModuleOptions } from '../lib/index.js';
 import { ADAPTERS, startApp } from './support/app.js';
-import { CLIENTS, TestAuthorizationServer } from './support/authorization-server.js';
+import { basic, CLIENTS, TestAuthorizationServer } from './support/authorization-server.js';
 import { makeCertificate, type TestCertificate } from './support/certificates.js';
 
 /** A real HTTPS call over a fresh TLS connection, with or without a client certificate. */
@@ -65,6 +65,19 @@ describe.each(ADAPTERS)('certificate-bound tokens (RFC 8705 §3) over real TLS (
     expect(another.challenge).toContain('error="invalid_token"');
     expect(as.introspectionRequests).toBe(1); // from the cache, which kept cnf
     expect((await tlsGet(`${api.url}/orders`, { token, client: alice })).status).toBe(200);
+  });
+
+  it('oidc-provider (features.mTLS.certificateBoundAccessTokens) binds a token to the client certificate; it works only over a connection with that certificate', async () => {
+    const token = await as.issueTokenWithCertificate(alice.cert);
+    const introspected = await fetch(as.introspectionEndpoint, {
+      method: 'POST',
+      headers: { authorization: basic(CLIENTS.basic.clientId, CLIENTS.basic.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token }),
+    }).then((r) => r.json() as Promise<{ cnf?: Record<string, string> }>);
+    expect(introspected.cnf?.['x5t#S256']).toBe(alice.thumbprint);
+    expect((await tlsGet(`${api.url}/orders`, { token, client: alice })).status).toBe(200);
+    expect((await tlsGet(`${api.url}/orders`, { token, client: mallory })).status).toBe(401);
+    expect((await tlsGet(`${api.url}/orders`, { token })).status).toBe(401);
   });
 
   it('an ordinary bearer token still works over a connection with or without a client certificate', async () => {
