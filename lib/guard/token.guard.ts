@@ -155,6 +155,9 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     } else {
       if (route.requireDpop) {
         this.telemetry?.decision('invalid');
+        if (this.telemetry?.events.onTokenRejected) {
+          this.telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(extracted.token), reason: 'dpop_required' });
+        }
         const description = 'This resource requires a DPoP-bound access token: send Authorization: DPoP <token> with a DPoP proof.';
         return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': this.dpopChallengeOf({ error: 'invalid_token', description }) }, description);
       }
