@@ -124,6 +124,15 @@ describe.each(ADAPTERS)('DPoP-bound tokens from a real oidc-provider, proofs mad
     expect((await send(htu, { authorization: `DPoP ${token}`, dpop: await makeProof(key, { htu, token, jti: 'fixed-jti' }) })).status).toBe(401);
   });
 
+  it('the same proof sent 10 times at once is accepted exactly once (the record is atomic)', async () => {
+    const token = await dpopToken();
+    const htu = `${api.url}/orders`;
+    const proof = await makeProof(key, { htu, token });
+    const statuses = await Promise.all(Array.from({ length: 10 }, () => send(htu, { authorization: `DPoP ${token}`, dpop: proof }).then((r) => r.status)));
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(9);
+  });
+
   it.each([
     ['for another method', (htu: string, token: string) => makeProof(key, { htu, token, htm: 'POST' })],
     ['for another URL', (htu: string, token: string) => makeProof(key, { htu: htu.replace('/orders', '/other'), token })],
