@@ -90,6 +90,8 @@ describe.each(ADAPTERS)('certificate-bound tokens (RFC 8705 §3) over real TLS (
       const res = await tlsGet(`${api.url}/orders`, { token, client: mallory, headers: { [name]: escaped(alice) } });
       expect(res.status).toBe(401);
     }
+    // The socket's certificate is what counts: a header naming another certificate changes nothing.
+    expect((await tlsGet(`${api.url}/orders`, { token, client: alice, headers: { 'x-ssl-client-cert': escaped(mallory) } })).status).toBe(200);
   });
 
   it('proxy mode (mtls.certificateHeader): the certificate comes from the header a TLS-terminating proxy sets', async () => {
