@@ -23,12 +23,16 @@ import { IntrospectionModule, IntrospectionService, TokenGuard, type Introspecti
 import type { ExecutionContext } from '@nestjs/common';
 import { resolveOptions } from '../lib/options/resolve-options.js';
 import { basic, CLIENTS, EmbeddedAuthorizationServer } from '../sample/embedded-authorization-server.js';
+import { randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { ChaosProxy } from '../test/support/chaos-proxy.js';
 import { behave, FaultyServer } from '../test/support/faulty-server.js';
 
 const quick = process.argv.includes('--quick');
 /** `npm run bench -- --jwt`: only the JWT comparison (issue 13), printed, nothing written. */
 const jwtOnly = process.argv.includes('--jwt');
+/** `npm run bench -- --dpop`: only the DPoP comparison (issue 14), printed, nothing written. */
+const dpopOnly = process.argv.includes('--dpop');
 const ROUNDS = quick ? 1 : 3;
 const SECONDS = quick ? 1 : 3;
 const CONNECTIONS = 50;
@@ -313,6 +317,61 @@ async function jwtFigures(as: EmbeddedAuthorizationServer) {
   }
 }
 
+/**
+ * Issue 14, side by side in one run: TokenGuard.canActivate on an introspection cache hit for a plain
+ * Bearer token, and for a DPoP-bound token with a fresh proof per request (ES256 signature, htm/htu/iat/ath,
+ * jti replay record, cnf.jkt) — what possession costs on every request. Proofs are made before timing.
+ */
+async function dpopFigures(as: EmbeddedAuthorizationServer) {
+  const { guard, close } = await engine({
+    introspectionEndpoint: as.introspectionEndpoint, allowInsecureRequests: true, ...CLIENTS.basic, metrics: false,
+    dpop: { externalOrigin: 'https://bench.example' },
+  });
+  try {
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const publicJwk = await exportJWK(publicKey);
+    const bearer = await as.issueToken({ scope: 'read' });
+    const bound = await as.issueToken({ scope: 'read', dpop: { privateKey, publicJwk } });
+    const ath = hash('sha256', bound, 'base64url');
+    const N = quick ? 1_000 : 5_000;
+    const proofs = async (n: number) => {
+      const out: string[] = [];
+      const iat = Math.floor(Date.now() / 1000);
+      for (let i = 0; i < n; i++) {
+        out.push(await new SignJWT({ htm: 'GET', htu: 'https://bench.example/orders', jti: randomUUID(), ath, iat })
+          .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: publicJwk }).sign(privateKey));
+      }
+      return out;
+    };
+    const response = { header: () => undefined };
+    const request = (authorization: string, dpop?: string) => ({ method: 'GET', originalUrl: '/orders', headers: { host: 'bench.example', authorization, ...(dpop ? { dpop } : {}) }, socket: {} });
+    const bearerContext = httpContext(request(`Bearer ${bearer}`), response);
+    // Warm both paths (first introspection, jose loaded).
+    for (const p of await proofs(200)) await guard.canActivate(httpContext(request(`DPoP ${bound}`, p), response));
+    for (let i = 0; i < 200; i++) await guard.canActivate(bearerContext);
+    const samples = { bearer: [] as number[], dpop: [] as number[] };
+    for (let round = 0; round < ROUNDS; round++) {
+      const contexts = (await proofs(N)).map((p) => httpContext(request(`DPoP ${bound}`, p), response));
+      let t0 = process.hrtime.bigint();
+      for (const context of contexts) if (!(await guard.canActivate(context))) throw new Error('bench: DPoP refused');
+      samples.dpop.push(Number(process.hrtime.bigint() - t0) / 1000 / N);
+      t0 = process.hrtime.bigint();
+      for (let i = 0; i < N * 4; i++) await guard.canActivate(bearerContext);
+      samples.bearer.push(Number(process.hrtime.bigint() - t0) / 1000 / (N * 4));
+    }
+    const b = median(samples.bearer);
+    const d = median(samples.dpop);
+    rows.push([
+      'TokenGuard.canActivate on an introspection cache hit: Bearer | DPoP-bound token with a fresh ES256 proof (CPU only, no HTTP)',
+      `${b.toFixed(2)} µs | ${d.toFixed(1)} µs per request`,
+      `proof verification adds ${(d - b).toFixed(1)} µs (${(d / b).toFixed(0)}×)`,
+    ]);
+    results.dpop = { bearerHitMicros: b, dpopHitMicros: d, samples };
+  } finally {
+    await close();
+  }
+}
+
 /** The miss-path work the shared tier adds (issue 10): sealing an entry for Redis, and opening it on a shared hit. */
 function sharedEntryCost() {
   const now = Date.now();
@@ -510,10 +569,10 @@ async function memoryPerEntry() {
 
 async function main() {
   const started = new Date();
-  if (jwtOnly) {
+  if (jwtOnly || dpopOnly) {
     const as = await EmbeddedAuthorizationServer.start();
     try {
-      await jwtFigures(as);
+      await (dpopOnly ? dpopFigures(as) : jwtFigures(as));
     } finally {
       await as.stop();
     }
@@ -526,6 +585,7 @@ async function main() {
   try {
     await engineFigures(as);
     await jwtFigures(as);
+    await dpopFigures(as);
     await guardOverhead(as, 'fastify', 0.92);
     await guardOverhead(as, 'express', 0.96);
     await junkFlood(as, 'fastify');

@@ -40,11 +40,20 @@ export { AnyScope, Scopes } from './decorators/scopes.decorator.js';
 export { OutagePolicy } from './decorators/outage-policy.decorator.js';
 /** `@RequireIntrospection()`: revocation-sensitive route; every request asks the AS (JWTs too). */
 export { RequireIntrospection } from './decorators/require-introspection.decorator.js';
+/** `@RequireDpop()`: only DPoP-bound tokens with a proof (RFC 9449); bearer tokens get 401 with a DPoP challenge. */
+export { RequireDpop } from './decorators/require-dpop.decorator.js';
 /** `@Introspected()` / `@Introspected('sub')`: the validated introspection result (or one claim) as a handler parameter. */
 export { Introspected } from './decorators/introspected.decorator.js';
 export type { IntrospectedClaim, IntrospectedDecorator, KnownClaim } from './decorators/introspected.decorator.js';
 /** RFC 6750 helpers used by the guard, for custom transports: parse an Authorization header, build a challenge. */
-export { bearerChallenge, extractBearer } from './guard/bearer.js';
+export { bearerChallenge, dpopChallenge, extractBearer } from './guard/bearer.js';
+/**
+ * DPoP (RFC 9449) for custom transports: `verifyDpopProof(proof, { method, uri, accessToken }, policy)`
+ * checks a proof (all but replay and nonce) and resolves to its key thumbprint, to pass as
+ * `IntrospectOptions.presentation` (`{ scheme: 'dpop', dpopJkt }`). `DpopProofError` carries the RFC error code.
+ */
+export { DpopProofError, accessTokenHash, verifyDpopProof } from './dpop/dpop-proof.js';
+export type { DpopProofPolicy, DpopRequestContext, VerifiedDpopProof } from './dpop/dpop-proof.js';
 export type { BearerExtraction } from './guard/bearer.js';
 /** Options accepted by `forRoot()` and returned by `forRootAsync()` factories. */
 export type {
@@ -52,8 +61,10 @@ export type {
   IntrospectionCacheOptions,
   IntrospectionModuleOptions,
   IntrospectionResilienceOptions,
+  DpopOptions,
   JwtAccessTokenOptions,
   JwtMode,
+  MtlsOptions,
   SignedIntrospectionOptions,
 } from './interfaces/introspection-module-options.interface.js';
 /** Results of `introspect()`: RFC 7662 field names, with derived `scopes` and `stale` beside them. */
@@ -62,6 +73,7 @@ export type {
   InactiveIntrospectionResult,
   IntrospectOptions,
   IntrospectionResult,
+  TokenPresentation,
 } from './interfaces/introspection-result.interface.js';
 /** Typed errors: `AuthorizationServerUnavailableError` (→ 503), `InvalidTokenError` (→ 401), configuration errors (start-up). */
 export {

@@ -18,3 +18,7 @@ export const REQUIRE_INTROSPECTION_KEY = 'token-introspection:require-introspect
 export const JWT_ACCESS_TOKENS = Symbol.for('token-introspection:jwt-access-tokens');
 /** Injection token of the authorization server's keys, or null when nothing needs them (internal). */
 export const AUTHORIZATION_SERVER_KEYS = Symbol.for('token-introspection:authorization-server-keys');
+/** Metadata: the route accepts only DPoP-bound tokens with a proof (`@RequireDpop()`). */
+export const REQUIRE_DPOP_KEY = 'token-introspection:require-dpop';
+/** Injection token of the DPoP proof verifier, or null when `dpop: false` (internal). */
+export const DPOP_VERIFIER = Symbol.for('token-introspection:dpop-verifier');

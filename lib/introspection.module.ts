@@ -11,6 +11,7 @@ import {
   INTROSPECTION_TELEMETRY,
   JWT_ACCESS_TOKENS,
   RESOLVED_OPTIONS,
+  DPOP_VERIFIER,
 } from './introspection.constants.js';
 import { AuthorizationServerKeys } from './jwt/authorization-server-keys.js';
 import { JwtAccessTokenValidator } from './jwt/jwt-access-token.validator.js';
@@ -23,6 +24,7 @@ import { IntrospectionService } from './introspection.service.js';
 import { resolveOptions } from './options/resolve-options.js';
 import type { ResolvedOptions } from './options/resolved-options.js';
 import { ResiliencePolicy } from './resilience/resilience.policy.js';
+import { DpopVerifier } from './dpop/dpop.verifier.js';
 
 const PASS_THROUGH: CanActivate = { canActivate: () => true };
 
@@ -96,6 +98,12 @@ const PASS_THROUGH: CanActivate = { canActivate: () => true };
         return new JwtAccessTokens(options, validator, cache);
       },
       inject: [RESOLVED_OPTIONS, AUTHORIZATION_SERVER_KEYS, INTROSPECTION_CACHE],
+    },
+    {
+      // DPoP proofs (RFC 9449): the replay check shares the cache's Redis when there is one.
+      provide: DPOP_VERIFIER,
+      useFactory: (options: ResolvedOptions, cache: IntrospectionCache | null) => (options.dpop ? new DpopVerifier(options.dpop, cache) : null),
+      inject: [RESOLVED_OPTIONS, INTROSPECTION_CACHE],
     },
     IntrospectionService,
     TokenGuard,

@@ -3,13 +3,15 @@ import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown } from
 import { IntrospectionCache, type ActiveRecord, type PolicyCheck } from './cache/introspection.cache.js';
 import type { SharedEntry } from './cache/sealed-entry.js';
 import { SingleFlight } from './cache/single-flight.js';
-import { inactive, validateClaims, type IntrospectionResponse } from './client/introspection-response.js';
+import { checkBinding, inactive, validateClaims, type IntrospectionResponse } from './client/introspection-response.js';
 import { IntrospectionClient } from './client/introspection.client.js';
 import {
   AuthorizationServerUnavailableError,
   InvalidTokenError,
 } from './errors/introspection.errors.js';
-import { INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, JWT_ACCESS_TOKENS, RESOLVED_OPTIONS } from './introspection.constants.js';
+import { DPOP_VERIFIER, INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, JWT_ACCESS_TOKENS, RESOLVED_OPTIONS } from './introspection.constants.js';
+import { DpopProofError, type DpopRequestContext, type VerifiedDpopProof } from './dpop/dpop-proof.js';
+import type { DpopVerifier } from './dpop/dpop.verifier.js';
 import type { JwtAccessTokens } from './jwt/jwt-access-tokens.js';
 import type { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';
 import type { ResultSource } from './telemetry/introspection-events.interface.js';
@@ -41,6 +43,7 @@ export class IntrospectionService implements OnApplicationShutdown {
     private readonly client: IntrospectionClient,
     @Inject(INTROSPECTION_TELEMETRY) private readonly telemetry: IntrospectionTelemetry,
     @Optional() @Inject(JWT_ACCESS_TOKENS) private readonly jwt?: JwtAccessTokens | null,
+    @Optional() @Inject(DPOP_VERIFIER) private readonly dpop?: DpopVerifier | null,
   ) {
     this.allowStaleByDefault = options.outagePolicy === 'serve-stale';
     resilience.onStateChange((state) => telemetry.breakerChanged(state));
@@ -79,7 +82,7 @@ export class IntrospectionService implements OnApplicationShutdown {
 
   private async resolveJwt(token: string, options?: IntrospectOptions): Promise<IntrospectionResult> {
     const { result, source } = await this.jwt!.resolve(token, options, this.introspectAtServer);
-    return source === 'authorization-server' ? result : this.report(token, result, source);
+    return source === 'authorization-server' ? result : this.report(token, result, source, options);
   }
 
   /** Introspection proper: cache, single-flight, resilience, the authorization server. */
@@ -97,12 +100,12 @@ export class IntrospectionService implements OnApplicationShutdown {
       if (record) {
         if (!record.result.active) {
           this.telemetry.cacheLookup('negative_hit');
-          return this.report(token, record.result, 'cache');
+          return this.report(token, record.result, 'cache', options);
         }
         const active = record as ActiveRecord;
         if (Date.now() < active.freshUntil) {
           this.telemetry.cacheLookup('hit');
-          return this.report(token, active.result, 'cache');
+          return this.report(token, active.result, 'cache', options);
         }
         cached = active;
         epoch = cache.epoch;
@@ -116,14 +119,14 @@ export class IntrospectionService implements OnApplicationShutdown {
     const shared = this.flight.run(key, () => this.lookup(token, key, cached !== undefined, options?.caller));
     try {
       const result = await (options?.timeoutMs !== undefined || options?.signal ? withDeadline(shared, options, this.options) : shared);
-      return this.report(token, result, 'authorization-server');
+      return this.report(token, result, 'authorization-server', options);
     } catch (error) {
       const stale = error instanceof AuthorizationServerUnavailableError && (options?.allowStale ?? this.allowStaleByDefault)
         ? this.staleRecord(key, cached, epoch)
         : undefined;
       if (stale) {
         this.telemetry.cacheLookup('stale');
-        return this.report(token, Object.freeze({ ...stale.result, stale: true as const }), 'stale-cache');
+        return this.report(token, Object.freeze({ ...stale.result, stale: true as const }), 'stale-cache', options);
       }
       throw error;
     }
@@ -141,6 +144,34 @@ export class IntrospectionService implements OnApplicationShutdown {
     if (now) record = now.result.active ? (now as ActiveRecord) : undefined;
     else if (cache.epoch === epoch) record = seen; // the local front tier may have let it go; nothing was evicted since
     return record && Date.now() < record.staleUntil ? record : undefined;
+  }
+
+  /**
+   * Verifies a DPoP proof (RFC 9449 §4.3) for a request: signature with the embedded public key, `typ`,
+   * `alg`, `htm`, `htu`, `iat`, `ath`, the server nonce when `dpop.nonce` is on, and the `jti` replay check
+   * (a proof already used on this replica). Resolves to the proof key's thumbprint: pass it to `introspect()`
+   * as `presentation: { scheme: 'dpop', dpopJkt: jkt }`, which checks it against the token's `cnf.jkt`; when
+   * the token is accepted, `consumeDpopProof()` records the proof (across replicas with `cache.redis`).
+   * Rejects with `DpopProofError` (`error`: `invalid_dpop_proof` or `use_dpop_nonce`). For transports other
+   * than HTTP requests through `TokenGuard`, which calls it itself.
+   */
+  async verifyDpopProof(proof: string, request: DpopRequestContext): Promise<VerifiedDpopProof> {
+    if (!this.dpop) throw new DpopProofError('invalid_dpop_proof', 'DPoP is turned off (`dpop: false`).');
+    return this.dpop.verify(proof, request);
+  }
+
+  /**
+   * Records a verified proof as used (its `jti`, RFC 9449 §11.1), once the token it came with was accepted;
+   * rejects with `DpopProofError` when it was used before — here or, with `cache.redis`, on another replica.
+   */
+  async consumeDpopProof(proof: VerifiedDpopProof): Promise<void> {
+    if (!this.dpop) throw new DpopProofError('invalid_dpop_proof', 'DPoP is turned off (`dpop: false`).');
+    return this.dpop.consume(proof);
+  }
+
+  /** The server nonce clients must put in DPoP proofs now (`DPoP-Nonce`), when `dpop.nonce` is on. */
+  get dpopNonce(): string | undefined {
+    return this.dpop?.currentNonce();
   }
 
   /**
@@ -195,8 +226,17 @@ export class IntrospectionService implements OnApplicationShutdown {
     await this.cache?.close();
   }
 
-  /** Emits the validated/rejected hook, if one is configured (the fingerprint costs a hash). */
-  private report<T extends IntrospectionResult>(token: string, result: T, source: ResultSource): T {
+  /**
+   * The last step of every path (fresh, cached, shared, stale, local JWT): a bound token must come with the
+   * proof its `cnf` asks for, on each request (RFC 9449 §7.1, RFC 8705 §3). Then emits the validated/rejected
+   * hook, if one is configured (the fingerprint costs a hash).
+   */
+  private report(token: string, found: IntrospectionResult, source: ResultSource, options?: IntrospectOptions): IntrospectionResult {
+    let result = found;
+    if (result.active && (result.cnf !== undefined || result.token_type !== undefined || options?.presentation?.scheme === 'dpop')) {
+      const refused = checkBinding(result, options?.presentation);
+      if (refused) result = inactive(refused);
+    }
     const events = this.telemetry.events;
     if (result.active) {
       if (events.onTokenValidated) {

@@ -24,6 +24,8 @@ export const CLIENTS = {
   signed: { clientId: 'api-signed', clientSecret: 'signed-secret-Jw5' },
   /** A client application that obtains access tokens with the client-credentials grant. */
   app: { clientId: 'app', clientSecret: 'app-secret-Zz1' },
+  /** A client application whose access tokens are bound to its TLS client certificate (RFC 8705 §3). */
+  appMtls: { clientId: 'app-mtls', clientSecret: 'app-mtls-secret-Vb4' },
 } as const;
 
 export const SCOPES = ['read', 'write', 'admin'];
@@ -231,6 +233,25 @@ export class EmbeddedAuthorizationServer {
     return token.save();
   }
 
+  /**
+   * A real certificate-bound access token (RFC 8705 §3) of the `app-mtls` client: oidc-provider's
+   * `features.mTLS.certificateBoundAccessTokens` binds it to `certificatePem` (`cnf.x5t#S256`).
+   */
+  async issueTokenWithCertificate(certificatePem: string, scope = 'read'): Promise<string> {
+    const res = await fetchOnce(this.tokenEndpoint, {
+      method: 'POST',
+      headers: {
+        authorization: basic(CLIENTS.appMtls.clientId, CLIENTS.appMtls.clientSecret),
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-client-cert': encodeURIComponent(certificatePem),
+      },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope }),
+    });
+    const json = (await res.json()) as { access_token?: string };
+    if (!res.ok || !json.access_token) throw new Error(`token request failed: ${res.status} ${JSON.stringify(json)}`);
+    return json.access_token;
+  }
+
   /** Revoke a token at the AS (RFC 7009); only its own client may. */
   async revoke(token: string): Promise<void> {
     const res = await fetchOnce(`${this.issuer}/token/revocation`, {
@@ -343,6 +364,13 @@ export class EmbeddedAuthorizationServer {
           ...(this.options.jwtIntrospection !== false ? { introspection_signed_response_alg: 'RS256' } : {}),
         },
         { ...common, client_id: CLIENTS.app.clientId, client_secret: CLIENTS.app.clientSecret, scope: SCOPES.join(' ') },
+        {
+          ...common,
+          client_id: CLIENTS.appMtls.clientId,
+          client_secret: CLIENTS.appMtls.clientSecret,
+          scope: SCOPES.join(' '),
+          tls_client_certificate_bound_access_tokens: true,
+        },
       ],
       scopes: [...SCOPES, 'openid', 'offline_access'],
       features: {
@@ -350,6 +378,16 @@ export class EmbeddedAuthorizationServer {
         clientCredentials: { enabled: true },
         introspection: { enabled: true, allowedPolicy: async () => true },
         jwtIntrospection: { enabled: this.options.jwtIntrospection !== false },
+        // RFC 8705 certificate-bound tokens. This server listens on plain HTTP, so the client certificate
+        // reaches it in a header, as from a TLS-terminating proxy (`issueTokenWithCertificate`).
+        mTLS: {
+          enabled: true,
+          certificateBoundAccessTokens: true,
+          getCertificate: (ctx) => {
+            const header = ctx.get('x-client-cert');
+            return header ? decodeURIComponent(header) : undefined;
+          },
+        },
         revocation: {
           enabled: true,
           allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,

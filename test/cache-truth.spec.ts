@@ -117,10 +117,10 @@ describe('cache truth and token kinds (real authorization servers)', () => {
       expect(await service.introspect(token)).toEqual({ active: false, reason: 'sender_constrained' });
     });
 
-    it('a certificate-bound token (cnf x5t#S256) from a real oidc-provider is refused as a bearer token', async () => {
+    it('a certificate-bound token (cnf x5t#S256) from a real oidc-provider is refused without its certificate', async () => {
       const token = await as.issueCertificateBoundToken('A4DtL2JmUMhAsvJj5tKyn64SqzmuXbMrJa0n761y5v0');
       const service = await engine();
-      expect(await service.introspect(token)).toEqual({ active: false, reason: 'sender_constrained' });
+      expect(await service.introspect(token)).toEqual({ active: false, reason: 'certificate_mismatch' });
     });
 
     it.each([

@@ -39,6 +39,6 @@ describe.each(ADAPTERS)('token kinds over %s (real oidc-provider)', (adapter) =>
     await expectInvalidToken(await as.issueToken({ scope: 'read', dpop: { privateKey, publicJwk: await exportJWK(publicKey) } }), /bound to a key/);
   });
   it('a certificate-bound token presented as a bearer token (no client certificate): 401 invalid_token', async () => {
-    await expectInvalidToken(await as.issueCertificateBoundToken('A4DtL2JmUMhAsvJj5tKyn64SqzmuXbMrJa0n761y5v0'), /bound to a key/);
+    await expectInvalidToken(await as.issueCertificateBoundToken('A4DtL2JmUMhAsvJj5tKyn64SqzmuXbMrJa0n761y5v0'), /bound to a client certificate/);
   });
 });

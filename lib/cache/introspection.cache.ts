@@ -93,6 +93,14 @@ export class IntrospectionCache {
     return hash('sha256', this.keyBase + token, 'base64url');
   }
 
+  /**
+   * Records a one-time identifier in the shared store (`cache.redis` only): resolves true the first time,
+   * false for a replay, undefined when there is no shared store to ask. Rejects when Redis cannot answer.
+   */
+  async firstUseShared(id: string, ttlMs: number): Promise<boolean | undefined> {
+    return this.coordinator?.firstUse ? this.coordinator.firstUse(id, ttlMs) : undefined;
+  }
+
   /** Whether there is a shared store behind the in-process tier (then `readShared` may find more). */
   get hasShared(): boolean {
     return this.shared !== undefined;

@@ -29,6 +29,8 @@ export interface CacheCoordinator {
   unindex(claim: IndexedClaim, value: string, keys: readonly string[]): Promise<void>;
   /** The hash a claim value is indexed and broadcast under (never the value itself). */
   claimHash(value: string): string;
+  /** Records a one-time identifier (a DPoP proof's jti) for `ttlMs`; resolves false when it was already recorded. */
+  firstUse?(id: string, ttlMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ interface RedisClient {
   publish(channel: string, message: string): Promise<number>;
   subscribe(channel: string, listener: (message: string) => void): Promise<void>;
   sMembers(key: string): Promise<string[]>;
+  set(key: string, value: string, options: { condition: 'NX'; expiration: { type: 'PX'; value: number } }): Promise<string | null>;
   sRem(key: string, members: string[]): Promise<number>;
   multi(): {
     sAdd(key: string, member: string): any;
@@ -174,6 +177,14 @@ export class RedisCoordinator implements CacheCoordinator {
     const secret = this.options.indexSecret;
     if (secret) return createHmac('sha256', secret).update(`${this.options.namespace}\u0000${value}`).digest('base64url');
     return hash('sha256', `${this.options.namespace}\u0000${value}`, 'base64url');
+  }
+
+  /** SET NX PX: atomic across replicas, so one proof is accepted once by all of them together (RFC 9449 §11.1). */
+  async firstUse(id: string, ttlMs: number): Promise<boolean> {
+    const reply = await this.command('record a DPoP proof', () =>
+      this.client.set(`${this.options.namespace}:dpop:${id}`, '1', { condition: 'NX', expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) } }),
+    );
+    return reply === 'OK';
   }
 
   /** Closes both connections; a Redis that does not answer within the command bound is disconnected by force. */

@@ -114,8 +114,10 @@ export function validateClaims(
   answeringIssuer?: string,
 ): IntrospectionResult {
   if (response.active !== true) return inactive(TOKEN_REJECTED in response ? 'rejected_by_authorization_server' : 'inactive');
+  // A sender-constrained token is valid here; whether *this request* proves possession is checked on every
+  // request after the cache (`checkBinding`), so a bound token presented without proof never poisons the cache.
   const kind = tokenKind(response, policy.requireTokenType);
-  if (kind !== 'access') return inactive(kind);
+  if (kind === 'not_access_token') return inactive(kind);
   const skew = policy.clockSkewSeconds;
   const { exp, nbf, iat, aud, iss } = response as { exp?: number; nbf?: number; iat?: number; aud?: string | string[]; iss?: string };
   if (exp !== undefined && exp + skew <= nowSeconds) return inactive('expired');
@@ -129,6 +131,39 @@ export function validateClaims(
   const scope = response.scope as string | undefined;
   const scopes = Object.freeze(scope ? scope.split(' ').filter(Boolean) : []);
   return Object.freeze({ ...response, active: true, scopes }) as ActiveIntrospectionResult;
+}
+
+/** How the client presented the token on this request, and what it proved. */
+export interface TokenPresentation {
+  /** `Authorization: Bearer` (no proof) or `Authorization: DPoP` with a verified proof. */
+  readonly scheme: 'bearer' | 'dpop';
+  /** RFC 7638 thumbprint of the key that signed the verified DPoP proof. */
+  readonly dpopJkt?: string;
+  /** base64url SHA-256 thumbprint of the client certificate of the connection (RFC 8705 §3). */
+  readonly certificateThumbprint?: string;
+}
+
+/**
+ * RFC 9449 §7.1 and RFC 8705 §3: a bound token is accepted only with the proof its `cnf` asks for, and a
+ * token presented under the DPoP scheme must be DPoP-bound to the proof's key. Undefined: accepted.
+ */
+export function checkBinding(result: ActiveIntrospectionResult, presentation: TokenPresentation | undefined): InvalidTokenReason | undefined {
+  const cnf = result.cnf as { jkt?: unknown; 'x5t#S256'?: unknown } | null | undefined;
+  if (cnf !== undefined && (cnf === null || typeof cnf !== 'object' || Array.isArray(cnf))) return 'sender_constrained';
+  const jkt = cnf?.jkt;
+  const x5t = cnf?.['x5t#S256'];
+  const boundToDpop = jkt !== undefined || (typeof result.token_type === 'string' && BOUND_TOKEN_TYPES.has(result.token_type.toLowerCase()));
+  const boundToCertificate = x5t !== undefined;
+  // A confirmation method this API cannot check (e.g. an empty cnf, or cnf.jwk): never as a bearer token.
+  if (cnf !== undefined && !boundToDpop && !boundToCertificate) return 'sender_constrained';
+  if (presentation?.scheme === 'dpop') {
+    if (typeof jkt !== 'string') return 'not_dpop_bound';
+    if (jkt !== presentation.dpopJkt) return 'dpop_key_mismatch';
+  } else if (boundToDpop) {
+    return 'sender_constrained';
+  }
+  if (boundToCertificate && (typeof x5t !== 'string' || x5t !== presentation?.certificateThumbprint)) return 'certificate_mismatch';
+  return undefined;
 }
 
 const INACTIVE = new Map<InvalidTokenReason, IntrospectionResult>();

@@ -94,7 +94,13 @@ export type InvalidTokenReason =
   /** A JWT access token that was evicted (`evict()`, webhook) or found inactive at the AS: refused until it expires. */
   | 'revoked'
   /** A JWT-shaped token, and `jwt.mode` is `'refuse'`. */
-  | 'jwt_not_accepted';
+  | 'jwt_not_accepted'
+  /** Presented under the DPoP scheme, but the token is not DPoP-bound (no `cnf.jkt`). */
+  | 'not_dpop_bound'
+  /** Presented under the DPoP scheme, but bound to another key than the one that signed the proof (`cnf.jkt`). */
+  | 'dpop_key_mismatch'
+  /** Bound to a client certificate (`cnf.x5t#S256`) that this connection did not present. */
+  | 'certificate_mismatch';
 
 /** The token is not (or no longer) valid for this API: answer 401 `invalid_token`. */
 export class InvalidTokenError extends TokenIntrospectionError {
@@ -131,6 +137,12 @@ export function describeInvalidToken(reason: InvalidTokenReason): string {
       return 'The token is not an access token.';
     case 'sender_constrained':
       return 'The access token is bound to a key (sender-constrained) and cannot be used as a bearer token.';
+    case 'not_dpop_bound':
+      return 'The access token is not DPoP-bound: send it with the Bearer scheme.';
+    case 'dpop_key_mismatch':
+      return 'The access token is bound to another key than the one that signed the DPoP proof.';
+    case 'certificate_mismatch':
+      return 'The access token is bound to a client certificate this connection did not present.';
     case 'rejected_by_authorization_server':
       return 'The authorization server does not accept this access token.';
     case 'invalid_jwt':

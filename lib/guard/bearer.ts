@@ -3,13 +3,15 @@
  * b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
  */
 const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+/** RFC 9449 §7.1: `Authorization: DPoP <token68>`, the same syntax under the DPoP scheme. */
+const DPOP = /^dpop +([A-Za-z0-9\-._~+/]+=*)$/i;
 
 /**
  * What the Authorization header held. `other_scheme`: credentials of another scheme (`Basic …`) —
  * RFC 6750 §3.1 answers it like a missing token: 401 with a bare `Bearer` challenge, no error code.
  */
 export type BearerExtraction =
-  | { readonly kind: 'token'; readonly token: string }
+  | { readonly kind: 'token'; readonly token: string; readonly scheme?: 'bearer' | 'dpop' }
   | { readonly kind: 'missing' }
   | { readonly kind: 'malformed'; readonly description: string }
   | { readonly kind: 'other_scheme' };
@@ -19,14 +21,23 @@ const OTHER_SCHEME: BearerExtraction = { kind: 'other_scheme' };
 /** An RFC 9110 §11.1 auth-scheme (a token), then whitespace or the end. */
 const SCHEME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:[ \t]|$)/;
 
-/** Parses an Authorization header value strictly; nothing malformed ever reaches the authorization server. */
-export function extractBearer(header: unknown, maxTokenLength: number): BearerExtraction {
+/**
+ * Parses an Authorization header value strictly; nothing malformed ever reaches the authorization server.
+ * With `acceptDpop`, `DPoP <token>` (RFC 9449 §7.1) is a token too, marked `scheme: 'dpop'`.
+ */
+export function extractBearer(header: unknown, maxTokenLength: number, acceptDpop = false): BearerExtraction {
   if (header === undefined || header === null || header === '') return MISSING;
   if (typeof header !== 'string') {
     return { kind: 'malformed', description: 'Send exactly one Authorization header.' };
   }
   if (header.length > maxTokenLength + 16) {
     return { kind: 'malformed', description: `The bearer token is longer than ${maxTokenLength} characters.` };
+  }
+  if (acceptDpop && /^dpop(\s|$)/i.test(header)) {
+    const dpop = DPOP.exec(header);
+    if (!dpop) return { kind: 'malformed', description: 'The Authorization header must hold exactly one DPoP-bound token: Authorization: DPoP <token>.' };
+    if (dpop[1].length > maxTokenLength) return { kind: 'malformed', description: `The access token is longer than ${maxTokenLength} characters.` };
+    return { kind: 'token', token: dpop[1], scheme: 'dpop' };
   }
   const match = BEARER.exec(header);
   if (!match) {
@@ -47,12 +58,25 @@ export function extractBearer(header: unknown, maxTokenLength: number): BearerEx
 
 /** Builds an RFC 6750 §3 `WWW-Authenticate` challenge; values are restricted to the RFC's safe characters. */
 export function bearerChallenge(params: { realm?: string; error?: string; description?: string; scope?: string }): string {
+  return challenge('Bearer', params);
+}
+
+/**
+ * A `DPoP` challenge (RFC 9449 §7.1): `algs` lists the proof algorithms accepted, then the RFC 6750
+ * parameters (`invalid_token`, `invalid_dpop_proof`, `use_dpop_nonce`, `insufficient_scope`).
+ */
+export function dpopChallenge(params: { realm?: string; algs: readonly string[]; error?: string; description?: string; scope?: string }): string {
+  return challenge('DPoP', params, `algs="${safe(params.algs.join(' '))}"`);
+}
+
+function challenge(scheme: string, params: { realm?: string; error?: string; description?: string; scope?: string }, first?: string): string {
   const parts: string[] = [];
+  if (first) parts.push(first);
   if (params.realm !== undefined) parts.push(`realm="${params.realm}"`);
   if (params.error) parts.push(`error="${params.error}"`);
   if (params.description) parts.push(`error_description="${safe(params.description)}"`);
   if (params.scope) parts.push(`scope="${safe(params.scope)}"`);
-  return parts.length ? `Bearer ${parts.join(', ')}` : 'Bearer';
+  return parts.length ? `${scheme} ${parts.join(', ')}` : scheme;
 }
 
 function safe(value: string): string {

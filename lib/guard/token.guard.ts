@@ -20,6 +20,7 @@ import {
   INTROSPECTION_TELEMETRY,
   OUTAGE_POLICY_KEY,
   PUBLIC_KEY,
+  REQUIRE_DPOP_KEY,
   REQUIRE_INTROSPECTION_KEY,
   RESOLVED_OPTIONS,
   SCOPES_KEY,
@@ -30,7 +31,10 @@ import type { ActiveIntrospectionResult, IntrospectOptions } from '../interfaces
 import { IntrospectionService } from '../introspection.service.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
-import { bearerChallenge, extractBearer, type BearerExtraction } from './bearer.js';
+import { bearerChallenge, bearerChallenge as bearerChallengeOf, dpopChallenge, extractBearer, type BearerExtraction } from './bearer.js';
+import { headerCertificateThumbprint, socketCertificateThumbprint } from './client-certificate.js';
+import type { TokenPresentation } from '../client/introspection-response.js';
+import { DpopProofError, type VerifiedDpopProof } from '../dpop/dpop-proof.js';
 import { introspectionResults, requestOf, responseOf } from './execution-context.js';
 
 /** What a route requires, read from its metadata once and then remembered. */
@@ -45,6 +49,8 @@ interface RouteRequirements {
   readonly outagePolicy: OutagePolicy;
   /** Options passed to `introspect()`, or undefined for the module defaults. */
   readonly introspectOptions?: IntrospectOptions;
+  /** Only DPoP-bound tokens with a proof (`@RequireDpop()` or `dpop.required`). */
+  readonly requireDpop: boolean;
 }
 
 /**
@@ -131,30 +137,57 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       this.telemetry?.decision(kind);
       this.telemetry?.emit('onTokenRejected', { reason: kind });
       if (extracted.kind === 'missing' || extracted.kind === 'other_scheme') {
-        return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': this.missingChallenge },
-          'An access token is required: send Authorization: Bearer <token>.');
+        return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': route.requireDpop ? this.dpopChallengeOf() : this.missingChallenge },
+          route.requireDpop ? 'A DPoP-bound access token is required: send Authorization: DPoP <token> and a DPoP proof.' : 'An access token is required: send Authorization: Bearer <token>.');
       }
       return this.throwRejection(context, HttpStatus.BAD_REQUEST,
-        { 'WWW-Authenticate': bearerChallenge({ realm: this.options.realm, error: 'invalid_request', description: extracted.description }) },
+        { 'WWW-Authenticate': route.requireDpop
+          ? this.dpopChallengeOf({ error: 'invalid_request', description: extracted.description })
+          : bearerChallenge({ realm: this.options.realm, error: 'invalid_request', description: extracted.description }) },
         extracted.description);
+    }
+
+    const scheme = extracted.scheme ?? 'bearer';
+    let presentation: TokenPresentation;
+    let proof: VerifiedDpopProof | undefined;
+    if (scheme === 'dpop') {
+      ({ presentation, proof } = await this.verifyDpop(context, request, route, extracted.token));
+    } else {
+      if (route.requireDpop) {
+        this.telemetry?.decision('invalid');
+        if (this.telemetry?.events.onTokenRejected) {
+          this.telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(extracted.token), reason: 'dpop_required' });
+        }
+        const description = 'This resource requires a DPoP-bound access token: send Authorization: DPoP <token> with a DPoP proof.';
+        return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': this.dpopChallengeOf({ error: 'invalid_token', description }) }, description);
+      }
+      presentation = { scheme: 'bearer', certificateThumbprint: this.certificateThumbprint(request) };
     }
 
     let result;
     try {
       // The client's address (Express/Fastify honour their trust-proxy settings): fairness between callers.
       const caller = typeof request.ip === 'string' ? fairnessKey(request.ip) : undefined;
-      result = await this.introspection.introspect(extracted.token, caller ? { ...route.introspectOptions, caller } : route.introspectOptions);
+      result = await this.introspection.introspect(extracted.token, { ...route.introspectOptions, caller, presentation });
     } catch (error) {
       return this.onUnavailable(context, request, route, error);
     }
     if (!result.active) {
       this.telemetry?.decision('invalid');
       const description = describeInvalidToken(result.reason);
-      return this.throwRejection(context, HttpStatus.UNAUTHORIZED,
-        { 'WWW-Authenticate': bearerChallenge({ realm: this.options.realm, error: 'invalid_token', description }) },
+      if (scheme === 'dpop') {
+        // RFC 9449 §7.1: a proof by another key than the token's is a bad proof; anything else is a bad token.
+        const error = result.reason === 'dpop_key_mismatch' ? 'invalid_dpop_proof' : 'invalid_token';
+        return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': this.dpopChallenges(route, { error, description }) }, description);
+      }
+      const challenge = bearerChallenge({ realm: this.options.realm, error: 'invalid_token', description });
+      // A DPoP-bound token sent as Bearer: also say how it must be sent (RFC 9449 §7.2).
+      const dpopBound = result.reason === 'sender_constrained' && this.options.dpop !== false;
+      return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': dpopBound ? [challenge, this.dpopChallengeOf()] : challenge },
         description);
     }
-    this.checkScopes(context, route, result, extracted.token);
+    if (proof) await this.consumeDpop(context, route, proof, extracted.token);
+    this.checkScopes(context, route, result, extracted.token, scheme);
     request[this.options.userProperty] = result;
     introspectionResults.set(request, result);
     this.telemetry?.decision('allowed');
@@ -173,7 +206,10 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     return request;
   }
 
-  /** Reads the bearer token from the Authorization header only (RFC 6750 §2.1). Override to accept other places. */
+  /**
+   * Reads the token from the Authorization header only (RFC 6750 §2.1; `DPoP` scheme per RFC 9449 §7.1
+   * unless `dpop: false`). Override to accept other places.
+   */
   protected extractToken(request: any): BearerExtraction {
     // Node keeps only the first of several Authorization headers; a proxy may keep the last. Refuse the ambiguity.
     const raw: unknown = request.rawHeaders ?? request.raw?.rawHeaders;
@@ -182,7 +218,94 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       for (let i = 0; i < raw.length; i += 2) if (typeof raw[i] === 'string' && raw[i].length === 13 && raw[i].toLowerCase() === 'authorization') count++;
       if (count > 1) return { kind: 'malformed', description: 'Send exactly one Authorization header.' };
     }
-    return extractBearer(request.headers?.authorization, this.options.maxTokenLength);
+    return extractBearer(request.headers?.authorization, this.options.maxTokenLength, this.options.dpop !== false);
+  }
+
+  /**
+   * The absolute URI the client addressed, for the proof's `htu` (RFC 9449 §4.3): `dpop.externalOrigin`,
+   * or `X-Forwarded-Proto`/`-Host` when `dpop.trustForwardedHeaders`, or the request's own scheme and
+   * Host header; then the path (query and fragment are ignored by the comparison). Override for other setups.
+   */
+  protected requestUri(request: any): string {
+    const raw = request.raw ?? request;
+    const path: string = request.originalUrl ?? raw.url ?? request.url ?? '/';
+    const dpop = this.options.dpop;
+    if (dpop && dpop.externalOrigin) return dpop.externalOrigin + path;
+    const headers = request.headers ?? {};
+    const first = (value: unknown) => (typeof value === 'string' ? value.split(',')[0].trim() : undefined);
+    let proto = raw.socket?.encrypted ? 'https' : 'http';
+    let host = first(headers.host);
+    if (dpop && dpop.trustForwardedHeaders) {
+      proto = first(headers['x-forwarded-proto']) ?? proto;
+      host = first(headers['x-forwarded-host']) ?? host;
+    }
+    return `${proto}://${host ?? 'invalid.host'}${path}`;
+  }
+
+  /**
+   * The client certificate's thumbprint (RFC 8705 §3.1): from the header set by a TLS-terminating proxy
+   * when `mtls.certificateHeader` is configured (that mode trusts the proxy), else from the TLS socket.
+   */
+  protected certificateThumbprint(request: any): string | undefined {
+    const header = this.options.mtls.certificateHeader;
+    if (header) return headerCertificateThumbprint(request.headers?.[header]);
+    return socketCertificateThumbprint((request.raw ?? request).socket);
+  }
+
+  /** RFC 9449 §4.3: exactly one `DPoP` header holding a valid proof for this request and token. */
+  private async verifyDpop(
+    context: ExecutionContext,
+    request: any,
+    route: RouteRequirements,
+    token: string,
+  ): Promise<{ presentation: TokenPresentation; proof: VerifiedDpopProof }> {
+    // Node joins repeated headers with ", ": a compact JWS holds neither a comma nor a space.
+    const proof: unknown = request.headers?.dpop;
+    try {
+      if (typeof proof !== 'string' || proof.length === 0 || /[,\s]/.test(proof)) {
+        throw new DpopProofError('invalid_dpop_proof', 'Send exactly one DPoP header with a DPoP proof.');
+      }
+      const verified = await this.introspection.verifyDpopProof(proof, { method: request.method, uri: this.requestUri(request), accessToken: token });
+      return { presentation: { scheme: 'dpop', dpopJkt: verified.jkt, certificateThumbprint: this.certificateThumbprint(request) }, proof: verified };
+    } catch (error) {
+      return this.refuseProof(context, route, error, token);
+    }
+  }
+
+  /** Records the proof of an accepted token (jti replay check across replicas); a replay is refused. */
+  private async consumeDpop(context: ExecutionContext, route: RouteRequirements, proof: VerifiedDpopProof, token: string): Promise<void> {
+    try {
+      await this.introspection.consumeDpopProof(proof);
+    } catch (error) {
+      this.refuseProof(context, route, error, token);
+    }
+  }
+
+  /** 401 `invalid_dpop_proof` / `use_dpop_nonce` (RFC 9449 §7.1), with a fresh `DPoP-Nonce` when nonces are on. Never a 500. */
+  private refuseProof(context: ExecutionContext, route: RouteRequirements, error: unknown, token: string): never {
+    if (!(error instanceof DpopProofError)) {
+      this.log.warn('dpop-unexpected', `A DPoP proof could not be verified: ${(error as Error)?.message ?? String(error)}`);
+    }
+    const refusal = error instanceof DpopProofError ? error : new DpopProofError('invalid_dpop_proof', 'The DPoP proof could not be verified.');
+    this.telemetry?.decision('invalid');
+    this.telemetry?.emit('onTokenRejected', { fingerprint: tokenFingerprint(token), reason: refusal.error });
+    const headers: Record<string, string | string[]> = {
+      'WWW-Authenticate': this.dpopChallenges(route, { error: refusal.error, description: refusal.message }),
+    };
+    const nonce = this.introspection.dpopNonce;
+    if (nonce) headers['DPoP-Nonce'] = nonce;
+    return this.throwRejection(context, HttpStatus.UNAUTHORIZED, headers, refusal.message);
+  }
+
+  private dpopChallengeOf(params: { error?: string; description?: string; scope?: string } = {}): string {
+    const algs = this.options.dpop ? this.options.dpop.algorithms : [];
+    return dpopChallenge({ realm: this.options.realm, algs, ...params });
+  }
+
+  /** The DPoP challenge, and a bare Bearer challenge beside it where bearer tokens are accepted too (RFC 9449 §7.1). */
+  private dpopChallenges(route: RouteRequirements, params: { error?: string; description?: string; scope?: string }): string | string[] {
+    const dpop = this.dpopChallengeOf(params);
+    return route.requireDpop ? dpop : [dpop, this.missingChallenge];
   }
 
   /**
@@ -206,7 +329,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
    * (`{ statusCode, message, error }`). Headers go through the response's own `header()` so Express
    * and Fastify behave the same.
    */
-  protected throwRejection(context: ExecutionContext, status: number, headers: Record<string, string>, message: string): never {
+  protected throwRejection(context: ExecutionContext, status: number, headers: Record<string, string | string[]>, message: string): never {
     const response = responseOf(context);
     if (response) {
       for (const [name, value] of Object.entries(headers)) {
@@ -240,8 +363,10 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       `The authorization server cannot verify the access token right now (${unavailable.reason}); retry after ${unavailable.retryAfterSeconds} s.`);
   }
 
-  private checkScopes(context: ExecutionContext, route: RouteRequirements, result: ActiveIntrospectionResult, token: string): void {
+  private checkScopes(context: ExecutionContext, route: RouteRequirements, result: ActiveIntrospectionResult, token: string, scheme: 'bearer' | 'dpop'): void {
     const granted = result.scopes;
+    const bearerChallenge = (params: { realm?: string; error: string; description: string; scope: string }) =>
+      scheme === 'dpop' ? this.dpopChallengeOf(params) : bearerChallengeOf(params);
     for (const scope of route.allScopes) {
       if (!granted.includes(scope)) {
         this.insufficientScope(token, route.allScopes);
@@ -310,7 +435,12 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     const allowStale = outagePolicy === 'serve-stale';
     const moduleDefault = this.options.outagePolicy === 'serve-stale';
     const requireIntrospection = this.reflector.getAllAndOverride<boolean>(REQUIRE_INTROSPECTION_KEY, [h, c]) === true;
+    const requireDpop = this.options.dpop !== false && (this.options.dpop.required || this.reflector.getAllAndOverride<boolean>(REQUIRE_DPOP_KEY, [h, c]) === true);
+    if (!isPublic && this.options.dpop === false && this.reflector.getAllAndOverride<boolean>(REQUIRE_DPOP_KEY, [h, c]) === true) {
+      traps.push('@RequireDpop() with `dpop: false`: the DPoP scheme is not accepted, so the route accepts bearer tokens. Remove `dpop: false`.');
+    }
     return {
+      requireDpop,
       isPublic,
       traps,
       allScopes,

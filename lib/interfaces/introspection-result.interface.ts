@@ -1,4 +1,6 @@
 import type { InvalidTokenReason } from '../errors/introspection.errors.js';
+import type { TokenPresentation } from '../client/introspection-response.js';
+export type { TokenPresentation };
 
 /**
  * An RFC 7662 §2.2 introspection response for an active token, after validation.
@@ -71,4 +73,10 @@ export interface IntrospectOptions {
    * Default false.
    */
   requireIntrospection?: boolean;
+  /**
+   * How the token was presented and what the client proved (a verified DPoP proof's key, the client
+   * certificate's thumbprint). Checked against the token's `cnf` on every call, cache hits included.
+   * Default: a bare bearer token — sender-constrained tokens (`cnf`, `token_type: DPoP`) are then refused.
+   */
+  presentation?: TokenPresentation;
 }

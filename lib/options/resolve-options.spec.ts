@@ -87,3 +87,25 @@ describe('resolveOptions', () => {
     expect(o.privateKeyId).toBe('k1');
   });
 });
+
+describe('resolveOptions: dpop and mtls (issue 14)', () => {
+  it('DPoP is accepted by default, not required, no nonces; mTLS reads the socket only', () => {
+    const o = resolveOptions(base);
+    expect(o.dpop).toMatchObject({ required: false, maxAgeSeconds: 60, clockSkewSeconds: 5, replayCacheSize: 100_000, nonce: false, trustForwardedHeaders: false });
+    expect(o.dpop && o.dpop.algorithms).not.toContain('HS256');
+    expect(o.mtls).toEqual({ certificateHeader: undefined });
+    expect(resolveOptions({ ...base, dpop: false }).dpop).toBe(false);
+  });
+
+  it.each([
+    [{ dpop: { algorithms: ['HS256'] } }, /dpop\.algorithms.*asymmetric/],
+    [{ dpop: { algorithms: ['none'] } }, /dpop\.algorithms/],
+    [{ dpop: { externalOrigin: 'https://api.example.com/v1' } }, /dpop\.externalOrigin.*no path/],
+    [{ dpop: { nonce: { secret: 'short' } } }, /dpop\.nonce\.secret.*32/],
+    [{ dpop: { maxAgeSeconds: 0 } }, /dpop\.maxAgeSeconds/],
+    [{ dpop: 'yes' }, /`dpop` must be an object/],
+    [{ mtls: { certificateHeader: 'bad header' } }, /mtls\.certificateHeader/],
+  ])('refuses %p at start-up, saying what to change', (extra, message) => {
+    expect(problems({ ...base, ...extra })).toMatch(message);
+  });
+});

@@ -6,6 +6,7 @@ import type {
   OutagePolicy,
 } from '../interfaces/introspection-module-options.interface.js';
 import { resolveJwtOptions } from './resolve-jwt-options.js';
+import { resolveSenderConstraintOptions } from './resolve-dpop-options.js';
 import type { ResolvedOptions } from './resolved-options.js';
 
 const AUTH_METHODS: readonly ClientAuthMethod[] = [
@@ -220,6 +221,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
   }
 
   const jose = resolveJwtOptions(o, audience, allowInsecureRequests, problems, warnings, num);
+  const senderConstraints = resolveSenderConstraintOptions(o, problems, num);
 
   if (problems.length > 0) {
     throw new IntrospectionConfigurationError(
@@ -276,6 +278,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     httpAgent: o.httpAgent,
     httpsAgent: o.httpsAgent,
     verifyOnStartup: o.verifyOnStartup === true,
+    ...senderConstraints,
   };
 }
 

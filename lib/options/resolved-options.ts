@@ -95,4 +95,22 @@ export interface ResolvedOptions {
   readonly httpAgent?: HttpAgent;
   readonly httpsAgent?: HttpsAgent;
   readonly verifyOnStartup: boolean;
+  /** DPoP (RFC 9449), or false when the DPoP scheme is not accepted. */
+  readonly dpop: false | ResolvedDpopOptions;
+  /** Certificate-bound tokens (RFC 8705 §3). */
+  readonly mtls: { readonly certificateHeader?: string };
+}
+
+/** The `dpop` option after validation and defaults. */
+export interface ResolvedDpopOptions {
+  readonly required: boolean;
+  readonly algorithms: readonly string[];
+  readonly maxAgeSeconds: number;
+  readonly clockSkewSeconds: number;
+  readonly maxProofLength: number;
+  readonly replayCacheSize: number;
+  readonly nonce: false | { readonly secret: string; readonly lifetimeMs: number };
+  /** The origin clients address (`https://api.example.com`), or undefined to take it from the request. */
+  readonly externalOrigin?: string;
+  readonly trustForwardedHeaders: boolean;
 }

@@ -5,7 +5,7 @@ import type { BreakerState } from '../resilience/resilience.policy.js';
 export type ResultSource = 'cache' | 'authorization-server' | 'stale-cache' | 'jwt';
 
 /** Why a request or token was not accepted. */
-export type TokenRejectionReason = InvalidTokenReason | 'missing' | 'malformed' | 'insufficient_scope';
+export type TokenRejectionReason = InvalidTokenReason | 'missing' | 'malformed' | 'insufficient_scope' | 'invalid_dpop_proof' | 'use_dpop_nonce' | 'dpop_required';
 
 /** A token was accepted. Carries a fingerprint, never the token. */
 export interface TokenValidatedEvent {

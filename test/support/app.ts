@@ -77,6 +77,7 @@ export async function startApp(
   controllers: Array<new (...args: never[]) => unknown> = [PublicController, OrdersController, FeedController],
   extraImports: DynamicModule[] = [],
   providers: Array<new (...args: never[]) => unknown> = [],
+  https?: { key: string; cert: string; requestCert?: boolean; rejectUnauthorized?: boolean },
 ): Promise<{ app: INestApplication; url: string }> {
   const imported = 'module' in introspection ? introspection : IntrospectionModule.forRoot(introspection);
   @Module({ imports: [imported, ...extraImports], controllers, providers })
@@ -84,8 +85,8 @@ export async function startApp(
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(quietLogger).compile();
   const app =
     adapter === 'express'
-      ? moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger })
-      : moduleRef.createNestApplication(new FastifyAdapter(), { logger: quietLogger });
+      ? moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger, httpsOptions: https })
+      : moduleRef.createNestApplication(new FastifyAdapter(https ? { https } : undefined), { logger: quietLogger });
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return { app, url };
