@@ -1,6 +1,6 @@
 import { createHmac, hash, randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { TimeoutStrategy, timeout, type TimeoutPolicy } from 'cockatiel';
+import { ConsecutiveBreaker, TimeoutStrategy, circuitBreaker, handleAll, timeout, wrap, type IPolicy, type TimeoutPolicy } from 'cockatiel';
 import type { Keyv } from 'keyv';
 import type { ActiveIntrospectionResult } from '../interfaces/introspection-result.interface.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
@@ -111,6 +111,8 @@ export class RedisCoordinator implements CacheCoordinator {
   private readonly listeners: Array<(eviction: Eviction) => void> = [];
   private readonly subscriber: RedisClient;
   private readonly bound: TimeoutPolicy;
+  /** On the request path (DPoP replay records): the cache read's timeout, and skipped for 2 s after 3 failures. */
+  private readonly requestPath: IPolicy;
 
   constructor(
     private readonly client: RedisClient,
@@ -119,6 +121,10 @@ export class RedisCoordinator implements CacheCoordinator {
   ) {
     // Coordination commands (index, eviction, broadcast) may take longer than a cache read, but never hang.
     this.bound = timeout(Math.max(1000, options.storeTimeoutMs * 5), TimeoutStrategy.Aggressive);
+    this.requestPath = wrap(
+      circuitBreaker(handleAll, { halfOpenAfter: 2000, breaker: new ConsecutiveBreaker(3) }),
+      timeout(options.storeTimeoutMs, TimeoutStrategy.Aggressive),
+    );
     this.subscriber = client.duplicate();
     this.subscriber.on('error', (error) => log.warn('redis-sub-error', `Redis subscriber: ${error.message}`));
     // node-redis re-subscribes by itself after a reconnect.
@@ -181,7 +187,7 @@ export class RedisCoordinator implements CacheCoordinator {
 
   /** SET NX PX: atomic across replicas, so one proof is accepted once by all of them together (RFC 9449 §11.1). */
   async firstUse(id: string, ttlMs: number): Promise<boolean> {
-    const reply = await this.command('record a DPoP proof', () =>
+    const reply = await this.requestPath.execute(() =>
       this.client.set(`${this.options.namespace}:dpop:${id}`, '1', { condition: 'NX', expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) } }),
     );
     return reply === 'OK';

@@ -92,8 +92,10 @@ export async function verifyDpopProof(
   let verified;
   let key: ProofKey;
   try {
-    key = await proofKey(jwk, jose);
+    const found = await proofKey(jwk, jose);
+    key = found;
     verified = await jose.jwtVerify(proof, key.publicKey, { typ: 'dpop+jwt', algorithms: [...policy.algorithms] });
+    if (!found.cached) proofKeys.set(found.jkt, { publicKey: found.publicKey, jkt: found.jkt });
   } catch (error) {
     return fail(`The DPoP proof is not valid: ${describe(error)}.`);
   }
@@ -125,16 +127,24 @@ interface ProofKey {
  */
 const proofKeys = new LRUCache<string, ProofKey>({ max: 10_000 });
 
-async function proofKey(jwk: Record<string, unknown>, jose: typeof import('jose')): Promise<ProofKey> {
-  const id = JSON.stringify(jwk);
-  let key = proofKeys.get(id);
-  if (!key) {
-    const publicKey = createPublicKey({ key: jwk as never, format: 'jwk' });
-    if (publicKey.type !== 'public') throw new Error('the "jwk" is not a public key');
-    key = { publicKey, jkt: await jose.calculateJwkThumbprint(jwk as never, 'sha256') };
-    proofKeys.set(id, key);
+/**
+ * The proof's public key: imported once per key (RFC 7638 thumbprint), but kept only by the caller after a
+ * signature made with it verified — so junk proofs cannot fill the cache. RSA keys are bounded before any
+ * RSA work: a huge modulus or public exponent would make each junk proof cost many signature checks.
+ */
+async function proofKey(jwk: Record<string, unknown>, jose: typeof import('jose')): Promise<ProofKey & { cached: boolean }> {
+  // Only the RFC 7638 members identify a key: padding a jwk with extra members changes nothing here.
+  const jkt = await jose.calculateJwkThumbprint(jwk as never, 'sha256');
+  const known = proofKeys.get(jkt);
+  if (known) return { ...known, cached: true };
+  if (jwk.kty === 'RSA') {
+    const n = typeof jwk.n === 'string' ? Buffer.from(jwk.n, 'base64url') : Buffer.alloc(0);
+    const e = typeof jwk.e === 'string' ? Buffer.from(jwk.e, 'base64url') : Buffer.alloc(0);
+    if (n.length * 8 > 4096 || e.length > 4) throw new Error('the RSA key is out of bounds (modulus above 4096 bits or exponent above 2^32)');
   }
-  return key;
+  const publicKey = createPublicKey({ key: jwk as never, format: 'jwk' });
+  if (publicKey.type !== 'public') throw new Error('the "jwk" is not a public key');
+  return { publicKey, jkt, cached: false };
 }
 
 /** `ath` (RFC 9449 §4.2): base64url of the SHA-256 of the ASCII access token. */

@@ -35,6 +35,9 @@ export function headerCertificateThumbprint(value: unknown): string | undefined 
   let thumbprint: string | false = false;
   try {
     let text = value.includes('%') ? decodeURIComponent(value) : value;
+    // Exactly one certificate: a proxy that appends to a client-sent header would otherwise let the
+    // client's copy (a public certificate of someone else) decide the binding.
+    if ((text.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length > 1 || /,/.test(text)) throw new Error('more than one value');
     const pem = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(text);
     if (pem) text = pem[1];
     const b64 = text.replace(/\s+/g, '');

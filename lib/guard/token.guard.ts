@@ -228,16 +228,27 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
    */
   protected requestUri(request: any): string {
     const raw = request.raw ?? request;
-    const path: string = request.originalUrl ?? raw.url ?? request.url ?? '/';
+    let path: string = request.originalUrl ?? raw.url ?? request.url ?? '/';
+    // RFC 9112 §3.2.2: an absolute-form target (proxies send one) — only its path counts here.
+    if (/^https?:\/\//i.test(path)) {
+      try {
+        const target = new URL(path);
+        path = target.pathname + target.search;
+      } catch {
+        path = '/';
+      }
+    }
     const dpop = this.options.dpop;
     if (dpop && dpop.externalOrigin) return dpop.externalOrigin + path;
     const headers = request.headers ?? {};
     const first = (value: unknown) => (typeof value === 'string' ? value.split(',')[0].trim() : undefined);
+    // Forwarded values: the nearest proxy's is the last one (a proxy that appends keeps the client's first).
+    const last = (value: unknown) => (typeof value === 'string' ? value.split(',').pop()!.trim() : undefined);
     let proto = raw.socket?.encrypted ? 'https' : 'http';
     let host = first(headers.host);
     if (dpop && dpop.trustForwardedHeaders) {
-      proto = first(headers['x-forwarded-proto']) ?? proto;
-      host = first(headers['x-forwarded-host']) ?? host;
+      proto = last(headers['x-forwarded-proto']) ?? proto;
+      host = last(headers['x-forwarded-host']) ?? host;
     }
     return `${proto}://${host ?? 'invalid.host'}${path}`;
   }

@@ -222,6 +222,13 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
 
   const jose = resolveJwtOptions(o, audience, allowInsecureRequests, problems, warnings, num);
   const senderConstraints = resolveSenderConstraintOptions(o, problems, num);
+  if (senderConstraints.dpop && typeof o.dpop === 'object' && !senderConstraints.dpop.externalOrigin && !senderConstraints.dpop.trustForwardedHeaders) {
+    warnings.push(
+      'DPoP is configured without `dpop.externalOrigin`: the origin a proof must name (`htu`) is taken from the request\'s Host header, ' +
+        'which the client chooses — a proof made for another resource server that accepts the same token could be replayed here. ' +
+        "Set `dpop.externalOrigin` to this API's public origin (e.g. 'https://api.example.com').",
+    );
+  }
 
   if (problems.length > 0) {
     throw new IntrospectionConfigurationError(
