@@ -1,3 +1,4 @@
+import type { OutboundBackendOptions } from '../outbound/outbound-options.interface.js';
 import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { KeyObject, webcrypto } from 'node:crypto';
@@ -304,6 +305,11 @@ export interface IntrospectionModuleOptions {
   dpop?: false | DpopOptions;
   /** Certificate-bound access tokens (RFC 8705 §3): where the client certificate comes from. */
   mtls?: MtlsOptions;
+  /**
+   * Backends this API calls with an access token of its own (client-credentials grant), by name:
+   * `OutboundTokenService.fetch(name, url)` / `getToken(name)`. Default: none.
+   */
+  outbound?: Record<string, OutboundBackendOptions>;
 }
 
 /** DPoP (RFC 9449) at the resource server. */
