@@ -61,6 +61,14 @@ export type { BearerExtraction } from './guard/bearer.js';
  */
 export { OutboundTokenService } from './outbound/outbound-token.service.js';
 export type { OutboundBackendOptions } from './outbound/outbound-options.interface.js';
+/**
+ * Phantom tokens (`phantom` option): `@PhantomToken(audience?)` gives a handler a short-lived RFC 9068-shaped JWT
+ * minted from the request's validated token; `PhantomTokenService` mints (`forRequest`, `mint`), rotates keys
+ * (`rotateKey`) and gives the JWK Set (`jwks`), served at the module extra `phantomJwksPath`.
+ */
+export { PhantomToken, PhantomTokenPipe } from './phantom/phantom-token.decorator.js';
+export { PhantomTokenError, PhantomTokenService } from './phantom/phantom-token.service.js';
+export type { PhantomSigningKey, PhantomTokenOptions } from './phantom/phantom-options.interface.js';
 /** Options accepted by `forRoot()` and returned by `forRootAsync()` factories. */
 export type {
   ClientAuthMethod,

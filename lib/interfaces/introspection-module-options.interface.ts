@@ -1,3 +1,4 @@
+import type { PhantomTokenOptions } from '../phantom/phantom-options.interface.js';
 import type { OutboundBackendOptions } from '../outbound/outbound-options.interface.js';
 import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
@@ -310,6 +311,12 @@ export interface IntrospectionModuleOptions {
    * `OutboundTokenService.fetch(name, url)` / `getToken(name)`. Default: none.
    */
   outbound?: Record<string, OutboundBackendOptions>;
+  /**
+   * Phantom tokens: short-lived JWTs minted from each accepted token for internal services
+   * (`@PhantomToken()`, `PhantomTokenService`); publish their keys with the module extra `phantomJwksPath`.
+   * Default: off.
+   */
+  phantom?: PhantomTokenOptions;
 }
 
 /** DPoP (RFC 9449) at the resource server. */
