@@ -10,7 +10,7 @@ import {
 import { AuthorizationServerUnavailableError, describeInvalidToken, InvalidTokenError } from '../errors/introspection.errors.js';
 import { bearerChallenge } from '../guard/bearer.js';
 import { requestOf, responseOf } from '../guard/execution-context.js';
-import { PhantomTokenService } from './phantom-token.service.js';
+import { PhantomTokenError, PhantomTokenService } from './phantom-token.service.js';
 
 interface PhantomRequest {
   readonly request: object | undefined;
@@ -35,6 +35,14 @@ export class PhantomTokenPipe implements PipeTransform<PhantomRequest, Promise<s
         const description = describeInvalidToken(error.reason);
         setHeader(value.response, 'WWW-Authenticate', bearerChallenge({ error: 'invalid_token', description }));
         throw new HttpException({ statusCode: 401, error: 'invalid_token', message: description }, HttpStatus.UNAUTHORIZED);
+      }
+      if (error instanceof PhantomTokenError && error.code === 'no_validated_token') {
+        // A `fail-open` route during an outage has no identity to pass on: the outage, not a 500.
+        const outage = (value.request as { introspectionOutage?: { retryAfterSeconds?: number } } | undefined)?.introspectionOutage;
+        if (outage) {
+          setHeader(value.response, 'Retry-After', String(outage.retryAfterSeconds ?? 1));
+          throw new HttpException({ statusCode: 503, message: 'The authorization server is unavailable.' }, HttpStatus.SERVICE_UNAVAILABLE);
+        }
       }
       if (error instanceof AuthorizationServerUnavailableError) {
         setHeader(value.response, 'Retry-After', String(error.retryAfterSeconds));
