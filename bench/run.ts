@@ -19,7 +19,7 @@ import { IntrospectionCache } from '../lib/cache/introspection.cache.js';
 import { openEntry, sealEntry } from '../lib/cache/sealed-entry.js';
 import { validateClaims } from '../lib/client/introspection-response.js';
 import type { ActiveIntrospectionResult } from '../lib/interfaces/introspection-result.interface.js';
-import { IntrospectionModule, IntrospectionService, TokenGuard, type IntrospectionModuleOptions } from '../lib/index.js';
+import { IntrospectionModule, IntrospectionService, PhantomTokenService, TokenGuard, type IntrospectionModuleOptions } from '../lib/index.js';
 import type { ExecutionContext } from '@nestjs/common';
 import { resolveOptions } from '../lib/options/resolve-options.js';
 import { basic, CLIENTS, EmbeddedAuthorizationServer } from '../sample/embedded-authorization-server.js';
@@ -33,6 +33,8 @@ const quick = process.argv.includes('--quick');
 const jwtOnly = process.argv.includes('--jwt');
 /** `npm run bench -- --dpop`: only the DPoP comparison (issue 14), printed, nothing written. */
 const dpopOnly = process.argv.includes('--dpop');
+/** `npm run bench -- --phantom`: only the phantom-token figures (issue 15), printed, nothing written. */
+const phantomOnly = process.argv.includes('--phantom');
 const ROUNDS = quick ? 1 : 3;
 const SECONDS = quick ? 1 : 3;
 const CONNECTIONS = 50;
@@ -264,6 +266,60 @@ async function engineFigures(as: EmbeddedAuthorizationServer) {
     results.distinct = { tokens: DISTINCT, asCalls: calls, addedMs: added, missP50: pct(miss, 50), rawP50: pct(raw, 50) };
   } finally {
     await close();
+  }
+}
+
+/**
+ * Issue 15, side by side: the engine's cache hit alone, and a phantom token on a cache hit (the source
+ * token re-checked in the cache + the minted-token cache), and minting a new one (ES256 signature)
+ * every call. Interleaved rounds, medians.
+ */
+async function phantomFigures(as: EmbeddedAuthorizationServer) {
+  @Module({
+    imports: [
+      IntrospectionModule.forRoot({
+        introspectionEndpoint: as.introspectionEndpoint,
+        allowInsecureRequests: true,
+        ...CLIENTS.basic,
+        metrics: false,
+        phantom: { issuer: 'https://edge.example', audiences: ['https://orders.internal'] },
+      }),
+    ],
+  })
+  class PhantomBench {}
+  const app = await NestFactory.createApplicationContext(PhantomBench, { logger: false });
+  try {
+    const service = app.get(IntrospectionService);
+    const phantom = app.get(PhantomTokenService);
+    const token = await as.issueToken({ scope: 'read' });
+    await phantom.mint(token);
+    const N = quick ? 5_000 : 50_000;
+    const signN = quick ? 500 : 5_000;
+    const perCall = async (fn: () => unknown, n: number) => {
+      for (let i = 0; i < n / 10; i++) await fn();
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < n; i++) await fn();
+      return Number(process.hrtime.bigint() - t0) / 1000 / n;
+    };
+    const hits: number[] = [];
+    const mints: number[] = [];
+    const signs: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      hits.push(await perCall(() => service.introspect(token), N));
+      mints.push(await perCall(() => phantom.mint(token), N));
+      // What a cache miss of the minted-token cache adds: claims + ES256 signature (the internal step, called directly).
+      const result = await service.introspect(token);
+      const sign = (phantom as unknown as { sign(r: unknown, aud: string, now: number): Promise<unknown> }).sign.bind(phantom);
+      signs.push(await perCall(() => sign(result, 'https://orders.internal', Date.now()), signN));
+    }
+    rows.push([
+      `phantom token on a cache hit, ${N.toLocaleString('en')} calls × ${ROUNDS}`,
+      `${median(mints).toFixed(2)} µs/call (engine cache hit alone ${median(hits).toFixed(2)} µs; minting anew, ES256: ${median(signs).toFixed(1)} µs)`,
+      '',
+    ]);
+    results.phantom = { cachedMicros: median(mints), engineHitMicros: median(hits), mintMicros: median(signs) };
+  } finally {
+    await app.close();
   }
 }
 
@@ -569,10 +625,10 @@ async function memoryPerEntry() {
 
 async function main() {
   const started = new Date();
-  if (jwtOnly || dpopOnly) {
+  if (jwtOnly || dpopOnly || phantomOnly) {
     const as = await EmbeddedAuthorizationServer.start();
     try {
-      await (dpopOnly ? dpopFigures(as) : jwtFigures(as));
+      await (phantomOnly ? phantomFigures(as) : dpopOnly ? dpopFigures(as) : jwtFigures(as));
     } finally {
       await as.stop();
     }
@@ -586,6 +642,7 @@ async function main() {
     await engineFigures(as);
     await jwtFigures(as);
     await dpopFigures(as);
+    await phantomFigures(as);
     await guardOverhead(as, 'fastify', 0.92);
     await guardOverhead(as, 'express', 0.96);
     await junkFlood(as, 'fastify');

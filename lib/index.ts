@@ -55,6 +55,20 @@ export { bearerChallenge, dpopChallenge, extractBearer } from './guard/bearer.js
 export { DpopProofError, accessTokenHash, verifyDpopProof } from './dpop/dpop-proof.js';
 export type { DpopProofPolicy, DpopRequestContext, VerifiedDpopProof } from './dpop/dpop-proof.js';
 export type { BearerExtraction } from './guard/bearer.js';
+/**
+ * This API's own access tokens for the backends it calls (`outbound` option): `fetch(backend, url, init)`
+ * retries once with a new token when the backend refuses ours (e.g. after an IdP restart); `getToken(backend)`.
+ */
+export { OutboundTokenService } from './outbound/outbound-token.service.js';
+export type { OutboundBackendOptions } from './outbound/outbound-options.interface.js';
+/**
+ * Phantom tokens (`phantom` option): `@PhantomToken(audience?)` gives a handler a short-lived RFC 9068-shaped JWT
+ * minted from the request's validated token; `PhantomTokenService` mints (`forRequest`, `mint`), rotates keys
+ * (`rotateKey`) and gives the JWK Set (`jwks`), served at the module extra `phantomJwksPath`.
+ */
+export { PhantomToken, PhantomTokenPipe } from './phantom/phantom-token.decorator.js';
+export { PhantomTokenError, PhantomTokenService } from './phantom/phantom-token.service.js';
+export type { PhantomSigningKey, PhantomTokenOptions } from './phantom/phantom-options.interface.js';
 /** Options accepted by `forRoot()` and returned by `forRootAsync()` factories. */
 export type {
   ClientAuthMethod,

@@ -1,5 +1,6 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import { createRevocationWebhookController, type RevocationWebhookOptions } from './revocation/revocation-webhook.controller.js';
+import { createPhantomJwksController } from './phantom/phantom-jwks.controller.js';
 import type { IntrospectionModuleOptions } from './interfaces/introspection-module-options.interface.js';
 
 export const {
@@ -10,13 +11,17 @@ export const {
 } = new ConfigurableModuleBuilder<IntrospectionModuleOptions>({ moduleName: 'TokenIntrospection' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createIntrospectionOptions')
-  .setExtras<{ isGlobal?: boolean; revocationWebhook?: RevocationWebhookOptions }>(
+  .setExtras<{ isGlobal?: boolean; revocationWebhook?: RevocationWebhookOptions; phantomJwksPath?: string }>(
     { isGlobal: true },
     (definition, extras) => ({
       ...definition,
       global: extras.isGlobal,
       // Static (known before options resolve), so it works with forRootAsync too.
-      controllers: extras.revocationWebhook ? [createRevocationWebhookController(extras.revocationWebhook)] : [],
+      controllers: [
+        ...(extras.revocationWebhook ? [createRevocationWebhookController(extras.revocationWebhook)] : []),
+        // The phantom-token JWKS route (see `PhantomTokenService.jwks()` to serve it from a controller of your own).
+        ...(extras.phantomJwksPath ? [createPhantomJwksController(extras.phantomJwksPath)] : []),
+      ],
     }),
   )
   .build();

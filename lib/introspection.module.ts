@@ -25,6 +25,9 @@ import { resolveOptions } from './options/resolve-options.js';
 import type { ResolvedOptions } from './options/resolved-options.js';
 import { ResiliencePolicy } from './resilience/resilience.policy.js';
 import { DpopVerifier } from './dpop/dpop.verifier.js';
+import { OutboundTokenService } from './outbound/outbound-token.service.js';
+import { PhantomTokenService } from './phantom/phantom-token.service.js';
+import { PhantomTokenPipe } from './phantom/phantom-token.decorator.js';
 
 const PASS_THROUGH: CanActivate = { canActivate: () => true };
 
@@ -105,6 +108,19 @@ const PASS_THROUGH: CanActivate = { canActivate: () => true };
       useFactory: (options: ResolvedOptions, cache: IntrospectionCache | null) => (options.dpop ? new DpopVerifier(options.dpop, cache) : null),
       inject: [RESOLVED_OPTIONS, INTROSPECTION_CACHE],
     },
+    {
+      // This API's own tokens for the backends it calls (`outbound`); nothing is fetched until first use.
+      provide: OutboundTokenService,
+      useFactory: (options: ResolvedOptions, raw: IntrospectionModuleOptions) => new OutboundTokenService(options, raw.outbound),
+      inject: [RESOLVED_OPTIONS, INTROSPECTION_MODULE_OPTIONS],
+    },
+    {
+      // Phantom tokens for internal services (`phantom`); keys loaded at start-up when on.
+      provide: PhantomTokenService,
+      useFactory: (raw: IntrospectionModuleOptions, introspection: IntrospectionService) => new PhantomTokenService(raw.phantom, introspection),
+      inject: [INTROSPECTION_MODULE_OPTIONS, IntrospectionService],
+    },
+    PhantomTokenPipe,
     IntrospectionService,
     TokenGuard,
     IntrospectionHealthIndicator,
@@ -116,6 +132,6 @@ const PASS_THROUGH: CanActivate = { canActivate: () => true };
       inject: [RESOLVED_OPTIONS, TokenGuard],
     },
   ],
-  exports: [IntrospectionService, TokenGuard, IntrospectionHealthIndicator, RESOLVED_OPTIONS],
+  exports: [IntrospectionService, TokenGuard, IntrospectionHealthIndicator, RESOLVED_OPTIONS, OutboundTokenService, PhantomTokenService, PhantomTokenPipe],
 })
 export class IntrospectionModule extends ConfigurableIntrospectionModule {}

@@ -5,6 +5,7 @@ import { IntrospectionModule } from 'nestjs-token-introspection';
 import { HealthController } from './health.controller.js';
 import { MetricsController } from './metrics.js';
 import { OrdersController } from './orders.controller.js';
+import { PHANTOM_JWKS_PATH, SAMPLE_EDGE_ISSUER, SAMPLE_STOCK_AUDIENCE } from './internal-service.js';
 
 /**
  * The configuration comes from environment variables (see sample/README section in the main README):
@@ -18,6 +19,8 @@ import { OrdersController } from './orders.controller.js';
     IntrospectionModule.forRootAsync({
       imports: [ConfigModule],
       inject: [ConfigService],
+      // Publishes the keys of the phantom tokens the internal stock service validates.
+      phantomJwksPath: PHANTOM_JWKS_PATH,
       useFactory: (config: ConfigService) => ({
         issuer: config.get<string>('AUTH_ISSUER'),
         introspectionEndpoint: config.get<string>('AUTH_INTROSPECTION_ENDPOINT'),
@@ -30,6 +33,8 @@ import { OrdersController } from './orders.controller.js';
         cache: { ttlSeconds: Number(config.get('AUTH_CACHE_TTL_SECONDS') ?? 60), staleIfErrorSeconds: 300 },
         resilience: { circuitBreaker: { consecutiveFailures: 3, halfOpenAfterMs: 2000 } },
         health: { cacheMs: 1000 },
+        // Phantom tokens for the internal stock service (a development key generated at start-up: configure `keys` in production).
+        phantom: { issuer: SAMPLE_EDGE_ISSUER, audiences: [SAMPLE_STOCK_AUDIENCE], lifetimeSeconds: 60 },
       }),
     }),
   ],

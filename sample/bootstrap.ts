@@ -6,12 +6,15 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import { CLIENTS, EmbeddedAuthorizationServer } from './embedded-authorization-server.js';
 import { registerMetrics } from './metrics.js';
+import { startInternalService } from './internal-service.js';
 
 export interface Sample {
   app: INestApplication;
   url: string;
   /** The embedded authorization server, when no AUTH_ISSUER / AUTH_INTROSPECTION_ENDPOINT was given. */
   embedded?: EmbeddedAuthorizationServer;
+  /** The internal stock service (phantom tokens), when INTERNAL_URL was not given. */
+  internal?: { app: INestApplication; url: string };
 }
 
 /**
@@ -33,5 +36,10 @@ export async function bootstrap(options: { port?: number; adapter?: string; logg
   app.enableShutdownHooks();
   await app.listen(options.port ?? Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-  return { app, url, embedded };
+  let internal: Sample['internal'];
+  if (!process.env.INTERNAL_URL) {
+    internal = await startInternalService(url);
+    process.env.INTERNAL_URL = internal.url;
+  }
+  return { app, url, embedded, internal };
 }

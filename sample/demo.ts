@@ -42,6 +42,7 @@ try {
   const reader = await as.issueToken({ scope: 'read' });
   note('obtained a token with scope "read" (client-credentials grant at the real authorization server)');
   await step('GET /orders with the token', 200, '/orders', { token: reader });
+  await step('GET /orders/stock: a phantom token to the internal stock service, validated there locally', 200, '/orders/stock', { token: reader });
   await step('GET /orders without a token', 401, '/orders');
   await step('GET /orders with a malformed header (two tokens)', 400, '/orders', { token: `${reader} extra` });
   await step('POST /orders needs scope "write": wrong scope', 403, '/orders', { method: 'POST', token: reader });
@@ -53,6 +54,7 @@ try {
   await app.get(IntrospectionService).evict(reader);
   note('evicted it from the cache with IntrospectionService.evict() (without that: within AUTH_CACHE_TTL_SECONDS = 2 s)');
   await step('GET /orders after eviction', 401, '/orders', { token: reader });
+  await step('GET /orders/stock after eviction: no phantom token minted', 401, '/orders/stock', { token: reader });
 
   const writer = await as.issueToken({ scope: 'read write' });
   await step('POST /orders with scopes "read write"', 201, '/orders', { method: 'POST', token: writer });

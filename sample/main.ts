@@ -14,6 +14,8 @@ if (embedded) {
   console.log(`  curl -i ${url}/orders -H 'Authorization: Bearer ${read}'   # scope read: 200`);
   console.log(`  curl -i -X POST ${url}/orders -H 'Authorization: Bearer ${read}'   # needs write: 403`);
   console.log(`  curl -i -X POST ${url}/orders -H 'Authorization: Bearer ${write}'   # read write: 201`);
+  console.log(`  curl -i ${url}/orders/stock -H 'Authorization: Bearer ${read}'   # a phantom token to the internal stock service: 200`);
+  console.log(`  curl -s ${url}/.well-known/phantom-jwks.json                  # the phantom tokens' public keys`);
   console.log(`  curl -i ${url}/health/ready                                  # readiness: authorization server up?`);
   console.log('\nA new token (client application `app`; scopes read, write, admin):');
   console.log(`  ${tokenCommand}`);

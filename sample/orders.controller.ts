@@ -1,8 +1,9 @@
-import { Controller, Get, Post } from '@nestjs/common';
+import { Controller, Get, Post, ServiceUnavailableException } from '@nestjs/common';
 import {
   AnyScope,
   Introspected,
   OutagePolicy,
+  PhantomToken,
   Public,
   Scopes,
   type ActiveIntrospectionResult,
@@ -45,5 +46,18 @@ export class OrdersController {
   @OutagePolicy('serve-stale')
   catalog(@Introspected('stale') stale: boolean | undefined) {
     return { catalog: ['coffee', 'tea'], servedFromStaleCache: stale === true };
+  }
+
+  /**
+   * Calls the internal stock service with a phantom token: a short-lived JWT minted from the caller's
+   * token, which the stock service validates locally (no call to the authorization server).
+   */
+  @Get('orders/stock')
+  @Scopes('read')
+  async stock(@PhantomToken() phantom: string) {
+    const internal = process.env.INTERNAL_URL;
+    if (!internal) throw new ServiceUnavailableException('The internal stock service is not running (INTERNAL_URL is unset).');
+    const res = await fetch(`${internal}/stock`, { headers: { authorization: `Bearer ${phantom}` } });
+    return { fromInternalService: res.status === 200 ? await res.json() : { status: res.status } };
   }
 }

@@ -40,6 +40,8 @@ export class OwnAccessToken {
     private readonly options: ResolvedOptions,
     private readonly http: AxiosInstance,
     private readonly auth: ClientAuthentication,
+    /** More token-request parameters (e.g. RFC 8707 `resource`), for outbound backends. */
+    private readonly extraParams: Readonly<Record<string, readonly string[]>> = {},
   ) {}
 
   async get(tokenEndpoint: string, audience: string): Promise<OwnToken> {
@@ -70,10 +72,16 @@ export class OwnAccessToken {
     if (this.current === token) this.current = undefined;
   }
 
+  /** Forgets the token whose value is `value` if it is still the current one. */
+  invalidateValue(value: string): void {
+    if (this.current?.value === value) this.current = undefined;
+  }
+
   private async fetch(tokenEndpoint: string, audience: string, signal?: AbortSignal): Promise<OwnToken> {
     const credentials = await this.auth.credentials(audience);
     const body = new URLSearchParams({ grant_type: 'client_credentials', ...credentials.body });
     if (this.options.tokenScope) body.set('scope', this.options.tokenScope);
+    for (const [name, values] of Object.entries(this.extraParams)) for (const v of values) body.append(name, v);
     const retryAfter = this.options.resilience.retryAfterSeconds;
     let res;
     try {

@@ -1,3 +1,4 @@
+import type { TokenPresentation } from '../interfaces/introspection-result.interface.js';
 import type { ExecutionContext } from '@nestjs/common';
 
 /**
@@ -6,6 +7,9 @@ import type { ExecutionContext } from '@nestjs/common';
  * measurably slows every request.
  */
 export const introspectionResults = new WeakMap<object, object>();
+
+/** The token (and how it was presented) behind each accepted request: what phantom tokens are minted from. */
+export const presentedTokens = new WeakMap<object, { token: string; presentation: TokenPresentation }>();
 
 /**
  * The HTTP request behind an execution context: HTTP (Express or Fastify), or GraphQL (the

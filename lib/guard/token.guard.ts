@@ -35,7 +35,7 @@ import { bearerChallenge, bearerChallenge as bearerChallengeOf, dpopChallenge, e
 import { headerCertificateThumbprint, socketCertificateThumbprint } from './client-certificate.js';
 import type { TokenPresentation } from '../client/introspection-response.js';
 import { DpopProofError, type VerifiedDpopProof } from '../dpop/dpop-proof.js';
-import { introspectionResults, requestOf, responseOf } from './execution-context.js';
+import { introspectionResults, presentedTokens, requestOf, responseOf } from './execution-context.js';
 
 /** What a route requires, read from its metadata once and then remembered. */
 interface RouteRequirements {
@@ -190,6 +190,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     this.checkScopes(context, route, result, extracted.token, scheme);
     request[this.options.userProperty] = result;
     introspectionResults.set(request, result);
+    presentedTokens.set(request, { token: extracted.token, presentation });
     this.telemetry?.decision('allowed');
     return true;
   }

@@ -1,3 +1,5 @@
+import type { PhantomTokenOptions } from '../phantom/phantom-options.interface.js';
+import type { OutboundBackendOptions } from '../outbound/outbound-options.interface.js';
 import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { KeyObject, webcrypto } from 'node:crypto';
@@ -304,6 +306,17 @@ export interface IntrospectionModuleOptions {
   dpop?: false | DpopOptions;
   /** Certificate-bound access tokens (RFC 8705 §3): where the client certificate comes from. */
   mtls?: MtlsOptions;
+  /**
+   * Backends this API calls with an access token of its own (client-credentials grant), by name:
+   * `OutboundTokenService.fetch(name, url)` / `getToken(name)`. Default: none.
+   */
+  outbound?: Record<string, OutboundBackendOptions>;
+  /**
+   * Phantom tokens: short-lived JWTs minted from each accepted token for internal services
+   * (`@PhantomToken()`, `PhantomTokenService`); publish their keys with the module extra `phantomJwksPath`.
+   * Default: off.
+   */
+  phantom?: PhantomTokenOptions;
 }
 
 /** DPoP (RFC 9449) at the resource server. */

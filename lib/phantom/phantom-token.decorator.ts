@@ -1,0 +1,76 @@
+import {
+  createParamDecorator,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  type ExecutionContext,
+  type PipeTransform,
+} from '@nestjs/common';
+import { AuthorizationServerUnavailableError, describeInvalidToken, InvalidTokenError } from '../errors/introspection.errors.js';
+import { bearerChallenge } from '../guard/bearer.js';
+import { requestOf, responseOf } from '../guard/execution-context.js';
+import { PhantomTokenError, PhantomTokenService } from './phantom-token.service.js';
+
+interface PhantomRequest {
+  readonly request: object | undefined;
+  readonly response: any;
+  readonly audience?: string;
+}
+
+/**
+ * Turns the request into its phantom token. A source token refused since the guard accepted it (an
+ * eviction in between) answers 401 `invalid_token`; an authorization server that cannot say answers
+ * 503 + Retry-After — never a 500.
+ */
+@Injectable()
+export class PhantomTokenPipe implements PipeTransform<PhantomRequest, Promise<string>> {
+  constructor(@Inject(PhantomTokenService) private readonly phantom: PhantomTokenService) {}
+
+  async transform(value: PhantomRequest): Promise<string> {
+    try {
+      return await this.phantom.forRequest(value.request ?? {}, value.audience);
+    } catch (error) {
+      if (error instanceof InvalidTokenError) {
+        const description = describeInvalidToken(error.reason);
+        setHeader(value.response, 'WWW-Authenticate', bearerChallenge({ error: 'invalid_token', description }));
+        throw new HttpException({ statusCode: 401, error: 'invalid_token', message: description }, HttpStatus.UNAUTHORIZED);
+      }
+      if (error instanceof PhantomTokenError && error.code === 'no_validated_token') {
+        // A `fail-open` route during an outage has no identity to pass on: the outage, not a 500.
+        const outage = (value.request as { introspectionOutage?: { retryAfterSeconds?: number } } | undefined)?.introspectionOutage;
+        if (outage) {
+          setHeader(value.response, 'Retry-After', String(outage.retryAfterSeconds ?? 1));
+          throw new HttpException({ statusCode: 503, message: 'The authorization server is unavailable.' }, HttpStatus.SERVICE_UNAVAILABLE);
+        }
+      }
+      if (error instanceof AuthorizationServerUnavailableError) {
+        setHeader(value.response, 'Retry-After', String(error.retryAfterSeconds));
+        throw new HttpException({ statusCode: 503, message: 'The authorization server is unavailable.' }, HttpStatus.SERVICE_UNAVAILABLE);
+      }
+      throw error;
+    }
+  }
+}
+
+function setHeader(response: any, name: string, value: string): void {
+  if (typeof response?.header === 'function') response.header(name, value);
+  else if (typeof response?.setHeader === 'function') response.setHeader(name, value);
+}
+
+const phantomRequest = createParamDecorator(
+  (audience: string | undefined, context: ExecutionContext): PhantomRequest => ({
+    request: requestOf(context),
+    response: responseOf(context),
+    audience,
+  }),
+);
+
+/**
+ * `@PhantomToken()` / `@PhantomToken('https://orders.internal')`: a phantom token (a short-lived JWT for
+ * an internal service) minted from this request's validated token, for the given audience (default:
+ * the first of `phantom.audiences`). Needs the `phantom` option; on a route `TokenGuard` protects.
+ */
+export function PhantomToken(audience?: string): ParameterDecorator {
+  return phantomRequest(audience, PhantomTokenPipe);
+}

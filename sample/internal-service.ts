@@ -1,0 +1,44 @@
+import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { Introspected, IntrospectionModule, Scopes, type ActiveIntrospectionResult } from 'nestjs-token-introspection';
+
+/** The phantom tokens' `iss` and `aud` in the sample: the orders API (edge) and the internal stock service. */
+export const SAMPLE_EDGE_ISSUER = 'urn:sample:orders-api';
+export const SAMPLE_STOCK_AUDIENCE = 'urn:sample:stock';
+export const PHANTOM_JWKS_PATH = '.well-known/phantom-jwks.json';
+
+/** An internal service: it sees only phantom tokens from the orders API and validates them locally. */
+@Controller('stock')
+class StockController {
+  @Get()
+  @Scopes('read')
+  stock(@Introspected() token: ActiveIntrospectionResult) {
+    return { stock: { coffee: 12, tea: 7 }, seenBy: 'stock service', iss: token.iss, sub: token.sub, client: token.client_id };
+  }
+}
+
+/**
+ * Starts the internal stock service (third party of the phantom-token flow): the same module in
+ * local-JWT mode, pointed at the orders API's JWKS — it never calls the authorization server.
+ */
+export async function startInternalService(edgeUrl: string, port = 0): Promise<{ app: INestApplication; url: string }> {
+  @Module({
+    imports: [
+      IntrospectionModule.forRoot({
+        // Only used for opaque tokens, which this service does not expect.
+        issuer: process.env.AUTH_ISSUER,
+        clientId: process.env.AUTH_CLIENT_ID ?? 'stock',
+        clientSecret: process.env.AUTH_CLIENT_SECRET,
+        allowInsecureRequests: process.env.AUTH_ALLOW_INSECURE === 'true' || edgeUrl.startsWith('http://127.0.0.1'),
+        audience: SAMPLE_STOCK_AUDIENCE,
+        jwt: { mode: 'local', jwksUri: `${edgeUrl}/${PHANTOM_JWKS_PATH}`, issuer: SAMPLE_EDGE_ISSUER, algorithms: ['ES256'] },
+      }),
+    ],
+    controllers: [StockController],
+  })
+  class StockModule {}
+  const app = await NestFactory.create(StockModule, new ExpressAdapter(), { logger: ['error', 'warn'] });
+  await app.listen(port, '127.0.0.1');
+  return { app, url: (await app.getUrl()).replace('[::1]', '127.0.0.1') };
+}
