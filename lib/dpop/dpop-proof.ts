@@ -147,6 +147,11 @@ async function proofKey(jwk: Record<string, unknown>, jose: typeof import('jose'
   return { publicKey, jkt, cached: false };
 }
 
+/** How many proof keys are remembered (internal; tests check that junk proofs add none). */
+export function proofKeyCacheSize(): number {
+  return proofKeys.size;
+}
+
 /** `ath` (RFC 9449 §4.2): base64url of the SHA-256 of the ASCII access token. */
 export function accessTokenHash(token: string): string {
   return hash('sha256', token, 'base64url');
