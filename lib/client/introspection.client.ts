@@ -32,17 +32,7 @@ export class IntrospectionClient {
   private readonly resetListeners: Array<(detail: { tokenAgeMs: number }) => void> = [];
 
   constructor(private readonly options: ResolvedOptions) {
-    this.http = axios.create({
-      // Deadlines come from the resilience layer through `signal`.
-      timeout: 0,
-      maxRedirects: 0,
-      maxContentLength: options.maxResponseBytes,
-      responseType: 'text',
-      transformResponse: [(data: unknown) => data],
-      validateStatus: () => true,
-      httpAgent: options.httpAgent ?? new HttpAgent({ keepAlive: true }),
-      httpsAgent: options.httpsAgent ?? new HttpsAgent({ keepAlive: true }),
-    });
+    this.http = createAuthorizationServerHttp(options);
     this.endpoints = new EndpointResolver(options, this.http);
     if (options.clientAuthMethod === 'client_credentials_bearer') {
       this.auth = new ClientAuthentication(options, options.privateKey ? 'private_key_jwt' : 'client_secret_basic');
@@ -69,8 +59,7 @@ export class IntrospectionClient {
 
   /** Closes idle keep-alive connections (on application shutdown). */
   close(): void {
-    if (!this.options.httpAgent) (this.http.defaults.httpAgent as HttpAgent).destroy();
-    if (!this.options.httpsAgent) (this.http.defaults.httpsAgent as HttpsAgent).destroy();
+    closeAuthorizationServerHttp(this.http, this.options);
   }
 
   /** POSTs the token to the introspection endpoint and returns the wire-valid response. */
@@ -200,6 +189,30 @@ export class IntrospectionClient {
 export interface ResponseOpener {
   readonly accept: string;
   open(body: string, contentType: string | undefined): Promise<IntrospectionResponse>;
+}
+
+/**
+ * The HTTP client for the authorization server's endpoints: no redirects (credentials stay with the
+ * configured endpoint), bounded bodies, text responses parsed by us, every status returned (the caller
+ * classifies it), keep-alive agents unless the user gave their own. Deadlines come through `signal`.
+ */
+export function createAuthorizationServerHttp(options: ResolvedOptions): AxiosInstance {
+  return axios.create({
+    timeout: 0,
+    maxRedirects: 0,
+    maxContentLength: options.maxResponseBytes,
+    responseType: 'text',
+    transformResponse: [(data: unknown) => data],
+    validateStatus: () => true,
+    httpAgent: options.httpAgent ?? new HttpAgent({ keepAlive: true }),
+    httpsAgent: options.httpsAgent ?? new HttpsAgent({ keepAlive: true }),
+  });
+}
+
+/** Closes the keep-alive agents this library created (never the user's own). */
+export function closeAuthorizationServerHttp(http: AxiosInstance, options: ResolvedOptions): void {
+  if (!options.httpAgent) (http.defaults.httpAgent as HttpAgent).destroy();
+  if (!options.httpsAgent) (http.defaults.httpsAgent as HttpsAgent).destroy();
 }
 
 function fail(

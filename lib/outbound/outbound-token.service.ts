@@ -1,6 +1,6 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
-import axios, { type AxiosInstance } from 'axios';
+import type { OnApplicationShutdown } from '@nestjs/common';
+import type { AxiosInstance } from 'axios';
+import { closeAuthorizationServerHttp, createAuthorizationServerHttp } from '../client/introspection.client.js';
 import { ClientAuthentication } from '../client/client-authentication.js';
 import { OwnAccessToken } from '../client/own-access-token.js';
 import { IntrospectionConfigurationError } from '../errors/introspection.errors.js';
@@ -30,21 +30,19 @@ interface Backend {
  * repeats the request once, so an IdP restart costs at most one failed backend call, not a failure
  * window as long as the token's lifetime.
  */
-export class OutboundTokenService {
+export class OutboundTokenService implements OnApplicationShutdown {
   private readonly backends = new Map<string, Backend>();
+  private readonly closeHttp: () => void;
+
+  /** Closes idle keep-alive connections to token endpoints (on application shutdown). */
+  onApplicationShutdown(): void {
+    this.closeHttp();
+  }
 
   constructor(options: ResolvedOptions, backends: Readonly<Record<string, OutboundBackendOptions>> = {}) {
     const problems: string[] = [];
-    const http: AxiosInstance = axios.create({
-      timeout: 0,
-      maxRedirects: 0,
-      maxContentLength: options.maxResponseBytes,
-      responseType: 'text',
-      transformResponse: [(data: unknown) => data],
-      validateStatus: () => true,
-      httpAgent: options.httpAgent ?? new HttpAgent({ keepAlive: true }),
-      httpsAgent: options.httpsAgent ?? new HttpsAgent({ keepAlive: true }),
-    });
+    const http: AxiosInstance = createAuthorizationServerHttp(options);
+    this.closeHttp = () => closeAuthorizationServerHttp(http, options);
     for (const [name, b] of Object.entries(backends)) {
       const where = `\`outbound.${name}\``;
       let endpoint: URL | undefined;
