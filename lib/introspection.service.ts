@@ -211,6 +211,17 @@ export class IntrospectionService implements OnApplicationShutdown {
     return this.cache ? this.cache.deleteBy('client_id', clientId) : 0;
   }
 
+  /**
+   * Refuses the JWT access token with this `jti` (RFC 9068 §2.2) until `jwt.maxTokenLifetimeSeconds` has
+   * passed, here and — with a shared store — on every replica, including ones started later. For locally
+   * validated JWTs (`jwt.mode` other than 'introspect'); opaque tokens are evicted by token, `sub` or `client_id`.
+   * Rejects if the shared store cannot record it (retry).
+   */
+  async evictByJti(jti: string): Promise<void> {
+    if (this.jwt) await this.jwt.revokeBy('jti', jti);
+    await this.cache?.forgetByJti(jti);
+  }
+
   /** Forgets every cached result, here and on every replica (e.g. after the authorization server lost its state). */
   async purge(): Promise<void> {
     await this.cache?.clear();

@@ -110,6 +110,24 @@ describeWithRedis('evicting a JWT across replicas sharing a real Redis', () => {
     const after = await as.issueToken({ scope: 'read', resource: AUDIENCE });
     for (const replica of [a, b, late]) expect((await call(`${replica.url}/orders`, bearer(after))).status).toBe(200);
   });
+
+  it('evictByJti (and the webhook form { jti }): that one JWT is refused on every replica, another of the same client passes', async () => {
+    const [a, b] = replicas;
+    await sleep(1100); // past the leeway of the subject eviction above
+    const target = await as.issueToken({ scope: 'read', resource: AUDIENCE });
+    const other = await as.issueToken({ scope: 'read', resource: AUDIENCE });
+    for (const replica of [a, b]) for (const token of [target, other]) expect((await call(`${replica.url}/orders`, bearer(token))).status).toBe(200);
+    const { jti } = JSON.parse(Buffer.from(target.split('.')[1], 'base64url').toString()) as { jti: string };
+    await a.app.get(IntrospectionService).evictByJti(jti);
+    await sleep(200);
+    const late = await startApp('express', options(), [OrdersController]);
+    replicas.push(late);
+    for (const replica of [a, b, late]) {
+      expect((await call(`${replica.url}/orders`, bearer(target))).status).toBe(401);
+      expect((await call(`${replica.url}/orders`, bearer(other))).status).toBe(200);
+    }
+    expect(redis.cli('KEYS', '*').split('\n').some((key) => key.includes(jti))).toBe(false); // hashed, never in clear
+  });
 });
 
 /**

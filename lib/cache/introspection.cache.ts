@@ -266,6 +266,17 @@ export class IntrospectionCache {
     return all.length;
   }
 
+  /**
+   * Drops the in-memory results carrying this `jti`, here and — through the broadcast — on every replica
+   * (JWT verifications are kept in memory only; there is no index to consult). Resolves to the keys dropped here.
+   */
+  async forgetByJti(jti: string): Promise<number> {
+    const keys = this.local.activeKeysWhere((result) => result.jti === jti);
+    this.dropLocal(keys);
+    await this.coordinator?.publishEviction({ keys, by: { claim: 'jti', hash: this.claimHash(jti) } });
+    return keys.length;
+  }
+
   /** Forgets everything (e.g. after an authorization-server reset), here, in the shared store and on every replica. */
   async clear(): Promise<void> {
     const at = Date.now();

@@ -13,7 +13,7 @@ export interface Eviction {
   /** Cache keys, or '*' for everything. */
   readonly keys: readonly string[] | '*';
   /** Also every local entry whose claim hashes to this (entries a replica cached while the index was unreachable). */
-  readonly by?: { readonly claim: IndexedClaim; readonly hash: string };
+  readonly by?: { readonly claim: IndexedClaim | 'jti'; readonly hash: string };
 }
 
 /** Keeps the replicas' caches consistent: eviction broadcast and the subject/client index. */
@@ -225,7 +225,7 @@ export class RedisCoordinator implements CacheCoordinator {
       // This replica already applied its own evictions (and must keep the inactive answer it just cached).
       if (origin === this.origin) return;
       const keysOk = keys === '*' || (Array.isArray(keys) && keys.every((k) => typeof k === 'string'));
-      const byOk = by === undefined || ((by.claim === 'sub' || by.claim === 'client_id') && typeof by.hash === 'string');
+      const byOk = by === undefined || ((by.claim === 'sub' || by.claim === 'client_id' || by.claim === 'jti') && typeof by.hash === 'string');
       if (keysOk && byOk) {
         for (const listener of this.listeners) listener({ keys, by });
       }

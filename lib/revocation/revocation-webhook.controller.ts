@@ -23,6 +23,8 @@ export interface RevocationNotification {
   token?: string;
   sub?: string;
   client_id?: string;
+  /** A JWT access token's `jti`: refused until `jwt.maxTokenLifetimeSeconds` passed (local JWT validation only). */
+  jti?: string;
 }
 
 /** The module extra `revocationWebhook`. */
@@ -113,6 +115,10 @@ export function createRevocationWebhookController(webhook: RevocationWebhookOpti
         if (notification.sub !== undefined) {
           return { evicted: 'sub', entries: await this.introspection.evictBySubject(notification.sub) };
         }
+        if (notification.jti !== undefined) {
+          await this.introspection.evictByJti(notification.jti);
+          return { evicted: 'jti' };
+        }
         return { evicted: 'client_id', entries: await this.introspection.evictByClientId(notification.client_id!) };
       } catch (error) {
         throw new HttpException(
@@ -133,12 +139,12 @@ function digest(value: string): Buffer {
 function parse(body: unknown): RevocationNotification {
   const fail = () => {
     throw new HttpException(
-      { statusCode: 400, message: 'Send a JSON body with exactly one of "token", "sub" or "client_id" (a non-empty string).', error: 'Bad Request' },
+      { statusCode: 400, message: 'Send a JSON body with exactly one of "token", "sub", "client_id" or "jti" (a non-empty string).', error: 'Bad Request' },
       400,
     );
   };
   if (!body || typeof body !== 'object' || Array.isArray(body)) return fail();
-  const fields = (['token', 'sub', 'client_id'] as const).filter((f) => (body as Record<string, unknown>)[f] !== undefined);
+  const fields = (['token', 'sub', 'client_id', 'jti'] as const).filter((f) => (body as Record<string, unknown>)[f] !== undefined);
   if (fields.length !== 1) return fail();
   const value = (body as Record<string, unknown>)[fields[0]];
   if (typeof value !== 'string' || value.length === 0 || value.length > 8192) return fail();
