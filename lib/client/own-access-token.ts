@@ -73,8 +73,17 @@ export class OwnAccessToken {
   }
 
   /** Forgets the token whose value is `value` if it is still the current one. */
-  invalidateValue(value: string): void {
-    if (this.current?.value === value) this.current = undefined;
+  /**
+   * Forgets `value` if it is still the current token and at least `minAgeMs` old. 'replaced': a newer token
+   * is current already (use it); 'kept': too young to blame on age, or `allowed()` said no (the caller
+   * rate-limits renewals on refusals).
+   */
+  invalidateValue(value: string, minAgeMs = 0, allowed: () => boolean = () => true): 'invalidated' | 'replaced' | 'kept' {
+    const current = this.current;
+    if (current?.value !== value) return 'replaced';
+    if (Date.now() - current.issuedAt < minAgeMs || !allowed()) return 'kept';
+    this.current = undefined;
+    return 'invalidated';
   }
 
   private async fetch(tokenEndpoint: string, audience: string, signal?: AbortSignal): Promise<OwnToken> {
@@ -109,8 +118,24 @@ export class OwnAccessToken {
         { status: res.status },
       );
     }
+    // A token goes into an Authorization header: printable ASCII only (RFC 6750 b64token is stricter), and
+    // never echoed back in an error. RFC 6749 §7.1: a token type we do not understand is not used as Bearer.
+    const tokenType = (json as { token_type?: unknown }).token_type;
+    if (!/^[\x21-\x7E]{1,16384}$/.test(json.access_token) || (tokenType !== undefined && String(tokenType).toLowerCase() !== 'bearer')) {
+      throw new AuthorizationServerUnavailableError(
+        'invalid_response',
+        retryAfter,
+        `The token endpoint answered an access token this API cannot use as a Bearer token (token_type ${JSON.stringify(String(tokenType ?? 'none')).slice(0, 40)}, or characters outside printable ASCII).`,
+        { status: res.status },
+      );
+    }
     const now = Date.now();
-    const lifetimeMs = typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in * 1000 : 300_000;
+    const expiresIn = json.expires_in;
+    if (typeof expiresIn === 'number' && expiresIn <= 0) {
+      // Already expired by the server's word: usable for this call, never cached.
+      return { value: json.access_token, issuedAt: now, refreshAt: now, usableUntil: now };
+    }
+    const lifetimeMs = typeof expiresIn === 'number' && Number.isFinite(expiresIn) ? expiresIn * 1000 : 300_000;
     const { refreshAfterMs, usableForMs } = renewalPoint(lifetimeMs);
     const token = { value: json.access_token, issuedAt: now, refreshAt: now + refreshAfterMs, usableUntil: now + usableForMs };
     this.current = token;

@@ -30,6 +30,10 @@ interface Backend {
  * repeats the request once, so an IdP restart costs at most one failed backend call, not a failure
  * window as long as the token's lifetime.
  */
+/** At most one renewal per backend per this interval because the backend refused a token (ms). */
+const REFUSAL_RENEWAL_INTERVAL_MS = 5_000;
+const renewedOnRefusal = new WeakMap<object, number>();
+
 export class OutboundTokenService implements OnApplicationShutdown {
   private readonly backends = new Map<string, Backend>();
   private readonly closeHttp: () => void;
@@ -126,16 +130,20 @@ export class OutboundTokenService implements OnApplicationShutdown {
     const token = await this.getToken(backend);
     const first = await send(token);
     if (!this.refused(b, first)) return first;
-    this.invalidate(backend, token);
+    // At most one renewal per backend every few seconds on refusals: requests a caller shapes (or a backend
+    // that refuses everything) must not drain the token endpoint for every user. An IdP restart still costs
+    // one failed call: the first refusal after it renews.
+    const outcome = b.token.invalidateValue(token, 0, () => Date.now() - (renewedOnRefusal.get(b) ?? 0) >= REFUSAL_RENEWAL_INTERVAL_MS);
+    if (outcome === 'kept') return first;
+    if (outcome === 'invalidated') renewedOnRefusal.set(b, Date.now());
     const method = (init.method ?? 'GET').toUpperCase();
     const replayable = init.body == null || typeof init.body === 'string' || init.body instanceof URLSearchParams ||
       init.body instanceof ArrayBuffer || ArrayBuffer.isView(init.body) || init.body instanceof Blob;
     if (!replayable || !(IDEMPOTENT.has(method) || b.options.retryNonIdempotent)) return first;
     const renewed = await this.getToken(backend);
     await first.body?.cancel();
-    const second = await send(renewed);
-    if (this.refused(b, second)) this.invalidate(backend, renewed);
-    return second;
+    // A renewed token that is refused too is kept: the refusal is not about its age.
+    return send(renewed);
   }
 
   private refused(b: Backend, res: Response): boolean {

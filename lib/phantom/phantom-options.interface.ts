@@ -25,7 +25,7 @@ export interface PhantomTokenOptions {
   lifetimeSeconds?: number;
   /**
    * Claims of the introspection result copied into the token besides `sub`, `client_id`, `scope`
-   * (e.g. `['username', 'acr', 'cnf']`). Default none: internal services see no more than they need.
+   * (e.g. `['username', 'acr']`; never `cnf`: the binding of a sender-constrained source token ends at the edge). Default none: internal services see no more than they need.
    */
   claims?: string[];
   /**

@@ -43,6 +43,9 @@ export class PhantomTokenPipe implements PipeTransform<PhantomRequest, Promise<s
           setHeader(value.response, 'Retry-After', String(outage.retryAfterSeconds ?? 1));
           throw new HttpException({ statusCode: 503, message: 'The authorization server is unavailable.' }, HttpStatus.SERVICE_UNAVAILABLE);
         }
+        // A @Public() route called without a token: RFC 6750 §3.1, a bare challenge — never a 500.
+        setHeader(value.response, 'WWW-Authenticate', bearerChallenge({}));
+        throw new HttpException({ statusCode: 401, message: 'An access token is required: send Authorization: Bearer <token>.', error: 'Unauthorized' }, HttpStatus.UNAUTHORIZED);
       }
       if (error instanceof AuthorizationServerUnavailableError) {
         setHeader(value.response, 'Retry-After', String(error.retryAfterSeconds));

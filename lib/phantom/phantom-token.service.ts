@@ -9,7 +9,8 @@ import { loadJose } from '../utils/jose.js';
 import type { PhantomSigningKey, PhantomTokenOptions } from './phantom-options.interface.js';
 
 /** Claims a phantom token always sets itself; never copied from the introspection result. */
-const RESERVED = new Set(['iss', 'aud', 'sub', 'client_id', 'scope', 'jti', 'iat', 'exp', 'nbf', 'active', 'scopes', 'stale', 'token_type']);
+// `cnf` too: a phantom token is a bearer token inside your network; a copied binding would make it unusable.
+const RESERVED = new Set(['iss', 'aud', 'sub', 'client_id', 'scope', 'jti', 'iat', 'exp', 'nbf', 'active', 'scopes', 'stale', 'token_type', 'cnf']);
 
 interface SigningKey {
   readonly kid: string;
@@ -179,6 +180,9 @@ export class PhantomTokenService implements OnModuleInit {
     const key = this.keys[0]!;
     const nowSeconds = Math.floor(now / 1000);
     const exp = Math.min(nowSeconds + this.lifetimeSeconds, typeof result.exp === 'number' ? result.exp : Infinity);
+    // RFC 9068 §2.2: sub and client_id are required; without a subject there is no identity to pass on.
+    const subject = typeof result.sub === 'string' ? result.sub : typeof result.client_id === 'string' ? result.client_id : undefined;
+    if (subject === undefined) throw new InvalidTokenError('inactive', 'The access token names neither a subject nor a client: there is no identity to pass on.');
     const claims: Record<string, unknown> = { client_id: result.client_id };
     if (result.scope !== undefined) claims.scope = result.scope;
     for (const name of this.claims) if (result[name] !== undefined) claims[name] = result[name];
@@ -187,7 +191,7 @@ export class PhantomTokenService implements OnModuleInit {
       .setIssuer(this.options!.issuer)
       .setAudience(aud)
       // RFC 9068 §2.2: a client acting for itself has its client id as subject.
-      .setSubject(result.sub ?? String(result.client_id))
+      .setSubject(subject)
       .setJti(randomUUID())
       .setIssuedAt(nowSeconds)
       .setExpirationTime(exp)
@@ -215,6 +219,11 @@ async function toSigningKey(key: PhantomSigningKey): Promise<SigningKey> {
   const { kty, crv, x, y, n, e } = createPublicKey(privateKey).export({ format: 'jwk' }) as JWK;
   const publicJwk: JWK = Object.fromEntries(Object.entries({ kty, crv, x, y, n, e }).filter(([, v]) => v !== undefined));
   const kid = key.kid ?? (await calculateJwkThumbprint(publicJwk));
+  // A test signature now: an `alg` that does not fit the key fails start-up, not every request.
+  const { SignJWT } = await loadJose();
+  await new SignJWT({}).setProtectedHeader({ alg }).sign(privateKey).catch((error: Error) => {
+    throw new Error(`alg '${alg}' does not fit this key (${error.message})`);
+  });
   return { kid, alg, privateKey, publicJwk: { ...publicJwk, kid, alg, use: 'sig' } };
 }
 
