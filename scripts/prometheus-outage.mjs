@@ -114,7 +114,8 @@ async function main() {
   writeFileSync(
     join(dir, 'prometheus.yml'),
     [
-      'global: { scrape_interval: 1s, evaluation_interval: 1s }',
+      // A 2 s scrape timeout: on a loaded machine a 1 s one fails scrapes, the series go stale and `for:` restarts.
+      'global: { scrape_interval: 2s, scrape_timeout: 2s, evaluation_interval: 1s }',
       'rule_files: [rules.yml]',
       'scrape_configs:',
       `  - job_name: sample-api`,
@@ -130,7 +131,7 @@ async function main() {
   ]);
   const promUrl = `http://127.0.0.1:${promPort}`;
   await waitFor('Prometheus', async () => (await fetch(`${promUrl}/-/ready`)).ok, 30_000);
-  log(`Prometheus on ${promUrl} (scrape and evaluation every 1 s)`);
+  log(`Prometheus on ${promUrl} (scrape every 2 s, evaluation every 1 s)`);
 
   // Traffic: 10 token-bearing requests per second; a new token whenever the AS has forgotten ours.
   const basic = `Basic ${Buffer.from(AS_APP_CLIENT).toString('base64')}`;
@@ -179,7 +180,7 @@ async function main() {
   await stop(as);
   const stoppedAt = Date.now();
   log('authorization server stopped');
-  await waitFor(`${ALERT} to fire`, async () => (await alertState()) === 'firing', 60_000);
+  await waitFor(`${ALERT} to fire`, async () => (await alertState()) === 'firing', 90_000);
   log(`${ALERT} FIRING ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s after the stop (for: 5s here); responses ${JSON.stringify(statuses)}`);
 
   // Every token-bearing request gets 503 now: the fast error-budget burn pages too.
@@ -190,7 +191,7 @@ async function main() {
   const restartedAt = Date.now();
   await waitFor('the authorization server again', async () => (await fetch(`http://127.0.0.1:${asPort}/.well-known/openid-configuration`)).ok, 30_000);
   log('authorization server started again (same port; it has forgotten every token)');
-  await waitFor(`${ALERT} to resolve`, async () => (await alertState()) === 'inactive', 60_000);
+  await waitFor(`${ALERT} to resolve`, async () => (await alertState()) === 'inactive', 90_000);
   log(`${ALERT} resolved ${((Date.now() - restartedAt) / 1000).toFixed(1)} s after the restart; responses ${JSON.stringify(statuses)}`);
   await sleep(2000);
   driving = false;
