@@ -33,6 +33,10 @@ export async function startInternalService(edgeUrl: string, port = 0): Promise<{
         allowInsecureRequests: process.env.AUTH_ALLOW_INSECURE === 'true' || edgeUrl.startsWith('http://127.0.0.1'),
         audience: SAMPLE_STOCK_AUDIENCE,
         jwt: { mode: 'local', jwksUri: `${edgeUrl}/${PHANTOM_JWKS_PATH}`, issuer: SAMPLE_EDGE_ISSUER, algorithms: ['ES256'] },
+        // This demo runs it in the orders API's process: two modules on one global meter would report
+        // each other's gauges (the breaker state read 0 while the API's breaker was open). A real internal
+        // service is its own process with its own metrics.
+        metrics: false,
       }),
     ],
     controllers: [StockController],
