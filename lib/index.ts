@@ -62,6 +62,12 @@ export type { BearerExtraction } from './guard/bearer.js';
 export { OutboundTokenService } from './outbound/outbound-token.service.js';
 export type { OutboundBackendOptions } from './outbound/outbound-options.interface.js';
 /**
+ * `attachOutboundToken(httpService, outbound, backend)`: the same for an axios instance — `@nestjs/axios`'
+ * `HttpService` or one from `axios.create()` (interceptors; `@nestjs/axios` is an optional peer, never imported).
+ */
+export { attachOutboundToken } from './outbound/outbound-axios.interceptor.js';
+export type { OutboundBackendSelector } from './outbound/outbound-axios.interceptor.js';
+/**
  * Phantom tokens (`phantom` option): `@PhantomToken(audience?)` gives a handler a short-lived RFC 9068-shaped JWT
  * minted from the request's validated token; `PhantomTokenService` mints (`forRequest`, `mint`), rotates keys
  * (`rotateKey`) and gives the JWK Set (`jwks`), served at the module extra `phantomJwksPath`.
@@ -106,6 +112,8 @@ export type {
   AuthorizationServerUnavailableEvent,
   CircuitStateChangeEvent,
   IntrospectionEvents,
+  OutboundTokenRefusedEvent,
+  OutboundTokenUnavailableEvent,
   ResultSource,
   TokenRejectedEvent,
   TokenRejectionReason,

@@ -111,8 +111,9 @@ const PASS_THROUGH: CanActivate = { canActivate: () => true };
     {
       // This API's own tokens for the backends it calls (`outbound`); nothing is fetched until first use.
       provide: OutboundTokenService,
-      useFactory: (options: ResolvedOptions, raw: IntrospectionModuleOptions) => new OutboundTokenService(options, raw.outbound),
-      inject: [RESOLVED_OPTIONS, INTROSPECTION_MODULE_OPTIONS],
+      useFactory: (options: ResolvedOptions, raw: IntrospectionModuleOptions, telemetry: IntrospectionTelemetry) =>
+        new OutboundTokenService(options, raw.outbound, telemetry),
+      inject: [RESOLVED_OPTIONS, INTROSPECTION_MODULE_OPTIONS, INTROSPECTION_TELEMETRY],
     },
     {
       // Phantom tokens for internal services (`phantom`); keys loaded at start-up when on.

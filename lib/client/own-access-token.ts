@@ -42,6 +42,8 @@ export class OwnAccessToken {
     private readonly auth: ClientAuthentication,
     /** More token-request parameters (e.g. RFC 8707 `resource`), for outbound backends. */
     private readonly extraParams: Readonly<Record<string, readonly string[]>> = {},
+    /** Told of every request to the token endpoint once it ends (metrics): its duration and, on failure, the error. */
+    private readonly onRequest?: (elapsedMs: number, error?: AuthorizationServerUnavailableError) => void,
   ) {}
 
   async get(tokenEndpoint: string, audience: string): Promise<OwnToken> {
@@ -72,7 +74,11 @@ export class OwnAccessToken {
     if (this.current === token) this.current = undefined;
   }
 
-  /** Forgets the token whose value is `value` if it is still the current one. */
+  /** Milliseconds since the current token was issued, if `value` is the current token. */
+  ageOf(value: string): number | undefined {
+    return this.current?.value === value ? Date.now() - this.current.issuedAt : undefined;
+  }
+
   /**
    * Forgets `value` if it is still the current token and at least `minAgeMs` old. 'replaced': a newer token
    * is current already (use it); 'kept': too young to blame on age, or `allowed()` said no (the caller
@@ -87,6 +93,24 @@ export class OwnAccessToken {
   }
 
   private async fetch(tokenEndpoint: string, audience: string, signal?: AbortSignal): Promise<OwnToken> {
+    if (!this.onRequest) return this.request(tokenEndpoint, audience, signal);
+    const started = performance.now();
+    try {
+      const token = await this.request(tokenEndpoint, audience, signal);
+      this.onRequest(performance.now() - started);
+      return token;
+    } catch (error) {
+      this.onRequest(
+        performance.now() - started,
+        error instanceof AuthorizationServerUnavailableError
+          ? error
+          : new AuthorizationServerUnavailableError('connection_failed', this.options.resilience.retryAfterSeconds, 'The token request failed.', { cause: error }),
+      );
+      throw error;
+    }
+  }
+
+  private async request(tokenEndpoint: string, audience: string, signal?: AbortSignal): Promise<OwnToken> {
     const credentials = await this.auth.credentials(audience);
     const body = new URLSearchParams({ grant_type: 'client_credentials', ...credentials.body });
     if (this.options.tokenScope) body.set('scope', this.options.tokenScope);

@@ -3,12 +3,19 @@ import type { AxiosInstance } from 'axios';
 import { closeAuthorizationServerHttp, createAuthorizationServerHttp } from '../client/introspection.client.js';
 import { ClientAuthentication } from '../client/client-authentication.js';
 import { OwnAccessToken } from '../client/own-access-token.js';
-import { IntrospectionConfigurationError } from '../errors/introspection.errors.js';
+import { AuthorizationServerUnavailableError, IntrospectionConfigurationError } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { ResiliencePolicy } from '../resilience/resilience.policy.js';
+import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetry.js';
 import type { OutboundBackendOptions } from './outbound-options.interface.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+/** A request body that can be sent again as it is (a stream, or a form that may hold one, cannot). */
+function isReplayable(body: unknown): boolean {
+  return body == null || typeof body === 'string' || body instanceof URLSearchParams || body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body) || body instanceof Blob;
+}
 
 interface Backend {
   readonly tokenEndpoint: string;
@@ -43,7 +50,12 @@ export class OutboundTokenService implements OnApplicationShutdown {
     this.closeHttp();
   }
 
-  constructor(options: ResolvedOptions, backends: Readonly<Record<string, OutboundBackendOptions>> = {}) {
+  constructor(
+    options: ResolvedOptions,
+    backends: Readonly<Record<string, OutboundBackendOptions>> = {},
+    /** Metrics and events (`token_introspection.outbound.*`, `onOutboundToken*`). */
+    private readonly telemetry?: IntrospectionTelemetry,
+  ) {
     const problems: string[] = [];
     const http: AxiosInstance = createAuthorizationServerHttp(options);
     this.closeHttp = () => closeAuthorizationServerHttp(http, options);
@@ -83,7 +95,9 @@ export class OutboundTokenService implements OnApplicationShutdown {
       this.backends.set(name, {
         tokenEndpoint: endpoint.href,
         assertionAudience: b.assertionAudience ?? endpoint.origin,
-        token: new OwnAccessToken(derived, http, new ClientAuthentication(derived), resources.length ? { resource: resources } : {}),
+        token: new OwnAccessToken(derived, http, new ClientAuthentication(derived), resources.length ? { resource: resources } : {}, (ms, error) =>
+          this.telemetry?.outboundTokenRequest(name, ms / 1000, error?.reason),
+        ),
         resilience: new ResiliencePolicy(options.resilience),
         options: b,
       });
@@ -104,7 +118,21 @@ export class OutboundTokenService implements OnApplicationShutdown {
    */
   async getToken(backend: string): Promise<string> {
     const b = this.backend(backend);
-    return (await b.resilience.execute(() => b.token.get(b.tokenEndpoint, b.assertionAudience), true)).value;
+    const started = Date.now();
+    try {
+      return (await b.resilience.execute(() => b.token.get(b.tokenEndpoint, b.assertionAudience), true)).value;
+    } catch (error) {
+      if (error instanceof AuthorizationServerUnavailableError) {
+        this.telemetry?.outboundTokenUnavailable({
+          backend,
+          reason: error.reason,
+          status: error.status,
+          retryAfterSeconds: error.retryAfterSeconds,
+          elapsedMs: Date.now() - started,
+        });
+      }
+      throw error;
+    }
   }
 
   /**
@@ -121,7 +149,6 @@ export class OutboundTokenService implements OnApplicationShutdown {
    * that is safe (idempotent method, replayable body); otherwise the refusal is returned.
    */
   async fetch(backend: string, input: string | URL, init: RequestInit = {}): Promise<Response> {
-    const b = this.backend(backend);
     const send = async (token: string) => {
       const headers = new Headers(init.headers);
       headers.set('authorization', `Bearer ${token}`);
@@ -129,27 +156,56 @@ export class OutboundTokenService implements OnApplicationShutdown {
     };
     const token = await this.getToken(backend);
     const first = await send(token);
-    if (!this.refused(b, first)) return first;
-    // At most one renewal per backend every few seconds on refusals: requests a caller shapes (or a backend
-    // that refuses everything) must not drain the token endpoint for every user. An IdP restart still costs
-    // one failed call: the first refusal after it renews.
-    const outcome = b.token.invalidateValue(token, 0, () => Date.now() - (renewedOnRefusal.get(b) ?? 0) >= REFUSAL_RENEWAL_INTERVAL_MS);
-    if (outcome === 'kept') return first;
-    if (outcome === 'invalidated') renewedOnRefusal.set(b, Date.now());
-    const method = (init.method ?? 'GET').toUpperCase();
-    const replayable = init.body == null || typeof init.body === 'string' || init.body instanceof URLSearchParams ||
-      init.body instanceof ArrayBuffer || ArrayBuffer.isView(init.body) || init.body instanceof Blob;
-    if (!replayable || !(IDEMPOTENT.has(method) || b.options.retryNonIdempotent)) return first;
-    const renewed = await this.getToken(backend);
+    if (!this.isRefusal(backend, first.status, first.headers.get('www-authenticate'))) return first;
+    const renewed = await this.renewAfterRefusal(backend, token, { status: first.status, method: init.method, body: init.body });
+    if (renewed === undefined) return first;
     await first.body?.cancel();
     // A renewed token that is refused too is kept: the refusal is not about its age.
     return send(renewed);
   }
 
-  private refused(b: Backend, res: Response): boolean {
-    if (res.status === 401) return true;
-    return res.status === 403 && b.options.retryOn403InvalidToken === true &&
-      /error\s*=\s*"?invalid_token"?/i.test(res.headers.get('www-authenticate') ?? '');
+  /**
+   * Whether a backend's answer refuses our token: a 401, or a 403 whose `WWW-Authenticate` says
+   * `error="invalid_token"` when the backend has `retryOn403InvalidToken`. For HTTP clients of your own,
+   * with `renewAfterRefusal()`.
+   */
+  isRefusal(backend: string, status: number, wwwAuthenticate?: string | null): boolean {
+    if (status === 401) return true;
+    return status === 403 && this.backend(backend).options.retryOn403InvalidToken === true &&
+      /error\s*=\s*"?invalid_token"?/i.test(wwwAuthenticate ?? '');
+  }
+
+  /**
+   * After `backend` refused `token` (see `isRefusal`): drops the token — at most one renewal per backend
+   * every 5 s, so requests a caller shapes to be refused cannot drain the token endpoint — and resolves to a
+   * new token to repeat the request with **once**, when that is safe: an idempotent method (GET, HEAD,
+   * OPTIONS, PUT, DELETE, TRACE; any with `retryNonIdempotent`) and a replayable body (none, a string,
+   * `URLSearchParams`, bytes, a `Blob`). Resolves to `undefined` when the refusal should be returned as is.
+   * Rejects with `AuthorizationServerUnavailableError` when no new token can be had. Shared by `fetch()`
+   * and `attachOutboundToken()` (axios / `@nestjs/axios`).
+   */
+  async renewAfterRefusal(
+    backend: string,
+    token: string,
+    request: { readonly status: number; readonly method?: string; readonly body?: unknown },
+  ): Promise<string | undefined> {
+    const b = this.backend(backend);
+    const tokenAgeMs = b.token.ageOf(token);
+    // At most one renewal per backend every few seconds on refusals: requests a caller shapes (or a backend
+    // that refuses everything) must not drain the token endpoint for every user. An IdP restart still costs
+    // one failed call: the first refusal after it renews.
+    const outcome = b.token.invalidateValue(token, 0, () => Date.now() - (renewedOnRefusal.get(b) ?? 0) >= REFUSAL_RENEWAL_INTERVAL_MS);
+    if (outcome === 'invalidated') renewedOnRefusal.set(b, Date.now());
+    const method = (request.method ?? 'GET').toUpperCase();
+    const repeated = outcome !== 'kept' && isReplayable(request.body) && (IDEMPOTENT.has(method) || b.options.retryNonIdempotent === true);
+    this.telemetry?.outboundTokenRefused({
+      backend,
+      status: request.status,
+      tokenAgeMs,
+      renewal: outcome === 'invalidated' ? 'renewed' : outcome === 'replaced' ? 'already_renewed' : 'rate_limited',
+      repeated,
+    });
+    return repeated ? this.getToken(backend) : undefined;
   }
 
   private backend(name: string): Backend {

@@ -49,6 +49,36 @@ export interface AuthorizationServerResetEvent {
 }
 
 /**
+ * An outbound backend's token endpoint gave this API no access token, after the resilience policies
+ * (retries, breaker): the backend was not called.
+ */
+export interface OutboundTokenUnavailableEvent {
+  /** The backend's name in the `outbound` option. */
+  readonly backend: string;
+  readonly reason: UnavailableReason;
+  readonly status?: number;
+  readonly retryAfterSeconds: number;
+  readonly elapsedMs: number;
+}
+
+/** A backend refused this API's own token (401, or 403 `invalid_token` with `retryOn403InvalidToken`). */
+export interface OutboundTokenRefusedEvent {
+  readonly backend: string;
+  /** The backend's HTTP status. */
+  readonly status: number;
+  /** Age of the refused token, milliseconds (absent when a newer token had already replaced it). */
+  readonly tokenAgeMs?: number;
+  /**
+   * `renewed`: the token was dropped and a new one will be fetched; `already_renewed`: a newer token had
+   * replaced it already (callers refused together); `rate_limited`: kept, a refusal renewed this backend's
+   * token less than 5 s ago.
+   */
+  readonly renewal: 'renewed' | 'already_renewed' | 'rate_limited';
+  /** Whether the request is repeated once with the new token (idempotent and replayable). */
+  readonly repeated: boolean;
+}
+
+/**
  * Hooks for audit and custom logic. Called synchronously and never awaited: a hook may be `async`.
  * A hook that throws or whose promise rejects is logged (rate-limited) and ignored; the request is
  * unaffected. Payloads never contain a token or a secret.
@@ -59,4 +89,6 @@ export interface IntrospectionEvents {
   onAuthorizationServerUnavailable?(event: AuthorizationServerUnavailableEvent): void;
   onCircuitStateChange?(event: CircuitStateChangeEvent): void;
   onAuthorizationServerReset?(event: AuthorizationServerResetEvent): void;
+  onOutboundTokenUnavailable?(event: OutboundTokenUnavailableEvent): void;
+  onOutboundTokenRefused?(event: OutboundTokenRefusedEvent): void;
 }

@@ -4,7 +4,7 @@ import type { UnavailableReason } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import type { BreakerState } from '../resilience/resilience.policy.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
-import type { IntrospectionEvents } from './introspection-events.interface.js';
+import type { IntrospectionEvents, OutboundTokenRefusedEvent, OutboundTokenUnavailableEvent } from './introspection-events.interface.js';
 
 /** Name of the OpenTelemetry meter. */
 export const METER_NAME = 'nestjs-token-introspection';
@@ -46,6 +46,12 @@ export class IntrospectionTelemetry {
   private cacheLookups?: Counter;
   private decisions?: Counter;
   private transitions?: Counter;
+  private outboundRequests?: Counter;
+  private outboundDuration?: Histogram;
+  private outboundUnavailable?: Counter;
+  private outboundRefusals?: Counter;
+  /** Attribute objects of outbound metrics, by backend (configured names only: bounded). */
+  private readonly outboundAttrs = new Map<string, Attributes>();
   private breakerState: BreakerState = 'closed';
   private readonly log = new RateLimitedLogger(new Logger('TokenIntrospection'));
   private readonly cacheAttrs = attributeCache<CacheResult>('result');
@@ -99,6 +105,23 @@ export class IntrospectionTelemetry {
       description: 'Circuit-breaker state changes, by new state.',
       unit: '{transition}',
     });
+    this.outboundRequests = meter.createCounter('token_introspection.outbound.token_requests', {
+      description: "Requests to an outbound backend's token endpoint (each attempt, background renewals included), by backend, outcome and error type.",
+      unit: '{request}',
+    });
+    this.outboundDuration = meter.createHistogram('token_introspection.outbound.token_request.duration', {
+      description: "Duration of one request to an outbound backend's token endpoint.",
+      unit: 's',
+      advice: { explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] },
+    });
+    this.outboundUnavailable = meter.createCounter('token_introspection.outbound.token_unavailable', {
+      description: 'Calls that got no outbound token after the resilience policies (the backend was not called), by backend and error type.',
+      unit: '{call}',
+    });
+    this.outboundRefusals = meter.createCounter('token_introspection.outbound.refusals', {
+      description: "Backends refusing this API's own token (401, or 403 invalid_token), by backend and renewal (renewed, already_renewed, rate_limited).",
+      unit: '{response}',
+    });
     meter
       .createObservableGauge('token_introspection.circuit_breaker.state', {
         description: 'Circuit-breaker state: 0 closed, 1 half-open, 2 open, 3 isolated, -1 disabled.',
@@ -128,6 +151,36 @@ export class IntrospectionTelemetry {
     }
     this.lookups?.add(1, attributes);
     this.lookupDuration?.record(seconds, attributes);
+  }
+
+  /** One request to an outbound backend's token endpoint ended (`reason` when it failed). */
+  outboundTokenRequest(backend: string, seconds: number, reason?: UnavailableReason): void {
+    const attributes = this.outboundAttributes(backend, reason ? 'error' : 'success', reason);
+    this.outboundRequests?.add(1, attributes);
+    this.outboundDuration?.record(seconds, attributes);
+  }
+
+  /** A call got no outbound token (after retries and breaker). */
+  outboundTokenUnavailable(event: OutboundTokenUnavailableEvent): void {
+    this.outboundUnavailable?.add(1, this.outboundAttributes(event.backend, 'error', event.reason));
+    this.emit('onOutboundTokenUnavailable', event);
+  }
+
+  /** A backend refused our token. */
+  outboundTokenRefused(event: OutboundTokenRefusedEvent): void {
+    this.outboundRefusals?.add(1, this.outboundAttributes(event.backend, event.renewal));
+    this.emit('onOutboundTokenRefused', event);
+  }
+
+  private outboundAttributes(backend: string, outcome: string, reason?: string): Attributes {
+    const key = `${outcome}\u0000${reason ?? ''}\u0000${backend}`;
+    let attributes = this.outboundAttrs.get(key);
+    if (!attributes) {
+      const values: Record<string, string> = { backend, [outcome === 'success' || outcome === 'error' ? 'outcome' : 'renewal']: outcome };
+      if (reason) values['error.type'] = reason;
+      this.outboundAttrs.set(key, (attributes = Object.freeze(values)));
+    }
+    return attributes;
   }
 
   breakerChanged(state: BreakerState): void {
