@@ -22,3 +22,5 @@ export const AUTHORIZATION_SERVER_KEYS = Symbol.for('token-introspection:authori
 export const REQUIRE_DPOP_KEY = 'token-introspection:require-dpop';
 /** Injection token of the DPoP proof verifier, or null when `dpop: false` (internal). */
 export const DPOP_VERIFIER = Symbol.for('token-introspection:dpop-verifier');
+/** Metadata: audiences named by the `@PhantomToken()` parameters of a handler (checked at start-up; `null` = the default). */
+export const PHANTOM_AUDIENCES_KEY = 'token-introspection:phantom-audiences';

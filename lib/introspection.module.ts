@@ -1,5 +1,5 @@
 import { Module, type CanActivate } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, ModulesContainer } from '@nestjs/core';
 import { TokenGuard } from './guard/token.guard.js';
 import { IntrospectionHealthIndicator } from './health/introspection.health.js';
 import { IntrospectionCache, toKeyvList } from './cache/introspection.cache.js';
@@ -118,8 +118,9 @@ const PASS_THROUGH: CanActivate = { canActivate: () => true };
     {
       // Phantom tokens for internal services (`phantom`); keys loaded at start-up when on.
       provide: PhantomTokenService,
-      useFactory: (raw: IntrospectionModuleOptions, introspection: IntrospectionService) => new PhantomTokenService(raw.phantom, introspection),
-      inject: [INTROSPECTION_MODULE_OPTIONS, IntrospectionService],
+      useFactory: (raw: IntrospectionModuleOptions, introspection: IntrospectionService, modules: ModulesContainer) =>
+        new PhantomTokenService(raw.phantom, introspection, modules),
+      inject: [INTROSPECTION_MODULE_OPTIONS, IntrospectionService, ModulesContainer],
     },
     PhantomTokenPipe,
     IntrospectionService,

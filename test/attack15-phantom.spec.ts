@@ -19,11 +19,6 @@ class AttackController {
     return { phantom };
   }
 
-  @Get('typo')
-  typo(@PhantomToken('https://ordres.internal') phantom: string) {
-    return { phantom };
-  }
-
   @Get('guarded')
   guarded(@PhantomToken() phantom: string) {
     return { phantom };

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import { AuthorizationServerUnavailableError, describeInvalidToken, InvalidTokenError } from '../errors/introspection.errors.js';
 import { bearerChallenge } from '../guard/bearer.js';
+import { PHANTOM_AUDIENCES_KEY } from '../introspection.constants.js';
 import { requestOf, responseOf } from '../guard/execution-context.js';
 import { PhantomTokenError, PhantomTokenService } from './phantom-token.service.js';
 
@@ -75,5 +76,12 @@ const phantomRequest = createParamDecorator(
  * the first of `phantom.audiences`). Needs the `phantom` option; on a route `TokenGuard` protects.
  */
 export function PhantomToken(audience?: string): ParameterDecorator {
-  return phantomRequest(audience, PhantomTokenPipe);
+  const parameter = phantomRequest(audience, PhantomTokenPipe);
+  return (target, key, index) => {
+    parameter(target, key, index);
+    // Recorded for the start-up check: an audience outside `phantom.audiences` fails start-up, not each call.
+    if (key === undefined) return;
+    const declared = (Reflect.getMetadata(PHANTOM_AUDIENCES_KEY, target.constructor, key) as Array<string | null> | undefined) ?? [];
+    Reflect.defineMetadata(PHANTOM_AUDIENCES_KEY, [...declared, audience ?? null], target.constructor, key);
+  };
 }

@@ -1,9 +1,11 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject, type JsonWebKey } from 'node:crypto';
 import { Logger, type OnModuleInit } from '@nestjs/common';
+import type { ModulesContainer } from '@nestjs/core';
 import type { JWK } from 'jose';
 import { IntrospectionConfigurationError, InvalidTokenError } from '../errors/introspection.errors.js';
 import { presentedTokens } from '../guard/execution-context.js';
 import type { ActiveIntrospectionResult, IntrospectOptions } from '../interfaces/introspection-result.interface.js';
+import { PHANTOM_AUDIENCES_KEY } from '../introspection.constants.js';
 import type { IntrospectionService } from '../introspection.service.js';
 import { loadJose } from '../utils/jose.js';
 import type { PhantomSigningKey, PhantomTokenOptions } from './phantom-options.interface.js';
@@ -58,6 +60,8 @@ export class PhantomTokenService implements OnModuleInit {
   constructor(
     private readonly options: PhantomTokenOptions | undefined,
     private readonly introspection: IntrospectionService,
+    /** The application's modules: their routes' `@PhantomToken()` audiences are checked at start-up. */
+    private readonly modules?: ModulesContainer,
   ) {
     if (!options) {
       this.lifetimeSeconds = 0;
@@ -85,6 +89,13 @@ export class PhantomTokenService implements OnModuleInit {
     if (problems.length) {
       throw new IntrospectionConfigurationError(`Invalid \`phantom\` options:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     }
+    if (overlap < lifetime) {
+      this.log.warn(
+        `phantom.rotationOverlapSeconds (${overlap} s) is shorter than phantom.lifetimeSeconds (${lifetime} s): after rotateKey(), ` +
+          'tokens signed with the previous key shortly before the rotation are refused downstream before they expire. ' +
+          `Set rotationOverlapSeconds to at least ${lifetime} (default: lifetimeSeconds + 60, room for downstream clocks).`,
+      );
+    }
     this.lifetimeSeconds = lifetime;
     this.overlapMs = overlap * 1000;
     this.audiences = new Set(options.audiences);
@@ -92,6 +103,7 @@ export class PhantomTokenService implements OnModuleInit {
   }
 
   async onModuleInit(): Promise<void> {
+    this.checkRoutes();
     if (!this.options) return;
     // Key problems surface at start-up, not on the first request.
     this.ready = this.loadKeys();
@@ -155,6 +167,50 @@ export class PhantomTokenService implements OnModuleInit {
     const now = Date.now();
     this.keys = this.keys.filter((k, i) => i === 0 || k.retireAt === undefined || now < k.retireAt);
     return { keys: this.keys.map((k) => k.publicJwk) };
+  }
+
+  /**
+   * Start-up check of every controller route: an audience given to `@PhantomToken(aud)` must be in
+   * `phantom.audiences`, and `@PhantomToken()` needs the `phantom` option — otherwise each call of that
+   * route would fail. With several modules in one application, any one's audiences will do.
+   */
+  private checkRoutes(): void {
+    if (!this.modules) return;
+    const allowed = new Set<string>();
+    let enabled = false;
+    const uses: Array<{ where: string; audience: string | null }> = [];
+    for (const module of this.modules.values()) {
+      for (const wrapper of module.providers.values()) {
+        const service = wrapper.instance as unknown;
+        if (service instanceof PhantomTokenService && service.options) {
+          enabled = true;
+          for (const a of service.audiences) allowed.add(a);
+        }
+      }
+      for (const wrapper of module.controllers.values()) {
+        const controller = wrapper.metatype as (new (...args: never[]) => unknown) | null;
+        if (!controller?.prototype) continue;
+        for (const name of Object.getOwnPropertyNames(controller.prototype)) {
+          const declared = Reflect.getMetadata?.(PHANTOM_AUDIENCES_KEY, controller, name) as Array<string | null> | undefined;
+          for (const audience of declared ?? []) uses.push({ where: `${controller.name}.${name}`, audience });
+        }
+      }
+    }
+    if (!uses.length) return;
+    if (!enabled) {
+      throw new IntrospectionConfigurationError(
+        `@PhantomToken() is used (${[...new Set(uses.map((u) => u.where))].join(', ')}) but phantom tokens are off: set the \`phantom\` ` +
+          'option of IntrospectionModule (issuer, audiences), or remove the decorator.',
+      );
+    }
+    const unknown = uses.filter((u) => u.audience !== null && !allowed.has(u.audience));
+    if (unknown.length) {
+      throw new IntrospectionConfigurationError(
+        `@PhantomToken() names audiences that are not in \`phantom.audiences\`:\n${unknown
+          .map((u) => `  - ${u.where}: '${u.audience}' — add it to \`phantom.audiences\` (now ${[...allowed].map((a) => `'${a}'`).join(', ')}), or fix the decorator's argument.`)
+          .join('\n')}`,
+      );
+    }
   }
 
   private async loadKeys(): Promise<void> {
