@@ -23,6 +23,7 @@ import { FaultyServer } from './support/faulty-server.js';
  */
 let backendUrl = '';
 let brokenUrl = '';
+let retryUrl = '';
 
 class CollectingReader extends MetricReader {
   protected override async onForceFlush(): Promise<void> {}
@@ -45,7 +46,9 @@ class AxiosProxyController implements OnModuleInit {
 
   onModuleInit() {
     // One HttpService, backends chosen per request (the `broken` one by URL).
-    attachOutboundToken(this.http, this.outbound, (config) => (config.url?.startsWith(brokenUrl) && brokenUrl ? 'broken' : 'orders'));
+    attachOutboundToken(this.http, this.outbound, (config) =>
+      brokenUrl && config.url?.startsWith(brokenUrl) ? 'broken' : retryUrl && config.url?.startsWith(retryUrl) ? 'orders-post' : 'orders',
+    );
   }
 
   private async send(method: 'get' | 'post', url = `${backendUrl}/orders`) {
@@ -71,6 +74,12 @@ class AxiosProxyController implements OnModuleInit {
   }
 
   @Public()
+  @Post('retry')
+  postRetried() {
+    return this.send('post', retryUrl);
+  }
+
+  @Public()
   @Get('broken')
   broken() {
     return this.send('get', brokenUrl);
@@ -86,6 +95,7 @@ describe.each(ADAPTERS)('outbound tokens through @nestjs/axios HttpService acros
     await as?.stop();
     for (const s of servers.splice(0)) await s.stop();
     brokenUrl = '';
+    retryUrl = '';
   });
 
   async function setup(brokenTokenEndpoint = 'http://127.0.0.1:9/token') {
@@ -117,6 +127,12 @@ describe.each(ADAPTERS)('outbound tokens through @nestjs/axios HttpService acros
         outbound: {
           orders: { tokenEndpoint: as.tokenEndpoint, clientId: CLIENTS.app.clientId, clientSecret: CLIENTS.app.clientSecret, scope: 'read write' },
           broken: { tokenEndpoint: brokenTokenEndpoint, clientId: 'x', clientSecret: 'y' },
+          'orders-post': {
+            tokenEndpoint: as.tokenEndpoint,
+            clientId: CLIENTS.app.clientId,
+            clientSecret: CLIENTS.app.clientSecret,
+            retryNonIdempotent: true,
+          },
         },
       },
       [AxiosProxyController],
@@ -168,6 +184,25 @@ describe.each(ADAPTERS)('outbound tokens through @nestjs/axios HttpService acros
     expect(refusals).toEqual([expect.objectContaining({ renewal: 'renewed', repeated: false })]);
     expect((await proxied(edgeUrl, '', { method: 'POST' })).status).toBe(201); // the new token
     expect(as.tokenRequests).toBe(1);
+  });
+
+  it('with retryNonIdempotent a refused POST is repeated once with a new token and the same JSON body', async () => {
+    const seen: string[] = [];
+    const backend = await FaultyServer.start((req, res) => {
+      const auth = String(req.headers.authorization);
+      seen.push(auth);
+      res.writeHead(auth === seen[0] ? 401 : 201).end();
+    });
+    servers.push(backend);
+    const { as, edgeUrl, refusals } = await setup();
+    retryUrl = backend.url;
+    as.resetCounters();
+    expect((await proxied(edgeUrl, '/retry', { method: 'POST' })).status).toBe(201);
+    expect(seen).toHaveLength(2); // refused, renewed once, repeated once
+    expect(seen[1]).not.toBe(seen[0]);
+    expect(backend.bodies).toEqual(['{"item":1}', '{"item":1}']); // the body as sent, replayed intact
+    expect(as.tokenRequests).toBe(2); // the first token, then one renewal
+    expect(refusals).toEqual([expect.objectContaining({ backend: 'orders-post', renewal: 'renewed', repeated: true })]);
   });
 
   it('token endpoint failing: retried through the resilience policies, then AuthorizationServerUnavailableError; the backend is not called', async () => {
