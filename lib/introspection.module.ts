@@ -1,6 +1,7 @@
 import { Module, type CanActivate } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TokenGuard } from './guard/token.guard.js';
+import { ConnectionAuthenticator } from './guard/connection.authenticator.js';
 import { IntrospectionHealthIndicator } from './health/introspection.health.js';
 import { IntrospectionCache, toKeyvList } from './cache/introspection.cache.js';
 import { createRedisBackend } from './cache/redis-coordinator.js';
@@ -123,6 +124,7 @@ const PASS_THROUGH: CanActivate = { canActivate: () => true };
     PhantomTokenPipe,
     IntrospectionService,
     TokenGuard,
+    ConnectionAuthenticator,
     IntrospectionHealthIndicator,
     {
       // Decided at start-up from the (possibly async) options: the real guard, or one that lets everything
@@ -132,6 +134,6 @@ const PASS_THROUGH: CanActivate = { canActivate: () => true };
       inject: [RESOLVED_OPTIONS, TokenGuard],
     },
   ],
-  exports: [IntrospectionService, TokenGuard, IntrospectionHealthIndicator, RESOLVED_OPTIONS, OutboundTokenService, PhantomTokenService, PhantomTokenPipe],
+  exports: [IntrospectionService, TokenGuard, ConnectionAuthenticator, IntrospectionHealthIndicator, RESOLVED_OPTIONS, OutboundTokenService, PhantomTokenService, PhantomTokenPipe],
 })
 export class IntrospectionModule extends ConfigurableIntrospectionModule {}
