@@ -26,7 +26,7 @@ export function authenticateWebSockets<T extends WebSocketAdapter>(adapter: T, a
   let maxPending: number;
   adapter.bindClientConnect = (server: unknown, callback: (...args: unknown[]) => void) =>
     bind(server, (client: SocketLike, ...rest: unknown[]) => {
-      const auth = (authenticator ??= app.get(ConnectionAuthenticator, { strict: false }));
+      const auth = (authenticator ??= app.get(ConnectionAuthenticator, { strict: false }) as ConnectionAuthenticator);
       maxPending = auth.maxPendingMessages;
       const socket = client as { on?: Function; off?: Function; request?: unknown };
       const request = rest[0] ?? socket.request;
