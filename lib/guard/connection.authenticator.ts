@@ -174,9 +174,9 @@ export class ConnectionAuthenticator implements OnApplicationShutdown {
    * Hooks for graphql-ws with `@nestjs/graphql` (Apollo or Mercurius): the token comes from `connectionParams`
    * (`websocket.connectionParam`, `Bearer <token>` or raw), is checked on connect — a refused connection is closed
    * with 4400/4401/4403/1013 — and is watched like any connection. Spread them into the driver's options:
-   * `subscriptions: { 'graphql-ws': { ...authenticator.graphqlWs() } }`, and pass `extra` into the GraphQL context
-   * (`context: ({ req, res, extra }) => ({ req, res, extra })`) so `TokenGuard` and `@Introspected()` work in
-   * subscription resolvers. `requiredScopes`: scopes every subscription connection needs (default none).
+   * `subscriptions: { 'graphql-ws': { ...authenticator.graphqlWs() } }`. `TokenGuard` and `@Introspected()` then work
+   * in subscription resolvers (`@nestjs/apollo` passes the graphql-ws context as `req`; other drivers: put `extra` in the
+   * GraphQL context). `requiredScopes`: scopes every subscription connection needs (default none).
    */
   graphqlWs(requiredScopes: readonly string[] = []): {
     onConnect: (ctx: { connectionParams?: Readonly<Record<string, unknown>>; extra: { socket?: unknown; request?: unknown } }) => Promise<boolean>;

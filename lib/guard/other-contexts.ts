@@ -3,7 +3,7 @@ import type { ActiveIntrospectionResult } from '../interfaces/introspection-resu
 import type { IntrospectionService } from '../introspection.service.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { CLOSE_CODES, ConnectionRefusedError, checkToken, closeSocket, connections } from './connection.authenticator.js';
-import { introspectionResults, presentedTokens } from './execution-context.js';
+import { introspectionResults, presentedTokens, requestOf } from './execution-context.js';
 import { bearerOrRawToken } from './token-sources.js';
 
 /** What a handler requires, as `TokenGuard` read it from its metadata. */
@@ -16,8 +16,18 @@ export interface ContextRequirements {
 
 /** Whether a GraphQL context is a graphql-ws operation (a subscription over a WebSocket), not an HTTP request. */
 export function realtimeGraphqlConnection(context: ExecutionContext): boolean {
-  const gql = context.getArgs()[2] as { req?: unknown; request?: unknown; extra?: { socket?: unknown } } | undefined;
-  return !gql?.req && !gql?.request && typeof gql?.extra?.socket === 'object' && gql.extra.socket !== null;
+  return graphqlWsSocket(context.getArgs()[2]) !== undefined;
+}
+
+/**
+ * The WebSocket of a graphql-ws operation: from `extra.socket` of its context, or of the graphql-ws context that
+ * `@nestjs/apollo` puts in `req` when the app's context function returns no request.
+ */
+function graphqlWsSocket(gql: unknown): object | undefined {
+  const g = gql as { req?: { extra?: { socket?: unknown } }; request?: unknown; extra?: { socket?: unknown } } | undefined;
+  if (!g || g.request) return undefined;
+  const socket = g.req ? g.req.extra?.socket : g.extra?.socket;
+  return typeof socket === 'object' && socket !== null ? socket : undefined;
 }
 
 /**
@@ -44,9 +54,9 @@ export class OtherContextAuthorizer {
       return this.connection(client, client, route, (refusal) => this.wsError(refusal));
     }
     if (type === 'graphql') {
-      const gql = context.getArgs()[2] as { extra: { socket: object } };
-      if (!connections.has(gql.extra.socket)) return undefined;
-      return this.connection(gql.extra.socket, gql, route, (refusal) => Promise.resolve(graphqlError(refusal)));
+      const socket = graphqlWsSocket(context.getArgs()[2]);
+      if (!socket || !connections.has(socket)) return undefined;
+      return this.connection(socket, requestOf(context) ?? context.getArgs()[2], route, (refusal) => Promise.resolve(graphqlError(refusal)));
     }
     if (type === 'rpc' && this.options.microservice) return this.message(context, route);
     return undefined;
