@@ -179,19 +179,20 @@ export class ConnectionAuthenticator implements OnApplicationShutdown {
    * GraphQL context). `requiredScopes`: scopes every subscription connection needs (default none).
    */
   graphqlWs(requiredScopes: readonly string[] = []): {
-    onConnect: (ctx: { connectionParams?: Readonly<Record<string, unknown>>; extra: { socket?: unknown; request?: unknown } }) => Promise<boolean>;
+    onConnect: (ctx: { connectionParams?: Readonly<Record<string, unknown>>; extra: unknown }) => Promise<boolean>;
   } {
     const param = this.options.websocket.connectionParam;
     return {
       onConnect: async (ctx) => {
-        const socket = ctx.extra?.socket as SocketLike | undefined;
+        const extra = (ctx.extra ?? {}) as { socket?: unknown; request?: { socket?: unknown } };
+        const socket = extra.socket as SocketLike | undefined;
         if (!socket) return false;
         const params = ctx.connectionParams ?? {};
         const value = Object.hasOwn(params, param) ? params[param]
           : param === 'authorization' && Object.hasOwn(params, 'Authorization') ? params.Authorization : undefined;
         const state: ConnectionState = { ready: undefined as never };
         connections.set(socket, state);
-        const raw = (ctx.extra.request as { socket?: unknown } | undefined)?.socket;
+        const raw = extra.request?.socket;
         state.ready = this.authenticate(value, requiredScopes, { scheme: 'bearer', certificateThumbprint: socketCertificateThumbprint(raw) }).then(
           (principal) => {
             state.principal = principal;
