@@ -49,8 +49,8 @@ export class OtherContextAuthorizer {
   authorize(context: ExecutionContext, route: ContextRequirements): Promise<boolean> | undefined {
     const type = context.getType<string>();
     if (type === 'ws') {
-      const client = context.switchToWs().getClient<object>();
-      if (!client || !connections.has(client)) return undefined;
+      const client = context.getArgs()[0] as object | undefined; // the socket (switchToWs().getClient())
+      if (typeof client !== 'object' || client === null || !connections.has(client)) return undefined;
       return this.connection(client, client, route, (refusal) => this.wsError(refusal));
     }
     if (type === 'graphql') {
