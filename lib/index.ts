@@ -56,6 +56,29 @@ export { DpopProofError, accessTokenHash, verifyDpopProof } from './dpop/dpop-pr
 export type { DpopProofPolicy, DpopRequestContext, VerifiedDpopProof } from './dpop/dpop-proof.js';
 export type { BearerExtraction } from './guard/bearer.js';
 /**
+ * Token sources (`tokenSources`, `websocket.tokenSources`, `microservice.token`): where requests, WebSocket handshakes
+ * and microservice messages carry their token. Only the Authorization header by default; the query string only
+ * with `dangerouslyAllowTokenInUrl: true`.
+ */
+export type {
+  MicroserviceAuthenticationOptions,
+  MicroserviceMessage,
+  MicroserviceTokenSource,
+  TokenSource,
+  WebSocketAuthenticationOptions,
+  WebSocketTokenSource,
+} from './interfaces/token-sources.interface.js';
+/**
+ * Long-lived connections: `authenticateWebSockets(adapter, app)` authenticates every WebSocket handshake of a Nest
+ * WebSocket adapter; `ConnectionAuthenticator` does the same for graphql-ws (`graphqlWs()`) and custom transports
+ * (`authenticate`, `handshake`, `watch`), and closes connections whose token is revoked, evicted or expired.
+ * `ConnectionRefusedError` carries `{ status, error, message }` and the close code (`CLOSE_CODES`).
+ */
+export { authenticateWebSockets } from './guard/ws-authentication.js';
+export type { WebSocketAuthenticationAdapterOptions } from './guard/ws-authentication.js';
+export { CLOSE_CODES, ConnectionAuthenticator, ConnectionRefusedError } from './guard/connection.authenticator.js';
+export type { ConnectionPrincipal } from './guard/connection.authenticator.js';
+/**
  * This API's own access tokens for the backends it calls (`outbound` option): `fetch(backend, url, init)`
  * retries once with a new token when the backend refuses ours (e.g. after an IdP restart); `getToken(backend)`.
  */

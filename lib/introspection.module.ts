@@ -1,6 +1,7 @@
 import { Module, type CanActivate } from '@nestjs/common';
 import { APP_GUARD, ModulesContainer } from '@nestjs/core';
 import { TokenGuard } from './guard/token.guard.js';
+import { ConnectionAuthenticator } from './guard/connection.authenticator.js';
 import { IntrospectionHealthIndicator } from './health/introspection.health.js';
 import { IntrospectionCache, toKeyvList } from './cache/introspection.cache.js';
 import { createRedisBackend } from './cache/redis-coordinator.js';
@@ -125,6 +126,7 @@ const PASS_THROUGH: CanActivate = { canActivate: () => true };
     PhantomTokenPipe,
     IntrospectionService,
     TokenGuard,
+    ConnectionAuthenticator,
     IntrospectionHealthIndicator,
     {
       // Decided at start-up from the (possibly async) options: the real guard, or one that lets everything
@@ -134,6 +136,6 @@ const PASS_THROUGH: CanActivate = { canActivate: () => true };
       inject: [RESOLVED_OPTIONS, TokenGuard],
     },
   ],
-  exports: [IntrospectionService, TokenGuard, IntrospectionHealthIndicator, RESOLVED_OPTIONS, OutboundTokenService, PhantomTokenService, PhantomTokenPipe],
+  exports: [IntrospectionService, TokenGuard, ConnectionAuthenticator, IntrospectionHealthIndicator, RESOLVED_OPTIONS, OutboundTokenService, PhantomTokenService, PhantomTokenPipe],
 })
 export class IntrospectionModule extends ConfigurableIntrospectionModule {}

@@ -193,6 +193,7 @@ export class IntrospectionService implements OnApplicationShutdown {
     // A locally validated JWT cannot be forgotten into a new AS call: it is refused until it expires.
     if (this.jwt) await this.jwt.revoke(token);
     if (this.cache) await this.cache.delete([this.cache.key(token)]);
+    else this.notifyUncached([this.evictionKey(token)]);
   }
 
   /**
@@ -202,12 +203,14 @@ export class IntrospectionService implements OnApplicationShutdown {
   async evictBySubject(sub: string): Promise<number> {
     // Locally validated JWTs of the subject issued until now are refused (they would validate again).
     if (this.jwt) await this.jwt.revokeBy('sub', sub);
+    if (!this.cache) this.notifyUncached('*');
     return this.cache ? this.cache.deleteBy('sub', sub) : 0;
   }
 
   /** Forgets every cached token issued to a client (`client_id` claim), on every replica (needs `cache.redis`). */
   async evictByClientId(clientId: string): Promise<number> {
     if (this.jwt) await this.jwt.revokeBy('client_id', clientId);
+    if (!this.cache) this.notifyUncached('*');
     return this.cache ? this.cache.deleteBy('client_id', clientId) : 0;
   }
 
@@ -220,6 +223,28 @@ export class IntrospectionService implements OnApplicationShutdown {
   async evictByJti(jti: string): Promise<void> {
     if (this.jwt) await this.jwt.revokeBy('jti', jti);
     await this.cache?.forgetByJti(jti);
+    this.notifyUncached('*', true);
+  }
+
+  /**
+   * Calls `listener` after every eviction, here or (with `cache.redis`) on another replica, with the
+   * eviction keys (`evictionKey(token)`) or `'*'` when it may concern any token (by subject, client, jti, purge).
+   * For holders of long-lived authentications (WebSocket connections) that must re-check them.
+   */
+  onEvicted(listener: (keys: readonly string[] | '*') => void): void {
+    this.cache?.onEvicted(listener);
+    (this.evictionListeners ??= []).push(listener);
+  }
+
+  /** The key under which evictions name `token` to `onEvicted` listeners. */
+  evictionKey(token: string): string {
+    return this.cache ? this.cache.key(token) : hash('sha256', token, 'base64url');
+  }
+
+  /** Evictions the cache does not announce (no cache; JWTs by jti) still reach `onEvicted` listeners. */
+  private evictionListeners?: Array<(keys: readonly string[] | '*') => void>;
+  private notifyUncached(keys: readonly string[] | '*', always = false): void {
+    if (always || !this.cache) for (const listener of this.evictionListeners ?? []) listener(keys);
   }
 
   /** Forgets every cached result, here and on every replica (e.g. after the authorization server lost its state). */

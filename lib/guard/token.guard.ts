@@ -36,6 +36,8 @@ import { headerCertificateThumbprint, socketCertificateThumbprint } from './clie
 import type { TokenPresentation } from '../client/introspection-response.js';
 import { DpopProofError, type VerifiedDpopProof } from '../dpop/dpop-proof.js';
 import { introspectionResults, presentedTokens, requestOf, responseOf } from './execution-context.js';
+import { compileTokenSources, type TokenExtractor } from './token-sources.js';
+import { OtherContextAuthorizer, realtimeGraphqlConnection, type ContextRequirements } from './other-contexts.js';
 
 /** What a route requires, read from its metadata once and then remembered. */
 interface RouteRequirements {
@@ -92,6 +94,8 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
   private readonly routes = new WeakMap<object, WeakMap<object, RouteRequirements>>();
   private readonly log = new RateLimitedLogger(new Logger('TokenGuard'));
   private readonly missingChallenge: string;
+  private sources?: TokenExtractor;
+  private otherContexts?: OtherContextAuthorizer;
 
   constructor(
     protected readonly reflector: Reflector,
@@ -127,7 +131,8 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       return true;
     }
     const type = context.getType<string>();
-    if (type !== 'http' && type !== 'graphql') return this.handleOtherContext(context);
+    // WebSocket and microservice messages, graphql-ws operations: see other-contexts.ts.
+    if (type !== 'http' && (type !== 'graphql' || realtimeGraphqlConnection(context))) return this.handleOtherContext(context, route);
 
     const request = this.getRequest(context);
     const extracted = this.extractToken(request);
@@ -208,10 +213,15 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
   }
 
   /**
-   * Reads the token from the Authorization header only (RFC 6750 §2.1; `DPoP` scheme per RFC 9449 §7.1
-   * unless `dpop: false`). Override to accept other places.
+   * Reads the token from the Authorization header (RFC 6750 §2.1; `DPoP` scheme per RFC 9449 §7.1
+   * unless `dpop: false`), or from the configured `tokenSources`. Override to accept other places.
    */
   protected extractToken(request: any): BearerExtraction {
+    // `tokenSources` (cookie, custom header, ...): see token-sources.ts. The default stays on the path below.
+    if (this.options.tokenSources) {
+      this.sources ??= compileTokenSources(this.options.tokenSources, this.options.maxTokenLength, this.options.dpop !== false);
+      return this.sources(request);
+    }
     // Node keeps only the first of several Authorization headers; a proxy may keep the last. Refuse the ambiguity.
     const raw: unknown = request.rawHeaders ?? request.raw?.rawHeaders;
     if (Array.isArray(raw)) {
@@ -321,17 +331,24 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
   }
 
   /**
-   * Context types other than HTTP and GraphQL (`rpc`, `ws`) that are not `@Public()`: refused by
-   * default (Nest answers with its Forbidden error), since there is no Authorization header to read
-   * and a handler must never run unauthenticated by accident. Override to authenticate them (e.g. a
-   * token in the message metadata via `IntrospectionService`), or mark open handlers `@Public()`.
+   * Context types other than HTTP requests that are not `@Public()`: WebSocket messages of connections
+   * authenticated by `authenticateWebSockets()`, graphql-ws operations of connections authenticated by
+   * `ConnectionAuthenticator.graphqlWs()`, and microservice messages when `microservice.token` is set — each
+   * gets the handler's scopes applied to its token. Anything else is refused (Nest answers with its Forbidden
+   * error): a handler must never run unauthenticated by accident. Override to authenticate other transports.
    */
-  protected handleOtherContext(context: ExecutionContext): boolean | Promise<boolean> {
+  protected handleOtherContext(context: ExecutionContext, route?: ContextRequirements): boolean | Promise<boolean> {
+    if (route) {
+      this.otherContexts ??= new OtherContextAuthorizer(this.introspection, this.options);
+      const verdict = this.otherContexts.authorize(context, route);
+      if (verdict) return verdict;
+    }
     const where = `${context.getClass()?.name ?? '?'}.${(context.getHandler() as { name?: string })?.name ?? '?'}`;
     this.log.warn(
       `${context.getType<string>()}:${where}`,
       `Refused a ${context.getType<string>()} call to ${where}: TokenGuard cannot authenticate ${context.getType<string>()} contexts by itself. ` +
-        'Mark the handler @Public(), or subclass TokenGuard and override handleOtherContext() to authenticate it.',
+        'Mark the handler @Public(), authenticate the transport (authenticateWebSockets(), ConnectionAuthenticator.graphqlWs(), ' +
+        'the `microservice` option), or subclass TokenGuard and override handleOtherContext().',
     );
     return false;
   }

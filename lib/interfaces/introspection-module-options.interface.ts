@@ -5,6 +5,7 @@ import type { Agent as HttpsAgent } from 'node:https';
 import type { KeyObject, webcrypto } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { IntrospectionEvents } from '../telemetry/introspection-events.interface.js';
+import type { MicroserviceAuthenticationOptions, TokenSource, WebSocketAuthenticationOptions } from './token-sources.interface.js';
 
 /** How this API authenticates to the introspection endpoint. */
 export type ClientAuthMethod =
@@ -231,6 +232,25 @@ export interface IntrospectionModuleOptions {
   realm?: string;
   /** Longest bearer token accepted, characters; longer is `invalid_request` without calling the AS. Default 4,096. */
   maxTokenLength?: number;
+  /**
+   * Where HTTP requests (and GraphQL over HTTP) carry their access token, e.g.
+   * `[{ in: 'header' }, { in: 'cookie', name: 'access_token' }, { in: 'header', name: 'X-Api-Token' }]`.
+   * A request that uses more than one at once gets 400 `invalid_request`. The query string is refused
+   * unless `dangerouslyAllowTokenInUrl: true`; form bodies are never read. Default `[{ in: 'header' }]`
+   * (the Authorization header only).
+   */
+  tokenSources?: TokenSource[];
+  /**
+   * WebSocket connections (`authenticateWebSockets()`) and GraphQL subscriptions over graphql-ws
+   * (`ConnectionAuthenticator.graphqlWs()`): where the handshake carries the token, how often an open
+   * connection is checked again. Defaults: see `WebSocketAuthenticationOptions`.
+   */
+  websocket?: WebSocketAuthenticationOptions;
+  /**
+   * Microservice message handlers (`rpc` context): where messages carry their token. Default: none —
+   * handlers that are not `@Public()` are refused.
+   */
+  microservice?: MicroserviceAuthenticationOptions;
   /** Request property that receives the validated introspection result. Default `'user'`. */
   userProperty?: string;
   /** Cache of introspection results; `false` disables caching entirely. */

@@ -4,9 +4,10 @@ import type { KeyObject, webcrypto } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { ClientAuthMethod, OutagePolicy } from '../interfaces/introspection-module-options.interface.js';
 import type { IntrospectionEvents } from '../telemetry/introspection-events.interface.js';
+import type { ResolvedTokenSourceOptions } from './resolve-token-sources.js';
 
 /** Options after validation, with every default filled in. Internal. Durations in milliseconds. */
-export interface ResolvedOptions {
+export interface ResolvedOptions extends ResolvedTokenSourceOptions {
   readonly introspectionEndpoint?: URL;
   readonly issuer?: string;
   /** Identifies this AS + client pair in cache keys: stable across replicas and restarts. */

@@ -1,0 +1,360 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { AuthorizationServerUnavailableError, describeInvalidToken } from '../errors/introspection.errors.js';
+import { RESOLVED_OPTIONS } from '../introspection.constants.js';
+import type { ActiveIntrospectionResult, TokenPresentation } from '../interfaces/introspection-result.interface.js';
+import { IntrospectionService } from '../introspection.service.js';
+import type { ResolvedOptions } from '../options/resolved-options.js';
+import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
+import type { BearerExtraction } from './bearer.js';
+import { socketCertificateThumbprint } from './client-certificate.js';
+import { bearerOrRawToken, compileTokenSources, type TokenExtractor } from './token-sources.js';
+
+/**
+ * Close codes of refused or ended connections: the HTTP status in the 4000–4999 range applications own
+ * (RFC 6455 §7.4.2), and 1013 "Try Again Later" when the authorization server cannot answer.
+ */
+export const CLOSE_CODES = {
+  /** Malformed credentials (two sources, junk characters, too long): `invalid_request`. */
+  invalid_request: 4400,
+  /** No token, or a token that is (or became) inactive, expired, revoked or evicted: `invalid_token`. */
+  invalid_token: 4401,
+  /** The token lacks a scope the connection requires: `insufficient_scope`. */
+  insufficient_scope: 4403,
+  /** The authorization server cannot answer now: reconnect later. */
+  temporarily_unavailable: 1013,
+  /** Too many messages before the token was checked. */
+  policy_violation: 1008,
+} as const;
+
+/**
+ * Why a connection or a message was refused: the RFC 6750 error code, the HTTP status it stands for, the close
+ * code of the connection, and a message safe to send to the client (never the token).
+ */
+export class ConnectionRefusedError extends Error {
+  readonly code = 'CONNECTION_REFUSED';
+  constructor(
+    readonly error: 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable',
+    readonly status: 400 | 401 | 403 | 503,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'ConnectionRefusedError';
+  }
+
+  /** The close code for this refusal (`CLOSE_CODES`). */
+  get closeCode(): number {
+    return CLOSE_CODES[this.error];
+  }
+
+  /** The error object sent to clients: `{ status, error, message, retryAfterSeconds? }`. */
+  toJSON(): { status: number; error: string; message: string; retryAfterSeconds?: number } {
+    return { status: this.status, error: this.error, message: this.message, ...(this.retryAfterSeconds ? { retryAfterSeconds: this.retryAfterSeconds } : {}) };
+  }
+}
+
+/** An authenticated long-lived connection: its token, the latest validated result, how it was presented. */
+export interface ConnectionPrincipal {
+  readonly token: string;
+  result: ActiveIntrospectionResult;
+  readonly presentation: TokenPresentation;
+}
+
+/** A watched connection (see `ConnectionAuthenticator.watch`). */
+interface Watched {
+  readonly principal: ConnectionPrincipal;
+  readonly key: string;
+  readonly close: (code: number, reason: string) => void;
+  timer?: ReturnType<typeof setTimeout>;
+  checking?: boolean;
+  again?: boolean;
+  ended?: boolean;
+}
+
+/** The state of a WebSocket (or graphql-ws) connection, per socket. Internal. */
+export interface ConnectionState {
+  /** Settles when the handshake token has been checked. */
+  ready: Promise<ConnectionPrincipal | undefined>;
+  principal?: ConnectionPrincipal;
+  refusal?: ConnectionRefusedError;
+}
+
+/** Sockets authenticated by `authenticateWebSockets()` or `graphqlWs()`, for `TokenGuard` in `ws` / `graphql` contexts. */
+export const connections = new WeakMap<object, ConnectionState>();
+
+/**
+ * Authenticates long-lived connections — WebSocket handshakes, graphql-ws `connectionParams` — with the same rules as
+ * `TokenGuard`, and keeps them honest: an open connection is checked again every `websocket.recheckIntervalSeconds`,
+ * at its token's `exp`, and as soon as the token is evicted (`evict()`, `evictBySubject()`, the webhook, another
+ * replica); a token found inactive closes it with 4401. While the authorization server cannot answer, open connections
+ * stay open (never past `exp`). Provided and exported by `IntrospectionModule`.
+ */
+@Injectable()
+export class ConnectionAuthenticator implements OnApplicationShutdown {
+  private readonly watched = new Map<string, Set<Watched>>();
+  private readonly log = new RateLimitedLogger(new Logger('ConnectionAuthenticator'));
+  private handshakeSources?: TokenExtractor;
+
+  constructor(
+    private readonly introspection: IntrospectionService,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
+  ) {
+    introspection.onEvicted((keys) => this.onEvicted(keys));
+  }
+
+  /**
+   * Checks a token: resolves to the principal, or rejects with `ConnectionRefusedError` (never anything else).
+   * `token` is what a transport carried: a `BearerExtraction`, or a value given as `Bearer <token>` or raw.
+   */
+  async authenticate(token: BearerExtraction | unknown, requiredScopes: readonly string[] = [], presentation: TokenPresentation = { scheme: 'bearer' }): Promise<ConnectionPrincipal> {
+    const extraction = isExtraction(token) ? token : bearerOrRawToken(token, 'access token', this.options.maxTokenLength);
+    if (extraction.kind === 'missing' || extraction.kind === 'other_scheme') {
+      throw new ConnectionRefusedError('invalid_token', 401, 'An access token is required.');
+    }
+    if (extraction.kind === 'malformed') throw new ConnectionRefusedError('invalid_request', 400, extraction.description);
+    if (extraction.scheme === 'dpop') {
+      throw new ConnectionRefusedError('invalid_request', 400, 'DPoP-bound tokens cannot authenticate a connection: send a bearer token.');
+    }
+    const result = await this.check(extraction.token, presentation);
+    const missing = requiredScopes.filter((scope) => !result.scopes.includes(scope));
+    if (missing.length) throw new ConnectionRefusedError('insufficient_scope', 403, `The access token lacks a required scope. Required: ${requiredScopes.join(', ')}.`);
+    return { token: extraction.token, result, presentation };
+  }
+
+  /**
+   * Introspects a connection's token (through the cache): the active result, or a `ConnectionRefusedError`
+   * (`invalid_token` for an inactive token, `temporarily_unavailable` when the authorization server cannot answer).
+   */
+  check(token: string, presentation: TokenPresentation): Promise<ActiveIntrospectionResult> {
+    return checkToken(this.introspection, this.options, token, presentation);
+  }
+
+  /**
+   * Keeps an authenticated connection under watch until `close` is called or the returned function is: `close(code,
+   * reason)` is called once, when the token turns inactive (4401) or expires. Re-checks are spread over time.
+   */
+  watch(principal: ConnectionPrincipal, close: (code: number, reason: string) => void): () => void {
+    const entry: Watched = { principal, key: this.introspection.evictionKey(principal.token), close };
+    let set = this.watched.get(entry.key);
+    if (!set) this.watched.set(entry.key, (set = new Set()));
+    set.add(entry);
+    this.schedule(entry);
+    return () => this.unwatch(entry);
+  }
+
+  /**
+   * Authenticates a WebSocket upgrade request with `websocket.tokenSources` and records the socket for `TokenGuard`.
+   * Used by `authenticateWebSockets()`; call it yourself for other adapters. Resolves to the principal, or closes the
+   * socket (4400/4401/4403/1013 with the reason) and resolves to undefined. Never rejects.
+   */
+  async handshake(socket: SocketLike, request: unknown, requiredScopes: readonly string[] = []): Promise<ConnectionPrincipal | undefined> {
+    this.handshakeSources ??= compileTokenSources(this.options.websocket.tokenSources, this.options.maxTokenLength, false);
+    const state: ConnectionState = { ready: undefined as never };
+    connections.set(socket, state);
+    state.ready = (async () => {
+      try {
+        const extraction = request ? this.handshakeSources!(request) : ({ kind: 'missing' } as const);
+        const raw = (request as { socket?: unknown } | undefined)?.socket;
+        const principal = await this.authenticate(extraction, requiredScopes, { scheme: 'bearer', certificateThumbprint: socketCertificateThumbprint(raw) });
+        state.principal = principal;
+        const stop = this.watch(principal, (code, reason) => closeSocket(socket, code, reason));
+        onSocketClose(socket, stop);
+        return principal;
+      } catch (error) {
+        state.refusal = error instanceof ConnectionRefusedError ? error : new ConnectionRefusedError('invalid_token', 401, 'The connection could not be authenticated.');
+        if (!(error instanceof ConnectionRefusedError)) this.log.warn('handshake', `A WebSocket handshake could not be authenticated: ${(error as Error)?.message ?? String(error)}`);
+        closeSocket(socket, state.refusal.closeCode, state.refusal.message);
+        return undefined;
+      }
+    })();
+    return state.ready;
+  }
+
+  /**
+   * Hooks for graphql-ws with `@nestjs/graphql` (Apollo or Mercurius): the token comes from `connectionParams`
+   * (`websocket.connectionParam`, `Bearer <token>` or raw), is checked on connect — a refused connection is closed
+   * with 4400/4401/4403/1013 — and is watched like any connection. Spread them into the driver's options:
+   * `subscriptions: { 'graphql-ws': { ...authenticator.graphqlWs() } }`. `TokenGuard` and `@Introspected()` then work
+   * in subscription resolvers (`@nestjs/apollo` passes the graphql-ws context as `req`; other drivers: put `extra` in the
+   * GraphQL context). `requiredScopes`: scopes every subscription connection needs (default none).
+   */
+  graphqlWs(requiredScopes: readonly string[] = []): {
+    onConnect: (ctx: { connectionParams?: Readonly<Record<string, unknown>>; extra: unknown }) => Promise<boolean>;
+  } {
+    const param = this.options.websocket.connectionParam;
+    return {
+      onConnect: async (ctx) => {
+        const extra = (ctx.extra ?? {}) as { socket?: unknown; request?: { socket?: unknown } };
+        const socket = extra.socket as SocketLike | undefined;
+        if (!socket) return false;
+        const params = ctx.connectionParams ?? {};
+        const value = Object.hasOwn(params, param) ? params[param]
+          : param === 'authorization' && Object.hasOwn(params, 'Authorization') ? params.Authorization : undefined;
+        const state: ConnectionState = { ready: undefined as never };
+        connections.set(socket, state);
+        const raw = extra.request?.socket;
+        state.ready = this.authenticate(value, requiredScopes, { scheme: 'bearer', certificateThumbprint: socketCertificateThumbprint(raw) }).then(
+          (principal) => {
+            state.principal = principal;
+            onSocketClose(socket, this.watch(principal, (code, reason) => closeSocket(socket, code, reason)));
+            return principal;
+          },
+          (error: unknown) => {
+            state.refusal = error instanceof ConnectionRefusedError ? error : new ConnectionRefusedError('invalid_token', 401, 'The connection could not be authenticated.');
+            return undefined;
+          },
+        );
+        const principal = await state.ready;
+        // graphql-ws closes a `false` with 4403 Forbidden; ours says why (the first close wins).
+        if (!principal) closeSocket(socket, state.refusal!.closeCode, state.refusal!.message);
+        return principal !== undefined;
+      },
+    };
+  }
+
+  /** Logs an unexpected failure of connection handling (rate-limited). Internal. */
+  reportError(error: unknown): void {
+    this.log.error('connection', `Handling a WebSocket connection failed: ${(error as Error)?.message ?? String(error)}`);
+  }
+
+  /** `websocket.maxPendingMessages`. */
+  get maxPendingMessages(): number {
+    return this.options.websocket.maxPendingMessages;
+  }
+
+  /** Open connections under watch (for metrics and tests). */
+  get watchedConnections(): number {
+    let n = 0;
+    for (const set of this.watched.values()) n += set.size;
+    return n;
+  }
+
+  onApplicationShutdown(): void {
+    for (const set of this.watched.values()) for (const entry of set) this.unwatch(entry);
+  }
+
+  private schedule(entry: Watched): void {
+    if (entry.ended) return;
+    clearTimeout(entry.timer);
+    const exp = entry.principal.result.exp;
+    const untilExp = typeof exp === 'number' ? exp * 1000 - Date.now() : Number.POSITIVE_INFINITY;
+    // Spread re-checks of connections opened together over ±10 % of the interval.
+    const interval = this.options.websocket.recheckMs * (0.9 + Math.random() * 0.2);
+    const delay = Math.max(0, Math.min(untilExp, interval, 2 ** 31 - 1));
+    entry.timer = setTimeout(() => void this.recheck(entry), delay);
+    entry.timer.unref?.();
+  }
+
+  private async recheck(entry: Watched): Promise<void> {
+    if (entry.ended) return;
+    if (entry.checking) {
+      entry.again = true;
+      return;
+    }
+    entry.checking = true;
+    try {
+      const { token, presentation } = entry.principal;
+      const exp = entry.principal.result.exp;
+      if (typeof exp === 'number' && exp * 1000 <= Date.now()) return this.end(entry, CLOSE_CODES.invalid_token, 'The access token expired.');
+      entry.principal.result = await this.check(token, presentation);
+      this.schedule(entry);
+    } catch (error) {
+      if (error instanceof ConnectionRefusedError && error.error === 'temporarily_unavailable') {
+        // An outage does not end connections that were authenticated (reconnecting would fail too); `exp` still does.
+        this.log.warn('recheck-unavailable', 'A connection could not be re-checked (authorization server unavailable); it stays open until its token expires or a re-check succeeds.');
+        this.schedule(entry);
+      } else {
+        this.end(entry, CLOSE_CODES.invalid_token, error instanceof ConnectionRefusedError ? error.message : 'The access token is no longer accepted.');
+      }
+    } finally {
+      entry.checking = false;
+      if (entry.again && !entry.ended) {
+        entry.again = false;
+        void this.recheck(entry);
+      }
+    }
+  }
+
+  private onEvicted(keys: readonly string[] | '*'): void {
+    if (keys === '*') {
+      for (const set of this.watched.values()) for (const entry of set) void this.recheck(entry);
+      return;
+    }
+    for (const key of keys) for (const entry of this.watched.get(key) ?? []) void this.recheck(entry);
+  }
+
+  private end(entry: Watched, code: number, reason: string): void {
+    if (entry.ended) return;
+    this.unwatch(entry);
+    try {
+      entry.close(code, reason);
+    } catch (error) {
+      this.log.warn('close', `Closing a connection failed: ${(error as Error)?.message ?? String(error)}`);
+    }
+  }
+
+  private unwatch(entry: Watched): void {
+    entry.ended = true;
+    clearTimeout(entry.timer);
+    const set = this.watched.get(entry.key);
+    if (set?.delete(entry) && set.size === 0) this.watched.delete(entry.key);
+  }
+}
+
+/** Introspects a token for a connection or a message: the active result, or a `ConnectionRefusedError`. Internal. */
+export async function checkToken(
+  introspection: IntrospectionService,
+  options: ResolvedOptions,
+  token: string,
+  presentation: TokenPresentation,
+  caller?: string,
+): Promise<ActiveIntrospectionResult> {
+  let result;
+  try {
+    result = await introspection.introspect(token, { presentation, caller });
+  } catch (error) {
+    const retryAfter = error instanceof AuthorizationServerUnavailableError ? error.retryAfterSeconds : options.resilience.retryAfterSeconds;
+    const reason = error instanceof AuthorizationServerUnavailableError ? error.reason : 'unexpected_error';
+    throw new ConnectionRefusedError('temporarily_unavailable', 503,
+      `The authorization server cannot verify the access token right now (${reason}); retry after ${retryAfter} s.`, retryAfter);
+  }
+  if (!result.active) throw new ConnectionRefusedError('invalid_token', 401, describeInvalidToken(result.reason));
+  return result;
+}
+
+/** What is needed of a socket: `ws` (`close(code, reason)`, `readyState`) or socket.io (`disconnect(true)`). */
+export type SocketLike = object;
+
+/** Closes a `ws` socket with a code and a reason (at most 123 bytes, RFC 6455 §5.5), or disconnects a socket.io one. */
+export function closeSocket(socket: SocketLike, code: number, reason: string): void {
+  const s = socket as { close?: (code?: number, reason?: string) => void; disconnect?: (close?: boolean) => void; readyState?: number };
+  try {
+    if (typeof s.readyState === 'number' && typeof s.close === 'function') {
+      if (s.readyState === 2 || s.readyState === 3) return; // closing or closed
+      s.close(code, truncate(reason));
+    } else if (typeof s.disconnect === 'function') {
+      s.disconnect(true);
+    } else if (typeof s.close === 'function') {
+      s.close(code, truncate(reason));
+    }
+  } catch {
+    (socket as { terminate?: () => void }).terminate?.();
+  }
+}
+
+function onSocketClose(socket: SocketLike, listener: () => void): void {
+  const s = socket as { once?: (event: string, listener: () => void) => void; readyState?: number };
+  if (s.readyState === 3) return listener();
+  s.once?.('close', listener);
+  s.once?.('disconnect', listener);
+}
+
+function truncate(reason: string): string {
+  const bytes = Buffer.from(reason);
+  return bytes.length <= 123 ? reason : bytes.subarray(0, 120).toString('utf8').replace(/\uFFFD$/, '') + '...';
+}
+
+function isExtraction(value: unknown): value is BearerExtraction {
+  return typeof value === 'object' && value !== null && typeof (value as { kind?: unknown }).kind === 'string' &&
+    ['token', 'missing', 'malformed', 'other_scheme'].includes((value as { kind: string }).kind);
+}

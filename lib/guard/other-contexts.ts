@@ -1,0 +1,149 @@
+import { HttpException, type ExecutionContext } from '@nestjs/common';
+import type { ActiveIntrospectionResult } from '../interfaces/introspection-result.interface.js';
+import type { IntrospectionService } from '../introspection.service.js';
+import type { ResolvedOptions } from '../options/resolved-options.js';
+import { CLOSE_CODES, ConnectionRefusedError, checkToken, closeSocket, connections } from './connection.authenticator.js';
+import { introspectionResults, presentedTokens, requestOf } from './execution-context.js';
+import { bearerOrRawToken } from './token-sources.js';
+
+/** What a handler requires, as `TokenGuard` read it from its metadata. */
+export interface ContextRequirements {
+  /** Every one of these scopes. */
+  readonly allScopes: readonly string[];
+  /** For each list, at least one of its scopes. */
+  readonly anyScopes: readonly (readonly string[])[];
+}
+
+/** Whether a GraphQL context is a graphql-ws operation (a subscription over a WebSocket), not an HTTP request. */
+export function realtimeGraphqlConnection(context: ExecutionContext): boolean {
+  return graphqlWsSocket(context.getArgs()[2]) !== undefined;
+}
+
+/**
+ * The WebSocket of a graphql-ws operation: from `extra.socket` of its context, or of the graphql-ws context that
+ * `@nestjs/apollo` puts in `req` when the app's context function returns no request.
+ */
+function graphqlWsSocket(gql: unknown): object | undefined {
+  const g = gql as { req?: { extra?: { socket?: unknown } }; request?: unknown; extra?: { socket?: unknown } } | undefined;
+  if (!g || g.request) return undefined;
+  const socket = g.req ? g.req.extra?.socket : g.extra?.socket;
+  return typeof socket === 'object' && socket !== null ? socket : undefined;
+}
+
+/**
+ * `TokenGuard` in contexts other than HTTP requests: WebSocket messages (`ws`), microservice messages (`rpc`) and
+ * graphql-ws operations. Each applies the handler's scopes to the token of its connection or message, re-validated
+ * through the cache on every message (an eviction or `exp` counts at once). Refusals are the transport's own errors
+ * carrying `{ status, error, message }`: `WsException`, `RpcException`, or an HTTP exception for GraphQL — never a 500.
+ * A context whose transport has no configured token source answers undefined (the guard then refuses the handler).
+ */
+export class OtherContextAuthorizer {
+  private websockets?: Promise<typeof import('@nestjs/websockets')>;
+  private microservices?: Promise<typeof import('@nestjs/microservices')>;
+
+  constructor(
+    private readonly introspection: IntrospectionService,
+    private readonly options: ResolvedOptions,
+  ) {}
+
+  authorize(context: ExecutionContext, route: ContextRequirements): Promise<boolean> | undefined {
+    const type = context.getType<string>();
+    if (type === 'ws') {
+      const client = context.getArgs()[0] as object | undefined; // the socket (switchToWs().getClient())
+      if (typeof client !== 'object' || client === null || !connections.has(client)) return undefined;
+      return this.connection(client, client, route, (refusal) => this.wsError(refusal));
+    }
+    if (type === 'graphql') {
+      const socket = graphqlWsSocket(context.getArgs()[2]);
+      if (!socket || !connections.has(socket)) return undefined;
+      return this.connection(socket, requestOf(context) ?? context.getArgs()[2], route, (refusal) => Promise.resolve(graphqlError(refusal)));
+    }
+    if (type === 'rpc' && this.options.microservice) return this.message(context, route);
+    return undefined;
+  }
+
+  /** A message on an authenticated connection: the connection's token, re-validated, against the handler's scopes. */
+  private async connection(socket: object, resultKey: object, route: ContextRequirements, fail: (refusal: ConnectionRefusedError) => Promise<Error>): Promise<boolean> {
+    const state = connections.get(socket)!;
+    const principal = await state.ready;
+    if (!principal) throw await fail(state.refusal ?? new ConnectionRefusedError('invalid_token', 401, 'The connection is not authenticated.'));
+    let result: ActiveIntrospectionResult;
+    try {
+      result = await checkToken(this.introspection, this.options, principal.token, principal.presentation);
+    } catch (error) {
+      const refusal = asRefusal(error);
+      if (refusal.error === 'invalid_token') closeSocket(socket, CLOSE_CODES.invalid_token, refusal.message);
+      throw await fail(refusal);
+    }
+    principal.result = result;
+    const refused = scopeRefusal(result, route);
+    if (refused) throw await fail(refused);
+    introspectionResults.set(resultKey, result);
+    presentedTokens.set(resultKey, { token: principal.token, presentation: principal.presentation });
+    return true;
+  }
+
+  /** A microservice message: its own token (payload or metadata, per `microservice.token`). */
+  private async message(context: ExecutionContext, route: ContextRequirements): Promise<boolean> {
+    const rpc = context.switchToRpc();
+    const data = rpc.getData<unknown>();
+    const transport = rpc.getContext<unknown>();
+    try {
+      let value: unknown;
+      try {
+        value = this.options.microservice!.token({ data, context: transport });
+      } catch {
+        throw new ConnectionRefusedError('invalid_request', 400, 'The access token could not be read from the message.');
+      }
+      const extraction = bearerOrRawToken(value, 'message access token', this.options.maxTokenLength);
+      if (extraction.kind === 'missing' || extraction.kind === 'other_scheme') throw new ConnectionRefusedError('invalid_token', 401, 'An access token is required with this message.');
+      if (extraction.kind === 'malformed') throw new ConnectionRefusedError('invalid_request', 400, extraction.description);
+      const presentation = { scheme: 'bearer' as const };
+      const result = await checkToken(this.introspection, this.options, extraction.token, presentation);
+      const refused = scopeRefusal(result, route);
+      if (refused) throw refused;
+      const key = typeof transport === 'object' && transport !== null ? transport : typeof data === 'object' && data !== null ? data : undefined;
+      if (key) {
+        introspectionResults.set(key, result);
+        presentedTokens.set(key, { token: extraction.token, presentation });
+      }
+      return true;
+    } catch (error) {
+      throw await this.rpcError(asRefusal(error));
+    }
+  }
+
+  private async wsError(refusal: ConnectionRefusedError): Promise<Error> {
+    this.websockets ??= import('@nestjs/websockets');
+    const { WsException } = await this.websockets;
+    return new WsException(refusal.toJSON());
+  }
+
+  private async rpcError(refusal: ConnectionRefusedError): Promise<Error> {
+    this.microservices ??= import('@nestjs/microservices');
+    const { RpcException } = await this.microservices;
+    return new RpcException(refusal.toJSON());
+  }
+}
+
+function asRefusal(error: unknown): ConnectionRefusedError {
+  return error instanceof ConnectionRefusedError ? error : new ConnectionRefusedError('temporarily_unavailable', 503, 'The access token could not be verified right now.');
+}
+
+function scopeRefusal(result: ActiveIntrospectionResult, route: ContextRequirements): ConnectionRefusedError | undefined {
+  const granted = result.scopes;
+  if (route.allScopes.some((scope) => !granted.includes(scope))) {
+    return new ConnectionRefusedError('insufficient_scope', 403, `The access token lacks a required scope. Required: ${route.allScopes.join(', ')}.`);
+  }
+  for (const anyOf of route.anyScopes) {
+    if (!anyOf.some((scope) => granted.includes(scope))) {
+      return new ConnectionRefusedError('insufficient_scope', 403, `The access token needs one of these scopes: ${anyOf.join(', ')}.`);
+    }
+  }
+  return undefined;
+}
+
+/** GraphQL errors of subscriptions: the HTTP exception the guard throws over HTTP, with the same body. */
+function graphqlError(refusal: ConnectionRefusedError): Error {
+  return new HttpException({ statusCode: refusal.status, message: refusal.message, error: refusal.error }, refusal.status);
+}

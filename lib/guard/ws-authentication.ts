@@ -1,0 +1,55 @@
+import type { INestApplicationContext, WebSocketAdapter } from '@nestjs/common';
+import { CLOSE_CODES, ConnectionAuthenticator, closeSocket, connections, type SocketLike } from './connection.authenticator.js';
+
+/** Options of `authenticateWebSockets()`. */
+export interface WebSocketAuthenticationAdapterOptions {
+  /** Scopes every connection needs at the handshake (message handlers add theirs with `@Scopes()`). Default none. */
+  requiredScopes?: string[];
+}
+
+/**
+ * Authenticates every WebSocket connection of a Nest WebSocket adapter at the handshake, before the gateway sees
+ * it: `app.useWebSocketAdapter(authenticateWebSockets(new WsAdapter(app), app))` (`@nestjs/platform-ws`; the
+ * socket.io `IoAdapter` works the same way). The token comes from the upgrade request per
+ * `websocket.tokenSources`. A refused connection is closed with 4400 (malformed), 4401 (missing, invalid),
+ * 4403 (scope) or 1013 (authorization server unavailable) and a reason; `handleConnection` never runs for it.
+ * An accepted one is watched (re-checked, closed with 4401 when its token is revoked, evicted or expires), and
+ * `TokenGuard` applies `@Scopes()`, `@AnyScope()` and `@Public()` to its message handlers; `@Introspected()` works.
+ * Messages sent before the token is checked are held (`websocket.maxPendingMessages`) and handled after.
+ *
+ * Returns the same adapter (its `bindClientConnect` wrapped): this library never loads a WebSocket package itself.
+ */
+export function authenticateWebSockets<T extends WebSocketAdapter>(adapter: T, app: INestApplicationContext, options: WebSocketAuthenticationAdapterOptions = {}): T {
+  const bind = adapter.bindClientConnect.bind(adapter);
+  const requiredScopes = [...(options.requiredScopes ?? [])];
+  let authenticator: ConnectionAuthenticator | undefined;
+  let maxPending: number;
+  adapter.bindClientConnect = (server: unknown, callback: (...args: unknown[]) => void) =>
+    bind(server, (client: SocketLike, ...rest: unknown[]) => {
+      const auth = (authenticator ??= app.get(ConnectionAuthenticator, { strict: false }) as ConnectionAuthenticator);
+      maxPending = auth.maxPendingMessages;
+      const socket = client as { on?: Function; off?: Function; request?: unknown };
+      const request = rest[0] ?? socket.request;
+      // Several gateways on one server each bind a connection listener: one handshake per socket.
+      const known = connections.get(client);
+      const ready = known ? known.ready : auth.handshake(client, request, requiredScopes);
+      const held: unknown[][] = [];
+      const hold = (...args: unknown[]) => {
+        if (held.length >= maxPending) closeSocket(client, CLOSE_CODES.policy_violation, 'Too many messages before the access token was checked.');
+        else held.push(args);
+      };
+      socket.on?.call(client, 'message', hold);
+      void ready.then((principal) => {
+        socket.off?.call(client, 'message', hold);
+        if (!principal || (client as { readyState?: number }).readyState === 2 || (client as { readyState?: number }).readyState === 3) return;
+        callback(client, ...rest);
+        const emitter = client as { emit?: (event: string, ...args: unknown[]) => boolean };
+        for (const args of held) emitter.emit?.('message', ...args);
+      }).catch((error: unknown) => {
+        // The gateway's own connection handling failed: never an unhandled rejection.
+        app.get(ConnectionAuthenticator, { strict: false }).reportError(error);
+        closeSocket(client, 1011, 'Internal error.');
+      });
+    });
+  return adapter;
+}
