@@ -1,7 +1,6 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import { createRevocationWebhookController, type RevocationWebhookOptions } from './revocation/revocation-webhook.controller.js';
 import { createPhantomJwksController } from './phantom/phantom-jwks.controller.js';
-import { ResourceMetadataController } from './metadata/resource-metadata.controller.js';
 import type { IntrospectionModuleOptions } from './interfaces/introspection-module-options.interface.js';
 
 export const {
@@ -12,7 +11,7 @@ export const {
 } = new ConfigurableModuleBuilder<IntrospectionModuleOptions>({ moduleName: 'TokenIntrospection' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createIntrospectionOptions')
-  .setExtras<{ isGlobal?: boolean; revocationWebhook?: RevocationWebhookOptions; phantomJwksPath?: string; resourceMetadataRoute?: boolean }>(
+  .setExtras<{ isGlobal?: boolean; revocationWebhook?: RevocationWebhookOptions; phantomJwksPath?: string }>(
     { isGlobal: true },
     (definition, extras) => ({
       ...definition,
@@ -22,8 +21,6 @@ export const {
         ...(extras.revocationWebhook ? [createRevocationWebhookController(extras.revocationWebhook)] : []),
         // The phantom-token JWKS route (see `PhantomTokenService.jwks()` to serve it from a controller of your own).
         ...(extras.phantomJwksPath ? [createPhantomJwksController(extras.phantomJwksPath)] : []),
-        // RFC 9728 metadata: forRoot's options are visible here; forRootAsync's are not yet, so it asks for the route.
-        ...(extras.resourceMetadataRoute ?? (extras as { resourceMetadata?: unknown }).resourceMetadata !== undefined ? [ResourceMetadataController] : []),
       ],
     }),
   )

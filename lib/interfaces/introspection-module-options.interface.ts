@@ -324,8 +324,8 @@ export interface IntrospectionModuleOptions {
   phantom?: PhantomTokenOptions;
   /**
    * RFC 9728 protected-resource metadata, one entry per protected resource of this app (an MCP server
-   * needs it). Published at `/.well-known/oauth-protected-resource<path of the resource>` (with `forRoot`;
-   * with `forRootAsync` also set the module extra `resourceMetadataRoute: true`), referenced by every
+   * needs it). Published at `/.well-known/oauth-protected-resource<path of the resource>` on the HTTP
+   * server's root (a global prefix does not apply), referenced by every
    * challenge (`resource_metadata="…"`), and the default `audience`. Default: off.
    */
   resourceMetadata?: ProtectedResourceMetadataOptions | ProtectedResourceMetadataOptions[];
