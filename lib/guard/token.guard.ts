@@ -478,8 +478,10 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     if ((handlerPublic && requires(h)) || (!handlerPublic && classPublic && (requires(h) || requires(c)))) {
       traps.push('@Public() is ignored because the route also requires scopes, roles, claims or an authentication level: it needs a valid token. Remove one of them.');
     }
-    if (!isPublic && outagePolicy === 'fail-open' && (allScopes.length > 0 || anyScopes.length > 0 || checks.checks)) {
-      traps.push("'fail-open' with required scopes, roles, claims or an authentication level never lets a request through during an outage (503): they cannot be checked without an answer.");
+    if (!isPublic && outagePolicy === 'fail-open' && (allScopes.length > 0 || anyScopes.length > 0)) {
+      traps.push("'fail-open' with required scopes never lets a request through during an outage (503): scopes cannot be checked without an answer.");
+    } else if (!isPublic && outagePolicy === 'fail-open' && checks.checks) {
+      traps.push("'fail-open' with required roles, claims, an authentication level or a resource audience never lets a request through during an outage (503): they cannot be checked without an answer.");
     }
     if (!isPublic && outagePolicy === 'serve-stale' && (this.options.cache === false || this.options.cache.staleIfErrorMs === 0)) {
       traps.push("'serve-stale' has nothing to serve (cache disabled or cache.staleIfErrorSeconds 0): it behaves as 'fail-closed'. Enable the cache with staleIfErrorSeconds > 0.");
