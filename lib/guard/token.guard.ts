@@ -38,6 +38,10 @@ import { DpopProofError, type VerifiedDpopProof } from '../dpop/dpop-proof.js';
 import { introspectionResults, presentedTokens, requestOf, responseOf } from './execution-context.js';
 import { compileTokenSources, type TokenExtractor } from './token-sources.js';
 import { OtherContextAuthorizer, realtimeGraphqlConnection, type ContextRequirements } from './other-contexts.js';
+import { declaresRouteChecks, evaluateRouteChecks, readRouteChecks, type RouteChecks } from './route-checks.js';
+import { RoleExtractor } from '../authorization/role-mappers.js';
+import { withResourceMetadata } from '../metadata/resource-metadata.js';
+import { IntrospectionConfigurationError } from '../errors/introspection.errors.js';
 
 /** What a route requires, read from its metadata once and then remembered. */
 interface RouteRequirements {
@@ -53,6 +57,12 @@ interface RouteRequirements {
   readonly introspectOptions?: IntrospectOptions;
   /** Only DPoP-bound tokens with a proof (`@RequireDpop()` or `dpop.required`). */
   readonly requireDpop: boolean;
+  /** Roles, claims, step-up, per-resource audience (`route-checks.ts`); undefined when none. */
+  readonly checks?: RouteChecks;
+  /** RFC 9728 metadata URL added to this route's challenges. */
+  readonly resourceMetadataUrl?: string;
+  /** Decorator arguments that cannot work: start-up errors. */
+  readonly errors: readonly string[];
 }
 
 /**
@@ -96,6 +106,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
   private readonly missingChallenge: string;
   private sources?: TokenExtractor;
   private otherContexts?: OtherContextAuthorizer;
+  private readonly roles: RoleExtractor;
 
   constructor(
     protected readonly reflector: Reflector,
@@ -105,12 +116,15 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     @Optional() private readonly modules?: ModulesContainer,
   ) {
     this.missingChallenge = bearerChallenge({ realm: options.realm });
+    this.roles = new RoleExtractor(options.roles.mappers, (error) =>
+      this.log.warn('role-mapper', `A role mapper threw; the token counts as holding none of its roles: ${(error as Error)?.message ?? String(error)}`));
   }
 
   /** Warns, once at start-up, about route metadata that would silently not do what it says. */
   onApplicationBootstrap(): void {
     if (!this.modules) return;
     const log = new Logger('TokenGuard');
+    const errors: string[] = [];
     for (const module of this.modules.values()) {
       for (const wrapper of module.controllers.values()) {
         const controller = wrapper.metatype as (new (...args: never[]) => unknown) | null;
@@ -118,10 +132,13 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
         for (const name of Object.getOwnPropertyNames(controller.prototype)) {
           const handler = Object.getOwnPropertyDescriptor(controller.prototype, name)?.value as object | undefined;
           if (name === 'constructor' || typeof handler !== 'function' || Reflect.getMetadata?.('method', handler) === undefined) continue;
-          for (const trap of this.readRequirements(handler, controller).traps) log.warn(`${controller.name}.${name}: ${trap}`);
+          const route = this.readRequirements(handler, controller);
+          for (const trap of route.traps) log.warn(`${controller.name}.${name}: ${trap}`);
+          for (const error of route.errors) errors.push(`${controller.name}.${name}: ${error}`);
         }
       }
     }
+    if (errors.length > 0) throw new IntrospectionConfigurationError(`Invalid route metadata:\n${errors.map((e) => `  - ${e}`).join('\n')}`);
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -193,6 +210,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     }
     if (proof) await this.consumeDpop(context, route, proof, extracted.token);
     this.checkScopes(context, route, result, extracted.token, scheme);
+    if (route.checks) this.checkRoute(context, route.checks, result, extracted.token, scheme);
     request[this.options.userProperty] = result;
     introspectionResults.set(request, result);
     presentedTokens.set(request, { token: extracted.token, presentation });
@@ -319,7 +337,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     return this.throwRejection(context, HttpStatus.UNAUTHORIZED, headers, refusal.message);
   }
 
-  private dpopChallengeOf(params: { error?: string; description?: string; scope?: string } = {}): string {
+  private dpopChallengeOf(params: { error?: string; description?: string; scope?: string; acrValues?: string; maxAge?: number } = {}): string {
     const algs = this.options.dpop ? this.options.dpop.algorithms : [];
     return dpopChallenge({ realm: this.options.realm, algs, ...params });
   }
@@ -360,6 +378,12 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
    */
   protected throwRejection(context: ExecutionContext, status: number, headers: Record<string, string | string[]>, message: string): never {
     const response = responseOf(context);
+    const metadataUrl = this.requirementsOf(context).resourceMetadataUrl;
+    const challenges = headers['WWW-Authenticate'];
+    if (metadataUrl && challenges) {
+      // RFC 9728 §5.1: every challenge tells the client where this resource's metadata is.
+      headers = { ...headers, 'WWW-Authenticate': Array.isArray(challenges) ? challenges.map((c) => withResourceMetadata(c, metadataUrl)) : withResourceMetadata(challenges, metadataUrl) };
+    }
     if (response) {
       for (const [name, value] of Object.entries(headers)) {
         if (typeof response.header === 'function') response.header(name, value);
@@ -376,7 +400,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
         : new AuthorizationServerUnavailableError('unexpected_error', this.options.resilience.retryAfterSeconds,
             `Token introspection failed unexpectedly: ${(error as Error)?.message ?? String(error)}`, { cause: error });
     // fail-open never grants a route that requires scopes: without an answer there is nothing to check them against.
-    const requiresScopes = route.allScopes.length > 0 || route.anyScopes.length > 0;
+    const requiresScopes = route.allScopes.length > 0 || route.anyScopes.length > 0 || route.checks !== undefined;
     if (route.outagePolicy === 'fail-open' && FAIL_OPEN_REASONS.has(unavailable.reason) && !requiresScopes) {
       this.telemetry?.decision('fail_open');
       const outage: IntrospectionOutage = { reason: unavailable.reason, retryAfterSeconds: unavailable.retryAfterSeconds };
@@ -416,6 +440,21 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     }
   }
 
+  /** Roles, claims, step-up (RFC 9470) and per-resource audience: after scopes, on cached results as on fresh ones. */
+  private checkRoute(context: ExecutionContext, checks: RouteChecks, result: ActiveIntrospectionResult, token: string, scheme: 'bearer' | 'dpop'): void {
+    const refusal = evaluateRouteChecks(checks, result, this.roles, this.options.clockSkewSeconds);
+    if (!refusal) return;
+    this.telemetry?.decision(refusal.status === 403 ? 'insufficient_scope' : 'invalid');
+    if (this.telemetry?.events.onTokenRejected) this.telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(token), reason: refusal.reason });
+    const params = {
+      realm: this.options.realm,
+      error: refusal.error,
+      description: refusal.description,
+      ...(refusal.error === 'insufficient_user_authentication' ? { acrValues: refusal.acrValues, maxAge: refusal.maxAge } : {}),
+    };
+    this.throwRejection(context, refusal.status, { 'WWW-Authenticate': scheme === 'dpop' ? this.dpopChallengeOf(params) : bearerChallengeOf(params) }, refusal.description);
+  }
+
   private insufficientScope(token: string, requiredScopes: readonly string[]): void {
     this.telemetry?.decision('insufficient_scope');
     if (this.telemetry?.events.onTokenRejected) {
@@ -446,17 +485,20 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     // level: a handler's own @Scopes/@AnyScope win over a controller's @Public(); @Public() on a
     // handler wins over the controller's requirements (an explicit exception).
     const requires = (target: () => void) =>
-      this.reflector.get(SCOPES_KEY, target) !== undefined || this.reflector.get(ANY_SCOPE_KEY, target) !== undefined;
+      this.reflector.get(SCOPES_KEY, target) !== undefined || this.reflector.get(ANY_SCOPE_KEY, target) !== undefined || declaresRouteChecks(this.reflector, target);
     const handlerPublic = this.reflector.get<boolean>(PUBLIC_KEY, h) === true;
     const classPublic = this.reflector.get<boolean>(PUBLIC_KEY, c) === true;
     const isPublic = handlerPublic ? !requires(h) : classPublic && !requires(h) && !requires(c);
     const outagePolicy = this.reflector.getAllAndOverride<OutagePolicy>(OUTAGE_POLICY_KEY, [h, c]) ?? this.options.outagePolicy;
-    const traps: string[] = [];
+    const checks = readRouteChecks(this.reflector, h, c, this.options);
+    const traps: string[] = isPublic ? [] : [...checks.traps];
     if ((handlerPublic && requires(h)) || (!handlerPublic && classPublic && (requires(h) || requires(c)))) {
-      traps.push('@Public() is ignored because the route also requires scopes: it needs a valid token. Remove one of them.');
+      traps.push('@Public() is ignored because the route also requires scopes, roles, claims or an authentication level: it needs a valid token. Remove one of them.');
     }
     if (!isPublic && outagePolicy === 'fail-open' && (allScopes.length > 0 || anyScopes.length > 0)) {
       traps.push("'fail-open' with required scopes never lets a request through during an outage (503): scopes cannot be checked without an answer.");
+    } else if (!isPublic && outagePolicy === 'fail-open' && checks.checks) {
+      traps.push("'fail-open' with required roles, claims, an authentication level or a resource audience never lets a request through during an outage (503): they cannot be checked without an answer.");
     }
     if (!isPublic && outagePolicy === 'serve-stale' && (this.options.cache === false || this.options.cache.staleIfErrorMs === 0)) {
       traps.push("'serve-stale' has nothing to serve (cache disabled or cache.staleIfErrorSeconds 0): it behaves as 'fail-closed'. Enable the cache with staleIfErrorSeconds > 0.");
@@ -469,6 +511,9 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       traps.push('@RequireDpop() with `dpop: false`: the DPoP scheme is not accepted, so the route accepts bearer tokens. Remove `dpop: false`.');
     }
     return {
+      checks: isPublic ? undefined : checks.checks,
+      resourceMetadataUrl: checks.resourceMetadataUrl,
+      errors: checks.errors,
       requireDpop,
       isPublic,
       traps,

@@ -6,6 +6,8 @@ import type { KeyObject, webcrypto } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { IntrospectionEvents } from '../telemetry/introspection-events.interface.js';
 import type { MicroserviceAuthenticationOptions, TokenSource, WebSocketAuthenticationOptions } from './token-sources.interface.js';
+import type { ProtectedResourceMetadataOptions } from '../metadata/resource-metadata-options.interface.js';
+import type { RolesOptions } from '../authorization/role-mappers.js';
 
 /** How this API authenticates to the introspection endpoint. */
 export type ClientAuthMethod =
@@ -257,7 +259,10 @@ export interface IntrospectionModuleOptions {
   cache?: false | IntrospectionCacheOptions;
   /** What to do when the authorization server cannot answer. Default `'fail-closed'`. */
   outagePolicy?: OutagePolicy;
-  /** Accept only tokens whose `aud` contains one of these. Default: no audience check. */
+  /**
+   * Accept only tokens whose `aud` contains one of these. Default: the `resourceMetadata` resource
+   * identifiers when configured, else no audience check.
+   */
   audience?: string | string[];
   /**
    * Accept only tokens whose `iss` equals this. An answer without `iss` (optional in RFC 7662) counts as
@@ -337,6 +342,15 @@ export interface IntrospectionModuleOptions {
    * Default: off.
    */
   phantom?: PhantomTokenOptions;
+  /**
+   * RFC 9728 protected-resource metadata, one entry per protected resource of this app (an MCP server
+   * needs it). Published at `/.well-known/oauth-protected-resource<path of the resource>` on the HTTP
+   * server's root (a global prefix does not apply), referenced by every
+   * challenge (`resource_metadata="…"`), and the default `audience`. Default: off.
+   */
+  resourceMetadata?: ProtectedResourceMetadataOptions | ProtectedResourceMetadataOptions[];
+  /** Where `@Roles()` / `@AnyRole()` read roles from. Default: the flat `roles` claim (`RoleMappers.roles()`). */
+  roles?: RolesOptions;
 }
 
 /** DPoP (RFC 9449) at the resource server. */

@@ -8,6 +8,8 @@ import type {
 import { resolveJwtOptions } from './resolve-jwt-options.js';
 import { resolveSenderConstraintOptions } from './resolve-dpop-options.js';
 import { resolveTokenSourceOptions } from './resolve-token-sources.js';
+import { resolveResourceMetadata } from '../metadata/resource-metadata.js';
+import { resolveRolesOptions } from '../authorization/role-mappers.js';
 import type { ResolvedOptions } from './resolved-options.js';
 
 const AUTH_METHODS: readonly ClientAuthMethod[] = [
@@ -24,6 +26,7 @@ const OUTAGE_POLICIES: readonly OutagePolicy[] = ['fail-closed', 'serve-stale', 
  */
 export function resolveOptions(options: IntrospectionModuleOptions | undefined): ResolvedOptions {
   const problems: string[] = [];
+  const warnings: string[] = [];
   const o = (options ?? {}) as Partial<IntrospectionModuleOptions>;
   const allowInsecureRequests = o.allowInsecureRequests === true;
 
@@ -83,6 +86,11 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
       problems.push('`audience` must be a non-empty string or a non-empty list of non-empty strings (or be left out).');
     }
   }
+  // RFC 9728: the resource identifiers double as the expected audience when `audience` is not set.
+  const resourceMetadata = resolveResourceMetadata(o.resourceMetadata, o.expectedIssuer ?? issuer, allowInsecureRequests, problems, warnings);
+  const audienceExplicit = audience !== undefined;
+  if (!audience && resourceMetadata.length > 0) audience = resourceMetadata.map((r) => r.resource);
+  const roles = resolveRolesOptions(o.roles, problems);
 
   const num = numberReader(problems);
   const maxTokenLength = num('maxTokenLength', o.maxTokenLength, 4096, { min: 16, max: 65_536, unit: 'characters', integer: true });
@@ -206,7 +214,6 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     problems.push("`clientSecretBasicEncoding` must be 'form-urlencoded' (RFC 6749 §2.3.1, the default) or 'raw'.");
   }
 
-  const warnings: string[] = [];
   if (cache && cache.store !== undefined && cache.localTtlMs > 0) {
     warnings.push(
       '`cache.localTtlSeconds` is above 0 with a plain `cache.store`: evictions cannot reach the other replicas\' in-process copies, ' +
@@ -259,6 +266,9 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     userProperty,
     outagePolicy,
     audience,
+    audienceExplicit,
+    resourceMetadata,
+    roles,
     expectedIssuer: o.expectedIssuer,
     requireTokenType: o.requireTokenType === true,
     clientSecretBasicEncoding,
