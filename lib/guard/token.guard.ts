@@ -68,6 +68,9 @@ const FAIL_OPEN_REASONS: ReadonlySet<AuthorizationServerUnavailableError['reason
   'circuit_open',
 ] as const);
 
+/** A bearer token on a connection without a client certificate: the same frozen object for every such request. */
+const BEARER_PRESENTATION: TokenPresentation = Object.freeze({ scheme: 'bearer' });
+
 /** What `request.introspectionOutage` holds when a `fail-open` route proceeds during an outage. */
 export interface IntrospectionOutage {
   readonly reason: AuthorizationServerUnavailableError['reason'];
@@ -161,16 +164,20 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
         const description = 'This resource requires a DPoP-bound access token: send Authorization: DPoP <token> with a DPoP proof.';
         return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': this.dpopChallengeOf({ error: 'invalid_token', description }) }, description);
       }
-      presentation = { scheme: 'bearer', certificateThumbprint: this.certificateThumbprint(request) };
+      const certificateThumbprint = this.certificateThumbprint(request);
+      presentation = certificateThumbprint === undefined ? BEARER_PRESENTATION : { scheme: 'bearer', certificateThumbprint };
     }
 
-    let result;
-    try {
-      // The client's address (Express/Fastify honour their trust-proxy settings): fairness between callers.
-      const caller = typeof request.ip === 'string' ? fairnessKey(request.ip) : undefined;
-      result = await this.introspection.introspect(extracted.token, { ...route.introspectOptions, caller, presentation });
-    } catch (error) {
-      return this.onUnavailable(context, request, route, error);
+    // A fresh answer in memory first: synchronous, and without the caller's key (only a lookup needs it).
+    let result = this.introspection.cachedResult(extracted.token, route.introspectOptions ? { ...route.introspectOptions, presentation } : { presentation });
+    if (result === undefined) {
+      try {
+        // The client's address (Express/Fastify honour their trust-proxy settings): fairness between callers.
+        const caller = typeof request.ip === 'string' ? fairnessKey(request.ip) : undefined;
+        result = await this.introspection.introspect(extracted.token, { ...route.introspectOptions, caller, presentation });
+      } catch (error) {
+        return this.onUnavailable(context, request, route, error);
+      }
     }
     if (!result.active) {
       this.telemetry?.decision('invalid');
