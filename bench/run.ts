@@ -46,7 +46,7 @@ const CONNECTIONS = 50;
 const DISTINCT = quick ? 300 : 10_000;
 /** Interleaved rounds of the hot-path comparison (issue 18): more, shorter rounds make a steadier median. */
 const HOT_ROUNDS = quick ? 3 : 7;
-const HOT_SECONDS = quick ? 1.5 : 3;
+const HOT_SECONDS = quick ? 1 : 3;
 const here = dirname(fileURLToPath(import.meta.url));
 Logger.overrideLogger(false);
 
