@@ -80,6 +80,27 @@ export class IntrospectionService implements OnApplicationShutdown {
     return this.introspectAtServer(token, options);
   }
 
+  /**
+   * The answer this process holds in memory for a token, when it is fresh, else undefined (then call
+   * `introspect()`): synchronous, no I/O, no promise. The same checks as `introspect()` on a cache hit
+   * (the presentation's DPoP/mTLS binding, events, metrics). JWT access tokens and `requireIntrospection`
+   * always answer undefined. What `TokenGuard` tries first on every request.
+   */
+  cachedResult(token: string, options?: IntrospectOptions): IntrospectionResult | undefined {
+    const cache = this.cache;
+    if (!cache || options?.requireIntrospection === true || typeof token !== 'string' || token.length === 0) return undefined;
+    if (this.jwt?.handles(token)) return undefined;
+    const record = cache.readLocalToken(token);
+    if (!record) return undefined;
+    if (!record.result.active) {
+      this.telemetry.cacheLookup('negative_hit');
+      return this.report(token, record.result, 'cache', options);
+    }
+    if (Date.now() >= (record as ActiveRecord).freshUntil) return undefined;
+    this.telemetry.cacheLookup('hit');
+    return this.report(token, record.result, 'cache', options);
+  }
+
   private async resolveJwt(token: string, options?: IntrospectOptions): Promise<IntrospectionResult> {
     const { result, source } = await this.jwt!.resolve(token, options, this.introspectAtServer);
     return source === 'authorization-server' ? result : this.report(token, result, source, options);
@@ -92,10 +113,10 @@ export class IntrospectionService implements OnApplicationShutdown {
     let cached: ActiveRecord | undefined;
     let epoch = 0;
     if (cache) {
-      key = cache.key(token);
       // Revocation-sensitive routes always ask the AS (the answer is still cached for other routes).
       const fresh = options?.requireIntrospection === true;
-      let record = fresh ? undefined : cache.readLocal(key);
+      let record = fresh ? undefined : cache.readLocalToken(token);
+      key = cache.key(token);
       if (!record && cache.hasShared && !fresh) record = await cache.readShared(key, token, this.policyCheck);
       if (record) {
         if (!record.result.active) {

@@ -64,6 +64,13 @@ export class IntrospectionCache {
   private evictions = 0;
   /** Identifies this process's tombstones: its own clock needs no margin. */
   private readonly origin = randomUUID();
+  /**
+   * The keys of tokens found active here, by raw token: a hit costs a map lookup instead of a SHA-256.
+   * Only a memo of `key()` (records stay keyed by the digest, so evictions, expiry and newer answers work
+   * exactly as without it). In process memory only, never in a shared store or a log: the token is in the
+   * request anyway. Filled on active hits only (junk never gets in), bounded by `maxEntries` (oldest out).
+   */
+  private readonly keys = new Map<string, string>();
 
   constructor(
     private readonly options: CacheOptions,
@@ -90,7 +97,28 @@ export class IntrospectionCache {
 
   /** The cache key of a token: base64url(SHA-256(namespace, token)). */
   key(token: string): string {
-    return hash('sha256', this.keyBase + token, 'base64url');
+    return this.keys.get(token) ?? hash('sha256', this.keyBase + token, 'base64url');
+  }
+
+  /**
+   * The in-process record of a token, read synchronously: the hot path of a cache hit. The token's key
+   * is remembered once it was found active, so later hits skip the hash.
+   */
+  readLocalToken(token: string): LocalRecord | undefined {
+    const known = this.keys.get(token);
+    if (known !== undefined) {
+      const record = this.local.get(known, Date.now());
+      // Evicted, expired or answered inactive since: forget the memo with the record.
+      if (!record?.result.active) this.keys.delete(token);
+      return record;
+    }
+    const key = hash('sha256', this.keyBase + token, 'base64url');
+    const record = this.local.get(key, Date.now());
+    if (record?.result.active) {
+      if (this.keys.size >= this.options.maxEntries) this.keys.delete(this.keys.keys().next().value!);
+      this.keys.set(token, key);
+    }
+    return record;
   }
 
   /**
@@ -398,8 +426,10 @@ export class IntrospectionCache {
 
   private dropLocal(keys: readonly string[] | '*', at = Date.now()): void {
     this.evictions++;
-    if (keys === '*') this.local.clear(at);
-    else this.local.delete(keys, at);
+    if (keys === '*') {
+      this.local.clear(at);
+      this.keys.clear();
+    } else this.local.delete(keys, at);
     this.detach(keys);
   }
 

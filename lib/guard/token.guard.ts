@@ -27,7 +27,7 @@ import {
 } from '../introspection.constants.js';
 import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetry.js';
 import { tokenFingerprint } from '../utils/fingerprint.js';
-import type { ActiveIntrospectionResult, IntrospectOptions } from '../interfaces/introspection-result.interface.js';
+import type { ActiveIntrospectionResult, IntrospectionResult, IntrospectOptions } from '../interfaces/introspection-result.interface.js';
 import { IntrospectionService } from '../introspection.service.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
@@ -79,6 +79,9 @@ const FAIL_OPEN_REASONS: ReadonlySet<AuthorizationServerUnavailableError['reason
   'discovery_failed',
   'circuit_open',
 ] as const);
+
+/** A bearer token on a connection without a client certificate: the same frozen object for every such request. */
+const BEARER_PRESENTATION: TokenPresentation = Object.freeze({ scheme: 'bearer' });
 
 /** What `request.introspectionOutage` holds when a `fail-open` route proceeds during an outage. */
 export interface IntrospectionOutage {
@@ -141,7 +144,11 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     if (errors.length > 0) throw new IntrospectionConfigurationError(`Invalid route metadata:\n${errors.map((e) => `  - ${e}`).join('\n')}`);
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * Synchronous (`true`, or a thrown rejection) when the token's answer is fresh in this process's memory —
+   * Nest awaits nothing then; a promise otherwise. Call it with `await` either way.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const route = this.requirementsOf(context);
     if (route.isPublic) {
       this.telemetry?.decision('public');
@@ -170,30 +177,58 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     }
 
     const scheme = extracted.scheme ?? 'bearer';
-    let presentation: TokenPresentation;
-    let proof: VerifiedDpopProof | undefined;
-    if (scheme === 'dpop') {
-      ({ presentation, proof } = await this.verifyDpop(context, request, route, extracted.token));
-    } else {
-      if (route.requireDpop) {
-        this.telemetry?.decision('invalid');
-        if (this.telemetry?.events.onTokenRejected) {
-          this.telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(extracted.token), reason: 'dpop_required' });
-        }
-        const description = 'This resource requires a DPoP-bound access token: send Authorization: DPoP <token> with a DPoP proof.';
-        return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': this.dpopChallengeOf({ error: 'invalid_token', description }) }, description);
+    if (scheme === 'dpop') return this.activateWithProof(context, request, route, extracted.token);
+    if (route.requireDpop) {
+      this.telemetry?.decision('invalid');
+      if (this.telemetry?.events.onTokenRejected) {
+        this.telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(extracted.token), reason: 'dpop_required' });
       }
-      presentation = { scheme: 'bearer', certificateThumbprint: this.certificateThumbprint(request) };
+      const description = 'This resource requires a DPoP-bound access token: send Authorization: DPoP <token> with a DPoP proof.';
+      return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': this.dpopChallengeOf({ error: 'invalid_token', description }) }, description);
     }
+    const certificateThumbprint = this.certificateThumbprint(request);
+    const presentation: TokenPresentation = certificateThumbprint === undefined ? BEARER_PRESENTATION : { scheme: 'bearer', certificateThumbprint };
+    // A fresh answer in memory is decided synchronously: no promise for Nest to await (Nest accepts a boolean).
+    const cached = this.introspection.cachedResult(extracted.token, route.introspectOptions ? { ...route.introspectOptions, presentation } : { presentation });
+    if (cached !== undefined) return this.admit(context, request, route, extracted.token, presentation, cached);
+    return this.introspectAndAdmit(context, request, route, extracted.token, presentation);
+  }
 
-    let result;
+  /** `Authorization: DPoP` (RFC 9449): the proof is verified before the token is looked up. */
+  private async activateWithProof(context: ExecutionContext, request: any, route: RouteRequirements, token: string): Promise<boolean> {
+    const { presentation, proof } = await this.verifyDpop(context, request, route, token);
+    return this.introspectAndAdmit(context, request, route, token, presentation, proof);
+  }
+
+  /** Asks `IntrospectionService` (cache, shared store, the authorization server), then decides. */
+  private async introspectAndAdmit(
+    context: ExecutionContext,
+    request: any,
+    route: RouteRequirements,
+    token: string,
+    presentation: TokenPresentation,
+    proof?: VerifiedDpopProof,
+  ): Promise<boolean> {
+    let result: IntrospectionResult;
     try {
       // The client's address (Express/Fastify honour their trust-proxy settings): fairness between callers.
       const caller = typeof request.ip === 'string' ? fairnessKey(request.ip) : undefined;
-      result = await this.introspection.introspect(extracted.token, { ...route.introspectOptions, caller, presentation });
+      result = await this.introspection.introspect(token, { ...route.introspectOptions, caller, presentation });
     } catch (error) {
       return this.onUnavailable(context, request, route, error);
     }
+    // A proof is recorded as used (the replay check) only with a token that is accepted.
+    if (proof && result.active) await this.consumeDpop(context, route, proof, token);
+    return this.admit(context, request, route, token, presentation, result);
+  }
+
+  /**
+   * The decision on an answer, synchronous: refused when inactive, then the route's requirements, then the
+   * principal attached. Both paths end here (a cache hit decided in `canActivate`, a lookup in
+   * `introspectAndAdmit`): every check of an answer belongs in this method.
+   */
+  private admit(context: ExecutionContext, request: any, route: RouteRequirements, token: string, presentation: TokenPresentation, result: IntrospectionResult): true {
+    const scheme = presentation.scheme;
     if (!result.active) {
       this.telemetry?.decision('invalid');
       const description = describeInvalidToken(result.reason);
@@ -208,12 +243,11 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': dpopBound ? [challenge, this.dpopChallengeOf()] : challenge },
         description);
     }
-    if (proof) await this.consumeDpop(context, route, proof, extracted.token);
-    this.checkScopes(context, route, result, extracted.token, scheme);
-    if (route.checks) this.checkRoute(context, route.checks, result, extracted.token, scheme);
+    this.checkScopes(context, route, result, token, scheme);
+    if (route.checks) this.checkRoute(context, route.checks, result, token, scheme);
     request[this.options.userProperty] = result;
     introspectionResults.set(request, result);
-    presentedTokens.set(request, { token: extracted.token, presentation });
+    presentedTokens.set(request, { token, presentation });
     this.telemetry?.decision('allowed');
     return true;
   }
