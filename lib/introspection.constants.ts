@@ -22,3 +22,5 @@ export const AUTHORIZATION_SERVER_KEYS = Symbol.for('token-introspection:authori
 export const REQUIRE_DPOP_KEY = 'token-introspection:require-dpop';
 /** Injection token of the DPoP proof verifier, or null when `dpop: false` (internal). */
 export const DPOP_VERIFIER = Symbol.for('token-introspection:dpop-verifier');
+/** Metadata: fraction of the route's cache hits re-introspected in the background (`@Recheck()`). */
+export const RECHECK_KEY = 'token-introspection:recheck';
