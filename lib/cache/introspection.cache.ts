@@ -195,7 +195,7 @@ export class IntrospectionCache {
       this.local.setInactive(key, record, now);
       return record;
     }
-    const record = this.activeRecord(result, entry.freshUntil, entry.staleUntil, now);
+    const record = this.activeRecord(result, entry.freshUntil, entry.staleUntil, now, entry.startedAt);
     this.local.setActive(key, record, now);
     return record;
   }
@@ -218,7 +218,7 @@ export class IntrospectionCache {
     const freshUntil = Math.min(now + this.options.ttlMs, expMs);
     const staleUntil = Math.min(freshUntil + this.options.staleIfErrorMs, expMs);
     if (freshUntil <= now) return this.abandon(ticket);
-    this.local.setActive(key, this.activeRecord(result, freshUntil, staleUntil, now), now);
+    this.local.setActive(key, this.activeRecord(result, freshUntil, staleUntil, now, ticket.startedAt), now);
     if (!this.shared) return this.abandon(ticket);
     const entry: SharedEntry = { response, freshUntil, staleUntil, startedAt: ticket.startedAt, origin: this.origin };
     void this.writeShared(key, token, entry, result, ticket).finally(() => this.abandon(ticket));
@@ -335,7 +335,9 @@ export class IntrospectionCache {
     if (epoch !== this.evictions) return;
     if (!result.active) return this.local.setInactive(key, { result, until: now + this.options.negativeTtlMs }, now);
     if (freshUntil <= now) return;
-    this.local.setActive(key, { result, freshUntil, staleUntil: freshUntil, until: Math.min(freshUntil, now + this.localTtlMs) }, now);
+    const until = Math.min(freshUntil, now + this.localTtlMs);
+    // Not introspected: nothing to refresh ahead.
+    this.local.setActive(key, { result, freshUntil, staleUntil: freshUntil, until, fetchedAt: now, refreshAt: Number.POSITIVE_INFINITY }, now);
   }
 
   /**
@@ -356,8 +358,16 @@ export class IntrospectionCache {
     return marks.map((_, i) => (typeof values?.[i] === 'number' ? values[i] : undefined));
   }
 
-  private activeRecord(result: ActiveIntrospectionResult, freshUntil: number, staleUntil: number, now: number): ActiveRecord {
-    return { result, freshUntil, staleUntil, until: Math.min(staleUntil, now + this.localTtlMs) };
+  /**
+   * A record of an AS answer obtained by a lookup that started at `fetchedAt`. Its refresh-ahead point is
+   * computed once here, so a hit compares one number; an entry that ends at the token's `exp` is never
+   * refreshed (a new answer could not extend it).
+   */
+  private activeRecord(result: ActiveIntrospectionResult, freshUntil: number, staleUntil: number, now: number, fetchedAt: number): ActiveRecord {
+    const window = this.options.revalidation.refreshAheadWindow;
+    const endsAtExp = typeof result.exp === 'number' && result.exp * 1000 <= freshUntil;
+    const refreshAt = window > 0 && !endsAtExp ? freshUntil - window * this.options.ttlMs : Number.POSITIVE_INFINITY;
+    return { result, freshUntil, staleUntil, until: Math.min(staleUntil, now + this.localTtlMs), fetchedAt, refreshAt };
   }
 
   /**

@@ -20,6 +20,7 @@ import {
   INTROSPECTION_TELEMETRY,
   OUTAGE_POLICY_KEY,
   PUBLIC_KEY,
+  RECHECK_KEY,
   REQUIRE_DPOP_KEY,
   REQUIRE_INTROSPECTION_KEY,
   RESOLVED_OPTIONS,
@@ -540,6 +541,10 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     const allowStale = outagePolicy === 'serve-stale';
     const moduleDefault = this.options.outagePolicy === 'serve-stale';
     const requireIntrospection = this.reflector.getAllAndOverride<boolean>(REQUIRE_INTROSPECTION_KEY, [h, c]) === true;
+    const recheckFraction = this.reflector.getAllAndOverride<number | undefined>(RECHECK_KEY, [h, c]);
+    if (!isPublic && recheckFraction !== undefined && this.options.cache === false) {
+      traps.push('@Recheck() with `cache: false`: every request already asks the authorization server. Remove it, or enable the cache.');
+    }
     const requireDpop = this.options.dpop !== false && (this.options.dpop.required || this.reflector.getAllAndOverride<boolean>(REQUIRE_DPOP_KEY, [h, c]) === true);
     if (!isPublic && this.options.dpop === false && this.reflector.getAllAndOverride<boolean>(REQUIRE_DPOP_KEY, [h, c]) === true) {
       traps.push('@RequireDpop() with `dpop: false`: the DPoP scheme is not accepted, so the route accepts bearer tokens. Remove `dpop: false`.');
@@ -555,9 +560,13 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       anyScopes,
       outagePolicy,
       introspectOptions:
-        allowStale === moduleDefault && !requireIntrospection
+        allowStale === moduleDefault && !requireIntrospection && recheckFraction === undefined
           ? undefined
-          : { ...(allowStale === moduleDefault ? {} : { allowStale }), ...(requireIntrospection ? { requireIntrospection } : {}) },
+          : {
+              ...(allowStale === moduleDefault ? {} : { allowStale }),
+              ...(requireIntrospection ? { requireIntrospection } : {}),
+              ...(recheckFraction === undefined ? {} : { recheckFraction }),
+            },
     };
   }
 }
