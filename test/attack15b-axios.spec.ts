@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { HttpModule, HttpService } from '@nestjs/axios';
 import type { INestApplication } from '@nestjs/common';
 import { MeterProvider, MetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
-import { AxiosError, type AxiosInstance } from 'axios';
+import axios, { AxiosError, type AxiosInstance } from 'axios';
 import { firstValueFrom } from 'rxjs';
 import { attachOutboundToken, IntrospectionConfigurationError, OutboundTokenService, type OutboundTokenRefusedEvent } from '../lib/index.js';
 import { ADAPTERS, startApp } from './support/app.js';
@@ -182,6 +182,40 @@ describe.each(ADAPTERS)('attack15b attachOutboundToken over %s', (adapter) => {
     // One backend answer: one event and one count (or attaching twice refused at once).
     expect(refusals).toHaveLength(1); // observed: renewed + already_renewed
     expect(refusalPoints.reduce((t, p) => t + p.value, 0)).toBe(1);
+  });
+
+  it('FINDING: a closed app\'s interceptor left on a shared axios instance turns an IdP restart into a failure window again', async () => {
+    // An axios instance made outside DI (a module-level `axios.create()`), attached in onModuleInit as the
+    // README shows; apps are created and closed (e2e suites, hot reload). Nothing ejects on shutdown.
+    const { as, backendUrl } = await setup();
+    const shared = axios.create({ baseURL: backendUrl, timeout: 5_000 });
+    const edgeApp = async () => {
+      const events: OutboundTokenRefusedEvent[] = [];
+      const edge = await startApp(adapter, {
+        introspectionEndpoint: as.introspectionEndpoint,
+        clientId: CLIENTS.basic.clientId,
+        clientSecret: CLIENTS.basic.clientSecret,
+        allowInsecureRequests: true,
+        events: { onOutboundTokenRefused: (e) => events.push(e) },
+        outbound: { orders: { tokenEndpoint: as.tokenEndpoint, clientId: CLIENTS.app.clientId, clientSecret: CLIENTS.app.clientSecret, scope: 'read' } },
+      }, []);
+      attachOutboundToken(shared, edge.app.get(OutboundTokenService), 'orders');
+      return { app: edge.app, events };
+    };
+    const first = await edgeApp();
+    expect((await shared.get('/orders')).status).toBe(200);
+    await first.app.close();
+    const second = await edgeApp();
+    apps.push(second.app);
+    expect((await shared.get('/orders')).status).toBe(200); // the second app's token
+    await as.restart();
+    as.resetCounters();
+    const results: number[] = [];
+    for (let i = 0; i < 5; i++) results.push(await status(shared.get('/orders')));
+    // The closed app's interceptor (first in axios' response chain) takes the refusal: the live app's token is
+    // never dropped and the repeat goes out with the closed app's cached token, refused too. Observed: every
+    // call fails, [401, 401, 401, 401, 401], for the token's whole lifetime — the seed's failure window.
+    expect(results.filter((s) => s !== 200).length).toBeLessThanOrEqual(1);
   });
 
   // ---------------------------------------------------------------------------------------------------------
