@@ -231,6 +231,10 @@ function redactRequest(request: unknown): void {
     const req = r as { _header?: unknown; _headerSent?: boolean; _redirectable?: unknown; _currentRequest?: unknown; _options?: { headers?: Record<string, unknown> } };
     if (typeof req._header === 'string' && req._headerSent === true) {
       req._header = req._header.replace(/^(authorization:[ \t]*)[^\r\n]*/gim, `$1${REDACTED}`);
+      // getHeader()'s store (node's kOutHeaders): `[name, value]` per lower-cased name.
+      const out = Object.getOwnPropertySymbols(r).find((s) => s.description === 'kOutHeaders');
+      const entry = out && (r as Record<symbol, Record<string, unknown> | null>)[out]?.authorization;
+      if (Array.isArray(entry) && entry.length === 2) entry[1] = REDACTED;
     }
     const headers = req._options?.headers;
     if (headers && typeof headers === 'object') {
