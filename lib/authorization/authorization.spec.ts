@@ -102,7 +102,7 @@ describe('decorator arguments are checked when the class is defined (start-up)',
 describe('evaluateRouteChecks (pure)', () => {
   const roles = new RoleExtractor([RoleMappers.roles()], () => undefined);
   const result = (claims: Record<string, unknown>) => ({ active: true, scopes: [], ...claims }) as ActiveIntrospectionResult;
-  const checks = (c: Partial<RouteChecks>): RouteChecks => ({ allRoles: [], anyRoles: [], allClaims: [], anyClaims: [], ...c });
+  const checks = (c: Partial<RouteChecks>): RouteChecks => ({ allScopes: [], anyScopes: [], allRoles: [], anyRoles: [], allClaims: [], anyClaims: [], ...c });
 
   it('auth_time: leeway both ways, NaN/Infinity/strings refused', () => {
     const stepUp = checks({ stepUp: { maxAge: 60 } });
