@@ -20,9 +20,10 @@ export interface WebSocketAuthenticationAdapterOptions extends ConnectionRequire
  * it: `app.useWebSocketAdapter(authenticateWebSockets(new WsAdapter(app), app))` (`@nestjs/platform-ws`; the
  * socket.io `IoAdapter` works the same way). The token comes from the upgrade request per
  * `websocket.tokenSources`. A refused connection is closed with 4400 (malformed), 4401 (missing, invalid),
- * 4403 (scope) or 1013 (authorization server unavailable) and a reason; `handleConnection` never runs for it.
+ * 4403 (scope, role, claim) or 1013 (authorization server unavailable) and a reason; `handleConnection` never runs for it.
  * An accepted one is watched (re-checked, closed with 4401 when its token is revoked, evicted or expires), and
- * `TokenGuard` applies `@Scopes()`, `@AnyScope()` and `@Public()` to its message handlers; `@Introspected()` works.
+ * `TokenGuard` applies the handlers' decorators (`@Scopes()`, `@Roles()`, `@RequireClaims()`, `@RequireAuthentication()`,
+ * `@Public()`, …) to each message as over HTTP; `@Introspected()` works.
  * Messages sent before the token is checked are held (`websocket.maxPendingMessages`) and handled after.
  *
  * Returns the same adapter (its `bindClientConnect` wrapped): this library never loads a WebSocket package itself.
