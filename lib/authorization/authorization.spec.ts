@@ -115,6 +115,18 @@ describe('evaluateRouteChecks (pure)', () => {
     }
   });
 
+  it('order: audience (401), step-up (401), then scopes, roles, claims (403)', () => {
+    const all = checks({ audience: 'https://a.example', stepUp: { acrValues: ['gold'] }, allScopes: ['write'], allRoles: ['admin'], allClaims: [['tenant', 'acme']] });
+    const refusal = (claims: Record<string, unknown>, scopes: string[] = []) => evaluateRouteChecks(all, { ...result(claims), scopes } as ActiveIntrospectionResult, roles, 5)?.reason;
+    expect(refusal({})).toBe('audience_mismatch');
+    expect(refusal({ aud: ['https://a.example'] })).toBe('insufficient_user_authentication');
+    expect(refusal({ aud: 'https://a.example', acr: 'gold' })).toBe('insufficient_scope');
+    expect(refusal({ aud: 'https://a.example', acr: 'gold' }, ['write'])).toBe('insufficient_roles');
+    expect(refusal({ aud: 'https://a.example', acr: 'gold', roles: ['admin'] }, ['write'])).toBe('insufficient_claims');
+    expect(refusal({ aud: 'https://a.example', acr: 'gold', roles: ['admin'], tenant: 'acme' }, ['write'])).toBeUndefined();
+    expect(evaluateRouteChecks(checks({ anyScopes: [['a', 'b']] }), result({}), roles, 5)).toMatchObject({ status: 403, requiredScopes: ['a', 'b'], anyOf: true });
+  });
+
   it('roles from a result with a polluted prototype are not roles', () => {
     const polluted = Object.create({ roles: ['admin'] });
     polluted.active = true;
