@@ -102,7 +102,7 @@ export type {
 export { authenticateWebSockets } from './guard/ws-authentication.js';
 export type { WebSocketAuthenticationAdapterOptions } from './guard/ws-authentication.js';
 export { CLOSE_CODES, ConnectionAuthenticator, ConnectionRefusedError } from './guard/connection.authenticator.js';
-export type { ConnectionPrincipal } from './guard/connection.authenticator.js';
+export type { ConnectionPrincipal, ConnectionRequirements } from './guard/connection.authenticator.js';
 /**
  * This API's own access tokens for the backends it calls (`outbound` option): `fetch(backend, url, init)`
  * retries once with a new token when the backend refuses ours (e.g. after an IdP restart); `getToken(backend)`.

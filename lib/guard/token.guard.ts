@@ -32,7 +32,7 @@ import type { ActiveIntrospectionResult, IntrospectionResult, IntrospectOptions 
 import { IntrospectionService } from '../introspection.service.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
-import { bearerChallenge, bearerChallenge as bearerChallengeOf, dpopChallenge, extractBearer, type BearerExtraction } from './bearer.js';
+import { bearerChallenge, bearerChallenge as bearerChallengeOf, dpopChallenge, extractBearer, type BearerExtraction, type ChallengeParams } from './bearer.js';
 import { headerCertificateThumbprint, socketCertificateThumbprint } from './client-certificate.js';
 import type { TokenPresentation } from '../client/introspection-response.js';
 import { DpopProofError, type VerifiedDpopProof } from '../dpop/dpop-proof.js';
@@ -244,7 +244,6 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': dpopBound ? [challenge, this.dpopChallengeOf()] : challenge },
         description);
     }
-    this.checkScopes(context, route, result, token, scheme);
     if (route.checks) this.checkRoute(context, route.checks, result, token, scheme);
     request[this.options.userProperty] = result;
     introspectionResults.set(request, result);
@@ -387,12 +386,12 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
    * Context types other than HTTP requests that are not `@Public()`: WebSocket messages of connections
    * authenticated by `authenticateWebSockets()`, graphql-ws operations of connections authenticated by
    * `ConnectionAuthenticator.graphqlWs()`, and microservice messages when `microservice.token` is set — each
-   * gets the handler's scopes applied to its token. Anything else is refused (Nest answers with its Forbidden
+   * gets the handler's decorators (scopes, roles, claims, step-up, resource audience) applied to its token, as over HTTP. Anything else is refused (Nest answers with its Forbidden
    * error): a handler must never run unauthenticated by accident. Override to authenticate other transports.
    */
   protected handleOtherContext(context: ExecutionContext, route?: ContextRequirements): boolean | Promise<boolean> {
     if (route) {
-      this.otherContexts ??= new OtherContextAuthorizer(this.introspection, this.options);
+      this.otherContexts ??= new OtherContextAuthorizer(this.introspection, this.options, this.roles);
       const verdict = this.otherContexts.authorize(context, route);
       if (verdict) return verdict;
     }
@@ -451,42 +450,28 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       `The authorization server cannot verify the access token right now (${unavailable.reason}); retry after ${unavailable.retryAfterSeconds} s.`);
   }
 
-  private checkScopes(context: ExecutionContext, route: RouteRequirements, result: ActiveIntrospectionResult, token: string, scheme: 'bearer' | 'dpop'): void {
-    const granted = result.scopes;
-    const bearerChallenge = (params: { realm?: string; error: string; description: string; scope: string }) =>
-      scheme === 'dpop' ? this.dpopChallengeOf(params) : bearerChallengeOf(params);
-    for (const scope of route.allScopes) {
-      if (!granted.includes(scope)) {
-        this.insufficientScope(token, route.allScopes);
-        const required = route.allScopes.join(' ');
-        this.throwRejection(context, HttpStatus.FORBIDDEN,
-          { 'WWW-Authenticate': bearerChallenge({ realm: this.options.realm, error: 'insufficient_scope', description: `Scopes required: ${required}`, scope: required }) },
-          `The access token lacks a required scope. Required: ${route.allScopes.join(', ')}.`);
-      }
-    }
-    for (const anyOf of route.anyScopes) {
-      if (!anyOf.some((scope) => granted.includes(scope))) {
-        this.insufficientScope(token, anyOf);
-        const options = anyOf.join(' ');
-        this.throwRejection(context, HttpStatus.FORBIDDEN,
-          { 'WWW-Authenticate': bearerChallenge({ realm: this.options.realm, error: 'insufficient_scope', description: `One of these scopes required: ${options}`, scope: options }) },
-          `The access token needs one of these scopes: ${anyOf.join(', ')}.`);
-      }
-    }
-  }
-
-  /** Roles, claims, step-up (RFC 9470) and per-resource audience: after scopes, on cached results as on fresh ones. */
+  /**
+   * Scopes, roles, claims, step-up (RFC 9470) and per-resource audience, on cached results as on fresh ones:
+   * 401-type refusals (audience, step-up) before 403-type ones (scopes, roles, claims); see `evaluateRouteChecks`.
+   */
   private checkRoute(context: ExecutionContext, checks: RouteChecks, result: ActiveIntrospectionResult, token: string, scheme: 'bearer' | 'dpop'): void {
     const refusal = evaluateRouteChecks(checks, result, this.roles, this.options.clockSkewSeconds);
     if (!refusal) return;
-    this.telemetry?.decision(refusal.status === 403 ? 'insufficient_scope' : 'invalid');
-    if (this.telemetry?.events.onTokenRejected) this.telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(token), reason: refusal.reason });
-    const params = {
-      realm: this.options.realm,
-      error: refusal.error,
-      description: refusal.description,
-      ...(refusal.error === 'insufficient_user_authentication' ? { acrValues: refusal.acrValues, maxAge: refusal.maxAge } : {}),
-    };
+    let params: ChallengeParams;
+    if (refusal.reason === 'insufficient_scope') {
+      this.insufficientScope(token, refusal.requiredScopes);
+      const scope = refusal.requiredScopes.join(' ');
+      params = { realm: this.options.realm, error: refusal.error, description: `${refusal.anyOf ? 'One of these scopes' : 'Scopes'} required: ${scope}`, scope };
+    } else {
+      this.telemetry?.decision(refusal.status === 403 ? 'insufficient_scope' : 'invalid');
+      if (this.telemetry?.events.onTokenRejected) this.telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(token), reason: refusal.reason });
+      params = {
+        realm: this.options.realm,
+        error: refusal.error,
+        description: refusal.description,
+        ...(refusal.error === 'insufficient_user_authentication' ? { acrValues: refusal.acrValues, maxAge: refusal.maxAge } : {}),
+      };
+    }
     this.throwRejection(context, refusal.status, { 'WWW-Authenticate': scheme === 'dpop' ? this.dpopChallengeOf(params) : bearerChallengeOf(params) }, refusal.description);
   }
 
@@ -511,11 +496,6 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
   private readRequirements(handler: object, controller: object): RouteRequirements {
     const h = handler as () => void;
     const c = controller as () => void;
-    const scopeLists = this.reflector.getAll<(readonly string[] | undefined)[]>(SCOPES_KEY, [c, h]);
-    const allScopes = [...new Set(scopeLists.flatMap((list) => list ?? []))];
-    const anyScopes = this.reflector
-      .getAll<(readonly string[] | undefined)[]>(ANY_SCOPE_KEY, [c, h])
-      .filter((list): list is readonly string[] => Array.isArray(list));
     // @Public() exempts a route unless requirements are declared at the same or a more specific
     // level: a handler's own @Scopes/@AnyScope win over a controller's @Public(); @Public() on a
     // handler wins over the controller's requirements (an explicit exception).
@@ -526,6 +506,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     const isPublic = handlerPublic ? !requires(h) : classPublic && !requires(h) && !requires(c);
     const outagePolicy = this.reflector.getAllAndOverride<OutagePolicy>(OUTAGE_POLICY_KEY, [h, c]) ?? this.options.outagePolicy;
     const checks = readRouteChecks(this.reflector, h, c, this.options);
+    const { allScopes, anyScopes } = checks;
     const traps: string[] = isPublic ? [] : [...checks.traps];
     if ((handlerPublic && requires(h)) || (!handlerPublic && classPublic && (requires(h) || requires(c)))) {
       traps.push('@Public() is ignored because the route also requires scopes, roles, claims or an authentication level: it needs a valid token. Remove one of them.');
