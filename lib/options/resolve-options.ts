@@ -125,6 +125,8 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     const cb = r.circuitBreaker ?? {};
     circuitBreaker = {
       consecutiveFailures: num('resilience.circuitBreaker.consecutiveFailures', cb.consecutiveFailures, 5, { min: 1, max: 1000, unit: 'failures', integer: true }),
+      failureRatio: num('resilience.circuitBreaker.failureRatio', cb.failureRatio, 0.5, { min: 0.01, max: 0.99, unit: 'failed calls per call' }),
+      samplingWindowMs: num('resilience.circuitBreaker.samplingWindowMs', cb.samplingWindowMs, 1000, { min: 100, max: 600_000, unit: 'milliseconds' }),
       halfOpenAfterMs: num('resilience.circuitBreaker.halfOpenAfterMs', cb.halfOpenAfterMs, 5000, { min: 1, max: 3_600_000, unit: 'milliseconds' }),
     };
   }

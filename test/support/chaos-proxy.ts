@@ -1,17 +1,20 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-export type ChaosMode = 'ok' | 'down' | 'slow' | 'error500' | 'error429' | 'garbage' | 'delay';
+export type ChaosMode = 'ok' | 'down' | 'slow' | 'error500' | 'error429' | 'garbage' | 'delay' | 'blackhole';
 
 /**
  * A real HTTP server on 127.0.0.1 in front of a real authorization server: forwards requests in
- * mode `ok`, and misbehaves on demand — refuses connections (`down`), hangs 5 s (`slow`), answers
+ * mode `ok`, and misbehaves on demand — refuses connections (`down`), hangs 5 s (`slow`), never answers
+ * (`blackhole`: accepts the request and holds it until the client gives up or the proxy stops), answers
  * 500, 429 + Retry-After, or an HTML page with status 200 (`garbage`), or forwards after `delayMs` (`delay`).
  */
 export class ChaosProxy {
   mode: ChaosMode = 'ok';
   /** For mode `delay`: how long each request is held before it is forwarded, milliseconds. */
   delayMs = 300;
+  /** Requests received (answered or not) since start: what a test counts as calls reaching the AS's address. */
+  requests = 0;
   private server?: Server;
   private port = 0;
   private readonly sockets = new Set<Socket>();
@@ -50,6 +53,7 @@ export class ChaosProxy {
 
   private async listen(port: number): Promise<void> {
     const server = createServer((req, res) => {
+      this.requests++;
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
@@ -76,6 +80,8 @@ export class ChaosProxy {
             this.timers.add(t);
             return;
           }
+          case 'blackhole':
+            return;
           case 'error500':
             res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"server_error"}');
             return;
