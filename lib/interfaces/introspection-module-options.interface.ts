@@ -91,25 +91,21 @@ export interface IntrospectionResilienceOptions {
   deadlineMs?: number;
   /** Retries after a transient failure (connection, timeout, 5xx, 429). 0 disables. Default 2. */
   retries?: number;
-  /** First retry delay, milliseconds; grows exponentially with jitter. Default 100 ms. */
+  /** First retry delay, milliseconds; grows exponentially with jitter. Default 50 ms. */
   retryInitialDelayMs?: number;
   /** Largest retry delay, milliseconds. A 429 asking for a longer `Retry-After` is not retried. Default 1,000 ms. */
   retryMaxDelayMs?: number;
   /**
-   * Circuit breaker: fail fast for `halfOpenAfterMs`, then let one call through as a test, once the
-   * authorization server is in trouble — counted per HTTP call (retries included), and only for AS
-   * trouble: refused or reset connections, timeouts, 5xx, 429, failed discovery. Never for what a
-   * caller sends (junk tokens, 4xx about a token), our own credentials, overload or deadlines. It opens
-   * when both hold:
-   * - `consecutiveFailures` calls in a row failed (default 5);
-   * - more than `failureRatio` of the calls of the last `samplingWindowMs` failed (default 0.5 of
-   *   1,000 ms): a short blip among many successes does not open it, however many calls it fails.
-   *
-   * With the defaults an outage is detected after about 150 ms of failing calls (connection refused,
-   * 5xx); a hung AS after the attempt timeouts of the calls. `halfOpenAfterMs`: milliseconds, default 5,000.
-   * `false` disables it. Default `{ consecutiveFailures: 5, failureRatio: 0.5, samplingWindowMs: 1000, halfOpenAfterMs: 5000 }`.
+   * Circuit breaker: after `consecutiveFailures` failed calls to the authorization server in a row
+   * (each HTTP attempt counts, retries included), fail fast with `circuit_open` for `halfOpenAfterMs`
+   * milliseconds, then let one call through as a test. Only AS trouble counts: refused or reset
+   * connections, timeouts, 5xx, 429, failed discovery — never what a caller sends (junk tokens, a 4xx
+   * about a token), our own credentials, overload or deadlines. A success resets the count, so a single
+   * slow answer or 503 among successes never opens it. With the defaults a refused connection or 5xx
+   * outage opens it after about 150–250 ms of failing calls; a hung AS after five attempt timeouts.
+   * `false` disables it. Default `{ consecutiveFailures: 5, halfOpenAfterMs: 5000 }`.
    */
-  circuitBreaker?: false | { consecutiveFailures?: number; failureRatio?: number; samplingWindowMs?: number; halfOpenAfterMs?: number };
+  circuitBreaker?: false | { consecutiveFailures?: number; halfOpenAfterMs?: number };
   /** Maximum concurrent HTTP calls to the authorization server. Default 32. */
   maxConcurrentCalls?: number;
   /** Calls allowed to wait for a free slot beyond `maxConcurrentCalls`. Default 1,000. */

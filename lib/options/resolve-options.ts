@@ -115,7 +115,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     );
   }
   const retries = num('resilience.retries', r.retries, 2, { min: 0, max: 10, unit: 'retries', integer: true });
-  const retryInitialDelayMs = num('resilience.retryInitialDelayMs', r.retryInitialDelayMs, 100, { min: 0, max: 60_000, unit: 'milliseconds' });
+  const retryInitialDelayMs = num('resilience.retryInitialDelayMs', r.retryInitialDelayMs, 50, { min: 0, max: 60_000, unit: 'milliseconds' });
   const retryMaxDelayMs = num('resilience.retryMaxDelayMs', r.retryMaxDelayMs, Math.max(1000, retryInitialDelayMs), { min: 0, max: 300_000, unit: 'milliseconds' });
   if (retryMaxDelayMs < retryInitialDelayMs) {
     problems.push('`resilience.retryMaxDelayMs` is smaller than `resilience.retryInitialDelayMs`: make it at least as large.');
@@ -125,8 +125,6 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     const cb = r.circuitBreaker ?? {};
     circuitBreaker = {
       consecutiveFailures: num('resilience.circuitBreaker.consecutiveFailures', cb.consecutiveFailures, 5, { min: 1, max: 1000, unit: 'failures', integer: true }),
-      failureRatio: num('resilience.circuitBreaker.failureRatio', cb.failureRatio, 0.5, { min: 0.01, max: 0.99, unit: 'failed calls per call' }),
-      samplingWindowMs: num('resilience.circuitBreaker.samplingWindowMs', cb.samplingWindowMs, 1000, { min: 100, max: 600_000, unit: 'milliseconds' }),
       halfOpenAfterMs: num('resilience.circuitBreaker.halfOpenAfterMs', cb.halfOpenAfterMs, 5000, { min: 1, max: 3_600_000, unit: 'milliseconds' }),
     };
   }

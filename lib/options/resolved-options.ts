@@ -91,9 +91,7 @@ export interface ResolvedOptions extends ResolvedTokenSourceOptions {
     readonly retries: number;
     readonly retryInitialDelayMs: number;
     readonly retryMaxDelayMs: number;
-    readonly circuitBreaker:
-      | false
-      | { readonly consecutiveFailures: number; readonly failureRatio: number; readonly samplingWindowMs: number; readonly halfOpenAfterMs: number };
+    readonly circuitBreaker: false | { readonly consecutiveFailures: number; readonly halfOpenAfterMs: number };
     readonly maxConcurrentCalls: number;
     readonly maxQueuedCalls: number;
     readonly retryAfterSeconds: number;

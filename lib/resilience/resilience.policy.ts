@@ -4,7 +4,6 @@ import {
   CircuitState,
   ConsecutiveBreaker,
   ExponentialBackoff,
-  SamplingBreaker,
   TaskCancelledError,
   TimeoutStrategy,
   bulkhead,
@@ -15,7 +14,6 @@ import {
   timeout,
   wrap,
   type CircuitBreakerPolicy,
-  type IBreaker,
   type IBackoff,
   type IBackoffFactory,
   type IPolicy,
@@ -68,7 +66,7 @@ class ProbeTimeoutError extends Error {}
  * Every call to the authorization server goes through here (cockatiel policies, outermost first):
  * `Retry-After` hold-off → overall deadline → retry (transient failures only, exponential backoff
  * with decorrelated jitter, honouring a short `Retry-After`) → circuit breaker (counts failed
- * *calls*, retries included, for AS trouble only; see {@link BothBreakers}) → bulkheads (cap concurrent HTTP calls; new
+ * *calls*, retries included, for AS trouble only) → bulkheads (cap concurrent HTTP calls; new
  * tokens get fewer slots than re-validations of known-active tokens, shared round-robin between
  * callers) → per-attempt timeout.
  * Whatever fails comes out as an `AuthorizationServerUnavailableError` with a retry-after hint.
@@ -110,7 +108,7 @@ export class ResiliencePolicy {
             e instanceof ProbeTimeoutError ||
             (e instanceof AuthorizationServerUnavailableError && BREAKER_REASONS.has(e.reason)),
         ),
-        { halfOpenAfter: o.circuitBreaker.halfOpenAfterMs, breaker: new BothBreakers(o.circuitBreaker) },
+        { halfOpenAfter: o.circuitBreaker.halfOpenAfterMs, breaker: new ConsecutiveBreaker(o.circuitBreaker.consecutiveFailures) },
       );
       this.breaker.onBreak(() => (this.openedAt = Date.now()));
       this.breaker.onStateChange((state) => {
@@ -310,44 +308,6 @@ export class ResiliencePolicy {
       `Calling the authorization server failed unexpectedly: ${(error as Error)?.message ?? String(error)}`,
       { cause: error },
     );
-  }
-}
-
-/**
- * Opens when both of cockatiel's breakers say so: `consecutiveFailures` calls in a row failed, and more
- * than `failureRatio` of the calls of the last `samplingWindowMs` failed. The first reacts within a few
- * calls when nothing succeeds; the second keeps a short blip among many successes (a burst of failed
- * calls in a busy second) from opening it. Both see every outcome.
- */
-class BothBreakers implements IBreaker {
-  private readonly consecutive: ConsecutiveBreaker;
-  private readonly sampling: SamplingBreaker;
-
-  constructor(o: { consecutiveFailures: number; failureRatio: number; samplingWindowMs: number }) {
-    this.consecutive = new ConsecutiveBreaker(o.consecutiveFailures);
-    // One call in the window is enough for the ratio: the consecutive count already asks for several.
-    this.sampling = new SamplingBreaker({ threshold: o.failureRatio, duration: o.samplingWindowMs, minimumRps: 1000 / o.samplingWindowMs });
-  }
-
-  get state(): unknown {
-    return { consecutive: this.consecutive.state, sampling: this.sampling.state };
-  }
-
-  set state(value: unknown) {
-    const v = value as { consecutive: unknown; sampling: unknown };
-    this.consecutive.state = v.consecutive as number;
-    this.sampling.state = v.sampling;
-  }
-
-  success(state: CircuitState): void {
-    this.consecutive.success();
-    this.sampling.success(state);
-  }
-
-  failure(state: CircuitState): boolean {
-    const inARow = this.consecutive.failure();
-    const byRatio = this.sampling.failure(state);
-    return inARow && byRatio;
   }
 }
 
