@@ -91,19 +91,13 @@ export interface IntrospectionResilienceOptions {
   deadlineMs?: number;
   /** Retries after a transient failure (connection, timeout, 5xx, 429). 0 disables. Default 2. */
   retries?: number;
-  /** First retry delay, milliseconds; grows exponentially with jitter. Default 50 ms. */
+  /** First retry delay, milliseconds; grows exponentially with jitter. Default 100 ms. */
   retryInitialDelayMs?: number;
   /** Largest retry delay, milliseconds. A 429 asking for a longer `Retry-After` is not retried. Default 1,000 ms. */
   retryMaxDelayMs?: number;
   /**
-   * Circuit breaker: after `consecutiveFailures` failed calls to the authorization server in a row
-   * (each HTTP attempt counts, retries included), fail fast with `circuit_open` for `halfOpenAfterMs`
-   * milliseconds, then let one call through as a test. Only AS trouble counts: refused or reset
-   * connections, timeouts, 5xx, 429, failed discovery — never what a caller sends (junk tokens, a 4xx
-   * about a token), our own credentials, overload or deadlines. A success resets the count, so a single
-   * slow answer or 503 among successes never opens it. With the defaults a refused connection or 5xx
-   * outage opens it after about 150–250 ms of failing calls; a hung AS after five attempt timeouts.
-   * `false` disables it. Default `{ consecutiveFailures: 5, halfOpenAfterMs: 5000 }`.
+   * Circuit breaker: after `consecutiveFailures` failed lookups in a row, fail fast for `halfOpenAfterMs`,
+   * then let one probe through. `false` disables it. Default `{ consecutiveFailures: 5, halfOpenAfterMs: 5000 }`.
    */
   circuitBreaker?: false | { consecutiveFailures?: number; halfOpenAfterMs?: number };
   /** Maximum concurrent HTTP calls to the authorization server. Default 32. */

@@ -115,7 +115,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     );
   }
   const retries = num('resilience.retries', r.retries, 2, { min: 0, max: 10, unit: 'retries', integer: true });
-  const retryInitialDelayMs = num('resilience.retryInitialDelayMs', r.retryInitialDelayMs, 50, { min: 0, max: 60_000, unit: 'milliseconds' });
+  const retryInitialDelayMs = num('resilience.retryInitialDelayMs', r.retryInitialDelayMs, 100, { min: 0, max: 60_000, unit: 'milliseconds' });
   const retryMaxDelayMs = num('resilience.retryMaxDelayMs', r.retryMaxDelayMs, Math.max(1000, retryInitialDelayMs), { min: 0, max: 300_000, unit: 'milliseconds' });
   if (retryMaxDelayMs < retryInitialDelayMs) {
     problems.push('`resilience.retryMaxDelayMs` is smaller than `resilience.retryInitialDelayMs`: make it at least as large.');

@@ -64,9 +64,9 @@ class ProbeTimeoutError extends Error {}
 
 /**
  * Every call to the authorization server goes through here (cockatiel policies, outermost first):
- * `Retry-After` hold-off → overall deadline → retry (transient failures only, exponential backoff
- * with decorrelated jitter, honouring a short `Retry-After`) → circuit breaker (counts failed
- * *calls*, retries included, for AS trouble only) → bulkheads (cap concurrent HTTP calls; new
+ * `Retry-After` hold-off → overall deadline → circuit breaker (counts failed *lookups*, after
+ * retries, for AS trouble only) → retry (transient failures only, exponential backoff with
+ * decorrelated jitter, honouring a short `Retry-After`) → bulkheads (cap concurrent HTTP calls; new
  * tokens get fewer slots than re-validations of known-active tokens, shared round-robin between
  * callers) → per-attempt timeout.
  * Whatever fails comes out as an `AuthorizationServerUnavailableError` with a retry-after hint.
@@ -116,11 +116,7 @@ export class ResiliencePolicy {
       });
     }
     const deadline = timeout(o.deadlineMs, TimeoutStrategy.Aggressive);
-    // The breaker sits inside the retries: it counts every call, so an outage shows after a few failed
-    // calls rather than after a few lookups that each waited out all their retries and backoffs (with
-    // one hot token and single-flight, lookups come one after another: ~1 s of stalled requests). Once
-    // it opens, the next retry fails fast with circuit_open.
-    this.outer = wrap(deadline, retrier, this.breaker ?? noop);
+    this.outer = wrap(deadline, this.breaker ?? noop, retrier);
   }
 
   /** Current circuit-breaker state. */
