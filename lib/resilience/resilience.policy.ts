@@ -52,21 +52,24 @@ const BREAKER_REASONS: ReadonlySet<AuthorizationServerUnavailableError['reason']
 /**
  * Weights of failed attempts, in lookup-equivalents (see {@link WeightedConsecutiveBreaker}).
  *
- * - Nothing listens, no route, no such host (`ECONNREFUSED`, `EHOSTUNREACH`, `ENETUNREACH`,
- *   `ENOTFOUND`): the address we call is down as a whole — strong evidence.
+ * - Nothing listens, no route, no such host, or the connection was reset before any response
+ *   (`ECONNREFUSED`, `EHOSTUNREACH`, `ENETUNREACH`, `ENOTFOUND`, `ECONNRESET`, `EPIPE`): the address
+ *   we call is down as a whole — strong evidence. (A reset can also be a keep-alive race with a
+ *   healthy AS; its retry then succeeds and clears the count.)
  * - Silence: no answer within the full attempt timeout, or the lookup's deadline passed while the AS
  *   held it for at least half of it — strong evidence.
- * - Everything else that is AS trouble (5xx, 429, a reset or hang-up, discovery failures): one node
- *   behind a load balancer can produce it while the others answer, so an attempt weighs
- *   `1 / (retries + 1)`: a lookup that failed all its attempts counts 1, as when the breaker counted lookups.
+ * - Everything else that is AS trouble (5xx, 429, TLS and other transport errors, discovery
+ *   failures that are not the above): one node behind a load balancer can produce it while the
+ *   others answer, so an attempt weighs `1 / (retries + 1)`: a lookup that failed all its attempts
+ *   counts 1, as when the breaker counted lookups.
  *
  * False trips: if a fraction `f` of the AS's nodes fails in one way, `k = ceil(consecutiveFailures / w)`
  * attempts in a row must fail for the breaker to open, probability `f^k` per run of attempts
  * (default 5: strong `w = 2` → `k = 3`; others `w = 1/3` → `k = 15`, as before).
  */
 const STRONG_WEIGHT = 2;
-/** Error codes of a connection that was never made: nothing listens, or nothing to connect to. */
-const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND']);
+/** Error codes of a call that got no response at all: nothing listens, nothing to connect to, or the connection dropped. */
+const NO_RESPONSE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'ECONNRESET', 'EPIPE']);
 
 /** Errors that are silence of the AS (no answer within the attempt timeout or the lookup's deadline). */
 const SILENCES = new WeakSet<Error>();
@@ -75,7 +78,7 @@ const SILENCES = new WeakSet<Error>();
 function transportCode(error: unknown, depth = 0): string | undefined {
   if (!error || typeof error !== 'object' || depth > 4) return undefined;
   const e = error as { code?: unknown; cause?: unknown; errors?: unknown };
-  if (typeof e.code === 'string' && UNREACHABLE_CODES.has(e.code)) return e.code;
+  if (typeof e.code === 'string' && NO_RESPONSE_CODES.has(e.code)) return e.code;
   if (Array.isArray(e.errors)) for (const inner of e.errors) if (transportCode(inner, depth + 1)) return transportCode(inner, depth + 1);
   return transportCode(e.cause, depth + 1);
 }
