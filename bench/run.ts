@@ -9,7 +9,6 @@ import { spawn } from 'node:child_process';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { hash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +27,7 @@ import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { ChaosProxy } from '../test/support/chaos-proxy.js';
 import { behave, FaultyServer } from '../test/support/faulty-server.js';
+import { breakerReactionRows } from './breaker-reaction.js';
 
 const quick = process.argv.includes('--quick');
 /** `npm run bench -- --jwt`: only the JWT comparison (issue 13), printed, nothing written. */
@@ -677,59 +677,11 @@ async function memoryPerEntry() {
   return cache;
 }
 
-/**
- * Breaker reaction (issue 18): how long requests stall at the start of an outage before the breaker
- * opens and fails fast, with the default options. 20 callers keep asking for one hot, uncached token
- * (single-flight shares each lookup); the AS refuses connections (nothing listens on its port) or
- * answers 500. Measured from the first request to the first `circuit_open` answer.
- */
+/** Breaker reaction (issue 18): the four outage kinds, measured in bench/breaker-reaction.ts. */
 async function breakerReaction() {
-  const refusedPort = await new Promise<number>((resolve) => {
-    const s = createNetServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-  const failing = await FaultyServer.start(behave.status(500));
-  const faults: Array<[string, string, () => number]> = [
-    ['connection refused', `http://127.0.0.1:${refusedPort}/token/introspection`, () => 0],
-    ['500 Internal Server Error', failing.url, () => failing.requests],
-  ];
-  try {
-    for (const [fault, endpoint, asCalls] of faults) {
-      const { service, close } = await engine({ introspectionEndpoint: endpoint, allowInsecureRequests: true, ...CLIENTS.basic, metrics: false });
-      const t0 = performance.now();
-      let openedAt = 0;
-      let stalled = 0;
-      let slowest = 0;
-      const callers = Array.from({ length: 20 }, async () => {
-        while (!openedAt && performance.now() - t0 < 30_000) {
-          const started = performance.now();
-          try {
-            await service.introspect('hot-token-of-a-busy-client-0123456789abcdef');
-          } catch (error) {
-            if ((error as { reason?: string }).reason === 'circuit_open') {
-              openedAt ||= performance.now();
-              break;
-            }
-          }
-          stalled++;
-          slowest = Math.max(slowest, performance.now() - started);
-        }
-      });
-      await Promise.all(callers);
-      await close();
-      const ms = Math.round(openedAt - t0);
-      rows.push([
-        `breaker reaction, AS ${fault}, default options: stalled time before the first fast 503 (20 callers, one hot token)`,
-        `${ms} ms (${stalled} requests answered slowly, the slowest ${Math.round(slowest)} ms; ${asCalls() ? `${asCalls()} AS calls` : 'AS calls not countable'})`,
-        `< 250 ms: ${ms < 250 ? 'met' : 'NOT met'}`,
-      ]);
-      results[`breakerReaction_${fault.split(' ')[0]}`] = { stalledMs: ms, stalledRequests: stalled, slowestMs: slowest, asCalls: asCalls() };
-    }
-  } finally {
-    await failing.stop();
-  }
+  const measured = await breakerReactionRows();
+  rows.push(...measured.rows);
+  results.breakerReaction = measured.results;
 }
 
 async function main() {

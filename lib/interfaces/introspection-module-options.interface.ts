@@ -127,13 +127,18 @@ export interface IntrospectionResilienceOptions {
   deadlineMs?: number;
   /** Retries after a transient failure (connection, timeout, 5xx, 429). 0 disables. Default 2. */
   retries?: number;
-  /** First retry delay, milliseconds; grows exponentially with jitter. Default 100 ms. */
+  /** First retry delay, milliseconds; grows exponentially with jitter (decorrelated). Default 50 ms. */
   retryInitialDelayMs?: number;
   /** Largest retry delay, milliseconds. A 429 asking for a longer `Retry-After` is not retried. Default 1,000 ms. */
   retryMaxDelayMs?: number;
   /**
-   * Circuit breaker: after `consecutiveFailures` failed lookups in a row, fail fast for `halfOpenAfterMs`,
-   * then let one probe through. `false` disables it. Default `{ consecutiveFailures: 5, halfOpenAfterMs: 5000 }`.
+   * Circuit breaker: fail fast for `halfOpenAfterMs` once failed attempts in a row (no success in
+   * between) add up to `consecutiveFailures` lookup-equivalents, then let one attempt through as a
+   * test. Only authorization-server trouble counts. An attempt that was refused (nothing listens, no
+   * route, no such host) or got no answer within `attemptTimeoutMs` (or the lookup's deadline) weighs
+   * 2; any other failure (5xx, 429, reset) weighs `1 / (retries + 1)`, so a lookup that failed all its
+   * attempts with 5xx counts 1. `false` disables it. Default `{ consecutiveFailures: 5, halfOpenAfterMs: 5000 }`
+   * (lookup-equivalents, milliseconds).
    */
   circuitBreaker?: false | { consecutiveFailures?: number; halfOpenAfterMs?: number };
   /** Maximum concurrent HTTP calls to the authorization server. Default 32. */

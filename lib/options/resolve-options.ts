@@ -116,7 +116,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     );
   }
   const retries = num('resilience.retries', r.retries, 2, { min: 0, max: 10, unit: 'retries', integer: true });
-  const retryInitialDelayMs = num('resilience.retryInitialDelayMs', r.retryInitialDelayMs, 100, { min: 0, max: 60_000, unit: 'milliseconds' });
+  const retryInitialDelayMs = num('resilience.retryInitialDelayMs', r.retryInitialDelayMs, 50, { min: 0, max: 60_000, unit: 'milliseconds' });
   const retryMaxDelayMs = num('resilience.retryMaxDelayMs', r.retryMaxDelayMs, Math.max(1000, retryInitialDelayMs), { min: 0, max: 300_000, unit: 'milliseconds' });
   if (retryMaxDelayMs < retryInitialDelayMs) {
     problems.push('`resilience.retryMaxDelayMs` is smaller than `resilience.retryInitialDelayMs`: make it at least as large.');
@@ -125,7 +125,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
   if (r.circuitBreaker !== false) {
     const cb = r.circuitBreaker ?? {};
     circuitBreaker = {
-      consecutiveFailures: num('resilience.circuitBreaker.consecutiveFailures', cb.consecutiveFailures, 5, { min: 1, max: 1000, unit: 'failures', integer: true }),
+      consecutiveFailures: num('resilience.circuitBreaker.consecutiveFailures', cb.consecutiveFailures, 5, { min: 1, max: 1000, unit: 'lookup-equivalents', integer: true }),
       halfOpenAfterMs: num('resilience.circuitBreaker.halfOpenAfterMs', cb.halfOpenAfterMs, 5000, { min: 1, max: 3_600_000, unit: 'milliseconds' }),
     };
   }
