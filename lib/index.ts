@@ -40,6 +40,8 @@ export { AnyScope, Scopes } from './decorators/scopes.decorator.js';
 export { OutagePolicy } from './decorators/outage-policy.decorator.js';
 /** `@RequireIntrospection()`: revocation-sensitive route; every request asks the AS (JWTs too). */
 export { RequireIntrospection } from './decorators/require-introspection.decorator.js';
+/** `@Recheck(fraction = 1)`: a fraction of the route's cache hits re-introspect the token in the background (adaptive re-check). */
+export { Recheck } from './decorators/recheck.decorator.js';
 /** `@RequireDpop()`: only DPoP-bound tokens with a proof (RFC 9449); bearer tokens get 401 with a DPoP challenge. */
 export { RequireDpop } from './decorators/require-dpop.decorator.js';
 /**
@@ -100,7 +102,7 @@ export type {
 export { authenticateWebSockets } from './guard/ws-authentication.js';
 export type { WebSocketAuthenticationAdapterOptions } from './guard/ws-authentication.js';
 export { CLOSE_CODES, ConnectionAuthenticator, ConnectionRefusedError } from './guard/connection.authenticator.js';
-export type { ConnectionPrincipal } from './guard/connection.authenticator.js';
+export type { ConnectionPrincipal, ConnectionRequirements } from './guard/connection.authenticator.js';
 /**
  * This API's own access tokens for the backends it calls (`outbound` option): `fetch(backend, url, init)`
  * retries once with a new token when the backend refuses ours (e.g. after an IdP restart); `getToken(backend)`.
@@ -127,6 +129,7 @@ export type {
   IntrospectionCacheOptions,
   IntrospectionModuleOptions,
   IntrospectionResilienceOptions,
+  IntrospectionRevalidationOptions,
   DpopOptions,
   JwtAccessTokenOptions,
   JwtMode,

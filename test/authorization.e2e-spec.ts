@@ -8,6 +8,7 @@ import {
   Public,
   RequireAuthentication,
   RequireClaims,
+  RequireDpop,
   RoleMappers,
   Roles,
   Scopes,
@@ -36,6 +37,20 @@ class StepUpController {
   @Get('both')
   @RequireAuthentication({ acrValues: ['gold'], maxAge: 60 })
   both() {
+    return { ok: true };
+  }
+
+  @Get('scoped-gold')
+  @Scopes('write')
+  @Roles('admin')
+  @RequireAuthentication({ acrValues: ['gold'] })
+  scopedGold() {
+    return { ok: true };
+  }
+
+  @Get('dpop-only')
+  @RequireDpop()
+  dpopOnly() {
     return { ok: true };
   }
 }
@@ -221,6 +236,29 @@ describe.each(ADAPTERS)('Roles, claims, step-up and RFC 9728 metadata over %s (r
       const res = await get('/step-up/both', await token({ acr: 'gold', auth_time: now() - 120 }));
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toContain('acr_values="gold", max_age="60"');
+    });
+
+    it('order: step-up (401) is checked before scopes and roles (403); with the right acr, the scope is next, then the role', async () => {
+      const weak = await get('/step-up/scoped-gold', await token({ acr: 'silver' }, 'read'));
+      expect(weak.status).toBe(401);
+      expect(weak.headers.get('www-authenticate')).toContain('error="insufficient_user_authentication"');
+      expect(weak.headers.get('www-authenticate')).toContain('acr_values="gold"');
+      const noScope = await get('/step-up/scoped-gold', await token({ acr: 'gold' }, 'read'));
+      expect(noScope.status).toBe(403);
+      expect(noScope.headers.get('www-authenticate')).toContain('error="insufficient_scope", error_description="Scopes required: write", scope="write"');
+      const noRole = await get('/step-up/scoped-gold', await token({ acr: 'gold' }, 'read write'));
+      expect(noRole.status).toBe(403);
+      expect(noRole.body.message).toBe('The access token lacks a required role. Required: admin.');
+      expect((await get('/step-up/scoped-gold', await token({ acr: 'gold', roles: ['admin'] }, 'read write'))).status).toBe(200);
+    });
+
+    it('DPoP challenges carry resource_metadata too: no token, and a bearer token on a DPoP-only route', async () => {
+      const missing = await get('/step-up/dpop-only');
+      expect(missing.status).toBe(401);
+      expect(missing.headers.get('www-authenticate')).toMatch(new RegExp(`^DPoP algs="[^"]+", realm="api", resource_metadata="${METADATA_URL}"$`));
+      const bearer = await get('/step-up/dpop-only', await token({}));
+      expect(bearer.status).toBe(401);
+      expect(bearer.headers.get('www-authenticate')).toMatch(/^DPoP algs=.*error="invalid_token".*resource_metadata=/);
     });
 
     it('a DPoP-bound token gets the DPoP scheme challenge', async () => {

@@ -3,7 +3,7 @@ import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
-import { IntrospectionModule, ProtectedResource, RequireAuthentication } from '../lib/index.js';
+import { IntrospectionModule, ProtectedResource, RequireAuthentication, Scopes } from '../lib/index.js';
 import { ADAPTERS, call, startApp, type AdapterName } from './support/app.js';
 import { CLIENTS, TestAuthorizationServer } from './support/authorization-server.js';
 import { quietLogger } from './support/engine.js';
@@ -25,6 +25,12 @@ class OrdersController {
 class McpController {
   @Get()
   call() {
+    return { ok: true };
+  }
+
+  @Get('admin')
+  @Scopes('admin')
+  admin() {
     return { ok: true };
   }
 }
@@ -96,6 +102,40 @@ describe.each(ADAPTERS)('Several protected resources in one app (forRootAsync, g
     expect(refused.status).toBe(401);
     expect(refused.headers.get('www-authenticate')).toContain('error="invalid_token"');
     expect(refused.headers.get('www-authenticate')).toContain('/.well-known/oauth-protected-resource/mcp"');
+  });
+
+  it('a token for another resource that also lacks the scope: 401 invalid_token (the audience is checked before scopes), not 403', async () => {
+    const forOrders = await as.issueToken({ scope: 'read', resource: ORDERS });
+    const refused = await call(`${url}/api/mcp/admin`, { authorization: `Bearer ${forOrders}` });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token", error_description="The access token is not meant for this resource \(https:\/\/api\.example\.com\/mcp\)\.", resource_metadata=".*\/mcp"$/);
+    const forMcp = await as.issueToken({ scope: 'read', resource: MCP });
+    const noScope = await call(`${url}/api/mcp/admin`, { authorization: `Bearer ${forMcp}` });
+    expect(noScope.status).toBe(403);
+    expect(noScope.headers.get('www-authenticate')).toContain('error="insufficient_scope", error_description="Scopes required: admin", scope="admin"');
+  });
+});
+
+describe.each(ADAPTERS)('bearer_methods_supported derived from tokenSources over %s', (adapter) => {
+  const cases: Array<[string, Record<string, unknown>, Record<string, unknown>, unknown]> = [
+    ['default (Authorization header)', {}, {}, ['header']],
+    ['header, cookie and a custom header', { tokenSources: [{ in: 'header' }, { in: 'cookie', name: 'at' }, { in: 'header', name: 'X-Api-Token' }] }, {}, ['header']],
+    ['a cookie only (no RFC 6750 method)', { tokenSources: [{ in: 'cookie', name: 'at' }] }, {}, []],
+    ['the unsafe query source', { tokenSources: [{ in: 'header' }, { in: 'query', dangerouslyAllowTokenInUrl: true }] }, {}, ['header', 'query']],
+    ['set explicitly: kept as given', { tokenSources: [{ in: 'cookie', name: 'at' }] }, { bearerMethodsSupported: ['header', 'body'] }, ['header', 'body']],
+  ];
+  it.each(cases)('%s', async (_what, sources, metadata, expected) => {
+    const { app, url } = await startApp(adapter, {
+      introspectionEndpoint: 'http://127.0.0.1:9/introspect', allowInsecureRequests: true, ...CLIENTS.basic, ...sources,
+      resourceMetadata: { resource: ORDERS, authorizationServers: ['https://as.example.com'], ...metadata },
+    } as never, []);
+    try {
+      const res = await call(`${url}/.well-known/oauth-protected-resource/orders`);
+      expect(res.status).toBe(200);
+      expect(res.body.bearer_methods_supported).toEqual(expected);
+    } finally {
+      await app.close();
+    }
   });
 });
 

@@ -102,7 +102,7 @@ describe('decorator arguments are checked when the class is defined (start-up)',
 describe('evaluateRouteChecks (pure)', () => {
   const roles = new RoleExtractor([RoleMappers.roles()], () => undefined);
   const result = (claims: Record<string, unknown>) => ({ active: true, scopes: [], ...claims }) as ActiveIntrospectionResult;
-  const checks = (c: Partial<RouteChecks>): RouteChecks => ({ allRoles: [], anyRoles: [], allClaims: [], anyClaims: [], ...c });
+  const checks = (c: Partial<RouteChecks>): RouteChecks => ({ allScopes: [], anyScopes: [], allRoles: [], anyRoles: [], allClaims: [], anyClaims: [], ...c });
 
   it('auth_time: leeway both ways, NaN/Infinity/strings refused', () => {
     const stepUp = checks({ stepUp: { maxAge: 60 } });
@@ -113,6 +113,18 @@ describe('evaluateRouteChecks (pure)', () => {
     for (const auth_time of [now + 6, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, `${now}`, [now]]) {
       expect(evaluateRouteChecks(stepUp, result({ auth_time }), roles, 5, now)).toMatchObject({ status: 401, maxAge: 60 });
     }
+  });
+
+  it('order: audience (401), step-up (401), then scopes, roles, claims (403)', () => {
+    const all = checks({ audience: 'https://a.example', stepUp: { acrValues: ['gold'] }, allScopes: ['write'], allRoles: ['admin'], allClaims: [['tenant', 'acme']] });
+    const refusal = (claims: Record<string, unknown>, scopes: string[] = []) => evaluateRouteChecks(all, { ...result(claims), scopes } as ActiveIntrospectionResult, roles, 5)?.reason;
+    expect(refusal({})).toBe('audience_mismatch');
+    expect(refusal({ aud: ['https://a.example'] })).toBe('insufficient_user_authentication');
+    expect(refusal({ aud: 'https://a.example', acr: 'gold' })).toBe('insufficient_scope');
+    expect(refusal({ aud: 'https://a.example', acr: 'gold' }, ['write'])).toBe('insufficient_roles');
+    expect(refusal({ aud: 'https://a.example', acr: 'gold', roles: ['admin'] }, ['write'])).toBe('insufficient_claims');
+    expect(refusal({ aud: 'https://a.example', acr: 'gold', roles: ['admin'], tenant: 'acme' }, ['write'])).toBeUndefined();
+    expect(evaluateRouteChecks(checks({ anyScopes: [['a', 'b']] }), result({}), roles, 5)).toMatchObject({ status: 403, requiredScopes: ['a', 'b'], anyOf: true });
   });
 
   it('roles from a result with a polluted prototype are not roles', () => {

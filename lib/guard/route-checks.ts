@@ -12,18 +12,24 @@ import type { RoleExtractor } from '../authorization/role-mappers.js';
 import type { AuthenticationRequirement } from '../decorators/require-authentication.decorator.js';
 import type { ClaimExpectation } from '../decorators/require-claims.decorator.js';
 import type { ActiveIntrospectionResult } from '../interfaces/introspection-result.interface.js';
+import { ANY_SCOPE_KEY, SCOPES_KEY } from '../introspection.constants.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 
 type ClaimRequirement = readonly [string, ClaimExpectation];
 
 /**
- * Requirements beyond scopes, read from a route's metadata once (`readRouteChecks`) and checked on
- * every request (`evaluateRouteChecks`), cached results exactly like fresh ones. Transport-neutral:
- * a refusal says status, error code and challenge parameters; the guard turns it into HTTP.
+ * Everything a route requires of an accepted token, read from its metadata once (`readRouteChecks`) and
+ * checked on every request or message (`evaluateRouteChecks`), cached results exactly like fresh ones.
+ * Transport-neutral: a refusal says status, error code and challenge parameters; HTTP, WebSocket,
+ * microservice and graphql-ws paths each turn it into their own answer.
  */
 export interface RouteChecks {
   /** Audience this route's resource requires (several `resourceMetadata` entries, no `audience` option). */
   readonly audience?: string;
+  /** Every one of these scopes (`@Scopes()`, class and handler lists merged). */
+  readonly allScopes: readonly string[];
+  /** For each list, at least one of its scopes (`@AnyScope()`). */
+  readonly anyScopes: readonly (readonly string[])[];
   readonly allRoles: readonly string[];
   readonly anyRoles: readonly (readonly string[])[];
   readonly allClaims: readonly ClaimRequirement[];
@@ -34,8 +40,11 @@ export interface RouteChecks {
 
 /** What the route's metadata says, for the guard. */
 export interface RouteCheckMetadata {
-  /** Undefined when the route needs nothing beyond scopes (the common case costs one branch). */
+  /** Undefined when the route requires nothing of a valid token (the common case costs one branch). */
   readonly checks?: RouteChecks;
+  /** The scopes alone (the guard's start-up warnings and outage policy look at them). */
+  readonly allScopes: readonly string[];
+  readonly anyScopes: readonly (readonly string[])[];
   /** The RFC 9728 metadata URL every challenge of this route points to. */
   readonly resourceMetadataUrl?: string;
   /** Start-up errors: decorator arguments that cannot work with this module's configuration. */
@@ -55,6 +64,16 @@ export type RouteRefusal =
       readonly maxAge?: number;
     }
   | { readonly status: 401; readonly error: 'invalid_token'; readonly reason: 'audience_mismatch'; readonly description: string }
+  | {
+      readonly status: 403;
+      readonly error: 'insufficient_scope';
+      readonly reason: 'insufficient_scope';
+      readonly description: string;
+      /** The scopes of the failed requirement, for the challenge's `scope` parameter. */
+      readonly requiredScopes: readonly string[];
+      /** True when one of `requiredScopes` would have been enough (`@AnyScope()`). */
+      readonly anyOf: boolean;
+    }
   | { readonly status: 403; readonly error: 'insufficient_scope'; readonly reason: 'insufficient_roles' | 'insufficient_claims'; readonly description: string };
 
 /** True when the target itself declares a role, claim or step-up requirement (so `@Public()` beside it is ignored). */
@@ -62,10 +81,15 @@ export function declaresRouteChecks(reflector: Reflector, target: object): boole
   return REQUIREMENT_KEYS.some((key) => reflector.get(key, target as () => void) !== undefined);
 }
 
-/** Reads a route's role, claim, step-up and resource metadata. Called once per route. */
-export function readRouteChecks(reflector: Reflector, handler: object, controller: object, options: ResolvedOptions): RouteCheckMetadata {
-  const targets = [controller, handler] as Array<() => void>;
+/**
+ * Reads a route's scope, role, claim, step-up and resource metadata. Called once per route (or once per
+ * class: without `handler`, only the class's own decorators count, e.g. a gateway's at connect).
+ */
+export function readRouteChecks(reflector: Reflector, handler: object | undefined, controller: object, options: ResolvedOptions): RouteCheckMetadata {
+  const targets = (handler ? [controller, handler] : [controller]) as Array<() => void>;
   const lists = <T>(key: string) => reflector.getAll<(T | undefined)[]>(key, targets).filter((v): v is T => v !== undefined);
+  const allScopes = [...new Set(lists<readonly string[]>(SCOPES_KEY).flat())];
+  const anyScopes = lists<readonly string[]>(ANY_SCOPE_KEY).filter((list) => Array.isArray(list));
   const allRoles = [...new Set(lists<readonly string[]>(ROLES_KEY).flat())];
   const anyRoles = lists<readonly string[]>(ANY_ROLE_KEY);
   const allClaims = lists<readonly ClaimRequirement[]>(REQUIRE_CLAIMS_KEY).flat();
@@ -86,7 +110,7 @@ export function readRouteChecks(reflector: Reflector, handler: object, controlle
   }
 
   const resources = options.resourceMetadata;
-  const named = reflector.getAllAndOverride<string | undefined>(PROTECTED_RESOURCE_KEY, [handler as () => void, controller as () => void]);
+  const named = reflector.getAllAndOverride<string | undefined>(PROTECTED_RESOURCE_KEY, [...targets].reverse());
   let resource = resources[0];
   if (named !== undefined) {
     const found = resources.find((r) => r.resource === named);
@@ -104,9 +128,11 @@ export function readRouteChecks(reflector: Reflector, handler: object, controlle
     traps.push(`Several protected resources are configured and this route names none (@ProtectedResource()): it belongs to the first, '${resources[0].resource}'.`);
   }
 
-  const needed = allRoles.length > 0 || anyRoles.length > 0 || allClaims.length > 0 || anyClaims.length > 0 || stepUp !== undefined || audience !== undefined;
+  const needed = allScopes.length > 0 || anyScopes.length > 0 || allRoles.length > 0 || anyRoles.length > 0 || allClaims.length > 0 || anyClaims.length > 0 || stepUp !== undefined || audience !== undefined;
   return {
-    checks: needed ? Object.freeze({ audience, allRoles, anyRoles, allClaims, anyClaims, stepUp }) : undefined,
+    checks: needed ? Object.freeze({ audience, allScopes, anyScopes, allRoles, anyRoles, allClaims, anyClaims, stepUp }) : undefined,
+    allScopes,
+    anyScopes,
     resourceMetadataUrl: resource?.metadataUrl,
     errors,
     traps,
@@ -114,10 +140,11 @@ export function readRouteChecks(reflector: Reflector, handler: object, controlle
 }
 
 /**
- * Checks an accepted token against a route's requirements, in the order a client can act on:
- * wrong resource (401 `invalid_token`), roles and claims (403: another login would not help), then
- * step-up (401 `insufficient_user_authentication`). Undefined when every requirement holds. Never throws:
- * claims of unexpected shapes simply do not match.
+ * Checks an accepted token against a route's requirements, in the order a client can act on: first what a
+ * new token could fix (401: wrong resource `invalid_token`, then RFC 9470 step-up
+ * `insufficient_user_authentication`), then what this client is not allowed (403 `insufficient_scope`:
+ * scopes, roles, claims). Undefined when every requirement holds. Never throws: claims of unexpected shapes
+ * simply do not match.
  */
 export function evaluateRouteChecks(
   checks: RouteChecks,
@@ -130,28 +157,6 @@ export function evaluateRouteChecks(
     const aud = claim(result, 'aud');
     if (!(aud === checks.audience || (Array.isArray(aud) && aud.includes(checks.audience)))) {
       return { status: 401, error: 'invalid_token', reason: 'audience_mismatch', description: `The access token is not meant for this resource (${checks.audience}).` };
-    }
-  }
-  if (checks.allRoles.length > 0 || checks.anyRoles.length > 0) {
-    const held = roles.rolesOf(result);
-    const missing = checks.allRoles.filter((role) => !held.has(role));
-    if (missing.length > 0) {
-      return { status: 403, error: 'insufficient_scope', reason: 'insufficient_roles', description: `The access token lacks a required role. Required: ${checks.allRoles.join(', ')}.` };
-    }
-    for (const anyOf of checks.anyRoles) {
-      if (!anyOf.some((role) => held.has(role))) {
-        return { status: 403, error: 'insufficient_scope', reason: 'insufficient_roles', description: `The access token needs one of these roles: ${anyOf.join(', ')}.` };
-      }
-    }
-  }
-  for (const [name, expected] of checks.allClaims) {
-    if (!matches(result, name, expected)) {
-      return { status: 403, error: 'insufficient_scope', reason: 'insufficient_claims', description: `The access token's claim '${name}' does not have a value this resource requires.` };
-    }
-  }
-  for (const anyOf of checks.anyClaims) {
-    if (!anyOf.some(([name, expected]) => matches(result, name, expected))) {
-      return { status: 403, error: 'insufficient_scope', reason: 'insufficient_claims', description: `None of the access token's claims ${anyOf.map(([n]) => `'${n}'`).join(', ')} has a value this resource requires.` };
     }
   }
   const stepUp = checks.stepUp;
@@ -176,6 +181,41 @@ export function evaluateRouteChecks(
         ...(stepUp.acrValues ? { acrValues: stepUp.acrValues.join(' ') } : {}),
         ...(stepUp.maxAge !== undefined ? { maxAge: stepUp.maxAge } : {}),
       };
+    }
+  }
+  const granted = result.scopes;
+  for (const scope of checks.allScopes) {
+    if (!granted.includes(scope)) {
+      return { status: 403, error: 'insufficient_scope', reason: 'insufficient_scope', requiredScopes: checks.allScopes, anyOf: false,
+        description: `The access token lacks a required scope. Required: ${checks.allScopes.join(', ')}.` };
+    }
+  }
+  for (const anyOf of checks.anyScopes) {
+    if (!anyOf.some((scope) => granted.includes(scope))) {
+      return { status: 403, error: 'insufficient_scope', reason: 'insufficient_scope', requiredScopes: anyOf, anyOf: true,
+        description: `The access token needs one of these scopes: ${anyOf.join(', ')}.` };
+    }
+  }
+  if (checks.allRoles.length > 0 || checks.anyRoles.length > 0) {
+    const held = roles.rolesOf(result);
+    const missing = checks.allRoles.filter((role) => !held.has(role));
+    if (missing.length > 0) {
+      return { status: 403, error: 'insufficient_scope', reason: 'insufficient_roles', description: `The access token lacks a required role. Required: ${checks.allRoles.join(', ')}.` };
+    }
+    for (const anyOf of checks.anyRoles) {
+      if (!anyOf.some((role) => held.has(role))) {
+        return { status: 403, error: 'insufficient_scope', reason: 'insufficient_roles', description: `The access token needs one of these roles: ${anyOf.join(', ')}.` };
+      }
+    }
+  }
+  for (const [name, expected] of checks.allClaims) {
+    if (!matches(result, name, expected)) {
+      return { status: 403, error: 'insufficient_scope', reason: 'insufficient_claims', description: `The access token's claim '${name}' does not have a value this resource requires.` };
+    }
+  }
+  for (const anyOf of checks.anyClaims) {
+    if (!anyOf.some(([name, expected]) => matches(result, name, expected))) {
+      return { status: 403, error: 'insufficient_scope', reason: 'insufficient_claims', description: `None of the access token's claims ${anyOf.map(([n]) => `'${n}'`).join(', ')} has a value this resource requires.` };
     }
   }
   return undefined;

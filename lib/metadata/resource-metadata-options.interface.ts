@@ -17,8 +17,10 @@ export interface ProtectedResourceMetadataOptions {
   /** `scopes_supported`: scopes clients may request for this resource. Default: not published. */
   scopesSupported?: string[];
   /**
-   * `bearer_methods_supported` (RFC 6750 §2 methods: `header`, `body`, `query`). Default `['header']`:
-   * the guard reads tokens from the Authorization header.
+   * `bearer_methods_supported` (RFC 6750 §2 methods: `header`, `body`, `query`). Default: derived from
+   * `tokenSources` — `'header'` when the Authorization header is a source (the default), `'query'` when the
+   * query-string source is enabled; cookies and custom headers are no RFC 6750 methods and are not listed
+   * (only those: `[]`). Set it to publish something else; a value given here is published as is.
    */
   bearerMethodsSupported?: Array<'header' | 'body' | 'query'>;
   /** `resource_name`: human-readable name of the resource. */

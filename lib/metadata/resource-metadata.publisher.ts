@@ -23,7 +23,7 @@ export class ResourceMetadataPublisher implements OnModuleInit {
     if (!adapter || this.options.resourceMetadata.length === 0) return;
     const dpop = this.options.dpop === false ? (false as const) : this.options.dpop;
     for (const entry of this.options.resourceMetadata) {
-      const document = buildResourceMetadataDocument(entry, { dpop, mtlsCertificateHeader: this.options.mtls.certificateHeader });
+      const document = buildResourceMetadataDocument(entry, { dpop, mtlsCertificateHeader: this.options.mtls.certificateHeader, tokenSources: this.options.tokenSources });
       const cacheControl = `public, max-age=${entry.cacheMaxAgeSeconds}`;
       adapter.get(entry.metadataPath, (_request: unknown, response: unknown) => {
         adapter.setHeader(response, 'cache-control', cacheControl);

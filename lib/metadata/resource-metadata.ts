@@ -1,3 +1,4 @@
+import type { ResolvedTokenSource } from '../options/resolve-token-sources.js';
 import type { ProtectedResourceMetadataOptions } from './resource-metadata-options.interface.js';
 
 /** The well-known URI suffix registered by RFC 9728 §3. */
@@ -169,7 +170,7 @@ function isHttpUrl(value: string, insecureOk: boolean): boolean {
 /** The RFC 9728 §2 document of a resource, from its options and what the module is configured to accept. */
 export function buildResourceMetadataDocument(
   entry: ResolvedProtectedResource,
-  accepts: { dpop: false | { algorithms: readonly string[]; required: boolean }; mtlsCertificateHeader?: string },
+  accepts: { dpop: false | { algorithms: readonly string[]; required: boolean }; mtlsCertificateHeader?: string; tokenSources?: readonly ResolvedTokenSource[] },
 ): Record<string, unknown> {
   const o = entry.options;
   const tlsBound = o.tlsClientCertificateBoundAccessTokens ?? (accepts.mtlsCertificateHeader ? true : undefined);
@@ -179,7 +180,7 @@ export function buildResourceMetadataDocument(
     ...(entry.authorizationServers ? { authorization_servers: entry.authorizationServers } : {}),
     ...(o.jwksUri ? { jwks_uri: o.jwksUri } : {}),
     ...(o.scopesSupported ? { scopes_supported: o.scopesSupported } : {}),
-    bearer_methods_supported: o.bearerMethodsSupported ?? ['header'],
+    bearer_methods_supported: o.bearerMethodsSupported ?? bearerMethodsOf(accepts.tokenSources),
     ...(o.resourceSigningAlgValuesSupported ? { resource_signing_alg_values_supported: o.resourceSigningAlgValuesSupported } : {}),
     ...(o.resourceName ? { resource_name: o.resourceName } : {}),
     ...(o.resourceDocumentation ? { resource_documentation: o.resourceDocumentation } : {}),
@@ -190,6 +191,18 @@ export function buildResourceMetadataDocument(
     ...(accepts.dpop ? { dpop_signing_alg_values_supported: [...accepts.dpop.algorithms], dpop_bound_access_tokens_required: accepts.dpop.required } : {}),
   };
   return document;
+}
+
+/**
+ * RFC 6750 §2 methods the guard accepts, from `tokenSources` (undefined: the Authorization header only). Cookies and
+ * custom headers are no RFC 6750 methods and are not listed; an empty list says no standard method is accepted.
+ */
+export function bearerMethodsOf(sources: readonly ResolvedTokenSource[] | undefined): string[] {
+  if (!sources) return ['header'];
+  const methods: string[] = [];
+  if (sources.some((s) => s.in === 'authorization')) methods.push('header');
+  if (sources.some((s) => s.in === 'query')) methods.push('query');
+  return methods;
 }
 
 /** Appends `resource_metadata="<url>"` (RFC 9728 §5.1) to a `Bearer` / `DPoP` challenge. */

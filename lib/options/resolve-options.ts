@@ -2,6 +2,7 @@ import { hash } from 'node:crypto';
 import { IntrospectionConfigurationError } from '../errors/introspection.errors.js';
 import type {
   ClientAuthMethod,
+  IntrospectionCacheOptions,
   IntrospectionModuleOptions,
   OutagePolicy,
 } from '../interfaces/introspection-module-options.interface.js';
@@ -115,7 +116,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     );
   }
   const retries = num('resilience.retries', r.retries, 2, { min: 0, max: 10, unit: 'retries', integer: true });
-  const retryInitialDelayMs = num('resilience.retryInitialDelayMs', r.retryInitialDelayMs, 100, { min: 0, max: 60_000, unit: 'milliseconds' });
+  const retryInitialDelayMs = num('resilience.retryInitialDelayMs', r.retryInitialDelayMs, 50, { min: 0, max: 60_000, unit: 'milliseconds' });
   const retryMaxDelayMs = num('resilience.retryMaxDelayMs', r.retryMaxDelayMs, Math.max(1000, retryInitialDelayMs), { min: 0, max: 300_000, unit: 'milliseconds' });
   if (retryMaxDelayMs < retryInitialDelayMs) {
     problems.push('`resilience.retryMaxDelayMs` is smaller than `resilience.retryInitialDelayMs`: make it at least as large.');
@@ -124,7 +125,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
   if (r.circuitBreaker !== false) {
     const cb = r.circuitBreaker ?? {};
     circuitBreaker = {
-      consecutiveFailures: num('resilience.circuitBreaker.consecutiveFailures', cb.consecutiveFailures, 5, { min: 1, max: 1000, unit: 'failures', integer: true }),
+      consecutiveFailures: num('resilience.circuitBreaker.consecutiveFailures', cb.consecutiveFailures, 5, { min: 1, max: 1000, unit: 'lookup-equivalents', integer: true }),
       halfOpenAfterMs: num('resilience.circuitBreaker.halfOpenAfterMs', cb.halfOpenAfterMs, 5000, { min: 1, max: 3_600_000, unit: 'milliseconds' }),
     };
   }
@@ -181,6 +182,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
       keyPrefix,
       namespace: namespaceOf(keyPrefix),
       indexSecret: c.indexSecret,
+      revalidation: resolveRevalidation(c.revalidation, maxConcurrentCalls, problems, num),
     };
   }
   if (outagePolicy === 'serve-stale' && (cache === false || cache.staleIfErrorMs === 0)) {
@@ -299,6 +301,35 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     verifyOnStartup: o.verifyOnStartup === true,
     ...senderConstraints,
     ...tokenSourceOptions,
+  };
+}
+
+/** Background re-introspection bounds (refresh-ahead, re-checks), validated against the bulkhead they share. */
+function resolveRevalidation(
+  value: unknown,
+  maxConcurrentCalls: number,
+  problems: string[],
+  num: ReturnType<typeof numberReader>,
+): Exclude<ResolvedOptions['cache'], false>['revalidation'] {
+  if (value !== undefined && (value === null || typeof value !== 'object')) {
+    problems.push('`cache.revalidation` must be an object: { refreshAheadWindow?, recheckFraction?, maxConcurrent?, maxPerSecond? }.');
+    value = {};
+  }
+  const v = (value ?? {}) as NonNullable<IntrospectionCacheOptions['revalidation']>;
+  const maxConcurrent = num('cache.revalidation.maxConcurrent', v.maxConcurrent, Math.min(4, maxConcurrentCalls), {
+    min: 1, max: 1000, unit: 'lookups', integer: true,
+  });
+  if (maxConcurrent > maxConcurrentCalls) {
+    problems.push(
+      `\`cache.revalidation.maxConcurrent\` (${maxConcurrent}) is above \`resilience.maxConcurrentCalls\` (${maxConcurrentCalls}): ` +
+        'background lookups could take every call to the authorization server. Lower it.',
+    );
+  }
+  return {
+    refreshAheadWindow: num('cache.revalidation.refreshAheadWindow', v.refreshAheadWindow, 0.2, { min: 0, max: 0.9, unit: 'TTL fraction' }),
+    recheckFraction: num('cache.revalidation.recheckFraction', v.recheckFraction, 0, { min: 0, max: 1, unit: 'cache-hit fraction' }),
+    maxConcurrent,
+    maxPerSecond: num('cache.revalidation.maxPerSecond', v.maxPerSecond, 50, { min: 0.1, max: 100_000, unit: 'lookups per second' }),
   };
 }
 

@@ -84,6 +84,13 @@ export interface ResolvedOptions extends ResolvedTokenSourceOptions {
     /** Every key this service writes to a shared store starts with it. */
     readonly namespace: string;
     readonly indexSecret?: string;
+    readonly revalidation: {
+      /** Fraction of `ttlMs` at the end of an entry's freshness during which a hit refreshes it (0: off). */
+      readonly refreshAheadWindow: number;
+      readonly recheckFraction: number;
+      readonly maxConcurrent: number;
+      readonly maxPerSecond: number;
+    };
   };
   readonly resilience: {
     readonly attemptTimeoutMs: number;
