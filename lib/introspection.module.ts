@@ -1,4 +1,4 @@
-import { Module, type CanActivate } from '@nestjs/common';
+import { Module, type CanActivate, type NestModule } from '@nestjs/common';
 import { APP_GUARD, ModulesContainer } from '@nestjs/core';
 import { TokenGuard } from './guard/token.guard.js';
 import { ConnectionAuthenticator } from './guard/connection.authenticator.js';
@@ -141,4 +141,16 @@ const PASS_THROUGH: CanActivate = { canActivate: () => true };
   ],
   exports: [IntrospectionService, TokenGuard, ConnectionAuthenticator, IntrospectionHealthIndicator, RESOLVED_OPTIONS, OutboundTokenService, PhantomTokenService, PhantomTokenPipe],
 })
-export class IntrospectionModule extends ConfigurableIntrospectionModule {}
+export class IntrospectionModule extends ConfigurableIntrospectionModule implements NestModule {
+  constructor(private readonly metadataPublisher: ResourceMetadataPublisher) {
+    super();
+  }
+
+  /**
+   * Nest calls this while it sets up middleware, before it registers the app's routes: the RFC 9728 metadata
+   * documents go first, so no app route (a catch-all among them) can shadow them.
+   */
+  configure(): void {
+    this.metadataPublisher.register();
+  }
+}

@@ -3,6 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -85,9 +86,21 @@ describe.each(ADAPTERS)('attack 17a: the MCP sample over %s', (adapter) => {
     expect(res.status).toBe(403);
   });
 
-  it('NOTE: a foreign Host / Origin (DNS rebinding) is served when the token is valid (no enableDnsRebindingProtection)', async () => {
+  // Was a NOTE (a foreign Origin was served); the sample now checks Host and Origin (DNS-rebinding protection).
+  it('DEFENCE: a foreign Origin or Host (DNS rebinding) is refused even with a valid token; its own origin is served', async () => {
     const token = await as.issueToken({ scope: 'read', resource });
-    const res = await post({ jsonrpc: '2.0', id: 1, method: 'ping' }, token, { origin: 'http://evil.example' });
-    expect(res.status).toBe(200);
+    const ping = { jsonrpc: '2.0', id: 1, method: 'ping' };
+    const foreignOrigin = await post(ping, token, { origin: 'http://evil.example' });
+    expect({ status: foreignOrigin.status, jsonRpc: foreignOrigin.text.includes('"jsonrpc"') }).toEqual({ status: 403, jsonRpc: true });
+    const u = new URL(resource);
+    const foreignHost = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST',
+        headers: { host: `evil.example:${u.port}`, authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' } },
+      (res) => { res.resume(); resolve(res.statusCode!); });
+      req.on('error', reject);
+      req.end(JSON.stringify(ping));
+    });
+    expect(foreignHost).toBe(403);
+    expect((await post(ping, token, { origin })).status).toBe(200);
   });
 });

@@ -115,6 +115,12 @@ describe('evaluateRouteChecks (pure)', () => {
     }
   });
 
+  it('maxAge N means N whole seconds: the fraction of the current second does not count', () => {
+    const stepUp = checks({ stepUp: { maxAge: 1 } });
+    expect(evaluateRouteChecks(stepUp, result({ auth_time: 1_000_000 }), roles, 0, 1_000_001.9)).toBeUndefined();
+    expect(evaluateRouteChecks(stepUp, result({ auth_time: 1_000_000 }), roles, 0, 1_000_002)?.error).toBe('insufficient_user_authentication');
+  });
+
   it('order: audience (401), step-up (401), then scopes, roles, claims (403)', () => {
     const all = checks({ audience: 'https://a.example', stepUp: { acrValues: ['gold'] }, allScopes: ['write'], allRoles: ['admin'], allClaims: [['tenant', 'acme']] });
     const refusal = (claims: Record<string, unknown>, scopes: string[] = []) => evaluateRouteChecks(all, { ...result(claims), scopes } as ActiveIntrospectionResult, roles, 5)?.reason;

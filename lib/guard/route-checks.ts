@@ -170,7 +170,8 @@ export function evaluateRouteChecks(
       const authTime = claim(result, 'auth_time');
       if (typeof authTime !== 'number' || !Number.isFinite(authTime)) why = 'The time of authentication is unknown; a new authentication is required';
       else if (authTime > nowSeconds + clockSkewSeconds) why = 'The time of authentication lies in the future; a new authentication is required';
-      else if (nowSeconds - authTime > stepUp.maxAge + clockSkewSeconds) why = 'More recent authentication is required';
+      // Whole seconds, like auth_time itself: `maxAge: N` accepts an authentication up to N full seconds old.
+      else if (Math.floor(nowSeconds) - authTime > stepUp.maxAge + clockSkewSeconds) why = 'More recent authentication is required';
     }
     if (why) {
       return {

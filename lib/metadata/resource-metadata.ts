@@ -136,6 +136,12 @@ function checkResource(name: string, value: unknown, problems: string[]): string
     problems.push(`\`${name}\` is missing: set it to ${fix}.`);
     return undefined;
   }
+  // `new URL()` silently drops surrounding whitespace, tabs and newlines, but the string itself is what is published
+  // and expected as `aud`: a trailing newline from a mounted secret would make every token fail.
+  if (value !== value.trim() || /[\u0000-\u001f\u007f]/.test(value)) {
+    problems.push(`\`${name}\` ${JSON.stringify(value)} holds surrounding whitespace or control characters (tab, newline...): remove them, e.g. trim the environment variable it comes from.`);
+    return undefined;
+  }
   let url: URL;
   try {
     url = new URL(value);

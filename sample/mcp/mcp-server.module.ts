@@ -19,14 +19,21 @@ import {
  * - a tool that needs more than the route's scope answers 403 `insufficient_scope` with the scope to ask for.
  */
 
-/** Scopes each tool needs beyond the endpoint's own `read`. */
-const TOOL_SCOPES: Record<string, string[]> = { create_order: ['write'] };
+/** Scopes each tool needs beyond the endpoint's own `read`. A Map: a tool named `constructor` or `__proto__` finds nothing. */
+const TOOL_SCOPES = new Map<unknown, readonly string[]>([['create_order', ['write']]]);
 
 export interface McpSampleOptions {
   /** The MCP endpoint's public URL, e.g. `https://mcp.example.com/mcp`: the RFC 9728 resource identifier. */
   resource: string;
   /** How this server introspects tokens (issuer or endpoint, client id and secret...). */
   introspection: Omit<IntrospectionModuleOptions, 'resourceMetadata'>;
+  /**
+   * DNS-rebinding protection: the `Host` values served (default: the host of `resource`). Behind a proxy that
+   * rewrites `Host`, list what reaches the app.
+   */
+  allowedHosts?: string[];
+  /** `Origin` values served when a browser sends one (default: the origin of `resource`). Requests without `Origin` pass. */
+  allowedOrigins?: string[];
 }
 
 function buildMcpServer(token: ActiveIntrospectionResult): McpServer {
@@ -40,8 +47,15 @@ function buildMcpServer(token: ActiveIntrospectionResult): McpServer {
   return server;
 }
 
-function createMcpController(resource: string) {
+function jsonRpcError(res: any, status: number, code: number, message: string, id: unknown = null, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id }));
+}
+
+function createMcpController(options: McpSampleOptions) {
+  const { resource } = options;
   const resourceMetadata = protectedResourceMetadataUrl(resource);
+  const allowedHosts = options.allowedHosts ?? [new URL(resource).host];
+  const allowedOrigins = options.allowedOrigins ?? [new URL(resource).origin];
   const path = new URL(resource).pathname.replace(/^\//, '');
 
   @Controller(path)
@@ -53,23 +67,38 @@ function createMcpController(resource: string) {
     async handle(@Req() request: any, @Res() response: any, @Introspected() token: ActiveIntrospectionResult): Promise<void> {
       const raw = { req: request.raw ?? request, res: response.raw ?? response };
       if (typeof response.hijack === 'function') response.hijack(); // Fastify: the transport writes the raw response
+      // From here on Nest no longer answers for us (Fastify: hijacked): every failure must still get a JSON-RPC answer.
+      try {
+        await this.serve(request, raw, token);
+      } catch {
+        if (!raw.res.headersSent) jsonRpcError(raw.res, 500, -32603, 'Internal error.');
+        else raw.res.end();
+      }
+    }
+
+    private async serve(request: any, raw: { req: any; res: any }, token: ActiveIntrospectionResult): Promise<void> {
+      // DNS rebinding (MCP transport security): a browser page on another site must not reach this server through a
+      // name that resolves to it. Host must be ours; Origin, when a browser sends one, too.
+      const host = request.headers.host;
+      const origin = request.headers.origin;
+      if (typeof host !== 'string' || !allowedHosts.includes(host) || (origin !== undefined && !allowedOrigins.includes(origin))) {
+        jsonRpcError(raw.res, 403, -32000, 'Host or Origin not allowed.');
+        return;
+      }
       if (request.method !== 'POST') {
-        raw.res.writeHead(405, { allow: 'POST', 'content-type': 'application/json' }).end(
-          JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null }),
-        );
+        jsonRpcError(raw.res, 405, -32000, 'Method not allowed.', null, { allow: 'POST' });
         return;
       }
       // A tool needing a scope the token lacks: 403 insufficient_scope before the call reaches the tool (MCP "scope challenge").
       const messages = Array.isArray(request.body) ? request.body : [request.body];
       for (const message of messages) {
-        const needed = message?.method === 'tools/call' ? (TOOL_SCOPES[message?.params?.name] ?? []) : [];
+        const needed = message?.method === 'tools/call' ? (TOOL_SCOPES.get(message?.params?.name) ?? []) : [];
         const missing = needed.filter((scope) => !token.scopes.includes(scope));
         if (missing.length > 0) {
           const scope = [...new Set([...token.scopes, ...needed])].join(' ');
-          raw.res.writeHead(403, {
-            'content-type': 'application/json',
+          jsonRpcError(raw.res, 403, -32001, `Insufficient scope: ${missing.join(' ')}`, message?.id ?? null, {
             'www-authenticate': bearerChallenge({ error: 'insufficient_scope', description: `The tool needs: ${needed.join(' ')}`, scope, resourceMetadata }),
-          }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: `Insufficient scope: ${missing.join(' ')}` }, id: message?.id ?? null }));
+          });
           return;
         }
       }
@@ -102,7 +131,7 @@ export class McpSampleModule {
     return {
       module: McpSampleModule,
       imports: [IntrospectionModule.forRoot({ ...options.introspection, resourceMetadata: { resource: options.resource, scopesSupported: ['read', 'write'], resourceName: 'Orders MCP server' } } as IntrospectionModuleOptions)],
-      controllers: [createMcpController(options.resource)],
+      controllers: [createMcpController(options)],
     };
   }
 }
