@@ -5,15 +5,20 @@ import type { Keyv } from 'keyv';
 import type { ActiveIntrospectionResult } from '../interfaces/introspection-result.interface.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 
-/** Claims the replicas index cache keys by. */
-export type IndexedClaim = 'sub' | 'client_id';
+/**
+ * Claims the replicas index cache keys by: the subject, the client, the session (`sid`, OpenID Connect
+ * sessions: back-channel logout, CAEP session-revoked) and the token identifier (`jti`).
+ */
+export type IndexedClaim = 'sub' | 'client_id' | 'sid' | 'jti';
+/** Every `IndexedClaim`, in the order entries are indexed and tombstones checked. */
+export const INDEXED_CLAIMS: readonly IndexedClaim[] = ['sub', 'client_id', 'sid', 'jti'];
 
 /** An eviction as every replica hears it. */
 export interface Eviction {
   /** Cache keys, or '*' for everything. */
   readonly keys: readonly string[] | '*';
   /** Also every local entry whose claim hashes to this (entries a replica cached while the index was unreachable). */
-  readonly by?: { readonly claim: IndexedClaim | 'jti'; readonly hash: string };
+  readonly by?: { readonly claim: IndexedClaim; readonly hash: string };
 }
 
 /** Keeps the replicas' caches consistent: eviction broadcast and the subject/client index. */
@@ -21,7 +26,7 @@ export interface CacheCoordinator {
   /** Called with evictions made by another replica (or this one). */
   onEvicted(listener: (eviction: Eviction) => void): void;
   publishEviction(eviction: Eviction): Promise<void>;
-  /** Records which cache key belongs to which `sub` and `client_id`; resolves false when it could not. */
+  /** Records which cache key belongs to which `sub`, `client_id`, `sid` and `jti`; resolves false when it could not. */
   index(key: string, result: ActiveIntrospectionResult, ttlMs: number): Promise<boolean>;
   /** The cache keys indexed under a claim value (the index is kept: see `unindex`). */
   keysFor(claim: IndexedClaim, value: string): Promise<string[]>;
@@ -68,7 +73,7 @@ interface RedisClient {
 /**
  * The shared cache on Redis: Keyv stores (`@keyv/redis`, an optional peer dependency) for the
  * sealed entries and the eviction tombstones, Redis pub/sub to drop local copies on every replica,
- * and Redis sets indexing cache keys by hashed `sub` and `client_id`. Connects in the background:
+ * and Redis sets indexing cache keys by hashed `sub`, `client_id`, `sid` and `jti`. Connects in the background:
  * Redis being down at start-up, or later, only means asking the authorization server more often.
  * Every command is time-bounded, so a frozen Redis can delay neither an eviction nor shutdown for long.
  */
@@ -148,9 +153,9 @@ export class RedisCoordinator implements CacheCoordinator {
     const multi = this.client.multi();
     let any = false;
     const ms = Math.ceil(ttlMs);
-    for (const claim of ['sub', 'client_id'] as const) {
+    for (const claim of INDEXED_CLAIMS) {
       const value = result[claim];
-      if (typeof value !== 'string') continue;
+      if (typeof value !== 'string' || value.length === 0) continue;
       const indexKey = this.indexKey(claim, value);
       multi.sAdd(indexKey, key);
       // The index lives as long as its longest-lived entry: set an expiry on a new set (NX), only ever extend it (GT).
@@ -225,7 +230,7 @@ export class RedisCoordinator implements CacheCoordinator {
       // This replica already applied its own evictions (and must keep the inactive answer it just cached).
       if (origin === this.origin) return;
       const keysOk = keys === '*' || (Array.isArray(keys) && keys.every((k) => typeof k === 'string'));
-      const byOk = by === undefined || ((by.claim === 'sub' || by.claim === 'client_id' || by.claim === 'jti') && typeof by.hash === 'string');
+      const byOk = by === undefined || (INDEXED_CLAIMS.includes(by.claim) && typeof by.hash === 'string');
       if (keysOk && byOk) {
         for (const listener of this.listeners) listener({ keys, by });
       }
