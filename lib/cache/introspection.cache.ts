@@ -97,8 +97,13 @@ export class IntrospectionCache {
    * Records a one-time identifier in the shared store (`cache.redis` only): resolves true the first time,
    * false for a replay, undefined when there is no shared store to ask. Rejects when Redis cannot answer.
    */
-  async firstUseShared(id: string, ttlMs: number): Promise<boolean | undefined> {
-    return this.coordinator?.firstUse ? this.coordinator.firstUse(id, ttlMs) : undefined;
+  async firstUseShared(id: string, ttlMs: number, kind?: string): Promise<boolean | undefined> {
+    return this.coordinator?.firstUse ? this.coordinator.firstUse(id, ttlMs, kind) : undefined;
+  }
+
+  /** Forgets an identifier `firstUseShared` recorded (what it guarded failed and may be retried). Rejects when Redis cannot answer. */
+  async releaseShared(id: string, kind?: string): Promise<void> {
+    await this.coordinator?.release?.(id, kind);
   }
 
   /** Whether there is a shared store behind the in-process tier (then `readShared` may find more). */

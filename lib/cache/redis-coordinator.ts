@@ -34,8 +34,10 @@ export interface CacheCoordinator {
   unindex(claim: IndexedClaim, value: string, keys: readonly string[]): Promise<void>;
   /** The hash a claim value is indexed and broadcast under (never the value itself). */
   claimHash(value: string): string;
-  /** Records a one-time identifier (a DPoP proof's jti) for `ttlMs`; resolves false when it was already recorded. */
-  firstUse?(id: string, ttlMs: number): Promise<boolean>;
+  /** Records a one-time identifier (a DPoP proof's or a pushed token's jti) for `ttlMs`; resolves false when it was already recorded. */
+  firstUse?(id: string, ttlMs: number, kind?: string): Promise<boolean>;
+  /** Forgets a one-time identifier recorded by `firstUse` (its use did not complete: it may be retried). */
+  release?(id: string, kind?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,6 +61,7 @@ interface RedisClient {
   sMembers(key: string): Promise<string[]>;
   set(key: string, value: string, options: { condition: 'NX'; expiration: { type: 'PX'; value: number } }): Promise<string | null>;
   sRem(key: string, members: string[]): Promise<number>;
+  del(key: string): Promise<number>;
   multi(): {
     sAdd(key: string, member: string): any;
     pExpire(key: string, ms: number, mode?: 'NX' | 'XX' | 'GT' | 'LT'): any;
@@ -191,11 +194,15 @@ export class RedisCoordinator implements CacheCoordinator {
   }
 
   /** SET NX PX: atomic across replicas, so one proof is accepted once by all of them together (RFC 9449 §11.1). */
-  async firstUse(id: string, ttlMs: number): Promise<boolean> {
+  async firstUse(id: string, ttlMs: number, kind = 'dpop'): Promise<boolean> {
     const reply = await this.requestPath.execute(() =>
-      this.client.set(`${this.options.namespace}:dpop:${id}`, '1', { condition: 'NX', expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) } }),
+      this.client.set(`${this.options.namespace}:${kind}:${id}`, '1', { condition: 'NX', expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) } }),
     );
     return reply === 'OK';
+  }
+
+  async release(id: string, kind = 'dpop'): Promise<void> {
+    await this.command('release a one-time identifier', () => this.client.del(`${this.options.namespace}:${kind}:${id}`));
   }
 
   /** Closes both connections; a Redis that does not answer within the command bound is disconnected by force. */

@@ -5,6 +5,7 @@ import type { Agent as HttpsAgent } from 'node:https';
 import type { KeyObject, webcrypto } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { IntrospectionEvents } from '../telemetry/introspection-events.interface.js';
+import type { BackchannelLogoutOptions, SecurityEventsOptions } from '../push/push-options.interface.js';
 
 /** How this API authenticates to the introspection endpoint. */
 export type ClientAuthMethod =
@@ -317,6 +318,16 @@ export interface IntrospectionModuleOptions {
    * Default: off.
    */
   phantom?: PhantomTokenOptions;
+  /**
+   * The OpenID Shared Signals transmitter (RFC 8935 push of CAEP events) whose SETs the receiver at the
+   * module extra `securityEventReceiver: { path }` verifies. Default: none (the receiver refuses to start without it).
+   */
+  securityEvents?: SecurityEventsOptions;
+  /**
+   * OpenID Connect Back-Channel Logout 1.0 logout tokens, received at the module extra
+   * `backchannelLogoutReceiver: { path }`. `{}` takes every default. Default: none.
+   */
+  backchannelLogout?: BackchannelLogoutOptions;
 }
 
 /** DPoP (RFC 9449) at the resource server. */

@@ -7,6 +7,7 @@ import type {
 } from '../interfaces/introspection-module-options.interface.js';
 import { resolveJwtOptions } from './resolve-jwt-options.js';
 import { resolveSenderConstraintOptions } from './resolve-dpop-options.js';
+import { resolvePushOptions } from './resolve-push-options.js';
 import type { ResolvedOptions } from './resolved-options.js';
 
 const AUTH_METHODS: readonly ClientAuthMethod[] = [
@@ -222,6 +223,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
 
   const jose = resolveJwtOptions(o, audience, allowInsecureRequests, problems, warnings, num);
   const senderConstraints = resolveSenderConstraintOptions(o, problems, num);
+  const push = resolvePushOptions(o, allowInsecureRequests, problems, num);
   if (senderConstraints.dpop && typeof o.dpop === 'object' && !senderConstraints.dpop.externalOrigin && !senderConstraints.dpop.trustForwardedHeaders) {
     warnings.push(
       'DPoP is configured without `dpop.externalOrigin`: the origin a proof must name (`htu`) is taken from the request\'s Host header, ' +
@@ -286,6 +288,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     httpsAgent: o.httpsAgent,
     verifyOnStartup: o.verifyOnStartup === true,
     ...senderConstraints,
+    ...push,
   };
 }
 

@@ -46,6 +46,8 @@ export class IntrospectionTelemetry {
   private cacheLookups?: Counter;
   private decisions?: Counter;
   private transitions?: Counter;
+  private pushes?: Counter;
+  private revokeDelay?: Histogram;
   private breakerState: BreakerState = 'closed';
   private readonly log = new RateLimitedLogger(new Logger('TokenIntrospection'));
   private readonly cacheAttrs = attributeCache<CacheResult>('result');
@@ -99,6 +101,15 @@ export class IntrospectionTelemetry {
       description: 'Circuit-breaker state changes, by new state.',
       unit: '{transition}',
     });
+    this.pushes = meter.createCounter('token_introspection.push.received', {
+      description: 'Pushed revocations (Shared Signals SETs, back-channel logout tokens) by receiver, outcome and reason.',
+      unit: '{token}',
+    });
+    this.revokeDelay = meter.createHistogram('token_introspection.time_to_revoke', {
+      description: "Time from a revocation's issue time at the sender (the pushed token's iat, whole seconds) to the eviction's completion, by mechanism.",
+      unit: 's',
+      advice: { explicitBucketBoundaries: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300] },
+    });
     meter
       .createObservableGauge('token_introspection.circuit_breaker.state', {
         description: 'Circuit-breaker state: 0 closed, 1 half-open, 2 open, 3 isolated, -1 disabled.',
@@ -128,6 +139,16 @@ export class IntrospectionTelemetry {
     }
     this.lookups?.add(1, attributes);
     this.lookupDuration?.record(seconds, attributes);
+  }
+
+  /** A pushed token was handled: `outcome` accepted | ignored | refused | unavailable, `reason` the refusal's category or the event kind. */
+  pushReceived(receiver: string, outcome: string, reason: string): void {
+    this.pushes?.add(1, { receiver, outcome, reason });
+  }
+
+  /** Seconds from a revocation's issue time to its eviction everywhere (push receivers, re-checks). */
+  timeToRevoke(mechanism: string, seconds: number): void {
+    this.revokeDelay?.record(Math.max(0, seconds), { mechanism });
   }
 
   breakerChanged(state: BreakerState): void {
