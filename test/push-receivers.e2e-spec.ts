@@ -170,7 +170,8 @@ describeWithRedis('push receivers (Shared Signals, back-channel logout) over two
       ['a wrong typ (JWT)', async () => tx.push(url(), await tx.sign(currentEvents(), {}, { typ: 'JWT' })), 'invalid_request'],
       ['an expired iat', async () => tx.push(url(), await tx.sign(currentEvents(), { iat: Math.floor(Date.now() / 1000) - 600 })), 'invalid_request'],
       ['an iat in the future', async () => tx.push(url(), await tx.sign(currentEvents(), { iat: Math.floor(Date.now() / 1000) + 600 })), 'invalid_request'],
-      ['a wrong content type', async () => tx.push(url(), await tx.sign(currentEvents()), 'application/json'), 'invalid_request'],
+      ['a wrong content type (text/plain)', async () => tx.push(url(), await tx.sign(currentEvents()), 'text/plain'), 'invalid_request'],
+      ['a wrong content type (the SET in JSON)', async () => tx.push(url(), JSON.stringify({ set: await tx.sign(currentEvents()) }), 'application/json'), 'invalid_request'],
       ['an oversized body', async () => tx.push(url(), await tx.sign({ ...currentEvents(), padding: { x: 'x'.repeat(8000) } })), 'invalid_request'],
       ['no subject in the event', async () => tx.push(url(), await tx.sign({ [CAEP_EVENTS.credentialChange]: {} })), 'invalid_request'],
     ];
