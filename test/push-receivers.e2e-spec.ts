@@ -242,20 +242,21 @@ describeWithRedis('push receivers (Shared Signals, back-channel logout) over two
     const form = (token: string) => new URLSearchParams({ logout_token: token }).toString();
     let victim: Awaited<ReturnType<typeof acceptedSessionToken>>;
 
-    const attacks: Array<[string, () => Promise<string>, string?]> = [
-      ['a nonce (an ID token, not a logout token)', async () => form(await as.signWithServerKey(logoutClaims(victim, { nonce: 'n-0S6_WzA2Mj' }), 'logout+jwt'))],
-      ['no backchannel-logout event', async () => form(await as.signWithServerKey(logoutClaims(victim, { events: {} }), 'logout+jwt'))],
-      ['a wrong aud', async () => form(await as.signWithServerKey(logoutClaims(victim, { aud: 'another-client' }), 'logout+jwt'))],
-      ['a wrong iss', async () => form(await as.signWithServerKey(logoutClaims(victim, { iss: 'https://evil.example.com' }), 'logout+jwt'))],
-      ['neither sub nor sid', async () => form(await as.signWithServerKey(logoutClaims(victim, { sub: undefined, sid: undefined }), 'logout+jwt'))],
-      ['an old iat', async () => form(await as.signWithServerKey(logoutClaims(victim, { iat: Math.floor(Date.now() / 1000) - 600 }), 'logout+jwt'))],
-      ['an access-token typ', async () => form(await as.signWithServerKey(logoutClaims(victim), 'at+jwt'))],
+    const FORM = 'application/x-www-form-urlencoded';
+    const attacks: Array<[string, () => Promise<string>, string]> = [
+      ['a nonce (an ID token, not a logout token)', async () => form(await as.signWithServerKey(logoutClaims(victim, { nonce: 'n-0S6_WzA2Mj' }), 'logout+jwt')), FORM],
+      ['no backchannel-logout event', async () => form(await as.signWithServerKey(logoutClaims(victim, { events: {} }), 'logout+jwt')), FORM],
+      ['a wrong aud', async () => form(await as.signWithServerKey(logoutClaims(victim, { aud: 'another-client' }), 'logout+jwt')), FORM],
+      ['a wrong iss', async () => form(await as.signWithServerKey(logoutClaims(victim, { iss: 'https://evil.example.com' }), 'logout+jwt')), FORM],
+      ['neither sub nor sid', async () => form(await as.signWithServerKey(logoutClaims(victim, { sub: undefined, sid: undefined }), 'logout+jwt')), FORM],
+      ['an old iat', async () => form(await as.signWithServerKey(logoutClaims(victim, { iat: Math.floor(Date.now() / 1000) - 600 }), 'logout+jwt')), FORM],
+      ['an access-token typ', async () => form(await as.signWithServerKey(logoutClaims(victim), 'at+jwt')), FORM],
       ['a forged signature (the server\'s kid, another key)', async () => {
         const { privateKey } = await generateKeyPair('RS256');
         return form(await new SignJWT(logoutClaims(victim)).setProtectedHeader({ alg: 'RS256', kid: as.currentKid, typ: 'logout+jwt' }).sign(privateKey));
-      }],
-      ['alg none', async () => form(unsigned(logoutClaims(victim), 'logout+jwt'))],
-      ['an oversized logout_token', async () => form(await as.signWithServerKey(logoutClaims(victim, { padding: 'x'.repeat(20_000) }), 'logout+jwt'))],
+      }, FORM],
+      ['alg none', async () => form(unsigned(logoutClaims(victim), 'logout+jwt')), FORM],
+      ['an oversized logout_token', async () => form(await as.signWithServerKey(logoutClaims(victim, { padding: 'x'.repeat(20_000) }), 'logout+jwt')), FORM],
       ['a JSON body', async () => JSON.stringify({ logout_token: await as.signWithServerKey(logoutClaims(victim), 'logout+jwt') }), 'application/json'],
     ];
 
@@ -303,10 +304,11 @@ describeWithRedis('push receivers (Shared Signals, back-channel logout) over two
     expect(pushes.slice(before)).toEqual([expect.objectContaining({ receiver: 'backchannel-logout', outcome: 'accepted', evicted: expect.any(Number) })]);
   });
 
-  it('a transmitter built on oidc-provider revocation events: RFC 7009 revocation -> CAEP session-revoked -> 401 on both replicas', async () => {
+  it('a transmitter built on oidc-provider events: RFC 7009 revocation -> CAEP session-revoked -> 401 on both replicas', async () => {
     const session = await acceptedSessionToken();
     const delivered: Array<Promise<unknown>> = [];
-    as.on('revocation.success', (_ctx: unknown, token: { accountId?: string; sid?: string }) => {
+    // oidc-provider emits `access_token.destroyed` when RFC 7009 revocation destroys an access token.
+    as.on('access_token.destroyed', (token: { accountId?: string; sid?: string }) => {
       if (token.accountId && token.sid) delivered.push(tx.sign(sessionRevoked(as.issuer, token.accountId, token.sid)).then((set) => tx.push(`${replicas.fastify.url}/ssf/events`, set)));
     });
     await as.revokeAs(CLIENTS.web, session.token);
