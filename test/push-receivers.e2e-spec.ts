@@ -318,3 +318,23 @@ describeWithRedis('push receivers (Shared Signals, back-channel logout) over two
     await expectStatusOnBoth(session.token, 401);
   });
 });
+
+/** Careless operator: receivers that could not do what they promise refuse to start, saying what to change. */
+describe('push receivers: start-up checks', () => {
+  const base = { introspectionEndpoint: 'http://127.0.0.1:9/introspect', allowInsecureRequests: true, ...CLIENTS.basic };
+  const ssf = { issuer: 'https://ssf.example.com', audience: 'https://api.example.com', jwks: { keys: [] } };
+  it('a Shared Signals receiver without `securityEvents` is refused', async () => {
+    await expect(startApp('express', IntrospectionModule.forRoot({ ...base, cache: {}, securityEventReceiver: { path: 'ssf', scope: 'this-replica' } }))).rejects.toThrow(/needs the `securityEvents` option/);
+  });
+  it('without cache.redis the default scope (every replica) is refused', async () => {
+    await expect(startApp('express', IntrospectionModule.forRoot({ ...base, securityEvents: ssf, securityEventReceiver: { path: 'ssf' } }))).rejects.toThrow(/needs `cache.redis`/);
+  });
+  it('alg none, HMAC and two key sources are refused in the options', async () => {
+    await expect(
+      startApp('express', IntrospectionModule.forRoot({ ...base, securityEvents: { ...ssf, jwksUri: 'https://ssf.example.com/jwks', algorithms: ['none', 'HS256'] } })),
+    ).rejects.toThrow(/exactly one of `securityEvents.jwksUri`.*lists 'none'.*lists 'HS256'/s);
+  });
+  it('back-channel logout without an issuer to check is refused', async () => {
+    await expect(startApp('express', IntrospectionModule.forRoot({ ...base, backchannelLogout: {}, backchannelLogoutReceiver: { path: 'bcl' } }))).rejects.toThrow(/checks the logout token's `iss`/);
+  });
+});
