@@ -163,6 +163,7 @@ export type {
   IntrospectionEvents,
   OutboundTokenRefusedEvent,
   OutboundTokenUnavailableEvent,
+  PushReceivedEvent,
   ResultSource,
   TokenRejectedEvent,
   TokenRejectionReason,
@@ -172,6 +173,21 @@ export type {
 export { METER_NAME } from './telemetry/introspection.telemetry.js';
 /** Body of the revocation webhook (`revocationWebhook: { path }` + `revocationWebhookSecret`). */
 export type { RevocationNotification } from './revocation/revocation-webhook.controller.js';
+/**
+ * Push receivers (module extras `securityEventReceiver: { path }` / `backchannelLogoutReceiver: { path }`, options
+ * `securityEvents` / `backchannelLogout`): OpenID Shared Signals SETs (RFC 8935 push, CAEP events) and OpenID Connect
+ * Back-Channel Logout tokens, verified with the sender's keys, evict by session, subject or jti on every replica.
+ */
+export type {
+  BackchannelLogoutOptions,
+  BackchannelLogoutReceiverRoute,
+  PushReceiverScope,
+  SecurityEventReceiverRoute,
+  SecurityEventsOptions,
+} from './push/push-options.interface.js';
+/** Event type URIs the receivers act on: CAEP `session-revoked`, `credential-change`, `token-claims-change`; back-channel logout. */
+export { CAEP_EVENTS } from './push/security-event-receiver.controller.js';
+export { BACKCHANNEL_LOGOUT_EVENT } from './push/backchannel-logout-receiver.controller.js';
 /** A short SHA-256 fingerprint of a token, for logs: never log the token itself. */
 export { tokenFingerprint } from './utils/fingerprint.js';
 /** Injection token of the raw module options (for `useExisting` or advanced factories). */

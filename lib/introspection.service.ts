@@ -272,10 +272,20 @@ export class IntrospectionService implements OnApplicationShutdown {
   }
 
   /**
+   * Forgets every cached token of an OpenID Connect session (the `sid` claim of the introspection answer or
+   * of a locally validated JWT), on every replica (needs `cache.redis` for the index and the broadcast).
+   * Used by the back-channel logout and Shared Signals receivers. Resolves to the number of cache entries dropped.
+   */
+  async evictBySession(sid: string): Promise<number> {
+    if (this.jwt) await this.jwt.revokeBy('sid', sid);
+    return this.cache ? this.cache.deleteBy('sid', sid) : 0;
+  }
+
+  /**
    * Refuses the JWT access token with this `jti` (RFC 9068 §2.2) until `jwt.maxTokenLifetimeSeconds` has
    * passed, here and — with a shared store — on every replica, including ones started later. For locally
-   * validated JWTs (`jwt.mode` other than 'introspect'); opaque tokens are evicted by token, `sub` or `client_id`.
-   * Rejects if the shared store cannot record it (retry).
+   * validated JWTs (`jwt.mode` other than 'introspect'), and for cached introspection answers that carry this
+   * `jti` (indexed in Redis with `cache.redis`). Rejects if the shared store cannot record it (retry).
    */
   async evictByJti(jti: string): Promise<void> {
     if (this.jwt) await this.jwt.revokeBy('jti', jti);

@@ -26,6 +26,11 @@ export const CLIENTS = {
   app: { clientId: 'app', clientSecret: 'app-secret-Zz1' },
   /** A client application whose access tokens are bound to its TLS client certificate (RFC 8705 §3). */
   appMtls: { clientId: 'app-mtls', clientSecret: 'app-mtls-secret-Vb4' },
+  /**
+   * A web application with user sessions (authorization code): its tokens carry `sid`, and with
+   * `backchannelLogoutUri` set, oidc-provider sends it back-channel logout tokens when a session ends.
+   */
+  web: { clientId: 'web', clientSecret: 'web-secret-Rt6' },
 } as const;
 
 export const SCOPES = ['read', 'write', 'admin'];
@@ -59,6 +64,16 @@ export interface StartOptions {
    * `introspection_signed_response_alg` is RS256); when off, it answers JSON whatever is asked. Default true.
    */
   jwtIntrospection?: boolean;
+  /** The `web` client's `backchannel_logout_uri` (OpenID Connect Back-Channel Logout 1.0). Default: none. */
+  backchannelLogoutUri?: string;
+}
+
+/** An access token of a user session at the `web` client (see `issueSessionToken`). */
+export interface SessionToken {
+  readonly token: string;
+  readonly accountId: string;
+  readonly sid: string;
+  readonly grantId: string;
 }
 
 /**
@@ -82,6 +97,7 @@ export class EmbeddedAuthorizationServer {
 
   private signingKeys: JWK[];
   private callback?: ReturnType<Provider['callback']>;
+  private readonly providerListeners: Array<[string, (...args: any[]) => void]> = [];
 
   private constructor(
     private readonly options: StartOptions,
@@ -260,6 +276,67 @@ export class EmbeddedAuthorizationServer {
     return json.access_token;
   }
 
+  /**
+   * Listens to oidc-provider's events (`revocation.success`, `grant.revoked`, `backchannel.success`, …), also
+   * across `restart()` and key rotation: for tests that build a transmitter from the server's own events.
+   */
+  on(event: string, listener: (...args: any[]) => void): void {
+    this.providerListeners.push([event, listener]);
+    this.provider?.on(event as never, listener);
+  }
+
+  /** Sets the `web` client's `backchannel_logout_uri` (the provider is rebuilt; issued tokens are kept). */
+  setBackchannelLogoutUri(uri: string): void {
+    this.options.backchannelLogoutUri = uri;
+    this.provider = this.createProvider();
+    this.callback = this.provider.callback();
+  }
+
+  /**
+   * A real access token of a user session: `accountId` signed in to the `web` client in session `sid`, stored
+   * as oidc-provider's authorization-code flow stores it (grant, session-bound access token). Its introspection
+   * answer carries `sub` and `sid`.
+   */
+  async issueSessionToken(accountId = 'alice', scope = 'openid read'): Promise<SessionToken> {
+    const provider = this.provider!;
+    const client = await provider.Client.find(CLIENTS.web.clientId);
+    const grant = new provider.Grant({ accountId, clientId: CLIENTS.web.clientId });
+    grant.addOIDCScope(scope);
+    const grantId = await grant.save();
+    const sid = randomUUID();
+    const token = await new provider.AccessToken({ accountId, client, grantId, scope, sid, gty: 'authorization_code' } as never).save();
+    return { token, accountId, sid, grantId };
+  }
+
+  /**
+   * Ends a user session as oidc-provider's end-session endpoint does: the grant and its tokens are revoked,
+   * and the `web` client is sent a back-channel logout token (signed by oidc-provider, POSTed to its
+   * `backchannel_logout_uri`). Rejects when the client does not answer 200.
+   */
+  async endSession(session: SessionToken): Promise<void> {
+    await this.endSessionQuietly(session);
+    const provider = this.provider!;
+    const client = await provider.Client.find(CLIENTS.web.clientId);
+    await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(session.accountId, session.sid);
+  }
+
+  /** Revokes a session's grant and token at the server without telling any client (no logout token). */
+  async endSessionQuietly(session: SessionToken): Promise<void> {
+    const provider = this.provider!;
+    await (await provider.AccessToken.find(session.token))?.destroy();
+    await (await provider.Grant.find(session.grantId))?.destroy();
+  }
+
+  /** Revokes a token at the AS (RFC 7009) as `client` (its own client). */
+  async revokeAs(client: { clientId: string; clientSecret: string }, token: string): Promise<void> {
+    const res = await fetchOnce(`${this.issuer}/token/revocation`, {
+      method: 'POST',
+      headers: { authorization: basic(client.clientId, client.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
+    });
+    if (!res.ok) throw new Error(`revocation failed: ${res.status}`);
+  }
+
   /** Revoke a token at the AS (RFC 7009); only its own client may. */
   async revoke(token: string): Promise<void> {
     const res = await fetchOnce(`${this.issuer}/token/revocation`, {
@@ -373,6 +450,17 @@ export class EmbeddedAuthorizationServer {
         },
         { ...common, client_id: CLIENTS.app.clientId, client_secret: CLIENTS.app.clientSecret, scope: SCOPES.join(' ') },
         {
+          client_id: CLIENTS.web.clientId,
+          client_secret: CLIENTS.web.clientSecret,
+          grant_types: ['authorization_code', 'client_credentials'],
+          response_types: ['code'],
+          redirect_uris: ['https://web.example.com/callback'],
+          scope: SCOPES.join(' '),
+          ...(this.options.backchannelLogoutUri
+            ? { backchannel_logout_uri: this.options.backchannelLogoutUri, backchannel_logout_session_required: true }
+            : {}),
+        },
+        {
           ...common,
           client_id: CLIENTS.appMtls.clientId,
           client_secret: CLIENTS.appMtls.clientSecret,
@@ -386,6 +474,7 @@ export class EmbeddedAuthorizationServer {
         clientCredentials: { enabled: true },
         introspection: { enabled: true, allowedPolicy: async () => true },
         jwtIntrospection: { enabled: this.options.jwtIntrospection !== false },
+        backchannelLogout: { enabled: true },
         // RFC 8705 certificate-bound tokens. This server listens on plain HTTP, so the client certificate
         // reaches it in a header, as from a TLS-terminating proxy (`issueTokenWithCertificate`).
         mTLS: {
@@ -420,6 +509,7 @@ export class EmbeddedAuthorizationServer {
     });
     // oidc-provider logs server errors through its own emitter; keep test output quiet.
     provider.on('server_error', () => undefined);
+    for (const [event, listener] of this.providerListeners) provider.on(event as never, listener);
     console.warn = warn;
     console.info = info;
     return provider;

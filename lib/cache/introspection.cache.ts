@@ -8,7 +8,7 @@ import type {
 } from '../interfaces/introspection-result.interface.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { LocalTier, type ActiveRecord, type LocalRecord } from './local-tier.js';
-import type { CacheCoordinator, Eviction, IndexedClaim } from './redis-coordinator.js';
+import { INDEXED_CLAIMS, type CacheCoordinator, type Eviction, type IndexedClaim } from './redis-coordinator.js';
 import { openEntry, sealEntry, type SharedEntry } from './sealed-entry.js';
 import { StoreGuard } from './store-guard.js';
 
@@ -125,8 +125,13 @@ export class IntrospectionCache {
    * Records a one-time identifier in the shared store (`cache.redis` only): resolves true the first time,
    * false for a replay, undefined when there is no shared store to ask. Rejects when Redis cannot answer.
    */
-  async firstUseShared(id: string, ttlMs: number): Promise<boolean | undefined> {
-    return this.coordinator?.firstUse ? this.coordinator.firstUse(id, ttlMs) : undefined;
+  async firstUseShared(id: string, ttlMs: number, kind?: string): Promise<boolean | undefined> {
+    return this.coordinator?.firstUse ? this.coordinator.firstUse(id, ttlMs, kind) : undefined;
+  }
+
+  /** Forgets an identifier `firstUseShared` recorded (what it guarded failed and may be retried). Rejects when Redis cannot answer. */
+  async releaseShared(id: string, kind?: string): Promise<void> {
+    await this.coordinator?.release?.(id, kind);
   }
 
   /** Whether there is a shared store behind the in-process tier (then `readShared` may find more). */
@@ -268,7 +273,8 @@ export class IntrospectionCache {
   }
 
   /**
-   * Forgets every cached token of a subject (`sub`) or a client (`client_id`). With `cache.redis`,
+   * Forgets every cached token of a subject (`sub`), a client (`client_id`), a session (`sid`) or with a
+   * token identifier (`jti`). With `cache.redis`,
    * on every replica through the index (kept until the entries are gone, so a failure can be retried);
    * without a shared store, in this process. Resolves to the number of keys found.
    */
@@ -278,7 +284,7 @@ export class IntrospectionCache {
     }
     const at = Date.now();
     const hash = this.claimHash(value);
-    // Lookups in flight may be for tokens of this subject or client that no index knows yet: detach them all.
+    // Lookups in flight may be for tokens of this claim value that no index knows yet: detach them all.
     this.local.markClaim(`${claim}:${hash}`, at);
     this.detach('*');
     const local = this.local.activeKeysWhere((result) => result[claim] === value);
@@ -295,13 +301,14 @@ export class IntrospectionCache {
   }
 
   /**
-   * Drops the in-memory results carrying this `jti`, here and — through the broadcast — on every replica
-   * (JWT verifications are kept in memory only; there is no index to consult). Resolves to the keys dropped here.
+   * Forgets the results carrying this `jti`: with `cache.redis` through the index (shared entries of opaque
+   * tokens whose introspection answer has a `jti`) and the broadcast, like `deleteBy`; with a plain
+   * `cache.store`, the in-memory results here only (JWT verifications are kept in memory only). Resolves to the keys dropped.
    */
   async forgetByJti(jti: string): Promise<number> {
+    if (this.coordinator || !this.shared) return this.deleteBy('jti', jti);
     const keys = this.local.activeKeysWhere((result) => result.jti === jti);
     this.dropLocal(keys);
-    await this.coordinator?.publishEviction({ keys, by: { claim: 'jti', hash: this.claimHash(jti) } });
     return keys.length;
   }
 
@@ -384,7 +391,7 @@ export class IntrospectionCache {
     await this.guard!.soft('set', () => this.shared!.set(key, sealed, ttl));
     const marks = [tombstone(key), tombstone(ALL)];
     if (this.coordinator) {
-      for (const claim of ['sub', 'client_id'] as const) {
+      for (const claim of INDEXED_CLAIMS) {
         if (typeof result[claim] === 'string') marks.push(tombstone(`${claim}:${this.claimHash(result[claim] as string)}`));
       }
     }
@@ -400,10 +407,10 @@ export class IntrospectionCache {
     return this.coordinator ? this.coordinator.claimHash(value) : hash('sha256', this.keyBase + value, 'base64url');
   }
 
-  /** Whether the result's subject or client was evicted since `since` (only hashes when an eviction by claim is remembered). */
+  /** Whether the result's subject, client, session or jti was evicted since `since` (only hashes when an eviction by claim is remembered). */
   private claimEvictedSince(result: ActiveIntrospectionResult, since: number): boolean {
     if (!this.local.hasMarkers) return false;
-    for (const claim of ['sub', 'client_id'] as const) {
+    for (const claim of INDEXED_CLAIMS) {
       const value = result[claim];
       if (typeof value === 'string' && this.local.claimEvictedSince(`${claim}:${this.claimHash(value)}`, since)) return true;
     }

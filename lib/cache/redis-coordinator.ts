@@ -5,15 +5,20 @@ import type { Keyv } from 'keyv';
 import type { ActiveIntrospectionResult } from '../interfaces/introspection-result.interface.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 
-/** Claims the replicas index cache keys by. */
-export type IndexedClaim = 'sub' | 'client_id';
+/**
+ * Claims the replicas index cache keys by: the subject, the client, the session (`sid`, OpenID Connect
+ * sessions: back-channel logout, CAEP session-revoked) and the token identifier (`jti`).
+ */
+export type IndexedClaim = 'sub' | 'client_id' | 'sid' | 'jti';
+/** Every `IndexedClaim`, in the order entries are indexed and tombstones checked. */
+export const INDEXED_CLAIMS: readonly IndexedClaim[] = ['sub', 'client_id', 'sid', 'jti'];
 
 /** An eviction as every replica hears it. */
 export interface Eviction {
   /** Cache keys, or '*' for everything. */
   readonly keys: readonly string[] | '*';
   /** Also every local entry whose claim hashes to this (entries a replica cached while the index was unreachable). */
-  readonly by?: { readonly claim: IndexedClaim | 'jti'; readonly hash: string };
+  readonly by?: { readonly claim: IndexedClaim; readonly hash: string };
 }
 
 /** Keeps the replicas' caches consistent: eviction broadcast and the subject/client index. */
@@ -21,7 +26,7 @@ export interface CacheCoordinator {
   /** Called with evictions made by another replica (or this one). */
   onEvicted(listener: (eviction: Eviction) => void): void;
   publishEviction(eviction: Eviction): Promise<void>;
-  /** Records which cache key belongs to which `sub` and `client_id`; resolves false when it could not. */
+  /** Records which cache key belongs to which `sub`, `client_id`, `sid` and `jti`; resolves false when it could not. */
   index(key: string, result: ActiveIntrospectionResult, ttlMs: number): Promise<boolean>;
   /** The cache keys indexed under a claim value (the index is kept: see `unindex`). */
   keysFor(claim: IndexedClaim, value: string): Promise<string[]>;
@@ -29,8 +34,10 @@ export interface CacheCoordinator {
   unindex(claim: IndexedClaim, value: string, keys: readonly string[]): Promise<void>;
   /** The hash a claim value is indexed and broadcast under (never the value itself). */
   claimHash(value: string): string;
-  /** Records a one-time identifier (a DPoP proof's jti) for `ttlMs`; resolves false when it was already recorded. */
-  firstUse?(id: string, ttlMs: number): Promise<boolean>;
+  /** Records a one-time identifier (a DPoP proof's or a pushed token's jti) for `ttlMs`; resolves false when it was already recorded. */
+  firstUse?(id: string, ttlMs: number, kind?: string): Promise<boolean>;
+  /** Forgets a one-time identifier recorded by `firstUse` (its use did not complete: it may be retried). */
+  release?(id: string, kind?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -54,6 +61,7 @@ interface RedisClient {
   sMembers(key: string): Promise<string[]>;
   set(key: string, value: string, options: { condition: 'NX'; expiration: { type: 'PX'; value: number } }): Promise<string | null>;
   sRem(key: string, members: string[]): Promise<number>;
+  del(key: string): Promise<number>;
   multi(): {
     sAdd(key: string, member: string): any;
     pExpire(key: string, ms: number, mode?: 'NX' | 'XX' | 'GT' | 'LT'): any;
@@ -68,7 +76,7 @@ interface RedisClient {
 /**
  * The shared cache on Redis: Keyv stores (`@keyv/redis`, an optional peer dependency) for the
  * sealed entries and the eviction tombstones, Redis pub/sub to drop local copies on every replica,
- * and Redis sets indexing cache keys by hashed `sub` and `client_id`. Connects in the background:
+ * and Redis sets indexing cache keys by hashed `sub`, `client_id`, `sid` and `jti`. Connects in the background:
  * Redis being down at start-up, or later, only means asking the authorization server more often.
  * Every command is time-bounded, so a frozen Redis can delay neither an eviction nor shutdown for long.
  */
@@ -148,9 +156,9 @@ export class RedisCoordinator implements CacheCoordinator {
     const multi = this.client.multi();
     let any = false;
     const ms = Math.ceil(ttlMs);
-    for (const claim of ['sub', 'client_id'] as const) {
+    for (const claim of INDEXED_CLAIMS) {
       const value = result[claim];
-      if (typeof value !== 'string') continue;
+      if (typeof value !== 'string' || value.length === 0) continue;
       const indexKey = this.indexKey(claim, value);
       multi.sAdd(indexKey, key);
       // The index lives as long as its longest-lived entry: set an expiry on a new set (NX), only ever extend it (GT).
@@ -186,11 +194,15 @@ export class RedisCoordinator implements CacheCoordinator {
   }
 
   /** SET NX PX: atomic across replicas, so one proof is accepted once by all of them together (RFC 9449 §11.1). */
-  async firstUse(id: string, ttlMs: number): Promise<boolean> {
+  async firstUse(id: string, ttlMs: number, kind = 'dpop'): Promise<boolean> {
     const reply = await this.requestPath.execute(() =>
-      this.client.set(`${this.options.namespace}:dpop:${id}`, '1', { condition: 'NX', expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) } }),
+      this.client.set(`${this.options.namespace}:${kind}:${id}`, '1', { condition: 'NX', expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) } }),
     );
     return reply === 'OK';
+  }
+
+  async release(id: string, kind = 'dpop'): Promise<void> {
+    await this.command('release a one-time identifier', () => this.client.del(`${this.options.namespace}:${kind}:${id}`));
   }
 
   /** Closes both connections; a Redis that does not answer within the command bound is disconnected by force. */
@@ -225,7 +237,7 @@ export class RedisCoordinator implements CacheCoordinator {
       // This replica already applied its own evictions (and must keep the inactive answer it just cached).
       if (origin === this.origin) return;
       const keysOk = keys === '*' || (Array.isArray(keys) && keys.every((k) => typeof k === 'string'));
-      const byOk = by === undefined || ((by.claim === 'sub' || by.claim === 'client_id' || by.claim === 'jti') && typeof by.hash === 'string');
+      const byOk = by === undefined || (INDEXED_CLAIMS.includes(by.claim) && typeof by.hash === 'string');
       if (keysOk && byOk) {
         for (const listener of this.listeners) listener({ keys, by });
       }

@@ -8,6 +8,7 @@ import type { IntrospectionEvents } from '../telemetry/introspection-events.inte
 import type { MicroserviceAuthenticationOptions, TokenSource, WebSocketAuthenticationOptions } from './token-sources.interface.js';
 import type { ProtectedResourceMetadataOptions } from '../metadata/resource-metadata-options.interface.js';
 import type { RolesOptions } from '../authorization/role-mappers.js';
+import type { BackchannelLogoutOptions, SecurityEventsOptions } from '../push/push-options.interface.js';
 
 /** How this API authenticates to the introspection endpoint. */
 export type ClientAuthMethod =
@@ -392,6 +393,16 @@ export interface IntrospectionModuleOptions {
   resourceMetadata?: ProtectedResourceMetadataOptions | ProtectedResourceMetadataOptions[];
   /** Where `@Roles()` / `@AnyRole()` read roles from. Default: the flat `roles` claim (`RoleMappers.roles()`). */
   roles?: RolesOptions;
+  /**
+   * The OpenID Shared Signals transmitter (RFC 8935 push of CAEP events) whose SETs the receiver at the
+   * module extra `securityEventReceiver: { path }` verifies. Default: none (the receiver refuses to start without it).
+   */
+  securityEvents?: SecurityEventsOptions;
+  /**
+   * OpenID Connect Back-Channel Logout 1.0 logout tokens, received at the module extra
+   * `backchannelLogoutReceiver: { path }`. `{}` takes every default. Default: none.
+   */
+  backchannelLogout?: BackchannelLogoutOptions;
 }
 
 /** DPoP (RFC 9449) at the resource server. */

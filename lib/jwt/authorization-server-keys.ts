@@ -54,7 +54,8 @@ export class AuthorizationServerKeys {
     private readonly directTimeoutMs: number,
     private readonly http: AxiosInstance,
     private readonly resilience: ResiliencePolicy,
-    private readonly endpoints: EndpointResolver,
+    /** Where `jwksUri` comes from: discovery, or a fixed URL (the push receivers' transmitter keys). */
+    private readonly endpoints: Pick<EndpointResolver, 'resolve'>,
   ) {}
 
   /**

@@ -16,8 +16,8 @@ import { looksLikeJwt, type JwtAccessTokenValidator } from './jwt-access-token.v
 export type IntrospectAtServer = (token: string, options?: IntrospectOptions) => Promise<IntrospectionResult>;
 
 /** Claims a JWT eviction can name besides the token itself. */
-export type JwtEvictionClaim = 'sub' | 'client_id' | 'jti';
-const CLAIMS: readonly JwtEvictionClaim[] = ['sub', 'client_id', 'jti'];
+export type JwtEvictionClaim = 'sub' | 'client_id' | 'jti' | 'sid';
+const CLAIMS: readonly JwtEvictionClaim[] = ['sub', 'client_id', 'jti', 'sid'];
 
 /** How long an evicted JWT without a usable `exp` is refused (it cannot pass local validation anyway). */
 const DENY_WITHOUT_EXP_MS = 24 * 3600 * 1000;
@@ -194,7 +194,7 @@ export class JwtAccessTokens {
     return until !== undefined && until > Date.now();
   }
 
-  /** Issued (`iat`, or unknown) at or before an eviction of its `sub` / `client_id` / `jti` still in force. */
+  /** Issued (`iat`, or unknown) at or before an eviction of its `sub` / `client_id` / `jti` / `sid` still in force. */
   private claimDenied(result: ActiveIntrospectionResult): boolean {
     if (this.deniedClaims.size === 0) return false;
     const now = Date.now();

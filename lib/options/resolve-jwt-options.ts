@@ -113,7 +113,7 @@ export function resolveJwtOptions(
   };
 }
 
-function checkAlgorithms(name: string, value: unknown, problems: string[]): string[] {
+export function checkAlgorithms(name: string, value: unknown, problems: string[]): string[] {
   if (value === undefined) return DEFAULT_ALGORITHMS;
   if (!Array.isArray(value) || value.length === 0 || value.some((a) => typeof a !== 'string')) {
     problems.push(`\`${name}\` must be a non-empty list of JWS algorithm names, e.g. ['RS256', 'ES256'].`);

@@ -11,6 +11,7 @@ import { resolveSenderConstraintOptions } from './resolve-dpop-options.js';
 import { resolveTokenSourceOptions } from './resolve-token-sources.js';
 import { resolveResourceMetadata } from '../metadata/resource-metadata.js';
 import { resolveRolesOptions } from '../authorization/role-mappers.js';
+import { resolvePushOptions } from './resolve-push-options.js';
 import type { ResolvedOptions } from './resolved-options.js';
 
 const AUTH_METHODS: readonly ClientAuthMethod[] = [
@@ -233,6 +234,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
   const jose = resolveJwtOptions(o, audience, allowInsecureRequests, problems, warnings, num);
   const senderConstraints = resolveSenderConstraintOptions(o, problems, num);
   const tokenSourceOptions = resolveTokenSourceOptions(o, problems, warnings, num);
+  const push = resolvePushOptions(o, allowInsecureRequests, problems, num);
   if (senderConstraints.dpop && typeof o.dpop === 'object' && !senderConstraints.dpop.externalOrigin && !senderConstraints.dpop.trustForwardedHeaders) {
     warnings.push(
       'DPoP is configured without `dpop.externalOrigin`: the origin a proof must name (`htu`) is taken from the request\'s Host header, ' +
@@ -301,6 +303,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     verifyOnStartup: o.verifyOnStartup === true,
     ...senderConstraints,
     ...tokenSourceOptions,
+    ...push,
   };
 }
 

@@ -115,6 +115,28 @@ export interface ResolvedOptions extends ResolvedTokenSourceOptions {
   readonly dpop: false | ResolvedDpopOptions;
   /** Certificate-bound tokens (RFC 8705 §3). */
   readonly mtls: { readonly certificateHeader?: string };
+  /** The Shared Signals (RFC 8935 push) receiver's transmitter, or false. */
+  readonly securityEvents: false | {
+    readonly issuer: string;
+    readonly audience: readonly string[];
+    readonly jwksUri?: URL;
+    readonly jwks?: import('jose').JSONWebKeySet;
+    readonly algorithms: readonly string[];
+    readonly maxAgeSeconds: number;
+    readonly maxBodyBytes: number;
+    readonly subjectIssuer?: string;
+    readonly keysCacheMs: number;
+    readonly keysRefreshIntervalMs: number;
+  };
+  /** Back-channel logout tokens, or false. */
+  readonly backchannelLogout: false | {
+    readonly issuer: string;
+    readonly audience: readonly string[];
+    readonly jwksUri?: URL;
+    readonly algorithms: readonly string[];
+    readonly maxAgeSeconds: number;
+    readonly maxTokenLength: number;
+  };
 }
 
 /** The `dpop` option after validation and defaults. */

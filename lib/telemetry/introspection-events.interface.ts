@@ -61,6 +61,23 @@ export interface AuthorizationServerResetEvent {
   readonly purgedCache: boolean;
 }
 
+/** A pushed revocation (Shared Signals SET, back-channel logout token) was handled by a receiver. */
+export interface PushReceivedEvent {
+  readonly receiver: 'security-events' | 'backchannel-logout';
+  /** `accepted` (evicted), `ignored` (valid, nothing to evict here: unknown event, foreign subject), `refused` (400), `unavailable` (503). */
+  readonly outcome: 'accepted' | 'ignored' | 'refused' | 'unavailable';
+  /** The error code answered (`invalid_key`, `invalid_request`, …) when refused. */
+  readonly error?: string;
+  /** Why, in words safe to log (no token). */
+  readonly description?: string;
+  /** Event types of the token (SET `events` members). */
+  readonly events?: readonly string[];
+  /** Cache entries dropped on this replica and through the shared index. */
+  readonly evicted?: number;
+  /** Milliseconds from the token's `iat` (whole seconds) to the eviction's completion. */
+  readonly timeToRevokeMs?: number;
+}
+
 /**
  * An outbound backend's token endpoint gave this API no access token, after the resilience policies
  * (retries, breaker): the backend was not called.
@@ -104,4 +121,5 @@ export interface IntrospectionEvents {
   onAuthorizationServerReset?(event: AuthorizationServerResetEvent): void;
   onOutboundTokenUnavailable?(event: OutboundTokenUnavailableEvent): void;
   onOutboundTokenRefused?(event: OutboundTokenRefusedEvent): void;
+  onPushReceived?(event: PushReceivedEvent): void;
 }

@@ -59,9 +59,11 @@ export class IntrospectionTelemetry implements RevalidationReporter {
   /** Attribute objects of outbound metrics, by backend (configured names only: bounded). */
   private readonly outboundAttrs = new Map<string, Attributes>();
   private revalidations?: Counter;
-  private timeToRevoke?: Histogram;
+  private revalidationTimeToRevoke?: Histogram;
   /** Built once: a skip is counted on the cache-hit path and must allocate nothing. */
   private readonly revalidationAttrs = revalidationAttributeTable();
+  private pushes?: Counter;
+  private revokeDelay?: Histogram;
   private breakerState: BreakerState = 'closed';
   private readonly log = new RateLimitedLogger(new Logger('TokenIntrospection'));
   private readonly cacheAttrs = attributeCache<CacheResult>('result');
@@ -138,12 +140,21 @@ export class IntrospectionTelemetry implements RevalidationReporter {
         'outcome (started; skipped with a reason: breaker, concurrency, rate, superseded, shutdown; active, revoked, rejected, error).',
       unit: '{lookup}',
     });
-    this.timeToRevoke = meter.createHistogram('token_introspection.revalidation.time_to_revoke', {
+    this.revalidationTimeToRevoke = meter.createHistogram('token_introspection.revalidation.time_to_revoke', {
       description:
         'For revocations found by a background lookup: time from the start of the lookup whose active answer was cached to the ' +
         'lookup that found the token inactive. An upper bound of the time the revoked token was still accepted from that entry.',
       unit: 's',
       advice: { explicitBucketBoundaries: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600] },
+    });
+    this.pushes = meter.createCounter('token_introspection.push.received', {
+      description: 'Pushed revocations (Shared Signals SETs, back-channel logout tokens) by receiver, outcome and reason.',
+      unit: '{token}',
+    });
+    this.revokeDelay = meter.createHistogram('token_introspection.time_to_revoke', {
+      description: "Time from a revocation's issue time at the sender (the pushed token's iat, whole seconds) to the eviction's completion, by mechanism.",
+      unit: 's',
+      advice: { explicitBucketBoundaries: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300] },
     });
     meter
       .createObservableGauge('token_introspection.circuit_breaker.state', {
@@ -216,7 +227,17 @@ export class IntrospectionTelemetry implements RevalidationReporter {
 
   revalidationFinished(kind: RevalidationKind, outcome: RevalidationOutcome, sinceFetchSeconds?: number): void {
     this.revalidations?.add(1, this.revalidationAttrs[kind][outcome]);
-    if (sinceFetchSeconds !== undefined) this.timeToRevoke?.record(sinceFetchSeconds, this.revalidationAttrs[kind].kind);
+    if (sinceFetchSeconds !== undefined) this.revalidationTimeToRevoke?.record(sinceFetchSeconds, this.revalidationAttrs[kind].kind);
+  }
+
+  /** A pushed token was handled: `outcome` accepted | ignored | refused | unavailable, `reason` the refusal's category or the event kind. */
+  pushReceived(receiver: string, outcome: string, reason: string): void {
+    this.pushes?.add(1, { receiver, outcome, reason });
+  }
+
+  /** Seconds from a revocation's issue time to its eviction everywhere (push receivers, re-checks). */
+  timeToRevoke(mechanism: string, seconds: number): void {
+    this.revokeDelay?.record(Math.max(0, seconds), { mechanism });
   }
 
   breakerChanged(state: BreakerState): void {
