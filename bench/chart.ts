@@ -3,9 +3,13 @@
  * server goes down (at 4 s) and comes back (at 8 s), under steady load against a guarded route
  * (cache TTL 1 s, fail-closed, default circuit breaker). Renders bench/results/outage.svg with
  * vega-lite (in Node, no browser) and writes the data beside it. Loopback only; stops by itself.
+ *
+ * Before and after (issue 18): bench/results/outage-before.json holds the same run against the
+ * policy before issue 18 (breaker counting failed lookups after the retries), recorded by running
+ * this script with `BENCH_OUTAGE_BASELINE=1` on that build; the chart shows it above the live run.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -73,6 +77,11 @@ for (const [b, { counts, latencies }] of [...buckets].sort((x, y) => x[0] - y[0]
   latencies.sort((x, y) => x - y);
   latency.push({ time, p99: Math.max(0.1, latencies[Math.floor(latencies.length * 0.99)] ?? 0) });
 }
+// Breaker reaction: from the start of the first request that stalled (a slow 503) to the first fast 503 (circuit open).
+const after503 = samples.filter((x) => x.status === 503 && x.t >= DOWN_AT * 1000);
+const firstFast = after503.find((x) => x.latency < 50);
+const stallStart = Math.min(...after503.map((x) => x.t - x.latency));
+const reactionMs = firstFast ? Math.round(firstFast.t - stallStart) : undefined;
 const events = [
   { time: DOWN_AT, label: 'AS down' },
   { time: UP_AT, label: 'AS back' },
@@ -84,49 +93,63 @@ const rules = {
     { mark: { type: 'text', align: 'left', dx: 4, dy: -6, color: '#555' }, encoding: { x: { field: 'time', type: 'quantitative' }, y: { value: 0 }, text: { field: 'label' } } },
   ],
 };
+const out = join(here, '..', '..', 'bench', 'results');
+mkdirSync(out, { recursive: true });
+const data = { date: new Date().toISOString(), reactionMs, throughput, latency, events };
+const by = (status: string) => samples.filter((s) => (status === '200' ? s.status === 200 : s.status === Number(status))).length;
+const summary = `${samples.length} responses (${by('200')} × 200, ${by('503')} × 503, ${by('401')} × 401), breaker reaction ${reactionMs ?? '?'} ms`;
+if (process.env.BENCH_OUTAGE_BASELINE) {
+  writeFileSync(join(out, 'outage-before.json'), JSON.stringify(data, null, 1) + '\n');
+  console.log(`outage baseline: ${summary} → bench/results/outage-before.json`);
+  process.exit(0);
+}
+type Run = typeof data;
+const before = existsSync(join(out, 'outage-before.json')) ? (JSON.parse(readFileSync(join(out, 'outage-before.json'), 'utf8')) as Run) : undefined;
+const panels = (run: Run, label: string) => [
+  {
+    width: 640,
+    height: 170,
+    title: { text: `${label}: breaker reaction ${run.reactionMs ?? '?'} ms of stalled requests`, fontSize: 12, anchor: 'start' as const },
+    layer: [
+      {
+        data: { values: run.throughput },
+        mark: { type: 'bar', width: 8, clip: true },
+        encoding: {
+          x: { field: 'time', type: 'quantitative', title: 'time (s)', scale: { domain: [0, DURATION], nice: false } },
+          y: { field: 'rps', type: 'quantitative', title: 'responses per second', stack: 'zero' },
+          color: { field: 'status', type: 'nominal', title: 'status', scale: { domain: ['200 OK', '503 + Retry-After', '401'], range: ['#2e7d32', '#ef6c00', '#c62828'] } },
+        },
+      },
+      rules as never,
+    ],
+  },
+  {
+    width: 640,
+    height: 120,
+    layer: [
+      {
+        data: { values: run.latency },
+        mark: { type: 'line', point: true, color: '#1565c0' },
+        encoding: {
+          x: { field: 'time', type: 'quantitative', title: 'time (s)', scale: { domain: [0, DURATION], nice: false } },
+          y: { field: 'p99', type: 'quantitative', title: 'p99 latency (ms, log)', scale: { type: 'log' } },
+        },
+      },
+      rules as never,
+    ],
+  },
+];
 const spec: vl.TopLevelSpec = {
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
   title: { text: 'Guarded route under load while the authorization server goes down and comes back', subtitle: `nestjs-token-introspection · ${process.env.BENCH_ADAPTER ?? 'fastify'} · cache TTL 1 s · fail-closed · ${new Date().toISOString().slice(0, 10)}` },
   vconcat: [
-    {
-      width: 640,
-      height: 200,
-      layer: [
-        {
-          data: { values: throughput },
-          mark: { type: 'bar', width: 8, clip: true },
-          encoding: {
-            x: { field: 'time', type: 'quantitative', title: 'time (s)', scale: { domain: [0, DURATION], nice: false } },
-            y: { field: 'rps', type: 'quantitative', title: 'responses per second', stack: 'zero' },
-            color: { field: 'status', type: 'nominal', title: 'status', scale: { domain: ['200 OK', '503 + Retry-After', '401'], range: ['#2e7d32', '#ef6c00', '#c62828'] } },
-          },
-        },
-        rules as never,
-      ],
-    },
-    {
-      width: 640,
-      height: 160,
-      layer: [
-        {
-          data: { values: latency },
-          mark: { type: 'line', point: true, color: '#1565c0' },
-          encoding: {
-            x: { field: 'time', type: 'quantitative', title: 'time (s)', scale: { domain: [0, DURATION], nice: false } },
-            y: { field: 'p99', type: 'quantitative', title: 'p99 latency (ms, log)', scale: { type: 'log' } },
-          },
-        },
-        rules as never,
-      ],
-    },
+    ...(before ? panels(before, `Before (breaker counted failed lookups after retries; recorded ${before.date.slice(0, 10)})`) : []),
+    ...panels(data, before ? 'After (breaker weighs attempts: refused / reset / silent 2, other AS trouble 1/3)' : 'This run'),
   ],
-};
+} as vl.TopLevelSpec;
 const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
 const svg = await view.toSVG();
-const out = join(here, '..', '..', 'bench', 'results');
-mkdirSync(out, { recursive: true });
 writeFileSync(join(out, 'outage.svg'), svg);
-writeFileSync(join(out, 'outage.json'), JSON.stringify({ date: new Date().toISOString(), throughput, latency, events }, null, 1) + '\n');
-const by = (status: string) => samples.filter((s) => (status === '200' ? s.status === 200 : s.status === Number(status))).length;
-console.log(`outage chart: ${samples.length} responses (${by('200')} × 200, ${by('503')} × 503, ${by('401')} × 401) → bench/results/outage.svg`);
+writeFileSync(join(out, 'outage.json'), JSON.stringify(data, null, 1) + '\n');
+console.log(`outage chart: ${summary}${before ? ` (before: ${before.reactionMs ?? '?'} ms)` : ''} → bench/results/outage.svg`);
 process.exit(0);

@@ -40,8 +40,33 @@ export { AnyScope, Scopes } from './decorators/scopes.decorator.js';
 export { OutagePolicy } from './decorators/outage-policy.decorator.js';
 /** `@RequireIntrospection()`: revocation-sensitive route; every request asks the AS (JWTs too). */
 export { RequireIntrospection } from './decorators/require-introspection.decorator.js';
+/** `@Recheck(fraction = 1)`: a fraction of the route's cache hits re-introspect the token in the background (adaptive re-check). */
+export { Recheck } from './decorators/recheck.decorator.js';
 /** `@RequireDpop()`: only DPoP-bound tokens with a proof (RFC 9449); bearer tokens get 401 with a DPoP challenge. */
 export { RequireDpop } from './decorators/require-dpop.decorator.js';
+/**
+ * `@RequireAuthentication({ acrValues, maxAge })`: RFC 9470 step-up — an `acr` from the list and/or an `auth_time`
+ * at most `maxAge` seconds old, else 401 `insufficient_user_authentication` with `acr_values` / `max_age` in the challenge.
+ */
+export { RequireAuthentication } from './decorators/require-authentication.decorator.js';
+export type { AuthenticationRequirement } from './decorators/require-authentication.decorator.js';
+/** `@Roles(...)`: all required; `@AnyRole(...)`: at least one. Roles come from the `roles.mapper` option; missing → 403. */
+export { AnyRole, Roles } from './decorators/roles.decorator.js';
+/** `@RequireClaims({ claim: value })`: every claim must match; `@AnyClaim({ ... })`: at least one. Mismatch → 403. */
+export { AnyClaim, RequireClaims } from './decorators/require-claims.decorator.js';
+export type { ClaimExpectation, ClaimValue } from './decorators/require-claims.decorator.js';
+/** Built-in role mappers for the `roles` option: `claim(name)`, `roles()`, `groups()`, `keycloakRealm()`, `keycloakClient(clientId)`. */
+export { RoleMappers } from './authorization/role-mappers.js';
+export type { RoleMapper, RolesOptions } from './authorization/role-mappers.js';
+/** `@ProtectedResource(resource)`: with several `resourceMetadata` entries, the resource a controller or handler belongs to. */
+export { ProtectedResource } from './decorators/protected-resource.decorator.js';
+/** RFC 9728 protected-resource metadata (`resourceMetadata` option): one resource's published fields. */
+export type { ProtectedResourceMetadataOptions } from './metadata/resource-metadata-options.interface.js';
+/**
+ * RFC 9728 §3.1: the metadata URL of a resource identifier (`https://host/mcp` → `https://host/.well-known/oauth-protected-resource/mcp`),
+ * e.g. for a challenge built by hand with `bearerChallenge({ ..., resourceMetadata })`.
+ */
+export { protectedResourceMetadataUrl } from './metadata/resource-metadata.js';
 /** `@Introspected()` / `@Introspected('sub')`: the validated introspection result (or one claim) as a handler parameter. */
 export { Introspected } from './decorators/introspected.decorator.js';
 export type { IntrospectedClaim, IntrospectedDecorator, KnownClaim } from './decorators/introspected.decorator.js';
@@ -54,7 +79,7 @@ export { bearerChallenge, dpopChallenge, extractBearer } from './guard/bearer.js
  */
 export { DpopProofError, accessTokenHash, verifyDpopProof } from './dpop/dpop-proof.js';
 export type { DpopProofPolicy, DpopRequestContext, VerifiedDpopProof } from './dpop/dpop-proof.js';
-export type { BearerExtraction } from './guard/bearer.js';
+export type { BearerExtraction, ChallengeParams } from './guard/bearer.js';
 /**
  * Token sources (`tokenSources`, `websocket.tokenSources`, `microservice.token`): where requests, WebSocket handshakes
  * and microservice messages carry their token. Only the Authorization header by default; the query string only
@@ -77,7 +102,7 @@ export type {
 export { authenticateWebSockets } from './guard/ws-authentication.js';
 export type { WebSocketAuthenticationAdapterOptions } from './guard/ws-authentication.js';
 export { CLOSE_CODES, ConnectionAuthenticator, ConnectionRefusedError } from './guard/connection.authenticator.js';
-export type { ConnectionPrincipal } from './guard/connection.authenticator.js';
+export type { ConnectionPrincipal, ConnectionRequirements } from './guard/connection.authenticator.js';
 /**
  * This API's own access tokens for the backends it calls (`outbound` option): `fetch(backend, url, init)`
  * retries once with a new token when the backend refuses ours (e.g. after an IdP restart); `getToken(backend)`.
@@ -104,6 +129,7 @@ export type {
   IntrospectionCacheOptions,
   IntrospectionModuleOptions,
   IntrospectionResilienceOptions,
+  IntrospectionRevalidationOptions,
   DpopOptions,
   JwtAccessTokenOptions,
   JwtMode,

@@ -24,3 +24,5 @@ export const REQUIRE_DPOP_KEY = 'token-introspection:require-dpop';
 export const DPOP_VERIFIER = Symbol.for('token-introspection:dpop-verifier');
 /** Metadata: audiences named by the `@PhantomToken()` parameters of a handler (checked at start-up; `null` = the default). */
 export const PHANTOM_AUDIENCES_KEY = 'token-introspection:phantom-audiences';
+/** Metadata: fraction of the route's cache hits re-introspected in the background (`@Recheck()`). */
+export const RECHECK_KEY = 'token-introspection:recheck';

@@ -29,6 +29,7 @@ import { DpopVerifier } from './dpop/dpop.verifier.js';
 import { OutboundTokenService } from './outbound/outbound-token.service.js';
 import { PhantomTokenService } from './phantom/phantom-token.service.js';
 import { PhantomTokenPipe } from './phantom/phantom-token.decorator.js';
+import { ResourceMetadataPublisher } from './metadata/resource-metadata.publisher.js';
 
 const PASS_THROUGH: CanActivate = { canActivate: () => true };
 
@@ -124,6 +125,8 @@ const PASS_THROUGH: CanActivate = { canActivate: () => true };
       inject: [INTROSPECTION_MODULE_OPTIONS, IntrospectionService, ModulesContainer],
     },
     PhantomTokenPipe,
+    // RFC 9728 metadata routes (`resourceMetadata`); does nothing when the option is absent.
+    ResourceMetadataPublisher,
     IntrospectionService,
     TokenGuard,
     ConnectionAuthenticator,

@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
+import { BackgroundRevalidator } from './cache/background-revalidator.js';
 import { IntrospectionCache, type ActiveRecord, type PolicyCheck } from './cache/introspection.cache.js';
 import type { SharedEntry } from './cache/sealed-entry.js';
 import { SingleFlight } from './cache/single-flight.js';
@@ -35,6 +36,10 @@ export class IntrospectionService implements OnApplicationShutdown {
   private readonly flight = new SingleFlight<IntrospectionResult>();
   private readonly log = new RateLimitedLogger(new Logger(IntrospectionService.name));
   private readonly allowStaleByDefault: boolean;
+  /** Refresh-ahead and adaptive re-checks (only with a cache). */
+  private readonly revalidator?: BackgroundRevalidator;
+  /** Fraction of cache hits re-checked in the background (`cache.revalidation.recheckFraction`). */
+  private readonly recheckFraction: number;
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
@@ -50,6 +55,20 @@ export class IntrospectionService implements OnApplicationShutdown {
     client.onAuthorizationServerReset((detail) => void this.onAuthorizationServerReset(detail.tokenAgeMs));
     // An eviction (here or on another replica) detaches lookups in flight: later requests start afresh.
     cache?.onEvicted((keys) => this.flight.forget(keys));
+    this.recheckFraction = options.cache ? options.cache.revalidation.recheckFraction : 0;
+    if (cache && options.cache) {
+      this.revalidator = new BackgroundRevalidator(
+        options.cache.revalidation,
+        {
+          // The request path's own lookup: single-flight (a request arriving meanwhile joins it), resilience
+          // (feeds the breaker), the cache's write tickets (an eviction meanwhile wins) and eviction on `active: false`.
+          lookup: (token, key) => this.flight.run(key, () => this.lookup(token, key, true)),
+          current: (key) => cache.readLocal(key),
+          breaker: () => resilience.state,
+        },
+        telemetry,
+      );
+    }
     for (const warning of options.warnings) new Logger(IntrospectionService.name).warn(warning);
   }
 
@@ -80,6 +99,42 @@ export class IntrospectionService implements OnApplicationShutdown {
     return this.introspectAtServer(token, options);
   }
 
+  /**
+   * The answer this process holds in memory for a token, when it is fresh, else undefined (then call
+   * `introspect()`): synchronous, no I/O, no promise. The same checks as `introspect()` on a cache hit
+   * (the presentation's DPoP/mTLS binding, events, metrics). JWT access tokens and `requireIntrospection`
+   * always answer undefined. What `TokenGuard` tries first on every request.
+   */
+  cachedResult(token: string, options?: IntrospectOptions): IntrospectionResult | undefined {
+    const cache = this.cache;
+    if (!cache || options?.requireIntrospection === true || typeof token !== 'string' || token.length === 0) return undefined;
+    if (this.jwt?.handles(token)) return undefined;
+    const record = cache.readLocalToken(token);
+    if (!record) return undefined;
+    if (!record.result.active) {
+      this.telemetry.cacheLookup('negative_hit');
+      return this.report(token, record.result, 'cache', options);
+    }
+    const active = record as ActiveRecord;
+    const now = Date.now();
+    if (now >= active.freshUntil) return undefined;
+    this.telemetry.cacheLookup('hit');
+    this.revalidateInBackground(token, undefined, active, now, options);
+    return this.report(token, active.result, 'cache', options);
+  }
+
+  /**
+   * On a fresh hit, background work scheduled off the request: refresh-ahead near the end of freshness,
+   * else a sampled re-check. Costs a comparison or two; the key is derived only when work is offered.
+   */
+  private revalidateInBackground(token: string, key: string | undefined, active: ActiveRecord, now: number, options?: IntrospectOptions): void {
+    if (now >= active.refreshAt) this.revalidator!.offer('refresh', token, key ?? this.cache!.key(token), active);
+    else {
+      const p = options?.recheckFraction ?? this.recheckFraction;
+      if (p > 0 && (p >= 1 || Math.random() < p)) this.revalidator!.offer('recheck', token, key ?? this.cache!.key(token), active);
+    }
+  }
+
   private async resolveJwt(token: string, options?: IntrospectOptions): Promise<IntrospectionResult> {
     const { result, source } = await this.jwt!.resolve(token, options, this.introspectAtServer);
     return source === 'authorization-server' ? result : this.report(token, result, source, options);
@@ -92,10 +147,10 @@ export class IntrospectionService implements OnApplicationShutdown {
     let cached: ActiveRecord | undefined;
     let epoch = 0;
     if (cache) {
-      key = cache.key(token);
       // Revocation-sensitive routes always ask the AS (the answer is still cached for other routes).
       const fresh = options?.requireIntrospection === true;
-      let record = fresh ? undefined : cache.readLocal(key);
+      let record = fresh ? undefined : cache.readLocalToken(token);
+      key = cache.key(token);
       if (!record && cache.hasShared && !fresh) record = await cache.readShared(key, token, this.policyCheck);
       if (record) {
         if (!record.result.active) {
@@ -103,8 +158,10 @@ export class IntrospectionService implements OnApplicationShutdown {
           return this.report(token, record.result, 'cache', options);
         }
         const active = record as ActiveRecord;
-        if (Date.now() < active.freshUntil) {
+        const now = Date.now();
+        if (now < active.freshUntil) {
           this.telemetry.cacheLookup('hit');
+          this.revalidateInBackground(token, key, active, now, options);
           return this.report(token, active.result, 'cache', options);
         }
         cached = active;
@@ -258,6 +315,7 @@ export class IntrospectionService implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.revalidator?.stop();
     this.client.close();
     await this.cache?.close();
   }

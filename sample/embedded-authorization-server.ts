@@ -41,6 +41,11 @@ export interface TokenRequest {
   ttlSeconds?: number;
   /** Ask for a DPoP-bound token (RFC 9449): a proof signed with this key pair goes with the request. */
   dpop?: { privateKey: CryptoKey; publicJwk: JWK };
+  /**
+   * Extra claims stored with the token and returned by introspection as top-level members (oidc-provider's
+   * `extraTokenClaims`): `acr`, `auth_time`, `roles`, `realm_access`, custom claims. Must be JSON.
+   */
+  claims?: Record<string, unknown>;
 }
 
 export interface StartOptions {
@@ -70,6 +75,7 @@ export class EmbeddedAuthorizationServer {
   readonly introspectionLog: Array<{ headers: IncomingMessage['headers'] }> = [];
   private server?: Server;
   private nextTtl?: number;
+  private nextClaims?: Record<string, unknown>;
   private provider?: Provider;
   private port = 0;
   private readonly sockets = new Set<import('node:net').Socket>();
@@ -187,6 +193,7 @@ export class EmbeddedAuthorizationServer {
   /** Obtain a real opaque access token for the `app` client (client-credentials grant). */
   async issueToken(request: TokenRequest = {}): Promise<string> {
     this.nextTtl = request.ttlSeconds;
+    this.nextClaims = request.claims;
     const body = new URLSearchParams({ grant_type: 'client_credentials' });
     if (request.scope) body.set('scope', request.scope);
     if (request.resource) body.set('resource', request.resource);
@@ -203,6 +210,7 @@ export class EmbeddedAuthorizationServer {
     const res = await fetchOnce(this.tokenEndpoint, { method: 'POST', headers, body });
     const json = (await res.json()) as { access_token?: string };
     this.nextTtl = undefined;
+    this.nextClaims = undefined;
     if (!res.ok || !json.access_token) throw new Error(`token request failed: ${res.status} ${JSON.stringify(json)}`);
     return json.access_token;
   }
@@ -404,6 +412,9 @@ export class EmbeddedAuthorizationServer {
           }),
         },
       },
+      // Claims asked for by issueToken({ claims }); a JSON round trip makes a plain object of this realm
+      // (oidc-provider checks plain-object-ness; Jest's module realm differs).
+      extraTokenClaims: () => (this.nextClaims ? JSON.parse(JSON.stringify(this.nextClaims)) : undefined),
       ttl: { ClientCredentials: () => ttl(), RefreshToken: () => 14 * 86_400, Grant: () => 14 * 86_400 },
       jwks: { keys: this.signingKeys },
     });

@@ -24,7 +24,11 @@ describe('attack15 outbound', () => {
   const service = (endpoint: string, extra: Record<string, unknown> = {}) =>
     new OutboundTokenService(
       resolveOptions({ introspectionEndpoint: 'http://127.0.0.1:1/introspect', clientId: 'api', clientSecret: 's', allowInsecureRequests: true }),
-      { a: { tokenEndpoint: endpoint, clientId: 'api', clientSecret: 's', ...extra }, b: { tokenEndpoint: endpoint, clientId: 'api', clientSecret: 's' } },
+      {
+        // `origins` (which fetch() needs): every server the test started so far, unless the test names them.
+        a: { tokenEndpoint: endpoint, clientId: 'api', clientSecret: 's', origins: servers.map((s) => new URL(s.url).origin), ...extra },
+        b: { tokenEndpoint: endpoint, clientId: 'api', clientSecret: 's', origins: servers.map((s) => new URL(s.url).origin) },
+      },
     );
 
   it('a backend that answers 401 forever costs the token endpoint a bounded number of requests', async () => {
@@ -51,7 +55,7 @@ describe('attack15 outbound', () => {
       res.writeHead(302, { location: evil.url });
       res.end();
     });
-    const out = service(as.url);
+    const out = service(as.url, { origins: [new URL(backend.url).origin] });
     await out.fetch('a', backend.url);
     expect(seen.length).toBe(1);
     expect(seen[0]).toBe('');

@@ -79,10 +79,16 @@ describe('fault handling with real misbehaving servers', () => {
   });
 
   it('responses slower than the attempt timeout → timeout after 1 + retries attempts, within the deadline', async () => {
-    const { server, service } = await setup(behave.delay(1000, behave.json(activeBody())));
+    // The breaker weighs each silent attempt 2 lookup-equivalents: with FAST's threshold of 3 it would
+    // open after the second attempt and cut the retries short. A threshold of 6 lets all three through.
+    const { server, service } = await setup(behave.delay(1000, behave.json(activeBody())), {
+      resilience: { ...FAST, circuitBreaker: { consecutiveFailures: 6, halfOpenAfterMs: 300 } },
+    });
     const error = await unavailable(service);
     expect(error.reason).toBe('timeout');
     expect(server.requests).toBe(3);
+    // Three silent attempts = 6 lookup-equivalents: one lookup of a silent AS opens the breaker.
+    expect(service.circuitState).toBe('open');
   });
 
   it('500 → server_error after 1 + retries attempts', async () => {

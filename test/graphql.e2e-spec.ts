@@ -89,3 +89,45 @@ describe('TokenGuard in GraphQL resolvers (Apollo on Express, real authorization
     expect(as.introspectionRequests).toBe(0);
   });
 });
+
+describe('GraphQL over HTTP with RFC 9728 metadata (Apollo on Express, real authorization server)', () => {
+  const RESOURCE = 'https://api.example.com';
+  const METADATA_URL = 'https://api.example.com/.well-known/oauth-protected-resource';
+  let as: TestAuthorizationServer;
+  let app: INestApplication;
+  let url: string;
+
+  beforeAll(async () => {
+    as = await TestAuthorizationServer.start();
+    ({ app, url } = await startApp(
+      'express',
+      { issuer: as.issuer, allowInsecureRequests: true, ...CLIENTS.basic, resourceMetadata: { resource: RESOURCE } },
+      [],
+      [GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true, context: ({ req, res }: { req: unknown; res: unknown }) => ({ req, res }) })],
+      [AccountResolver],
+    ));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await as?.stop();
+  });
+
+  const gql = async (query: string, token?: string) => {
+    const res = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query }),
+    });
+    return { headers: res.headers, body: (await res.json()) as any };
+  };
+
+  it('every challenge on the HTTP response carries resource_metadata: missing token, token for another resource, missing scope', async () => {
+    expect((await gql('{ whoami }')).headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${METADATA_URL}"`);
+    const other = await gql('{ whoami }', await as.issueToken({ scope: 'read', resource: 'https://other.example.com' }));
+    expect(other.headers.get('www-authenticate')).toMatch(new RegExp(`^Bearer error="invalid_token", .*resource_metadata="${METADATA_URL}"$`));
+    const noScope = await gql('{ secret }', await as.issueToken({ scope: 'read', resource: RESOURCE }));
+    expect(noScope.headers.get('www-authenticate')).toContain(`error="insufficient_scope"`);
+    expect(noScope.headers.get('www-authenticate')).toContain(`resource_metadata="${METADATA_URL}"`);
+    expect((await gql('{ whoami }', await as.issueToken({ scope: 'read', resource: RESOURCE }))).body.data).toEqual({ whoami: CLIENTS.app.clientId });
+  });
+});

@@ -10,7 +10,9 @@ import { createClient } from 'graphql-ws';
 import { createServer } from 'node:net';
 import { firstValueFrom } from 'rxjs';
 import WebSocket from 'ws';
-import { ConnectionAuthenticator, Introspected, IntrospectionModule, IntrospectionService, Public, Scopes } from '../lib/index.js';
+import {
+  ConnectionAuthenticator, Introspected, IntrospectionModule, IntrospectionService, Public, RequireAuthentication, RequireClaims, Roles, Scopes,
+} from '../lib/index.js';
 import { CLIENTS, TestAuthorizationServer } from './support/authorization-server.js';
 import { quietLogger } from './support/engine.js';
 
@@ -32,6 +34,25 @@ class StockHandlers {
   @Public()
   health() {
     return 'up';
+  }
+
+  @MessagePattern('audit')
+  @Roles('auditor')
+  audit() {
+    return 'audited';
+  }
+
+  @MessagePattern('tenant')
+  @RequireClaims({ tenant: 'acme' })
+  tenant() {
+    return 'acme';
+  }
+
+  @MessagePattern('vault')
+  @Scopes('admin')
+  @RequireAuthentication({ acrValues: ['gold'] })
+  vault() {
+    return 'open';
   }
 }
 
@@ -115,6 +136,26 @@ describe('microservice handlers over a real TCP transport and ClientProxy, real 
     expect(await send(client, 'health', {})).toEqual({ value: 'up' });
   });
 
+  it('@Roles / @RequireClaims: RpcException { status: 403, error: insufficient_scope }; the right token passes', async () => {
+    const plain = await as.issueToken({ scope: 'read', claims: { roles: ['reader'], tenant: 'other' } });
+    expect(((await send(client, 'audit', { accessToken: plain })) as { error: any }).error)
+      .toEqual({ status: 403, error: 'insufficient_scope', message: 'The access token lacks a required role. Required: auditor.' });
+    expect(((await send(client, 'tenant', { accessToken: plain })) as { error: any }).error).toMatchObject({ status: 403, error: 'insufficient_scope' });
+    const good = await as.issueToken({ scope: 'read', claims: { roles: ['auditor'], tenant: 'acme' } });
+    expect(await send(client, 'audit', { accessToken: good })).toEqual({ value: 'audited' });
+    expect(await send(client, 'tenant', { accessToken: good })).toEqual({ value: 'acme' });
+  });
+
+  it('@RequireAuthentication: 401 insufficient_user_authentication with acrValues, checked before the missing scope', async () => {
+    const weak = await as.issueToken({ scope: 'read', claims: { acr: 'silver' } });
+    expect(((await send(client, 'vault', { accessToken: weak })) as { error: any }).error).toEqual({
+      status: 401, error: 'insufficient_user_authentication', message: 'A different authentication level is required.', acrValues: 'gold',
+    });
+    const gold = await as.issueToken({ scope: 'read', claims: { acr: 'gold' } });
+    expect(((await send(client, 'vault', { accessToken: gold })) as { error: any }).error).toMatchObject({ status: 403, error: 'insufficient_scope' });
+    expect(await send(client, 'vault', { accessToken: await as.issueToken({ scope: 'admin', claims: { acr: 'gold' } }) })).toEqual({ value: 'open' });
+  });
+
   it('without `microservice.token`, handlers that are not @Public() stay refused', async () => {
     const accessToken = await as.issueToken({ scope: 'read' });
     const { error } = (await send(plainClient, 'stock', { sku: 'A-1', accessToken })) as { error: any };
@@ -136,6 +177,15 @@ class TicksResolver {
   ticks(@Introspected('client_id') clientId: string) {
     return (async function* () {
       for (let i = 0; i < 2; i++) yield { ticks: `${clientId}:${i}` };
+    })();
+  }
+
+  @Subscription(() => String)
+  @Roles('operator')
+  @RequireAuthentication({ acrValues: ['gold'] })
+  incidents() {
+    return (async function* () {
+      yield { incidents: 'none' };
     })();
   }
 
@@ -237,6 +287,15 @@ describe('GraphQL subscriptions over graphql-ws (Apollo), real graphql-ws client
     const { values, errors } = await subscribe('subscription { alarms }', { authorization: token });
     expect(values.flat()).toEqual([expect.objectContaining({ message: expect.stringMatching(/lacks a required scope/) })]);
     expect(errors ?? values).toBeDefined();
+  });
+
+  it('@Roles / @RequireAuthentication on a subscription resolver: 401 step-up first, then 403 role, then values', async () => {
+    const none = await subscribe('subscription { incidents }', { authorization: await as.issueToken({ scope: 'read', claims: { acr: 'silver' } }) });
+    expect(none.values.flat()).toEqual([expect.objectContaining({ message: 'A different authentication level is required.' })]);
+    const gold = await subscribe('subscription { incidents }', { authorization: await as.issueToken({ scope: 'read', claims: { acr: 'gold' } }) });
+    expect(gold.values.flat()).toEqual([expect.objectContaining({ message: 'The access token lacks a required role. Required: operator.' })]);
+    const ok = await subscribe('subscription { incidents }', { authorization: await as.issueToken({ scope: 'read', claims: { acr: 'gold', roles: ['operator'] } }) });
+    expect(ok.values).toEqual([{ incidents: 'none' }]);
   });
 
   it('revoked and evicted while subscribed: the connection is closed with 4401', async () => {

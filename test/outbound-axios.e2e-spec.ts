@@ -111,6 +111,8 @@ describe.each(ADAPTERS)('outbound tokens through @nestjs/axios HttpService acros
     });
     apps.push(backend.app);
     backendUrl = backend.url;
+    // The instance has no baseURL (backends chosen per request): the token goes only to these origins.
+    const origins = [backendUrl, brokenUrl, retryUrl].filter(Boolean).map((u) => new URL(u).origin);
     const reader = new CollectingReader();
     const refusals: OutboundTokenRefusedEvent[] = [];
     const unavailable: OutboundTokenUnavailableEvent[] = [];
@@ -125,13 +127,14 @@ describe.each(ADAPTERS)('outbound tokens through @nestjs/axios HttpService acros
         events: { onOutboundTokenRefused: (e) => refusals.push(e), onOutboundTokenUnavailable: (e) => unavailable.push(e) },
         resilience: { retries: 2, retryInitialDelayMs: 10, retryMaxDelayMs: 20 },
         outbound: {
-          orders: { tokenEndpoint: as.tokenEndpoint, clientId: CLIENTS.app.clientId, clientSecret: CLIENTS.app.clientSecret, scope: 'read write' },
-          broken: { tokenEndpoint: brokenTokenEndpoint, clientId: 'x', clientSecret: 'y' },
+          orders: { tokenEndpoint: as.tokenEndpoint, clientId: CLIENTS.app.clientId, clientSecret: CLIENTS.app.clientSecret, scope: 'read write', origins },
+          broken: { tokenEndpoint: brokenTokenEndpoint, clientId: 'x', clientSecret: 'y', origins },
           'orders-post': {
             tokenEndpoint: as.tokenEndpoint,
             clientId: CLIENTS.app.clientId,
             clientSecret: CLIENTS.app.clientSecret,
             retryNonIdempotent: true,
+            origins,
           },
         },
       },
@@ -194,8 +197,8 @@ describe.each(ADAPTERS)('outbound tokens through @nestjs/axios HttpService acros
       res.writeHead(auth === seen[0] ? 401 : 201).end();
     });
     servers.push(backend);
-    const { as, edgeUrl, refusals } = await setup();
     retryUrl = backend.url;
+    const { as, edgeUrl, refusals } = await setup();
     as.resetCounters();
     expect((await proxied(edgeUrl, '/retry', { method: 'POST' })).status).toBe(201);
     expect(seen).toHaveLength(2); // refused, renewed once, repeated once
@@ -209,8 +212,8 @@ describe.each(ADAPTERS)('outbound tokens through @nestjs/axios HttpService acros
     const tokenEndpoint = await FaultyServer.start((_req, res) => void res.writeHead(500).end());
     const backendCalls = await FaultyServer.start((_req, res) => void res.writeHead(200).end());
     servers.push(tokenEndpoint, backendCalls);
-    const { edgeUrl, reader, unavailable } = await setup(tokenEndpoint.url);
     brokenUrl = backendCalls.url;
+    const { edgeUrl, reader, unavailable } = await setup(tokenEndpoint.url);
     expect(await proxied(edgeUrl, '/broken')).toEqual({ status: 0, error: 'AuthorizationServerUnavailableError', reason: 'server_error', instance: true });
     expect(backendCalls.requests).toBe(0);
     expect(tokenEndpoint.requests).toBe(3); // first attempt + 2 retries

@@ -44,7 +44,7 @@ describe.each(ADAPTERS)('outbound client-credentials tokens across an IdP restar
     faulty = undefined;
   });
 
-  async function setup(backendOverrides: Record<string, unknown> = {}, brokenTokenEndpoint = 'http://127.0.0.1:9/token') {
+  async function setup(backendOverrides: Record<string, unknown> = {}, brokenTokenEndpoint = 'http://127.0.0.1:9/token', otherBackends: string[] = []) {
     as = await TestAuthorizationServer.start();
     let rejected = 0;
     const backend = await startApp(adapter, {
@@ -58,6 +58,8 @@ describe.each(ADAPTERS)('outbound client-credentials tokens across an IdP restar
     });
     apps.push(backend.app);
     backendUrl = backend.url;
+    // The token goes only to these origins (`origins`; fetch() needs it).
+    const origins = [new URL(backend.url).origin, ...otherBackends.map((u) => new URL(u).origin)];
     const edge = await startApp(
       adapter,
       {
@@ -66,13 +68,14 @@ describe.each(ADAPTERS)('outbound client-credentials tokens across an IdP restar
         clientSecret: CLIENTS.basic.clientSecret,
         allowInsecureRequests: true,
         outbound: {
-          orders: { tokenEndpoint: as.tokenEndpoint, clientId: CLIENTS.app.clientId, clientSecret: CLIENTS.app.clientSecret, scope: 'read write' },
-          broken: { tokenEndpoint: brokenTokenEndpoint, clientId: 'x', clientSecret: 'y' },
+          orders: { tokenEndpoint: as.tokenEndpoint, clientId: CLIENTS.app.clientId, clientSecret: CLIENTS.app.clientSecret, scope: 'read write', origins },
+          broken: { tokenEndpoint: brokenTokenEndpoint, clientId: 'x', clientSecret: 'y', origins },
           'orders-403': {
             tokenEndpoint: as.tokenEndpoint,
             clientId: CLIENTS.app.clientId,
             clientSecret: CLIENTS.app.clientSecret,
             retryOn403InvalidToken: true,
+            origins,
           },
           'orders-post': {
             tokenEndpoint: as.tokenEndpoint,
@@ -80,6 +83,7 @@ describe.each(ADAPTERS)('outbound client-credentials tokens across an IdP restar
             clientSecret: CLIENTS.app.clientSecret,
             scope: 'read write',
             retryNonIdempotent: true,
+            origins,
           },
         },
       },
@@ -131,7 +135,6 @@ describe.each(ADAPTERS)('outbound client-credentials tokens across an IdP restar
   });
 
   it('a backend answering 403 invalid_token: a refusal of our token only when configured', async () => {
-    const { as, outbound } = await setup();
     const seen: string[] = [];
     // A gateway that refuses the first token it sees with 403 invalid_token, and accepts any other.
     faulty = await FaultyServer.start((req, res) => {
@@ -140,6 +143,7 @@ describe.each(ADAPTERS)('outbound client-credentials tokens across an IdP restar
       if (auth === seen[0]) res.writeHead(403, { 'www-authenticate': 'Bearer error="invalid_token"' }).end();
       else res.writeHead(200).end('ok');
     });
+    const { as, outbound } = await setup({}, undefined, [faulty.url]);
     as.resetCounters();
     expect((await outbound.fetch('orders', faulty.url)).status).toBe(403);
     expect(seen).toHaveLength(1); // not configured: a 403 is the backend's answer
@@ -155,8 +159,8 @@ describe.each(ADAPTERS)('outbound client-credentials tokens across an IdP restar
 
   it('token endpoint failing: retried through the resilience policies, then AuthorizationServerUnavailableError; no backend call', async () => {
     faulty = await FaultyServer.start((_req, res) => void res.writeHead(500).end());
-    const { outbound } = await setup({}, faulty.url);
     const backendCalls = await FaultyServer.start((_req, res) => void res.writeHead(200).end());
+    const { outbound } = await setup({}, faulty.url, [backendCalls.url]);
     try {
       await expect(outbound.fetch('broken', backendCalls.url)).rejects.toBeInstanceOf(AuthorizationServerUnavailableError);
       expect(faulty.requests).toBeGreaterThan(1); // retried, as introspection calls are

@@ -30,6 +30,16 @@ class GoodController {
   }
 }
 
+/** An audience read from configuration that is not set: `@PhantomToken(undefined)`, not `@PhantomToken()`. */
+const UNSET_AUDIENCE = process.env.PHANTOM_AUDIENCE_NEVER_SET_IN_TESTS;
+@Controller('unset')
+class UnsetAudienceController {
+  @Get()
+  forward(@PhantomToken(UNSET_AUDIENCE) phantom: string) {
+    return { phantom };
+  }
+}
+
 describe('phantom start-up checks', () => {
   const apps: INestApplication[] = [];
   afterEach(async () => {
@@ -54,6 +64,12 @@ describe('phantom start-up checks', () => {
   it('an @PhantomToken(aud) audience outside phantom.audiences fails start-up, naming the route and what to change', async () => {
     await expect(edge([GoodController, TypoController], {})).rejects.toThrow(
       /TypoController\.typo: 'https:\/\/ordres\.internal' — add it to `phantom\.audiences` \(now 'https:\/\/orders\.internal', 'https:\/\/billing\.internal'\), or fix the decorator's argument/,
+    );
+  });
+
+  it('@PhantomToken(undefined) passed explicitly (an unset variable) fails start-up instead of falling back to the default audience', async () => {
+    await expect(edge([GoodController, UnsetAudienceController], {})).rejects.toThrow(
+      /@PhantomToken\(undefined\) \(UnsetAudienceController\.forward\): the audience passed is undefined/,
     );
   });
 

@@ -49,7 +49,8 @@ describe.each(ADAPTERS)('metrics, events and logs over %s with a real authorizat
       allowInsecureRequests: true,
       ...CLIENTS.basic,
       metrics: { meterProvider },
-      resilience: { retries: 0, circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 } },
+      // A refused attempt weighs 2 lookup-equivalents: two refused lookups (retries 0) open the breaker at 4.
+      resilience: { retries: 0, circuitBreaker: { consecutiveFailures: 4, halfOpenAfterMs: 60_000 } },
       events: {
         onTokenValidated: (e) => validated.push(e),
         onTokenRejected: (e) => rejected.push(e),

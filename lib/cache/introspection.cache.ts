@@ -64,6 +64,13 @@ export class IntrospectionCache {
   private evictions = 0;
   /** Identifies this process's tombstones: its own clock needs no margin. */
   private readonly origin = randomUUID();
+  /**
+   * The keys of tokens found active here, by raw token: a hit costs a map lookup instead of a SHA-256.
+   * Only a memo of `key()` (records stay keyed by the digest, so evictions, expiry and newer answers work
+   * exactly as without it). In process memory only, never in a shared store or a log: the token is in the
+   * request anyway. Filled on active hits only (junk never gets in), bounded by `maxEntries` (oldest out).
+   */
+  private readonly keys = new Map<string, string>();
 
   constructor(
     private readonly options: CacheOptions,
@@ -90,7 +97,28 @@ export class IntrospectionCache {
 
   /** The cache key of a token: base64url(SHA-256(namespace, token)). */
   key(token: string): string {
-    return hash('sha256', this.keyBase + token, 'base64url');
+    return this.keys.get(token) ?? hash('sha256', this.keyBase + token, 'base64url');
+  }
+
+  /**
+   * The in-process record of a token, read synchronously: the hot path of a cache hit. The token's key
+   * is remembered once it was found active, so later hits skip the hash.
+   */
+  readLocalToken(token: string): LocalRecord | undefined {
+    const known = this.keys.get(token);
+    if (known !== undefined) {
+      const record = this.local.get(known, Date.now());
+      // Evicted, expired or answered inactive since: forget the memo with the record.
+      if (!record?.result.active) this.keys.delete(token);
+      return record;
+    }
+    const key = hash('sha256', this.keyBase + token, 'base64url');
+    const record = this.local.get(key, Date.now());
+    if (record?.result.active) {
+      if (this.keys.size >= this.options.maxEntries) this.keys.delete(this.keys.keys().next().value!);
+      this.keys.set(token, key);
+    }
+    return record;
   }
 
   /**
@@ -167,7 +195,7 @@ export class IntrospectionCache {
       this.local.setInactive(key, record, now);
       return record;
     }
-    const record = this.activeRecord(result, entry.freshUntil, entry.staleUntil, now);
+    const record = this.activeRecord(result, entry.freshUntil, entry.staleUntil, now, entry.startedAt);
     this.local.setActive(key, record, now);
     return record;
   }
@@ -190,7 +218,7 @@ export class IntrospectionCache {
     const freshUntil = Math.min(now + this.options.ttlMs, expMs);
     const staleUntil = Math.min(freshUntil + this.options.staleIfErrorMs, expMs);
     if (freshUntil <= now) return this.abandon(ticket);
-    this.local.setActive(key, this.activeRecord(result, freshUntil, staleUntil, now), now);
+    this.local.setActive(key, this.activeRecord(result, freshUntil, staleUntil, now, ticket.startedAt), now);
     if (!this.shared) return this.abandon(ticket);
     const entry: SharedEntry = { response, freshUntil, staleUntil, startedAt: ticket.startedAt, origin: this.origin };
     void this.writeShared(key, token, entry, result, ticket).finally(() => this.abandon(ticket));
@@ -307,7 +335,9 @@ export class IntrospectionCache {
     if (epoch !== this.evictions) return;
     if (!result.active) return this.local.setInactive(key, { result, until: now + this.options.negativeTtlMs }, now);
     if (freshUntil <= now) return;
-    this.local.setActive(key, { result, freshUntil, staleUntil: freshUntil, until: Math.min(freshUntil, now + this.localTtlMs) }, now);
+    const until = Math.min(freshUntil, now + this.localTtlMs);
+    // Not introspected: nothing to refresh ahead.
+    this.local.setActive(key, { result, freshUntil, staleUntil: freshUntil, until, fetchedAt: now, refreshAt: Number.POSITIVE_INFINITY }, now);
   }
 
   /**
@@ -328,8 +358,16 @@ export class IntrospectionCache {
     return marks.map((_, i) => (typeof values?.[i] === 'number' ? values[i] : undefined));
   }
 
-  private activeRecord(result: ActiveIntrospectionResult, freshUntil: number, staleUntil: number, now: number): ActiveRecord {
-    return { result, freshUntil, staleUntil, until: Math.min(staleUntil, now + this.localTtlMs) };
+  /**
+   * A record of an AS answer obtained by a lookup that started at `fetchedAt`. Its refresh-ahead point is
+   * computed once here, so a hit compares one number; an entry that ends at the token's `exp` is never
+   * refreshed (a new answer could not extend it).
+   */
+  private activeRecord(result: ActiveIntrospectionResult, freshUntil: number, staleUntil: number, now: number, fetchedAt: number): ActiveRecord {
+    const window = this.options.revalidation.refreshAheadWindow;
+    const endsAtExp = typeof result.exp === 'number' && result.exp * 1000 <= freshUntil;
+    const refreshAt = window > 0 && !endsAtExp ? freshUntil - window * this.options.ttlMs : Number.POSITIVE_INFINITY;
+    return { result, freshUntil, staleUntil, until: Math.min(staleUntil, now + this.localTtlMs), fetchedAt, refreshAt };
   }
 
   /**
@@ -398,8 +436,10 @@ export class IntrospectionCache {
 
   private dropLocal(keys: readonly string[] | '*', at = Date.now()): void {
     this.evictions++;
-    if (keys === '*') this.local.clear(at);
-    else this.local.delete(keys, at);
+    if (keys === '*') {
+      this.local.clear(at);
+      this.keys.clear();
+    } else this.local.delete(keys, at);
     this.detach(keys);
   }
 

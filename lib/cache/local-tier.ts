@@ -13,6 +13,10 @@ export interface ActiveRecord {
   readonly staleUntil: number;
   /** When this process forgets it (epoch ms): `staleUntil`, or sooner in front of a shared store. */
   readonly until: number;
+  /** When the lookup that produced it started (epoch ms): the AS said active no earlier than this. */
+  readonly fetchedAt: number;
+  /** From when (epoch ms) a hit refreshes it in the background (refresh-ahead); Infinity for never. */
+  readonly refreshAt: number;
 }
 
 /** What this process remembers about a token that is not acceptable. */

@@ -56,8 +56,22 @@ export function extractBearer(header: unknown, maxTokenLength: number, acceptDpo
   return { kind: 'token', token: match[1] };
 }
 
+/**
+ * Parameters of a challenge: RFC 6750 §3 (`realm`, `error`, `error_description`, `scope`), RFC 9470 §3 step-up
+ * (`acr_values`, `max_age`) and RFC 9728 §5.1 (`resource_metadata`, the metadata URL).
+ */
+export interface ChallengeParams {
+  realm?: string;
+  error?: string;
+  description?: string;
+  scope?: string;
+  acrValues?: string;
+  maxAge?: number;
+  resourceMetadata?: string;
+}
+
 /** Builds an RFC 6750 §3 `WWW-Authenticate` challenge; values are restricted to the RFC's safe characters. */
-export function bearerChallenge(params: { realm?: string; error?: string; description?: string; scope?: string }): string {
+export function bearerChallenge(params: ChallengeParams): string {
   return challenge('Bearer', params);
 }
 
@@ -65,17 +79,20 @@ export function bearerChallenge(params: { realm?: string; error?: string; descri
  * A `DPoP` challenge (RFC 9449 §7.1): `algs` lists the proof algorithms accepted, then the RFC 6750
  * parameters (`invalid_token`, `invalid_dpop_proof`, `use_dpop_nonce`, `insufficient_scope`).
  */
-export function dpopChallenge(params: { realm?: string; algs: readonly string[]; error?: string; description?: string; scope?: string }): string {
+export function dpopChallenge(params: ChallengeParams & { algs: readonly string[] }): string {
   return challenge('DPoP', params, `algs="${safe(params.algs.join(' '))}"`);
 }
 
-function challenge(scheme: string, params: { realm?: string; error?: string; description?: string; scope?: string }, first?: string): string {
+function challenge(scheme: string, params: ChallengeParams, first?: string): string {
   const parts: string[] = [];
   if (first) parts.push(first);
   if (params.realm !== undefined) parts.push(`realm="${params.realm}"`);
   if (params.error) parts.push(`error="${params.error}"`);
   if (params.description) parts.push(`error_description="${safe(params.description)}"`);
   if (params.scope) parts.push(`scope="${safe(params.scope)}"`);
+  if (params.acrValues) parts.push(`acr_values="${safe(params.acrValues)}"`);
+  if (params.maxAge !== undefined && Number.isInteger(params.maxAge) && params.maxAge >= 0) parts.push(`max_age="${params.maxAge}"`);
+  if (params.resourceMetadata) parts.push(`resource_metadata="${safe(params.resourceMetadata)}"`);
   return parts.length ? `${scheme} ${parts.join(', ')}` : scheme;
 }
 

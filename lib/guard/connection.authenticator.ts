@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { AuthorizationServerUnavailableError, describeInvalidToken } from '../errors/introspection.errors.js';
+import { Reflector } from '@nestjs/core';
+import { RoleExtractor } from '../authorization/role-mappers.js';
+import { AuthorizationServerUnavailableError, describeInvalidToken, IntrospectionConfigurationError } from '../errors/introspection.errors.js';
 import { RESOLVED_OPTIONS } from '../introspection.constants.js';
 import type { ActiveIntrospectionResult, TokenPresentation } from '../interfaces/introspection-result.interface.js';
 import { IntrospectionService } from '../introspection.service.js';
@@ -7,6 +9,7 @@ import type { ResolvedOptions } from '../options/resolved-options.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 import type { BearerExtraction } from './bearer.js';
 import { socketCertificateThumbprint } from './client-certificate.js';
+import { evaluateRouteChecks, readRouteChecks, type RouteChecks } from './route-checks.js';
 import { bearerOrRawToken, compileTokenSources, type TokenExtractor } from './token-sources.js';
 
 /**
@@ -16,9 +19,11 @@ import { bearerOrRawToken, compileTokenSources, type TokenExtractor } from './to
 export const CLOSE_CODES = {
   /** Malformed credentials (two sources, junk characters, too long): `invalid_request`. */
   invalid_request: 4400,
-  /** No token, or a token that is (or became) inactive, expired, revoked or evicted: `invalid_token`. */
+  /** No token, or a token that is (or became) inactive, expired, revoked or evicted, or is for another resource: `invalid_token`. */
   invalid_token: 4401,
-  /** The token lacks a scope the connection requires: `insufficient_scope`. */
+  /** RFC 9470 step-up: the token's `acr` / `auth_time` do not meet the connection's `@RequireAuthentication()`. */
+  insufficient_user_authentication: 4401,
+  /** The token lacks a scope, role or claim value the connection requires: `insufficient_scope`. */
   insufficient_scope: 4403,
   /** The authorization server cannot answer now: reconnect later. */
   temporarily_unavailable: 1013,
@@ -33,10 +38,12 @@ export const CLOSE_CODES = {
 export class ConnectionRefusedError extends Error {
   readonly code = 'CONNECTION_REFUSED';
   constructor(
-    readonly error: 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable',
+    readonly error: 'invalid_request' | 'invalid_token' | 'insufficient_user_authentication' | 'insufficient_scope' | 'temporarily_unavailable',
     readonly status: 400 | 401 | 403 | 503,
     message: string,
     readonly retryAfterSeconds?: number,
+    /** RFC 9470 step-up (`insufficient_user_authentication`): what a new authentication must satisfy. */
+    readonly stepUp?: { readonly acrValues?: string; readonly maxAge?: number },
   ) {
     super(message);
     this.name = 'ConnectionRefusedError';
@@ -47,9 +54,16 @@ export class ConnectionRefusedError extends Error {
     return CLOSE_CODES[this.error];
   }
 
-  /** The error object sent to clients: `{ status, error, message, retryAfterSeconds? }`. */
-  toJSON(): { status: number; error: string; message: string; retryAfterSeconds?: number } {
-    return { status: this.status, error: this.error, message: this.message, ...(this.retryAfterSeconds ? { retryAfterSeconds: this.retryAfterSeconds } : {}) };
+  /** The error object sent to clients: `{ status, error, message, retryAfterSeconds?, acrValues?, maxAge? }`. */
+  toJSON(): { status: number; error: string; message: string; retryAfterSeconds?: number; acrValues?: string; maxAge?: number } {
+    return {
+      status: this.status,
+      error: this.error,
+      message: this.message,
+      ...(this.retryAfterSeconds ? { retryAfterSeconds: this.retryAfterSeconds } : {}),
+      ...(this.stepUp?.acrValues !== undefined ? { acrValues: this.stepUp.acrValues } : {}),
+      ...(this.stepUp?.maxAge !== undefined ? { maxAge: this.stepUp.maxAge } : {}),
+    };
   }
 }
 
@@ -60,9 +74,26 @@ export interface ConnectionPrincipal {
   readonly presentation: TokenPresentation;
 }
 
+/**
+ * What every connection must satisfy at connect (and at each re-check): `authenticateWebSockets(adapter, app, …)`,
+ * `graphqlWs(…)`, `authenticate(…)`. Message handlers add their own decorators on top, checked per message.
+ */
+export interface ConnectionRequirements {
+  /** Scopes every connection needs. Default none. */
+  requiredScopes?: readonly string[];
+  /**
+   * A class — typically the gateway or the subscription resolver — whose own (class-level) `@Scopes()`, `@AnyScope()`,
+   * `@Roles()`, `@AnyRole()`, `@RequireClaims()`, `@AnyClaim()`, `@RequireAuthentication()` and `@ProtectedResource()`
+   * every connection must satisfy. Read once. A refusal closes the connection: 4401 for a token of another resource or
+   * a step-up (`insufficient_user_authentication`), 4403 for scopes, roles and claims. Default none.
+   */
+  requirementsOf?: abstract new (...args: never[]) => unknown;
+}
+
 /** A watched connection (see `ConnectionAuthenticator.watch`). */
 interface Watched {
   readonly principal: ConnectionPrincipal;
+  readonly checks?: RouteChecks;
   readonly key: string;
   readonly close: (code: number, reason: string) => void;
   timer?: ReturnType<typeof setTimeout>;
@@ -94,19 +125,52 @@ export class ConnectionAuthenticator implements OnApplicationShutdown {
   private readonly watched = new Map<string, Set<Watched>>();
   private readonly log = new RateLimitedLogger(new Logger('ConnectionAuthenticator'));
   private handshakeSources?: TokenExtractor;
+  private readonly roles: RoleExtractor;
+  private readonly compiled = new WeakMap<object, RouteChecks | undefined>();
 
   constructor(
     private readonly introspection: IntrospectionService,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
+    private readonly reflector: Reflector,
   ) {
     introspection.onEvicted((keys) => this.onEvicted(keys));
+    this.roles = new RoleExtractor(options.roles.mappers, (error) =>
+      this.log.warn('role-mapper', `A role mapper threw; the token counts as holding none of its roles: ${(error as Error)?.message ?? String(error)}`));
+  }
+
+  /**
+   * Reads connection requirements once (scopes, and the decorators of \`requirementsOf\`). Throws
+   * \`IntrospectionConfigurationError\` for decorator arguments that cannot work (e.g. an unknown \`@ProtectedResource()\`).
+   */
+  compileRequirements(requirements: readonly string[] | ConnectionRequirements = []): RouteChecks | undefined {
+    if (Array.isArray(requirements)) requirements = { requiredScopes: requirements as readonly string[] };
+    const { requiredScopes = [], requirementsOf } = requirements as ConnectionRequirements;
+    const key = requirementsOf ?? undefined;
+    let checks: RouteChecks | undefined;
+    if (key && this.compiled.has(key)) {
+      checks = this.compiled.get(key);
+    } else if (key) {
+      const read = readRouteChecks(this.reflector, undefined, key, this.options);
+      if (read.errors.length > 0) {
+        throw new IntrospectionConfigurationError(`Invalid connection requirements (${key.name}):\n${read.errors.map((e) => `  - ${e}`).join('\n')}`);
+      }
+      for (const trap of read.traps) new Logger('ConnectionAuthenticator').warn(`${key.name}: ${trap}`);
+      checks = read.checks;
+      this.compiled.set(key, checks);
+    }
+    if (requiredScopes.length === 0) return checks;
+    const allScopes = [...new Set([...(checks?.allScopes ?? []), ...requiredScopes])];
+    return Object.freeze({ allRoles: [], anyRoles: [], allClaims: [], anyClaims: [], anyScopes: [], ...checks, allScopes });
   }
 
   /**
    * Checks a token: resolves to the principal, or rejects with `ConnectionRefusedError` (never anything else).
    * `token` is what a transport carried: a `BearerExtraction`, or a value given as `Bearer <token>` or raw.
+   * `requirements`: required scopes, or `ConnectionRequirements` (scopes and a decorated class), or their
+   * compiled form (`compileRequirements`, to read them once for many calls).
    */
-  async authenticate(token: BearerExtraction | unknown, requiredScopes: readonly string[] = [], presentation: TokenPresentation = { scheme: 'bearer' }): Promise<ConnectionPrincipal> {
+  async authenticate(token: BearerExtraction | unknown, requirements: readonly string[] | ConnectionRequirements | RouteChecks = [], presentation: TokenPresentation = { scheme: 'bearer' }): Promise<ConnectionPrincipal> {
+    const checks = isCompiled(requirements) ? requirements : this.compileRequirements(requirements);
     const extraction = isExtraction(token) ? token : bearerOrRawToken(token, 'access token', this.options.maxTokenLength);
     if (extraction.kind === 'missing' || extraction.kind === 'other_scheme') {
       throw new ConnectionRefusedError('invalid_token', 401, 'An access token is required.');
@@ -116,8 +180,8 @@ export class ConnectionAuthenticator implements OnApplicationShutdown {
       throw new ConnectionRefusedError('invalid_request', 400, 'DPoP-bound tokens cannot authenticate a connection: send a bearer token.');
     }
     const result = await this.check(extraction.token, presentation);
-    const missing = requiredScopes.filter((scope) => !result.scopes.includes(scope));
-    if (missing.length) throw new ConnectionRefusedError('insufficient_scope', 403, `The access token lacks a required scope. Required: ${requiredScopes.join(', ')}.`);
+    const refused = checks && routeRefusal(checks, result, this.roles, this.options.clockSkewSeconds);
+    if (refused) throw refused;
     return { token: extraction.token, result, presentation };
   }
 
@@ -131,10 +195,12 @@ export class ConnectionAuthenticator implements OnApplicationShutdown {
 
   /**
    * Keeps an authenticated connection under watch until `close` is called or the returned function is: `close(code,
-   * reason)` is called once, when the token turns inactive (4401) or expires. Re-checks are spread over time.
+   * reason)` is called once, when the token turns inactive (4401) or expires, or no longer meets `requirements`
+   * (the connection's own, as at connect: 4401 / 4403). Re-checks are spread over time.
    */
-  watch(principal: ConnectionPrincipal, close: (code: number, reason: string) => void): () => void {
-    const entry: Watched = { principal, key: this.introspection.evictionKey(principal.token), close };
+  watch(principal: ConnectionPrincipal, close: (code: number, reason: string) => void, requirements?: readonly string[] | ConnectionRequirements | RouteChecks): () => void {
+    const checks = requirements === undefined || isCompiled(requirements) ? requirements : this.compileRequirements(requirements);
+    const entry: Watched = { principal, checks, key: this.introspection.evictionKey(principal.token), close };
     let set = this.watched.get(entry.key);
     if (!set) this.watched.set(entry.key, (set = new Set()));
     set.add(entry);
@@ -147,17 +213,18 @@ export class ConnectionAuthenticator implements OnApplicationShutdown {
    * Used by `authenticateWebSockets()`; call it yourself for other adapters. Resolves to the principal, or closes the
    * socket (4400/4401/4403/1013 with the reason) and resolves to undefined. Never rejects.
    */
-  async handshake(socket: SocketLike, request: unknown, requiredScopes: readonly string[] = []): Promise<ConnectionPrincipal | undefined> {
+  async handshake(socket: SocketLike, request: unknown, requirements: readonly string[] | ConnectionRequirements | RouteChecks = []): Promise<ConnectionPrincipal | undefined> {
     this.handshakeSources ??= compileTokenSources(this.options.websocket.tokenSources, this.options.maxTokenLength, false);
+    const checks = isCompiled(requirements) ? requirements : this.compileRequirements(requirements);
     const state: ConnectionState = { ready: undefined as never };
     connections.set(socket, state);
     state.ready = (async () => {
       try {
         const extraction = request ? this.handshakeSources!(request) : ({ kind: 'missing' } as const);
         const raw = (request as { socket?: unknown } | undefined)?.socket;
-        const principal = await this.authenticate(extraction, requiredScopes, { scheme: 'bearer', certificateThumbprint: socketCertificateThumbprint(raw) });
+        const principal = await this.authenticate(extraction, checks ?? [], { scheme: 'bearer', certificateThumbprint: socketCertificateThumbprint(raw) });
         state.principal = principal;
-        const stop = this.watch(principal, (code, reason) => closeSocket(socket, code, reason));
+        const stop = this.watch(principal, (code, reason) => closeSocket(socket, code, reason), checks ?? []);
         onSocketClose(socket, stop);
         return principal;
       } catch (error) {
@@ -176,12 +243,15 @@ export class ConnectionAuthenticator implements OnApplicationShutdown {
    * with 4400/4401/4403/1013 — and is watched like any connection. Spread them into the driver's options:
    * `subscriptions: { 'graphql-ws': { ...authenticator.graphqlWs() } }`. `TokenGuard` and `@Introspected()` then work
    * in subscription resolvers (`@nestjs/apollo` passes the graphql-ws context as `req`; other drivers: put `extra` in the
-   * GraphQL context). `requiredScopes`: scopes every subscription connection needs (default none).
+   * GraphQL context). `requirements`: scopes every subscription connection needs, or `ConnectionRequirements`
+   * (e.g. `{ requirementsOf: MyResolver }` to apply the resolver class's `@Roles()`, `@RequireAuthentication()`, …
+   * at connect). Default none. Resolvers' own decorators apply per operation either way.
    */
-  graphqlWs(requiredScopes: readonly string[] = []): {
+  graphqlWs(requirements: readonly string[] | ConnectionRequirements = []): {
     onConnect: (ctx: { connectionParams?: Readonly<Record<string, unknown>>; extra: unknown }) => Promise<boolean>;
   } {
     const param = this.options.websocket.connectionParam;
+    const checks = this.compileRequirements(requirements) ?? [];
     return {
       onConnect: async (ctx) => {
         const extra = (ctx.extra ?? {}) as { socket?: unknown; request?: { socket?: unknown } };
@@ -193,10 +263,10 @@ export class ConnectionAuthenticator implements OnApplicationShutdown {
         const state: ConnectionState = { ready: undefined as never };
         connections.set(socket, state);
         const raw = extra.request?.socket;
-        state.ready = this.authenticate(value, requiredScopes, { scheme: 'bearer', certificateThumbprint: socketCertificateThumbprint(raw) }).then(
+        state.ready = this.authenticate(value, checks, { scheme: 'bearer', certificateThumbprint: socketCertificateThumbprint(raw) }).then(
           (principal) => {
             state.principal = principal;
-            onSocketClose(socket, this.watch(principal, (code, reason) => closeSocket(socket, code, reason)));
+            onSocketClose(socket, this.watch(principal, (code, reason) => closeSocket(socket, code, reason), checks));
             return principal;
           },
           (error: unknown) => {
@@ -256,7 +326,11 @@ export class ConnectionAuthenticator implements OnApplicationShutdown {
       const { token, presentation } = entry.principal;
       const exp = entry.principal.result.exp;
       if (typeof exp === 'number' && exp * 1000 <= Date.now()) return this.end(entry, CLOSE_CODES.invalid_token, 'The access token expired.');
-      entry.principal.result = await this.check(token, presentation);
+      const result = await this.check(token, presentation);
+      entry.principal.result = result;
+      // The connection's own requirements, as at connect (roles may have changed, max_age may have passed).
+      const refused = entry.checks && routeRefusal(entry.checks, result, this.roles, this.options.clockSkewSeconds);
+      if (refused) return this.end(entry, refused.closeCode, refused.message);
       this.schedule(entry);
     } catch (error) {
       if (error instanceof ConnectionRefusedError && error.error === 'temporarily_unavailable') {
@@ -322,6 +396,16 @@ export async function checkToken(
   return result;
 }
 
+/** The route's checks (`evaluateRouteChecks`) as a `ConnectionRefusedError`: 401-type → 4401 / 401, 403-type → 4403 / 403. Internal. */
+export function routeRefusal(checks: RouteChecks, result: ActiveIntrospectionResult, roles: RoleExtractor, clockSkewSeconds: number): ConnectionRefusedError | undefined {
+  const refusal = evaluateRouteChecks(checks, result, roles, clockSkewSeconds);
+  if (!refusal) return undefined;
+  if (refusal.error === 'insufficient_user_authentication') {
+    return new ConnectionRefusedError(refusal.error, 401, refusal.description, undefined, { acrValues: refusal.acrValues, maxAge: refusal.maxAge });
+  }
+  return new ConnectionRefusedError(refusal.error, refusal.status, refusal.description);
+}
+
 /** What is needed of a socket: `ws` (`close(code, reason)`, `readyState`) or socket.io (`disconnect(true)`). */
 export type SocketLike = object;
 
@@ -352,6 +436,10 @@ function onSocketClose(socket: SocketLike, listener: () => void): void {
 function truncate(reason: string): string {
   const bytes = Buffer.from(reason);
   return bytes.length <= 123 ? reason : bytes.subarray(0, 120).toString('utf8').replace(/\uFFFD$/, '') + '...';
+}
+
+function isCompiled(value: unknown): value is RouteChecks {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Array.isArray((value as { allRoles?: unknown }).allRoles);
 }
 
 function isExtraction(value: unknown): value is BearerExtraction {

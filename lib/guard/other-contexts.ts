@@ -1,17 +1,17 @@
 import { HttpException, type ExecutionContext } from '@nestjs/common';
+import type { RoleExtractor } from '../authorization/role-mappers.js';
 import type { ActiveIntrospectionResult } from '../interfaces/introspection-result.interface.js';
 import type { IntrospectionService } from '../introspection.service.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
-import { CLOSE_CODES, ConnectionRefusedError, checkToken, closeSocket, connections } from './connection.authenticator.js';
+import { CLOSE_CODES, ConnectionRefusedError, checkToken, closeSocket, connections, routeRefusal } from './connection.authenticator.js';
 import { introspectionResults, presentedTokens, requestOf } from './execution-context.js';
+import type { RouteChecks } from './route-checks.js';
 import { bearerOrRawToken } from './token-sources.js';
 
-/** What a handler requires, as `TokenGuard` read it from its metadata. */
+/** What a handler requires, as `TokenGuard` read it from its metadata (read once per handler). */
 export interface ContextRequirements {
-  /** Every one of these scopes. */
-  readonly allScopes: readonly string[];
-  /** For each list, at least one of its scopes. */
-  readonly anyScopes: readonly (readonly string[])[];
+  /** Scopes, roles, claims, step-up, per-resource audience; undefined when the handler requires none. */
+  readonly checks?: RouteChecks;
 }
 
 /** Whether a GraphQL context is a graphql-ws operation (a subscription over a WebSocket), not an HTTP request. */
@@ -32,9 +32,11 @@ function graphqlWsSocket(gql: unknown): object | undefined {
 
 /**
  * `TokenGuard` in contexts other than HTTP requests: WebSocket messages (`ws`), microservice messages (`rpc`) and
- * graphql-ws operations. Each applies the handler's scopes to the token of its connection or message, re-validated
- * through the cache on every message (an eviction or `exp` counts at once). Refusals are the transport's own errors
- * carrying `{ status, error, message }`: `WsException`, `RpcException`, or an HTTP exception for GraphQL — never a 500.
+ * graphql-ws operations. Each applies the handler's decorators — scopes, roles, claims, step-up, per-resource audience,
+ * exactly as over HTTP (`evaluateRouteChecks`) — to the token of its connection or message, re-validated through the
+ * cache on every message (an eviction or `exp` counts at once). Refusals are the transport's own errors carrying
+ * `{ status, error, message }` (plus `acrValues` / `maxAge` for step-up): `WsException`, `RpcException`, or an HTTP
+ * exception for GraphQL — never a 500.
  * A context whose transport has no configured token source answers undefined (the guard then refuses the handler).
  */
 export class OtherContextAuthorizer {
@@ -44,6 +46,7 @@ export class OtherContextAuthorizer {
   constructor(
     private readonly introspection: IntrospectionService,
     private readonly options: ResolvedOptions,
+    private readonly roles: RoleExtractor,
   ) {}
 
   authorize(context: ExecutionContext, route: ContextRequirements): Promise<boolean> | undefined {
@@ -62,7 +65,7 @@ export class OtherContextAuthorizer {
     return undefined;
   }
 
-  /** A message on an authenticated connection: the connection's token, re-validated, against the handler's scopes. */
+  /** A message on an authenticated connection: the connection's token, re-validated, against the handler's requirements. */
   private async connection(socket: object, resultKey: object, route: ContextRequirements, fail: (refusal: ConnectionRefusedError) => Promise<Error>): Promise<boolean> {
     const state = connections.get(socket)!;
     const principal = await state.ready;
@@ -76,7 +79,8 @@ export class OtherContextAuthorizer {
       throw await fail(refusal);
     }
     principal.result = result;
-    const refused = scopeRefusal(result, route);
+    // A refusal here is about this handler only: the connection stays open (its token is still valid).
+    const refused = route.checks && routeRefusal(route.checks, result, this.roles, this.options.clockSkewSeconds);
     if (refused) throw await fail(refused);
     introspectionResults.set(resultKey, result);
     presentedTokens.set(resultKey, { token: principal.token, presentation: principal.presentation });
@@ -100,7 +104,7 @@ export class OtherContextAuthorizer {
       if (extraction.kind === 'malformed') throw new ConnectionRefusedError('invalid_request', 400, extraction.description);
       const presentation = { scheme: 'bearer' as const };
       const result = await checkToken(this.introspection, this.options, extraction.token, presentation);
-      const refused = scopeRefusal(result, route);
+      const refused = route.checks && routeRefusal(route.checks, result, this.roles, this.options.clockSkewSeconds);
       if (refused) throw refused;
       const key = typeof transport === 'object' && transport !== null ? transport : typeof data === 'object' && data !== null ? data : undefined;
       if (key) {
@@ -130,20 +134,9 @@ function asRefusal(error: unknown): ConnectionRefusedError {
   return error instanceof ConnectionRefusedError ? error : new ConnectionRefusedError('temporarily_unavailable', 503, 'The access token could not be verified right now.');
 }
 
-function scopeRefusal(result: ActiveIntrospectionResult, route: ContextRequirements): ConnectionRefusedError | undefined {
-  const granted = result.scopes;
-  if (route.allScopes.some((scope) => !granted.includes(scope))) {
-    return new ConnectionRefusedError('insufficient_scope', 403, `The access token lacks a required scope. Required: ${route.allScopes.join(', ')}.`);
-  }
-  for (const anyOf of route.anyScopes) {
-    if (!anyOf.some((scope) => granted.includes(scope))) {
-      return new ConnectionRefusedError('insufficient_scope', 403, `The access token needs one of these scopes: ${anyOf.join(', ')}.`);
-    }
-  }
-  return undefined;
-}
-
 /** GraphQL errors of subscriptions: the HTTP exception the guard throws over HTTP, with the same body. */
 function graphqlError(refusal: ConnectionRefusedError): Error {
-  return new HttpException({ statusCode: refusal.status, message: refusal.message, error: refusal.error }, refusal.status);
+  const { acrValues, maxAge } = refusal.stepUp ?? {};
+  return new HttpException({ statusCode: refusal.status, message: refusal.message, error: refusal.error,
+    ...(acrValues !== undefined ? { acrValues } : {}), ...(maxAge !== undefined ? { maxAge } : {}) }, refusal.status);
 }

@@ -20,6 +20,7 @@ import {
   INTROSPECTION_TELEMETRY,
   OUTAGE_POLICY_KEY,
   PUBLIC_KEY,
+  RECHECK_KEY,
   REQUIRE_DPOP_KEY,
   REQUIRE_INTROSPECTION_KEY,
   RESOLVED_OPTIONS,
@@ -27,17 +28,21 @@ import {
 } from '../introspection.constants.js';
 import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetry.js';
 import { tokenFingerprint } from '../utils/fingerprint.js';
-import type { ActiveIntrospectionResult, IntrospectOptions } from '../interfaces/introspection-result.interface.js';
+import type { ActiveIntrospectionResult, IntrospectionResult, IntrospectOptions } from '../interfaces/introspection-result.interface.js';
 import { IntrospectionService } from '../introspection.service.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
-import { bearerChallenge, bearerChallenge as bearerChallengeOf, dpopChallenge, extractBearer, type BearerExtraction } from './bearer.js';
+import { bearerChallenge, bearerChallenge as bearerChallengeOf, dpopChallenge, extractBearer, type BearerExtraction, type ChallengeParams } from './bearer.js';
 import { headerCertificateThumbprint, socketCertificateThumbprint } from './client-certificate.js';
 import type { TokenPresentation } from '../client/introspection-response.js';
 import { DpopProofError, type VerifiedDpopProof } from '../dpop/dpop-proof.js';
 import { introspectionResults, presentedTokens, requestOf, responseOf } from './execution-context.js';
 import { compileTokenSources, type TokenExtractor } from './token-sources.js';
 import { OtherContextAuthorizer, realtimeGraphqlConnection, type ContextRequirements } from './other-contexts.js';
+import { declaresRouteChecks, evaluateRouteChecks, readRouteChecks, type RouteChecks } from './route-checks.js';
+import { RoleExtractor } from '../authorization/role-mappers.js';
+import { withResourceMetadata } from '../metadata/resource-metadata.js';
+import { IntrospectionConfigurationError } from '../errors/introspection.errors.js';
 
 /** What a route requires, read from its metadata once and then remembered. */
 interface RouteRequirements {
@@ -53,6 +58,12 @@ interface RouteRequirements {
   readonly introspectOptions?: IntrospectOptions;
   /** Only DPoP-bound tokens with a proof (`@RequireDpop()` or `dpop.required`). */
   readonly requireDpop: boolean;
+  /** Roles, claims, step-up, per-resource audience (`route-checks.ts`); undefined when none. */
+  readonly checks?: RouteChecks;
+  /** RFC 9728 metadata URL added to this route's challenges. */
+  readonly resourceMetadataUrl?: string;
+  /** Decorator arguments that cannot work: start-up errors. */
+  readonly errors: readonly string[];
 }
 
 /**
@@ -69,6 +80,9 @@ const FAIL_OPEN_REASONS: ReadonlySet<AuthorizationServerUnavailableError['reason
   'discovery_failed',
   'circuit_open',
 ] as const);
+
+/** A bearer token on a connection without a client certificate: the same frozen object for every such request. */
+const BEARER_PRESENTATION: TokenPresentation = Object.freeze({ scheme: 'bearer' });
 
 /** What `request.introspectionOutage` holds when a `fail-open` route proceeds during an outage. */
 export interface IntrospectionOutage {
@@ -96,6 +110,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
   private readonly missingChallenge: string;
   private sources?: TokenExtractor;
   private otherContexts?: OtherContextAuthorizer;
+  private readonly roles: RoleExtractor;
 
   constructor(
     protected readonly reflector: Reflector,
@@ -105,12 +120,15 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     @Optional() private readonly modules?: ModulesContainer,
   ) {
     this.missingChallenge = bearerChallenge({ realm: options.realm });
+    this.roles = new RoleExtractor(options.roles.mappers, (error) =>
+      this.log.warn('role-mapper', `A role mapper threw; the token counts as holding none of its roles: ${(error as Error)?.message ?? String(error)}`));
   }
 
   /** Warns, once at start-up, about route metadata that would silently not do what it says. */
   onApplicationBootstrap(): void {
     if (!this.modules) return;
     const log = new Logger('TokenGuard');
+    const errors: string[] = [];
     for (const module of this.modules.values()) {
       for (const wrapper of module.controllers.values()) {
         const controller = wrapper.metatype as (new (...args: never[]) => unknown) | null;
@@ -118,13 +136,20 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
         for (const name of Object.getOwnPropertyNames(controller.prototype)) {
           const handler = Object.getOwnPropertyDescriptor(controller.prototype, name)?.value as object | undefined;
           if (name === 'constructor' || typeof handler !== 'function' || Reflect.getMetadata?.('method', handler) === undefined) continue;
-          for (const trap of this.readRequirements(handler, controller).traps) log.warn(`${controller.name}.${name}: ${trap}`);
+          const route = this.readRequirements(handler, controller);
+          for (const trap of route.traps) log.warn(`${controller.name}.${name}: ${trap}`);
+          for (const error of route.errors) errors.push(`${controller.name}.${name}: ${error}`);
         }
       }
     }
+    if (errors.length > 0) throw new IntrospectionConfigurationError(`Invalid route metadata:\n${errors.map((e) => `  - ${e}`).join('\n')}`);
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * Synchronous (`true`, or a thrown rejection) when the token's answer is fresh in this process's memory —
+   * Nest awaits nothing then; a promise otherwise. Call it with `await` either way.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const route = this.requirementsOf(context);
     if (route.isPublic) {
       this.telemetry?.decision('public');
@@ -153,30 +178,58 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     }
 
     const scheme = extracted.scheme ?? 'bearer';
-    let presentation: TokenPresentation;
-    let proof: VerifiedDpopProof | undefined;
-    if (scheme === 'dpop') {
-      ({ presentation, proof } = await this.verifyDpop(context, request, route, extracted.token));
-    } else {
-      if (route.requireDpop) {
-        this.telemetry?.decision('invalid');
-        if (this.telemetry?.events.onTokenRejected) {
-          this.telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(extracted.token), reason: 'dpop_required' });
-        }
-        const description = 'This resource requires a DPoP-bound access token: send Authorization: DPoP <token> with a DPoP proof.';
-        return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': this.dpopChallengeOf({ error: 'invalid_token', description }) }, description);
+    if (scheme === 'dpop') return this.activateWithProof(context, request, route, extracted.token);
+    if (route.requireDpop) {
+      this.telemetry?.decision('invalid');
+      if (this.telemetry?.events.onTokenRejected) {
+        this.telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(extracted.token), reason: 'dpop_required' });
       }
-      presentation = { scheme: 'bearer', certificateThumbprint: this.certificateThumbprint(request) };
+      const description = 'This resource requires a DPoP-bound access token: send Authorization: DPoP <token> with a DPoP proof.';
+      return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': this.dpopChallengeOf({ error: 'invalid_token', description }) }, description);
     }
+    const certificateThumbprint = this.certificateThumbprint(request);
+    const presentation: TokenPresentation = certificateThumbprint === undefined ? BEARER_PRESENTATION : { scheme: 'bearer', certificateThumbprint };
+    // A fresh answer in memory is decided synchronously: no promise for Nest to await (Nest accepts a boolean).
+    const cached = this.introspection.cachedResult(extracted.token, route.introspectOptions ? { ...route.introspectOptions, presentation } : { presentation });
+    if (cached !== undefined) return this.admit(context, request, route, extracted.token, presentation, cached);
+    return this.introspectAndAdmit(context, request, route, extracted.token, presentation);
+  }
 
-    let result;
+  /** `Authorization: DPoP` (RFC 9449): the proof is verified before the token is looked up. */
+  private async activateWithProof(context: ExecutionContext, request: any, route: RouteRequirements, token: string): Promise<boolean> {
+    const { presentation, proof } = await this.verifyDpop(context, request, route, token);
+    return this.introspectAndAdmit(context, request, route, token, presentation, proof);
+  }
+
+  /** Asks `IntrospectionService` (cache, shared store, the authorization server), then decides. */
+  private async introspectAndAdmit(
+    context: ExecutionContext,
+    request: any,
+    route: RouteRequirements,
+    token: string,
+    presentation: TokenPresentation,
+    proof?: VerifiedDpopProof,
+  ): Promise<boolean> {
+    let result: IntrospectionResult;
     try {
       // The client's address (Express/Fastify honour their trust-proxy settings): fairness between callers.
       const caller = typeof request.ip === 'string' ? fairnessKey(request.ip) : undefined;
-      result = await this.introspection.introspect(extracted.token, { ...route.introspectOptions, caller, presentation });
+      result = await this.introspection.introspect(token, { ...route.introspectOptions, caller, presentation });
     } catch (error) {
       return this.onUnavailable(context, request, route, error);
     }
+    // A proof is recorded as used (the replay check) only with a token that is accepted.
+    if (proof && result.active) await this.consumeDpop(context, route, proof, token);
+    return this.admit(context, request, route, token, presentation, result);
+  }
+
+  /**
+   * The decision on an answer, synchronous: refused when inactive, then the route's requirements, then the
+   * principal attached. Both paths end here (a cache hit decided in `canActivate`, a lookup in
+   * `introspectAndAdmit`): every check of an answer belongs in this method.
+   */
+  private admit(context: ExecutionContext, request: any, route: RouteRequirements, token: string, presentation: TokenPresentation, result: IntrospectionResult): true {
+    const scheme = presentation.scheme;
     if (!result.active) {
       this.telemetry?.decision('invalid');
       const description = describeInvalidToken(result.reason);
@@ -191,11 +244,10 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': dpopBound ? [challenge, this.dpopChallengeOf()] : challenge },
         description);
     }
-    if (proof) await this.consumeDpop(context, route, proof, extracted.token);
-    this.checkScopes(context, route, result, extracted.token, scheme);
+    if (route.checks) this.checkRoute(context, route.checks, result, token, scheme);
     request[this.options.userProperty] = result;
     introspectionResults.set(request, result);
-    presentedTokens.set(request, { token: extracted.token, presentation });
+    presentedTokens.set(request, { token, presentation });
     this.telemetry?.decision('allowed');
     return true;
   }
@@ -319,7 +371,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     return this.throwRejection(context, HttpStatus.UNAUTHORIZED, headers, refusal.message);
   }
 
-  private dpopChallengeOf(params: { error?: string; description?: string; scope?: string } = {}): string {
+  private dpopChallengeOf(params: { error?: string; description?: string; scope?: string; acrValues?: string; maxAge?: number } = {}): string {
     const algs = this.options.dpop ? this.options.dpop.algorithms : [];
     return dpopChallenge({ realm: this.options.realm, algs, ...params });
   }
@@ -334,12 +386,12 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
    * Context types other than HTTP requests that are not `@Public()`: WebSocket messages of connections
    * authenticated by `authenticateWebSockets()`, graphql-ws operations of connections authenticated by
    * `ConnectionAuthenticator.graphqlWs()`, and microservice messages when `microservice.token` is set — each
-   * gets the handler's scopes applied to its token. Anything else is refused (Nest answers with its Forbidden
+   * gets the handler's decorators (scopes, roles, claims, step-up, resource audience) applied to its token, as over HTTP. Anything else is refused (Nest answers with its Forbidden
    * error): a handler must never run unauthenticated by accident. Override to authenticate other transports.
    */
   protected handleOtherContext(context: ExecutionContext, route?: ContextRequirements): boolean | Promise<boolean> {
     if (route) {
-      this.otherContexts ??= new OtherContextAuthorizer(this.introspection, this.options);
+      this.otherContexts ??= new OtherContextAuthorizer(this.introspection, this.options, this.roles);
       const verdict = this.otherContexts.authorize(context, route);
       if (verdict) return verdict;
     }
@@ -360,6 +412,12 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
    */
   protected throwRejection(context: ExecutionContext, status: number, headers: Record<string, string | string[]>, message: string): never {
     const response = responseOf(context);
+    const metadataUrl = this.requirementsOf(context).resourceMetadataUrl;
+    const challenges = headers['WWW-Authenticate'];
+    if (metadataUrl && challenges) {
+      // RFC 9728 §5.1: every challenge tells the client where this resource's metadata is.
+      headers = { ...headers, 'WWW-Authenticate': Array.isArray(challenges) ? challenges.map((c) => withResourceMetadata(c, metadataUrl)) : withResourceMetadata(challenges, metadataUrl) };
+    }
     if (response) {
       for (const [name, value] of Object.entries(headers)) {
         if (typeof response.header === 'function') response.header(name, value);
@@ -376,7 +434,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
         : new AuthorizationServerUnavailableError('unexpected_error', this.options.resilience.retryAfterSeconds,
             `Token introspection failed unexpectedly: ${(error as Error)?.message ?? String(error)}`, { cause: error });
     // fail-open never grants a route that requires scopes: without an answer there is nothing to check them against.
-    const requiresScopes = route.allScopes.length > 0 || route.anyScopes.length > 0;
+    const requiresScopes = route.allScopes.length > 0 || route.anyScopes.length > 0 || route.checks !== undefined;
     if (route.outagePolicy === 'fail-open' && FAIL_OPEN_REASONS.has(unavailable.reason) && !requiresScopes) {
       this.telemetry?.decision('fail_open');
       const outage: IntrospectionOutage = { reason: unavailable.reason, retryAfterSeconds: unavailable.retryAfterSeconds };
@@ -392,28 +450,29 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       `The authorization server cannot verify the access token right now (${unavailable.reason}); retry after ${unavailable.retryAfterSeconds} s.`);
   }
 
-  private checkScopes(context: ExecutionContext, route: RouteRequirements, result: ActiveIntrospectionResult, token: string, scheme: 'bearer' | 'dpop'): void {
-    const granted = result.scopes;
-    const bearerChallenge = (params: { realm?: string; error: string; description: string; scope: string }) =>
-      scheme === 'dpop' ? this.dpopChallengeOf(params) : bearerChallengeOf(params);
-    for (const scope of route.allScopes) {
-      if (!granted.includes(scope)) {
-        this.insufficientScope(token, route.allScopes);
-        const required = route.allScopes.join(' ');
-        this.throwRejection(context, HttpStatus.FORBIDDEN,
-          { 'WWW-Authenticate': bearerChallenge({ realm: this.options.realm, error: 'insufficient_scope', description: `Scopes required: ${required}`, scope: required }) },
-          `The access token lacks a required scope. Required: ${route.allScopes.join(', ')}.`);
-      }
+  /**
+   * Scopes, roles, claims, step-up (RFC 9470) and per-resource audience, on cached results as on fresh ones:
+   * 401-type refusals (audience, step-up) before 403-type ones (scopes, roles, claims); see `evaluateRouteChecks`.
+   */
+  private checkRoute(context: ExecutionContext, checks: RouteChecks, result: ActiveIntrospectionResult, token: string, scheme: 'bearer' | 'dpop'): void {
+    const refusal = evaluateRouteChecks(checks, result, this.roles, this.options.clockSkewSeconds);
+    if (!refusal) return;
+    let params: ChallengeParams;
+    if (refusal.reason === 'insufficient_scope') {
+      this.insufficientScope(token, refusal.requiredScopes);
+      const scope = refusal.requiredScopes.join(' ');
+      params = { realm: this.options.realm, error: refusal.error, description: `${refusal.anyOf ? 'One of these scopes' : 'Scopes'} required: ${scope}`, scope };
+    } else {
+      this.telemetry?.decision(refusal.status === 403 ? 'insufficient_scope' : 'invalid');
+      if (this.telemetry?.events.onTokenRejected) this.telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(token), reason: refusal.reason });
+      params = {
+        realm: this.options.realm,
+        error: refusal.error,
+        description: refusal.description,
+        ...(refusal.error === 'insufficient_user_authentication' ? { acrValues: refusal.acrValues, maxAge: refusal.maxAge } : {}),
+      };
     }
-    for (const anyOf of route.anyScopes) {
-      if (!anyOf.some((scope) => granted.includes(scope))) {
-        this.insufficientScope(token, anyOf);
-        const options = anyOf.join(' ');
-        this.throwRejection(context, HttpStatus.FORBIDDEN,
-          { 'WWW-Authenticate': bearerChallenge({ realm: this.options.realm, error: 'insufficient_scope', description: `One of these scopes required: ${options}`, scope: options }) },
-          `The access token needs one of these scopes: ${anyOf.join(', ')}.`);
-      }
-    }
+    this.throwRejection(context, refusal.status, { 'WWW-Authenticate': scheme === 'dpop' ? this.dpopChallengeOf(params) : bearerChallengeOf(params) }, refusal.description);
   }
 
   private insufficientScope(token: string, requiredScopes: readonly string[]): void {
@@ -437,26 +496,25 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
   private readRequirements(handler: object, controller: object): RouteRequirements {
     const h = handler as () => void;
     const c = controller as () => void;
-    const scopeLists = this.reflector.getAll<(readonly string[] | undefined)[]>(SCOPES_KEY, [c, h]);
-    const allScopes = [...new Set(scopeLists.flatMap((list) => list ?? []))];
-    const anyScopes = this.reflector
-      .getAll<(readonly string[] | undefined)[]>(ANY_SCOPE_KEY, [c, h])
-      .filter((list): list is readonly string[] => Array.isArray(list));
     // @Public() exempts a route unless requirements are declared at the same or a more specific
     // level: a handler's own @Scopes/@AnyScope win over a controller's @Public(); @Public() on a
     // handler wins over the controller's requirements (an explicit exception).
     const requires = (target: () => void) =>
-      this.reflector.get(SCOPES_KEY, target) !== undefined || this.reflector.get(ANY_SCOPE_KEY, target) !== undefined;
+      this.reflector.get(SCOPES_KEY, target) !== undefined || this.reflector.get(ANY_SCOPE_KEY, target) !== undefined || declaresRouteChecks(this.reflector, target);
     const handlerPublic = this.reflector.get<boolean>(PUBLIC_KEY, h) === true;
     const classPublic = this.reflector.get<boolean>(PUBLIC_KEY, c) === true;
     const isPublic = handlerPublic ? !requires(h) : classPublic && !requires(h) && !requires(c);
     const outagePolicy = this.reflector.getAllAndOverride<OutagePolicy>(OUTAGE_POLICY_KEY, [h, c]) ?? this.options.outagePolicy;
-    const traps: string[] = [];
+    const checks = readRouteChecks(this.reflector, h, c, this.options);
+    const { allScopes, anyScopes } = checks;
+    const traps: string[] = isPublic ? [] : [...checks.traps];
     if ((handlerPublic && requires(h)) || (!handlerPublic && classPublic && (requires(h) || requires(c)))) {
-      traps.push('@Public() is ignored because the route also requires scopes: it needs a valid token. Remove one of them.');
+      traps.push('@Public() is ignored because the route also requires scopes, roles, claims or an authentication level: it needs a valid token. Remove one of them.');
     }
     if (!isPublic && outagePolicy === 'fail-open' && (allScopes.length > 0 || anyScopes.length > 0)) {
       traps.push("'fail-open' with required scopes never lets a request through during an outage (503): scopes cannot be checked without an answer.");
+    } else if (!isPublic && outagePolicy === 'fail-open' && checks.checks) {
+      traps.push("'fail-open' with required roles, claims, an authentication level or a resource audience never lets a request through during an outage (503): they cannot be checked without an answer.");
     }
     if (!isPublic && outagePolicy === 'serve-stale' && (this.options.cache === false || this.options.cache.staleIfErrorMs === 0)) {
       traps.push("'serve-stale' has nothing to serve (cache disabled or cache.staleIfErrorSeconds 0): it behaves as 'fail-closed'. Enable the cache with staleIfErrorSeconds > 0.");
@@ -464,11 +522,18 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     const allowStale = outagePolicy === 'serve-stale';
     const moduleDefault = this.options.outagePolicy === 'serve-stale';
     const requireIntrospection = this.reflector.getAllAndOverride<boolean>(REQUIRE_INTROSPECTION_KEY, [h, c]) === true;
+    const recheckFraction = this.reflector.getAllAndOverride<number | undefined>(RECHECK_KEY, [h, c]);
+    if (!isPublic && recheckFraction !== undefined && this.options.cache === false) {
+      traps.push('@Recheck() with `cache: false`: every request already asks the authorization server. Remove it, or enable the cache.');
+    }
     const requireDpop = this.options.dpop !== false && (this.options.dpop.required || this.reflector.getAllAndOverride<boolean>(REQUIRE_DPOP_KEY, [h, c]) === true);
     if (!isPublic && this.options.dpop === false && this.reflector.getAllAndOverride<boolean>(REQUIRE_DPOP_KEY, [h, c]) === true) {
       traps.push('@RequireDpop() with `dpop: false`: the DPoP scheme is not accepted, so the route accepts bearer tokens. Remove `dpop: false`.');
     }
     return {
+      checks: isPublic ? undefined : checks.checks,
+      resourceMetadataUrl: checks.resourceMetadataUrl,
+      errors: checks.errors,
       requireDpop,
       isPublic,
       traps,
@@ -476,9 +541,13 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       anyScopes,
       outagePolicy,
       introspectOptions:
-        allowStale === moduleDefault && !requireIntrospection
+        allowStale === moduleDefault && !requireIntrospection && recheckFraction === undefined
           ? undefined
-          : { ...(allowStale === moduleDefault ? {} : { allowStale }), ...(requireIntrospection ? { requireIntrospection } : {}) },
+          : {
+              ...(allowStale === moduleDefault ? {} : { allowStale }),
+              ...(requireIntrospection ? { requireIntrospection } : {}),
+              ...(recheckFraction === undefined ? {} : { recheckFraction }),
+            },
     };
   }
 }

@@ -1,8 +1,16 @@
 import type { INestApplicationContext, WebSocketAdapter } from '@nestjs/common';
-import { CLOSE_CODES, ConnectionAuthenticator, closeSocket, connections, type SocketLike } from './connection.authenticator.js';
+import { CLOSE_CODES, ConnectionAuthenticator, closeSocket, connections, type ConnectionRequirements, type SocketLike } from './connection.authenticator.js';
+import type { RouteChecks } from './route-checks.js';
 
-/** Options of `authenticateWebSockets()`. */
-export interface WebSocketAuthenticationAdapterOptions {
+/**
+ * Options of `authenticateWebSockets()`: what every connection needs at the handshake (and at each re-check).
+ * Message handlers add their own decorators on top, checked per message.
+ * - `requiredScopes`: scopes every connection needs. Default none.
+ * - `requirementsOf`: a class, typically the gateway, whose class-level `@Scopes()`, `@AnyScope()`, `@Roles()`,
+ *   `@AnyRole()`, `@RequireClaims()`, `@AnyClaim()`, `@RequireAuthentication()` and `@ProtectedResource()` apply at
+ *   the handshake too (refused: 4401 for another resource or step-up, 4403 for scopes, roles, claims). Default none.
+ */
+export interface WebSocketAuthenticationAdapterOptions extends ConnectionRequirements {
   /** Scopes every connection needs at the handshake (message handlers add theirs with `@Scopes()`). Default none. */
   requiredScopes?: string[];
 }
@@ -12,27 +20,40 @@ export interface WebSocketAuthenticationAdapterOptions {
  * it: `app.useWebSocketAdapter(authenticateWebSockets(new WsAdapter(app), app))` (`@nestjs/platform-ws`; the
  * socket.io `IoAdapter` works the same way). The token comes from the upgrade request per
  * `websocket.tokenSources`. A refused connection is closed with 4400 (malformed), 4401 (missing, invalid),
- * 4403 (scope) or 1013 (authorization server unavailable) and a reason; `handleConnection` never runs for it.
+ * 4403 (scope, role, claim) or 1013 (authorization server unavailable) and a reason; `handleConnection` never runs for it.
  * An accepted one is watched (re-checked, closed with 4401 when its token is revoked, evicted or expires), and
- * `TokenGuard` applies `@Scopes()`, `@AnyScope()` and `@Public()` to its message handlers; `@Introspected()` works.
+ * `TokenGuard` applies the handlers' decorators (`@Scopes()`, `@Roles()`, `@RequireClaims()`, `@RequireAuthentication()`,
+ * `@Public()`, …) to each message as over HTTP; `@Introspected()` works.
  * Messages sent before the token is checked are held (`websocket.maxPendingMessages`) and handled after.
  *
  * Returns the same adapter (its `bindClientConnect` wrapped): this library never loads a WebSocket package itself.
  */
 export function authenticateWebSockets<T extends WebSocketAdapter>(adapter: T, app: INestApplicationContext, options: WebSocketAuthenticationAdapterOptions = {}): T {
   const bind = adapter.bindClientConnect.bind(adapter);
-  const requiredScopes = [...(options.requiredScopes ?? [])];
+  const requirements: ConnectionRequirements = { requiredScopes: [...(options.requiredScopes ?? [])], requirementsOf: options.requirementsOf };
   let authenticator: ConnectionAuthenticator | undefined;
+  let checks: RouteChecks | undefined;
   let maxPending: number;
+  try {
+    // Read the requirements now, so that bad decorator arguments fail at start-up (the module may not be ready yet).
+    authenticator = app.get(ConnectionAuthenticator, { strict: false }) as ConnectionAuthenticator;
+  } catch {
+    authenticator = undefined;
+  }
+  if (authenticator) checks = authenticator.compileRequirements(requirements);
   adapter.bindClientConnect = (server: unknown, callback: (...args: unknown[]) => void) =>
     bind(server, (client: SocketLike, ...rest: unknown[]) => {
-      const auth = (authenticator ??= app.get(ConnectionAuthenticator, { strict: false }) as ConnectionAuthenticator);
+      let auth = authenticator;
+      if (!auth) {
+        auth = authenticator = app.get(ConnectionAuthenticator, { strict: false }) as ConnectionAuthenticator;
+        checks = auth.compileRequirements(requirements);
+      }
       maxPending = auth.maxPendingMessages;
       const socket = client as { on?: Function; off?: Function; request?: unknown };
       const request = rest[0] ?? socket.request;
       // Several gateways on one server each bind a connection listener: one handshake per socket.
       const known = connections.get(client);
-      const ready = known ? known.ready : auth.handshake(client, request, requiredScopes);
+      const ready = known ? known.ready : auth.handshake(client, request, checks ?? []);
       const held: unknown[][] = [];
       const hold = (...args: unknown[]) => {
         if (held.length >= maxPending) closeSocket(client, CLOSE_CODES.policy_violation, 'Too many messages before the access token was checked.');

@@ -6,6 +6,8 @@ import type { KeyObject, webcrypto } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { IntrospectionEvents } from '../telemetry/introspection-events.interface.js';
 import type { MicroserviceAuthenticationOptions, TokenSource, WebSocketAuthenticationOptions } from './token-sources.interface.js';
+import type { ProtectedResourceMetadataOptions } from '../metadata/resource-metadata-options.interface.js';
+import type { RolesOptions } from '../authorization/role-mappers.js';
 
 /** How this API authenticates to the introspection endpoint. */
 export type ClientAuthMethod =
@@ -79,6 +81,42 @@ export interface IntrospectionCacheOptions {
    * eviction by subject miss entries written before the change (until they expire). Default: none.
    */
   indexSecret?: string;
+  /**
+   * Background re-introspection of cached active results: refresh-ahead (on by default) and adaptive
+   * re-checks (off by default). Never on a request's path, bounded per process, skipped while the circuit
+   * breaker is not closed. See `IntrospectionRevalidationOptions`.
+   */
+  revalidation?: IntrospectionRevalidationOptions;
+}
+
+/**
+ * Background re-introspection of cached active results. Each background lookup goes through the same
+ * single-flight, timeouts, retries and circuit breaker as a request's lookup (its failures count), but no
+ * request waits for it and none sees its errors. Its answer replaces the cached entry: an inactive answer
+ * evicts the token everywhere, exactly as a request's inactive answer does; an eviction that happens while
+ * it is in flight wins (its answer is not cached). Never extends a result past the token's `exp`.
+ */
+export interface IntrospectionRevalidationOptions {
+  /**
+   * Refresh-ahead: a cached active result that is used during the last `refreshAheadWindow` fraction of
+   * `ttlSeconds` before its freshness ends is re-introspected in the background, so a busy token never waits
+   * for the authorization server when its entry ages out, and a revocation is seen within
+   * (1 − window) × `ttlSeconds` on a busy token. Costs at most one call per token per cached answer — the call
+   * the token would have made at the end of the TTL anyway, made earlier. No refresh for an entry that ends at
+   * the token's `exp` (it cannot be extended). 0 turns it off. Default 0.2 (the last 20 % of the TTL).
+   */
+  refreshAheadWindow?: number;
+  /**
+   * Adaptive re-checks: the fraction (0–1) of cache hits that also re-introspect the token in the background;
+   * a revocation found that way evicts the token on every replica. Routes can ask for their own fraction with
+   * `@Recheck()`. Expected time-to-revoke on a token used r times a second ≈ min(T, 1/(r·p)); AS calls ≈ r·p + 1/T
+   * per token and second (README, "Adaptive re-checks"). Default 0.
+   */
+  recheckFraction?: number;
+  /** Most background lookups in flight at once, per process (they use the calls reserved for known tokens). Default 4. */
+  maxConcurrent?: number;
+  /** Most background lookups started per second, per process (bursts up to this many). Default 50. */
+  maxPerSecond?: number;
 }
 
 /** Timeouts, retries, circuit breaker and bulkhead around calls to the authorization server. */
@@ -89,13 +127,18 @@ export interface IntrospectionResilienceOptions {
   deadlineMs?: number;
   /** Retries after a transient failure (connection, timeout, 5xx, 429). 0 disables. Default 2. */
   retries?: number;
-  /** First retry delay, milliseconds; grows exponentially with jitter. Default 100 ms. */
+  /** First retry delay, milliseconds; grows exponentially with jitter (decorrelated). Default 50 ms. */
   retryInitialDelayMs?: number;
   /** Largest retry delay, milliseconds. A 429 asking for a longer `Retry-After` is not retried. Default 1,000 ms. */
   retryMaxDelayMs?: number;
   /**
-   * Circuit breaker: after `consecutiveFailures` failed lookups in a row, fail fast for `halfOpenAfterMs`,
-   * then let one probe through. `false` disables it. Default `{ consecutiveFailures: 5, halfOpenAfterMs: 5000 }`.
+   * Circuit breaker: fail fast for `halfOpenAfterMs` once failed attempts in a row (no success in
+   * between) add up to `consecutiveFailures` lookup-equivalents, then let one attempt through as a
+   * test. Only authorization-server trouble counts. An attempt that was refused (nothing listens, no
+   * route, no such host) or got no answer within `attemptTimeoutMs` (or the lookup's deadline) weighs
+   * 2; any other failure (5xx, 429, reset) weighs `1 / (retries + 1)`, so a lookup that failed all its
+   * attempts with 5xx counts 1. `false` disables it. Default `{ consecutiveFailures: 5, halfOpenAfterMs: 5000 }`
+   * (lookup-equivalents, milliseconds).
    */
   circuitBreaker?: false | { consecutiveFailures?: number; halfOpenAfterMs?: number };
   /** Maximum concurrent HTTP calls to the authorization server. Default 32. */
@@ -257,7 +300,10 @@ export interface IntrospectionModuleOptions {
   cache?: false | IntrospectionCacheOptions;
   /** What to do when the authorization server cannot answer. Default `'fail-closed'`. */
   outagePolicy?: OutagePolicy;
-  /** Accept only tokens whose `aud` contains one of these. Default: no audience check. */
+  /**
+   * Accept only tokens whose `aud` contains one of these. Default: the `resourceMetadata` resource
+   * identifiers when configured, else no audience check.
+   */
   audience?: string | string[];
   /**
    * Accept only tokens whose `iss` equals this. An answer without `iss` (optional in RFC 7662) counts as
@@ -337,6 +383,15 @@ export interface IntrospectionModuleOptions {
    * Default: off.
    */
   phantom?: PhantomTokenOptions;
+  /**
+   * RFC 9728 protected-resource metadata, one entry per protected resource of this app (an MCP server
+   * needs it). Published at `/.well-known/oauth-protected-resource<path of the resource>` on the HTTP
+   * server's root (a global prefix does not apply), referenced by every
+   * challenge (`resource_metadata="…"`), and the default `audience`. Default: off.
+   */
+  resourceMetadata?: ProtectedResourceMetadataOptions | ProtectedResourceMetadataOptions[];
+  /** Where `@Roles()` / `@AnyRole()` read roles from. Default: the flat `roles` claim (`RoleMappers.roles()`). */
+  roles?: RolesOptions;
 }
 
 /** DPoP (RFC 9449) at the resource server. */

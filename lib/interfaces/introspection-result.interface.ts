@@ -74,6 +74,12 @@ export interface IntrospectOptions {
    */
   requireIntrospection?: boolean;
   /**
+   * Fraction (0–1) of this caller's cache hits that also re-introspect the token in the background (adaptive
+   * re-check; `@Recheck()` sets it per route). The request is answered from cache at once; a revocation found
+   * evicts the token everywhere, so later requests get 401. Default `cache.revalidation.recheckFraction`.
+   */
+  recheckFraction?: number;
+  /**
    * How the token was presented and what the client proved (a verified DPoP proof's key, the client
    * certificate's thumbprint). Checked against the token's `cnf` on every call, cache hits included.
    * Default: a bare bearer token — sender-constrained tokens (`cnf`, `token_type: DPoP`) are then refused.

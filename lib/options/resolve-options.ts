@@ -2,12 +2,15 @@ import { hash } from 'node:crypto';
 import { IntrospectionConfigurationError } from '../errors/introspection.errors.js';
 import type {
   ClientAuthMethod,
+  IntrospectionCacheOptions,
   IntrospectionModuleOptions,
   OutagePolicy,
 } from '../interfaces/introspection-module-options.interface.js';
 import { resolveJwtOptions } from './resolve-jwt-options.js';
 import { resolveSenderConstraintOptions } from './resolve-dpop-options.js';
 import { resolveTokenSourceOptions } from './resolve-token-sources.js';
+import { resolveResourceMetadata } from '../metadata/resource-metadata.js';
+import { resolveRolesOptions } from '../authorization/role-mappers.js';
 import type { ResolvedOptions } from './resolved-options.js';
 
 const AUTH_METHODS: readonly ClientAuthMethod[] = [
@@ -24,6 +27,7 @@ const OUTAGE_POLICIES: readonly OutagePolicy[] = ['fail-closed', 'serve-stale', 
  */
 export function resolveOptions(options: IntrospectionModuleOptions | undefined): ResolvedOptions {
   const problems: string[] = [];
+  const warnings: string[] = [];
   const o = (options ?? {}) as Partial<IntrospectionModuleOptions>;
   const allowInsecureRequests = o.allowInsecureRequests === true;
 
@@ -83,6 +87,11 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
       problems.push('`audience` must be a non-empty string or a non-empty list of non-empty strings (or be left out).');
     }
   }
+  // RFC 9728: the resource identifiers double as the expected audience when `audience` is not set.
+  const resourceMetadata = resolveResourceMetadata(o.resourceMetadata, o.expectedIssuer ?? issuer, allowInsecureRequests, problems, warnings);
+  const audienceExplicit = audience !== undefined;
+  if (!audience && resourceMetadata.length > 0) audience = resourceMetadata.map((r) => r.resource);
+  const roles = resolveRolesOptions(o.roles, problems);
 
   const num = numberReader(problems);
   const maxTokenLength = num('maxTokenLength', o.maxTokenLength, 4096, { min: 16, max: 65_536, unit: 'characters', integer: true });
@@ -107,7 +116,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     );
   }
   const retries = num('resilience.retries', r.retries, 2, { min: 0, max: 10, unit: 'retries', integer: true });
-  const retryInitialDelayMs = num('resilience.retryInitialDelayMs', r.retryInitialDelayMs, 100, { min: 0, max: 60_000, unit: 'milliseconds' });
+  const retryInitialDelayMs = num('resilience.retryInitialDelayMs', r.retryInitialDelayMs, 50, { min: 0, max: 60_000, unit: 'milliseconds' });
   const retryMaxDelayMs = num('resilience.retryMaxDelayMs', r.retryMaxDelayMs, Math.max(1000, retryInitialDelayMs), { min: 0, max: 300_000, unit: 'milliseconds' });
   if (retryMaxDelayMs < retryInitialDelayMs) {
     problems.push('`resilience.retryMaxDelayMs` is smaller than `resilience.retryInitialDelayMs`: make it at least as large.');
@@ -116,7 +125,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
   if (r.circuitBreaker !== false) {
     const cb = r.circuitBreaker ?? {};
     circuitBreaker = {
-      consecutiveFailures: num('resilience.circuitBreaker.consecutiveFailures', cb.consecutiveFailures, 5, { min: 1, max: 1000, unit: 'failures', integer: true }),
+      consecutiveFailures: num('resilience.circuitBreaker.consecutiveFailures', cb.consecutiveFailures, 5, { min: 1, max: 1000, unit: 'lookup-equivalents', integer: true }),
       halfOpenAfterMs: num('resilience.circuitBreaker.halfOpenAfterMs', cb.halfOpenAfterMs, 5000, { min: 1, max: 3_600_000, unit: 'milliseconds' }),
     };
   }
@@ -173,6 +182,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
       keyPrefix,
       namespace: namespaceOf(keyPrefix),
       indexSecret: c.indexSecret,
+      revalidation: resolveRevalidation(c.revalidation, maxConcurrentCalls, problems, num),
     };
   }
   if (outagePolicy === 'serve-stale' && (cache === false || cache.staleIfErrorMs === 0)) {
@@ -206,7 +216,6 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     problems.push("`clientSecretBasicEncoding` must be 'form-urlencoded' (RFC 6749 §2.3.1, the default) or 'raw'.");
   }
 
-  const warnings: string[] = [];
   if (cache && cache.store !== undefined && cache.localTtlMs > 0) {
     warnings.push(
       '`cache.localTtlSeconds` is above 0 with a plain `cache.store`: evictions cannot reach the other replicas\' in-process copies, ' +
@@ -259,6 +268,9 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     userProperty,
     outagePolicy,
     audience,
+    audienceExplicit,
+    resourceMetadata,
+    roles,
     expectedIssuer: o.expectedIssuer,
     requireTokenType: o.requireTokenType === true,
     clientSecretBasicEncoding,
@@ -289,6 +301,35 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     verifyOnStartup: o.verifyOnStartup === true,
     ...senderConstraints,
     ...tokenSourceOptions,
+  };
+}
+
+/** Background re-introspection bounds (refresh-ahead, re-checks), validated against the bulkhead they share. */
+function resolveRevalidation(
+  value: unknown,
+  maxConcurrentCalls: number,
+  problems: string[],
+  num: ReturnType<typeof numberReader>,
+): Exclude<ResolvedOptions['cache'], false>['revalidation'] {
+  if (value !== undefined && (value === null || typeof value !== 'object')) {
+    problems.push('`cache.revalidation` must be an object: { refreshAheadWindow?, recheckFraction?, maxConcurrent?, maxPerSecond? }.');
+    value = {};
+  }
+  const v = (value ?? {}) as NonNullable<IntrospectionCacheOptions['revalidation']>;
+  const maxConcurrent = num('cache.revalidation.maxConcurrent', v.maxConcurrent, Math.min(4, maxConcurrentCalls), {
+    min: 1, max: 1000, unit: 'lookups', integer: true,
+  });
+  if (maxConcurrent > maxConcurrentCalls) {
+    problems.push(
+      `\`cache.revalidation.maxConcurrent\` (${maxConcurrent}) is above \`resilience.maxConcurrentCalls\` (${maxConcurrentCalls}): ` +
+        'background lookups could take every call to the authorization server. Lower it.',
+    );
+  }
+  return {
+    refreshAheadWindow: num('cache.revalidation.refreshAheadWindow', v.refreshAheadWindow, 0.2, { min: 0, max: 0.9, unit: 'TTL fraction' }),
+    recheckFraction: num('cache.revalidation.recheckFraction', v.recheckFraction, 0, { min: 0, max: 1, unit: 'cache-hit fraction' }),
+    maxConcurrent,
+    maxPerSecond: num('cache.revalidation.maxPerSecond', v.maxPerSecond, 50, { min: 0.1, max: 100_000, unit: 'lookups per second' }),
   };
 }
 

@@ -5,6 +5,8 @@ import type { JWK } from 'jose';
 import type { ClientAuthMethod, OutagePolicy } from '../interfaces/introspection-module-options.interface.js';
 import type { IntrospectionEvents } from '../telemetry/introspection-events.interface.js';
 import type { ResolvedTokenSourceOptions } from './resolve-token-sources.js';
+import type { ResolvedProtectedResource } from '../metadata/resource-metadata.js';
+import type { RoleMapper } from '../authorization/role-mappers.js';
 
 /** Options after validation, with every default filled in. Internal. Durations in milliseconds. */
 export interface ResolvedOptions extends ResolvedTokenSourceOptions {
@@ -29,6 +31,12 @@ export interface ResolvedOptions extends ResolvedTokenSourceOptions {
   readonly userProperty: string;
   readonly outagePolicy: OutagePolicy;
   readonly audience?: readonly string[];
+  /** True when `audience` was configured; false when it was defaulted from `resourceMetadata` (or absent). */
+  readonly audienceExplicit: boolean;
+  /** RFC 9728 protected resources (`resourceMetadata`), in configuration order; empty when off. */
+  readonly resourceMetadata: readonly ResolvedProtectedResource[];
+  /** Role extraction for `@Roles()` / `@AnyRole()`. */
+  readonly roles: { readonly mappers: readonly RoleMapper[] };
   readonly expectedIssuer?: string;
   readonly requireTokenType: boolean;
   readonly clientSecretBasicEncoding: 'form-urlencoded' | 'raw';
@@ -76,6 +84,13 @@ export interface ResolvedOptions extends ResolvedTokenSourceOptions {
     /** Every key this service writes to a shared store starts with it. */
     readonly namespace: string;
     readonly indexSecret?: string;
+    readonly revalidation: {
+      /** Fraction of `ttlMs` at the end of an entry's freshness during which a hit refreshes it (0: off). */
+      readonly refreshAheadWindow: number;
+      readonly recheckFraction: number;
+      readonly maxConcurrent: number;
+      readonly maxPerSecond: number;
+    };
   };
   readonly resilience: {
     readonly attemptTimeoutMs: number;

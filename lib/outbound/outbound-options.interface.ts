@@ -27,6 +27,12 @@ export interface OutboundBackendOptions {
   /** RFC 8707 `resource` indicator(s) to request (absolute URIs). Default: none. */
   resource?: string | string[];
   /**
+   * The origins (scheme, host, port — e.g. `'https://orders.example.com'`) the token may be sent to. A request to
+   * any other URL goes out without it. Default for `attachOutboundToken()`: the origin of the axios instance's
+   * `baseURL` (an instance without `baseURL` is refused); `OutboundTokenService.fetch()` needs it set.
+   */
+  origins?: string | string[];
+  /**
    * Also treat a 403 whose `WWW-Authenticate` says `error="invalid_token"` as "our token is no longer
    * accepted" (some gateways answer 403 where RFC 6750 says 401). Default: false.
    */

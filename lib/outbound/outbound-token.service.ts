@@ -7,6 +7,7 @@ import { AuthorizationServerUnavailableError, IntrospectionConfigurationError } 
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { ResiliencePolicy } from '../resilience/resilience.policy.js';
 import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetry.js';
+import { detachAll } from './outbound-attachments.js';
 import type { OutboundBackendOptions } from './outbound-options.interface.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -24,6 +25,10 @@ interface Backend {
   /** The token endpoint's own policies: one backend's AS in trouble never holds up another's. */
   readonly resilience: ResiliencePolicy;
   readonly options: OutboundBackendOptions;
+  /** Normalised `origins` option, or undefined when not configured. */
+  readonly origins?: readonly string[];
+  /** Renewals on refusal: last one per request key (method, origin, path), and the recent ones of the backend. */
+  readonly renewals: { readonly byKey: Map<string, number>; recent: number[] };
 }
 
 /**
@@ -37,9 +42,12 @@ interface Backend {
  * repeats the request once, so an IdP restart costs at most one failed backend call, not a failure
  * window as long as the token's lifetime.
  */
-/** At most one renewal per backend per this interval because the backend refused a token (ms). */
+/** At most one renewal per request key (method, origin, path) of a backend per this interval on refusals (ms). */
 const REFUSAL_RENEWAL_INTERVAL_MS = 5_000;
-const renewedOnRefusal = new WeakMap<object, number>();
+/** And at most this many per backend within the interval, whatever the keys: refusals never drain the token endpoint. */
+const REFUSAL_RENEWALS_PER_INTERVAL = 4;
+/** Request keys remembered per backend (the oldest forgotten first). */
+const REFUSAL_KEYS_MAX = 256;
 
 export class OutboundTokenService implements OnApplicationShutdown {
   private readonly backends = new Map<string, Backend>();
@@ -47,6 +55,8 @@ export class OutboundTokenService implements OnApplicationShutdown {
 
   /** Closes idle keep-alive connections to token endpoints (on application shutdown). */
   onApplicationShutdown(): void {
+    // Interceptors attachOutboundToken() put on axios instances that may outlive this application.
+    detachAll(this);
     this.closeHttp();
   }
 
@@ -80,6 +90,17 @@ export class OutboundTokenService implements OnApplicationShutdown {
       for (const r of resources) {
         if (!URL.canParse(r)) problems.push(`${where}.resource '${r}' is not an absolute URI (RFC 8707 §2).`);
       }
+      let origins: string[] | undefined;
+      if (b.origins !== undefined) {
+        origins = [];
+        for (const o of Array.isArray(b.origins) ? b.origins : [b.origins]) {
+          const u = typeof o === 'string' && URL.canParse(o) ? new URL(o) : undefined;
+          if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:') || u.pathname !== '/' || u.search || u.hash || u.username || u.password) {
+            problems.push(`${where}.origins: '${String(o)}' is not an origin: write scheme, host and port only, e.g. 'https://orders.example.com'.`);
+          } else origins.push(u.origin);
+        }
+        if (!origins.length) problems.push(`${where}.origins is empty: list the backend's origins, or leave it out.`);
+      }
       const jwk = typeof b.privateKey === 'object' && b.privateKey && 'kty' in b.privateKey ? b.privateKey : undefined;
       // The backend's client, with everything else (timeouts, agents, limits) from the module.
       const derived: ResolvedOptions = {
@@ -100,6 +121,8 @@ export class OutboundTokenService implements OnApplicationShutdown {
         ),
         resilience: new ResiliencePolicy(options.resilience),
         options: b,
+        origins,
+        renewals: { byKey: new Map(), recent: [] },
       });
     }
     if (problems.length) {
@@ -110,6 +133,14 @@ export class OutboundTokenService implements OnApplicationShutdown {
   /** The configured backend names. */
   get names(): string[] {
     return [...this.backends.keys()];
+  }
+
+  /**
+   * The origins `backend`'s token may be sent to (its `origins` option, normalised), or `undefined` when not
+   * configured (`attachOutboundToken()` then uses the axios instance's `baseURL`; `fetch()` refuses).
+   */
+  originsOf(backend: string): readonly string[] | undefined {
+    return this.backend(backend).origins;
   }
 
   /**
@@ -144,11 +175,22 @@ export class OutboundTokenService implements OnApplicationShutdown {
   }
 
   /**
-   * `fetch` with `Authorization: Bearer <our token for backend>`. On a 401 (or a configured 403
-   * `invalid_token`) the token is dropped, a new one fetched once, and the request repeated once when
-   * that is safe (idempotent method, replayable body); otherwise the refusal is returned.
+   * `fetch` with `Authorization: Bearer <our token for backend>` when `input` has one of the backend's `origins`
+   * (a URL of another origin is fetched without the token, and its answer is returned as is; a backend without
+   * `origins` rejects with `IntrospectionConfigurationError`). On a 401 (or a configured 403 `invalid_token`)
+   * the token is dropped, a new one fetched once, and the request repeated once when that is safe (idempotent
+   * method, replayable body); otherwise the refusal is returned.
    */
   async fetch(backend: string, input: string | URL, init: RequestInit = {}): Promise<Response> {
+    const origins = this.backend(backend).origins;
+    if (!origins) {
+      throw new IntrospectionConfigurationError(
+        `OutboundTokenService.fetch('${backend}'): set \`outbound.${backend}.origins\` to the backend's origins (e.g. ['https://orders.example.com']): ` +
+          'the token is sent only to them.',
+      );
+    }
+    const url = URL.canParse(String(input)) ? new URL(input) : undefined;
+    if (!url || !origins.includes(url.origin)) return fetch(input, init); // not the backend: no token, no renewal
     const send = async (token: string) => {
       const headers = new Headers(init.headers);
       headers.set('authorization', `Bearer ${token}`);
@@ -157,7 +199,7 @@ export class OutboundTokenService implements OnApplicationShutdown {
     const token = await this.getToken(backend);
     const first = await send(token);
     if (!this.isRefusal(backend, first.status, first.headers.get('www-authenticate'))) return first;
-    const renewed = await this.renewAfterRefusal(backend, token, { status: first.status, method: init.method, body: init.body });
+    const renewed = await this.renewAfterRefusal(backend, token, { status: first.status, method: init.method, body: init.body, url });
     if (renewed === undefined) return first;
     await first.body?.cancel();
     // A renewed token that is refused too is kept: the refusal is not about its age.
@@ -176,8 +218,10 @@ export class OutboundTokenService implements OnApplicationShutdown {
   }
 
   /**
-   * After `backend` refused `token` (see `isRefusal`): drops the token — at most one renewal per backend
-   * every 5 s, so requests a caller shapes to be refused cannot drain the token endpoint — and resolves to a
+   * After `backend` refused `token` (see `isRefusal`): drops the token — at most one renewal per request key
+   * (method, origin and path of `url`; one shared key without `url`) every 5 s and at most 4 per backend every
+   * 5 s, so requests a caller shapes to be refused cannot drain the token endpoint, and one path that always
+   * answers 401 cannot use up the renewal the next IdP restart needs — and resolves to a
    * new token to repeat the request with **once**, when that is safe: an idempotent method (GET, HEAD,
    * OPTIONS, PUT, DELETE, TRACE; any with `retryNonIdempotent`) and a replayable body (none, a string,
    * `URLSearchParams`, bytes, a `Blob`). Resolves to `undefined` when the refusal should be returned as is.
@@ -187,16 +231,29 @@ export class OutboundTokenService implements OnApplicationShutdown {
   async renewAfterRefusal(
     backend: string,
     token: string,
-    request: { readonly status: number; readonly method?: string; readonly body?: unknown },
+    request: { readonly status: number; readonly method?: string; readonly body?: unknown; readonly url?: string | URL },
   ): Promise<string | undefined> {
     const b = this.backend(backend);
     const tokenAgeMs = b.token.ageOf(token);
-    // At most one renewal per backend every few seconds on refusals: requests a caller shapes (or a backend
-    // that refuses everything) must not drain the token endpoint for every user. An IdP restart still costs
-    // one failed call: the first refusal after it renews.
-    const outcome = b.token.invalidateValue(token, 0, () => Date.now() - (renewedOnRefusal.get(b) ?? 0) >= REFUSAL_RENEWAL_INTERVAL_MS);
-    if (outcome === 'invalidated') renewedOnRefusal.set(b, Date.now());
     const method = (request.method ?? 'GET').toUpperCase();
+    // Renewals on refusals are rationed: requests a caller shapes (or a backend that refuses everything) must not
+    // drain the token endpoint for every user — one per request key every 5 s, a few per backend. A path that
+    // always refuses spends only its own key's renewal, so the first refusal after an IdP restart on any other
+    // path still renews.
+    const url = request.url === undefined ? undefined : URL.canParse(String(request.url)) ? new URL(request.url) : undefined;
+    const key = `${method} ${url ? url.origin + url.pathname : ''}`;
+    const now = Date.now();
+    const { renewals } = b;
+    const outcome = b.token.invalidateValue(token, 0, () => {
+      renewals.recent = renewals.recent.filter((t) => now - t < REFUSAL_RENEWAL_INTERVAL_MS);
+      return renewals.recent.length < REFUSAL_RENEWALS_PER_INTERVAL && now - (renewals.byKey.get(key) ?? -Infinity) >= REFUSAL_RENEWAL_INTERVAL_MS;
+    });
+    if (outcome === 'invalidated') {
+      renewals.recent.push(now);
+      renewals.byKey.delete(key);
+      renewals.byKey.set(key, now);
+      if (renewals.byKey.size > REFUSAL_KEYS_MAX) renewals.byKey.delete(renewals.byKey.keys().next().value!);
+    }
     const repeated = outcome !== 'kept' && isReplayable(request.body) && (IDEMPOTENT.has(method) || b.options.retryNonIdempotent === true);
     this.telemetry?.outboundTokenRefused({
       backend,

@@ -11,7 +11,7 @@ import { AuthorizationServerUnavailableError, describeInvalidToken, InvalidToken
 import { bearerChallenge } from '../guard/bearer.js';
 import { PHANTOM_AUDIENCES_KEY } from '../introspection.constants.js';
 import { requestOf, responseOf } from '../guard/execution-context.js';
-import { PhantomTokenError, PhantomTokenService } from './phantom-token.service.js';
+import { PhantomTokenError, PhantomTokenService, type PhantomAudienceUse } from './phantom-token.service.js';
 
 interface PhantomRequest {
   readonly request: object | undefined;
@@ -76,12 +76,15 @@ const phantomRequest = createParamDecorator(
  * the first of `phantom.audiences`). Needs the `phantom` option; on a route `TokenGuard` protects.
  */
 export function PhantomToken(audience?: string): ParameterDecorator {
+  // `@PhantomToken(undefined)` (an unset variable, say) is not `@PhantomToken()`: a start-up error, not the default audience.
+  const explicitUndefined = arguments.length > 0 && audience === undefined;
   const parameter = phantomRequest(audience, PhantomTokenPipe);
   return (target, key, index) => {
     parameter(target, key, index);
     // Recorded for the start-up check: an audience outside `phantom.audiences` fails start-up, not each call.
     if (key === undefined) return;
-    const declared = (Reflect.getMetadata(PHANTOM_AUDIENCES_KEY, target.constructor, key) as Array<string | null> | undefined) ?? [];
-    Reflect.defineMetadata(PHANTOM_AUDIENCES_KEY, [...declared, audience ?? null], target.constructor, key);
+    const declared = (Reflect.getMetadata(PHANTOM_AUDIENCES_KEY, target.constructor, key) as PhantomAudienceUse[] | undefined) ?? [];
+    const use: PhantomAudienceUse = explicitUndefined ? { explicitUndefined: true } : audience === undefined ? null : audience;
+    Reflect.defineMetadata(PHANTOM_AUDIENCES_KEY, [...declared, use], target.constructor, key);
   };
 }

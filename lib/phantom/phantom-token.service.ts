@@ -47,6 +47,9 @@ export class PhantomTokenError extends Error {
  * the source token, audience): a new entry (after an eviction, a re-validation, a purge) is a new
  * object, so a phantom token never outlives the entry it was minted from.
  */
+/** Internal: what the start-up check reads per `@PhantomToken()` — the audience, `null` for the default, or an explicit `undefined`. */
+export type PhantomAudienceUse = string | null | { readonly explicitUndefined: true };
+
 export class PhantomTokenService implements OnModuleInit {
   private readonly log = new Logger('PhantomTokens');
   private readonly lifetimeSeconds: number;
@@ -170,7 +173,8 @@ export class PhantomTokenService implements OnModuleInit {
   }
 
   /**
-   * Start-up check of every controller route: an audience given to `@PhantomToken(aud)` must be in
+   * Start-up check of every controller route and provider method (GraphQL resolvers), inherited ones included:
+   * `@PhantomToken(undefined)` fails, an audience given to `@PhantomToken(aud)` must be in
    * `phantom.audiences`, and `@PhantomToken()` needs the `phantom` option — otherwise each call of that
    * route would fail. With several modules in one application, any one's audiences will do.
    */
@@ -178,7 +182,8 @@ export class PhantomTokenService implements OnModuleInit {
     if (!this.modules) return;
     const allowed = new Set<string>();
     let enabled = false;
-    const uses: Array<{ where: string; audience: string | null }> = [];
+    const uses: Array<{ where: string; audience: PhantomAudienceUse }> = [];
+    const scanned = new Set<unknown>();
     for (const module of this.modules.values()) {
       for (const wrapper of module.providers.values()) {
         const service = wrapper.instance as unknown;
@@ -187,12 +192,15 @@ export class PhantomTokenService implements OnModuleInit {
           for (const a of service.audiences) allowed.add(a);
         }
       }
-      for (const wrapper of module.controllers.values()) {
-        const controller = wrapper.metatype as (new (...args: never[]) => unknown) | null;
-        if (!controller?.prototype) continue;
-        for (const name of Object.getOwnPropertyNames(controller.prototype)) {
-          const declared = Reflect.getMetadata?.(PHANTOM_AUDIENCES_KEY, controller, name) as Array<string | null> | undefined;
-          for (const audience of declared ?? []) uses.push({ where: `${controller.name}.${name}`, audience });
+      // Controllers, and providers too: GraphQL resolvers (and other handlers Nest calls with parameter decorators) are providers.
+      for (const wrapper of [...module.controllers.values(), ...module.providers.values()]) {
+        for (const candidate of [wrapper.metatype, (wrapper.instance as object | undefined)?.constructor]) {
+          if (typeof candidate !== 'function' || !candidate.prototype || candidate === Object || scanned.has(candidate)) continue;
+          scanned.add(candidate);
+          for (const name of methodNames(candidate.prototype as object)) {
+            const declared = Reflect.getMetadata?.(PHANTOM_AUDIENCES_KEY, candidate, name) as PhantomAudienceUse[] | undefined;
+            for (const audience of declared ?? []) uses.push({ where: `${candidate.name}.${name}`, audience });
+          }
         }
       }
     }
@@ -203,7 +211,15 @@ export class PhantomTokenService implements OnModuleInit {
           'option of IntrospectionModule (issuer, audiences), or remove the decorator.',
       );
     }
-    const unknown = uses.filter((u) => u.audience !== null && !allowed.has(u.audience));
+    const isUndefinedUse = (a: PhantomAudienceUse) => typeof a === 'object' && a !== null && a.explicitUndefined === true;
+    const undefinedUses = uses.filter((u) => isUndefinedUse(u.audience));
+    if (undefinedUses.length) {
+      throw new IntrospectionConfigurationError(
+        `@PhantomToken(undefined) (${[...new Set(undefinedUses.map((u) => u.where))].join(', ')}): the audience passed is undefined — an unset ` +
+          "variable or configuration value? Pass one of `phantom.audiences`, or write `@PhantomToken()` for the first of them.",
+      );
+    }
+    const unknown = uses.filter((u) => u.audience !== null && !isUndefinedUse(u.audience) && !allowed.has(u.audience as string));
     if (unknown.length) {
       throw new IntrospectionConfigurationError(
         `@PhantomToken() names audiences that are not in \`phantom.audiences\`:\n${unknown
@@ -298,4 +314,13 @@ function defaultAlgorithm(key: KeyObject): string {
     default:
       throw new Error(`unsupported key type ${key.asymmetricKeyType}`);
   }
+}
+
+/** Method names of a prototype and of the classes it extends (an inherited route is a route of the subclass). */
+function methodNames(prototype: object): string[] {
+  const names = new Set<string>();
+  for (let p: object | null = prototype; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    for (const name of Object.getOwnPropertyNames(p)) if (name !== 'constructor') names.add(name);
+  }
+  return [...names];
 }

@@ -2,7 +2,6 @@ import {
   BrokenCircuitError,
   BulkheadRejectedError,
   CircuitState,
-  ConsecutiveBreaker,
   ExponentialBackoff,
   TaskCancelledError,
   TimeoutStrategy,
@@ -15,6 +14,7 @@ import {
   wrap,
   type CircuitBreakerPolicy,
   type IBackoff,
+  type IBreaker,
   type IBackoffFactory,
   type IPolicy,
   type IRetryBackoffContext,
@@ -49,11 +49,69 @@ const BREAKER_REASONS: ReadonlySet<AuthorizationServerUnavailableError['reason']
   'discovery_failed',
 ] as const);
 
+/**
+ * Weights of failed attempts, in lookup-equivalents (see {@link WeightedConsecutiveBreaker}).
+ *
+ * - Nothing listens, no route, no such host, or the connection was reset before any response
+ *   (`ECONNREFUSED`, `EHOSTUNREACH`, `ENETUNREACH`, `ENOTFOUND`, `ECONNRESET`, `EPIPE`): the address
+ *   we call is down as a whole — strong evidence. (A reset can also be a keep-alive race with a
+ *   healthy AS; its retry then succeeds and clears the count.)
+ * - Silence: no answer within the full attempt timeout, or the lookup's deadline passed while the AS
+ *   held it for at least half of it — strong evidence.
+ * - Everything else that is AS trouble (5xx, 429, TLS and other transport errors, discovery
+ *   failures that are not the above): one node behind a load balancer can produce it while the
+ *   others answer, so an attempt weighs `1 / (retries + 1)`: a lookup that failed all its attempts
+ *   counts 1, as when the breaker counted lookups.
+ *
+ * False trips: if a fraction `f` of the AS's nodes fails in one way, `k = ceil(consecutiveFailures / w)`
+ * attempts in a row must fail for the breaker to open, probability `f^k` per run of attempts
+ * (default 5: strong `w = 2` → `k = 3`; others `w = 1/3` → `k = 15`, as before).
+ */
+const STRONG_WEIGHT = 2;
+/** Error codes of a call that got no response at all: nothing listens, nothing to connect to, or the connection dropped. */
+const NO_RESPONSE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'ECONNRESET', 'EPIPE']);
+
+/** Errors that are silence of the AS (no answer within the attempt timeout or the lookup's deadline). */
+const SILENCES = new WeakSet<Error>();
+
+/** The error code of a transport failure, looked up through `cause` chains and aggregate errors. */
+function transportCode(error: unknown, depth = 0): string | undefined {
+  if (!error || typeof error !== 'object' || depth > 4) return undefined;
+  const e = error as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof e.code === 'string' && NO_RESPONSE_CODES.has(e.code)) return e.code;
+  if (Array.isArray(e.errors)) for (const inner of e.errors) if (transportCode(inner, depth + 1)) return transportCode(inner, depth + 1);
+  return transportCode(e.cause, depth + 1);
+}
+
+/**
+ * cockatiel breaker that opens when the summed weights of consecutive failed attempts (no success in
+ * between) reach `threshold`. The weight of each failure is read from the error cockatiel records as
+ * the breaker's last failure, classified by the breaker's `handleWhen` filter just before.
+ */
+class WeightedConsecutiveBreaker implements IBreaker {
+  /** Summed weight of the failures since the last success. */
+  state = 0;
+  constructor(
+    private readonly threshold: number,
+    private readonly weightOfLastFailure: () => number,
+  ) {}
+  success(): void {
+    this.state = 0;
+  }
+  failure(): boolean {
+    this.state += this.weightOfLastFailure();
+    // Weights like 1/3 do not add up exactly in floating point.
+    return this.state >= this.threshold - 1e-9;
+  }
+}
+
 /** Time one lookup spent at the authorization server, milliseconds. */
 interface Progress {
   atServerMs: number;
   /** Start of the attempt in flight, if any (epoch ms). */
   inFlightSince?: number;
+  /** How this lookup's last attempt failed at the AS, if it did. */
+  lastFailure?: AuthorizationServerUnavailableError;
 }
 
 /** No call was made: the server's `Retry-After` has not passed. Neither retried nor counted by the breaker. */
@@ -64,11 +122,11 @@ class ProbeTimeoutError extends Error {}
 
 /**
  * Every call to the authorization server goes through here (cockatiel policies, outermost first):
- * `Retry-After` hold-off → overall deadline → circuit breaker (counts failed *lookups*, after
- * retries, for AS trouble only) → retry (transient failures only, exponential backoff with
- * decorrelated jitter, honouring a short `Retry-After`) → bulkheads (cap concurrent HTTP calls; new
- * tokens get fewer slots than re-validations of known-active tokens, shared round-robin between
- * callers) → per-attempt timeout.
+ * `Retry-After` hold-off → overall deadline → retry (transient failures only, exponential backoff
+ * with decorrelated jitter, honouring a short `Retry-After`) → circuit breaker (sees each attempt;
+ * counts AS trouble only, weighted by how clearly it shows an outage — {@link WeightedConsecutiveBreaker})
+ * → bulkheads (cap concurrent HTTP calls; new tokens get fewer slots than re-validations of
+ * known-active tokens, shared round-robin between callers) → per-attempt timeout.
  * Whatever fails comes out as an `AuthorizationServerUnavailableError` with a retry-after hint.
  */
 export class ResiliencePolicy {
@@ -99,16 +157,26 @@ export class ResiliencePolicy {
           })
         : noop;
     if (o.circuitBreaker) {
+      const weights = new WeakMap<Error, number>();
+      const otherWeight = 1 / (o.retries + 1);
       this.breaker = circuitBreaker(
         // While half-open, any failure of the test call keeps the breaker open: cockatiel would count an
         // error it does not handle (our own overload, a hold-off) as a success and close it.
-        handleWhen(
-          (e) =>
+        handleWhen((e) => {
+          const counted =
             this.breaker?.state === CircuitState.HalfOpen ||
             e instanceof ProbeTimeoutError ||
-            (e instanceof AuthorizationServerUnavailableError && BREAKER_REASONS.has(e.reason)),
-        ),
-        { halfOpenAfter: o.circuitBreaker.halfOpenAfterMs, breaker: new ConsecutiveBreaker(o.circuitBreaker.consecutiveFailures) },
+            (e instanceof AuthorizationServerUnavailableError && BREAKER_REASONS.has(e.reason));
+          if (counted) weights.set(e, SILENCES.has(e) || transportCode(e.cause) ? STRONG_WEIGHT : otherWeight);
+          return counted;
+        }),
+        {
+          halfOpenAfter: o.circuitBreaker.halfOpenAfterMs,
+          breaker: new WeightedConsecutiveBreaker(o.circuitBreaker.consecutiveFailures, () => {
+            const last = this.breaker?.lastFailure;
+            return (last && 'error' in last && weights.get(last.error)) || otherWeight;
+          }),
+        },
       );
       this.breaker.onBreak(() => (this.openedAt = Date.now()));
       this.breaker.onStateChange((state) => {
@@ -116,7 +184,10 @@ export class ResiliencePolicy {
       });
     }
     const deadline = timeout(o.deadlineMs, TimeoutStrategy.Aggressive);
-    this.outer = wrap(deadline, this.breaker ?? noop, retrier);
+        // The breaker sees single attempts (inside the retries): an open breaker fails the lookup at once
+    // (BrokenCircuitError is not retried), and the half-open test call is one attempt. It sits outside
+    // the bulkheads, so waiting for a free slot is never an attempt.
+    this.outer = wrap(deadline, retrier, this.breaker ?? noop);
   }
 
   /** Current circuit-breaker state. */
@@ -203,25 +274,30 @@ export class ResiliencePolicy {
         // most of its time, that is the AS hanging (counted by the breaker); otherwise our own queueing.
         const atServer = progress.atServerMs + (Date.now() - started);
         if (atServer * 2 >= this.options.deadlineMs) {
-          throw new AuthorizationServerUnavailableError(
-            'timeout',
-            this.options.retryAfterSeconds,
-            `The authorization server did not answer before the lookup's deadline (${this.options.deadlineMs} ms).`,
-            { cause: error },
+          throw silence(
+            new AuthorizationServerUnavailableError(
+              'timeout',
+              this.options.retryAfterSeconds,
+              `The authorization server did not answer before the lookup's deadline (${this.options.deadlineMs} ms).`,
+              { cause: error },
+            ),
           );
         }
         throw new TaskCancelledError('The lookup was cancelled (deadline).');
       }
       if (error instanceof TaskCancelledError) {
-        throw new AuthorizationServerUnavailableError(
-          'timeout',
-          this.options.retryAfterSeconds,
-          `The authorization server did not answer within the attempt timeout (${this.options.attemptTimeoutMs} ms).`,
-          { cause: error },
-        );
+        throw (progress.lastFailure = silence(
+          new AuthorizationServerUnavailableError(
+            'timeout',
+            this.options.retryAfterSeconds,
+            `The authorization server did not answer within the attempt timeout (${this.options.attemptTimeoutMs} ms).`,
+            { cause: error },
+          ),
+        ));
       }
-      if (error instanceof AuthorizationServerUnavailableError && error.retryAfterFromServer) {
-        this.holdUntil = Math.max(this.holdUntil, Date.now() + error.retryAfterSeconds * 1000);
+      if (error instanceof AuthorizationServerUnavailableError) {
+        progress.lastFailure = error;
+        if (error.retryAfterFromServer) this.holdUntil = Math.max(this.holdUntil, Date.now() + error.retryAfterSeconds * 1000);
       }
       throw error;
     } finally {
@@ -265,6 +341,8 @@ export class ResiliencePolicy {
     if (error instanceof AuthorizationServerUnavailableError) return error;
     if (error instanceof HoldOffError) return this.holdOffError();
     if (error instanceof BrokenCircuitError) {
+      // The breaker opened between two attempts of this lookup: its answer is what its attempts met.
+      if (progress?.lastFailure) return progress.lastFailure;
       return new AuthorizationServerUnavailableError(
         'circuit_open',
         this.secondsUntilHalfOpen(),
@@ -305,6 +383,12 @@ export class ResiliencePolicy {
       { cause: error },
     );
   }
+}
+
+/** Marks an error as the AS's silence (a strong sign of an outage for the breaker). */
+function silence<E extends Error>(error: E): E {
+  SILENCES.add(error);
+  return error;
 }
 
 /** Exponential backoff with jitter, but never shorter than a short `Retry-After` the server asked for. */

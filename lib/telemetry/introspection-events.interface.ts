@@ -5,7 +5,20 @@ import type { BreakerState } from '../resilience/resilience.policy.js';
 export type ResultSource = 'cache' | 'authorization-server' | 'stale-cache' | 'jwt';
 
 /** Why a request or token was not accepted. */
-export type TokenRejectionReason = InvalidTokenReason | 'missing' | 'malformed' | 'insufficient_scope' | 'invalid_dpop_proof' | 'use_dpop_nonce' | 'dpop_required';
+export type TokenRejectionReason =
+  | InvalidTokenReason
+  | 'missing'
+  | 'malformed'
+  | 'insufficient_scope'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
+  | 'dpop_required'
+  /** RFC 9470: `acr` or `auth_time` does not satisfy `@RequireAuthentication()`. */
+  | 'insufficient_user_authentication'
+  /** `@Roles()` / `@AnyRole()` not satisfied. */
+  | 'insufficient_roles'
+  /** `@RequireClaims()` / `@AnyClaim()` not satisfied. */
+  | 'insufficient_claims';
 
 /** A token was accepted. Carries a fingerprint, never the token. */
 export interface TokenValidatedEvent {

@@ -3,6 +3,12 @@ import type { Attributes, Counter, Histogram, Meter, MeterProvider, UpDownCounte
 import type { UnavailableReason } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import type { BreakerState } from '../resilience/resilience.policy.js';
+import type {
+  RevalidationKind,
+  RevalidationOutcome,
+  RevalidationReporter,
+  RevalidationSkipReason,
+} from '../cache/background-revalidator.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 import type { IntrospectionEvents, OutboundTokenRefusedEvent, OutboundTokenUnavailableEvent } from './introspection-events.interface.js';
 
@@ -38,7 +44,7 @@ function attributeCache<K extends string>(key: string) {
  * Without `@opentelemetry/api` installed, or without an SDK registered, recording is a no-op call.
  * Internal: users configure it through the `metrics` and `events` options.
  */
-export class IntrospectionTelemetry {
+export class IntrospectionTelemetry implements RevalidationReporter {
   readonly events: IntrospectionEvents;
   private lookups?: Counter;
   private lookupDuration?: Histogram;
@@ -52,6 +58,10 @@ export class IntrospectionTelemetry {
   private outboundRefusals?: Counter;
   /** Attribute objects of outbound metrics, by backend (configured names only: bounded). */
   private readonly outboundAttrs = new Map<string, Attributes>();
+  private revalidations?: Counter;
+  private timeToRevoke?: Histogram;
+  /** Built once: a skip is counted on the cache-hit path and must allocate nothing. */
+  private readonly revalidationAttrs = revalidationAttributeTable();
   private breakerState: BreakerState = 'closed';
   private readonly log = new RateLimitedLogger(new Logger('TokenIntrospection'));
   private readonly cacheAttrs = attributeCache<CacheResult>('result');
@@ -122,6 +132,19 @@ export class IntrospectionTelemetry {
       description: "Backends refusing this API's own token (401, or 403 invalid_token), by backend and renewal (renewed, already_renewed, rate_limited).",
       unit: '{response}',
     });
+    this.revalidations = meter.createCounter('token_introspection.revalidations', {
+      description:
+        'Background re-introspections of cached active results, by kind (refresh: refresh-ahead, recheck: adaptive re-check) and ' +
+        'outcome (started; skipped with a reason: breaker, concurrency, rate, superseded, shutdown; active, revoked, rejected, error).',
+      unit: '{lookup}',
+    });
+    this.timeToRevoke = meter.createHistogram('token_introspection.revalidation.time_to_revoke', {
+      description:
+        'For revocations found by a background lookup: time from the start of the lookup whose active answer was cached to the ' +
+        'lookup that found the token inactive. An upper bound of the time the revoked token was still accepted from that entry.',
+      unit: 's',
+      advice: { explicitBucketBoundaries: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600] },
+    });
     meter
       .createObservableGauge('token_introspection.circuit_breaker.state', {
         description: 'Circuit-breaker state: 0 closed, 1 half-open, 2 open, 3 isolated, -1 disabled.',
@@ -183,6 +206,19 @@ export class IntrospectionTelemetry {
     return attributes;
   }
 
+  revalidationStarted(kind: RevalidationKind): void {
+    this.revalidations?.add(1, this.revalidationAttrs[kind].started);
+  }
+
+  revalidationSkipped(kind: RevalidationKind, reason: RevalidationSkipReason): void {
+    this.revalidations?.add(1, this.revalidationAttrs[kind].skipped[reason]);
+  }
+
+  revalidationFinished(kind: RevalidationKind, outcome: RevalidationOutcome, sinceFetchSeconds?: number): void {
+    this.revalidations?.add(1, this.revalidationAttrs[kind][outcome]);
+    if (sinceFetchSeconds !== undefined) this.timeToRevoke?.record(sinceFetchSeconds, this.revalidationAttrs[kind].kind);
+  }
+
   breakerChanged(state: BreakerState): void {
     const previous = this.breakerState;
     if (state === previous) return;
@@ -218,6 +254,27 @@ export class IntrospectionTelemetry {
   private hookFailed(name: string, error: unknown): void {
     this.log.error(`hook:${name}`, () => `The ${name} hook failed (ignored): ${describeThrown(error)}`);
   }
+}
+
+const SKIP_REASONS: readonly RevalidationSkipReason[] = ['breaker', 'concurrency', 'rate', 'superseded', 'shutdown'];
+const OUTCOMES: readonly RevalidationOutcome[] = ['active', 'revoked', 'rejected', 'error'];
+
+type RevalidationAttributes = Record<RevalidationOutcome | 'started' | 'kind', Attributes> & {
+  skipped: Record<RevalidationSkipReason, Attributes>;
+};
+
+function revalidationAttributeTable(): Record<RevalidationKind, RevalidationAttributes> {
+  const forKind = (kind: RevalidationKind): RevalidationAttributes => {
+    const of = <K extends string>(keys: readonly K[], make: (key: K) => Attributes) =>
+      Object.fromEntries(keys.map((key) => [key, Object.freeze(make(key))])) as Record<K, Attributes>;
+    return {
+      ...of(OUTCOMES, (outcome) => ({ kind, outcome })),
+      kind: Object.freeze({ kind }),
+      started: Object.freeze({ kind, outcome: 'started' }),
+      skipped: of(SKIP_REASONS, (reason) => ({ kind, outcome: 'skipped', reason })),
+    };
+  };
+  return { refresh: forKind('refresh'), recheck: forKind('recheck') };
 }
 
 /** A thrown value as text, whatever it is (even an object without a string form must not break the request). */

@@ -1,17 +1,24 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-export type ChaosMode = 'ok' | 'down' | 'slow' | 'error500' | 'error429' | 'garbage' | 'delay';
+export type ChaosMode = 'ok' | 'down' | 'slow' | 'error500' | 'error503' | 'error429' | 'garbage' | 'delay' | 'blackhole';
 
 /**
  * A real HTTP server on 127.0.0.1 in front of a real authorization server: forwards requests in
- * mode `ok`, and misbehaves on demand — refuses connections (`down`), hangs 5 s (`slow`), answers
- * 500, 429 + Retry-After, or an HTML page with status 200 (`garbage`), or forwards after `delayMs` (`delay`).
+ * mode `ok`, and misbehaves on demand — refuses connections (`down`), hangs 5 s (`slow`), never answers
+ * (`blackhole`: accepts the request and holds it until the client gives up or the proxy stops), answers
+ * 500, 503 (no Retry-After), 429 + Retry-After, or an HTML page with status 200 (`garbage`), or forwards
+ * after `delayMs` (`delay`). `modeFor` picks the mode of each request instead (a partially failing AS:
+ * one node of several behind a load balancer), except `down`, which only `setMode` can do.
  */
 export class ChaosProxy {
   mode: ChaosMode = 'ok';
   /** For mode `delay`: how long each request is held before it is forwarded, milliseconds. */
   delayMs = 300;
+  /** Requests received (answered or not) since start: what a test counts as calls reaching the AS's address. */
+  requests = 0;
+  /** If set, the mode of each request by its number (1-based, as counted in `requests`), in place of `mode`. */
+  modeFor?: (request: number) => Exclude<ChaosMode, 'down'>;
   private server?: Server;
   private port = 0;
   private readonly sockets = new Set<Socket>();
@@ -50,6 +57,8 @@ export class ChaosProxy {
 
   private async listen(port: number): Promise<void> {
     const server = createServer((req, res) => {
+      const n = ++this.requests;
+      const mode = this.modeFor?.(n) ?? this.mode;
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
@@ -66,18 +75,23 @@ export class ChaosProxy {
             res.destroy();
           }
         };
-        switch (this.mode) {
+        switch (mode) {
           case 'slow':
           case 'delay': {
             const t = setTimeout(() => {
               this.timers.delete(t);
               if (!res.destroyed) void forward();
-            }, this.mode === 'slow' ? 5000 : this.delayMs);
+            }, mode === 'slow' ? 5000 : this.delayMs);
             this.timers.add(t);
             return;
           }
+          case 'blackhole':
+            return;
           case 'error500':
             res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"server_error"}');
+            return;
+          case 'error503':
+            res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"temporarily_unavailable"}');
             return;
           case 'error429':
             res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '3' }).end('{"error":"slow_down"}');

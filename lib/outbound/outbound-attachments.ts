@@ -1,0 +1,14 @@
+/**
+ * Internal: the axios interceptors `attachOutboundToken()` put on instances, per `OutboundTokenService`, so
+ * that the service's `onApplicationShutdown()` ejects them (an instance that outlives the application must
+ * not keep a closed application's interceptors). Shared by both files without an import cycle. Not exported.
+ */
+export const attachmentsOf = new WeakMap<object, Set<() => void>>();
+
+/** Removes every interceptor attached with `service` (idempotent). */
+export function detachAll(service: object): void {
+  const detaches = attachmentsOf.get(service);
+  if (!detaches) return;
+  for (const detach of [...detaches]) detach();
+  attachmentsOf.delete(service);
+}
