@@ -98,6 +98,11 @@ export function authenticateWebSockets<T extends WebSocketAdapter>(adapter: T, a
         refused = true;
         held.length = 0; // free what was held at once
         closeSocket(client, code, reason);
+        // Do not drain what else it sends until its close frame comes (ws waits up to 30 s): cut it shortly after ours is out.
+        setTimeout(() => {
+          const s = client as { readyState?: number; terminate?: () => void };
+          if (s.readyState !== 3) s.terminate?.();
+        }, 100).unref?.();
       };
       socket.on?.call(client, 'message', hold);
       void ready.then((principal) => {
