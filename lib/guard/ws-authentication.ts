@@ -98,11 +98,19 @@ export function authenticateWebSockets<T extends WebSocketAdapter>(adapter: T, a
         refused = true;
         held.length = 0; // free what was held at once
         closeSocket(client, code, reason);
-        // Do not drain what else it sends until its close frame comes (ws waits up to 30 s): cut it shortly after ours is out.
-        setTimeout(() => {
-          const s = client as { readyState?: number; terminate?: () => void };
+        // Do not read what else it sends while waiting for its close frame (ws waits up to 30 s): cut the connection
+        // once our close frame has been handed to the network (`ws` sockets; others just close).
+        const s = client as { readyState?: number; terminate?: () => void; _socket?: { write?: (data: Buffer, done: () => void) => boolean } };
+        const cut = () => {
           if (s.readyState !== 3) s.terminate?.();
-        }, 100).unref?.();
+        };
+        if (typeof s._socket?.write === 'function' && typeof s.terminate === 'function') {
+          try {
+            s._socket.write(Buffer.alloc(0), cut);
+          } catch {
+            cut();
+          }
+        }
       };
       socket.on?.call(client, 'message', hold);
       void ready.then((principal) => {
