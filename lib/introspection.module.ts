@@ -2,6 +2,7 @@ import { Module, type CanActivate, type NestModule } from '@nestjs/common';
 import { APP_GUARD, ModulesContainer } from '@nestjs/core';
 import { TokenGuard } from './guard/token.guard.js';
 import { ConnectionAuthenticator } from './guard/connection.authenticator.js';
+import { MessageHandlerAudit } from './guard/message-handler.audit.js';
 import { IntrospectionHealthIndicator } from './health/introspection.health.js';
 import { IntrospectionCache, toKeyvList } from './cache/introspection.cache.js';
 import { createRedisBackend } from './cache/redis-coordinator.js';
@@ -130,6 +131,8 @@ const PASS_THROUGH: CanActivate = { canActivate: () => true };
     IntrospectionService,
     TokenGuard,
     ConnectionAuthenticator,
+    // Hybrid apps: names message handlers the global guard may not reach (start-up warning).
+    MessageHandlerAudit,
     IntrospectionHealthIndicator,
     {
       // Decided at start-up from the (possibly async) options: the real guard, or one that lets everything

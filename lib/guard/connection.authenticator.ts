@@ -10,6 +10,7 @@ import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 import type { BearerExtraction } from './bearer.js';
 import { socketCertificateThumbprint } from './client-certificate.js';
 import { evaluateRouteChecks, readRouteChecks, type RouteChecks } from './route-checks.js';
+import { socketFairnessKey } from './fairness-key.js';
 import { bearerOrRawToken, compileTokenSources, type TokenExtractor } from './token-sources.js';
 
 /**
@@ -25,10 +26,14 @@ export const CLOSE_CODES = {
   insufficient_user_authentication: 4401,
   /** The token lacks a scope, role or claim value the connection requires: `insufficient_scope`. */
   insufficient_scope: 4403,
+  /** The handshake's `Origin` is not one of `websocket.allowedOrigins` (cross-site WebSocket hijacking). */
+  origin_not_allowed: 4403,
   /** The authorization server cannot answer now: reconnect later. */
   temporarily_unavailable: 1013,
   /** Too many messages before the token was checked. */
   policy_violation: 1008,
+  /** More than `websocket.maxPendingBytes` sent before the token was checked. */
+  message_too_big: 1009,
 } as const;
 
 /**
@@ -38,7 +43,7 @@ export const CLOSE_CODES = {
 export class ConnectionRefusedError extends Error {
   readonly code = 'CONNECTION_REFUSED';
   constructor(
-    readonly error: 'invalid_request' | 'invalid_token' | 'insufficient_user_authentication' | 'insufficient_scope' | 'temporarily_unavailable',
+    readonly error: 'invalid_request' | 'invalid_token' | 'insufficient_user_authentication' | 'insufficient_scope' | 'origin_not_allowed' | 'temporarily_unavailable',
     readonly status: 400 | 401 | 403 | 503,
     message: string,
     readonly retryAfterSeconds?: number,
@@ -72,6 +77,8 @@ export interface ConnectionPrincipal {
   readonly token: string;
   result: ActiveIntrospectionResult;
   readonly presentation: TokenPresentation;
+  /** The client's fair-queue key (its address), used again by re-checks. */
+  readonly caller?: string;
 }
 
 /**
@@ -102,6 +109,11 @@ interface Watched {
   ended?: boolean;
 }
 
+/** A check in progress, told about evictions of its token that land before its answer is used (see `evictionAware`). */
+interface InFlight {
+  evicted: boolean;
+}
+
 /** The state of a WebSocket (or graphql-ws) connection, per socket. Internal. */
 export interface ConnectionState {
   /** Settles when the handshake token has been checked. */
@@ -123,6 +135,7 @@ export const connections = new WeakMap<object, ConnectionState>();
 @Injectable()
 export class ConnectionAuthenticator implements OnApplicationShutdown {
   private readonly watched = new Map<string, Set<Watched>>();
+  private readonly inFlight = new Map<string, Set<InFlight>>();
   private readonly log = new RateLimitedLogger(new Logger('ConnectionAuthenticator'));
   private handshakeSources?: TokenExtractor;
   private readonly roles: RoleExtractor;
@@ -167,9 +180,15 @@ export class ConnectionAuthenticator implements OnApplicationShutdown {
    * Checks a token: resolves to the principal, or rejects with `ConnectionRefusedError` (never anything else).
    * `token` is what a transport carried: a `BearerExtraction`, or a value given as `Bearer <token>` or raw.
    * `requirements`: required scopes, or `ConnectionRequirements` (scopes and a decorated class), or their
-   * compiled form (`compileRequirements`, to read them once for many calls).
+   * compiled form (`compileRequirements`, to read them once for many calls). `caller`: the client's fair-queue key
+   * (typically its address), so that one client flooding unknown tokens cannot crowd out the others.
    */
-  async authenticate(token: BearerExtraction | unknown, requirements: readonly string[] | ConnectionRequirements | RouteChecks = [], presentation: TokenPresentation = { scheme: 'bearer' }): Promise<ConnectionPrincipal> {
+  async authenticate(
+    token: BearerExtraction | unknown,
+    requirements: readonly string[] | ConnectionRequirements | RouteChecks = [],
+    presentation: TokenPresentation = { scheme: 'bearer' },
+    caller?: string,
+  ): Promise<ConnectionPrincipal> {
     const checks = isCompiled(requirements) ? requirements : this.compileRequirements(requirements);
     const extraction = isExtraction(token) ? token : bearerOrRawToken(token, 'access token', this.options.maxTokenLength);
     if (extraction.kind === 'missing' || extraction.kind === 'other_scheme') {
@@ -179,18 +198,18 @@ export class ConnectionAuthenticator implements OnApplicationShutdown {
     if (extraction.scheme === 'dpop') {
       throw new ConnectionRefusedError('invalid_request', 400, 'DPoP-bound tokens cannot authenticate a connection: send a bearer token.');
     }
-    const result = await this.check(extraction.token, presentation);
+    const result = await this.check(extraction.token, presentation, caller);
     const refused = checks && routeRefusal(checks, result, this.roles, this.options.clockSkewSeconds);
     if (refused) throw refused;
-    return { token: extraction.token, result, presentation };
+    return { token: extraction.token, result, presentation, ...(caller === undefined ? {} : { caller }) };
   }
 
   /**
    * Introspects a connection's token (through the cache): the active result, or a `ConnectionRefusedError`
    * (`invalid_token` for an inactive token, `temporarily_unavailable` when the authorization server cannot answer).
    */
-  check(token: string, presentation: TokenPresentation): Promise<ActiveIntrospectionResult> {
-    return checkToken(this.introspection, this.options, token, presentation);
+  check(token: string, presentation: TokenPresentation, caller?: string): Promise<ActiveIntrospectionResult> {
+    return checkToken(this.introspection, this.options, token, presentation, caller);
   }
 
   /**
@@ -200,11 +219,7 @@ export class ConnectionAuthenticator implements OnApplicationShutdown {
    */
   watch(principal: ConnectionPrincipal, close: (code: number, reason: string) => void, requirements?: readonly string[] | ConnectionRequirements | RouteChecks): () => void {
     const checks = requirements === undefined || isCompiled(requirements) ? requirements : this.compileRequirements(requirements);
-    const entry: Watched = { principal, checks, key: this.introspection.evictionKey(principal.token), close };
-    let set = this.watched.get(entry.key);
-    if (!set) this.watched.set(entry.key, (set = new Set()));
-    set.add(entry);
-    this.schedule(entry);
+    const entry = this.startWatching(principal, close, checks);
     return () => this.unwatch(entry);
   }
 
@@ -220,12 +235,14 @@ export class ConnectionAuthenticator implements OnApplicationShutdown {
     connections.set(socket, state);
     state.ready = (async () => {
       try {
+        // Before any token lookup: a foreign page must not make the authorization server work for it either.
+        const foreign = this.originRefusal(request, this.options.websocket.allowedOrigins);
+        if (foreign) throw foreign;
         const extraction = request ? this.handshakeSources!(request) : ({ kind: 'missing' } as const);
         const raw = (request as { socket?: unknown } | undefined)?.socket;
-        const principal = await this.authenticate(extraction, checks ?? [], { scheme: 'bearer', certificateThumbprint: socketCertificateThumbprint(raw) });
+        const presentation: TokenPresentation = { scheme: 'bearer', certificateThumbprint: socketCertificateThumbprint(raw) };
+        const principal = await this.authenticateAndWatch(extraction, checks ?? [], presentation, socketFairnessKey(raw), (code, reason) => closeSocket(socket, code, reason), (stop) => onSocketClose(socket, stop));
         state.principal = principal;
-        const stop = this.watch(principal, (code, reason) => closeSocket(socket, code, reason), checks ?? []);
-        onSocketClose(socket, stop);
         return principal;
       } catch (error) {
         state.refusal = error instanceof ConnectionRefusedError ? error : new ConnectionRefusedError('invalid_token', 401, 'The connection could not be authenticated.');
@@ -263,10 +280,15 @@ export class ConnectionAuthenticator implements OnApplicationShutdown {
         const state: ConnectionState = { ready: undefined as never };
         connections.set(socket, state);
         const raw = extra.request?.socket;
-        state.ready = this.authenticate(value, checks, { scheme: 'bearer', certificateThumbprint: socketCertificateThumbprint(raw) }).then(
+        const presentation: TokenPresentation = { scheme: 'bearer', certificateThumbprint: socketCertificateThumbprint(raw) };
+        const allowedOrigins = this.options.websocket.allowedOrigins;
+        const foreign = Array.isArray(allowedOrigins) ? this.originRefusal(extra.request, allowedOrigins) : undefined;
+        state.ready = (foreign ? Promise.reject(foreign) : this.authenticateAndWatch(
+          bearerOrRawToken(value, 'access token', this.options.maxTokenLength), checks, presentation, socketFairnessKey(raw),
+          (code, reason) => closeSocket(socket, code, reason), (stop) => onSocketClose(socket, stop),
+        )).then(
           (principal) => {
             state.principal = principal;
-            onSocketClose(socket, this.watch(principal, (code, reason) => closeSocket(socket, code, reason), checks));
             return principal;
           },
           (error: unknown) => {
@@ -290,6 +312,88 @@ export class ConnectionAuthenticator implements OnApplicationShutdown {
   /** `websocket.maxPendingMessages`. */
   get maxPendingMessages(): number {
     return this.options.websocket.maxPendingMessages;
+  }
+
+  /** Whether handshakes' origins are checked (`websocket.allowedOrigins`, or a cookie source). */
+  get originPolicy(): boolean {
+    return this.options.websocket.allowedOrigins !== undefined;
+  }
+
+  /** `websocket.maxPendingBytes`. */
+  get maxPendingBytes(): number {
+    return this.options.websocket.maxPendingBytes;
+  }
+
+  /**
+   * Authenticates a connection's token and starts watching it, without missing an eviction that lands while the
+   * authorization server's answer is on its way: the answer was given before the eviction, so it is asked again once
+   * (the eviction dropped the cache entry and kept that answer out of it). An eviction during that second check
+   * triggers a re-check of the now watched connection.
+   */
+  private async authenticateAndWatch(
+    extraction: BearerExtraction,
+    checks: RouteChecks | readonly string[],
+    presentation: TokenPresentation,
+    caller: string | undefined,
+    close: (code: number, reason: string) => void,
+    onClose: (stop: () => void) => void,
+  ): Promise<ConnectionPrincipal> {
+    const compiled = isCompiled(checks) ? checks : this.compileRequirements(checks);
+    if (extraction.kind !== 'token') return this.authenticate(extraction, compiled ?? []); // refused: nothing to watch
+    const key = this.introspection.evictionKey(extraction.token);
+    const flight: InFlight = { evicted: false };
+    let set = this.inFlight.get(key);
+    if (!set) this.inFlight.set(key, (set = new Set()));
+    set.add(flight);
+    try {
+      let principal = await this.authenticate(extraction, compiled ?? [], presentation, caller);
+      if (flight.evicted) {
+        flight.evicted = false;
+        principal = await this.authenticate(extraction, compiled ?? [], presentation, caller);
+      }
+      const entry = this.startWatching(principal, close, compiled);
+      onClose(() => this.unwatch(entry));
+      if (flight.evicted) void this.recheck(entry);
+      return principal;
+    } finally {
+      set.delete(flight);
+      if (set.size === 0 && this.inFlight.get(key) === set) this.inFlight.delete(key);
+    }
+  }
+
+  /**
+   * Whether a WebSocket upgrade request may open a connection per `websocket.allowedOrigins` (see the option): its
+   * `Origin` is listed, or names its own `Host` (the default with a cookie source), or it has no `Origin` (not a browser).
+   * `authenticateWebSockets()` refuses the others before the upgrade (HTTP 403) where the adapter lets it, and at the
+   * handshake (4403) otherwise.
+   */
+  originAllowed(request: unknown, allowed: readonly string[] | 'same-origin' | undefined = this.options.websocket.allowedOrigins): boolean {
+    if (allowed === undefined) return true;
+    const headers = (request as { headers?: Record<string, unknown> } | undefined)?.headers ?? {};
+    const origin = headers.origin;
+    if (origin === undefined) return true;
+    if (typeof origin !== 'string') return false;
+    if (allowed !== 'same-origin') return allowed.includes(origin.toLowerCase());
+    try {
+      // `Origin: null` (sandboxed frames, file: pages) does not parse: refused.
+      return typeof headers.host === 'string' && new URL(origin).host === new URL(`http://${headers.host}`).host;
+    } catch {
+      return false;
+    }
+  }
+
+  /** A refusal when a handshake's `Origin` is not allowed. */
+  private originRefusal(request: unknown, allowed: readonly string[] | 'same-origin' | undefined): ConnectionRefusedError | undefined {
+    return this.originAllowed(request, allowed) ? undefined : new ConnectionRefusedError('origin_not_allowed', 403, 'Connections from this origin are not allowed.');
+  }
+
+  private startWatching(principal: ConnectionPrincipal, close: (code: number, reason: string) => void, checks: RouteChecks | undefined): Watched {
+    const entry: Watched = { principal, checks, key: this.introspection.evictionKey(principal.token), close };
+    let set = this.watched.get(entry.key);
+    if (!set) this.watched.set(entry.key, (set = new Set()));
+    set.add(entry);
+    this.schedule(entry);
+    return entry;
   }
 
   /** Open connections under watch (for metrics and tests). */
@@ -323,10 +427,10 @@ export class ConnectionAuthenticator implements OnApplicationShutdown {
     }
     entry.checking = true;
     try {
-      const { token, presentation } = entry.principal;
+      const { token, presentation, caller } = entry.principal;
       const exp = entry.principal.result.exp;
       if (typeof exp === 'number' && exp * 1000 <= Date.now()) return this.end(entry, CLOSE_CODES.invalid_token, 'The access token expired.');
-      const result = await this.check(token, presentation);
+      const result = await this.check(token, presentation, caller);
       entry.principal.result = result;
       // The connection's own requirements, as at connect (roles may have changed, max_age may have passed).
       const refused = entry.checks && routeRefusal(entry.checks, result, this.roles, this.options.clockSkewSeconds);
@@ -350,6 +454,11 @@ export class ConnectionAuthenticator implements OnApplicationShutdown {
   }
 
   private onEvicted(keys: readonly string[] | '*'): void {
+    if (keys === '*') {
+      for (const set of this.inFlight.values()) for (const flight of set) flight.evicted = true;
+    } else {
+      for (const key of keys) for (const flight of this.inFlight.get(key) ?? []) flight.evicted = true;
+    }
     if (keys === '*') {
       for (const set of this.watched.values()) for (const entry of set) void this.recheck(entry);
       return;

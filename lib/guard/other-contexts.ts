@@ -6,6 +6,7 @@ import type { ResolvedOptions } from '../options/resolved-options.js';
 import { CLOSE_CODES, ConnectionRefusedError, checkToken, closeSocket, connections, routeRefusal } from './connection.authenticator.js';
 import { introspectionResults, presentedTokens, requestOf } from './execution-context.js';
 import type { RouteChecks } from './route-checks.js';
+import { socketFairnessKey } from './fairness-key.js';
 import { bearerOrRawToken } from './token-sources.js';
 
 /** What a handler requires, as `TokenGuard` read it from its metadata (read once per handler). */
@@ -72,7 +73,7 @@ export class OtherContextAuthorizer {
     if (!principal) throw await fail(state.refusal ?? new ConnectionRefusedError('invalid_token', 401, 'The connection is not authenticated.'));
     let result: ActiveIntrospectionResult;
     try {
-      result = await checkToken(this.introspection, this.options, principal.token, principal.presentation);
+      result = await checkToken(this.introspection, this.options, principal.token, principal.presentation, principal.caller);
     } catch (error) {
       const refusal = asRefusal(error);
       if (refusal.error === 'invalid_token') closeSocket(socket, CLOSE_CODES.invalid_token, refusal.message);
@@ -103,7 +104,7 @@ export class OtherContextAuthorizer {
       if (extraction.kind === 'missing' || extraction.kind === 'other_scheme') throw new ConnectionRefusedError('invalid_token', 401, 'An access token is required with this message.');
       if (extraction.kind === 'malformed') throw new ConnectionRefusedError('invalid_request', 400, extraction.description);
       const presentation = { scheme: 'bearer' as const };
-      const result = await checkToken(this.introspection, this.options, extraction.token, presentation);
+      const result = await checkToken(this.introspection, this.options, extraction.token, presentation, messageCaller(transport));
       const refused = route.checks && routeRefusal(route.checks, result, this.roles, this.options.clockSkewSeconds);
       if (refused) throw refused;
       const key = typeof transport === 'object' && transport !== null ? transport : typeof data === 'object' && data !== null ? data : undefined;
@@ -127,6 +128,19 @@ export class OtherContextAuthorizer {
     this.microservices ??= import('@nestjs/microservices');
     const { RpcException } = await this.microservices;
     return new RpcException(refusal.toJSON());
+  }
+}
+
+/**
+ * The fair-queue key of a microservice message: the sender's address when the transport exposes its socket (TCP:
+ * `TcpContext.getSocketRef().netSocket`); undefined for brokers (NATS, Redis, Kafka, ...), whose peer is the broker.
+ */
+function messageCaller(transport: unknown): string | undefined {
+  try {
+    const ref = (transport as { getSocketRef?: () => { netSocket?: unknown; socket?: unknown } } | null)?.getSocketRef?.();
+    return socketFairnessKey(ref?.netSocket ?? ref?.socket);
+  } catch {
+    return undefined;
   }
 }
 

@@ -61,7 +61,9 @@ function reader(source: ResolvedTokenSource, maxTokenLength: number, acceptDpop:
     case 'cookie': {
       const label = `${source.name} cookie`;
       return (request) => {
-        const values = cookieValues(request.headers?.cookie, source.name);
+        // An empty value (`access_token=`, what many logouts leave behind instead of expiring the cookie) is no token:
+        // it must neither block the Authorization header nor turn a missing token (401, the login challenge) into a 400.
+        const values = cookieValues(request.headers?.cookie, source.name).filter((value) => value !== '' && value !== '""');
         if (values.length === 0) return ABSENT;
         // Two cookies of one name (set on different paths or domains, or injected by a sibling subdomain): which one
         // the client meant is unknowable.

@@ -43,6 +43,7 @@ import { declaresRouteChecks, evaluateRouteChecks, readRouteChecks, type RouteCh
 import { RoleExtractor } from '../authorization/role-mappers.js';
 import { withResourceMetadata } from '../metadata/resource-metadata.js';
 import { IntrospectionConfigurationError } from '../errors/introspection.errors.js';
+import { fairnessKey } from './fairness-key.js';
 
 /** What a route requires, read from its metadata once and then remembered. */
 interface RouteRequirements {
@@ -550,16 +551,6 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
             },
     };
   }
-}
-
-/** IPv6 callers share a key per /64 (one subscriber's prefix): a prefix's worth of addresses is one caller. */
-function fairnessKey(ip: string): string {
-  if (!ip.includes(':') || ip.startsWith('::ffff:')) return ip;
-  const [head, tail] = ip.split('%')[0].split('::');
-  const first = head ? head.split(':') : [];
-  const last = tail === undefined ? [] : tail ? tail.split(':') : [];
-  const groups = tail === undefined ? first : [...first, ...Array(Math.max(0, 8 - first.length - last.length)).fill('0'), ...last];
-  return `${groups.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16)).join(':')}::/64`;
 }
 
 const STATUS_TEXT: Record<number, string> = {

@@ -56,6 +56,23 @@ export interface WebSocketAuthenticationOptions {
    * close the connection (1008). Default 16.
    */
   maxPendingMessages?: number;
+  /**
+   * Bytes a client may send while its token is being checked (all held messages together): more close the
+   * connection (1009) before the authorization server has answered. Default 65 536 (64 KiB). Also give your WebSocket
+   * server a small `maxPayload` (ws' default is 100 MiB per message).
+   */
+  maxPendingBytes?: number;
+  /**
+   * Origins (`'https://app.example.com'`: scheme, host, optional port) whose pages may open WebSocket connections.
+   * A handshake whose `Origin` header is not listed — including `Origin: null` — is closed with 4403 before any token
+   * is looked up: a cookie the browser adds on its own would otherwise let any web page act as the user
+   * (cross-site WebSocket hijacking; browsers apply no same-origin policy to WebSockets). A handshake without an
+   * `Origin` header is accepted: browsers always send one, so it comes from a non-browser client, which holds its
+   * token itself. Default: when `tokenSources` includes a cookie, the `Origin` must name the handshake's own `Host`
+   * (same origin; a start-up warning asks to list your origins); otherwise no check. Also applied to graphql-ws
+   * connections (`graphqlWs()`) when set.
+   */
+  allowedOrigins?: string[];
 }
 
 /** What a microservice message handler receives, for the token extractor. */

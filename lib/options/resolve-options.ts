@@ -243,6 +243,17 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     );
   }
 
+  // DPoP tokens travel only as `Authorization: DPoP <token>` (RFC 9449 §7.1); other sources are read as bearer tokens.
+  if (senderConstraints.dpop && typeof o.dpop === 'object' && o.dpop !== null && tokenSourceOptions.tokenSources &&
+      !tokenSourceOptions.tokenSources.some((source) => source.in === 'authorization')) {
+    const fix = "add { in: 'header' } (the Authorization header) to `tokenSources`";
+    if (senderConstraints.dpop.required) {
+      problems.push(`\`dpop.required\` is set but \`tokenSources\` leaves out the Authorization header, the only place a DPoP token can be sent (RFC 9449 §7.1): every request would be refused. ${fix}, or drop \`dpop.required\`.`);
+    } else {
+      warnings.push(`DPoP is configured but \`tokenSources\` leaves out the Authorization header, the only place a DPoP token can be sent (RFC 9449 §7.1): DPoP clients cannot call this API. ${fix}, or set \`dpop: false\`.`);
+    }
+  }
+
   if (problems.length > 0) {
     throw new IntrospectionConfigurationError(
       `Invalid IntrospectionModule options:\n${problems.map((p) => `  - ${p}`).join('\n')}`,

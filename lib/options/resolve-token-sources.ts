@@ -20,6 +20,12 @@ export interface ResolvedTokenSourceOptions {
     readonly connectionParam: string;
     readonly recheckMs: number;
     readonly maxPendingMessages: number;
+    readonly maxPendingBytes: number;
+    /**
+     * Origins allowed to open WebSocket connections (normalised), 'same-origin' (the default with a cookie source:
+     * the Origin must name the handshake's Host), or undefined (no check).
+     */
+    readonly allowedOrigins?: readonly string[] | 'same-origin';
   };
   /** How microservice messages carry their token, or undefined: `rpc` handlers that are not `@Public()` are refused. */
   readonly microservice?: { readonly token: (message: MicroserviceMessage) => unknown };
@@ -60,6 +66,8 @@ export function resolveTokenSourceOptions(
     connectionParam,
     recheckMs: 1000 * num('websocket.recheckIntervalSeconds', ws.recheckIntervalSeconds, 60, { min: 1, max: 86_400, unit: 'seconds' }),
     maxPendingMessages: num('websocket.maxPendingMessages', ws.maxPendingMessages, 16, { min: 0, max: 10_000, unit: 'messages', integer: true }),
+    maxPendingBytes: num('websocket.maxPendingBytes', ws.maxPendingBytes, 65_536, { min: 0, max: 1_073_741_824, unit: 'bytes', integer: true }),
+    allowedOrigins: resolveAllowedOrigins(ws.allowedOrigins, wsSources, problems, warnings),
   };
 
   let microservice: ResolvedTokenSourceOptions['microservice'];
@@ -139,6 +147,40 @@ function resolveSources(option: string, value: unknown, functions: boolean, prob
     resolved.push(source);
   }
   return resolved.length ? resolved : [{ in: 'authorization' }];
+}
+
+/**
+ * `websocket.allowedOrigins`, normalised to `URL.origin`. Unset with a cookie source: same origin only (cross-site
+ * WebSocket hijacking), with a warning asking to list the origins.
+ */
+function resolveAllowedOrigins(value: unknown, sources: readonly ResolvedTokenSource[], problems: string[], warnings: string[]): readonly string[] | 'same-origin' | undefined {
+  if (value === undefined) {
+    if (!sources.some((source) => source.in === 'cookie')) return undefined;
+    warnings.push(
+      '`websocket.tokenSources` reads a cookie but `websocket.allowedOrigins` is not set: only handshakes whose Origin names the ' +
+        "request's own Host are accepted (a page on another origin would otherwise ride the user's cookie: cross-site WebSocket " +
+        "hijacking). Set `websocket.allowedOrigins` to the origins of your web app, e.g. ['https://app.example.com'].",
+    );
+    return 'same-origin';
+  }
+  if (!Array.isArray(value) || value.length === 0) {
+    problems.push("`websocket.allowedOrigins` must be a non-empty list of origins, e.g. ['https://app.example.com'].");
+    return [];
+  }
+  const origins: string[] = [];
+  for (const [i, raw] of value.entries()) {
+    let origin: string | undefined;
+    try {
+      const url = typeof raw === 'string' && !raw.includes('*') ? new URL(raw) : undefined;
+      const bare = url && url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password && !raw.replace(/\/$/, '').slice(url.protocol.length + 2).includes('/');
+      if (bare && (url.protocol === 'https:' || url.protocol === 'http:')) origin = url.origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin) origins.push(origin);
+    else problems.push(`\`websocket.allowedOrigins[${i}]\` (${JSON.stringify(raw)}) is not an origin: write scheme, host and optional port, e.g. 'https://app.example.com' (no path, no wildcard).`);
+  }
+  return origins;
 }
 
 /** A metadata value of a microservice message: gRPC `Metadata.get()`, `getHeaders()` (NATS, ...), Kafka message headers. */
