@@ -59,7 +59,9 @@ describe.each(['express', 'fastify'] as const)('attack17b: WebSocket handshakes 
    * only by the AS's verdict (4401).
    */
   it('FAILS today: a junk-token connection streaming large messages before its check is not cut off for the bytes held', async () => {
-    proxy.delayMs = 2000;
+    // The AS answers after 5 s; the bytes must cut the connection well before (the 1009 code proves it was the bytes,
+    // not the AS's 4401). 4 s of budget: the client masks 48 MiB in JavaScript on a loaded CI machine.
+    proxy.delayMs = 5000;
     await proxy.setMode('delay');
     try {
       const client = open(ws, { cookie: 'access_token=junk-token-that-the-as-will-refuse-0123456789' });
@@ -70,7 +72,7 @@ describe.each(['express', 'fastify'] as const)('attack17b: WebSocket handshakes 
       const closed = await client.closed;
       expect(gateway.sideEffects.some((s) => s.length > 1000)).toBe(false); // never handled (defence holds)
       // The bytes held before the check must be bounded: closed for them (1008/1009), before the AS answered.
-      expect({ code: closed.code, beforeAsAnswered: closed.at - started < 1500 }).toEqual({ code: expect.any(Number), beforeAsAnswered: true });
+      expect({ code: closed.code, beforeAsAnswered: closed.at - started < 4000 }).toEqual({ code: expect.any(Number), beforeAsAnswered: true });
       expect([1008, 1009]).toContain(closed.code);
     } finally {
       await proxy.setMode('ok');
