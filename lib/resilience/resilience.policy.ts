@@ -19,6 +19,7 @@ import {
   type IPolicy,
   type IRetryBackoffContext,
 } from 'cockatiel';
+import { isStaleConnectionError } from '../client/introspection.client.js';
 import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { FairQueue } from './fair-queue.js';
@@ -52,10 +53,13 @@ const BREAKER_REASONS: ReadonlySet<AuthorizationServerUnavailableError['reason']
 /**
  * Weights of failed attempts, in lookup-equivalents (see {@link WeightedConsecutiveBreaker}).
  *
- * - Nothing listens, no route, no such host, or the connection was reset before any response
+ * - Nothing listens, no route, no such host, or a new connection was reset before any response
  *   (`ECONNREFUSED`, `EHOSTUNREACH`, `ENETUNREACH`, `ENOTFOUND`, `ECONNRESET`, `EPIPE`): the address
- *   we call is down as a whole — strong evidence. (A reset can also be a keep-alive race with a
- *   healthy AS; its retry then succeeds and clears the count.)
+ *   we call is down as a whole — strong evidence.
+ * - A kept-alive connection reused from the pool that dropped before any response (a stale connection:
+ *   a middlebox or the server closed it while idle): no evidence about the AS. The HTTP client already
+ *   replays such a request once on a fresh connection (`createAuthorizationServerHttp`); if the
+ *   replay meets another stale connection, the attempt weighs like a 5xx and is retried without backoff.
  * - Silence: no answer within the full attempt timeout, or the lookup's deadline passed while the AS
  *   held it for at least half of it — strong evidence.
  * - Everything else that is AS trouble (5xx, 429, TLS and other transport errors, discovery
@@ -68,6 +72,11 @@ const BREAKER_REASONS: ReadonlySet<AuthorizationServerUnavailableError['reason']
  * (default 5: strong `w = 2` → `k = 3`; others `w = 1/3` → `k = 15`, as before).
  */
 const STRONG_WEIGHT = 2;
+/** True when the error, or one in its `cause` chain, is a stale kept-alive connection ({@link isStaleConnectionError}). */
+function staleConnection(error: unknown, depth = 0): boolean {
+  if (!error || typeof error !== 'object' || depth > 4) return false;
+  return isStaleConnectionError(error) || staleConnection((error as { cause?: unknown }).cause, depth + 1);
+}
 /** Error codes of a call that got no response at all: nothing listens, nothing to connect to, or the connection dropped. */
 const NO_RESPONSE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'ECONNRESET', 'EPIPE']);
 
@@ -167,7 +176,7 @@ export class ResiliencePolicy {
             this.breaker?.state === CircuitState.HalfOpen ||
             e instanceof ProbeTimeoutError ||
             (e instanceof AuthorizationServerUnavailableError && BREAKER_REASONS.has(e.reason));
-          if (counted) weights.set(e, SILENCES.has(e) || transportCode(e.cause) ? STRONG_WEIGHT : otherWeight);
+          if (counted) weights.set(e, SILENCES.has(e) || (transportCode(e.cause) && !staleConnection(e)) ? STRONG_WEIGHT : otherWeight);
           return counted;
         }),
         {
@@ -395,8 +404,11 @@ function silence<E extends Error>(error: E): E {
 class RetryAfterAwareBackoff implements IBackoffFactory<IRetryBackoffContext<unknown>> {
   constructor(private readonly inner: IBackoffFactory<unknown>) {}
   next(context: IRetryBackoffContext<unknown>): IBackoff<IRetryBackoffContext<unknown>> {
-    const step = this.inner.next(context);
     const error = 'error' in context.result ? context.result.error : undefined;
+    // A stale kept-alive connection says nothing about the AS: try again at once (on a fresh connection),
+    // without using up a step of the backoff.
+    if (staleConnection(error)) return { duration: 0, next: (c) => this.next(c) };
+    const step = this.inner.next(context);
     let asked =
       error instanceof AuthorizationServerUnavailableError && error.retryAfterFromServer ? error.retryAfterSeconds * 1000 : 0;
     // Timers may fire a millisecond early against Date.now(): wait a little past the hold-off, or the retry meets it.
