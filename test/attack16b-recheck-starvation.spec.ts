@@ -1,0 +1,103 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { Controller, Get, type INestApplication } from '@nestjs/common';
+import { Recheck, Scopes } from '../lib/index.js';
+import { ADAPTERS, call, startApp, type AdapterName } from './support/app.js';
+import { CLIENTS, TestAuthorizationServer } from './support/authorization-server.js';
+import { sleep } from './support/engine.js';
+
+@Controller('s')
+@Scopes('read')
+class SensitiveController {
+  @Get()
+  @Recheck()
+  sensitive() {
+    return { ok: true };
+  }
+
+  @Get('twin')
+  @Recheck()
+  twin() {
+    return { ok: true };
+  }
+}
+
+/**
+ * ATTACK (issue 16 part 3): the background budget (`maxPerSecond` token bucket, `maxConcurrent`) is one pool per
+ * process, first come first served. One authenticated client hammering a `@Recheck()` route with a few of its own
+ * valid tokens keeps the pool empty: every other user's re-checks are skipped ('rate' / 'concurrency'), so a
+ * victim's revoked token on the same sensitive route stays accepted for the whole TTL instead of ~one request.
+ * The documented time-to-revoke bound ("@Recheck() gives near-immediate revocation") no longer holds under load
+ * any one tenant can create. Real oidc-provider, real HTTP, both adapters.
+ */
+describe.each(ADAPTERS)('attack16b: one client starves everyone’s re-checks, over %s', (adapter: AdapterName) => {
+  let as: TestAuthorizationServer;
+  let app: { app: INestApplication; url: string } | undefined;
+
+  beforeAll(async () => {
+    as = await TestAuthorizationServer.start();
+  });
+  afterEach(async () => {
+    await app?.app.close();
+    app = undefined;
+  });
+  afterAll(async () => {
+    await as.stop();
+  });
+
+  const start = () =>
+    startApp(
+      adapter,
+      {
+        introspectionEndpoint: as.introspectionEndpoint,
+        allowInsecureRequests: true,
+        ...CLIENTS.basic,
+        cache: { ttlSeconds: 60 },
+        metrics: false,
+        resilience: { retries: 0 },
+      },
+      [SensitiveController],
+    );
+  const get = (url: string, token: string, path = '/s') => call(`${url}${path}`, { authorization: `Bearer ${token}` });
+
+  async function revocationSeenWithin(url: string, victim: string, ms: number): Promise<number | undefined> {
+    await as.revoke(victim);
+    const revokedAt = Date.now();
+    while (Date.now() - revokedAt < ms) {
+      if ((await get(url, victim)).status === 401) return Date.now() - revokedAt;
+      await sleep(50);
+    }
+    return undefined;
+  }
+
+  it('DEFENCE (baseline): without the flood, the victim’s revocation on a @Recheck() route is seen within ~2 requests', async () => {
+    app = await start();
+    const victim = await as.issueToken({ scope: 'read' });
+    expect((await get(app.url, victim)).status).toBe(200);
+    const seen = await revocationSeenWithin(app.url, victim, 3000);
+    expect(seen).toBeDefined();
+    expect(seen!).toBeLessThan(1000);
+  });
+
+  it('ATTACK: while one client hammers @Recheck() with 40 of its own valid tokens, the victim’s revocation is not seen for 3 s (TTL 60 s)', async () => {
+    app = await start();
+    const url = app.url;
+    const victim = await as.issueToken({ scope: 'read' });
+    const own = await Promise.all(Array.from({ length: 40 }, () => as.issueToken({ scope: 'read' })));
+    expect((await get(url, victim)).status).toBe(200);
+    for (const t of own) expect((await get(url, t, '/s/twin')).status).toBe(200);
+    let stop = false;
+    const hammer = async (t: string) => {
+      while (!stop) await get(url, t, '/s/twin');
+    };
+    const flood = own.flatMap((t) => [hammer(t), hammer(t)]);
+    try {
+      await sleep(300); // the budget is drained
+      const seen = await revocationSeenWithin(url, victim, 3000);
+      expect(seen).toBeDefined(); // a revoked token on a sensitive route must not ride out the TTL
+      expect(seen!).toBeLessThan(1500);
+    } finally {
+      stop = true;
+      await Promise.all(flood);
+    }
+  }, 20_000);
+});
