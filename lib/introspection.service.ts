@@ -249,8 +249,11 @@ export class IntrospectionService implements OnApplicationShutdown {
   async evict(token: string): Promise<void> {
     // A locally validated JWT cannot be forgotten into a new AS call: it is refused until it expires.
     if (this.jwt) await this.jwt.revoke(token);
-    if (this.cache) await this.cache.delete([this.cache.key(token)]);
-    else this.notifyUncached([this.evictionKey(token)]);
+    if (this.cache) {
+      const key = this.cache.key(token);
+      this.cache.forgetToken(token);
+      await this.cache.delete([key]);
+    } else this.notifyUncached([this.evictionKey(token)]);
   }
 
   /**
@@ -325,7 +328,9 @@ export class IntrospectionService implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.revalidator?.stop();
+    // Background lookups in flight may still cache their answer (bounded); then the shared store's writes
+    // are drained and its connections closed: nothing started by this module touches Redis afterwards.
+    await this.revalidator?.stop();
     this.client.close();
     await this.cache?.close();
   }

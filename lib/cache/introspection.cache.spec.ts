@@ -43,6 +43,20 @@ describe('IntrospectionCache.readLocalToken (key memo of active hits)', () => {
     expect(cache.readLocalToken('token-b')).toBeUndefined();
   });
 
+  it('an eviction drops the revoked raw token from the memo at once (by token, by subject), not when it is next presented', async () => {
+    const { cache, memo, store } = setup();
+    store('token-f');
+    store('token-g');
+    expect(cache.readLocalToken('token-f')?.result.active).toBe(true);
+    expect(cache.readLocalToken('token-g')?.result.active).toBe(true);
+    cache.forgetToken('token-f'); // IntrospectionService.evict(token)
+    await cache.delete([cache.key('token-f')]);
+    expect(memo.has('token-f')).toBe(false);
+    expect(memo.has('token-g')).toBe(true);
+    expect(await cache.deleteBy('sub', 'alice')).toBe(1);
+    expect(memo.has('token-g')).toBe(false);
+  });
+
   it('a newer inactive answer replaces the active record the memo points to', () => {
     const { cache, memo, store } = setup();
     store('token-c');
@@ -84,5 +98,37 @@ describe('IntrospectionCache.readLocalToken (key memo of active hits)', () => {
     }
     expect(memo.size).toBeLessThanOrEqual(3);
     expect(memo.has('valid-4')).toBe(true);
+  });
+});
+
+describe('IntrospectionCache.close (application shutdown)', () => {
+  it('after close, the shared store is not touched again: reads miss, active answers are cached in process only, evictions reject', async () => {
+    const options = resolveOptions({ introspectionEndpoint: 'https://as.example.com/i', clientId: 'api', clientSecret: 's', cache: { localTtlSeconds: 5 } });
+    const calls: string[] = [];
+    const store = new Map<string, unknown>();
+    const { Keyv } = await import('keyv');
+    const keyv = new Keyv({
+      store: {
+        get: async (k: string) => (calls.push('get'), store.get(k)),
+        set: async (k: string, v: unknown) => (calls.push('set'), store.set(k, v), true),
+        delete: async (k: string) => (calls.push('delete'), store.delete(k)),
+        clear: async () => (calls.push('clear'), store.clear()),
+      } as never,
+    });
+    const cache = new IntrospectionCache(options.cache as Exclude<typeof options.cache, false>, options.cacheNamespace, [keyv]);
+    const now = Date.now();
+    const response = { active: true as const, scope: 'read', sub: 'alice', client_id: 'app', exp: now / 1000 + 3600 };
+    expect(validateClaims(response, { clockSkewSeconds: 0 }, now / 1000).active).toBe(true);
+    const result = validateClaims(response, { clockSkewSeconds: 0 }, now / 1000) as ActiveIntrospectionResult;
+    const key = cache.key('late');
+    const ticket = cache.openTicket(key);
+    await cache.close();
+    calls.length = 0;
+    cache.storeActive(key, 'late', response, result, now, ticket); // a lookup finishing after shutdown
+    expect(cache.readLocalToken('late')?.result.active).toBe(true);
+    expect(await cache.readShared(cache.key('other'), 'other', () => result)).toBeUndefined();
+    await expect(cache.delete([key])).rejects.toThrow(/closed/);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(calls).toEqual([]);
   });
 });

@@ -71,6 +71,10 @@ export class IntrospectionCache {
    * request anyway. Filled on active hits only (junk never gets in), bounded by `maxEntries` (oldest out).
    */
   private readonly keys = new Map<string, string>();
+  /** Shared-store work nobody awaits (writes of lookups, undos): awaited, bounded, before the connections close. */
+  private readonly background = new Set<Promise<unknown>>();
+  /** Set when the application shuts down: no new shared-store work starts. */
+  private closing = false;
 
   constructor(
     private readonly options: CacheOptions,
@@ -119,6 +123,23 @@ export class IntrospectionCache {
       this.keys.set(token, key);
     }
     return record;
+  }
+
+  /** Drops a token from the raw-token memo (`evict(token)`: a revoked token is not kept in memory until presented again). */
+  forgetToken(token: string): void {
+    this.keys.delete(token);
+  }
+
+  /**
+   * Drops the memo entries of these keys (evictions by subject or client: the tokens are not known, so a scan
+   * of the memo, bounded by `maxEntries`; such evictions are rare). Evictions by key alone (another replica's
+   * `evict(token)`, the AS's inactive answer) leave the memo entry until the token is presented again — it is
+   * then dropped with the record it no longer finds.
+   */
+  private forgetKeys(keys: readonly string[]): void {
+    if (keys.length === 0 || this.keys.size === 0) return;
+    const dropped = new Set(keys);
+    for (const [token, key] of this.keys) if (dropped.has(key)) this.keys.delete(token);
   }
 
   /**
@@ -189,7 +210,7 @@ export class IntrospectionCache {
     const entry = openEntry(sealed, token, this.keyBase, key);
     if (!entry || now >= entry.staleUntil) return undefined;
     if (marks.some((mark) => this.voids(mark, entry.startedAt, entry.origin))) {
-      void this.guard!.soft('delete', () => this.shared!.del(key));
+      this.detached(this.guard!.soft('delete', () => this.shared!.del(key)));
       return undefined;
     }
     const result = check(entry.response, now);
@@ -224,9 +245,9 @@ export class IntrospectionCache {
     const staleUntil = Math.min(freshUntil + this.options.staleIfErrorMs, expMs);
     if (freshUntil <= now) return this.abandon(ticket);
     this.local.setActive(key, this.activeRecord(result, freshUntil, staleUntil, now, ticket.startedAt), now);
-    if (!this.shared) return this.abandon(ticket);
+    if (!this.shared || this.closing) return this.abandon(ticket);
     const entry: SharedEntry = { response, freshUntil, staleUntil, startedAt: ticket.startedAt, origin: this.origin };
-    void this.writeShared(key, token, entry, result, ticket).finally(() => this.abandon(ticket));
+    this.detached(this.writeShared(key, token, entry, result, ticket).finally(() => this.abandon(ticket)));
   }
 
   /**
@@ -240,7 +261,7 @@ export class IntrospectionCache {
       // The AS's newest word: it ends every earlier answer, even from lookups that began before this one.
       this.detach([key]);
       this.local.delete([key], now);
-      if (this.shared) void this.forgetShared([key], now).catch(() => undefined);
+      if (this.shared && !this.closing) this.detached(this.forgetShared([key], now));
     } else if (!ticket.current) {
       return;
     }
@@ -290,11 +311,13 @@ export class IntrospectionCache {
     const local = this.local.activeKeysWhere((result) => result[claim] === value);
     if (!this.coordinator) {
       this.dropLocal(local, at);
+      this.forgetKeys(local);
       return local.length;
     }
     const indexed = await this.coordinator.keysFor(claim, value);
     const all = [...new Set([...indexed, ...local])];
     this.dropLocal(all, at);
+    this.forgetKeys(all);
     await this.forgetShared(all, at, { claim, hash });
     await this.coordinator.unindex(claim, value, indexed);
     return all.length;
@@ -309,6 +332,7 @@ export class IntrospectionCache {
     if (this.coordinator || !this.shared) return this.deleteBy('jti', jti);
     const keys = this.local.activeKeysWhere((result) => result.jti === jti);
     this.dropLocal(keys);
+    this.forgetKeys(keys);
     return keys.length;
   }
 
@@ -326,9 +350,29 @@ export class IntrospectionCache {
     await this.coordinator?.publishEviction({ keys: '*' });
   }
 
-  /** Closes connections of the shared store (on application shutdown); bounded in time. */
-  async close(): Promise<void> {
+  /**
+   * On application shutdown: no new shared-store work starts; writes still running (a lookup's entry, an undo)
+   * may finish within `withinMs`; then the store is closed to this cache (reads miss, writes are dropped,
+   * evictions reject — nothing can reopen a connection) and the Redis connections are closed, bounded in time.
+   */
+  async close(withinMs = Math.max(1000, 5 * this.options.storeTimeoutMs)): Promise<void> {
+    this.closing = true;
+    if (this.background.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.background]),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, withinMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    this.guard?.close();
     await this.coordinator?.close();
+  }
+
+  /** Shared-store work that runs on its own (fire and forget), tracked for `close()`; never rejects. */
+  private detached(work: Promise<unknown>): void {
+    const tracked: Promise<unknown> = work.catch(() => undefined).finally(() => this.background.delete(tracked));
+    this.background.add(tracked);
   }
 
   /**
@@ -383,7 +427,7 @@ export class IntrospectionCache {
    */
   private async writeShared(key: string, token: string, entry: SharedEntry, result: ActiveIntrospectionResult, ticket: WriteTicket): Promise<void> {
     const ttl = entry.staleUntil - Date.now();
-    if (ttl <= 0) return;
+    if (ttl <= 0 || this.closing) return;
     if (this.coordinator && !(await this.coordinator.index(key, result, ttl))) return;
     if (!ticket.current) return;
     const sealed = sealEntry(entry, token, this.keyBase, key);
@@ -458,6 +502,7 @@ export class IntrospectionCache {
       this.local.markClaim(`${by.claim}:${by.hash}`, Date.now());
       this.detach('*');
       keys.push(...this.local.activeKeysWhere((result) => typeof result[by.claim] === 'string' && this.claimHash(result[by.claim] as string) === by.hash));
+      this.forgetKeys(keys);
     }
     this.dropLocal(keys);
   }

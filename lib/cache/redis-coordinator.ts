@@ -90,11 +90,13 @@ export async function createRedisBackend(
     throw new Error('`cache.redis` needs the @keyv/redis package: npm install @keyv/redis', { cause });
   }
   const log = new RateLimitedLogger(new Logger('IntrospectionCache'));
+  // Once the coordinator closes, a dropped connection is not re-established (nor kept alive by retries).
+  let closing = false;
   const client = redis.createClient({
     url: options.url,
     // Fail commands at once while disconnected instead of queueing them (requests must not wait for Redis).
     disableOfflineQueue: true,
-    socket: { connectTimeout: Math.max(1000, options.storeTimeoutMs * 10), reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000) },
+    socket: { connectTimeout: Math.max(1000, options.storeTimeoutMs * 10), reconnectStrategy: (retries: number) => (closing ? false : Math.min(100 * 2 ** retries, 2000)) },
   }) as unknown as RedisClient;
   client.on('error', (error) => log.warn('redis-error', `Redis (${redact(options.url)}): ${error.message}`));
   client.connect().catch((error: Error) => log.warn('redis-connect', `Redis (${redact(options.url)}) not reachable yet: ${error.message}`));
@@ -110,7 +112,7 @@ export async function createRedisBackend(
     store: keyv(options.namespace),
     // Outside the entries' namespace, so purging the entries (a SCAN of `<ns>::*`) keeps the purge's own tombstone.
     tombstones: keyv(`${options.namespace}-evicted`),
-    coordinator: new RedisCoordinator(client, options, log),
+    coordinator: new RedisCoordinator(client, options, log, () => (closing = true)),
   };
 }
 
@@ -121,11 +123,14 @@ export class RedisCoordinator implements CacheCoordinator {
   private readonly bound: TimeoutPolicy;
   /** On the request path (DPoP replay records): the cache read's timeout, and skipped for 2 s after 3 failures. */
   private readonly requestPath: IPolicy;
+  private closed = false;
 
   constructor(
     private readonly client: RedisClient,
     private readonly options: RedisBackendOptions,
     private readonly log: RateLimitedLogger,
+    /** Called when closing starts (stops the clients' reconnect strategy). */
+    private readonly onClosing: () => void = () => undefined,
   ) {
     // Coordination commands (index, eviction, broadcast) may take longer than a cache read, but never hang.
     this.bound = timeout(Math.max(1000, options.storeTimeoutMs * 5), TimeoutStrategy.Aggressive);
@@ -153,6 +158,7 @@ export class RedisCoordinator implements CacheCoordinator {
   }
 
   async index(key: string, result: ActiveIntrospectionResult, ttlMs: number): Promise<boolean> {
+    if (this.closed) return false;
     const multi = this.client.multi();
     let any = false;
     const ms = Math.ceil(ttlMs);
@@ -195,6 +201,7 @@ export class RedisCoordinator implements CacheCoordinator {
 
   /** SET NX PX: atomic across replicas, so one proof is accepted once by all of them together (RFC 9449 §11.1). */
   async firstUse(id: string, ttlMs: number, kind = 'dpop'): Promise<boolean> {
+    if (this.closed) throw new Error('Redis could not record a one-time identifier: the cache is closed (application shutdown).');
     const reply = await this.requestPath.execute(() =>
       this.client.set(`${this.options.namespace}:${kind}:${id}`, '1', { condition: 'NX', expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) } }),
     );
@@ -207,6 +214,9 @@ export class RedisCoordinator implements CacheCoordinator {
 
   /** Closes both connections; a Redis that does not answer within the command bound is disconnected by force. */
   async close(): Promise<void> {
+    // From now on no command is sent: a closed node-redis client reconnects when asked for one (@keyv/redis does).
+    this.closed = true;
+    this.onClosing();
     await Promise.all(
       [this.subscriber, this.client].map(async (c) => {
         try {
@@ -220,6 +230,7 @@ export class RedisCoordinator implements CacheCoordinator {
   }
 
   private async command<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error(`Redis could not ${what}: the cache is closed (application shutdown).`);
     try {
       return await this.bound.execute(fn);
     } catch (error) {

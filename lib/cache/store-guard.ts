@@ -21,6 +21,8 @@ export class StoreGuard {
   private readonly breaker: IPolicy;
   private readonly long = new Map<number, IPolicy>();
   private readonly log = new RateLimitedLogger(new Logger('IntrospectionCache'));
+  /** Set on application shutdown: the store is not touched again (a store client may reconnect on demand). */
+  private closed = false;
 
   constructor(timeoutMs: number, skipForMs = 2000, failuresToSkip = 3) {
     const breaker = circuitBreaker(handleAll, { halfOpenAfter: skipForMs, breaker: new ConsecutiveBreaker(failuresToSkip) });
@@ -32,8 +34,14 @@ export class StoreGuard {
     this.policy = wrap(breaker, timeout(timeoutMs, TimeoutStrategy.Aggressive));
   }
 
+  /** From now on no operation reaches the store: reads miss, writes are dropped, evictions reject. */
+  close(): void {
+    this.closed = true;
+  }
+
   /** Runs a store operation; resolves `undefined` instead of failing. */
   async soft<T>(op: string, fn: () => Promise<T>): Promise<T | undefined> {
+    if (this.closed) return undefined;
     try {
       return await this.policy.execute(fn);
     } catch (error) {
@@ -47,6 +55,7 @@ export class StoreGuard {
    * `timeoutMs` overrides the per-operation timeout for operations that touch many keys (a purge).
    */
   async strict<T>(op: string, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
+    if (this.closed) throw new Error(`The cache store could not ${op}: the cache is closed (application shutdown).`);
     let policy = this.policy;
     if (timeoutMs !== undefined) {
       policy = this.long.get(timeoutMs) ?? wrap(this.breaker, timeout(timeoutMs, TimeoutStrategy.Aggressive));

@@ -114,9 +114,13 @@ export interface IntrospectionRevalidationOptions {
    * per token and second (README, "Adaptive re-checks"). Default 0.
    */
   recheckFraction?: number;
-  /** Most background lookups in flight at once, per process (they use the calls reserved for known tokens). Default 4. */
+  /**
+   * Most background lookups in flight at once, per process (they use the calls reserved for known tokens).
+   * Offers beyond the budget wait in a short backlog, least recently verified answer first (README, "Fairness
+   * rule"), so one client's flood of re-checks cannot keep another token's re-check out. Default 4.
+   */
   maxConcurrent?: number;
-  /** Most background lookups started per second, per process (bursts up to this many). Default 50. */
+  /** Most background lookups started per second, per process (bursts up to this many; see `maxConcurrent` for the backlog). Default 50. */
   maxPerSecond?: number;
 }
 
