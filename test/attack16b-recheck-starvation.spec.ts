@@ -59,11 +59,18 @@ describe.each(ADAPTERS)('attack16b: one client starves everyone’s re-checks, o
     );
   const get = (url: string, token: string, path = '/s') => call(`${url}${path}`, { authorization: `Bearer ${token}` });
 
+  /** Revokes the victim, then asks until refused: how long it took, and how many requests were still accepted. */
   async function revocationSeenWithin(url: string, victim: string, ms: number): Promise<number | undefined> {
+    const seen = await revocationSeen(url, victim, ms);
+    return seen?.ms;
+  }
+  async function revocationSeen(url: string, victim: string, ms: number): Promise<{ ms: number; acceptedAfter: number } | undefined> {
     await as.revoke(victim);
     const revokedAt = Date.now();
+    let acceptedAfter = 0;
     while (Date.now() - revokedAt < ms) {
-      if ((await get(url, victim)).status === 401) return Date.now() - revokedAt;
+      if ((await get(url, victim)).status === 401) return { ms: Date.now() - revokedAt, acceptedAfter };
+      acceptedAfter++;
       await sleep(50);
     }
     return undefined;
@@ -92,12 +99,15 @@ describe.each(ADAPTERS)('attack16b: one client starves everyone’s re-checks, o
     const flood = own.flatMap((t) => [hammer(t), hammer(t)]);
     try {
       await sleep(300); // the budget is drained
-      const seen = await revocationSeenWithin(url, victim, 3000);
+      // Counted in the victim's own requests, not milliseconds: 80 hammering loops on a 2-core CI machine stall single
+      // requests for seconds before they reach the guard. With a fair budget the victim's re-check is served within the
+      // flood's round (40 tokens / 50 per second): a handful of requests at most, never the 60 s TTL.
+      const seen = await revocationSeen(url, victim, 10_000);
       expect(seen).toBeDefined(); // a revoked token on a sensitive route must not ride out the TTL
-      expect(seen!).toBeLessThan(1500);
+      expect(seen!.acceptedAfter).toBeLessThanOrEqual(5);
     } finally {
       stop = true;
       await Promise.all(flood);
     }
-  }, 20_000);
+  }, 30_000);
 });
