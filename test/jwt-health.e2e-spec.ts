@@ -24,7 +24,7 @@ describe.each(ADAPTERS)('health of the key endpoint over %s', (adapter) => {
         allowInsecureRequests: true,
         audience: 'urn:jwt:orders',
         jwt: { mode: 'local', jwksUri: keysProxy.url('/jwks'), keysCacheSeconds: 1, keysStaleIfErrorSeconds: 1 },
-        health: { cacheMs: 0, probeTimeoutMs: 500 },
+        health: { cacheMs: 0, probeTimeoutMs: 2000 }, // generous: a loaded CI machine must not fail the first probe
         resilience: { retries: 0, circuitBreaker: false },
       },
       [HealthController],
