@@ -278,10 +278,24 @@ export class IntrospectionService implements OnApplicationShutdown {
    * Forgets every cached token of an OpenID Connect session (the `sid` claim of the introspection answer or
    * of a locally validated JWT), on every replica (needs `cache.redis` for the index and the broadcast).
    * Used by the back-channel logout and Shared Signals receivers. Resolves to the number of cache entries dropped.
+   *
+   * With `subject` (the session's `sub`, as a logout token names it), tokens that cannot say which session they
+   * belong to are reached too: locally validated JWTs of that subject without a `sid` claim (oidc-provider's JWT
+   * access tokens have none) issued up to `subject.issuedAt` (epoch seconds; default now) are refused, and the
+   * subject's cached introspection answers are dropped (asked again: the authorization server answers for its
+   * other sessions). JWTs that carry a `sid` of another session keep passing.
    */
-  async evictBySession(sid: string): Promise<number> {
-    if (this.jwt) await this.jwt.revokeBy('sid', sid);
-    return this.cache ? this.cache.deleteBy('sid', sid) : 0;
+  async evictBySession(sid: string, subject?: { sub: string; issuedAt?: number }): Promise<number> {
+    if (this.jwt) {
+      await this.jwt.revokeBy('sid', sid);
+      if (subject) await this.jwt.revokeSessionless(subject.sub, subject.issuedAt);
+    }
+    if (!this.cache) {
+      this.notifyUncached('*');
+      return 0;
+    }
+    const bySession = await this.cache.deleteBy('sid', sid);
+    return subject ? bySession + (await this.cache.deleteBy('sub', subject.sub)) : bySession;
   }
 
   /**

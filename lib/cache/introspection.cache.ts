@@ -146,8 +146,18 @@ export class IntrospectionCache {
    * Records a one-time identifier in the shared store (`cache.redis` only): resolves true the first time,
    * false for a replay, undefined when there is no shared store to ask. Rejects when Redis cannot answer.
    */
-  async firstUseShared(id: string, ttlMs: number, kind?: string): Promise<boolean | undefined> {
-    return this.coordinator?.firstUse ? this.coordinator.firstUse(id, ttlMs, kind) : undefined;
+  async firstUseShared(id: string, ttlMs: number, kind?: string, value?: string): Promise<boolean | undefined> {
+    return this.coordinator?.firstUse ? this.coordinator.firstUse(id, ttlMs, kind, value) : undefined;
+  }
+
+  /** The value a one-time identifier was recorded with in the shared store; null when none or no shared store. Rejects when Redis cannot answer. */
+  async recordedShared(id: string, kind?: string): Promise<string | null> {
+    return this.coordinator?.recorded ? this.coordinator.recorded(id, kind) : null;
+  }
+
+  /** Rewrites a one-time identifier's record in the shared store (`cache.redis` only). Rejects when Redis cannot answer. */
+  async recordShared(id: string, value: string, ttlMs: number, kind?: string): Promise<void> {
+    await this.coordinator?.record?.(id, value, ttlMs, kind);
   }
 
   /** Forgets an identifier `firstUseShared` recorded (what it guarded failed and may be retried). Rejects when Redis cannot answer. */

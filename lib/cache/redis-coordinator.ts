@@ -35,7 +35,11 @@ export interface CacheCoordinator {
   /** The hash a claim value is indexed and broadcast under (never the value itself). */
   claimHash(value: string): string;
   /** Records a one-time identifier (a DPoP proof's or a pushed token's jti) for `ttlMs`; resolves false when it was already recorded. */
-  firstUse?(id: string, ttlMs: number, kind?: string): Promise<boolean>;
+  firstUse?(id: string, ttlMs: number, kind?: string, value?: string): Promise<boolean>;
+  /** The value a one-time identifier was recorded with (`firstUse` / `record`), null when none. */
+  recorded?(id: string, kind?: string): Promise<string | null>;
+  /** (Re)writes a one-time identifier's record with `value` for `ttlMs`, whether or not it exists. */
+  record?(id: string, value: string, ttlMs: number, kind?: string): Promise<void>;
   /** Forgets a one-time identifier recorded by `firstUse` (its use did not complete: it may be retried). */
   release?(id: string, kind?: string): Promise<void>;
   close(): Promise<void>;
@@ -59,7 +63,8 @@ interface RedisClient {
   publish(channel: string, message: string): Promise<number>;
   subscribe(channel: string, listener: (message: string) => void): Promise<void>;
   sMembers(key: string): Promise<string[]>;
-  set(key: string, value: string, options: { condition: 'NX'; expiration: { type: 'PX'; value: number } }): Promise<string | null>;
+  set(key: string, value: string, options: { condition?: 'NX'; expiration: { type: 'PX'; value: number } }): Promise<string | null>;
+  get(key: string): Promise<string | null>;
   sRem(key: string, members: string[]): Promise<number>;
   del(key: string): Promise<number>;
   multi(): {
@@ -200,12 +205,21 @@ export class RedisCoordinator implements CacheCoordinator {
   }
 
   /** SET NX PX: atomic across replicas, so one proof is accepted once by all of them together (RFC 9449 §11.1). */
-  async firstUse(id: string, ttlMs: number, kind = 'dpop'): Promise<boolean> {
+  async firstUse(id: string, ttlMs: number, kind = 'dpop', value = '1'): Promise<boolean> {
     if (this.closed) throw new Error('Redis could not record a one-time identifier: the cache is closed (application shutdown).');
     const reply = await this.requestPath.execute(() =>
-      this.client.set(`${this.options.namespace}:${kind}:${id}`, '1', { condition: 'NX', expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) } }),
+      this.client.set(`${this.options.namespace}:${kind}:${id}`, value, { condition: 'NX', expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) } }),
     );
     return reply === 'OK';
+  }
+
+  async recorded(id: string, kind = 'dpop'): Promise<string | null> {
+    return this.command('read a one-time identifier', () => this.client.get(`${this.options.namespace}:${kind}:${id}`));
+  }
+
+  async record(id: string, value: string, ttlMs: number, kind = 'dpop'): Promise<void> {
+    const ms = Math.max(1, Math.ceil(ttlMs));
+    await this.command('record a one-time identifier', () => this.client.set(`${this.options.namespace}:${kind}:${id}`, value, { expiration: { type: 'PX', value: ms } }));
   }
 
   async release(id: string, kind = 'dpop'): Promise<void> {

@@ -18,6 +18,8 @@ export type IntrospectAtServer = (token: string, options?: IntrospectOptions) =>
 /** Claims a JWT eviction can name besides the token itself. */
 export type JwtEvictionClaim = 'sub' | 'client_id' | 'jti' | 'sid';
 const CLAIMS: readonly JwtEvictionClaim[] = ['sub', 'client_id', 'jti', 'sid'];
+/** The mark of `revokeSessionless`: a subject's JWTs that name no session. */
+const SESSIONLESS_SUB = 'sub-without-sid';
 
 /** How long an evicted JWT without a usable `exp` is refused (it cannot pass local validation anyway). */
 const DENY_WITHOUT_EXP_MS = 24 * 3600 * 1000;
@@ -34,7 +36,8 @@ const SWEEP_AT = 1024;
  * A locally validated JWT cannot be forgotten into a new AS call, so evictions *refuse*:
  * - by token: until its `exp`;
  * - by `sub` / `client_id`: every JWT with that claim issued (`iat`, with the clock leeway) up to the eviction, for
- *   `jwt.maxTokenLifetimeSeconds`.
+ *   `jwt.maxTokenLifetimeSeconds`;
+ * - by a session's subject (`revokeSessionless`, back-channel logout): the subject's JWTs without `sid` issued up to the logout.
  * Each is a mark in this process and, with a shared store, in it (claim values hashed): every replica —
  * also one started later — reads the marks before accepting a JWT it has not verified yet, and running
  * replicas drop their remembered verifications on the eviction broadcast of the cache.
@@ -148,11 +151,30 @@ export class JwtAccessTokens {
     await this.cache?.writeMark(mark, at, ttl);
   }
 
+  /**
+   * Refuses every JWT of subject `sub` that names no session (no `sid` claim) and was issued (`iat`, or unknown)
+   * up to `issuedBefore` (epoch seconds, at most now; default now), for `jwt.maxTokenLifetimeSeconds`. A session
+   * logout (`sid` + `sub`) reaches with it the JWT access tokens that carry no `sid` (oidc-provider's): which session
+   * they belong to cannot be told, so they are all refused; JWTs naming a session, and later ones, pass.
+   */
+  async revokeSessionless(sub: string, issuedBefore?: number): Promise<void> {
+    if (this.options.jwt.mode === 'introspect') return;
+    const now = Date.now();
+    const at = typeof issuedBefore === 'number' && Number.isFinite(issuedBefore) ? Math.min(now, issuedBefore * 1000) : now;
+    const ttl = this.options.jwt.maxTokenLifetimeMs + this.options.clockSkewSeconds * 1000;
+    const mark = this.claimMark(SESSIONLESS_SUB, sub);
+    // An earlier logout of the subject may have refused more already: keep the later bound.
+    const refusedUpTo = Math.max(at, this.deniedClaims.get(mark)?.at ?? 0);
+    this.deniedClaims.set(mark, { at: refusedUpTo, until: now + ttl });
+    this.sweep();
+    await this.cache?.writeMark(mark, refusedUpTo, ttl);
+  }
+
   private keyOf(token: string): string {
     return this.cache ? this.cache.key(token) : hash('sha256', token, 'base64url');
   }
 
-  private claimMark(claim: JwtEvictionClaim, value: string): string {
+  private claimMark(claim: JwtEvictionClaim | typeof SESSIONLESS_SUB, value: string): string {
     // Hashed and salted per service: a subject can be personal data, and the shared store must not hold it in clear.
     return `${claim}:${hash('sha256', this.claimSalt + value, 'base64url')}`;
   }
@@ -160,10 +182,12 @@ export class JwtAccessTokens {
   /** Marks other replicas wrote: one batched read per verification (not per cache hit). */
   private async readSharedMarks(key: string, result: ActiveIntrospectionResult): Promise<void> {
     const claimMarks = CLAIMS.filter((claim) => typeof result[claim] === 'string').map((claim) => this.claimMark(claim, result[claim] as string));
+    if (typeof result.sid !== 'string' && typeof result.sub === 'string') claimMarks.push(this.claimMark(SESSIONLESS_SUB, result.sub));
     const [until, ...ats] = await this.cache!.readMarks([key, ...claimMarks]);
     if (until !== undefined) this.denyLocally(key, until);
     ats.forEach((at, i) => {
-      if (at !== undefined && !this.deniedClaims.has(claimMarks[i])) {
+      // A newer mark another replica wrote (a later eviction of the same value) replaces an older one known here.
+      if (at !== undefined && !((this.deniedClaims.get(claimMarks[i])?.at ?? -1) >= at)) {
         this.deniedClaims.set(claimMarks[i], { at, until: at + this.options.jwt.maxTokenLifetimeMs + this.options.clockSkewSeconds * 1000 });
       }
     });
@@ -202,8 +226,17 @@ export class JwtAccessTokens {
       const value = result[claim];
       if (typeof value !== 'string') continue;
       const mark = this.deniedClaims.get(this.claimMark(claim, value));
-      if (mark && mark.until > now && (typeof result.iat !== 'number' || result.iat * 1000 <= mark.at + this.options.clockSkewSeconds * 1000)) return true;
+      if (mark && this.marks(mark, result, now)) return true;
+    }
+    if (typeof result.sid !== 'string' && typeof result.sub === 'string') {
+      const mark = this.deniedClaims.get(this.claimMark(SESSIONLESS_SUB, result.sub));
+      if (mark && this.marks(mark, result, now)) return true;
     }
     return false;
+  }
+
+  /** Whether a claim mark in force covers a token issued at `result.iat` (unknown: covered). */
+  private marks(mark: { at: number; until: number }, result: ActiveIntrospectionResult, now: number): boolean {
+    return mark.until > now && (typeof result.iat !== 'number' || result.iat * 1000 <= mark.at + this.options.clockSkewSeconds * 1000);
   }
 }

@@ -10,7 +10,7 @@ import { AuthorizationServerKeys } from '../jwt/authorization-server-keys.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { ResiliencePolicy } from '../resilience/resilience.policy.js';
 import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetry.js';
-import { answer, checkReceiver, mediaType, requestBody, setHeader, TOO_LARGE } from './push-http.js';
+import { answer, checkReceiver, closeAfterAnswer, mediaType, requestBody, setHeader, TOO_LARGE } from './push-http.js';
 import type { BackchannelLogoutReceiverRoute } from './push-options.interface.js';
 import { PushRefusal, PushUnavailable, ReplayGuard, SignedEventVerifier } from './signed-event.verifier.js';
 
@@ -20,7 +20,8 @@ export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backcha
 /**
  * Builds the OpenID Connect Back-Channel Logout 1.0 receiver for `path`: `POST <path>` with an
  * `application/x-www-form-urlencoded` body `logout_token=<JWT>`. A logout token validated per §2.6 evicts, on
- * every replica, the cached tokens of its session (`sid`) — or of its subject (`sub`) when it names no session —
+ * every replica, the cached tokens of its session (`sid`) — or of its subject (`sub`) when it names no session;
+ * with both, also the subject's tokens that name no session (see `IntrospectionService.evictBySession`) —
  * and is answered 200; otherwise 400 `{"error":"invalid_request"}`. Both with `Cache-Control: no-store`.
  */
 export function createBackchannelLogoutReceiverController(route: BackchannelLogoutReceiverRoute): Type<unknown> {
@@ -99,21 +100,30 @@ export function createBackchannelLogoutReceiverController(route: BackchannelLogo
         const target = checkLogoutToken(payload);
         replayId = this.replay!.id(config.issuer, payload.jti as string);
         await this.replay!.claim(replayId);
-        const evicted = target.sid !== undefined ? await this.introspection.evictBySession(target.sid) : await this.introspection.evictBySubject(target.sub!);
+        // A session logout also reaches the subject's tokens that name no session (JWT access tokens without `sid`).
+        const evicted =
+          target.sid !== undefined
+            ? await this.introspection.evictBySession(target.sid, target.sub !== undefined ? { sub: target.sub, issuedAt: payload.iat as number } : undefined)
+            : await this.introspection.evictBySubject(target.sub!);
+        const recorded = await this.replay!.complete(replayId);
+        replayId = undefined;
+        if (!recorded) this.log.warn('A logout token was acted on, but Redis could not record its jti: a replay within its age limit would evict once more.');
         const timeToRevokeMs = Math.max(0, Date.now() - (payload.iat as number) * 1000);
         this.telemetry.timeToRevoke('backchannel_logout', timeToRevokeMs / 1000);
         this.telemetry.pushReceived('backchannel-logout', 'accepted', target.sid !== undefined ? 'session' : 'subject');
         this.telemetry.emit('onPushReceived', { receiver: 'backchannel-logout', outcome: 'accepted', events: [BACKCHANNEL_LOGOUT_EVENT], evicted, timeToRevokeMs });
       } catch (error) {
         if (error instanceof PushRefusal) {
+          if (error.category === 'too_large') closeAfterAnswer(this.adapterHost, res);
           this.telemetry.pushReceived('backchannel-logout', 'refused', error.category);
           this.telemetry.emit('onPushReceived', { receiver: 'backchannel-logout', outcome: 'refused', error: 'invalid_request', description: error.message });
           throw answer(400, { error: 'invalid_request', error_description: error.message });
         }
         if (replayId) await this.replay!.release(replayId);
         const unavailable = error instanceof PushUnavailable ? error : undefined;
-        const description = unavailable?.message ?? `Eviction failed: ${(error as Error)?.message}`;
-        this.log.warn(`A logout token could not be processed (503): ${description}`);
+        // The answer names no store internals (Redis error text); the log has them.
+        const description = unavailable?.message ?? 'The eviction could not be completed; retry later.';
+        this.log.warn(`A logout token could not be processed (503): ${unavailable?.message ?? `eviction failed: ${(error as Error)?.message}`}`);
         this.telemetry.pushReceived('backchannel-logout', 'unavailable', unavailable ? 'keys_or_replay' : 'eviction');
         this.telemetry.emit('onPushReceived', { receiver: 'backchannel-logout', outcome: 'unavailable', description });
         setHeader(this.adapterHost, res, 'Retry-After', String(unavailable?.retryAfterSeconds ?? this.options.resilience.retryAfterSeconds));

@@ -1,6 +1,6 @@
 import { HttpException } from '@nestjs/common';
 import type { HttpAdapterHost } from '@nestjs/core';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { IntrospectionConfigurationError } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import type { PushReceiverScope } from './push-options.interface.js';
@@ -94,6 +94,23 @@ export function registerSecurityEventParser(adapterHost: HttpAdapterHost | undef
 /** Sets a header on the platform's response object (Express or Fastify). */
 export function setHeader(adapterHost: HttpAdapterHost | undefined, response: unknown, name: string, value: string): void {
   adapterHost?.httpAdapter.setHeader(response, name, value);
+}
+
+/**
+ * For an answer given before the request body was read to its end (too large): `Connection: close`, and the
+ * connection ended once the answer is sent. Otherwise the unread rest pins the connection, and graceful shutdown waits for it.
+ */
+export function closeAfterAnswer(adapterHost: HttpAdapterHost | undefined, response: unknown): void {
+  setHeader(adapterHost, response, 'Connection', 'close');
+  const raw = ((response as { raw?: ServerResponse }).raw ?? response) as ServerResponse;
+  if (typeof raw?.once !== 'function') return;
+  raw.once('finish', () => {
+    const socket = raw.socket;
+    if (!socket || socket.destroyed) return;
+    // Flush the answer, then close both directions (the client may never finish sending).
+    socket.once('finish', () => socket.destroy());
+    socket.end();
+  });
 }
 
 /** An answer that is not 2xx, with a protocol-shaped JSON body (the exception filter sends the object as is). */

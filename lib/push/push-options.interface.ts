@@ -50,7 +50,7 @@ export interface SecurityEventsOptions {
   subjectIssuer?: string;
   /** How long a fetched key set (`jwksUri`) is used before it is fetched again. Default 300 s. */
   keysCacheSeconds?: number;
-  /** A `kid` not in the key set refreshes it, at most once per this many seconds. Default 30 s. */
+  /** A `kid` not in the key set refreshes it, at most once per this many seconds (values below 1 s count as 1 s: anyone can send unknown `kid`s). Default 30 s. */
   keysRefreshIntervalSeconds?: number;
 }
 

@@ -10,7 +10,8 @@ import { AuthorizationServerKeys } from '../jwt/authorization-server-keys.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { ResiliencePolicy } from '../resilience/resilience.policy.js';
 import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetry.js';
-import { answer, checkReceiver, mediaType, registerSecurityEventParser, requestBody, SECEVENT_MEDIA_TYPE, setHeader, TOO_LARGE } from './push-http.js';
+import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
+import { answer, checkReceiver, closeAfterAnswer, mediaType, registerSecurityEventParser, requestBody, SECEVENT_MEDIA_TYPE, setHeader, TOO_LARGE } from './push-http.js';
 import type { SecurityEventReceiverRoute } from './push-options.interface.js';
 import { PushRefusal, PushUnavailable, ReplayGuard, SignedEventVerifier, staticKeys, type KeyResolver, type RefusalCategory } from './signed-event.verifier.js';
 
@@ -48,9 +49,12 @@ interface Target {
   jti?: string;
   /** The subject names something this API cannot evict by (an e-mail address, another issuer's subject). */
   skipped?: string;
+  /** The other issuer, when `skipped` is `'foreign_issuer'`. */
+  issuer?: unknown;
 }
 
-type Eviction = { claim: 'sub' | 'sid' | 'jti'; value: string };
+/** An eviction; a session's with the subject it names (its tokens without `sid` are reached too). */
+type Eviction = { claim: 'sub' | 'sid' | 'jti'; value: string; sub?: string };
 
 /**
  * Builds the OpenID Shared Signals receiver for `path` (RFC 8935 push delivery of RFC 8417 Security Event
@@ -65,6 +69,7 @@ export function createSecurityEventReceiverController(route: SecurityEventReceiv
   @Public()
   class SecurityEventReceiverController implements OnModuleInit {
     private readonly log = new Logger('SecurityEventReceiver');
+    private readonly rateLimitedLog = new RateLimitedLogger(this.log, 60_000);
     private verifier?: SignedEventVerifier;
     private replay?: ReplayGuard;
 
@@ -135,8 +140,11 @@ export function createSecurityEventReceiverController(route: SecurityEventReceiv
         events = plan.events;
         replayId = this.replay!.id(config.issuer, payload.jti as string);
         await this.replay!.claim(replayId);
-        const evicted = await this.evict(plan.evictions);
         const iat = payload.iat as number;
+        const evicted = await this.evict(plan.evictions, iat);
+        const recorded = await this.replay!.complete(replayId);
+        replayId = undefined;
+        if (!recorded) this.log.warn('A SET was acted on, but Redis could not record its jti: a replay within its age limit would evict once more.');
         const outcome = plan.evictions.length > 0 ? 'accepted' : 'ignored';
         const timeToRevokeMs = plan.evictions.length > 0 ? Math.max(0, Date.now() - iat * 1000) : undefined;
         if (timeToRevokeMs !== undefined) this.telemetry.timeToRevoke('ssf', timeToRevokeMs / 1000);
@@ -144,6 +152,7 @@ export function createSecurityEventReceiverController(route: SecurityEventReceiv
         this.telemetry.emit('onPushReceived', { receiver: 'security-events', outcome, events, evicted, timeToRevokeMs });
       } catch (error) {
         if (error instanceof PushRefusal) {
+          if (error.category === 'too_large') closeAfterAnswer(this.adapterHost, res);
           const err = ERROR_CODES[error.category];
           this.telemetry.pushReceived('security-events', 'refused', error.category);
           this.telemetry.emit('onPushReceived', { receiver: 'security-events', outcome: 'refused', error: err, description: error.message, events });
@@ -151,8 +160,11 @@ export function createSecurityEventReceiverController(route: SecurityEventReceiv
         }
         if (replayId) await this.replay!.release(replayId);
         const unavailable = error instanceof PushUnavailable ? error : undefined;
-        const description = unavailable?.message ?? `Eviction failed: ${(error as Error)?.message}`;
-        this.log.warn(`A Security Event Token could not be processed (503, the transmitter may retry): ${description}`);
+        // The answer names no store internals (Redis error text); the log has them.
+        const description = unavailable?.message ?? 'The eviction could not be completed; retry later.';
+        this.log.warn(
+          `A Security Event Token could not be processed (503, the transmitter may retry): ${unavailable?.message ?? `eviction failed: ${(error as Error)?.message}`}`,
+        );
         this.telemetry.pushReceived('security-events', 'unavailable', unavailable ? 'keys_or_replay' : 'eviction');
         this.telemetry.emit('onPushReceived', { receiver: 'security-events', outcome: 'unavailable', description, events });
         setHeader(this.adapterHost, res, 'Retry-After', String(unavailable?.retryAfterSeconds ?? this.options.resilience.retryAfterSeconds));
@@ -184,9 +196,24 @@ export function createSecurityEventReceiverController(route: SecurityEventReceiv
         if (!target) throw new PushRefusal('payload', `Event '${type}' has no subject identifier it can be applied to ("sub_id" or "subject", RFC 9493).`);
         if (target.skipped) {
           reason = target.skipped;
+          if (target.skipped === 'foreign_issuer') {
+            this.rateLimitedLog.warn(
+              'foreign-issuer',
+              () =>
+                `Event '${type}' names a subject of issuer ${JSON.stringify(String(target.issuer)).slice(0, 200)}, not '${subjectIssuer}': ignored. ` +
+                'If that issuer is the one of your tokens (compared exactly, a trailing slash included), set `securityEvents.subjectIssuer`.',
+            );
+          }
           continue;
         }
-        const pick = kind === 'session' ? (target.sid ? { claim: 'sid' as const, value: target.sid } : undefined) : kind === 'token' && target.jti ? { claim: 'jti' as const, value: target.jti } : undefined;
+        const pick =
+          kind === 'session'
+            ? target.sid
+              ? { claim: 'sid' as const, value: target.sid, sub: target.sub }
+              : undefined
+            : kind === 'token' && target.jti
+              ? { claim: 'jti' as const, value: target.jti }
+              : undefined;
         const eviction = pick ?? (target.sub ? { claim: 'sub' as const, value: target.sub } : undefined);
         if (!eviction) {
           reason = 'unsupported_subject';
@@ -198,10 +225,10 @@ export function createSecurityEventReceiverController(route: SecurityEventReceiv
       return { events, evictions, reason };
     }
 
-    private async evict(evictions: readonly Eviction[]): Promise<number> {
+    private async evict(evictions: readonly Eviction[], iat: number): Promise<number> {
       let dropped = 0;
-      for (const { claim, value } of evictions) {
-        if (claim === 'sid') dropped += await this.introspection.evictBySession(value);
+      for (const { claim, value, sub } of evictions) {
+        if (claim === 'sid') dropped += await this.introspection.evictBySession(value, sub !== undefined ? { sub, issuedAt: iat } : undefined);
         else if (claim === 'sub') dropped += await this.introspection.evictBySubject(value);
         else await this.introspection.evictByJti(value);
       }
@@ -227,19 +254,22 @@ function parseSubject(value: unknown, subjectIssuer: string | undefined): Target
   switch (format) {
     case 'iss_sub':
       if (!str(s.iss) || !str(s.sub)) return undefined;
-      return foreign(s.iss) ? { skipped: 'foreign_issuer' } : { sub: s.sub as string };
+      return foreign(s.iss) ? { skipped: 'foreign_issuer', issuer: s.iss } : { sub: s.sub as string };
     case 'opaque':
       return str(s.id) ? { sub: s.id as string } : undefined;
     case 'jwt_id':
       if (!str(s.iss) || !str(s.jti)) return undefined;
-      return foreign(s.iss) ? { skipped: 'foreign_issuer' } : { jti: s.jti as string };
+      return foreign(s.iss) ? { skipped: 'foreign_issuer', issuer: s.iss } : { jti: s.jti as string };
     case 'complex': {
       const user = s.user === undefined ? undefined : parseSubject(s.user, subjectIssuer);
       const session = s.session as Record<string, unknown> | undefined;
       const sid = session && typeof session === 'object' ? str(session.id) ?? str(session.sid) : undefined;
-      if (user?.skipped) return user;
-      if (!user?.sub && !sid) return s.user !== undefined || s.session !== undefined ? { skipped: 'unsupported_subject' } : undefined;
-      return { sub: user?.sub, sid };
+      // Another issuer's user: its sessions are not this API's either.
+      if (user?.skipped === 'foreign_issuer') return user;
+      // A session id is used whatever format the user is given in (an e-mail address names no token of ours).
+      const sub = user?.sub;
+      if (!sub && !sid) return s.user !== undefined || s.session !== undefined ? { skipped: user?.skipped ?? 'unsupported_subject' } : undefined;
+      return { sub, sid };
     }
     default:
       // email, phone_number, account, did, uri, aliases, …: this API's tokens are not indexed by them.

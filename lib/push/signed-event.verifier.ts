@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import type { CryptoKey, FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters, JWTPayload } from 'jose';
 import { LRUCache } from 'lru-cache';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { IntrospectionCache } from '../cache/introspection.cache.js';
 import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
 import { verifyWithKeys } from '../jwt/authorization-server-keys.js';
@@ -139,13 +140,28 @@ export async function staticKeys(jwks: JSONWebKeySet): Promise<KeyResolver> {
   return jose().createLocalJWKSet({ keys });
 }
 
+/** A replay record's value while the token is being acted on, and once it has been. */
+const PENDING = 'pending';
+const DONE = 'done';
+/** How often a duplicate looks again whether the token it waits for was acted on. */
+const POLL_MS = 50;
+
 /**
  * Remembers the `jti` of accepted pushed tokens for as long as they can pass the `iat` check, so a token is
- * acted on once: across replicas with `cache.redis` (SET NX PX, atomic), in a bounded in-process set
- * otherwise. A token whose processing fails is released, so the sender's retry is not taken for a replay.
+ * acted on once: across replicas with `cache.redis`, in a bounded in-process set otherwise.
+ *
+ * Redis holds a record in two steps, so a failure can never turn the sender's retry into a "replay":
+ * - `claim`: SET NX a *pending* record that expires after `resilience.retryAfterSeconds` (the Retry-After of a
+ *   503). A duplicate arriving meanwhile waits (bounded) for the outcome: acted on → replay; record gone → it
+ *   claims the token itself.
+ * - `complete`, after the evictions succeeded: the record becomes *done* for the whole window.
+ * A token whose processing fails is released (best effort); when Redis is gone and cannot even delete it, the
+ * pending record expires by the time a sender that honours Retry-After tries again. A race costs at most a
+ * second, idempotent, eviction.
  */
 export class ReplayGuard {
   private readonly seen: LRUCache<string, true>;
+  private readonly pendingMs: number;
 
   constructor(
     private readonly kind: string,
@@ -155,6 +171,7 @@ export class ReplayGuard {
     maxRemembered = 100_000,
   ) {
     this.seen = new LRUCache({ max: maxRemembered, ttl: windowMs });
+    this.pendingMs = Math.min(windowMs, Math.max(1000, retryAfterSeconds * 1000));
   }
 
   /** The replay key of a token: issuer and jti, hashed (bounded length, nothing of the sender's values in Redis). */
@@ -162,24 +179,55 @@ export class ReplayGuard {
     return hash('sha256', `${issuer}\u0000${jti}`, 'base64url');
   }
 
-  /** Records the id; rejects with `PushRefusal('replayed')` when it was seen, `PushUnavailable` when Redis cannot answer. */
+  /**
+   * Takes the id for processing; rejects with `PushRefusal('replayed')` when it was seen, `PushUnavailable` when
+   * Redis cannot answer (or another replica is still processing the same token after `pendingMs`).
+   */
   async claim(id: string): Promise<void> {
     if (this.seen.has(id)) throw replayed();
     this.seen.set(id, true);
-    let first: boolean | undefined;
     try {
-      first = await this.cache?.firstUseShared(id, this.windowMs, this.kind);
-    } catch (cause) {
+      await this.claimShared(id);
+    } catch (error) {
       this.seen.delete(id);
-      throw new PushUnavailable('The replay check cannot reach Redis.', this.retryAfterSeconds, { cause });
+      throw error;
     }
-    if (first === false) throw replayed();
+  }
+
+  /** The token was acted on: its shared record lasts the whole window. Resolves false when Redis could not record it (a replay may then act once more). */
+  async complete(id: string): Promise<boolean> {
+    try {
+      await this.cache?.recordShared(id, DONE, this.windowMs, this.kind);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Forgets the id (best effort): the token was not acted on. */
   async release(id: string): Promise<void> {
     this.seen.delete(id);
     await this.cache?.releaseShared(id, this.kind).catch(() => undefined);
+  }
+
+  private async claimShared(id: string): Promise<void> {
+    if (!this.cache) return;
+    const deadline = Date.now() + this.pendingMs;
+    try {
+      for (;;) {
+        const first = await this.cache.firstUseShared(id, this.pendingMs, this.kind, PENDING);
+        if (first !== false) return; // true: ours; undefined: no shared store
+        const state = await this.cache.recordedShared(id, this.kind);
+        if (state !== null && state !== PENDING) throw replayed();
+        if (Date.now() >= deadline) {
+          throw new PushUnavailable('The same token is being processed by another replica; retry later.', this.retryAfterSeconds);
+        }
+        await sleep(POLL_MS);
+      }
+    } catch (error) {
+      if (error instanceof PushRefusal || error instanceof PushUnavailable) throw error;
+      throw new PushUnavailable('The replay check cannot reach Redis.', this.retryAfterSeconds, { cause: error });
+    }
   }
 }
 
