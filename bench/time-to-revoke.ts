@@ -10,20 +10,37 @@
  * For two replicas the time is until *both* answer 401. Also reported: AS introspection calls per second
  * while the token was hot (what the mechanism costs).
  *
- * Prints a markdown table and writes bench/results/time-to-revoke.json. Bounded: well under 2 minutes.
+ * The clock starts when the AS destroys the token (oidc-provider's `access_token.destroyed` /
+ * `client_credentials.destroyed` event, i.e. the revocation at the AS, before its HTTP answer), so pushes the AS
+ * (or a transmitter fed by its events) sends while revoking are timed from the same moment as the other rows.
  *
- * Adding a mechanism (SSF push, back-channel logout — TODO rows below): give it `options` (module options /
- * extras it needs) and `notify` (what the transmitter does after revoking at the AS, e.g. POST a SET to replica A).
+ * Push rows, all over real HTTP on 127.0.0.1:
+ * - SSF push: a Shared Signals transmitter built here on oidc-provider's `access_token.destroyed` event (its own
+ *   ES256 key, its JWK Set served over HTTP): the user session's token is revoked with RFC 7009 by its client, and
+ *   the transmitter signs a CAEP `session-revoked` SET (subject: `iss_sub` user + `opaque` session) and POSTs it
+ *   (`application/secevent+jwt`) to replica A's receiver.
+ * - back-channel logout: oidc-provider ends the session (grant and token revoked) and itself POSTs its signed
+ *   logout token to the `web` client's `backchannel_logout_uri`, replica A's receiver.
+ *
+ * Prints a markdown table and writes bench/results/time-to-revoke.json. Bounded: about 1.5 minutes; a watchdog
+ * ends the process after 150 s, and it always exits by itself.
+ *
+ * Adding a mechanism: give it `options` (module options / extras it needs), `revoke` (how the AS revokes, default
+ * RFC 7009) and `notify` (what a transmitter does after the AS revoked, e.g. POST to replica A).
  */
 import 'reflect-metadata';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import { Controller, Get, Logger, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
-import { IntrospectionModule, type IntrospectionModuleOptions } from '../lib/index.js';
-import { CLIENTS, EmbeddedAuthorizationServer } from '../sample/embedded-authorization-server.js';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { CAEP_EVENTS, IntrospectionModule, type IntrospectionModuleOptions } from '../lib/index.js';
+import { CLIENTS, EmbeddedAuthorizationServer, type SessionToken } from '../sample/embedded-authorization-server.js';
 import { hasRedis, TestRedis } from '../test/support/redis-server.js';
 
 Logger.overrideLogger(false);
@@ -41,10 +58,81 @@ const PHASES = [1 / 6, 1 / 2, 5 / 6];
 /** Give up on one run after this long (a mechanism that does not revoke shows as "> limit"). */
 const LIMIT_MS = TTL_SECONDS * 1000 + 2000;
 const WEBHOOK_SECRET = 'bench-webhook-secret-0123456789';
+const INDEX_SECRET = 'bench-index-secret-0123456789';
+const SSF_AUDIENCE = 'https://api.bench.example.com/ssf';
+/** The whole script is stopped after this long, whatever happens (it normally takes about 1.5 minutes). */
+const WATCHDOG_MS = 150_000;
+/** `TTR_ONLY=<part of a name>`: run only those rows (for trying one mechanism; the results file is not written). */
+const ONLY = process.env.TTR_ONLY?.toLowerCase();
 
-/** What a run knows when a mechanism is notified. */
+/**
+ * A Shared Signals transmitter (RFC 8935 push) built on the AS's events: its own ES256 key, its JWK Set served over
+ * real HTTP on 127.0.0.1; `push()` signs a SET (RFC 8417) and POSTs it to a receiver.
+ */
+class Transmitter {
+  readonly issuer = 'https://ssf.bench.example.com';
+  private constructor(
+    private readonly server: Server,
+    private readonly privateKey: CryptoKey,
+  ) {}
+
+  static async start(): Promise<Transmitter> {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid: 'bench-ssf-1', alg: 'ES256', use: 'sig' };
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ keys: [publicJwk] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    return new Transmitter(server, privateKey);
+  }
+
+  get jwksUri(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/jwks`;
+  }
+
+  /** CAEP session-revoked for `sub`'s session `sid` (SSF 1.0 `complex` subject), signed and POSTed to `url`. */
+  async pushSessionRevoked(url: string, subjectIssuer: string, sub: string, sid: string): Promise<void> {
+    const now = Math.floor(Date.now() / 1000);
+    const set = await new SignJWT({
+      iss: this.issuer,
+      aud: SSF_AUDIENCE,
+      jti: randomUUID(),
+      iat: now,
+      events: {
+        [CAEP_EVENTS.sessionRevoked]: {
+          subject: { format: 'complex', user: { format: 'iss_sub', iss: subjectIssuer, sub }, session: { format: 'opaque', id: sid } },
+          event_timestamp: now,
+        },
+      },
+    })
+      .setProtectedHeader({ alg: 'ES256', kid: 'bench-ssf-1', typ: 'secevent+jwt' })
+      .sign(this.privateKey);
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/secevent+jwt' }, body: set });
+    const text = await res.text();
+    if (res.status !== 202) throw new Error(`SSF receiver answered ${res.status} ${text}`);
+  }
+
+  stop(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** Shared parts of the run, set up once in main(). */
+interface Bench {
+  as: EmbeddedAuthorizationServer;
+  transmitter: Transmitter;
+  /** Called with every access token the AS destroys (the transmitter's feed); set per run. */
+  onDestroyed?: (token: { jti?: string; accountId?: string; sid?: string }) => void;
+}
+
+/** What a run knows when the AS revokes the token and a mechanism is notified. */
 interface RunContext {
+  bench: Bench;
   token: string;
+  /** The user session of `token` (mechanisms with `sessionToken`). */
+  session?: SessionToken;
   /** Base URLs of the replicas (the first one receives pushes). */
   replicas: readonly string[];
 }
@@ -57,9 +145,15 @@ interface Mechanism {
   /** Cache options beside `ttlSeconds` and the shared store. */
   cache?: Record<string, unknown>;
   /** Module extras (e.g. the webhook route), per topology. */
-  extras?: (replicas: 1 | 2) => { revocationWebhook?: { path: string; scope?: 'this-replica' } };
+  extras?: (replicas: 1 | 2) => Record<string, { path: string; scope?: 'this-replica' }>;
   /** Module options beside the cache. */
-  options?: Partial<IntrospectionModuleOptions>;
+  options?: (bench: Bench) => Partial<IntrospectionModuleOptions>;
+  /** Tokens of a user session at the `web` client (`sub` + `sid` in introspection) instead of client credentials. */
+  sessionToken?: boolean;
+  /** Before the runs of a topology (e.g. point the client's back-channel logout URI at replica A). */
+  prepare?: (bench: Bench, replicas: readonly string[]) => void;
+  /** How the AS revokes the token. Default: RFC 7009 by its client. */
+  revoke?: (run: RunContext) => Promise<void>;
   /** After the AS revoked the token: what a transmitter would send (nothing for pull-only mechanisms). */
   notify?: (run: RunContext) => Promise<void>;
   /** Not measurable yet: why (printed instead of figures). */
@@ -84,7 +178,7 @@ const MECHANISMS: Mechanism[] = [
     cache: { revalidation: { refreshAheadWindow: 0 } },
     // One replica on the in-memory cache: the webhook says it reaches only this replica (no broadcast needed).
     extras: (replicas) => ({ revocationWebhook: { path: 'internal/revocations', ...(replicas === 1 ? { scope: 'this-replica' as const } : {}) } }),
-    options: { revocationWebhookSecret: WEBHOOK_SECRET },
+    options: () => ({ revocationWebhookSecret: WEBHOOK_SECRET }),
     notify: async ({ token, replicas }) => {
       const res = await fetch(`${replicas[0]}/internal/revocations`, {
         method: 'POST',
@@ -95,12 +189,42 @@ const MECHANISMS: Mechanism[] = [
       if (!res.ok) throw new Error(`webhook answered ${res.status}`);
     },
   },
-  // TODO(issue 16 part 1): SSF push (RFC 8935) — options: the receiver route + transmitter JWKS; notify: sign a CAEP
-  // session-revoked / token-claims-change SET with the transmitter key and POST it (application/secevent+jwt) to replica A.
-  { name: 'SSF push (RFC 8935)', settings: '—', pending: 'not yet measured (receiver built in another branch)' },
-  // TODO(issue 16 part 1): back-channel logout — options: the logout route + the AS as issuer; notify: let oidc-provider
-  // send the logout token itself (end the session / `backchannelLogout` with sid/sub) to replica A.
-  { name: 'back-channel logout', settings: '—', pending: 'not yet measured (receiver built in another branch)' },
+  {
+    name: 'SSF push (RFC 8935)',
+    settings: `ttl ${TTL_SECONDS} s, RFC 7009 → CAEP session-revoked SET to replica A`,
+    cache: { revalidation: { refreshAheadWindow: 0 } },
+    sessionToken: true,
+    extras: (replicas) => ({ securityEventReceiver: { path: 'ssf/events', ...(replicas === 1 ? { scope: 'this-replica' as const } : {}) } }),
+    options: (bench) => ({
+      securityEvents: { issuer: bench.transmitter.issuer, audience: SSF_AUDIENCE, jwksUri: bench.transmitter.jwksUri, subjectIssuer: bench.as.issuer },
+    }),
+    // The transmitter: oidc-provider's `access_token.destroyed` (RFC 7009 revocation) → a signed SET to replica A.
+    revoke: async (run) => {
+      const delivered: Array<Promise<void>> = [];
+      run.bench.onDestroyed = (token) => {
+        if (token.jti !== run.token || !token.accountId || !token.sid) return;
+        delivered.push(run.bench.transmitter.pushSessionRevoked(`${run.replicas[0]}/ssf/events`, run.bench.as.issuer, token.accountId, token.sid));
+      };
+      try {
+        await run.bench.as.revokeAs(CLIENTS.web, run.token);
+        await Promise.all(delivered);
+        if (delivered.length !== 1) throw new Error(`the transmitter sent ${delivered.length} SETs for one revocation`);
+      } finally {
+        run.bench.onDestroyed = undefined;
+      }
+    },
+  },
+  {
+    name: 'back-channel logout',
+    settings: `ttl ${TTL_SECONDS} s, oidc-provider ends the session, logout token to replica A`,
+    cache: { revalidation: { refreshAheadWindow: 0 } },
+    sessionToken: true,
+    extras: (replicas) => ({ backchannelLogoutReceiver: { path: 'oidc/backchannel-logout', ...(replicas === 1 ? { scope: 'this-replica' as const } : {}) } }),
+    options: (bench) => ({ backchannelLogout: { issuer: bench.as.issuer, audience: CLIENTS.web.clientId, jwksUri: bench.as.jwksUri } }),
+    prepare: (bench, replicas) => bench.as.setBackchannelLogoutUri(`${replicas[0]}/oidc/backchannel-logout`),
+    // oidc-provider revokes the session's grant and token, then POSTs its signed logout token (rejects unless 200).
+    revoke: (run) => run.bench.as.endSession(run.session!),
+  },
 ];
 
 @Controller('api')
@@ -111,7 +235,8 @@ class ApiController {
   }
 }
 
-async function startReplica(as: EmbeddedAuthorizationServer, mechanism: Mechanism, redisUrl: string | undefined, keyPrefix: string) {
+async function startReplica(bench: Bench, mechanism: Mechanism, redisUrl: string | undefined, keyPrefix: string) {
+  const { as } = bench;
   const module = IntrospectionModule.forRootAsync({
     ...(mechanism.extras?.(redisUrl ? 2 : 1) ?? {}),
     useFactory: (): IntrospectionModuleOptions => ({
@@ -120,8 +245,8 @@ async function startReplica(as: EmbeddedAuthorizationServer, mechanism: Mechanis
       ...CLIENTS.basic,
       metrics: false,
       resilience: { retries: 0 },
-      cache: { ttlSeconds: TTL_SECONDS, ...(redisUrl ? { redis: redisUrl, keyPrefix } : {}), ...(mechanism.cache ?? {}) },
-      ...(mechanism.options ?? {}),
+      cache: { ttlSeconds: TTL_SECONDS, ...(redisUrl ? { redis: redisUrl, keyPrefix, indexSecret: INDEX_SECRET } : {}), ...(mechanism.cache ?? {}) },
+      ...(mechanism.options?.(bench) ?? {}),
     }),
   });
   @Module({ imports: [module], controllers: [ApiController] })
@@ -148,6 +273,9 @@ function busyClient(url: string, token: string, stop: { done: boolean }, sent: {
   })();
 }
 
+/** Notified with the value of every token the AS destroys (set during a revocation). */
+let destroyedTimer: ((jti: string | undefined) => void) | undefined;
+
 interface RunResult {
   phase: number;
   /** Until every replica answered 401, ms (undefined: not within LIMIT_MS). */
@@ -159,8 +287,10 @@ interface RunResult {
   requestsPerSecondPerReplica: number;
 }
 
-async function measure(as: EmbeddedAuthorizationServer, replicas: readonly string[], mechanism: Mechanism, phase: number): Promise<RunResult> {
-  const token = await as.issueToken({ scope: 'read' });
+async function measure(bench: Bench, replicas: readonly string[], mechanism: Mechanism, phase: number): Promise<RunResult> {
+  const { as } = bench;
+  const session = mechanism.sessionToken ? await as.issueSessionToken(`bench-${randomUUID().slice(0, 8)}`) : undefined;
+  const token = session?.token ?? (await as.issueToken({ scope: 'read' }));
   const stop = { done: false };
   // Warm-up: the first request fetches the entry (one replica first, as real traffic would start somewhere).
   for (const url of replicas) {
@@ -171,15 +301,39 @@ async function measure(as: EmbeddedAuthorizationServer, replicas: readonly strin
   const callsBefore = as.introspectionRequests;
   const sent = { count: 0 };
   const clients = replicas.map((url) => busyClient(url, token, stop, sent));
-  await sleep(phase * TTL_SECONDS * 1000);
-  const asCallsPerSecond = (as.introspectionRequests - callsBefore) / ((Date.now() - countedFrom) / 1000);
-  await as.revoke(token);
-  const revokedAt = Date.now();
-  await mechanism.notify?.({ token, replicas });
-  const timer = sleep(LIMIT_MS).then(() => (stop.done = true));
-  const seen = await Promise.all(clients);
-  stop.done = true;
-  void timer;
+  // A client that fails is reported by Promise.all below (or after a failed revocation), never as an unhandled rejection.
+  for (const client of clients) client.catch(() => undefined);
+  let asCallsPerSecond: number;
+  let revokedAt: number;
+  let seen: Array<number | undefined>;
+  try {
+    await sleep(phase * TTL_SECONDS * 1000);
+    asCallsPerSecond = (as.introspectionRequests - callsBefore) / ((Date.now() - countedFrom) / 1000);
+    // The revocation at the AS: the moment oidc-provider destroys the token (before its answer to the revoker).
+    let destroyedAt: number | undefined;
+    destroyedTimer = (jti) => {
+      if (jti === token) destroyedAt ??= Date.now();
+    };
+    const run: RunContext = { bench, token, session, replicas };
+    try {
+      await (mechanism.revoke ? mechanism.revoke(run) : as.revoke(token));
+    } finally {
+      destroyedTimer = undefined;
+    }
+    if (destroyedAt === undefined) throw new Error(`${mechanism.name}: the AS did not destroy the token`);
+    revokedAt = destroyedAt;
+    await mechanism.notify?.(run);
+    const limit = setTimeout(() => (stop.done = true), LIMIT_MS);
+    try {
+      seen = await Promise.all(clients);
+    } finally {
+      clearTimeout(limit);
+    }
+  } finally {
+    // Every client loop has ended before the replicas are closed.
+    stop.done = true;
+    await Promise.allSettled(clients);
+  }
   const requestsPerSecondPerReplica = sent.count / replicas.length / ((Date.now() - countedFrom) / 1000);
   const perReplicaMs = seen.map((at) => (at === undefined ? undefined : at - revokedAt));
   const ms = perReplicaMs.some((t) => t === undefined) ? undefined : Math.max(...(perReplicaMs as number[]));
@@ -197,11 +351,19 @@ interface Row {
 async function main(): Promise<void> {
   const started = Date.now();
   const as = await EmbeddedAuthorizationServer.start();
+  const transmitter = await Transmitter.start();
+  const bench: Bench = { as, transmitter };
+  for (const event of ['access_token.destroyed', 'client_credentials.destroyed']) {
+    as.on(event, (token: { jti?: string; accountId?: string; sid?: string }) => {
+      destroyedTimer?.(token.jti);
+      if (event === 'access_token.destroyed') bench.onDestroyed?.(token);
+    });
+  }
   const redis = hasRedis ? await TestRedis.start() : undefined;
   if (!redis) console.warn('redis-server not found (apt-get install redis-server): the two-replica rows are skipped.');
   const rows: Row[] = [];
   try {
-    for (const mechanism of MECHANISMS) {
+    for (const mechanism of MECHANISMS.filter((m) => !ONLY || m.name.toLowerCase().includes(ONLY))) {
       for (const count of [1, 2] as const) {
         if (mechanism.pending) {
           rows.push({ mechanism: mechanism.name, settings: mechanism.settings, replicas: count, pending: mechanism.pending });
@@ -217,12 +379,13 @@ async function main(): Promise<void> {
           const urls: string[] = [];
           for (let i = 0; i < count; i++) {
             // One replica runs on its in-process cache; two share the Redis (entries, evictions by pub/sub).
-            const replica = await startReplica(as, mechanism, count === 2 ? redis!.url : undefined, keyPrefix);
+            const replica = await startReplica(bench, mechanism, count === 2 ? redis!.url : undefined, keyPrefix);
             apps.push(replica.app);
             urls.push(replica.url);
           }
+          mechanism.prepare?.(bench, urls);
           const runs: RunResult[] = [];
-          for (const phase of PHASES) runs.push(await measure(as, urls, mechanism, phase));
+          for (const phase of PHASES) runs.push(await measure(bench, urls, mechanism, phase));
           rows.push({ mechanism: mechanism.name, settings: mechanism.settings, replicas: count, runs });
           process.stderr.write(`${mechanism.name}, ${count} replica(s): ${runs.map((r) => r.ms ?? 'none').join(' / ')} ms\n`);
         } finally {
@@ -232,6 +395,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await redis?.kill();
+    await transmitter.stop();
     await as.stop();
   }
 
@@ -261,6 +425,7 @@ async function main(): Promise<void> {
     `\nRevocation at phases ${PHASES.map((p) => p.toFixed(2)).join(', ')} of a ${TTL_SECONDS} s entry; ~${RATE} requests/s per replica; ` +
       `two replicas: until both answer 401. Whole run: ${((Date.now() - started) / 1000).toFixed(1)} s.`,
   );
+  if (ONLY) return;
   const out = join(here, '..', '..', 'bench', 'results');
   mkdirSync(out, { recursive: true });
   writeFileSync(
@@ -279,5 +444,16 @@ async function main(): Promise<void> {
   );
 }
 
-await main();
-process.exit(0);
+// Bounded whatever happens: a stuck run cannot keep the process (or CI) waiting.
+setTimeout(() => {
+  console.error(`time-to-revoke: still running after ${WATCHDOG_MS / 1000} s, giving up.`);
+  process.exit(2);
+}, WATCHDOG_MS).unref();
+// Everything is closed in main(); exit explicitly anyway (an HTTP keep-alive agent must not hold the process).
+await main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -506,6 +506,15 @@ export class EmbeddedAuthorizationServer {
       extraTokenClaims: () => (this.nextClaims ? JSON.parse(JSON.stringify(this.nextClaims)) : undefined),
       ttl: { ClientCredentials: () => ttl(), RefreshToken: () => 14 * 86_400, Grant: () => 14 * 86_400 },
       jwks: { keys: this.signingKeys },
+      // oidc-provider guards its own outgoing requests (back-channel logout tokens) against special-use addresses
+      // (SSRF) — in plain Node; under Jest its guard is not installed. This server and the clients it calls live on
+      // 127.0.0.1, so loopback URLs go out without that guard (any other URL keeps it).
+      fetch: (url, options) => {
+        const { hostname } = new URL(url instanceof Request ? url.url : url);
+        if (hostname !== '127.0.0.1' && hostname !== 'localhost' && hostname !== '[::1]') return fetch(url, options);
+        const { dispatcher: _ssrfGuard, ...loopback } = (options ?? {}) as RequestInit & { dispatcher?: unknown };
+        return fetch(url, loopback);
+      },
     });
     // oidc-provider logs server errors through its own emitter; keep test output quiet.
     provider.on('server_error', () => undefined);
