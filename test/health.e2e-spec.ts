@@ -42,8 +42,12 @@ describe.each(ADAPTERS)('IntrospectionHealthIndicator through a real Terminus en
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('ok');
     expect(res.body.details['authorization-server']).toMatchObject({ status: 'up', breaker: 'closed', latencyMs: expect.any(Number) });
+    const started = Date.now();
     for (let i = 0; i < 10; i++) expect((await call(`${url}/health/ready`)).status).toBe(200);
-    expect(as.introspectionRequests).toBe(1);
+    // One probe per cache window: exactly 1 when the calls fit in one window; a loaded CI machine may spread them over more.
+    const windows = 1 + Math.floor((Date.now() - started) / CACHE_MS);
+    expect(as.introspectionRequests).toBeLessThanOrEqual(Math.min(windows, 10));
+    if (windows === 1) expect(as.introspectionRequests).toBe(1);
   });
 
   it('down when the AS stops (probes alone never open the breaker), down (circuit_open) once user lookups opened it, up after recovery — the probe closes it', async () => {
