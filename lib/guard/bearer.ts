@@ -5,6 +5,8 @@
 const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 /** RFC 9449 §7.1: `Authorization: DPoP <token68>`, the same syntax under the DPoP scheme. */
 const DPOP = /^dpop +([A-Za-z0-9\-._~+/]+=*)$/i;
+/** A b64token alone: the common `Bearer <token>` (one space, canonical case) is checked without a match array. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /**
  * What the Authorization header held. `other_scheme`: credentials of another scheme (`Basic …`) —
@@ -33,7 +35,14 @@ export function extractBearer(header: unknown, maxTokenLength: number, acceptDpo
   if (header.length > maxTokenLength + 16) {
     return { kind: 'malformed', description: `The bearer token is longer than ${maxTokenLength} characters.` };
   }
-  if (acceptDpop && /^dpop(\s|$)/i.test(header)) {
+  // The common form first: `Bearer ` then a b64token, exactly what BEARER accepts when the scheme is written so
+  // and followed by one space (anything else takes the general path below, which answers the same).
+  if (header.startsWith('Bearer ') && header.charCodeAt(7) !== 32) {
+    const token = header.slice(7);
+    if (B64TOKEN.test(token) && token.length <= maxTokenLength) return { kind: 'token', token };
+  }
+  // `(c | 0x20) === 0x64`: 'd' or 'D' — the DPoP test only for headers that can be one.
+  if (acceptDpop && (header.charCodeAt(0) | 0x20) === 0x64 && /^dpop(\s|$)/i.test(header)) {
     const dpop = DPOP.exec(header);
     if (!dpop) return { kind: 'malformed', description: 'The Authorization header must hold exactly one DPoP-bound token: Authorization: DPoP <token>.' };
     if (dpop[1].length > maxTokenLength) return { kind: 'malformed', description: `The access token is longer than ${maxTokenLength} characters.` };

@@ -84,6 +84,8 @@ const FAIL_OPEN_REASONS: ReadonlySet<AuthorizationServerUnavailableError['reason
 
 /** A bearer token on a connection without a client certificate: the same frozen object for every such request. */
 const BEARER_PRESENTATION: TokenPresentation = Object.freeze({ scheme: 'bearer' });
+/** The cache-hit lookup's options for a plain Bearer token on a route without introspection options: one object, not one per request. */
+const BEARER_LOOKUP: IntrospectOptions = Object.freeze({ presentation: BEARER_PRESENTATION });
 
 /** What `request.introspectionOutage` holds when a `fail-open` route proceeds during an outage. */
 export interface IntrospectionOutage {
@@ -191,7 +193,8 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     const certificateThumbprint = this.certificateThumbprint(request);
     const presentation: TokenPresentation = certificateThumbprint === undefined ? BEARER_PRESENTATION : { scheme: 'bearer', certificateThumbprint };
     // A fresh answer in memory is decided synchronously: no promise for Nest to await (Nest accepts a boolean).
-    const cached = this.introspection.cachedResult(extracted.token, route.introspectOptions ? { ...route.introspectOptions, presentation } : { presentation });
+    const lookup = route.introspectOptions ? { ...route.introspectOptions, presentation } : presentation === BEARER_PRESENTATION ? BEARER_LOOKUP : { presentation };
+    const cached = this.introspection.cachedResult(extracted.token, lookup);
     if (cached !== undefined) return this.admit(context, request, route, extracted.token, presentation, cached);
     return this.introspectAndAdmit(context, request, route, extracted.token, presentation);
   }
