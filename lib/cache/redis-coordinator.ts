@@ -104,7 +104,14 @@ export async function createRedisBackend(
     socket: { connectTimeout: Math.max(1000, options.storeTimeoutMs * 10), reconnectStrategy: (retries: number) => (closing ? false : Math.min(100 * 2 ** retries, 2000)) },
   }) as unknown as RedisClient;
   client.on('error', (error) => log.warn('redis-error', `Redis (${redact(options.url)}): ${error.message}`));
-  client.connect().catch((error: Error) => log.warn('redis-connect', `Redis (${redact(options.url)}) not reachable yet: ${error.message}`));
+  const connecting = client
+    .connect()
+    .then(() => undefined, (error: Error) => log.warn('redis-connect', `Redis (${redact(options.url)}) not reachable yet: ${error.message}`));
+  // Start with the connection up when Redis answers (bounded by the connect timeout; a Redis that is down does not hold
+  // start-up longer): commands fail at once while disconnected, so an eviction right after start-up would fail.
+  let waited: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([connecting, new Promise<void>((resolve) => (waited = setTimeout(resolve, Math.max(1000, options.storeTimeoutMs * 10))))]);
+  clearTimeout(waited);
   // One Keyv per namespace (a Keyv store adapter has a single namespace); Keyv's own prefix off, so keys are `<ns>::<key>`.
   const keyv = (namespace: string) =>
     new redis.Keyv({
