@@ -7,7 +7,8 @@
  *   floor:     an async global guard that only attaches a constant principal (what any guard costs in Nest)
  *   handrolled: a competent hand-written guard with a Map cache keyed by the raw token (expiry checked)
  *   naive:     a hand-written guard that calls the introspection endpoint on every request
- * Prints one JSON line with the ports, then serves until killed. BENCH_ONLY=<name> starts only that app.
+ * Prints one JSON line with the ports, then serves until killed. BENCH_ONLY=<name> starts only that app
+ * (the hot-path comparison runs each app in a process of its own, as production runs one app per process).
  * A line `cpu` on stdin prints this process's CPU time (`{"cpu":µs}`): the parent attributes it per request.
  */
 import 'reflect-metadata';

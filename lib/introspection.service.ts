@@ -4,7 +4,7 @@ import { BackgroundRevalidator } from './cache/background-revalidator.js';
 import { IntrospectionCache, type ActiveRecord, type PolicyCheck } from './cache/introspection.cache.js';
 import type { SharedEntry } from './cache/sealed-entry.js';
 import { SingleFlight } from './cache/single-flight.js';
-import { checkBinding, inactive, validateClaims, type IntrospectionResponse } from './client/introspection-response.js';
+import { checkBinding, inactive, isBoundTokenType, validateClaims, type IntrospectionResponse } from './client/introspection-response.js';
 import { IntrospectionClient } from './client/introspection.client.js';
 import {
   AuthorizationServerUnavailableError,
@@ -109,14 +109,14 @@ export class IntrospectionService implements OnApplicationShutdown {
     const cache = this.cache;
     if (!cache || options?.requireIntrospection === true || typeof token !== 'string' || token.length === 0) return undefined;
     if (this.jwt?.handles(token)) return undefined;
-    const record = cache.readLocalToken(token);
+    const now = Date.now();
+    const record = cache.readLocalToken(token, now);
     if (!record) return undefined;
     if (!record.result.active) {
       this.telemetry.cacheLookup('negative_hit');
       return this.report(token, record.result, 'cache', options);
     }
     const active = record as ActiveRecord;
-    const now = Date.now();
     if (now >= active.freshUntil) return undefined;
     this.telemetry.cacheLookup('hit');
     this.revalidateInBackground(token, undefined, active, now, options);
@@ -356,7 +356,9 @@ export class IntrospectionService implements OnApplicationShutdown {
    */
   private report(token: string, found: IntrospectionResult, source: ResultSource, options?: IntrospectOptions): IntrospectionResult {
     let result = found;
-    if (result.active && (result.cnf !== undefined || result.token_type !== undefined || options?.presentation?.scheme === 'dpop')) {
+    // Without `cnf` and without a proof, only a bound `token_type` can refuse a result (see checkBinding): a plain
+    // bearer token's cache hit skips the check.
+    if (result.active && (result.cnf !== undefined || options?.presentation?.scheme === 'dpop' || isBoundTokenType(result.token_type))) {
       const refused = checkBinding(result, options?.presentation);
       if (refused) result = inactive(refused);
     }

@@ -108,16 +108,16 @@ export class IntrospectionCache {
    * The in-process record of a token, read synchronously: the hot path of a cache hit. The token's key
    * is remembered once it was found active, so later hits skip the hash.
    */
-  readLocalToken(token: string): LocalRecord | undefined {
+  readLocalToken(token: string, now = Date.now()): LocalRecord | undefined {
     const known = this.keys.get(token);
     if (known !== undefined) {
-      const record = this.local.get(known, Date.now());
+      const record = this.local.get(known, now);
       // Evicted, expired or answered inactive since: forget the memo with the record.
       if (!record?.result.active) this.keys.delete(token);
       return record;
     }
     const key = hash('sha256', this.keyBase + token, 'base64url');
-    const record = this.local.get(key, Date.now());
+    const record = this.local.get(key, now);
     if (record?.result.active) {
       if (this.keys.size >= this.options.maxEntries) this.keys.delete(this.keys.keys().next().value!);
       this.keys.set(token, key);

@@ -80,6 +80,7 @@ export interface ClaimPolicy {
 const ACCESS_TOKEN_TYPES = new Set(['bearer', 'access_token', 'urn:ietf:params:oauth:token-type:access_token']);
 /** `token_type` values of sender-constrained access tokens (RFC 9449 §6.2): usable only with a proof of possession. */
 const BOUND_TOKEN_TYPES = new Set(['dpop']);
+const BOUND_TOKEN_TYPE_LENGTHS = new Set([...BOUND_TOKEN_TYPES].map((type) => type.length));
 /** Keycloak's `typ` of access tokens; any other `typ` it sends (Refresh, Offline, ID, Logout) is not one. */
 const KEYCLOAK_ACCESS_TYP = new Set(['bearer']);
 
@@ -147,12 +148,17 @@ export interface TokenPresentation {
  * RFC 9449 §7.1 and RFC 8705 §3: a bound token is accepted only with the proof its `cnf` asks for, and a
  * token presented under the DPoP scheme must be DPoP-bound to the proof's key. Undefined: accepted.
  */
+/** Whether a `token_type` says the token is sender-constrained (RFC 9449 §6.2: `DPoP`, any case); no string is built for others. */
+export function isBoundTokenType(type: unknown): boolean {
+  return typeof type === 'string' && BOUND_TOKEN_TYPE_LENGTHS.has(type.length) && BOUND_TOKEN_TYPES.has(type.toLowerCase());
+}
+
 export function checkBinding(result: ActiveIntrospectionResult, presentation: TokenPresentation | undefined): InvalidTokenReason | undefined {
   const cnf = result.cnf as { jkt?: unknown; 'x5t#S256'?: unknown } | null | undefined;
   if (cnf !== undefined && (cnf === null || typeof cnf !== 'object' || Array.isArray(cnf))) return 'sender_constrained';
   const jkt = cnf?.jkt;
   const x5t = cnf?.['x5t#S256'];
-  const boundToDpop = jkt !== undefined || (typeof result.token_type === 'string' && BOUND_TOKEN_TYPES.has(result.token_type.toLowerCase()));
+  const boundToDpop = jkt !== undefined || isBoundTokenType(result.token_type);
   const boundToCertificate = x5t !== undefined;
   // A confirmation method this API cannot check (e.g. an empty cnf, or cnf.jwk): never as a bearer token.
   if (cnf !== undefined && !boundToDpop && !boundToCertificate) return 'sender_constrained';

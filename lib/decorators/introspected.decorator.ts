@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext, type PipeTransform, type Type } from '@nestjs/common';
-import { introspectionResults, requestOf } from '../guard/execution-context.js';
+import { acceptedTokens, requestOf } from '../guard/execution-context.js';
 import type { ActiveIntrospectionResult } from '../interfaces/introspection-result.interface.js';
 
 /** Claim names `@Introspected()` knows: the RFC 7662 §2.2 fields and the derived `scopes` / `stale`. */
@@ -34,6 +34,6 @@ export interface IntrospectedDecorator {
  */
 export const Introspected: IntrospectedDecorator = createParamDecorator((claim: string | undefined, context: ExecutionContext) => {
   const request = requestOf(context) as object | undefined;
-  const result = (request && introspectionResults.get(request)) as Record<string, unknown> | undefined;
+  const result = (request && acceptedTokens.get(request)?.result) as Record<string, unknown> | undefined;
   return claim ? result?.[claim] : result;
 }) as IntrospectedDecorator;

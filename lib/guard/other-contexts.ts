@@ -4,7 +4,7 @@ import type { ActiveIntrospectionResult } from '../interfaces/introspection-resu
 import type { IntrospectionService } from '../introspection.service.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { CLOSE_CODES, ConnectionRefusedError, checkToken, closeSocket, connections, routeRefusal } from './connection.authenticator.js';
-import { introspectionResults, presentedTokens, requestOf } from './execution-context.js';
+import { acceptedTokens, requestOf } from './execution-context.js';
 import type { RouteChecks } from './route-checks.js';
 import { socketFairnessKey } from './fairness-key.js';
 import { bearerOrRawToken } from './token-sources.js';
@@ -83,8 +83,7 @@ export class OtherContextAuthorizer {
     // A refusal here is about this handler only: the connection stays open (its token is still valid).
     const refused = route.checks && routeRefusal(route.checks, result, this.roles, this.options.clockSkewSeconds);
     if (refused) throw await fail(refused);
-    introspectionResults.set(resultKey, result);
-    presentedTokens.set(resultKey, { token: principal.token, presentation: principal.presentation });
+    acceptedTokens.set(resultKey, { result, token: principal.token, presentation: principal.presentation });
     return true;
   }
 
@@ -109,8 +108,7 @@ export class OtherContextAuthorizer {
       if (refused) throw refused;
       const key = typeof transport === 'object' && transport !== null ? transport : typeof data === 'object' && data !== null ? data : undefined;
       if (key) {
-        introspectionResults.set(key, result);
-        presentedTokens.set(key, { token: extraction.token, presentation });
+        acceptedTokens.set(key, { result, token: extraction.token, presentation });
       }
       return true;
     } catch (error) {

@@ -36,7 +36,7 @@ import { bearerChallenge, bearerChallenge as bearerChallengeOf, dpopChallenge, e
 import { headerCertificateThumbprint, socketCertificateThumbprint } from './client-certificate.js';
 import type { TokenPresentation } from '../client/introspection-response.js';
 import { DpopProofError, type VerifiedDpopProof } from '../dpop/dpop-proof.js';
-import { introspectionResults, presentedTokens, requestOf, responseOf } from './execution-context.js';
+import { acceptedTokens, requestOf, responseOf } from './execution-context.js';
 import { compileTokenSources, type TokenExtractor } from './token-sources.js';
 import { OtherContextAuthorizer, realtimeGraphqlConnection, type ContextRequirements } from './other-contexts.js';
 import { declaresRouteChecks, evaluateRouteChecks, readRouteChecks, type RouteChecks } from './route-checks.js';
@@ -250,8 +250,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     }
     if (route.checks) this.checkRoute(context, route.checks, result, token, scheme);
     request[this.options.userProperty] = result;
-    introspectionResults.set(request, result);
-    presentedTokens.set(request, { token, presentation });
+    acceptedTokens.set(request, { result, token, presentation });
     this.telemetry?.decision('allowed');
     return true;
   }
@@ -282,7 +281,11 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     const raw: unknown = request.rawHeaders ?? request.raw?.rawHeaders;
     if (Array.isArray(raw)) {
       let count = 0;
-      for (let i = 0; i < raw.length; i += 2) if (typeof raw[i] === 'string' && raw[i].length === 13 && raw[i].toLowerCase() === 'authorization') count++;
+      for (let i = 0; i < raw.length; i += 2) {
+        const name: unknown = raw[i];
+        // Lower-cased (a new string) only for the rare spelling that is neither of the two usual ones.
+        if (typeof name === 'string' && name.length === 13 && (name === 'Authorization' || name === 'authorization' || name.toLowerCase() === 'authorization')) count++;
+      }
       if (count > 1) return { kind: 'malformed', description: 'Send exactly one Authorization header.' };
     }
     return extractBearer(request.headers?.authorization, this.options.maxTokenLength, this.options.dpop !== false);

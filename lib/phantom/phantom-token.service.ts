@@ -3,7 +3,7 @@ import { Logger, type OnModuleInit } from '@nestjs/common';
 import type { ModulesContainer } from '@nestjs/core';
 import type { JWK } from 'jose';
 import { IntrospectionConfigurationError, InvalidTokenError } from '../errors/introspection.errors.js';
-import { presentedTokens } from '../guard/execution-context.js';
+import { acceptedTokens } from '../guard/execution-context.js';
 import type { ActiveIntrospectionResult, IntrospectOptions } from '../interfaces/introspection-result.interface.js';
 import { PHANTOM_AUDIENCES_KEY } from '../introspection.constants.js';
 import type { IntrospectionService } from '../introspection.service.js';
@@ -120,7 +120,7 @@ export class PhantomTokenService implements OnModuleInit {
    * known, `PhantomTokenError` for a request without a validated token or an unknown audience.
    */
   forRequest(request: object, audience?: string): Promise<string> {
-    const presented = presentedTokens.get(request);
+    const presented = acceptedTokens.get(request);
     if (!presented) {
       return Promise.reject(
         new PhantomTokenError('no_validated_token', 'No token was validated for this request (a @Public() route, or fail-open during an outage).'),

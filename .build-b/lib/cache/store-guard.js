@@ -1,0 +1,60 @@
+import { Logger } from '@nestjs/common';
+import { BrokenCircuitError, ConsecutiveBreaker, TimeoutStrategy, circuitBreaker, handleAll, timeout, wrap, } from 'cockatiel';
+import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
+/**
+ * Protects requests from a shared cache store (e.g. Redis) that throws, hangs or is gone: every
+ * operation has a timeout, and after a few failures in a row the store is skipped for a while
+ * (a cockatiel circuit breaker), then tried again. A failed read is a miss; a failed write is dropped.
+ */
+export class StoreGuard {
+    constructor(timeoutMs, skipForMs = 2000, failuresToSkip = 3) {
+        this.long = new Map();
+        this.log = new RateLimitedLogger(new Logger('IntrospectionCache'));
+        /** Set on application shutdown: the store is not touched again (a store client may reconnect on demand). */
+        this.closed = false;
+        const breaker = circuitBreaker(handleAll, { halfOpenAfter: skipForMs, breaker: new ConsecutiveBreaker(failuresToSkip) });
+        breaker.onBreak(() => this.log.warn('store-open', `Cache store failing: skipping it for ${skipForMs} ms (asking the authorization server instead).`));
+        breaker.onReset(() => new Logger('IntrospectionCache').log('Cache store answers again: using it.'));
+        this.breaker = breaker;
+        this.policy = wrap(breaker, timeout(timeoutMs, TimeoutStrategy.Aggressive));
+    }
+    /** From now on no operation reaches the store: reads miss, writes are dropped, evictions reject. */
+    close() {
+        this.closed = true;
+    }
+    /** Runs a store operation; resolves `undefined` instead of failing. */
+    async soft(op, fn) {
+        if (this.closed)
+            return undefined;
+        try {
+            return await this.policy.execute(fn);
+        }
+        catch (error) {
+            if (!(error instanceof BrokenCircuitError))
+                this.failed(op, error);
+            return undefined;
+        }
+    }
+    /**
+     * Runs a store operation that must not fail silently (evictions): rejects with the cause.
+     * `timeoutMs` overrides the per-operation timeout for operations that touch many keys (a purge).
+     */
+    async strict(op, fn, timeoutMs) {
+        if (this.closed)
+            throw new Error(`The cache store could not ${op}: the cache is closed (application shutdown).`);
+        let policy = this.policy;
+        if (timeoutMs !== undefined) {
+            policy = this.long.get(timeoutMs) ?? wrap(this.breaker, timeout(timeoutMs, TimeoutStrategy.Aggressive));
+            this.long.set(timeoutMs, policy);
+        }
+        try {
+            return await policy.execute(fn);
+        }
+        catch (error) {
+            throw new Error(`The cache store could not ${op}: ${error?.message ?? String(error)}`, { cause: error });
+        }
+    }
+    failed(op, error) {
+        this.log.warn(`store-${op}`, `Cache store ${op} failed (${error?.message ?? String(error)}); asking the authorization server instead.`);
+    }
+}

@@ -1,0 +1,75 @@
+/**
+ * Per-request data kept by `TokenGuard`, with the get/set/has/delete of a WeakMap. The value lives in a
+ * symbol-keyed property of the request: a WeakMap entry per request costs about 1 µs (the request's
+ * identity hash, ephemeron bookkeeping at every GC), a property a tenth of that (measured with a fresh
+ * request per call, as over HTTP), and the request gets `userProperty` at the same point anyway, so its
+ * shape changes no more often than before. Symbol keys are skipped by JSON, `Object.keys` and `for…in`
+ * (`util.inspect(request)` shows them, beside the Authorization header it shows too). Objects that cannot
+ * take a property (frozen, sealed) fall back to a WeakMap.
+ */
+export class RequestSlot {
+    constructor(name) {
+        this.fallback = new WeakMap();
+        this.key = Symbol(name);
+    }
+    get(request) {
+        const value = request[this.key];
+        return value !== undefined ? value : this.fallback.get(request);
+    }
+    set(request, value) {
+        if (Object.isExtensible(request))
+            request[this.key] = value;
+        else
+            this.fallback.set(request, value);
+        return this;
+    }
+    has(request) {
+        return this.get(request) !== undefined;
+    }
+    delete(request) {
+        const had = this.has(request);
+        if (Object.prototype.hasOwnProperty.call(request, this.key))
+            delete request[this.key];
+        this.fallback.delete(request);
+        return had;
+    }
+}
+/** The validated result of each request, for `@Introspected()` (whatever `userProperty` is). */
+export const introspectionResults = new RequestSlot('token-introspection:result');
+/** The token (and how it was presented) behind each accepted request: what phantom tokens are minted from. */
+export const presentedTokens = new RequestSlot('token-introspection:presented');
+/**
+ * The HTTP request behind an execution context: HTTP (Express or Fastify), or GraphQL (the
+ * `req`/`request` the GraphQL context was built with — Apollo on Express passes `req`, Mercurius
+ * passes `reply.request`); for WebSocket and microservice messages, the object their validated result is
+ * kept under (see other-contexts.ts). Undefined otherwise.
+ */
+export function requestOf(context) {
+    const type = context.getType();
+    if (type === 'http')
+        return context.switchToHttp().getRequest();
+    if (type === 'graphql') {
+        const gql = context.getArgs()[2];
+        // graphql-ws operations have no request: the context object itself holds their result.
+        return gql?.req ?? gql?.request ?? gql?.reply?.request ?? (gql?.extra?.socket ? gql : undefined);
+    }
+    // The socket of a WebSocket message; the transport context (else the payload) of a microservice message.
+    if (type === 'ws')
+        return context.switchToWs().getClient();
+    if (type === 'rpc') {
+        const [data, transport] = context.getArgs();
+        return typeof transport === 'object' && transport !== null ? transport : typeof data === 'object' && data !== null ? data : undefined;
+    }
+    return undefined;
+}
+/** The HTTP response (Express `res`, Fastify `reply`) behind an execution context, when there is one. */
+export function responseOf(context) {
+    const type = context.getType();
+    if (type === 'http')
+        return context.switchToHttp().getResponse();
+    if (type === 'graphql') {
+        const gql = context.getArgs()[2];
+        return gql?.res ?? gql?.reply ?? gql?.req?.res;
+    }
+    return undefined;
+}

@@ -1,0 +1,101 @@
+/**
+ * nestjs-token-introspection: accept opaque OAuth 2.0 bearer tokens in NestJS by asking the
+ * authorization server (RFC 7662), with caching, single-flight, timeouts, retries, a circuit breaker
+ * and a bulkhead, and honest errors when the authorization server cannot answer.
+ * @packageDocumentation
+ */
+/** The module: `IntrospectionModule.forRoot(options)` / `forRootAsync({ useFactory, inject, imports })`. */
+export { IntrospectionModule } from './introspection.module.js';
+/** The engine: `introspect(token)`, `authenticate(token)`, `evict(token)`, `circuitState`. */
+export { IntrospectionService } from './introspection.service.js';
+/** The guard: registered globally by default (`globalGuard`), or `@UseGuards(TokenGuard)`. */
+export { TokenGuard } from './guard/token.guard.js';
+/**
+ * For `TokenGuard` subclasses: the injection token and type of the validated, defaulted options the
+ * guard's constructor takes (`@Inject(RESOLVED_OPTIONS) options: ResolvedOptions`). Read-only.
+ */
+export { RESOLVED_OPTIONS } from './introspection.constants.js';
+/**
+ * For `TokenGuard` subclasses with their own constructor: the guard's optional fourth parameter,
+ * `@Optional() @Inject(INTROSPECTION_TELEMETRY) telemetry?: IntrospectionTelemetry` (pass it on to keep
+ * the guard's decision metrics). The telemetry itself is internal: treat the value as opaque.
+ */
+export { INTROSPECTION_TELEMETRY } from './introspection.constants.js';
+/** Readiness of the authorization server for `@nestjs/terminus` (11 or 12): `isHealthy(key = 'authorization-server')`. */
+export { IntrospectionHealthIndicator } from './health/introspection.health.js';
+/** `@Public()`: no token needed, no call to the authorization server. */
+export { Public } from './decorators/public.decorator.js';
+/** `@Scopes(...)`: all required; `@AnyScope(...)`: at least one. Class and handler requirements both apply. */
+export { AnyScope, Scopes } from './decorators/scopes.decorator.js';
+/** `@OutagePolicy('fail-closed' | 'serve-stale' | 'fail-open')`: per-route behaviour when the AS cannot answer. */
+export { OutagePolicy } from './decorators/outage-policy.decorator.js';
+/** `@RequireIntrospection()`: revocation-sensitive route; every request asks the AS (JWTs too). */
+export { RequireIntrospection } from './decorators/require-introspection.decorator.js';
+/** `@Recheck(fraction = 1)`: a fraction of the route's cache hits re-introspect the token in the background (adaptive re-check). */
+export { Recheck } from './decorators/recheck.decorator.js';
+/** `@RequireDpop()`: only DPoP-bound tokens with a proof (RFC 9449); bearer tokens get 401 with a DPoP challenge. */
+export { RequireDpop } from './decorators/require-dpop.decorator.js';
+/**
+ * `@RequireAuthentication({ acrValues, maxAge })`: RFC 9470 step-up — an `acr` from the list and/or an `auth_time`
+ * at most `maxAge` seconds old, else 401 `insufficient_user_authentication` with `acr_values` / `max_age` in the challenge.
+ */
+export { RequireAuthentication } from './decorators/require-authentication.decorator.js';
+/** `@Roles(...)`: all required; `@AnyRole(...)`: at least one. Roles come from the `roles.mapper` option; missing → 403. */
+export { AnyRole, Roles } from './decorators/roles.decorator.js';
+/** `@RequireClaims({ claim: value })`: every claim must match; `@AnyClaim({ ... })`: at least one. Mismatch → 403. */
+export { AnyClaim, RequireClaims } from './decorators/require-claims.decorator.js';
+/** Built-in role mappers for the `roles` option: `claim(name)`, `roles()`, `groups()`, `keycloakRealm()`, `keycloakClient(clientId)`. */
+export { RoleMappers } from './authorization/role-mappers.js';
+/** `@ProtectedResource(resource)`: with several `resourceMetadata` entries, the resource a controller or handler belongs to. */
+export { ProtectedResource } from './decorators/protected-resource.decorator.js';
+/**
+ * RFC 9728 §3.1: the metadata URL of a resource identifier (`https://host/mcp` → `https://host/.well-known/oauth-protected-resource/mcp`),
+ * e.g. for a challenge built by hand with `bearerChallenge({ ..., resourceMetadata })`.
+ */
+export { protectedResourceMetadataUrl } from './metadata/resource-metadata.js';
+/** `@Introspected()` / `@Introspected('sub')`: the validated introspection result (or one claim) as a handler parameter. */
+export { Introspected } from './decorators/introspected.decorator.js';
+/** RFC 6750 helpers used by the guard, for custom transports: parse an Authorization header, build a challenge. */
+export { bearerChallenge, dpopChallenge, extractBearer } from './guard/bearer.js';
+/**
+ * DPoP (RFC 9449) for custom transports: `verifyDpopProof(proof, { method, uri, accessToken }, policy)`
+ * checks a proof (all but replay and nonce) and resolves to its key thumbprint, to pass as
+ * `IntrospectOptions.presentation` (`{ scheme: 'dpop', dpopJkt }`). `DpopProofError` carries the RFC error code.
+ */
+export { DpopProofError, accessTokenHash, verifyDpopProof } from './dpop/dpop-proof.js';
+/**
+ * Long-lived connections: `authenticateWebSockets(adapter, app)` authenticates every WebSocket handshake of a Nest
+ * WebSocket adapter; `ConnectionAuthenticator` does the same for graphql-ws (`graphqlWs()`) and custom transports
+ * (`authenticate`, `handshake`, `watch`), and closes connections whose token is revoked, evicted or expired.
+ * `ConnectionRefusedError` carries `{ status, error, message }` and the close code (`CLOSE_CODES`).
+ */
+export { authenticateWebSockets } from './guard/ws-authentication.js';
+export { CLOSE_CODES, ConnectionAuthenticator, ConnectionRefusedError } from './guard/connection.authenticator.js';
+/**
+ * This API's own access tokens for the backends it calls (`outbound` option): `fetch(backend, url, init)`
+ * retries once with a new token when the backend refuses ours (e.g. after an IdP restart); `getToken(backend)`.
+ */
+export { OutboundTokenService } from './outbound/outbound-token.service.js';
+/**
+ * `attachOutboundToken(httpService, outbound, backend)`: the same for an axios instance — `@nestjs/axios`'
+ * `HttpService` or one from `axios.create()` (interceptors; `@nestjs/axios` is an optional peer, never imported).
+ */
+export { attachOutboundToken } from './outbound/outbound-axios.interceptor.js';
+/**
+ * Phantom tokens (`phantom` option): `@PhantomToken(audience?)` gives a handler a short-lived RFC 9068-shaped JWT
+ * minted from the request's validated token; `PhantomTokenService` mints (`forRequest`, `mint`), rotates keys
+ * (`rotateKey`) and gives the JWK Set (`jwks`), served at the module extra `phantomJwksPath`.
+ */
+export { PhantomToken, PhantomTokenPipe } from './phantom/phantom-token.decorator.js';
+export { PhantomTokenError, PhantomTokenService } from './phantom/phantom-token.service.js';
+/** Typed errors: `AuthorizationServerUnavailableError` (→ 503), `InvalidTokenError` (→ 401), configuration errors (start-up). */
+export { AuthorizationServerUnavailableError, IntrospectionConfigurationError, InvalidTokenError, TokenIntrospectionError, describeInvalidToken, } from './errors/introspection.errors.js';
+/** Name of the OpenTelemetry meter the metrics are recorded on. */
+export { METER_NAME } from './telemetry/introspection.telemetry.js';
+/** Event type URIs the receivers act on: CAEP `session-revoked`, `credential-change`, `token-claims-change`; back-channel logout. */
+export { CAEP_EVENTS } from './push/security-event-receiver.controller.js';
+export { BACKCHANNEL_LOGOUT_EVENT } from './push/backchannel-logout-receiver.controller.js';
+/** A short SHA-256 fingerprint of a token, for logs: never log the token itself. */
+export { tokenFingerprint } from './utils/fingerprint.js';
+/** Injection token of the raw module options (for `useExisting` or advanced factories). */
+export { INTROSPECTION_MODULE_OPTIONS } from './introspection.module-definition.js';

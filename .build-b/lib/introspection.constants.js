@@ -1,0 +1,28 @@
+/** Injection token of the validated, defaulted options (internal). */
+export const RESOLVED_OPTIONS = Symbol.for('token-introspection:resolved-options');
+/** Injection token of the cache of introspection results, or null when caching is off (internal). */
+export const INTROSPECTION_CACHE = Symbol.for('token-introspection:cache');
+/** Injection token of the telemetry (metrics, events) shared by the layers (internal). */
+export const INTROSPECTION_TELEMETRY = Symbol.for('token-introspection:telemetry');
+/** Metadata: the route or controller needs no token (`@Public()`). */
+export const PUBLIC_KEY = 'token-introspection:public';
+/** Metadata: scopes that must all be granted (`@Scopes()`). */
+export const SCOPES_KEY = 'token-introspection:scopes';
+/** Metadata: scopes of which at least one must be granted (`@AnyScope()`). */
+export const ANY_SCOPE_KEY = 'token-introspection:any-scope';
+/** Metadata: per-route outage policy (`@OutagePolicy()`). */
+export const OUTAGE_POLICY_KEY = 'token-introspection:outage-policy';
+/** Metadata: the route is revocation-sensitive and always asks the authorization server (`@RequireIntrospection()`). */
+export const REQUIRE_INTROSPECTION_KEY = 'token-introspection:require-introspection';
+/** Injection token of the JWT access-token path (internal). */
+export const JWT_ACCESS_TOKENS = Symbol.for('token-introspection:jwt-access-tokens');
+/** Injection token of the authorization server's keys, or null when nothing needs them (internal). */
+export const AUTHORIZATION_SERVER_KEYS = Symbol.for('token-introspection:authorization-server-keys');
+/** Metadata: the route accepts only DPoP-bound tokens with a proof (`@RequireDpop()`). */
+export const REQUIRE_DPOP_KEY = 'token-introspection:require-dpop';
+/** Injection token of the DPoP proof verifier, or null when `dpop: false` (internal). */
+export const DPOP_VERIFIER = Symbol.for('token-introspection:dpop-verifier');
+/** Metadata: audiences named by the `@PhantomToken()` parameters of a handler (checked at start-up; `null` = the default). */
+export const PHANTOM_AUDIENCES_KEY = 'token-introspection:phantom-audiences';
+/** Metadata: fraction of the route's cache hits re-introspected in the background (`@Recheck()`). */
+export const RECHECK_KEY = 'token-introspection:recheck';

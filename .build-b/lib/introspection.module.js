@@ -1,0 +1,162 @@
+var __decorate = (this && this.__decorate) || function (decorators, target, key, desc) {
+    var c = arguments.length, r = c < 3 ? target : desc === null ? desc = Object.getOwnPropertyDescriptor(target, key) : desc, d;
+    if (typeof Reflect === "object" && typeof Reflect.decorate === "function") r = Reflect.decorate(decorators, target, key, desc);
+    else for (var i = decorators.length - 1; i >= 0; i--) if (d = decorators[i]) r = (c < 3 ? d(r) : c > 3 ? d(target, key, r) : d(target, key)) || r;
+    return c > 3 && r && Object.defineProperty(target, key, r), r;
+};
+var __metadata = (this && this.__metadata) || function (k, v) {
+    if (typeof Reflect === "object" && typeof Reflect.metadata === "function") return Reflect.metadata(k, v);
+};
+import { Module } from '@nestjs/common';
+import { APP_GUARD, ModulesContainer } from '@nestjs/core';
+import { TokenGuard } from './guard/token.guard.js';
+import { ConnectionAuthenticator } from './guard/connection.authenticator.js';
+import { MessageHandlerAudit } from './guard/message-handler.audit.js';
+import { IntrospectionHealthIndicator } from './health/introspection.health.js';
+import { IntrospectionCache, toKeyvList } from './cache/introspection.cache.js';
+import { createRedisBackend } from './cache/redis-coordinator.js';
+import { IntrospectionClient } from './client/introspection.client.js';
+import { AUTHORIZATION_SERVER_KEYS, INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, JWT_ACCESS_TOKENS, RESOLVED_OPTIONS, DPOP_VERIFIER, } from './introspection.constants.js';
+import { AuthorizationServerKeys } from './jwt/authorization-server-keys.js';
+import { JwtAccessTokenValidator } from './jwt/jwt-access-token.validator.js';
+import { JwtAccessTokens } from './jwt/jwt-access-tokens.js';
+import { SignedIntrospectionOpener } from './jwt/signed-introspection.js';
+import { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';
+import { ConfigurableIntrospectionModule, INTROSPECTION_MODULE_OPTIONS } from './introspection.module-definition.js';
+import { IntrospectionService } from './introspection.service.js';
+import { resolveOptions } from './options/resolve-options.js';
+import { ResiliencePolicy } from './resilience/resilience.policy.js';
+import { DpopVerifier } from './dpop/dpop.verifier.js';
+import { OutboundTokenService } from './outbound/outbound-token.service.js';
+import { PhantomTokenService } from './phantom/phantom-token.service.js';
+import { PhantomTokenPipe } from './phantom/phantom-token.decorator.js';
+import { ResourceMetadataPublisher } from './metadata/resource-metadata.publisher.js';
+const PASS_THROUGH = { canActivate: () => true };
+/**
+ * Token introspection for NestJS. Import once in the root module:
+ * `IntrospectionModule.forRoot({ issuer, clientId, clientSecret })`, or `forRootAsync({ imports, inject, useFactory })`
+ * to read configuration at start-up. Global by default (`isGlobal: false` to scope it).
+ * Options are validated once when the application starts; a wrong option fails start-up with a message
+ * saying what to change.
+ */
+let IntrospectionModule = class IntrospectionModule extends ConfigurableIntrospectionModule {
+    constructor(metadataPublisher) {
+        super();
+        this.metadataPublisher = metadataPublisher;
+    }
+    /**
+     * Nest calls this while it sets up middleware, before it registers the app's routes: the RFC 9728 metadata
+     * documents go first, so no app route (a catch-all among them) can shadow them.
+     */
+    configure() {
+        this.metadataPublisher.register();
+    }
+};
+IntrospectionModule = __decorate([
+    Module({
+        providers: [
+            {
+                provide: RESOLVED_OPTIONS,
+                useFactory: (options) => resolveOptions(options),
+                inject: [INTROSPECTION_MODULE_OPTIONS],
+            },
+            {
+                provide: INTROSPECTION_TELEMETRY,
+                useFactory: (options) => new IntrospectionTelemetry(options).init(),
+                inject: [RESOLVED_OPTIONS],
+            },
+            {
+                provide: IntrospectionClient,
+                useFactory: (options) => new IntrospectionClient(options),
+                inject: [RESOLVED_OPTIONS],
+            },
+            {
+                provide: ResiliencePolicy,
+                useFactory: (options) => new ResiliencePolicy(options.resilience),
+                inject: [RESOLVED_OPTIONS],
+            },
+            {
+                provide: INTROSPECTION_CACHE,
+                useFactory: async (options) => {
+                    const cache = options.cache;
+                    if (!cache)
+                        return null;
+                    if (cache.redis) {
+                        const { store, tombstones, coordinator } = await createRedisBackend({
+                            ...cache.redis,
+                            namespace: cache.namespace,
+                            storeTimeoutMs: cache.storeTimeoutMs,
+                            indexSecret: cache.indexSecret,
+                        });
+                        return new IntrospectionCache(cache, options.cacheNamespace, [store], coordinator, tombstones, options.resilience.deadlineMs);
+                    }
+                    const stores = cache.store === undefined ? undefined : toKeyvList(cache.store);
+                    return new IntrospectionCache(cache, options.cacheNamespace, stores, undefined, undefined, options.resilience.deadlineMs);
+                },
+                inject: [RESOLVED_OPTIONS],
+            },
+            {
+                // The AS's keys, when local JWT validation or RFC 9701 needs them; also plugs the signed-response opener into the client.
+                provide: AUTHORIZATION_SERVER_KEYS,
+                useFactory: (options, client) => {
+                    if (!options.keys)
+                        return null;
+                    // Its own policies and breaker (same settings): a key endpoint in trouble must not stop the
+                    // introspection of opaque tokens at an endpoint that works, nor the other way round.
+                    const keys = new AuthorizationServerKeys(options.keys, options.resilience.retryAfterSeconds, options.resilience.attemptTimeoutMs, client.http, new ResiliencePolicy(options.resilience), client.endpoints);
+                    if (options.signedIntrospection)
+                        client.responseOpener = new SignedIntrospectionOpener(options, options.signedIntrospection, keys);
+                    return keys;
+                },
+                inject: [RESOLVED_OPTIONS, IntrospectionClient],
+            },
+            {
+                provide: JWT_ACCESS_TOKENS,
+                useFactory: (options, keys, cache) => {
+                    if (options.jwt.mode === 'introspect')
+                        return null;
+                    const validator = keys && options.jwt.mode !== 'refuse' ? new JwtAccessTokenValidator(options, keys) : undefined;
+                    return new JwtAccessTokens(options, validator, cache);
+                },
+                inject: [RESOLVED_OPTIONS, AUTHORIZATION_SERVER_KEYS, INTROSPECTION_CACHE],
+            },
+            {
+                // DPoP proofs (RFC 9449): the replay check shares the cache's Redis when there is one.
+                provide: DPOP_VERIFIER,
+                useFactory: (options, cache) => (options.dpop ? new DpopVerifier(options.dpop, cache) : null),
+                inject: [RESOLVED_OPTIONS, INTROSPECTION_CACHE],
+            },
+            {
+                // This API's own tokens for the backends it calls (`outbound`); nothing is fetched until first use.
+                provide: OutboundTokenService,
+                useFactory: (options, raw, telemetry) => new OutboundTokenService(options, raw.outbound, telemetry),
+                inject: [RESOLVED_OPTIONS, INTROSPECTION_MODULE_OPTIONS, INTROSPECTION_TELEMETRY],
+            },
+            {
+                // Phantom tokens for internal services (`phantom`); keys loaded at start-up when on.
+                provide: PhantomTokenService,
+                useFactory: (raw, introspection, modules) => new PhantomTokenService(raw.phantom, introspection, modules),
+                inject: [INTROSPECTION_MODULE_OPTIONS, IntrospectionService, ModulesContainer],
+            },
+            PhantomTokenPipe,
+            // RFC 9728 metadata routes (`resourceMetadata`); does nothing when the option is absent.
+            ResourceMetadataPublisher,
+            IntrospectionService,
+            TokenGuard,
+            ConnectionAuthenticator,
+            // Hybrid apps: names message handlers the global guard may not reach (start-up warning).
+            MessageHandlerAudit,
+            IntrospectionHealthIndicator,
+            {
+                // Decided at start-up from the (possibly async) options: the real guard, or one that lets everything
+                // through so `@UseGuards(TokenGuard)` stays the only enforcement when `globalGuard: false`.
+                provide: APP_GUARD,
+                useFactory: (options, guard) => (options.globalGuard ? guard : PASS_THROUGH),
+                inject: [RESOLVED_OPTIONS, TokenGuard],
+            },
+        ],
+        exports: [IntrospectionService, TokenGuard, ConnectionAuthenticator, IntrospectionHealthIndicator, RESOLVED_OPTIONS, OutboundTokenService, PhantomTokenService, PhantomTokenPipe],
+    }),
+    __metadata("design:paramtypes", [ResourceMetadataPublisher])
+], IntrospectionModule);
+export { IntrospectionModule };

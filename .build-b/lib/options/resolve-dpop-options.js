@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+/** Asymmetric algorithms jose verifies; proofs never use `none` or HMAC (RFC 9449 §4.2). */
+const ASYMMETRIC = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']);
+const DEFAULT_ALGORITHMS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA', 'Ed25519'];
+/** An RFC 9110 field name. */
+const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** The `dpop` and `mtls` options (RFC 9449, RFC 8705), validated at start-up, each problem with what to change. */
+export function resolveSenderConstraintOptions(o, problems, num) {
+    const m = o.mtls ?? {};
+    let certificateHeader;
+    if (m.certificateHeader !== undefined) {
+        if (typeof m.certificateHeader !== 'string' || !FIELD_NAME.test(m.certificateHeader)) {
+            problems.push("`mtls.certificateHeader` must be an HTTP header name, e.g. 'x-ssl-client-cert'.");
+        }
+        else
+            certificateHeader = m.certificateHeader.toLowerCase();
+    }
+    const mtls = { certificateHeader };
+    if (o.dpop === false)
+        return { dpop: false, mtls };
+    if (o.dpop !== undefined && (o.dpop === null || typeof o.dpop !== 'object')) {
+        problems.push('`dpop` must be an object (e.g. `{ required: true }`) or false.');
+        return { dpop: false, mtls };
+    }
+    const d = o.dpop ?? {};
+    const algorithms = d.algorithms ?? DEFAULT_ALGORITHMS;
+    if (!Array.isArray(algorithms) || algorithms.length === 0 || !algorithms.every((a) => ASYMMETRIC.has(a))) {
+        problems.push(`\`dpop.algorithms\` must list asymmetric JWS algorithms (from: ${[...ASYMMETRIC].join(', ')}); never none or HS*.`);
+    }
+    let externalOrigin;
+    if (d.externalOrigin !== undefined) {
+        try {
+            const url = new URL(String(d.externalOrigin));
+            if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname !== '/' || url.search || url.hash)
+                throw new Error();
+            externalOrigin = url.origin;
+        }
+        catch {
+            problems.push("`dpop.externalOrigin` must be an origin such as 'https://api.example.com' (scheme, host, optional port; no path).");
+        }
+    }
+    let nonce = false;
+    if (d.nonce !== undefined && d.nonce !== false) {
+        const n = d.nonce === true ? {} : d.nonce;
+        if (n.secret !== undefined && (typeof n.secret !== 'string' || n.secret.length < 32)) {
+            problems.push('`dpop.nonce.secret` must be a string of at least 32 characters (generate a random one; the same on every replica).');
+        }
+        const lifetime = num('dpop.nonce.lifetimeSeconds', n.lifetimeSeconds, 300, { min: 1, max: 86_400, unit: 'seconds' });
+        nonce = { secret: n.secret ?? randomBytes(32).toString('base64url'), lifetimeMs: lifetime * 1000 };
+    }
+    if (d.required !== undefined && typeof d.required !== 'boolean')
+        problems.push('`dpop.required` must be true or false.');
+    if (d.trustForwardedHeaders !== undefined && typeof d.trustForwardedHeaders !== 'boolean') {
+        problems.push('`dpop.trustForwardedHeaders` must be true or false.');
+    }
+    return {
+        mtls,
+        dpop: {
+            required: d.required === true,
+            algorithms: Array.isArray(algorithms) ? [...algorithms] : DEFAULT_ALGORITHMS,
+            maxAgeSeconds: num('dpop.maxAgeSeconds', d.maxAgeSeconds, 60, { min: 1, max: 3600, unit: 'seconds' }),
+            clockSkewSeconds: num('dpop.clockSkewSeconds', d.clockSkewSeconds, 5, { min: 0, max: 300, unit: 'seconds' }),
+            maxProofLength: num('dpop.maxProofLength', d.maxProofLength, 8192, { min: 256, max: 65_536, unit: 'characters', integer: true }),
+            replayCacheSize: num('dpop.replayCacheSize', d.replayCacheSize, 100_000, { min: 1, max: 10_000_000, unit: 'entries', integer: true }),
+            nonce,
+            externalOrigin,
+            trustForwardedHeaders: d.trustForwardedHeaders === true,
+        },
+    };
+}

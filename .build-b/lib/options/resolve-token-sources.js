@@ -1,0 +1,181 @@
+/** RFC 9110 §5.1 field name (a token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
+/** RFC 6265 §4.1.1 cookie-name (a token). */
+const COOKIE_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
+/** Headers that mean something else and must not double as a token source. */
+const RESERVED_HEADERS = new Set(['authorization', 'cookie', 'dpop', 'host', 'content-length', 'content-type', 'transfer-encoding', 'connection', 'upgrade',
+    'sec-websocket-key', 'sec-websocket-protocol', 'sec-websocket-version', 'sec-websocket-extensions', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
+/** Validates `tokenSources`, `websocket` and `microservice`; problems and warnings are appended. */
+export function resolveTokenSourceOptions(o, problems, warnings, num) {
+    let tokenSources;
+    if (o.tokenSources !== undefined) {
+        const sources = resolveSources('tokenSources', o.tokenSources, false, problems, warnings);
+        // The default list, spelled out: the guard's own fast path.
+        tokenSources = sources.length === 1 && sources[0].in === 'authorization' ? undefined : sources;
+    }
+    const ws = o.websocket ?? {};
+    if (typeof ws !== 'object' || ws === null)
+        problems.push('`websocket` must be an object ({ tokenSources, connectionParam, recheckIntervalSeconds }).');
+    const wsSources = ws.tokenSources === undefined ? [{ in: 'authorization' }] : resolveSources('websocket.tokenSources', ws.tokenSources, true, problems, warnings);
+    const connectionParam = ws.connectionParam ?? 'authorization';
+    if (typeof connectionParam !== 'string' || connectionParam.length === 0 || connectionParam.length > 128) {
+        problems.push("`websocket.connectionParam` must be a non-empty string (the graphql-ws connectionParams key, e.g. 'authorization').");
+    }
+    const websocket = {
+        tokenSources: wsSources,
+        connectionParam,
+        recheckMs: 1000 * num('websocket.recheckIntervalSeconds', ws.recheckIntervalSeconds, 60, { min: 1, max: 86_400, unit: 'seconds' }),
+        maxPendingMessages: num('websocket.maxPendingMessages', ws.maxPendingMessages, 16, { min: 0, max: 10_000, unit: 'messages', integer: true }),
+        maxPendingBytes: num('websocket.maxPendingBytes', ws.maxPendingBytes, 65_536, { min: 0, max: 1_073_741_824, unit: 'bytes', integer: true }),
+        allowedOrigins: resolveAllowedOrigins(ws.allowedOrigins, wsSources, problems, warnings),
+    };
+    let microservice;
+    if (o.microservice !== undefined) {
+        const source = o.microservice?.token;
+        if (typeof source === 'function') {
+            microservice = { token: source };
+        }
+        else if (isObject(source) && source.in === 'payload' && typeof source.field === 'string' && source.field.length > 0) {
+            const field = source.field;
+            microservice = { token: ({ data }) => (isObject(data) && Object.hasOwn(data, field) ? data[field] : undefined) };
+        }
+        else if (isObject(source) && source.in === 'metadata' && typeof source.name === 'string' && HEADER_NAME.test(source.name)) {
+            const name = source.name;
+            microservice = { token: ({ context }) => metadataValue(context, name) };
+        }
+        else {
+            problems.push("`microservice.token` must say where messages carry their token: { in: 'payload', field: 'accessToken' }, " +
+                "{ in: 'metadata', name: 'authorization' }, or a function ({ data, context }) => token.");
+        }
+    }
+    return { tokenSources, websocket, microservice };
+}
+function resolveSources(option, value, functions, problems, warnings) {
+    if (!Array.isArray(value) || value.length === 0) {
+        problems.push(`\`${option}\` must be a non-empty list, e.g. [{ in: 'header' }, { in: 'cookie', name: 'access_token' }].`);
+        return [{ in: 'authorization' }];
+    }
+    const resolved = [];
+    const seen = new Set();
+    for (const [i, raw] of value.entries()) {
+        const where = `\`${option}[${i}]\``;
+        let source;
+        if (typeof raw === 'function') {
+            if (functions)
+                source = { in: 'function', extract: raw };
+            else
+                problems.push(`${where} is a function: only \`websocket.tokenSources\` takes functions. Use { in: 'header' | 'cookie' | 'query', ... }.`);
+        }
+        else if (!isObject(raw)) {
+            problems.push(`${where} must be an object such as { in: 'header' } or { in: 'cookie', name: 'access_token' }.`);
+        }
+        else if (raw.in === 'header') {
+            if (raw.name === undefined || (typeof raw.name === 'string' && raw.name.toLowerCase() === 'authorization')) {
+                source = { in: 'authorization' };
+            }
+            else if (typeof raw.name !== 'string' || !HEADER_NAME.test(raw.name) || RESERVED_HEADERS.has(raw.name.toLowerCase())) {
+                problems.push(`${where}: header name ${JSON.stringify(raw.name)} is not usable: give an HTTP field name of your own such as 'X-Api-Token' (not Cookie, DPoP, Host or another standard header).`);
+            }
+            else {
+                source = { in: 'header', name: raw.name.toLowerCase() };
+            }
+        }
+        else if (raw.in === 'cookie') {
+            if (typeof raw.name !== 'string' || !COOKIE_NAME.test(raw.name)) {
+                problems.push(`${where}: cookie name ${JSON.stringify(raw.name)} is not an RFC 6265 cookie name: use letters, digits and - _ . (e.g. 'access_token').`);
+            }
+            else {
+                source = { in: 'cookie', name: raw.name };
+            }
+        }
+        else if (raw.in === 'query') {
+            const name = raw.name ?? 'access_token';
+            if (raw.dangerouslyAllowTokenInUrl !== true) {
+                problems.push(`${where}: tokens in the query string are refused (RFC 6750 §2.3, OAuth 2.0 Security BCP RFC 9700 §4.3.2): URLs are logged and leaked. ` +
+                    "Use the Authorization header or a cookie; if you must, add `dangerouslyAllowTokenInUrl: true`.");
+            }
+            else if (typeof name !== 'string' || name.length === 0 || name.length > 128) {
+                problems.push(`${where}: the query parameter name must be a non-empty string (default 'access_token').`);
+            }
+            else {
+                source = { in: 'query', name };
+                warnings.push(`UNSAFE: ${option} accepts access tokens in the query string ('${name}'). URLs end up in access logs, proxy logs, browser ` +
+                    'history and Referer headers, where anyone who reads them can replay the token (RFC 6750 §2.3, RFC 9700 §4.3.2). ' +
+                    'Prefer the Authorization header or a cookie, and keep token lifetimes short.');
+            }
+        }
+        else {
+            problems.push(`${where}: \`in\` must be 'header', 'cookie' or 'query', not ${JSON.stringify(raw.in)}.`);
+        }
+        if (!source)
+            continue;
+        const id = source.in === 'function' ? `function:${i}` : `${source.in}:${'name' in source ? source.name : ''}`;
+        if (seen.has(id))
+            problems.push(`${where} repeats an earlier source: list each source once.`);
+        seen.add(id);
+        resolved.push(source);
+    }
+    return resolved.length ? resolved : [{ in: 'authorization' }];
+}
+/**
+ * `websocket.allowedOrigins`, normalised to `URL.origin`. Unset with a cookie source: same origin only (cross-site
+ * WebSocket hijacking), with a warning asking to list the origins.
+ */
+function resolveAllowedOrigins(value, sources, problems, warnings) {
+    if (value === undefined) {
+        if (!sources.some((source) => source.in === 'cookie'))
+            return undefined;
+        warnings.push('`websocket.tokenSources` reads a cookie but `websocket.allowedOrigins` is not set: only handshakes whose Origin names the ' +
+            "request's own Host are accepted (a page on another origin would otherwise ride the user's cookie: cross-site WebSocket " +
+            "hijacking). Set `websocket.allowedOrigins` to the origins of your web app, e.g. ['https://app.example.com'].");
+        return 'same-origin';
+    }
+    if (!Array.isArray(value) || value.length === 0) {
+        problems.push("`websocket.allowedOrigins` must be a non-empty list of origins, e.g. ['https://app.example.com'].");
+        return [];
+    }
+    const origins = [];
+    for (const [i, raw] of value.entries()) {
+        let origin;
+        try {
+            const url = typeof raw === 'string' && !raw.includes('*') ? new URL(raw) : undefined;
+            const bare = url && url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password && !raw.replace(/\/$/, '').slice(url.protocol.length + 2).includes('/');
+            if (bare && (url.protocol === 'https:' || url.protocol === 'http:'))
+                origin = url.origin;
+        }
+        catch {
+            origin = undefined;
+        }
+        if (origin)
+            origins.push(origin);
+        else
+            problems.push(`\`websocket.allowedOrigins[${i}]\` (${JSON.stringify(raw)}) is not an origin: write scheme, host and optional port, e.g. 'https://app.example.com' (no path, no wildcard).`);
+    }
+    return origins;
+}
+/** A metadata value of a microservice message: gRPC `Metadata.get()`, `getHeaders()` (NATS, ...), Kafka message headers. */
+function metadataValue(context, name) {
+    if (!isObject(context))
+        return undefined;
+    const c = context;
+    // gRPC Metadata: get(name) → array of values.
+    if (typeof c.get === 'function' && typeof c.getHeaders !== 'function' && typeof c.getMessage !== 'function') {
+        const values = c.get(name.toLowerCase());
+        return Array.isArray(values) ? (values.length === 1 ? values[0] : values.length === 0 ? undefined : values) : values;
+    }
+    let headers;
+    if (typeof c.getHeaders === 'function')
+        headers = c.getHeaders.call(context);
+    else if (typeof c.getMessage === 'function')
+        headers = (c.getMessage.call(context) ?? {}).headers;
+    if (!isObject(headers))
+        return undefined;
+    const h = headers;
+    // NATS headers (MsgHdrs) have get(); plain objects are looked up by name, either case.
+    if (typeof h.get === 'function')
+        return h.get.call(headers, name) || undefined;
+    return headers[name] ?? headers[name.toLowerCase()];
+}
+function isObject(value) {
+    return typeof value === 'object' && value !== null;
+}

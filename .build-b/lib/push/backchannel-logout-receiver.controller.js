@@ -1,0 +1,172 @@
+var __decorate = (this && this.__decorate) || function (decorators, target, key, desc) {
+    var c = arguments.length, r = c < 3 ? target : desc === null ? desc = Object.getOwnPropertyDescriptor(target, key) : desc, d;
+    if (typeof Reflect === "object" && typeof Reflect.decorate === "function") r = Reflect.decorate(decorators, target, key, desc);
+    else for (var i = decorators.length - 1; i >= 0; i--) if (d = decorators[i]) r = (c < 3 ? d(r) : c > 3 ? d(target, key, r) : d(target, key)) || r;
+    return c > 3 && r && Object.defineProperty(target, key, r), r;
+};
+var __metadata = (this && this.__metadata) || function (k, v) {
+    if (typeof Reflect === "object" && typeof Reflect.metadata === "function") return Reflect.metadata(k, v);
+};
+var __param = (this && this.__param) || function (paramIndex, decorator) {
+    return function (target, key) { decorator(target, key, paramIndex); }
+};
+import { Controller, HttpCode, Inject, Logger, Optional, Post, Req, Res } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { Public } from '../decorators/public.decorator.js';
+import { AUTHORIZATION_SERVER_KEYS, INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS } from '../introspection.constants.js';
+import { IntrospectionService } from '../introspection.service.js';
+import { IntrospectionClient } from '../client/introspection.client.js';
+import { AuthorizationServerKeys } from '../jwt/authorization-server-keys.js';
+import { ResiliencePolicy } from '../resilience/resilience.policy.js';
+import { answer, checkReceiver, closeAfterAnswer, mediaType, requestBody, setHeader, TOO_LARGE } from './push-http.js';
+import { PushRefusal, PushUnavailable, ReplayGuard, SignedEventVerifier } from './signed-event.verifier.js';
+/** The event a logout token carries (OpenID Connect Back-Channel Logout 1.0 §2.4). */
+export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+/**
+ * Builds the OpenID Connect Back-Channel Logout 1.0 receiver for `path`: `POST <path>` with an
+ * `application/x-www-form-urlencoded` body `logout_token=<JWT>`. A logout token validated per §2.6 evicts, on
+ * every replica, the cached tokens of its session (`sid`) — or of its subject (`sub`) when it names no session;
+ * with both, also the subject's tokens that name no session (see `IntrospectionService.evictBySession`) —
+ * and is answered 200; otherwise 400 `{"error":"invalid_request"}`. Both with `Cache-Control: no-store`.
+ */
+export function createBackchannelLogoutReceiverController(route) {
+    const path = route.path;
+    const scope = route.scope ?? 'all-replicas';
+    let BackchannelLogoutReceiverController = class BackchannelLogoutReceiverController {
+        constructor(options, introspection, client, cache, telemetry, serverKeys, adapterHost) {
+            this.options = options;
+            this.introspection = introspection;
+            this.client = client;
+            this.cache = cache;
+            this.telemetry = telemetry;
+            this.serverKeys = serverKeys;
+            this.adapterHost = adapterHost;
+            this.log = new Logger('BackchannelLogoutReceiver');
+        }
+        onModuleInit() {
+            const config = this.options.backchannelLogout;
+            checkReceiver('back-channel logout receiver', path, scope, this.options, config !== false, 'backchannelLogout');
+            if (!config)
+                return;
+            const retryAfter = this.options.resilience.retryAfterSeconds;
+            // The OpenID Provider's keys: the ones JWT validation already fetches, unless another JWK Set is named.
+            const keys = this.serverKeys && !config.jwksUri
+                ? this.serverKeys
+                : new AuthorizationServerKeys({ jwksUri: config.jwksUri, cacheMs: 300_000, staleIfErrorMs: 3600_000, refreshIntervalMs: 30_000 }, retryAfter, this.options.resilience.attemptTimeoutMs, this.client.http, new ResiliencePolicy(this.options.resilience), config.jwksUri
+                    ? { resolve: async () => ({ introspectionEndpoint: config.jwksUri, jwksUri: config.jwksUri }) }
+                    : this.client.endpoints);
+            const resolver = keys.resolver();
+            this.verifier = new SignedEventVerifier({
+                issuer: config.issuer,
+                audience: config.audience,
+                algorithms: config.algorithms,
+                // §2.4: `logout+jwt` recommended; ID-token-like `JWT` and none accepted. An access token (`at+jwt`) or a SET is not a logout token.
+                types: ['logout+jwt', 'jwt', undefined],
+                maxAgeSeconds: config.maxAgeSeconds,
+                clockSkewSeconds: this.options.clockSkewSeconds,
+                retryAfterSeconds: retryAfter,
+            }, async () => resolver);
+            this.replay = new ReplayGuard('bcl', (config.maxAgeSeconds + 2 * this.options.clockSkewSeconds) * 1000, this.cache, retryAfter);
+        }
+        async receive(req, res) {
+            const config = this.options.backchannelLogout;
+            // §2.8: the response SHOULD include Cache-Control: no-store, success and error alike.
+            setHeader(this.adapterHost, res, 'Cache-Control', 'no-store');
+            let replayId;
+            try {
+                if (mediaType(req.headers['content-type']) !== 'application/x-www-form-urlencoded') {
+                    throw new PushRefusal('content_type', 'Send logout_token as application/x-www-form-urlencoded (Back-Channel Logout §2.5).');
+                }
+                const body = await requestBody(req, config.maxTokenLength + 64);
+                if (body === TOO_LARGE)
+                    throw new PushRefusal('too_large', `The body is larger than ${config.maxTokenLength + 64} bytes.`);
+                const token = typeof body === 'string' ? new URLSearchParams(body).getAll('logout_token') : formValues(body?.logout_token);
+                if (token.length !== 1 || token[0].length === 0)
+                    throw new PushRefusal('malformed', 'Send exactly one logout_token.');
+                if (token[0].length > config.maxTokenLength)
+                    throw new PushRefusal('too_large', `logout_token is longer than ${config.maxTokenLength} characters.`);
+                const { payload } = await this.verifier.verify(token[0]);
+                const target = checkLogoutToken(payload);
+                replayId = this.replay.id(config.issuer, payload.jti);
+                await this.replay.claim(replayId);
+                // A session logout also reaches the subject's tokens that name no session (JWT access tokens without `sid`).
+                const evicted = target.sid !== undefined
+                    ? await this.introspection.evictBySession(target.sid, target.sub !== undefined ? { sub: target.sub, issuedAt: payload.iat } : undefined)
+                    : await this.introspection.evictBySubject(target.sub);
+                const recorded = await this.replay.complete(replayId);
+                replayId = undefined;
+                if (!recorded)
+                    this.log.warn('A logout token was acted on, but Redis could not record its jti: a replay within its age limit would evict once more.');
+                const timeToRevokeMs = Math.max(0, Date.now() - payload.iat * 1000);
+                this.telemetry.timeToRevoke('backchannel_logout', timeToRevokeMs / 1000);
+                this.telemetry.pushReceived('backchannel-logout', 'accepted', target.sid !== undefined ? 'session' : 'subject');
+                this.telemetry.emit('onPushReceived', { receiver: 'backchannel-logout', outcome: 'accepted', events: [BACKCHANNEL_LOGOUT_EVENT], evicted, timeToRevokeMs });
+            }
+            catch (error) {
+                if (error instanceof PushRefusal) {
+                    if (error.category === 'too_large')
+                        closeAfterAnswer(this.adapterHost, res);
+                    this.telemetry.pushReceived('backchannel-logout', 'refused', error.category);
+                    this.telemetry.emit('onPushReceived', { receiver: 'backchannel-logout', outcome: 'refused', error: 'invalid_request', description: error.message });
+                    throw answer(400, { error: 'invalid_request', error_description: error.message });
+                }
+                if (replayId)
+                    await this.replay.release(replayId);
+                const unavailable = error instanceof PushUnavailable ? error : undefined;
+                // The answer names no store internals (Redis error text); the log has them.
+                const description = unavailable?.message ?? 'The eviction could not be completed; retry later.';
+                this.log.warn(`A logout token could not be processed (503): ${unavailable?.message ?? `eviction failed: ${error?.message}`}`);
+                this.telemetry.pushReceived('backchannel-logout', 'unavailable', unavailable ? 'keys_or_replay' : 'eviction');
+                this.telemetry.emit('onPushReceived', { receiver: 'backchannel-logout', outcome: 'unavailable', description });
+                setHeader(this.adapterHost, res, 'Retry-After', String(unavailable?.retryAfterSeconds ?? this.options.resilience.retryAfterSeconds));
+                throw answer(503, { error: 'temporarily_unavailable', error_description: description });
+            }
+        }
+    };
+    __decorate([
+        Post(),
+        HttpCode(200),
+        __param(0, Req()),
+        __param(1, Res({ passthrough: true })),
+        __metadata("design:type", Function),
+        __metadata("design:paramtypes", [Object, Object]),
+        __metadata("design:returntype", Promise)
+    ], BackchannelLogoutReceiverController.prototype, "receive", null);
+    BackchannelLogoutReceiverController = __decorate([
+        Controller(path),
+        Public(),
+        __param(0, Inject(RESOLVED_OPTIONS)),
+        __param(3, Inject(INTROSPECTION_CACHE)),
+        __param(4, Inject(INTROSPECTION_TELEMETRY)),
+        __param(5, Optional()),
+        __param(5, Inject(AUTHORIZATION_SERVER_KEYS)),
+        __param(6, Optional()),
+        __metadata("design:paramtypes", [Object, IntrospectionService,
+            IntrospectionClient, Object, Function, Object, HttpAdapterHost])
+    ], BackchannelLogoutReceiverController);
+    return BackchannelLogoutReceiverController;
+}
+function formValues(value) {
+    if (typeof value === 'string')
+        return [value];
+    if (Array.isArray(value) && value.every((v) => typeof v === 'string'))
+        return value;
+    return [];
+}
+/** §2.6 steps 4–6 (and §2.4): the claims that make a verified JWT a logout token. */
+function checkLogoutToken(payload) {
+    const events = payload.events;
+    const event = events && typeof events === 'object' && !Array.isArray(events) ? events[BACKCHANNEL_LOGOUT_EVENT] : undefined;
+    if (!event || typeof event !== 'object' || Array.isArray(event)) {
+        throw new PushRefusal('payload', `"events" must contain the member '${BACKCHANNEL_LOGOUT_EVENT}' (an object).`);
+    }
+    if (payload.nonce !== undefined)
+        throw new PushRefusal('payload', 'A logout token must not contain "nonce" (§2.4): this looks like an ID token.');
+    if (typeof payload.jti !== 'string' || payload.jti.length === 0)
+        throw new PushRefusal('payload', 'The logout token has no "jti".');
+    const sub = typeof payload.sub === 'string' && payload.sub.length > 0 ? payload.sub : undefined;
+    const sid = typeof payload.sid === 'string' && payload.sid.length > 0 ? payload.sid : undefined;
+    if (!sub && !sid)
+        throw new PushRefusal('payload', 'The logout token names neither "sub" nor "sid".');
+    return { sub, sid };
+}
