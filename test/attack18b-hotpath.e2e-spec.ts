@@ -41,6 +41,7 @@ import { FaultyServer } from './support/faulty-server.js';
 import { sleep } from './support/engine.js';
 
 @Controller('t')
+@UseGuards(TokenGuard)
 class TargetController {
   @Get()
   get(@Introspected() token: ActiveIntrospectionResult | undefined, @Introspected('client_id') clientId: unknown, @Req() req: Record<string, unknown>) {
@@ -72,6 +73,7 @@ class OverwritingInterceptor implements NestInterceptor {
 }
 
 @Controller('overwritten')
+@UseGuards(TokenGuard)
 @UseInterceptors(OverwritingInterceptor)
 class OverwrittenController {
   @Get()
@@ -191,6 +193,8 @@ describe.each(ADAPTERS)('issue 18 hot-path cuts under attack (%s)', (adapter) =>
         resilience: { circuitBreaker: false },
         clockSkewSeconds: 0,
         userProperty: 'principal',
+        // Guards per controller: the sealed route must be guarded by SealingTokenGuard alone.
+        globalGuard: false,
       },
       [TargetController, OverwrittenController, SealedController],
       [],
