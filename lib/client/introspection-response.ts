@@ -144,15 +144,15 @@ export interface TokenPresentation {
   readonly certificateThumbprint?: string;
 }
 
-/**
- * RFC 9449 §7.1 and RFC 8705 §3: a bound token is accepted only with the proof its `cnf` asks for, and a
- * token presented under the DPoP scheme must be DPoP-bound to the proof's key. Undefined: accepted.
- */
 /** Whether a `token_type` says the token is sender-constrained (RFC 9449 §6.2: `DPoP`, any case); no string is built for others. */
 export function isBoundTokenType(type: unknown): boolean {
   return typeof type === 'string' && BOUND_TOKEN_TYPE_LENGTHS.has(type.length) && BOUND_TOKEN_TYPES.has(type.toLowerCase());
 }
 
+/**
+ * RFC 9449 §7.1 and RFC 8705 §3: a bound token is accepted only with the proof its `cnf` asks for, and a
+ * token presented under the DPoP scheme must be DPoP-bound to the proof's key. Undefined: accepted.
+ */
 export function checkBinding(result: ActiveIntrospectionResult, presentation: TokenPresentation | undefined): InvalidTokenReason | undefined {
   const cnf = result.cnf as { jkt?: unknown; 'x5t#S256'?: unknown } | null | undefined;
   if (cnf !== undefined && (cnf === null || typeof cnf !== 'object' || Array.isArray(cnf))) return 'sender_constrained';
