@@ -1,28 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { accessTokenHash, dpopKeyPair, dpopProof, type DpopKeyPair } from './support/dpop.js';
 import type { IntrospectionModuleOptions } from '../lib/index.js';
 import { ADAPTERS, OrdersController, PublicController, startApp } from './support/app.js';
 import { CLIENTS, TestAuthorizationServer } from './support/authorization-server.js';
 import { makeCertificate, type TestCertificate } from './support/certificates.js';
 
-interface KeyPair {
-  privateKey: CryptoKey;
-  publicJwk: JWK;
-}
-const keyPair = async (): Promise<KeyPair> => {
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-  return { privateKey, publicJwk: await exportJWK(publicKey) };
-};
-const ath = (token: string) => createHash('sha256').update(token).digest('base64url');
-const makeProof = (key: KeyPair, htu: string, token: string, jti = randomUUID()) =>
-  new SignJWT({ htm: 'GET', htu, jti, ath: ath(token) })
-    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: key.publicJwk })
-    .setIssuedAt()
-    .sign(key.privateKey);
 
 /** A raw HTTP/1.1 GET where every header, Host included, is the caller's. */
 function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; challenge: string }> {
@@ -39,7 +25,7 @@ function rawGet(url: string, headers: Record<string, string>): Promise<{ status:
 describe.each(ADAPTERS)('attack14 over HTTP (%s)', (adapter) => {
   let as: TestAuthorizationServer;
   let api: { app: INestApplication; url: string };
-  let key: KeyPair;
+  let key: DpopKeyPair;
   let alice: TestCertificate;
   let mallory: TestCertificate;
   const options = (extra: Partial<IntrospectionModuleOptions> = {}): IntrospectionModuleOptions => ({
@@ -52,7 +38,7 @@ describe.each(ADAPTERS)('attack14 over HTTP (%s)', (adapter) => {
 
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
-    key = await keyPair();
+    key = await dpopKeyPair();
     alice = makeCertificate('alice');
     mallory = makeCertificate('mallory');
     api = await startApp(adapter, options(), [PublicController, OrdersController]);
@@ -67,9 +53,9 @@ describe.each(ADAPTERS)('attack14 over HTTP (%s)', (adapter) => {
     try {
       const token = await as.issueToken({ scope: 'read', dpop: key });
       // Control: the proof for this server's own URL passes.
-      expect((await rawGet(`${pinned.url}/orders`, { authorization: `DPoP ${token}`, dpop: await makeProof(key, `${api.url}/orders`, token) })).status).toBe(200);
+      expect((await rawGet(`${pinned.url}/orders`, { authorization: `DPoP ${token}`, dpop: await dpopProof(key, `${api.url}/orders`, token) })).status).toBe(200);
       // A proof+token pair captured on (or meant for) resource server A, never used here: its jti is unknown to this server.
-      const proofForA = await makeProof(key, 'http://rs-a.example/orders', token);
+      const proofForA = await dpopProof(key, 'http://rs-a.example/orders', token);
       const replayed = await rawGet(`${pinned.url}/orders`, { host: 'rs-a.example', authorization: `DPoP ${token}`, dpop: proofForA });
       expect(replayed.status).toBe(401);
       expect(replayed.challenge).toContain('error="invalid_dpop_proof"');
@@ -102,7 +88,7 @@ describe.each(ADAPTERS)('attack14 over HTTP (%s)', (adapter) => {
     const token = await as.issueToken({ scope: 'read', dpop: key });
     const htu = `${api.url}/orders`;
     const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
-    const claims = { htm: 'GET', htu, jti: randomUUID(), iat: Math.floor(Date.now() / 1000), ath: ath(token) };
+    const claims = { htm: 'GET', htu, jti: randomUUID(), iat: Math.floor(Date.now() / 1000), ath: accessTokenHash(token) };
     const jwk = key.publicJwk;
     const deep: Record<string, unknown> = {};
     let cur = deep;
@@ -142,7 +128,7 @@ describe.each(ADAPTERS)('attack14 over HTTP (%s)', (adapter) => {
         authorization: `DPoP ${token}`,
         'x-forwarded-proto': 'https',
         'x-forwarded-host': 'rs-a.example, api.example.com',
-        dpop: await makeProof(key, 'https://rs-a.example/orders', token),
+        dpop: await dpopProof(key, 'https://rs-a.example/orders', token),
       });
       expect(res.status).toBe(401);
     } finally {
@@ -164,9 +150,9 @@ describe.each(ADAPTERS)('attack14 over HTTP (%s)', (adapter) => {
         socket.on('error', reject);
       });
     const own = `${api.url}/orders`;
-    const statusOwn = await send(own, await makeProof(key, own, token));
+    const statusOwn = await send(own, await dpopProof(key, own, token));
     // A different authority in the target than in Host: the proof for the target's authority must not pass.
-    const foreign = await send('http://rs-a.example/orders', await makeProof(key, 'http://rs-a.example/orders', token));
+    const foreign = await send('http://rs-a.example/orders', await dpopProof(key, 'http://rs-a.example/orders', token));
     console.log(JSON.stringify({ statusOwn, foreign }));
     expect(statusOwn).not.toMatch(/ 500 /);
     expect(foreign).toMatch(/ 401 /);

@@ -22,7 +22,7 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { dpopKeyPair, dpopProof, type DpopKeyPair } from './support/dpop.js';
 import {
   INTROSPECTION_TELEMETRY,
   Introspected,
@@ -113,20 +113,6 @@ class SealedController {
   }
 }
 
-interface KeyPair {
-  privateKey: CryptoKey;
-  publicJwk: JWK;
-}
-const keyPair = async (): Promise<KeyPair> => {
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-  return { privateKey, publicJwk: await exportJWK(publicKey) };
-};
-const proof = (key: KeyPair, htu: string, token: string) =>
-  new SignJWT({ htm: 'GET', htu, jti: randomUUID(), ath: createHash('sha256').update(token).digest('base64url') })
-    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: key.publicJwk })
-    .setIssuedAt()
-    .sign(key.privateKey);
-
 async function send(url: string, headers: Record<string, string> = {}) {
   const res = await fetch(url, { headers });
   const text = await res.text();
@@ -157,7 +143,7 @@ describe.each(ADAPTERS)('issue 18 hot-path cuts under attack (%s)', (adapter) =>
   let as: TestAuthorizationServer;
   let proxy: FaultyServer;
   let api: { app: INestApplication; url: string };
-  let key: KeyPair;
+  let key: DpopKeyPair;
   /** Rewrites of the AS's answer per token: `token_type` set (or deleted when undefined-valued key present), `cnf` dropped. */
   const rewrites = new Map<string, { token_type?: unknown; dropCnf?: boolean; cnf?: unknown }>();
   /** Introspection calls that reached the AS per token (through the proxy). */
@@ -165,7 +151,7 @@ describe.each(ADAPTERS)('issue 18 hot-path cuts under attack (%s)', (adapter) =>
 
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
-    key = await keyPair();
+    key = await dpopKeyPair();
     proxy = await FaultyServer.start(async (req, res, body) => {
       const token = new URLSearchParams(body).get('token') ?? '';
       calls.set(token, (calls.get(token) ?? 0) + 1);
@@ -247,7 +233,7 @@ describe.each(ADAPTERS)('issue 18 hot-path cuts under attack (%s)', (adapter) =>
   it('a real DPoP-bound token (cnf.jkt, token_type DPoP) accepted with a proof is refused as Bearer on the cache hit', async () => {
     const token = await as.issueToken({ scope: 'read', dpop: key });
     const htu = `${api.url}/t`;
-    const ok = await send(htu, { authorization: `DPoP ${token}`, dpop: await proof(key, htu, token) });
+    const ok = await send(htu, { authorization: `DPoP ${token}`, dpop: await dpopProof(key, htu, token) });
     expect(ok.status).toBe(200);
     expect(ok.body.clientId).toBe(CLIENTS.app.clientId);
     const stolen = await send(htu, { authorization: `Bearer ${token}` });
