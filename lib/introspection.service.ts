@@ -23,6 +23,7 @@ import type {
 } from './interfaces/introspection-result.interface.js';
 import type { ResolvedOptions } from './options/resolved-options.js';
 import { ResiliencePolicy, type BreakerState } from './resilience/resilience.policy.js';
+import { PolicyRefusals } from './telemetry/policy-refusals.js';
 import { tokenFingerprint } from './utils/fingerprint.js';
 import { RateLimitedLogger } from './utils/rate-limited-logger.js';
 
@@ -40,6 +41,8 @@ export class IntrospectionService implements OnApplicationShutdown {
   private readonly revalidator?: BackgroundRevalidator;
   /** Fraction of cache hits re-checked in the background (`cache.revalidation.recheckFraction`). */
   private readonly recheckFraction: number;
+  /** Logs what this API's policy refused, and requirements the AS's answers can never meet. */
+  private readonly policyRefusals: PolicyRefusals;
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
@@ -51,6 +54,8 @@ export class IntrospectionService implements OnApplicationShutdown {
     @Optional() @Inject(DPOP_VERIFIER) private readonly dpop?: DpopVerifier | null,
   ) {
     this.allowStaleByDefault = options.outagePolicy === 'serve-stale';
+    this.signedPolicy = { ...options, requireTokenType: false };
+    this.policyRefusals = new PolicyRefusals(options);
     resilience.onStateChange((state) => telemetry.breakerChanged(state));
     client.onAuthorizationServerReset((detail) => void this.onAuthorizationServerReset(detail.tokenAgeMs));
     // An eviction (here or on another replica) detaches lookups in flight: later requests start afresh.
@@ -141,7 +146,11 @@ export class IntrospectionService implements OnApplicationShutdown {
   }
 
   /** Introspection proper: cache, single-flight, resilience, the authorization server. */
-  private readonly introspectAtServer = async (token: string, options?: IntrospectOptions): Promise<IntrospectionResult> => {
+  private readonly introspectAtServer = async (
+    token: string,
+    options?: IntrospectOptions,
+    signed?: ActiveIntrospectionResult,
+  ): Promise<IntrospectionResult> => {
     const cache = this.cache;
     let key: string;
     let cached: ActiveRecord | undefined;
@@ -151,7 +160,7 @@ export class IntrospectionService implements OnApplicationShutdown {
       const fresh = options?.requireIntrospection === true;
       let record = fresh ? undefined : cache.readLocalToken(token);
       key = cache.key(token);
-      if (!record && cache.hasShared && !fresh) record = await cache.readShared(key, token, this.policyCheck);
+      if (!record && cache.hasShared && !fresh) record = await cache.readShared(key, token, signed ? this.signedPolicyCheck : this.policyCheck);
       if (record) {
         if (!record.result.active) {
           this.telemetry.cacheLookup('negative_hit');
@@ -173,7 +182,7 @@ export class IntrospectionService implements OnApplicationShutdown {
     }
     if (options?.signal?.aborted) throw callerGaveUp(this.options);
     // A token with an aged-out active entry is a re-validation: it may use the calls reserved for known tokens.
-    const shared = this.flight.run(key, () => this.lookup(token, key, cached !== undefined, options?.caller));
+    const shared = this.flight.run(key, () => this.lookup(token, key, cached !== undefined, options?.caller, signed));
     try {
       const result = await (options?.timeoutMs !== undefined || options?.signal ? withDeadline(shared, options, this.options) : shared);
       return this.report(token, result, 'authorization-server', options);
@@ -380,21 +389,39 @@ export class IntrospectionService implements OnApplicationShutdown {
   }
 
   /** One call to the authorization server (shared by concurrent callers of the same token). */
-  private async lookup(token: string, key: string, knownToken = false, caller?: string): Promise<IntrospectionResult> {
+  /**
+   * @param signed the verified claims of a JWT access token this API validated locally: the AS's answer says
+   *   whether it is still active (and may add claims); what the answer omits (`aud`, `iss`, `exp`, …) comes
+   *   from the signed token, whose `typ` already says it is an access token.
+   */
+  private async lookup(
+    token: string,
+    key: string,
+    knownToken = false,
+    caller?: string,
+    signed?: ActiveIntrospectionResult,
+  ): Promise<IntrospectionResult> {
     const started = Date.now();
     this.telemetry.lookupStarted();
     const ticket = this.cache?.openTicket(key);
     try {
-      const response = await this.resilience.execute((signal) => this.client.introspect(token, signal), knownToken, caller);
+      const answer = await this.resilience.execute((signal) => this.client.introspect(token, signal), knownToken, caller);
+      const jwt = this.jwt?.handles(token) === true;
+      // A background re-check of a JWT answer cached by a request: the signed claims are verified again.
+      if (jwt && !signed && answer.active === true) signed = await this.jwt!.signedClaims(token);
+      const response = signed && answer.active === true ? withSignedClaims(answer, signed) : answer;
       const now = Date.now();
-      const result = validateClaims(response, this.options, now / 1000, this.answeringIssuer());
+      const result = validateClaims(response, signed ? this.signedPolicy : this.options, now / 1000, this.answeringIssuer());
       this.telemetry.lookupFinished(result.active ? 'active' : 'inactive', (now - started) / 1000);
-      // An AS that cannot introspect a JWT this API validates locally says nothing about the token: not cached.
-      const unsupportedJwt = !result.active && result.reason === 'rejected_by_authorization_server' && this.jwt?.handles(token) === true;
-      if (this.cache && ticket && unsupportedJwt) this.cache.abandon(ticket);
+      this.policyRefusals.report(token, result.active ? undefined : result.reason, response, this.answeringIssuer());
+      // Only a verdict that holds for every route may be remembered. For a JWT this API validates locally, that
+      // is the AS's own `active: false`: a refusal of the answer (an AS that cannot introspect JWTs, a claim the
+      // signed token could not vouch for) says nothing the next, local validation would not say again.
+      const notForEveryRoute = !result.active && jwt && answer.active !== false;
+      if (this.cache && ticket && notForEveryRoute) this.cache.abandon(ticket);
       else if (this.cache && ticket) {
         if (result.active) this.cache.storeActive(key, token, response as SharedEntry['response'], result, now, ticket);
-        else this.cache.storeInactive(key, result, now, ticket, response.active === false);
+        else this.cache.storeInactive(key, result, now, ticket, answer.active === false);
       }
       return result;
     } catch (error) {
@@ -407,14 +434,23 @@ export class IntrospectionService implements OnApplicationShutdown {
     }
   }
 
-  /** The issuer of the authorization server that answers, when known (`issuer` option or discovery). */
+  /**
+   * The issuer of the authorization server that answers, when known: the `issuer` option, discovery, or — with
+   * only `introspectionEndpoint` — `expectedIssuer`: the endpoint the operator configured speaks for the issuer
+   * they expect, so an answer without `iss` (optional in RFC 7662; Glewlwyd omits it) is that issuer's.
+   */
   private answeringIssuer(): string | undefined {
-    return this.client.endpoints.known()?.issuer;
+    return this.client.endpoints.known()?.issuer ?? (this.options.issuer === undefined ? this.options.expectedIssuer : undefined);
   }
 
   /** This API's policy, applied to entries other replicas wrote to the shared store. */
   private readonly policyCheck: PolicyCheck = (response, nowMs) =>
     validateClaims(response as IntrospectionResponse, this.options, nowMs / 1000, this.answeringIssuer());
+
+  /** The policy for answers about a locally validated JWT (merged with its signed claims): its `typ` is its token type. */
+  private readonly signedPolicy: ResolvedOptions;
+  private readonly signedPolicyCheck: PolicyCheck = (response, nowMs) =>
+    validateClaims(response as IntrospectionResponse, this.signedPolicy, nowMs / 1000, this.answeringIssuer());
 
   private reportFailure(error: unknown, token: string, elapsedMs: number): void {
     if (!(error instanceof AuthorizationServerUnavailableError)) return;
@@ -473,4 +509,10 @@ function callerGaveUp(resolved: ResolvedOptions): AuthorizationServerUnavailable
     resolved.resilience.retryAfterSeconds,
     'The caller stopped waiting for the authorization server (its deadline passed or it was aborted).',
   );
+}
+
+/** The AS's answer about a locally validated JWT, with the signed token's claims where the answer omits them. */
+function withSignedClaims(answer: IntrospectionResponse, signed: ActiveIntrospectionResult): IntrospectionResponse {
+  const { scopes: _scopes, stale: _stale, ...claims } = signed as ActiveIntrospectionResult & { stale?: boolean };
+  return { ...claims, ...answer };
 }

@@ -35,6 +35,7 @@ describe.each(ADAPTERS)('unauthenticated abuse over %s (real oidc-provider)', (a
       introspectionEndpoint: proxy.url('/token/introspection'),
       allowInsecureRequests: true,
       ...CLIENTS.basic,
+      exposeOutageReason: true, // the 503 bodies name their reason (development option), asserted below
       cache: { ttlSeconds: 60 },
       resilience: {
         attemptTimeoutMs: 1000,
@@ -141,6 +142,7 @@ describe.each(ADAPTERS)('429 with Retry-After over %s', (adapter) => {
       allowInsecureRequests: true,
       clientId: 'api',
       clientSecret: 'secret',
+      exposeOutageReason: true, // the 503 bodies name their reason (development option), asserted below
       resilience: { circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 1000 } },
     }));
   });

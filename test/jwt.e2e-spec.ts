@@ -248,6 +248,7 @@ describe('key endpoint failures feed the circuit breaker of the authorization se
       allowInsecureRequests: true,
       audience: AUDIENCE,
       jwt: { mode: 'local', jwksUri: keysProxy.url('/jwks') },
+      exposeOutageReason: true, // the 503 body names its reason (development option), asserted below
       resilience: { retries: 0, circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 } },
     }, [OrdersController]);
     try {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { MeterProvider, MetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type {
   AuthorizationServerUnavailableEvent,
   CircuitStateChangeEvent,
@@ -10,23 +10,7 @@ import type {
 import { ADAPTERS, call, startApp } from './support/app.js';
 import { CLIENTS, TestAuthorizationServer } from './support/authorization-server.js';
 import { capturedLogs, sleep } from './support/engine.js';
-
-/** Collects on demand (an in-memory reader). */
-class CollectingReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
-
-async function points(reader: CollectingReader, name: string): Promise<DataPoint<number>[]> {
-  const { resourceMetrics } = await reader.collect();
-  const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name);
-  return (metric?.dataPoints ?? []) as DataPoint<number>[];
-}
-async function sum(reader: CollectingReader, name: string, attributes: Record<string, string> = {}): Promise<number> {
-  return (await points(reader, name))
-    .filter((p) => Object.entries(attributes).every(([k, v]) => p.attributes[k] === v))
-    .reduce((total, p) => total + (typeof p.value === 'number' ? p.value : (p.value as { count: number }).count), 0);
-}
+import { CollectingReader, points, sum } from './support/metrics.js';
 
 describe.each(ADAPTERS)('metrics, events and logs over %s with a real authorization server', (adapter) => {
   let as: TestAuthorizationServer;

@@ -155,3 +155,12 @@ export function describeInvalidToken(reason: InvalidTokenReason): string {
       return 'JWT access tokens are not accepted by this API.';
   }
 }
+
+/**
+ * The client-facing text of a 503: that the token cannot be verified right now, and when to retry. The reason
+ * (which may say that this API's own credentials are refused) is left out unless `exposeReason` (the
+ * development option `exposeOutageReason`): it goes to logs, metrics, events and health details instead.
+ */
+export function outageMessage(outage: { reason: UnavailableReason; retryAfterSeconds: number }, exposeReason = false): string {
+  return `The authorization server cannot verify the access token right now${exposeReason ? ` (${outage.reason})` : ''}; retry after ${outage.retryAfterSeconds} s.`;
+}

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { RoleExtractor } from '../authorization/role-mappers.js';
-import { AuthorizationServerUnavailableError, describeInvalidToken, IntrospectionConfigurationError } from '../errors/introspection.errors.js';
+import { AuthorizationServerUnavailableError, describeInvalidToken, IntrospectionConfigurationError, outageMessage } from '../errors/introspection.errors.js';
 import { RESOLVED_OPTIONS } from '../introspection.constants.js';
 import type { ActiveIntrospectionResult, TokenPresentation } from '../interfaces/introspection-result.interface.js';
 import { IntrospectionService } from '../introspection.service.js';
@@ -498,8 +498,7 @@ export async function checkToken(
   } catch (error) {
     const retryAfter = error instanceof AuthorizationServerUnavailableError ? error.retryAfterSeconds : options.resilience.retryAfterSeconds;
     const reason = error instanceof AuthorizationServerUnavailableError ? error.reason : 'unexpected_error';
-    throw new ConnectionRefusedError('temporarily_unavailable', 503,
-      `The authorization server cannot verify the access token right now (${reason}); retry after ${retryAfter} s.`, retryAfter);
+    throw new ConnectionRefusedError('temporarily_unavailable', 503, outageMessage({ reason, retryAfterSeconds: retryAfter }, options.exposeOutageReason), retryAfter);
   }
   if (!result.active) throw new ConnectionRefusedError('invalid_token', 401, describeInvalidToken(result.reason));
   return result;

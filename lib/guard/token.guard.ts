@@ -42,7 +42,7 @@ import { OtherContextAuthorizer, realtimeGraphqlConnection, type ContextRequirem
 import { declaresRouteChecks, evaluateRouteChecks, readRouteChecks, type RouteChecks } from './route-checks.js';
 import { RoleExtractor } from '../authorization/role-mappers.js';
 import { withResourceMetadata } from '../metadata/resource-metadata.js';
-import { IntrospectionConfigurationError } from '../errors/introspection.errors.js';
+import { IntrospectionConfigurationError, outageMessage } from '../errors/introspection.errors.js';
 import { fairnessKey } from './fairness-key.js';
 
 /** What a route requires, read from its metadata once and then remembered. */
@@ -235,7 +235,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
   private admit(context: ExecutionContext, request: any, route: RouteRequirements, token: string, presentation: TokenPresentation, result: IntrospectionResult): true {
     const scheme = presentation.scheme;
     if (!result.active) {
-      this.telemetry?.decision('invalid');
+      this.telemetry?.decision('invalid', result.reason);
       const description = describeInvalidToken(result.reason);
       if (scheme === 'dpop') {
         // RFC 9449 §7.1: a proof by another key than the token's is a bad proof; anything else is a bad token.
@@ -454,7 +454,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     }
     this.telemetry?.decision('unavailable');
     return this.throwRejection(context, HttpStatus.SERVICE_UNAVAILABLE, { 'Retry-After': String(unavailable.retryAfterSeconds) },
-      `The authorization server cannot verify the access token right now (${unavailable.reason}); retry after ${unavailable.retryAfterSeconds} s.`);
+      outageMessage(unavailable, this.options.exposeOutageReason));
   }
 
   /**

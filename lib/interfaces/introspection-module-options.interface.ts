@@ -278,6 +278,14 @@ export interface IntrospectionModuleOptions {
   globalGuard?: boolean;
   /** `realm` of the `WWW-Authenticate` challenges (RFC 6750 §3). Default: none. */
   realm?: string;
+  /**
+   * Put the internal reason of a 503 (`circuit_open`, `client_authentication_failed`, `discovery_misconfigured`, …)
+   * in the response body. For development only: it tells anonymous callers the state of this API's link to the
+   * authorization server (e.g. that its credentials there are broken). The reason always goes to the logs, the
+   * metrics, the events and the health details. Default false: the body says only that the token cannot be
+   * verified right now, and when to retry.
+   */
+  exposeOutageReason?: boolean;
   /** Longest bearer token accepted, characters; longer is `invalid_request` without calling the AS. Default 4,096. */
   maxTokenLength?: number;
   /**

@@ -13,7 +13,11 @@ import type { ResultSource } from '../telemetry/introspection-events.interface.j
 import { looksLikeJwt, type JwtAccessTokenValidator } from './jwt-access-token.validator.js';
 
 /** The introspection path of the service (cache, single-flight, resilience), for JWTs that must also be introspected. */
-export type IntrospectAtServer = (token: string, options?: IntrospectOptions) => Promise<IntrospectionResult>;
+export type IntrospectAtServer = (
+  token: string,
+  options?: IntrospectOptions,
+  signed?: ActiveIntrospectionResult,
+) => Promise<IntrospectionResult>;
 
 /** Claims a JWT eviction can name besides the token itself. */
 export type JwtEvictionClaim = 'sub' | 'client_id' | 'jti' | 'sid';
@@ -97,7 +101,8 @@ export class JwtAccessTokens {
     if (this.tokenDenied(key) || this.claimDenied(local)) return { result: inactive('revoked'), source: 'jwt' };
 
     if (mode === 'local-then-introspect' || askServer) {
-      const answer = await introspectAtServer(token, options);
+      // The answer says whether the token is still active; what it omits (aud, iss, ...) the signed token says.
+      const answer = await introspectAtServer(token, options, local);
       if (!answer.active && answer.reason === 'rejected_by_authorization_server') {
         // A valid JWT the AS will not introspect (oidc-provider: unsupported_token_type): its revocation
         // status cannot be known, so the route cannot be served — not a verdict on the token (never 401).
@@ -118,6 +123,13 @@ export class JwtAccessTokens {
       cache.rememberLocal(key, local, Math.min(Date.now() + this.options.jwt.verificationCacheMs, expMs), epoch);
     }
     return { result: local, source: 'jwt' };
+  }
+
+  /** The verified claims of a JWT this API validates locally, or undefined when it does not validate (now). */
+  async signedClaims(token: string): Promise<ActiveIntrospectionResult | undefined> {
+    if (!this.validator || !this.handles(token)) return undefined;
+    const local = await this.validator.validate(token).catch(() => undefined);
+    return local?.active ? local : undefined;
   }
 
   /**

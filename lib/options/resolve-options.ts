@@ -227,7 +227,9 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     warnings.push(
       'Neither `audience` nor `requireTokenType` is set: any active token the authorization server knows is accepted, ' +
         'including refresh tokens from servers that answer without a `token_type` (oidc-provider does). ' +
-        "Set `audience` to this API's identifier (tokens must carry it in `aud`), or `requireTokenType: true`.",
+        "Set `audience` to this API's identifier if the AS's introspection answers carry `aud`, or `requireTokenType: true` if they carry " +
+        '`token_type`; look at one answer first: a requirement the answers never meet refuses every token (reported as an error). ' +
+        'If they carry neither, rely on `expectedIssuer` and scopes.',
     );
   }
 
@@ -277,6 +279,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     allowInsecureRequests,
     globalGuard: o.globalGuard !== false,
     realm: o.realm,
+    exposeOutageReason: o.exposeOutageReason === true,
     maxTokenLength,
     userProperty,
     outagePolicy,

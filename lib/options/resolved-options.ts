@@ -27,6 +27,7 @@ export interface ResolvedOptions extends ResolvedTokenSourceOptions {
   readonly allowInsecureRequests: boolean;
   readonly globalGuard: boolean;
   readonly realm?: string;
+  readonly exposeOutageReason: boolean;
   readonly maxTokenLength: number;
   readonly userProperty: string;
   readonly outagePolicy: OutagePolicy;

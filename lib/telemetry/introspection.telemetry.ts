@@ -70,6 +70,7 @@ export class IntrospectionTelemetry implements RevalidationReporter {
   private readonly decisionAttrs = attributeCache<GuardDecision>('decision');
   private readonly outcomeAttrs = attributeCache<LookupOutcome>('outcome');
   private readonly errorAttrs = new Map<UnavailableReason, Attributes>();
+  private readonly reasonAttrs = new Map<string, Attributes>();
   private readonly stateAttrs = attributeCache<BreakerState>('state');
 
   constructor(private readonly options: ResolvedOptions) {
@@ -110,7 +111,7 @@ export class IntrospectionTelemetry implements RevalidationReporter {
       unit: '{lookup}',
     });
     this.decisions = meter.createCounter('token_introspection.guard.decisions', {
-      description: 'TokenGuard decisions by reason.',
+      description: 'TokenGuard decisions by reason (refused tokens also by `reason`: audience_mismatch, inactive, ...).',
       unit: '{request}',
     });
     this.transitions = meter.createCounter('token_introspection.circuit_breaker.transitions', {
@@ -167,8 +168,14 @@ export class IntrospectionTelemetry implements RevalidationReporter {
     this.cacheLookups?.add(1, this.cacheAttrs(result));
   }
 
-  decision(decision: GuardDecision): void {
-    this.decisions?.add(1, this.decisionAttrs(decision));
+  /** A guard decision; `reason` (an `InvalidTokenReason`, bounded) says why a token was refused. */
+  decision(decision: GuardDecision, reason?: string): void {
+    if (!this.decisions) return;
+    if (reason === undefined) return this.decisions.add(1, this.decisionAttrs(decision));
+    const key = `${decision}\u0000${reason}`;
+    let attributes = this.reasonAttrs.get(key);
+    if (!attributes) this.reasonAttrs.set(key, (attributes = Object.freeze({ decision, reason })));
+    this.decisions.add(1, attributes);
   }
 
   lookupStarted(): void {
