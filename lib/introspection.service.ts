@@ -57,6 +57,7 @@ export class IntrospectionService implements OnApplicationShutdown {
     this.signedPolicy = { ...options, requireTokenType: false };
     this.policyRefusals = new PolicyRefusals(options);
     resilience.onStateChange((state) => telemetry.breakerChanged(state));
+    client.configuration.onChange((failure) => this.onConfigurationChange(failure));
     client.onAuthorizationServerReset((detail) => void this.onAuthorizationServerReset(detail.tokenAgeMs));
     // An eviction (here or on another replica) detaches lookups in flight: later requests start afresh.
     cache?.onEvicted((keys) => this.flight.forget(keys));
@@ -75,6 +76,19 @@ export class IntrospectionService implements OnApplicationShutdown {
       );
     }
     for (const warning of options.warnings) new Logger(IntrospectionService.name).warn(warning);
+  }
+
+  /** A configuration error started or ended: said once, at error level, with the fix; and in the metric. */
+  private onConfigurationChange(failure: AuthorizationServerUnavailableError | undefined): void {
+    this.telemetry.configurationChanged(failure?.reason);
+    const logger = new Logger(IntrospectionService.name);
+    if (!failure) logger.log('The configuration error is fixed: the authorization server answers our lookups again.');
+    else {
+      logger.error(
+        `Configuration error (${failure.reason}), not an outage of the authorization server: ${failure.message} ` +
+          'Lookups get 503 (readiness is down) until it is fixed; it is checked again at a slow pace (at most every 30 s). The circuit breaker is not involved.',
+      );
+    }
   }
 
   private async onAuthorizationServerReset(tokenAgeMs: number): Promise<void> {
@@ -456,10 +470,10 @@ export class IntrospectionService implements OnApplicationShutdown {
     if (!(error instanceof AuthorizationServerUnavailableError)) return;
     // Built only when the rate limiter lets the line through: an outage must not cost a hash per request.
     const line = () =>
-      `Authorization server unavailable (${error.reason}${error.status ? `, HTTP ${error.status}` : ''}) ` +
+      `${error.configurationError ? 'Configuration error' : 'Authorization server unavailable'} (${error.reason}${error.status ? `, HTTP ${error.status}` : ''}) ` +
       `at ${this.client.endpoints.known()?.introspectionEndpoint.host ?? this.options.issuer ?? 'unknown'} after ${elapsedMs} ms ` +
       `for token ${tokenFingerprint(token)}: ${error.message} Answering 'unavailable' (retry after ${error.retryAfterSeconds} s).`;
-    if (error.reason === 'client_authentication_failed') this.log.error(error.reason, line);
+    if (error.configurationError) this.log.error(error.reason, line);
     else this.log.warn(error.reason, line);
     if (this.telemetry.events.onAuthorizationServerUnavailable) {
       this.telemetry.emit('onAuthorizationServerUnavailable', {

@@ -15,8 +15,9 @@ export interface ResolvedEndpoint {
 
 /**
  * Resolves the introspection endpoint: the configured one, or discovered from the issuer
- * (RFC 8414 first, then OpenID Connect Discovery). A failure is never remembered: the next lookup
- * tries again. A success is reused for `discoveryCacheSeconds`; if a refresh fails, the last good
+ * (RFC 8414 first, then OpenID Connect Discovery). A failure is not remembered here: an outage is retried by
+ * the next lookup, a configuration mistake (`discovery_misconfigured`) at the slow pace of the client's
+ * `ConfigurationGate`. A success is reused for `discoveryCacheSeconds`; if a refresh fails, the last good
  * endpoint keeps being used.
  */
 export class EndpointResolver {
@@ -70,6 +71,8 @@ export class EndpointResolver {
   private async discover(signal?: AbortSignal): Promise<ResolvedEndpoint> {
     const issuer = this.options.issuer!;
     const failures: string[] = [];
+    // An answer that says the AS is in trouble (5xx, 429) makes the failure an outage; otherwise it is configuration.
+    let outage = false;
     for (const url of discoveryUrls(issuer)) {
       let res;
       try {
@@ -83,6 +86,11 @@ export class EndpointResolver {
         );
       }
       if (res.status === 404 || res.status === 400) {
+        failures.push(`${url} answered ${res.status}`);
+        continue;
+      }
+      if (res.status >= 500 || res.status === 429) {
+        outage = true;
         failures.push(`${url} answered ${res.status}`);
         continue;
       }
@@ -119,10 +127,10 @@ export class EndpointResolver {
       return { introspectionEndpoint: parsed, issuer: doc.issuer, tokenEndpoint, jwksUri };
     }
     throw new AuthorizationServerUnavailableError(
-      'discovery_failed',
+      outage ? 'discovery_failed' : 'discovery_misconfigured',
       this.options.resilience.retryAfterSeconds,
       `Discovery of the introspection endpoint failed: ${failures.join('; ')}. ` +
-        'Check `issuer`, or set `introspectionEndpoint` explicitly.',
+        (outage ? 'The authorization server is in trouble; discovery is retried.' : 'Check `issuer`, or set `introspectionEndpoint` explicitly.'),
     );
   }
 

@@ -1,12 +1,13 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { KeyObject } from 'node:crypto';
+import { KeyObject, randomUUID } from 'node:crypto';
 import axios, { type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import type { JWK } from 'jose';
 import { loadJose } from '../utils/jose.js';
 import { AuthorizationServerUnavailableError, IntrospectionConfigurationError } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { ClientAuthentication } from './client-authentication.js';
+import { ConfigurationGate } from './configuration-gate.js';
 import { EndpointResolver, type ResolvedEndpoint } from './discovery.js';
 import { OwnAccessToken } from './own-access-token.js';
 import { parseIntrospectionResponse, TOKEN_REJECTED, type IntrospectionResponse } from './introspection-response.js';
@@ -30,6 +31,14 @@ export class IntrospectionClient {
   private readonly auth: ClientAuthentication;
   private readonly ownToken?: OwnAccessToken;
   private readonly resetListeners: Array<(detail: { tokenAgeMs: number }) => void> = [];
+  /** Configuration failures, held and retried at a slow pace (never counted by the circuit breaker). */
+  readonly configuration = new ConfigurationGate();
+  /** Whether the start-up check (`verifyOnStartup`) applies to this client (the test kit's in-memory one: no). */
+  readonly verifiesOnStartup: boolean = true;
+  /** A token nobody holds: the start-up check and health probes introspect it (a healthy AS answers `active: false`). */
+  readonly probeToken = `configuration-probe-${randomUUID()}`;
+  private confirming?: Promise<boolean>;
+  private lastConfirmation = 0;
 
   constructor(private readonly options: ResolvedOptions) {
     this.http = createAuthorizationServerHttp(options);
@@ -62,8 +71,50 @@ export class IntrospectionClient {
     closeAuthorizationServerHttp(this.http, this.options);
   }
 
-  /** POSTs the token to the introspection endpoint and returns the wire-valid response. */
+  /**
+   * POSTs the token to the introspection endpoint and returns the wire-valid response. While a configuration
+   * failure is held ({@link ConfigurationGate}), rejects with it at once, but for one trial call at a slow pace.
+   */
   async introspect(token: string, signal?: AbortSignal): Promise<IntrospectionResponse> {
+    this.configuration.enter();
+    try {
+      const response = await this.introspectNow(token, signal);
+      this.configuration.passed();
+      return response;
+    } catch (error) {
+      await this.classifyFailure(error, token, signal);
+      throw error;
+    }
+  }
+
+  /**
+   * A configuration failure is held by the gate when it holds for every token: discovery involves none; a refusal
+   * of a call that carried a token (credentials refused, not an introspection endpoint) is confirmed first with
+   * {@link probeToken} — at most one confirmation a second — so that no token an attacker sends holds everyone back.
+   */
+  private async classifyFailure(error: unknown, token: string, signal?: AbortSignal): Promise<void> {
+    const configuration = error instanceof AuthorizationServerUnavailableError && error.configurationError;
+    if (configuration && (error.reason === 'discovery_misconfigured' || token === this.probeToken || (await this.confirm(error, signal)))) {
+      this.configuration.failed(error);
+    } else {
+      this.configuration.inconclusive();
+    }
+  }
+
+  private confirm(error: AuthorizationServerUnavailableError, signal?: AbortSignal): Promise<boolean> {
+    if (this.confirming) return this.confirming;
+    if (Date.now() - this.lastConfirmation < 1000) return Promise.resolve(false);
+    this.lastConfirmation = Date.now();
+    this.confirming = this.introspectNow(this.probeToken, signal)
+      .then(
+        () => false,
+        (again: unknown) => again instanceof AuthorizationServerUnavailableError && again.reason === error.reason,
+      )
+      .finally(() => (this.confirming = undefined));
+    return this.confirming;
+  }
+
+  private async introspectNow(token: string, signal?: AbortSignal): Promise<IntrospectionResponse> {
     const endpoint = await this.endpoints.resolve(signal);
     if (this.ownToken) return this.introspectWithOwnToken(token, endpoint, signal);
     const credentials = await this.auth.credentials(endpoint.issuer ?? this.options.expectedIssuer ?? endpoint.introspectionEndpoint.href);
@@ -78,7 +129,7 @@ export class IntrospectionClient {
     const tokenEndpoint = endpoint.tokenEndpoint;
     if (!tokenEndpoint) {
       throw new AuthorizationServerUnavailableError(
-        'discovery_failed',
+        'discovery_misconfigured',
         this.options.resilience.retryAfterSeconds,
         "No token endpoint for `client_credentials_bearer`: set `tokenEndpoint`, or `issuer` whose metadata lists token_endpoint.",
       );

@@ -21,8 +21,14 @@ export type UnavailableReason =
   | 'client_authentication_failed'
   /** Another unexpected HTTP status (e.g. 400, 404). */
   | 'unexpected_status'
-  /** Metadata discovery (RFC 8414 / OpenID Connect) failed, so the endpoint is not known yet. */
+  /** Metadata discovery (RFC 8414 / OpenID Connect) could not reach the authorization server (no answer, 5xx, 429). */
   | 'discovery_failed'
+  /**
+   * Metadata discovery got an answer that shows a configuration mistake: no metadata document at the issuer's
+   * well-known URLs (e.g. a realm path that does not exist), metadata for another issuer (e.g. a trailing slash),
+   * no `introspection_endpoint` listed, an insecure endpoint. A configuration error, not an outage.
+   */
+  | 'discovery_misconfigured'
   /** The circuit breaker is open: recent calls failed, so we fail fast without calling. */
   | 'circuit_open'
   /** Too many concurrent calls to the authorization server are in flight or queued. */
@@ -61,7 +67,22 @@ export class AuthorizationServerUnavailableError extends TokenIntrospectionError
   readonly status?: number;
   /** True when `retryAfterSeconds` comes from the authorization server's own `Retry-After` header. */
   readonly retryAfterFromServer: boolean;
+  /**
+   * True when the cause is this API's configuration, not an outage: `discovery_misconfigured`,
+   * `client_authentication_failed`, `unexpected_status` (not an introspection endpoint). Such failures never
+   * feed the circuit breaker; they are retried at a slow, bounded pace until the configuration is fixed.
+   */
+  get configurationError(): boolean {
+    return CONFIGURATION_REASONS.has(this.reason);
+  }
 }
+
+/** Reasons that name a configuration mistake of this API rather than trouble at the authorization server. */
+export const CONFIGURATION_REASONS: ReadonlySet<UnavailableReason> = new Set<UnavailableReason>([
+  'discovery_misconfigured',
+  'client_authentication_failed',
+  'unexpected_status',
+]);
 
 /** Why an introspected token is not accepted. */
 export type InvalidTokenReason =

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { TOKEN_REJECTED } from '../client/introspection-response.js';
 import { IntrospectionClient } from '../client/introspection.client.js';
-import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
+import { AuthorizationServerUnavailableError, IntrospectionConfigurationError } from '../errors/introspection.errors.js';
 import { AUTHORIZATION_SERVER_KEYS, RESOLVED_OPTIONS } from '../introspection.constants.js';
 import type { AuthorizationServerKeys, KeysHealth } from '../jwt/authorization-server-keys.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
@@ -33,10 +32,22 @@ export interface AuthorizationServerHealth {
   keys?: KeysHealth;
 }
 
+/** The start-up check's verdict (`IntrospectionHealthIndicator.verifyConfiguration()`). */
+export interface StartupVerdict {
+  ok: boolean;
+  /** `misconfigured`: a configuration error, with what to change; `unreachable`: no verdict, the AS did not answer. */
+  status: 'ok' | 'misconfigured' | 'unreachable';
+  /** The `UnavailableReason` when not ok. */
+  reason?: string;
+  message: string;
+}
+
 /** What to change, by failure, for the start-up check's verdict. */
 const STARTUP_HINTS: Partial<Record<AuthorizationServerUnavailableError['reason'], string>> = {
   unexpected_status: 'Check `introspectionEndpoint` (or `issuer`): it must point at the RFC 7662 introspection endpoint.',
-  discovery_failed: 'Check `issuer`: its /.well-known metadata must be reachable and list introspection_endpoint (or set `introspectionEndpoint`).',
+  discovery_failed: 'The well-known metadata of `issuer` could not be read (no answer, or a server error).',
+  discovery_misconfigured: 'Check `issuer`: it must be exactly the issuer the metadata names (a trailing slash counts; a realm or tenant path must exist), and the metadata must list introspection_endpoint — or set `introspectionEndpoint`.',
+  client_authentication_failed: 'Check `clientId`, the secret or key, and `clientAuthMethod` against the client registered at the authorization server.',
   connection_failed: 'Check the host and port of the endpoint, and that this network can reach it.',
   timeout: 'The authorization server is slow or unreachable from here.',
   invalid_response: 'Something answered that is not an RFC 7662 endpoint (a proxy page?): check the URL.',
@@ -64,7 +75,6 @@ type TerminusService = { check(key: string): TerminusSession };
  */
 @Injectable()
 export class IntrospectionHealthIndicator implements OnApplicationBootstrap {
-  private readonly dummyToken = `health-probe-${randomUUID()}`;
   private last?: { at: number; outcome: Promise<AuthorizationServerHealth> };
   private terminus?: Promise<TerminusService | undefined>;
 
@@ -89,38 +99,55 @@ export class IntrospectionHealthIndicator implements OnApplicationBootstrap {
     return status === 'up' ? session.up(details) : session.down(details);
   }
 
-  /** With `verifyOnStartup`: checks the configuration in the background; start-up never waits for it. */
-  onApplicationBootstrap(): void {
-    if (this.options.verifyOnStartup) void this.verifyConfiguration();
+  /**
+   * The start-up check (`verifyOnStartup`, on by default): in the background, or — with `'fatal'` — awaited, so a
+   * configuration verdict stops start-up. An authorization server that is merely unreachable never does.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    const mode = this.options.verifyOnStartup;
+    if (mode === false || !this.client.verifiesOnStartup) return;
+    if (mode !== 'fatal') return void this.verifyConfiguration();
+    const verdict = await this.verifyConfiguration();
+    if (verdict.status === 'misconfigured') {
+      throw new IntrospectionConfigurationError(`The start-up check found a configuration error (${verdict.reason}): ${verdict.message}`);
+    }
   }
 
   /**
-   * Introspects a dummy token once — directly, outside the circuit breaker — and logs a verdict:
-   * the endpoint answers and accepts our credentials, or what is wrong and what to change. Resolves
-   * to the verdict; never rejects. Runs at start-up with `verifyOnStartup: true`.
+   * Introspects a token nobody holds once — directly, outside the circuit breaker — and logs a verdict: `ok` (the
+   * endpoint answers and accepts our credentials), `misconfigured` (what is wrong and what to change: the issuer,
+   * the discovery document, the credentials, the endpoint), or `unreachable` (no verdict on the configuration: the
+   * AS did not answer; start-up goes on and lookups will try again). Resolves to the verdict; never rejects.
    */
-  async verifyConfiguration(): Promise<{ ok: boolean; reason?: string; message: string }> {
+  async verifyConfiguration(): Promise<StartupVerdict> {
     const log = new Logger('TokenIntrospection');
     const started = performance.now();
-    let verdict: { ok: boolean; reason?: string; message: string };
+    let verdict: StartupVerdict;
     try {
-      const response = await this.client.introspect(this.dummyToken, AbortSignal.timeout(this.options.resilience.attemptTimeoutMs));
+      const response = await this.client.introspect(this.client.probeToken, AbortSignal.timeout(this.options.resilience.attemptTimeoutMs));
       const where = this.client.endpoints.known()?.introspectionEndpoint.href ?? 'the introspection endpoint';
       verdict =
         TOKEN_REJECTED in response
           ? {
               ok: false,
+              status: 'misconfigured',
               reason: 'unexpected_status',
-              message: `${where} refused to introspect a dummy token (${String(response[TOKEN_REJECTED])}) instead of answering active: false. Check \`clientAuthMethod\` and that the URL is the RFC 7662 endpoint.`,
+              message: `${where} refused to introspect a token nobody holds (${String(response[TOKEN_REJECTED])}) instead of answering active: false. Check \`clientAuthMethod\` and that the URL is the RFC 7662 endpoint.`,
             }
-          : { ok: true, message: `${where} answered in ${Math.round(performance.now() - started)} ms and accepted our client credentials.` };
+          : { ok: true, status: 'ok', message: `${where} answered in ${Math.round(performance.now() - started)} ms and accepted our client credentials.` };
     } catch (error) {
-      const e = error as Partial<AuthorizationServerUnavailableError>;
-      const hint = e.reason ? STARTUP_HINTS[e.reason] ?? '' : '';
-      verdict = { ok: false, reason: e.reason ?? 'unexpected_error', message: `${(error as Error)?.message ?? String(error)}${hint ? ` ${hint}` : ''}` };
+      const e = error instanceof AuthorizationServerUnavailableError ? error : undefined;
+      const reason = e?.reason ?? 'unexpected_error';
+      const hint = STARTUP_HINTS[reason] ?? '';
+      const message = `${(error as Error)?.message ?? String(error)}${hint ? ` ${hint}` : ''}`;
+      verdict = { ok: false, status: e?.configurationError ? 'misconfigured' : 'unreachable', reason, message };
     }
-    if (verdict.ok) log.log(`Start-up check passed: ${verdict.message}`);
-    else log.error(`Start-up check FAILED (${verdict.reason}): ${verdict.message} The application keeps running; token lookups will fail until this is fixed.`);
+    if (verdict.status === 'ok') log.log(`Start-up check passed: ${verdict.message}`);
+    else if (verdict.status === 'misconfigured') {
+      log.error(`Start-up check: MISCONFIGURED (${verdict.reason}): ${verdict.message} Lookups get 503 until this is fixed (set \`verifyOnStartup: 'fatal'\` to stop start-up instead).`);
+    } else {
+      log.warn(`Start-up check: the authorization server could not be reached (${verdict.reason}): ${verdict.message} No verdict on the configuration; start-up goes on and lookups will try again.`);
+    }
     return verdict;
   }
 
@@ -137,7 +164,7 @@ export class IntrospectionHealthIndicator implements OnApplicationBootstrap {
     const started = performance.now();
     const checkedAt = new Date().toISOString();
     try {
-      const response = await this.resilience.probe((signal) => this.client.introspect(this.dummyToken, signal), this.options.health.probeTimeoutMs);
+      const response = await this.resilience.probe((signal) => this.client.introspect(this.client.probeToken, signal), this.options.health.probeTimeoutMs);
       const latencyMs = Math.round(performance.now() - started);
       if (TOKEN_REJECTED in response) {
         // A healthy endpoint answers `active: false` for an unknown opaque string; a 4xx means it refuses our requests.

@@ -373,11 +373,15 @@ export interface IntrospectionModuleOptions {
   httpAgent?: HttpAgent;
   httpsAgent?: HttpsAgent;
   /**
-   * At start-up, introspect a dummy token once and log a verdict: the endpoint answers and accepts our
-   * credentials (log), or what is wrong — wrong secret, wrong endpoint, unreachable discovery (error).
-   * Never blocks or fails start-up. Default false.
+   * The start-up check: introspect a token nobody holds once and log a verdict — `ok` (the endpoint answers and
+   * accepts our credentials), `misconfigured` with what to change (wrong issuer or trailing slash, no discovery
+   * document, wrong secret, wrong endpoint; error level), or `unreachable` (no verdict; warning level).
+   * - `true` (default): in the background; start-up never waits for it.
+   * - `'fatal'`: awaited during start-up (at most `resilience.attemptTimeoutMs`); a `misconfigured` verdict throws
+   *   `IntrospectionConfigurationError` and the application does not start. An unreachable AS never stops start-up.
+   * - `false`: no check (the test kit's `overrideIntrospection()` turns it off by itself).
    */
-  verifyOnStartup?: boolean;
+  verifyOnStartup?: boolean | 'fatal';
   /**
    * DPoP-bound access tokens (RFC 9449): `Authorization: DPoP <token>` with a `DPoP` proof header.
    * Default: accepted beside Bearer (not required), no server nonces. `false`: the DPoP scheme is not accepted.

@@ -209,6 +209,9 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     problems.push('`revocationWebhookSecret` must be a string of at least 16 characters (generate a random one).');
   }
 
+  if (o.verifyOnStartup !== undefined && typeof o.verifyOnStartup !== 'boolean' && o.verifyOnStartup !== 'fatal') {
+    problems.push("`verifyOnStartup` must be true (the default: a start-up check in the background), 'fatal' (a misconfiguration stops start-up) or false.");
+  }
   if (o.requireTokenType !== undefined && typeof o.requireTokenType !== 'boolean') {
     problems.push('`requireTokenType` must be true or false.');
   }
@@ -314,7 +317,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     events: o.events,
     httpAgent: o.httpAgent,
     httpsAgent: o.httpsAgent,
-    verifyOnStartup: o.verifyOnStartup === true,
+    verifyOnStartup: o.verifyOnStartup === 'fatal' ? 'fatal' : o.verifyOnStartup !== false,
     ...senderConstraints,
     ...tokenSourceOptions,
     ...push,

@@ -111,7 +111,7 @@ export interface ResolvedOptions extends ResolvedTokenSourceOptions {
   readonly events?: IntrospectionEvents;
   readonly httpAgent?: HttpAgent;
   readonly httpsAgent?: HttpsAgent;
-  readonly verifyOnStartup: boolean;
+  readonly verifyOnStartup: boolean | 'fatal';
   /** DPoP (RFC 9449), or false when the DPoP scheme is not accepted. */
   readonly dpop: false | ResolvedDpopOptions;
   /** Certificate-bound tokens (RFC 8705 §3). */

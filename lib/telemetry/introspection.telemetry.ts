@@ -65,6 +65,7 @@ export class IntrospectionTelemetry implements RevalidationReporter {
   private pushes?: Counter;
   private revokeDelay?: Histogram;
   private breakerState: BreakerState = 'closed';
+  private misconfiguration?: UnavailableReason;
   private readonly log = new RateLimitedLogger(new Logger('TokenIntrospection'));
   private readonly cacheAttrs = attributeCache<CacheResult>('result');
   private readonly decisionAttrs = attributeCache<GuardDecision>('decision');
@@ -162,6 +163,16 @@ export class IntrospectionTelemetry implements RevalidationReporter {
         description: 'Circuit-breaker state: 0 closed, 1 half-open, 2 open, 3 isolated, -1 disabled.',
       })
       .addCallback((result) => result.observe(BREAKER_VALUE[this.breakerState]));
+    meter
+      .createObservableGauge('token_introspection.configuration_error', {
+        description: 'A configuration error in force (1, by error.type: discovery_misconfigured, client_authentication_failed, unexpected_status); 0 when none.',
+      })
+      .addCallback((result) => (this.misconfiguration ? result.observe(1, { 'error.type': this.misconfiguration }) : result.observe(0)));
+  }
+
+  /** A configuration error started (its reason) or ended (undefined). */
+  configurationChanged(reason: UnavailableReason | undefined): void {
+    this.misconfiguration = reason;
   }
 
   cacheLookup(result: CacheResult): void {

@@ -16,6 +16,9 @@ export class InMemoryIntrospectionClient extends IntrospectionClient {
     super(resolved);
   }
 
+  /** No start-up check against the in-memory server: it would only add a call to every test's counts. */
+  override readonly verifiesOnStartup = false;
+
   override async introspect(token: string, signal?: AbortSignal): Promise<IntrospectionResponse> {
     signal?.throwIfAborted();
     const defaults = { audience: this.resolved.audience, expectedIssuer: this.resolved.expectedIssuer };
