@@ -4,7 +4,7 @@ import { BackgroundRevalidator } from './cache/background-revalidator.js';
 import { IntrospectionCache, type ActiveRecord, type PolicyCheck } from './cache/introspection.cache.js';
 import type { SharedEntry } from './cache/sealed-entry.js';
 import { SingleFlight } from './cache/single-flight.js';
-import { checkBinding, inactive, isBoundTokenType, validateClaims, type IntrospectionResponse } from './client/introspection-response.js';
+import { checkBinding, inactive, isBoundTokenType, TOKEN_REJECTED, validateClaims, type IntrospectionResponse } from './client/introspection-response.js';
 import { IntrospectionClient } from './client/introspection.client.js';
 import {
   AuthorizationServerUnavailableError,
@@ -431,7 +431,7 @@ export class IntrospectionService implements OnApplicationShutdown {
       // Only a verdict that holds for every route may be remembered. For a JWT this API validates locally, that
       // is the AS's own `active: false`: a refusal of the answer (an AS that cannot introspect JWTs, a claim the
       // signed token could not vouch for) says nothing the next, local validation would not say again.
-      const notForEveryRoute = !result.active && jwt && answer.active !== false;
+      const notForEveryRoute = !result.active && jwt && !(answer.active === false && !(TOKEN_REJECTED in answer));
       if (this.cache && ticket && notForEveryRoute) this.cache.abandon(ticket);
       else if (this.cache && ticket) {
         if (result.active) this.cache.storeActive(key, token, response as SharedEntry['response'], result, now, ticket);

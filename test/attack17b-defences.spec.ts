@@ -88,7 +88,7 @@ describe('attack17b DEFENCE: microservice refusals (real TCP transport)', () => 
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
     @Module({
-      imports: [IntrospectionModule.forRoot({ introspectionEndpoint: as.introspectionEndpoint, allowInsecureRequests: true, ...CLIENTS.basic, microservice: { token: { in: 'payload', field: 'accessToken' } } })],
+      imports: [IntrospectionModule.forRoot({ introspectionEndpoint: as.introspectionEndpoint, allowInsecureRequests: true, ...CLIENTS.basic, verifyOnStartup: false, microservice: { token: { in: 'payload', field: 'accessToken' } } })],
       controllers: [Handlers],
     })
     class AppModule {}

@@ -162,24 +162,27 @@ describe('cache truth and token kinds (real authorization servers)', () => {
       expect(await other.introspect('token-without-iss')).toEqual({ active: false, reason: 'issuer_mismatch' });
     });
 
-    it('configured endpoint + issuer: accepted; endpoint alone: refused (the issuer that answered is unknown)', async () => {
+    it('configured endpoint + issuer: accepted; endpoint alone: accepted too (the configured endpoint speaks for expectedIssuer)', async () => {
       const { server, issuer } = await noIss();
       const withIssuer = await engine({ introspectionEndpoint: server.url, issuer, expectedIssuer: issuer });
       expect((await withIssuer.introspect('token-without-iss-2')).active).toBe(true);
       const endpointOnly = await engine({ introspectionEndpoint: server.url, expectedIssuer: issuer });
-      expect(await endpointOnly.introspect('token-without-iss-2')).toEqual({ active: false, reason: 'issuer_mismatch' });
+      expect((await endpointOnly.introspect('token-without-iss-2')).active).toBe(true);
+      // An issuer other than expectedIssuer (the `issuer` option) is still a mismatch for an answer without iss.
+      const otherIssuer = await engine({ introspectionEndpoint: server.url, issuer: 'https://other.example', expectedIssuer: issuer });
+      expect(await otherIssuer.introspect('token-without-iss-3')).toEqual({ active: false, reason: 'issuer_mismatch' });
     });
   });
 
   describe('discovery obeys RFC 8414 §3.3 and the https rule (defect 9)', () => {
-    it('metadata without issuer is refused: 503 discovery_failed, and nothing is sent to the endpoints it names', async () => {
+    it('metadata without issuer is refused: 503 discovery_misconfigured, and nothing is sent to the endpoints it names', async () => {
       const server = await faulty((req, res, body) => {
         const base = `http://127.0.0.1:${req.socket.localPort}`;
         if (req.url?.startsWith('/.well-known/')) return behave.json({ introspection_endpoint: `${base}/introspect` })(req, res, body);
         return behave.json({ active: true, token_type: 'Bearer' })(req, res, body);
       });
       const service = await engine({ introspectionEndpoint: undefined, issuer: server.url.replace('/introspect', ''), resilience: { retries: 0 } });
-      await expect(service.introspect('any-token')).rejects.toMatchObject({ reason: 'discovery_failed', message: expect.stringContaining('no "issuer"') });
+      await expect(service.introspect('any-token')).rejects.toMatchObject({ reason: 'discovery_misconfigured', message: expect.stringContaining('no "issuer"') });
       expect(server.bodies.filter((b) => b.includes('token='))).toEqual([]);
     });
 
@@ -189,7 +192,7 @@ describe('cache truth and token kinds (real authorization servers)', () => {
         return behave.json({ issuer: `${base}/`, introspection_endpoint: `${base}/introspect` })(req, res, body);
       });
       const service = await engine({ introspectionEndpoint: undefined, issuer: server.url.replace('/introspect', ''), resilience: { retries: 0 } });
-      await expect(service.introspect('any-token')).rejects.toMatchObject({ reason: 'discovery_failed', message: expect.stringContaining('must be identical') });
+      await expect(service.introspect('any-token')).rejects.toMatchObject({ reason: 'discovery_misconfigured', message: expect.stringContaining('must be identical') });
     });
   });
 

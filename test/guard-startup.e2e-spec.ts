@@ -81,17 +81,17 @@ describe.each(ADAPTERS)('verifyOnStartup over %s: a clear verdict in the logs, s
     expect(await verdict({ introspectionEndpoint: as.introspectionEndpoint })).toMatch(/Start-up check passed: .*accepted our client credentials/);
   });
 
-  it('wrong secret: FAILED, client_authentication_failed, says what to check', async () => {
+  it('wrong secret: MISCONFIGURED, client_authentication_failed, says what to check', async () => {
     const line = await verdict({ introspectionEndpoint: as.introspectionEndpoint, clientSecret: 'wrong-secret' });
-    expect(line).toMatch(/Start-up check FAILED \(client_authentication_failed\).*Check `clientId`/);
+    expect(line).toMatch(/Start-up check: MISCONFIGURED \(client_authentication_failed\).*Check `clientId`/);
     expect(line).not.toContain('wrong-secret');
   });
 
-  it('wrong endpoint: FAILED, unexpected_status, points at introspectionEndpoint', async () => {
-    expect(await verdict({ introspectionEndpoint: `${as.issuer}/not-the-endpoint` })).toMatch(/FAILED \(unexpected_status\).*Check `introspectionEndpoint`/);
+  it('wrong endpoint: MISCONFIGURED, unexpected_status, points at introspectionEndpoint', async () => {
+    expect(await verdict({ introspectionEndpoint: `${as.issuer}/not-the-endpoint` })).toMatch(/MISCONFIGURED \(unexpected_status\).*Check that `introspectionEndpoint`/);
   });
 
-  it('unreachable discovery: FAILED, discovery_failed, points at issuer', async () => {
-    expect(await verdict({ issuer: 'http://127.0.0.1:9' })).toMatch(/FAILED \(discovery_failed\).*Check `issuer`/);
+  it('unreachable discovery: no verdict on the configuration (could not be reached, discovery_failed), names issuer, start-up goes on', async () => {
+    expect(await verdict({ issuer: 'http://127.0.0.1:9' })).toMatch(/could not be reached \(discovery_failed\).*`issuer`.*No verdict on the configuration; start-up goes on/);
   });
 });

@@ -130,7 +130,9 @@ export class EndpointResolver {
       outage ? 'discovery_failed' : 'discovery_misconfigured',
       this.options.resilience.retryAfterSeconds,
       `Discovery of the introspection endpoint failed: ${failures.join('; ')}. ` +
-        (outage ? 'The authorization server is in trouble; discovery is retried.' : 'Check `issuer`, or set `introspectionEndpoint` explicitly.'),
+        (outage
+          ? 'The authorization server is in trouble; discovery is retried.'
+          : 'Check `issuer`: it must be exactly the issuer the metadata names (a trailing slash counts; a realm or tenant path must exist) — or set `introspectionEndpoint` explicitly.'),
     );
   }
 

@@ -44,10 +44,7 @@ export interface StartupVerdict {
 
 /** What to change, by failure, for the start-up check's verdict. */
 const STARTUP_HINTS: Partial<Record<AuthorizationServerUnavailableError['reason'], string>> = {
-  unexpected_status: 'Check `introspectionEndpoint` (or `issuer`): it must point at the RFC 7662 introspection endpoint.',
   discovery_failed: 'The well-known metadata of `issuer` could not be read (no answer, or a server error).',
-  discovery_misconfigured: 'Check `issuer`: it must be exactly the issuer the metadata names (a trailing slash counts; a realm or tenant path must exist), and the metadata must list introspection_endpoint — or set `introspectionEndpoint`.',
-  client_authentication_failed: 'Check `clientId`, the secret or key, and `clientAuthMethod` against the client registered at the authorization server.',
   connection_failed: 'Check the host and port of the endpoint, and that this network can reach it.',
   timeout: 'The authorization server is slow or unreachable from here.',
   invalid_response: 'Something answered that is not an RFC 7662 endpoint (a proxy page?): check the URL.',
