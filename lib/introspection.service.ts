@@ -69,7 +69,6 @@ export class IntrospectionService implements OnApplicationShutdown {
         telemetry,
       );
     }
-    for (const warning of options.warnings) new Logger(IntrospectionService.name).warn(warning);
   }
 
   private async onAuthorizationServerReset(tokenAgeMs: number): Promise<void> {
