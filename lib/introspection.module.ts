@@ -31,8 +31,11 @@ import { OutboundTokenService } from './outbound/outbound-token.service.js';
 import { PhantomTokenService } from './phantom/phantom-token.service.js';
 import { PhantomTokenPipe } from './phantom/phantom-token.decorator.js';
 import { ResourceMetadataPublisher } from './metadata/resource-metadata.publisher.js';
+import { warnOnce } from './utils/startup-warnings.js';
 
 const PASS_THROUGH: CanActivate = { canActivate: () => true };
+/** Internal: logs the options' start-up warnings when the providers are created. */
+const OPTION_WARNINGS = Symbol('token-introspection:option-warnings');
 
 /**
  * Token introspection for NestJS. Import once in the root module:
@@ -47,6 +50,15 @@ const PASS_THROUGH: CanActivate = { canActivate: () => true };
       provide: RESOLVED_OPTIONS,
       useFactory: (options: IntrospectionModuleOptions) => resolveOptions(options),
       inject: [INTROSPECTION_MODULE_OPTIONS],
+    },
+    {
+      // The options' start-up warnings: once per application, also when the module is imported in several modules.
+      provide: OPTION_WARNINGS,
+      useFactory: (options: ResolvedOptions, modules: ModulesContainer) => {
+        for (const warning of options.warnings) warnOnce(modules, 'IntrospectionService', warning);
+        return true;
+      },
+      inject: [RESOLVED_OPTIONS, ModulesContainer],
     },
     {
       provide: INTROSPECTION_TELEMETRY,

@@ -75,7 +75,6 @@ export class IntrospectionService implements OnApplicationShutdown {
         telemetry,
       );
     }
-    for (const warning of options.warnings) new Logger(IntrospectionService.name).warn(warning);
   }
 
   /** A configuration error started or ended: said once, at error level, with the fix; and in the metric. */

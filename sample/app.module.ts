@@ -10,7 +10,8 @@ import { PHANTOM_JWKS_PATH, SAMPLE_EDGE_ISSUER, SAMPLE_STOCK_AUDIENCE } from './
 /**
  * The configuration comes from environment variables (see sample/README section in the main README):
  * AUTH_ISSUER or AUTH_INTROSPECTION_ENDPOINT, AUTH_CLIENT_ID, AUTH_CLIENT_SECRET, and optionally
- * AUTH_AUDIENCE, AUTH_REQUIRE_TOKEN_TYPE (default true), AUTH_ALLOW_INSECURE=true (development only), AUTH_CACHE_TTL_SECONDS.
+ * AUTH_AUDIENCE, AUTH_REQUIRE_TOKEN_TYPE (default true), AUTH_ALLOW_INSECURE=true (development only), AUTH_CACHE_TTL_SECONDS,
+ * and PHANTOM_SIGNING_KEY (the phantom tokens' signing key, PKCS#8 PEM: the same for every replica).
  */
 @Module({
   imports: [
@@ -33,8 +34,14 @@ import { PHANTOM_JWKS_PATH, SAMPLE_EDGE_ISSUER, SAMPLE_STOCK_AUDIENCE } from './
         cache: { ttlSeconds: Number(config.get('AUTH_CACHE_TTL_SECONDS') ?? 60), staleIfErrorSeconds: 300 },
         resilience: { circuitBreaker: { consecutiveFailures: 3, halfOpenAfterMs: 2000 } },
         health: { cacheMs: 1000 },
-        // Phantom tokens for the internal stock service (a development key generated at start-up: configure `keys` in production).
-        phantom: { issuer: SAMPLE_EDGE_ISSUER, audiences: [SAMPLE_STOCK_AUDIENCE], lifetimeSeconds: 60 },
+        // Phantom tokens for the internal stock service, signed with one key shared by every replica (from a Secret).
+        // Without PHANTOM_SIGNING_KEY the module generates a key at start-up and warns (fine for one development process).
+        phantom: {
+          issuer: SAMPLE_EDGE_ISSUER,
+          audiences: [SAMPLE_STOCK_AUDIENCE],
+          lifetimeSeconds: 60,
+          keys: config.get<string>('PHANTOM_SIGNING_KEY') ? [{ privateKey: config.get<string>('PHANTOM_SIGNING_KEY')! }] : undefined,
+        },
       }),
     }),
   ],

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { generateKeyPairSync } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
@@ -30,6 +31,9 @@ export async function bootstrap(options: { port?: number; adapter?: string; logg
     process.env.AUTH_CLIENT_ID = CLIENTS.basic.clientId;
     process.env.AUTH_CLIENT_SECRET = CLIENTS.basic.clientSecret;
     process.env.AUTH_ALLOW_INSECURE = 'true'; // the embedded server speaks plain HTTP on loopback
+    // The phantom tokens' signing key: this demo is one process beside an in-memory authorization server, so a key
+    // made now lives exactly as long as every token it could sign. Elsewhere, give one key to every replica.
+    process.env.PHANTOM_SIGNING_KEY ??= generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
   }
   const adapter = (options.adapter ?? process.env.HTTP_ADAPTER ?? 'express') === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
   const app = await NestFactory.create(AppModule, adapter, { logger: options.logger === false ? false : ['error', 'warn', 'log'] });

@@ -9,7 +9,10 @@ import { Public } from 'nestjs-token-introspection';
  * created: the library creates its instruments at start-up from the global meter provider.
  */
 export const prometheus = new PrometheusExporter({ preventServerStart: true });
+let registered = false;
 export function registerMetrics(): void {
+  if (registered) return; // one exporter, one provider: a second bootstrap() in one process (tests) keeps them
+  registered = true;
   metrics.setGlobalMeterProvider(new MeterProvider({ readers: [prometheus] }));
 }
 

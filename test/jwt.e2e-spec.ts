@@ -309,6 +309,8 @@ describe('start-up validation of the jwt options (fix-it messages)', () => {
     const resolved = resolveOptions({ ...base, audience: 'a', jwt: {} });
     expect(resolved.jwt).toMatchObject({ mode: 'local', requireTyp: true, issuer: 'https://as.example' });
     expect(resolved.warnings.join('\n')).toMatch(/unsupported_token_type/);
+    // Issue 23: `mode: 'local'` written out is a choice made, not a default to point out at every start.
+    expect(resolveOptions({ ...base, audience: 'a', jwt: { mode: 'local' } }).warnings.join('\n')).not.toMatch(/validated locally/);
   });
 });
 

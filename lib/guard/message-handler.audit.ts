@@ -1,8 +1,9 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import { PUBLIC_KEY, RESOLVED_OPTIONS } from '../introspection.constants.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { TokenGuard } from './token.guard.js';
+import { warnOnce } from '../utils/startup-warnings.js';
 
 /** `@MessagePattern()` / `@EventPattern()` metadata (`@nestjs/microservices`' PATTERN_METADATA), read without loading the package. */
 const PATTERN_METADATA = 'microservices:pattern';
@@ -30,7 +31,8 @@ export class MessageHandlerAudit implements OnApplicationBootstrap {
     if (!this.options.globalGuard || !this.adapterHost?.httpAdapter) return;
     const exposed = unguardedMessageHandlers(this.modules);
     if (exposed.length === 0) return;
-    new Logger('IntrospectionModule').warn(
+    // One per application, also when the module is imported in several modules.
+    warnOnce(this.modules, 'IntrospectionModule',
       `UNGUARDED UNLESS CONNECTED WITH inheritAppConfig: message handlers ${exposed.join(', ')} are not @Public(), but in a hybrid ` +
         "application the global TokenGuard reaches a microservice only when it is connected with `app.connectMicroservice(options, " +
         '{ inheritAppConfig: true })`; with Nest\'s default they run for any message, without a token. Fix: connect with ' +

@@ -32,6 +32,7 @@ import type { ActiveIntrospectionResult, IntrospectionResult, IntrospectOptions 
 import { IntrospectionService } from '../introspection.service.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
+import { warnOnce } from '../utils/startup-warnings.js';
 import { bearerChallenge, bearerChallenge as bearerChallengeOf, dpopChallenge, extractBearer, type BearerExtraction, type ChallengeParams } from './bearer.js';
 import { headerCertificateThumbprint, socketCertificateThumbprint } from './client-certificate.js';
 import type { TokenPresentation } from '../client/introspection-response.js';
@@ -127,10 +128,13 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       this.log.warn('role-mapper', `A role mapper threw; the token counts as holding none of its roles: ${(error as Error)?.message ?? String(error)}`));
   }
 
-  /** Warns, once at start-up, about route metadata that would silently not do what it says. */
+  /**
+   * Warns, once at start-up, about route metadata that would silently not do what it says. Nest runs this for
+   * every instance (the `TokenGuard` provider, which `APP_GUARD` reuses, `@UseGuards()` instances, one per
+   * imported module): each warning is printed once per application (`warnOnce`).
+   */
   onApplicationBootstrap(): void {
     if (!this.modules) return;
-    const log = new Logger('TokenGuard');
     const errors: string[] = [];
     for (const module of this.modules.values()) {
       for (const wrapper of module.controllers.values()) {
@@ -140,7 +144,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
           const handler = Object.getOwnPropertyDescriptor(controller.prototype, name)?.value as object | undefined;
           if (name === 'constructor' || typeof handler !== 'function' || Reflect.getMetadata?.('method', handler) === undefined) continue;
           const route = this.readRequirements(handler, controller);
-          for (const trap of route.traps) log.warn(`${controller.name}.${name}: ${trap}`);
+          for (const trap of route.traps) warnOnce(this.modules, 'TokenGuard', `${controller.name}.${name}: ${trap}`);
           for (const error of route.errors) errors.push(`${controller.name}.${name}: ${error}`);
         }
       }

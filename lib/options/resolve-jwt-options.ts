@@ -92,11 +92,14 @@ export function resolveJwtOptions(
         refreshIntervalMs: 1000 * num('jwt.keysRefreshIntervalSeconds', j.keysRefreshIntervalSeconds, 30, { min: 0, max: 3600, unit: 'seconds' }),
       }
     : undefined;
-  if (mode === 'local') {
+  // Only when 'local' was not chosen: whoever writes `mode: 'local'` has chosen this trade-off (README,
+  // *Revocation latency*), and a warning at every start that nothing but another mode silences is noise.
+  if (mode === 'local' && j.mode === undefined) {
     warnings.push(
-      'JWT access tokens are validated locally (`jwt.mode: local`): revocation at the authorization server is not seen until they expire, ' +
+      'JWT access tokens are validated locally (`jwt.mode` defaults to \'local\' with `jwt`): revocation at the authorization server is not seen until they expire, ' +
         'except through `evict()`/the webhook. Routes marked @RequireIntrospection() also introspect them; some authorization servers ' +
-        '(oidc-provider) cannot introspect JWT access tokens (400 unsupported_token_type), and those routes then answer 503.',
+        '(oidc-provider) cannot introspect JWT access tokens (400 unsupported_token_type), and those routes then answer 503. ' +
+        "Set `jwt.mode: 'local'` to keep this (and silence this warning), or choose 'local-then-introspect' or 'introspect'.",
     );
   }
   return {

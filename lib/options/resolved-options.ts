@@ -41,7 +41,7 @@ export interface ResolvedOptions extends ResolvedTokenSourceOptions {
   readonly expectedIssuer?: string;
   readonly requireTokenType: boolean;
   readonly clientSecretBasicEncoding: 'form-urlencoded' | 'raw';
-  /** Start-up warnings (logged once by the service). */
+  /** Start-up warnings (logged once per application by `IntrospectionModule`). */
   readonly warnings: readonly string[];
   readonly clockSkewSeconds: number;
   /** JWT access tokens; `mode: 'introspect'` when the option is absent. */

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject, type JsonWebKey } from 'node:crypto';
-import { Logger, type OnModuleInit } from '@nestjs/common';
+import type { OnModuleInit } from '@nestjs/common';
 import type { ModulesContainer } from '@nestjs/core';
 import type { JWK } from 'jose';
 import { IntrospectionConfigurationError, InvalidTokenError } from '../errors/introspection.errors.js';
@@ -8,6 +8,7 @@ import type { ActiveIntrospectionResult, IntrospectOptions } from '../interfaces
 import { PHANTOM_AUDIENCES_KEY } from '../introspection.constants.js';
 import type { IntrospectionService } from '../introspection.service.js';
 import { loadJose } from '../utils/jose.js';
+import { warnOnce } from '../utils/startup-warnings.js';
 import type { PhantomSigningKey, PhantomTokenOptions } from './phantom-options.interface.js';
 
 /** Claims a phantom token always sets itself; never copied from the introspection result. */
@@ -51,7 +52,6 @@ export class PhantomTokenError extends Error {
 export type PhantomAudienceUse = string | null | { readonly explicitUndefined: true };
 
 export class PhantomTokenService implements OnModuleInit {
-  private readonly log = new Logger('PhantomTokens');
   private readonly lifetimeSeconds: number;
   private readonly overlapMs: number;
   private readonly audiences: ReadonlySet<string>;
@@ -93,7 +93,7 @@ export class PhantomTokenService implements OnModuleInit {
       throw new IntrospectionConfigurationError(`Invalid \`phantom\` options:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     }
     if (overlap < lifetime) {
-      this.log.warn(
+      warnOnce(this.modules, 'PhantomTokens',
         `phantom.rotationOverlapSeconds (${overlap} s) is shorter than phantom.lifetimeSeconds (${lifetime} s): after rotateKey(), ` +
           'tokens signed with the previous key shortly before the rotation are refused downstream before they expire. ' +
           `Set rotationOverlapSeconds to at least ${lifetime} (default: lifetimeSeconds + 60, room for downstream clocks).`,
@@ -232,7 +232,7 @@ export class PhantomTokenService implements OnModuleInit {
   private async loadKeys(): Promise<void> {
     const configured = this.options!.keys;
     if (!configured?.length) {
-      this.log.warn(
+      warnOnce(this.modules, 'PhantomTokens',
         'phantom.keys is not set: signing phantom tokens with a key generated at start-up. Fine for development; in production ' +
           'configure `phantom.keys`, or each replica signs with its own key and a restart invalidates every phantom token in flight.',
       );
