@@ -113,6 +113,8 @@ function guarded(extra: Partial<IntrospectionModuleOptions> = {}) {
     clientSecret,
     metrics: false,
     cache: { ttlSeconds: cacheTtlSeconds, staleIfErrorSeconds: 0 },
+    // The bench reads the reason of each 503 from its body (e.g. that junk never gets `circuit_open`).
+    exposeOutageReason: true,
     ...extra,
   });
 }
