@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { checkPrivateKey } from '../lib/client/introspection.client.js';
+import { checkPrivateKey } from '../lib/client/private-key-check.js';
 
 /**
  * Attack (issue 11 review, defect 9): careless-operator private keys must fail at start-up with a message that names the fix.

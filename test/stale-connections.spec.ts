@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { AuthorizationServerUnavailableError, type IntrospectionService } from '../lib/index.js';
-import { IDLE_CONNECTION_TIMEOUT_MS } from '../lib/client/introspection.client.js';
+import { IDLE_CONNECTION_TIMEOUT_MS } from '../lib/client/authorization-server-http.js';
 import { resolveOptions } from '../lib/options/resolve-options.js';
 import { ResiliencePolicy } from '../lib/resilience/resilience.policy.js';
 import { CLIENTS, EmbeddedAuthorizationServer } from '../sample/embedded-authorization-server.js';

@@ -1,16 +1,14 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
-import { KeyObject, randomUUID } from 'node:crypto';
-import axios, { type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
-import type { JWK } from 'jose';
-import { loadJose } from '../utils/jose.js';
-import { AuthorizationServerUnavailableError, IntrospectionConfigurationError } from '../errors/introspection.errors.js';
+import { randomUUID } from 'node:crypto';
+import type { AxiosInstance, AxiosResponse } from 'axios';
+import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
+import { closeAuthorizationServerHttp, createAuthorizationServerHttp } from './authorization-server-http.js';
 import { ClientAuthentication } from './client-authentication.js';
 import { ConfigurationGate } from './configuration-gate.js';
 import { EndpointResolver, type ResolvedEndpoint } from './discovery.js';
 import { OwnAccessToken } from './own-access-token.js';
 import { parseIntrospectionResponse, TOKEN_REJECTED, type IntrospectionResponse } from './introspection-response.js';
+import { checkPrivateKey } from './private-key-check.js';
 
 /** RFC 6749 §5.2 / RFC 7662 §2.3 / RFC 6750 §3.1 errors that are about the token sent, not about us. */
 const TOKEN_ERRORS = new Set(['invalid_request', 'invalid_token', 'unsupported_token_type']);
@@ -242,76 +240,6 @@ export interface ResponseOpener {
   open(body: string, contentType: string | undefined): Promise<IntrospectionResponse>;
 }
 
-/**
- * How long the keep-alive agents this library creates keep an idle connection (ms). Below the idle
- * timeouts of common servers (Node.js and Apache: 5 s; a server's `Keep-Alive: timeout=N` hint lowers
- * it to N − 1 s) and far below those of middleboxes that forget idle flows silently (NAT gateways,
- * L4 load balancers, firewalls: minutes), so a pooled connection is rarely dead when it is reused.
- */
-export const IDLE_CONNECTION_TIMEOUT_MS = 4000;
-
-/** Transport errors of a connection that dropped before any response. */
-const DROPPED_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE']);
-
-/** Marks a request config that is already the replay of a request that met a stale connection. */
-const REPLAYED = 'staleConnectionReplayed';
-
-/**
- * True when the error is a kept-alive connection, reused from the agent's pool, that dropped before
- * any response (`ECONNRESET`/`EPIPE`, "socket hang up"): the server or a middlebox had closed the idle
- * connection — a stale connection, not a sign that the server is down (Node.js's `request.reusedSocket`).
- */
-export function isStaleConnectionError(error: unknown): boolean {
-  const e = error as { code?: unknown; response?: unknown; request?: { reusedSocket?: unknown } } | undefined;
-  return !!e && typeof e.code === 'string' && DROPPED_CODES.has(e.code) && !e.response && e.request?.reusedSocket === true;
-}
-
-/**
- * The HTTP client for the authorization server's endpoints: no redirects (credentials stay with the
- * configured endpoint), bounded bodies, text responses parsed by us, every status returned (the caller
- * classifies it), keep-alive agents unless the user gave their own (idle connections closed after
- * {@link IDLE_CONNECTION_TIMEOUT_MS}). Deadlines come through `signal`.
- *
- * A request that met a stale pooled connection ({@link isStaleConnectionError}) is sent once more at
- * once — as Node.js advises — after the agent's other idle connections are dropped (idle as long or
- * longer, they are most likely stale too), so the replay goes out on a fresh connection. The request
- * never reached the server's application; every call here is a read (introspection, keys, metadata) or
- * a token request whose duplicate is harmless. The replay is part of the same attempt: no retry, no
- * backoff, nothing for the circuit breaker.
- */
-export function createAuthorizationServerHttp(options: ResolvedOptions): AxiosInstance {
-  const http = axios.create({
-    timeout: 0,
-    maxRedirects: 0,
-    maxContentLength: options.maxResponseBytes,
-    responseType: 'text',
-    transformResponse: [(data: unknown) => data],
-    validateStatus: () => true,
-    httpAgent: options.httpAgent ?? new HttpAgent({ keepAlive: true, timeout: IDLE_CONNECTION_TIMEOUT_MS }),
-    httpsAgent: options.httpsAgent ?? new HttpsAgent({ keepAlive: true, timeout: IDLE_CONNECTION_TIMEOUT_MS }),
-  });
-  http.interceptors.response.use(undefined, (error: unknown) => {
-    const config = (error as { config?: InternalAxiosRequestConfig & { [REPLAYED]?: boolean } }).config;
-    if (!config || config[REPLAYED] || config.signal?.aborted || !isStaleConnectionError(error)) return Promise.reject(error);
-    dropIdleConnections((error as { request?: { agent?: unknown } }).request?.agent);
-    return http.request({ ...config, [REPLAYED]: true } as InternalAxiosRequestConfig);
-  });
-  return http;
-}
-
-/** Closes the idle (pooled, unused) connections of an agent; connections in use are left alone. */
-function dropIdleConnections(agent: unknown): void {
-  const free = (agent as { freeSockets?: Record<string, Array<{ destroy(): void }> | undefined> } | undefined)?.freeSockets;
-  if (!free || typeof free !== 'object') return;
-  for (const sockets of Object.values(free)) for (const socket of [...(sockets ?? [])]) socket.destroy();
-}
-
-/** Closes the keep-alive agents this library created (never the user's own). */
-export function closeAuthorizationServerHttp(http: AxiosInstance, options: ResolvedOptions): void {
-  if (!options.httpAgent) (http.defaults.httpAgent as HttpAgent).destroy();
-  if (!options.httpsAgent) (http.defaults.httpsAgent as HttpsAgent).destroy();
-}
-
 function fail(
   reason: AuthorizationServerUnavailableError['reason'],
   retryAfterSeconds: number,
@@ -351,48 +279,4 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   const date = Date.parse(trimmed);
   if (Number.isNaN(date)) return undefined;
   return Math.max(1, Math.ceil((date - now) / 1000));
-}
-
-/**
- * Imports `privateKey` the way client authentication will, and signs a throw-away JWT with it, so a
- * wrong key fails start-up with what to change instead of failing every lookup later.
- */
-export async function checkPrivateKey(key: NonNullable<ResolvedOptions['privateKey']>, alg: string): Promise<void> {
-  const problem = (what: string): never => {
-    throw new IntrospectionConfigurationError(`Invalid IntrospectionModule options:\n  - \`privateKey\` ${what}`);
-  };
-  let imported: unknown = key;
-  const { importJWK, importPKCS8, SignJWT } = await loadJose();
-  if (typeof key === 'string') {
-    if (/-----BEGIN (RSA |EC )?PUBLIC KEY-----|-----BEGIN CERTIFICATE-----/.test(key)) {
-      problem('is a public key or certificate: give the *private* key (PKCS#8 PEM, "-----BEGIN PRIVATE KEY-----").');
-    }
-    if (key.includes('\\n') && !key.includes('\n')) {
-      problem('contains the two characters "\\n" instead of line breaks (a PEM pasted into a one-line environment variable): replace them with real newlines, e.g. `privateKey: process.env.KEY.replace(/\\\\n/g, "\\n")`.');
-    }
-    if (key.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
-      problem('is an encrypted PKCS#8 PEM: give the unencrypted key ("-----BEGIN PRIVATE KEY-----"), e.g. `openssl pkcs8 -topk8 -nocrypt -in encrypted.pem`, or a KeyObject from crypto.createPrivateKey({ key, passphrase }).');
-    }
-    const legacy = /-----BEGIN (RSA|EC) PRIVATE KEY-----/.exec(key);
-    if (legacy) {
-      problem(`is a ${legacy[1]} (${legacy[1] === 'RSA' ? 'PKCS#1' : 'SEC1'}) PEM; it must be PKCS#8 ("-----BEGIN PRIVATE KEY-----"): convert it with \`openssl pkcs8 -topk8 -nocrypt -in key.pem\`.`);
-    }
-    if (!key.includes('-----BEGIN PRIVATE KEY-----')) problem('is a string but not a PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----" … "-----END PRIVATE KEY-----").');
-    imported = await importPKCS8(key, alg).catch((e: Error) =>
-      problem(`could not be imported for \`privateKeyAlgorithm\` '${alg}' (${e.message}): check that the key type matches the algorithm (RS*/PS* need an RSA key, ES256 a P-256 key, EdDSA an Ed25519 key).`),
-    );
-  } else if (typeof key === 'object' && key !== null && 'kty' in key) {
-    if (!('d' in key)) problem('is a public JWK (no "d"): give the private JWK.');
-    imported = await importJWK(key as JWK, alg).catch((e: Error) =>
-      problem(`(a JWK of kty '${String((key as JWK).kty)}') could not be imported for \`privateKeyAlgorithm\` '${alg}' (${e.message}).`),
-    );
-  } else if (key instanceof KeyObject) {
-    if (key.type !== 'private') problem(`is a ${key.type} KeyObject: give the private key (crypto.createPrivateKey()).`);
-  } else if ((key as { type?: unknown })?.type !== 'private') {
-    problem('must be a private JWK, a PKCS#8 PEM string, a private KeyObject or a private CryptoKey.');
-  }
-  await new SignJWT({})
-    .setProtectedHeader({ alg })
-    .sign(imported as KeyObject)
-    .catch((e: Error) => problem(`cannot sign with \`privateKeyAlgorithm\` '${alg}' (${e.message}): set the algorithm that matches the key.`));
 }

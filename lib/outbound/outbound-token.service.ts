@@ -1,6 +1,6 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import type { AxiosInstance } from 'axios';
-import { closeAuthorizationServerHttp, createAuthorizationServerHttp } from '../client/introspection.client.js';
+import { closeAuthorizationServerHttp, createAuthorizationServerHttp } from '../client/authorization-server-http.js';
 import { ClientAuthentication } from '../client/client-authentication.js';
 import { OwnAccessToken } from '../client/own-access-token.js';
 import { AuthorizationServerUnavailableError, IntrospectionConfigurationError } from '../errors/introspection.errors.js';

@@ -19,7 +19,7 @@ import {
   type IPolicy,
   type IRetryBackoffContext,
 } from 'cockatiel';
-import { isStaleConnectionError } from '../client/introspection.client.js';
+import { isStaleConnectionError } from '../client/authorization-server-http.js';
 import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { FairQueue } from './fair-queue.js';
