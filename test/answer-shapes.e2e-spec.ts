@@ -110,6 +110,17 @@ describe.each(ADAPTERS)('answers without aud, iss or token_type, over %s', (adap
     expect(await sum(reader, 'token_introspection.guard.decisions', { decision: 'invalid', reason: 'audience_mismatch' })).toBe(1);
   });
 
+  it('a locally validated JWT for another audience leaves the same trace (the signed aud, the configured audience)', async () => {
+    const { url } = await start(without(), { audience: AUDIENCE, expectedIssuer: as.issuer, jwt: { mode: 'local', jwksUri: as.jwksUri } }, true);
+    const other = await as.issueToken({ scope: 'read', resource: `${JWT_RESOURCE_PREFIX}billing` });
+    expect((await call(`${url}/orders`, bearer(other))).status).toBe(401);
+    const line = capturedLogs.find((l) => l.includes('audience_mismatch'));
+    expect(line).toContain(tokenFingerprint(other));
+    expect(line).toContain(`["${JWT_RESOURCE_PREFIX}billing"]`);
+    expect(line).toContain(`["${AUDIENCE}"]`);
+    expect(capturedLogs.join('\n')).not.toContain(other);
+  });
+
   it('an issuer mismatch is logged with the expected and received iss', async () => {
     const { url } = await start((answer) => ({ ...answer, iss: `${as.issuer}/` }), { expectedIssuer: as.issuer });
     const token = await as.issueToken({ scope: 'read' });

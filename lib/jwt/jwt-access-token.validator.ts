@@ -4,6 +4,7 @@ import { inactive, validateClaims, type IntrospectionResponse } from '../client/
 import { AuthorizationServerUnavailableError, type InvalidTokenReason } from '../errors/introspection.errors.js';
 import type { IntrospectionResult } from '../interfaces/introspection-result.interface.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
+import { PolicyRefusals } from '../telemetry/policy-refusals.js';
 import { verifyWithKeys, type AuthorizationServerKeys } from './authorization-server-keys.js';
 
 /** RFC 9068 §2.1 `typ` values of JWT access tokens (compared case-insensitively). */
@@ -38,7 +39,9 @@ export class JwtAccessTokenValidator {
     private readonly keys: AuthorizationServerKeys,
   ) {
     this.algorithms = [...options.jwt.algorithms];
+    this.refusals = new PolicyRefusals({ audience: options.audience, expectedIssuer: options.jwt.issuer });
   }
+  private readonly refusals: PolicyRefusals;
 
   async validate(token: string): Promise<IntrospectionResult> {
     await loadJose();
@@ -69,7 +72,11 @@ export class JwtAccessTokenValidator {
           { cause: error },
         );
       }
-      return inactive(reasonOf(error));
+      const reason = reasonOf(error);
+      // The client only gets 401 "audience mismatch": the log says what the signed token carries.
+      const payload = (error as { payload?: Record<string, unknown> }).payload;
+      if (payload && (reason === 'audience_mismatch' || reason === 'issuer_mismatch')) this.refusals.report(token, reason, { ...payload, active: true }, undefined, false);
+      return inactive(reason);
     }
     for (const claim of STRING_CLAIMS) {
       if (payload[claim] !== undefined && typeof payload[claim] !== 'string') return inactive('invalid_jwt');

@@ -37,13 +37,16 @@ export class PolicyRefusals {
 
   /**
    * One validated answer. `reason` is set when this API refused it; `answer` is what was validated
-   * (the AS's answer, with a local JWT's signed claims where it omitted them).
+   * (the AS's answer, with a local JWT's signed claims where it omitted them). `watch`: count the answer
+   * towards the unmeetable-requirement check (answers of the AS; not the claims of a refused JWT).
    */
-  report(token: string, reason: InvalidTokenReason | undefined, answer: Record<string, unknown>, answeringIssuer?: string): void {
+  report(token: string, reason: InvalidTokenReason | undefined, answer: Record<string, unknown>, answeringIssuer?: string, watch = true): void {
     if (answer.active !== true) return;
-    this.notice('audience', this.policy.audience !== undefined, answer.aud);
-    this.notice('expectedIssuer', this.policy.expectedIssuer !== undefined, answer.iss ?? answeringIssuer);
-    this.notice('requireTokenType', this.policy.requireTokenType === true, answer.token_type);
+    if (watch) {
+      this.notice('audience', this.policy.audience !== undefined, answer.aud);
+      this.notice('expectedIssuer', this.policy.expectedIssuer !== undefined, answer.iss ?? answeringIssuer);
+      this.notice('requireTokenType', this.policy.requireTokenType === true, answer.token_type);
+    }
     if (reason === 'audience_mismatch') {
       this.log.warn(reason, () =>
         `Token ${tokenFingerprint(token)} refused (audience_mismatch): this API's \`audience\` is ${list(this.policy.audience)}, ` +
