@@ -3,7 +3,7 @@
  * go through the real guard, service, cache and resilience layers, over both HTTP adapters.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Controller, Get, Inject, Injectable, Module, Optional, UseGuards, type ExecutionContext, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Inject, Injectable, Logger, Module, Optional, UseGuards, type ExecutionContext, type INestApplication } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -23,6 +23,7 @@ import {
 } from '../lib/index.js';
 import { InMemoryAuthorizationServer, introspectionClientOverride, overrideIntrospection } from '../lib/testing/index.js';
 import { ADAPTERS, call } from './support/app.js';
+import { quietLogger, sleep } from './support/engine.js';
 
 @Controller('kit')
 class KitController {
@@ -111,6 +112,22 @@ describe.each(ADAPTERS)('test kit over %s', (adapter) => {
     const res = await call(await start(as), { authorization: 'Bearer t' });
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toMatch(/invalid_token/);
+  });
+
+  it('the start-up check (on by default) is skipped under the test kit: no call reaches the in-memory server, no verdict logged', async () => {
+    const as = new InMemoryAuthorizationServer().activeToken('t', { scope: 'read' });
+    const logs: string[] = [];
+    Logger.overrideLogger({ log: (m) => void logs.push(String(m)), warn: (m) => void logs.push(String(m)), error: (m) => void logs.push(String(m)) });
+    try {
+      const url = await start(as, { ...OPTIONS, verifyOnStartup: 'fatal' });
+      await sleep(50);
+      expect(as.introspectionCalls).toBe(0);
+      expect(logs.filter((l) => l.includes('Start-up check'))).toEqual([]);
+      expect((await call(url, { authorization: 'Bearer t' })).status).toBe(200);
+      expect(as.introspectionCalls).toBe(1);
+    } finally {
+      Logger.overrideLogger(quietLogger);
+    }
   });
 
   it('issueToken(): a random active token; the overrideProvider() form works as well', async () => {
