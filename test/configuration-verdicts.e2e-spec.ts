@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { IntrospectionConfigurationError, IntrospectionHealthIndicator, IntrospectionService } from '../lib/index.js';
-import { ADAPTERS, call, startApp } from './support/app.js';
-import { CLIENTS, TestAuthorizationServer } from './support/authorization-server.js';
+import { randomUUID } from 'node:crypto';
+import { generateKeyPair, SignJWT } from 'jose';
+import { IntrospectionConfigurationError, IntrospectionHealthIndicator, IntrospectionModule, IntrospectionService } from '../lib/index.js';
+import { ADAPTERS, call, OrdersController, startApp } from './support/app.js';
+import { CLIENTS, JWT_RESOURCE_PREFIX, TestAuthorizationServer } from './support/authorization-server.js';
 import { ChaosProxy } from './support/chaos-proxy.js';
 import { capturedLogs, sleep } from './support/engine.js';
 import { FaultyServer } from './support/faulty-server.js';
@@ -90,6 +92,39 @@ describe.each(ADAPTERS)('configuration mistakes, over %s', (adapter) => {
     expect(gauge.map((p) => [p.value, p.attributes['error.type']])).toEqual([[1, reason]]);
   });
 
+  // The logout-token receiver is public by nature (anyone can POST to it): its 503 names no internals either.
+  it('the back-channel logout receiver does not tell an anonymous caller the configuration error (503 body is generic)', async () => {
+    const proxy = await ChaosProxy.start(as.issuer);
+    stops.push(() => proxy.stop());
+    const issuer = proxy.url('/realms/nope'); // the classic wrong realm path: discovery_misconfigured
+    const { app, url } = await startApp(
+      adapter,
+      IntrospectionModule.forRoot({
+        issuer,
+        ...CLIENTS.basic,
+        allowInsecureRequests: true,
+        verifyOnStartup: false,
+        backchannelLogout: { audience: CLIENTS.web.clientId, maxAgeSeconds: 60 },
+        backchannelLogoutReceiver: { path: 'oidc/backchannel-logout', scope: 'this-replica' },
+      }),
+      [OrdersController],
+    );
+    stops.push(() => app.close());
+    const { privateKey } = await generateKeyPair('RS256');
+    const now = Math.floor(Date.now() / 1000);
+    const logoutToken = await new SignJWT({ iss: issuer, aud: CLIENTS.web.clientId, iat: now, exp: now + 60, jti: randomUUID(), sub: 'x', events: { 'http://schemas.openid.net/event/backchannel-logout': {} } })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k', typ: 'logout+jwt' })
+      .sign(privateKey);
+    const res = await fetch(`${url}/oidc/backchannel-logout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ logout_token: logoutToken }).toString(),
+    });
+    const text = await res.text();
+    expect(res.status).toBe(503);
+    expect(text).not.toMatch(/well-known|127\.0\.0\.1|issuer|discovery/i);
+  });
+
   it("verifyOnStartup: 'fatal' stops start-up on a configuration verdict, with the cause", async () => {
     await expect(startApp(adapter, { issuer: proxy.url('/realms/nope'), ...CLIENTS.basic, allowInsecureRequests: true, verifyOnStartup: 'fatal' }))
       .rejects.toThrow(IntrospectionConfigurationError);
@@ -152,6 +187,38 @@ describe.each(ADAPTERS)('configuration failures under attack and after a fix, ov
     } finally {
       await app.close();
       await server.stop();
+    }
+  });
+});
+
+/**
+ * A discovery mistake is held where discovery runs: the key fetch of JWT validation (keys from discovery) and the
+ * push receivers wait for the same slow trial as introspection, so no JWT-shaped string costs the AS a discovery.
+ */
+describe.each(ADAPTERS)('discovery mistakes on the key path, over %s', (adapter) => {
+  it('a wrong realm path with JWT validation: the AS is not asked once per request (discovery held like introspection)', async () => {
+    const as = await TestAuthorizationServer.start();
+    const proxy = await ChaosProxy.start(as.issuer);
+    const { app, url } = await startApp(adapter, {
+      issuer: proxy.url('/realms/nope'),
+      ...CLIENTS.basic,
+      allowInsecureRequests: true,
+      audience: `${JWT_RESOURCE_PREFIX}orders`,
+      jwt: { mode: 'local' },
+    });
+    try {
+      const jwt = await as.issueToken({ scope: 'read', resource: `${JWT_RESOURCE_PREFIX}orders` });
+      const before = proxy.requests;
+      for (let i = 0; i < 10; i++) {
+        const res = await call(`${url}/orders`, bearer(jwt));
+        expect(res.status).toBe(503);
+      }
+      // Introspection of an opaque token under the same mistake: at most a trial every 2 s or more.
+      expect(proxy.requests - before).toBeLessThanOrEqual(4);
+    } finally {
+      await app.close();
+      await proxy.stop();
+      await as.stop();
     }
   });
 });

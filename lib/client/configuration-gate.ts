@@ -39,6 +39,15 @@ export class ConfigurationGate {
     return true;
   }
 
+  /**
+   * For callers that are not the trial (the key fetch of JWT validation, push receivers): throws the held failure
+   * while it holds, when it is of `reason`; claims no trial (after the hold, their call goes ahead).
+   */
+  refuseWhileHeld(reason: AuthorizationServerUnavailableError['reason'], now = Date.now()): void {
+    const held = this.held;
+    if (held && held.error.reason === reason && now < held.retryAt) throw this.refusal(held, now);
+  }
+
   /** A call got an answer (any answer about a token): the configuration works. */
   passed(): void {
     this.trialInFlight = false;

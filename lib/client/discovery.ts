@@ -1,6 +1,7 @@
 import type { AxiosInstance } from 'axios';
 import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
+import type { ConfigurationGate } from './configuration-gate.js';
 
 /** Where to send introspection requests, and whom to name as audience of client assertions. */
 export interface ResolvedEndpoint {
@@ -25,9 +26,14 @@ export class EndpointResolver {
   private inflight?: Promise<ResolvedEndpoint>;
   private readonly fixed?: ResolvedEndpoint;
 
+  /**
+   * @param configuration where a discovery mistake (`discovery_misconfigured`) is held: every path that needs the
+   *   endpoints (introspection, the key fetch of JWT validation, push receivers) then waits for the same slow trial.
+   */
   constructor(
     private readonly options: ResolvedOptions,
     private readonly http: AxiosInstance,
+    private readonly configuration?: ConfigurationGate,
   ) {
     if (options.introspectionEndpoint) {
       this.fixed = {
@@ -49,6 +55,7 @@ export class EndpointResolver {
     if (this.fixed) return this.fixed;
     const current = this.current;
     if (current && Date.now() < current.refreshAt) return current.value;
+    if (!current && !this.inflight) this.configuration?.refuseWhileHeld('discovery_misconfigured');
     this.inflight ??= this.discover(signal).then(
       (value) => {
         this.current = { value, refreshAt: Date.now() + this.options.discoveryCacheMs };
@@ -60,6 +67,7 @@ export class EndpointResolver {
           this.current = { value: current.value, refreshAt: Date.now() + 60_000 };
           return current.value;
         }
+        if (error instanceof AuthorizationServerUnavailableError && error.reason === 'discovery_misconfigured') this.configuration?.failed(error);
         throw error;
       },
     ).finally(() => {

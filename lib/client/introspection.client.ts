@@ -40,7 +40,7 @@ export class IntrospectionClient {
 
   constructor(private readonly options: ResolvedOptions) {
     this.http = createAuthorizationServerHttp(options);
-    this.endpoints = new EndpointResolver(options, this.http);
+    this.endpoints = new EndpointResolver(options, this.http, this.configuration);
     if (options.clientAuthMethod === 'client_credentials_bearer') {
       this.auth = new ClientAuthentication(options, options.privateKey ? 'private_key_jwt' : 'client_secret_basic');
       this.ownToken = new OwnAccessToken(options, this.http, this.auth);
@@ -92,7 +92,8 @@ export class IntrospectionClient {
    */
   private async classifyFailure(error: unknown, token: string, signal?: AbortSignal): Promise<void> {
     const configuration = error instanceof AuthorizationServerUnavailableError && error.configurationError;
-    if (configuration && (error.reason === 'discovery_misconfigured' || token === this.probeToken || (await this.confirm(error, signal)))) {
+    // A discovery mistake was held where discovery runs (EndpointResolver), for every path that needs the endpoints.
+    if (configuration && error.reason !== 'discovery_misconfigured' && (token === this.probeToken || (await this.confirm(error, signal)))) {
       this.configuration.failed(error);
     } else {
       this.configuration.inconclusive();
@@ -200,7 +201,8 @@ export class IntrospectionClient {
     if (status === 429) {
       return fail('rate_limited', serverHint ?? retryAfter, `The introspection endpoint is rate limiting us (HTTP 429).`, status, serverHint);
     }
-    if (status >= 500) {
+    // 408, 421 and 425 come from servers and proxies in trouble, not from a wrong endpoint: outages, not configuration.
+    if (status >= 500 || status === 408 || status === 421 || status === 425) {
       return fail('server_error', serverHint ?? retryAfter, `The introspection endpoint answered HTTP ${status}.`, status, serverHint);
     }
     return fail(

@@ -121,13 +121,16 @@ export function createBackchannelLogoutReceiverController(route: BackchannelLogo
         }
         if (replayId) await this.replay!.release(replayId);
         const unavailable = error instanceof PushUnavailable ? error : undefined;
-        // The answer names no store internals (Redis error text); the log has them.
+        // The log and the event have the cause; the answer to an anonymous sender names no internals (the AS's
+        // address, a configuration error, Redis) unless `exposeOutageReason` (development).
+        const retryAfter = unavailable?.retryAfterSeconds ?? this.options.resilience.retryAfterSeconds;
         const description = unavailable?.message ?? 'The eviction could not be completed; retry later.';
+        const answered = this.options.exposeOutageReason ? description : `The token cannot be processed right now; retry after ${retryAfter} s.`;
         this.log.warn(`A logout token could not be processed (503): ${unavailable?.message ?? `eviction failed: ${(error as Error)?.message}`}`);
         this.telemetry.pushReceived('backchannel-logout', 'unavailable', unavailable ? 'keys_or_replay' : 'eviction');
         this.telemetry.emit('onPushReceived', { receiver: 'backchannel-logout', outcome: 'unavailable', description });
-        setHeader(this.adapterHost, res, 'Retry-After', String(unavailable?.retryAfterSeconds ?? this.options.resilience.retryAfterSeconds));
-        throw answer(503, { error: 'temporarily_unavailable', error_description: description });
+        setHeader(this.adapterHost, res, 'Retry-After', String(retryAfter));
+        throw answer(503, { error: 'temporarily_unavailable', error_description: answered });
       }
     }
   }

@@ -160,15 +160,18 @@ export function createSecurityEventReceiverController(route: SecurityEventReceiv
         }
         if (replayId) await this.replay!.release(replayId);
         const unavailable = error instanceof PushUnavailable ? error : undefined;
-        // The answer names no store internals (Redis error text); the log has them.
+        // The log and the event have the cause; the answer to an anonymous sender names no internals (the AS's
+        // address, a configuration error, Redis) unless `exposeOutageReason` (development).
+        const retryAfter = unavailable?.retryAfterSeconds ?? this.options.resilience.retryAfterSeconds;
         const description = unavailable?.message ?? 'The eviction could not be completed; retry later.';
+        const answered = this.options.exposeOutageReason ? description : `The token cannot be processed right now; retry after ${retryAfter} s.`;
         this.log.warn(
           `A Security Event Token could not be processed (503, the transmitter may retry): ${unavailable?.message ?? `eviction failed: ${(error as Error)?.message}`}`,
         );
         this.telemetry.pushReceived('security-events', 'unavailable', unavailable ? 'keys_or_replay' : 'eviction');
         this.telemetry.emit('onPushReceived', { receiver: 'security-events', outcome: 'unavailable', description, events });
-        setHeader(this.adapterHost, res, 'Retry-After', String(unavailable?.retryAfterSeconds ?? this.options.resilience.retryAfterSeconds));
-        throw answer(503, { err: 'temporarily_unavailable', description });
+        setHeader(this.adapterHost, res, 'Retry-After', String(retryAfter));
+        throw answer(503, { err: 'temporarily_unavailable', description: answered });
       }
     }
 

@@ -21,9 +21,11 @@ type Requirement = 'audience' | 'expectedIssuer' | 'requireTokenType';
  * log says which token (fingerprint), what was expected, what the answer carried and which option to change.
  * At most one line per reason every 10 s.
  *
- * It also notices a requirement that can never be met: when {@link UNMEETABLE_AFTER} active answers in a row
- * carry no `aud` (or no `iss`, no `token_type`) at all, the authorization server evidently never sends that
- * claim, and every opaque token would be refused: said once, as an error, with the fix.
+ * It also notices a requirement that may never be met: when the first {@link UNMEETABLE_AFTER} active answers carry
+ * no `aud` (or no `iss`, no `token_type`) at all, and none has yet, the authorization server may never send that
+ * claim — then every token would be refused. Said once, as a warning that asks to check an answer for a token meant
+ * for this API. Callers choose the tokens (an attacker can send five active tokens of other APIs), so it never
+ * says "remove the requirement" outright; once any answer carries the claim it is never said.
  */
 export class PolicyRefusals {
   private readonly log: RateLimitedLogger;
@@ -80,13 +82,14 @@ export class PolicyRefusals {
     const claimName = requirement === 'audience' ? 'aud' : requirement === 'expectedIssuer' ? 'iss' : 'token_type';
     const fix =
       requirement === 'audience'
-        ? 'remove `audience` (or configure the AS to include `aud`); rely on `expectedIssuer`, and on `requireTokenType` only if the AS sends `token_type`.'
+        ? 'configure the AS to include `aud`, or remove `audience` and rely on `expectedIssuer` (and on `requireTokenType` only if the AS sends `token_type`).'
         : requirement === 'expectedIssuer'
           ? 'set `issuer` (or keep only `introspectionEndpoint`: it then speaks for `expectedIssuer`).'
           : 'remove `requireTokenType` (set `audience` instead if the AS sends `aud`).';
-    this.logger.error(
-      `\`${requirement}\` can never be met: the last ${UNMEETABLE_AFTER} active answers of the authorization server carried no \`${claimName}\`, ` +
-        `so every token it calls active is refused with 401. This AS evidently does not send \`${claimName}\` in introspection answers: ${fix}`,
+    this.logger.warn(
+      `\`${requirement}\` may never be met: none of the ${UNMEETABLE_AFTER} active answers of the authorization server so far carried \`${claimName}\`, ` +
+        `so each was refused with 401. Tokens of other APIs lack it too; check the answer for a token issued for this API. ` +
+        `If the AS never sends \`${claimName}\` in introspection answers, ${fix}`,
     );
   }
 }
