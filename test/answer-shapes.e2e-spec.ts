@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { Controller, Get } from '@nestjs/common';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { RequireIntrospection } from '../lib/index.js';
 import { tokenFingerprint } from '../lib/utils/fingerprint.js';
-import { ADAPTERS, call, OrdersController, startApp } from './support/app.js';
+import { ADAPTERS, call, OrdersController, PaymentsController, startApp } from './support/app.js';
 import { CLIENTS, JWT_RESOURCE_PREFIX, TestAuthorizationServer } from './support/authorization-server.js';
 import { capturedLogs } from './support/engine.js';
 import { CollectingReader, sum } from './support/metrics.js';
@@ -17,14 +15,6 @@ import { ReshapingProxy, without } from './support/reshaping-proxy.js';
 const AUDIENCE = `${JWT_RESOURCE_PREFIX}orders`;
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-@Controller('payments')
-class PaymentsController {
-  @Get()
-  @RequireIntrospection()
-  pay() {
-    return { paid: true };
-  }
-}
 
 describe.each(ADAPTERS)('answers without aud, iss or token_type, over %s', (adapter) => {
   let as: TestAuthorizationServer;

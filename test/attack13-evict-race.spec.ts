@@ -1,8 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { Controller, Get } from '@nestjs/common';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { IntrospectionService, RequireIntrospection } from '../lib/index.js';
-import { ADAPTERS, call, startApp } from './support/app.js';
+import { IntrospectionService } from '../lib/index.js';
+import { ADAPTERS, call, PaymentsController, startApp } from './support/app.js';
 import { sleep } from './support/engine.js';
 import { FaultyServer } from './support/faulty-server.js';
 
@@ -10,14 +9,6 @@ const AUDIENCE = 'urn:jwt:orders';
 const ISSUER = 'https://as.example';
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-@Controller('payments')
-class PaymentsController {
-  @Get()
-  @RequireIntrospection()
-  pay() {
-    return { paid: true };
-  }
-}
 
 /**
  * Race (issue 13): a JWT on a @RequireIntrospection route, with an AS that introspects JWTs (Keycloak-like,

@@ -9,6 +9,7 @@ import {
   IntrospectionModule,
   OutagePolicy,
   Public,
+  RequireIntrospection,
   Scopes,
   type ActiveIntrospectionResult,
   type IntrospectionModuleOptions,
@@ -57,6 +58,16 @@ export class OrdersController {
   @OutagePolicy('fail-open')
   open(@Req() req: { user?: unknown; introspectionOutage?: unknown }) {
     return { user: req.user ?? null, outage: req.introspectionOutage ?? null };
+  }
+}
+
+/** A revocation-sensitive route: `@RequireIntrospection()` (the AS is asked on every request, JWTs included). */
+@Controller('payments')
+export class PaymentsController {
+  @Get()
+  @RequireIntrospection()
+  pay() {
+    return { paid: true };
   }
 }
 
