@@ -41,7 +41,7 @@ export class IntrospectionService implements OnApplicationShutdown {
   private readonly revalidator?: BackgroundRevalidator;
   /** Fraction of cache hits re-checked in the background (`cache.revalidation.recheckFraction`). */
   private readonly recheckFraction: number;
-  /** Logs what this API's policy refused, and requirements the AS's answers can never meet. */
+  /** Logs what this API's policy refused, and requirements the AS's answers may never meet. */
   private readonly policyRefusals: PolicyRefusals;
 
   constructor(
@@ -401,8 +401,8 @@ export class IntrospectionService implements OnApplicationShutdown {
     return result;
   }
 
-  /** One call to the authorization server (shared by concurrent callers of the same token). */
   /**
+   * One call to the authorization server (shared by concurrent callers of the same token).
    * @param signed the verified claims of a JWT access token this API validated locally: the AS's answer says
    *   whether it is still active (and may add claims); what the answer omits (`aud`, `iss`, `exp`, …) comes
    *   from the signed token, whose `typ` already says it is an access token.
