@@ -4,7 +4,7 @@ import type { IntrospectionModuleOptions } from '../lib/index.js';
 import { CLIENTS } from './support/authorization-server.js';
 import { capturedLogs, createEngine, sleep } from './support/engine.js';
 import { behave, FaultyServer } from './support/faulty-server.js';
-import { hasRedis, TestRedis } from './support/redis-server.js';
+import { itWithRedis, TestRedis } from './support/redis-server.js';
 
 /**
  * Review 10 attacks: evictions by claim (sub / client_id) and purges racing lookups in flight.
@@ -54,7 +54,7 @@ describe('attack: evictions by claim and purges racing lookups in flight', () =>
     });
   }
 
-  (hasRedis ? it : it.skip)('across replicas: a lookup in flight on B when A evicts by subject writes its pre-eviction answer to Redis; C accepts it', async () => {
+  itWithRedis('across replicas: a lookup in flight on B when A evicts by subject writes its pre-eviction answer to Redis; C accepts it', async () => {
     const redis = await TestRedis.start();
     closers.push(() => redis.kill());
     const { server, state } = await slowAs();

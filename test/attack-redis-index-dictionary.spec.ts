@@ -4,7 +4,7 @@ import type { IntrospectionModuleOptions } from '../lib/index.js';
 import { CLIENTS } from './support/authorization-server.js';
 import { createEngine, sleep } from './support/engine.js';
 import { behave, FaultyServer } from './support/faulty-server.js';
-import { hasRedis, TestRedis } from './support/redis-server.js';
+import { itWithRedis, TestRedis } from './support/redis-server.js';
 
 /**
  * Review 10 attack (fixed by the cache.indexSecret option): "no clear-text subject, username, e-mail or client id anywhere in Redis".
@@ -18,7 +18,7 @@ afterAll(async () => {
   for (const c of closers.reverse()) await c();
 });
 
-(hasRedis ? it : it.skip)('with cache.indexSecret, a Redis reader cannot confirm a guessed subject (e-mail) or client id from the index keys', async () => {
+itWithRedis('with cache.indexSecret, a Redis reader cannot confirm a guessed subject (e-mail) or client id from the index keys', async () => {
   const redis = await TestRedis.start();
   closers.push(() => redis.kill());
   const as = await FaultyServer.start(

@@ -3,7 +3,7 @@ import type { IntrospectionModuleOptions } from '../lib/index.js';
 import { CLIENTS } from './support/authorization-server.js';
 import { createEngine, sleep } from './support/engine.js';
 import { behave, FaultyServer } from './support/faulty-server.js';
-import { hasRedis, TestRedis } from './support/redis-server.js';
+import { itWithRedis, TestRedis } from './support/redis-server.js';
 
 /**
  * Review 10 attacks on token kinds: shapes of real-world introspection answers, over real HTTP.
@@ -65,7 +65,7 @@ describe('attack: token kinds through every path', () => {
     expect((await service.introspect(t(_name, extra))).active).toBe(true);
   });
 
-  (hasRedis ? it : it.skip)('a lax replica (no requireTokenType, no audience) caches a typeless token in Redis; a strict replica does not accept it from there', async () => {
+  itWithRedis('a lax replica (no requireTokenType, no audience) caches a typeless token in Redis; a strict replica does not accept it from there', async () => {
     const redis = await TestRedis.start();
     closers.push(() => redis.kill());
     const cache = { redis: redis.url, keyPrefix: 'kinds-policy' };

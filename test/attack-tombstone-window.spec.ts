@@ -4,7 +4,7 @@ import type { IntrospectionModuleOptions } from '../lib/index.js';
 import { CLIENTS } from './support/authorization-server.js';
 import { createEngine, sleep } from './support/engine.js';
 import { behave, FaultyServer } from './support/faulty-server.js';
-import { hasRedis, TestRedis } from './support/redis-server.js';
+import { describeWithRedis, TestRedis } from './support/redis-server.js';
 
 /** A loopback TCP proxy in front of the real Redis that delays what Redis sends back (a slow link to one replica). */
 async function slowLink(targetPort: number, delayMs: number): Promise<{ url: string; close: () => Promise<void> }> {
@@ -40,7 +40,7 @@ async function slowLink(targetPort: number, delayMs: number): Promise<{ url: str
  * tier (the undo is not broadcast), and (2) when B's SET or tombstone read merely *times out*
  * (soft), B skips the undo although the SET landed.
  */
-(hasRedis ? describe : describe.skip)('attack: the tombstone window across replicas (real Redis, slow link to B)', () => {
+describeWithRedis('attack: the tombstone window across replicas (real Redis, slow link to B)', () => {
   const closers: Array<() => Promise<unknown>> = [];
   afterAll(async () => {
     for (const c of closers.reverse()) await c();

@@ -4,7 +4,7 @@ import { IntrospectionService, type IntrospectionModuleOptions } from '../lib/in
 import { ADAPTERS, call, OrdersController, startApp } from './support/app.js';
 import { CLIENTS, TestAuthorizationServer } from './support/authorization-server.js';
 import { sleep } from './support/engine.js';
-import { hasRedis, TestRedis } from './support/redis-server.js';
+import { describeWithRedis, TestRedis } from './support/redis-server.js';
 
 const AUDIENCE = 'urn:jwt:orders';
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -45,7 +45,6 @@ describe.each(ADAPTERS)('evict(jwt) bypassed by re-spelling the signature segmen
   });
 });
 
-const describeWithRedis = hasRedis ? describe : describe.skip;
 describeWithRedis('evict(jwt) bypass on another replica and on one started later (real Redis)', () => {
   it('a re-spelled evicted JWT must be refused on every replica', async () => {
     const as = await TestAuthorizationServer.start();

@@ -4,11 +4,10 @@ import { IntrospectionService, type IntrospectionModuleOptions } from '../lib/in
 import { call, OrdersController, startApp } from './support/app.js';
 import { CLIENTS, TestAuthorizationServer } from './support/authorization-server.js';
 import { sleep } from './support/engine.js';
-import { hasRedis, TestRedis } from './support/redis-server.js';
+import { describeWithRedis, TestRedis } from './support/redis-server.js';
 
 const AUDIENCE = 'urn:jwt:orders';
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-const describeWithRedis = hasRedis ? describe : describe.skip;
 
 /** HELD UP (issue 13): purge() after evict()/evictBySubject() of JWTs does not resurrect them (cache.redis), on a replica started later either. */
 describeWithRedis('purge() after JWT evictions (real Redis)', () => {

@@ -7,7 +7,7 @@ import { CAEP_EVENTS, IntrospectionModule } from '../lib/index.js';
 import { call, OrdersController, startApp } from './support/app.js';
 import { CLIENTS, TestAuthorizationServer } from './support/authorization-server.js';
 import { sleep } from './support/engine.js';
-import { hasRedis, TestRedis } from './support/redis-server.js';
+import { describeWithRedis, TestRedis } from './support/redis-server.js';
 
 const AUD = 'https://orders.example.com/ssf';
 const ISS = 'https://ssf.transmitter.example.com';
@@ -73,8 +73,6 @@ class CuttableProxy {
   }
 }
 
-if (!hasRedis) console.warn('SKIPPED test/attack16a-redis.spec.ts: no redis-server binary on this machine.');
-const describeWithRedis = hasRedis ? describe : describe.skip;
 
 describeWithRedis('attack16a: SSF receiver replay records in a real Redis (two replicas)', () => {
   let as: TestAuthorizationServer;

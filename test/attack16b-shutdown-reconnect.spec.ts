@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CLIENTS, EmbeddedAuthorizationServer } from '../sample/embedded-authorization-server.js';
 import { createEngine, sleep } from './support/engine.js';
-import { hasRedis, TestRedis } from './support/redis-server.js';
+import { describeWithRedis, TestRedis } from './support/redis-server.js';
 
-const describeWithRedis = hasRedis ? describe : describe.skip;
 
 /**
  * ATTACK (found behind "Jest did not exit one second after the test run" of test/revalidation.e2e-spec.ts):

@@ -6,12 +6,8 @@ import { ChaosProxy } from './support/chaos-proxy.js';
 import { CLIENTS, TestAuthorizationServer } from './support/authorization-server.js';
 import { createEngine, sleep } from './support/engine.js';
 import { behave, FaultyServer } from './support/faulty-server.js';
-import { hasRedis, TestRedis } from './support/redis-server.js';
+import { describeWithRedis, TestRedis } from './support/redis-server.js';
 
-if (!hasRedis) {
-  console.warn('SKIPPED test/cache-truth-redis.e2e-spec.ts: no redis-server binary on this machine (CI installs it: apt-get install redis-server).');
-}
-const describeWithRedis = hasRedis ? describe : describe.skip;
 
 type Replica = { app: INestApplication; url: string };
 

@@ -7,7 +7,7 @@ import { Introspected, RequireDpop, Scopes, type ActiveIntrospectionResult, type
 import { ADAPTERS, OrdersController, PublicController, startApp } from './support/app.js';
 import { CLIENTS, TestAuthorizationServer } from './support/authorization-server.js';
 import { sleep } from './support/engine.js';
-import { hasRedis, TestRedis } from './support/redis-server.js';
+import { describeWithRedis, TestRedis } from './support/redis-server.js';
 
 @Controller('dpop-only')
 @RequireDpop()
@@ -271,7 +271,7 @@ describe.each(ADAPTERS)('DPoP-bound tokens from a real oidc-provider, proofs mad
   });
 });
 
-(hasRedis ? describe : describe.skip)('DPoP replay check across replicas sharing a real Redis', () => {
+describeWithRedis('DPoP replay check across replicas sharing a real Redis', () => {
   it('a proof accepted by one replica is refused by the other (same external origin); fresh proofs pass; Redis down: local check only', async () => {
     const as = await TestAuthorizationServer.start();
     const redis = await TestRedis.start();

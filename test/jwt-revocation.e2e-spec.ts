@@ -12,7 +12,7 @@ import { ADAPTERS, call, OrdersController, startApp } from './support/app.js';
 import { CLIENTS, TestAuthorizationServer } from './support/authorization-server.js';
 import { sleep } from './support/engine.js';
 import { FaultyServer } from './support/faulty-server.js';
-import { hasRedis, TestRedis } from './support/redis-server.js';
+import { describeWithRedis, TestRedis } from './support/redis-server.js';
 
 const AUDIENCE = 'urn:jwt:orders';
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -31,8 +31,6 @@ class WhoAmIController {
   }
 }
 
-if (!hasRedis) console.warn('SKIPPED part of test/jwt-revocation.e2e-spec.ts: no redis-server binary on this machine.');
-const describeWithRedis = hasRedis ? describe : describe.skip;
 
 /**
  * Issue 13: `evict()` of a locally validated JWT refuses it until it expires on every replica — the running

@@ -8,7 +8,7 @@ import { CAEP_EVENTS, IntrospectionModule, type IntrospectionModuleOptions, type
 import { ADAPTERS, call, OrdersController, startApp, type AdapterName } from './support/app.js';
 import { CLIENTS, TestAuthorizationServer } from './support/authorization-server.js';
 import { sleep } from './support/engine.js';
-import { hasRedis, TestRedis } from './support/redis-server.js';
+import { describeWithRedis, TestRedis } from './support/redis-server.js';
 
 const SSF_AUDIENCE = 'https://orders.example.com/ssf';
 const BCL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -79,8 +79,6 @@ function unsigned(payload: Record<string, unknown>, typ: string): string {
   return `${enc({ alg: 'none', typ })}.${enc(payload)}.`;
 }
 
-if (!hasRedis) console.warn('SKIPPED test/push-receivers.e2e-spec.ts: no redis-server binary on this machine.');
-const describeWithRedis = hasRedis ? describe : describe.skip;
 
 /**
  * Issue 16: standard push receivers. Two replicas (Express, Fastify) share a real Redis and a real oidc-provider;

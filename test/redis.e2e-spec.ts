@@ -5,17 +5,13 @@ import { call, startApp } from './support/app.js';
 import { CLIENTS, TestAuthorizationServer } from './support/authorization-server.js';
 import { sleep } from './support/engine.js';
 import { behave, FaultyServer } from './support/faulty-server.js';
-import { hasRedis, TestRedis } from './support/redis-server.js';
+import { describeWithRedis, TestRedis } from './support/redis-server.js';
 
 /** The cache entries in Redis (not the eviction tombstones, not the index). */
 function entryKeys(redis: TestRedis): string[] {
   return redis.cli('KEYS', 'token-introspection:*::*').split('\n').filter((k) => k && !k.includes('-evicted::'));
 }
 
-if (!hasRedis) {
-  console.warn('SKIPPED test/redis.e2e-spec.ts: no redis-server binary on this machine (CI installs it: apt-get install redis-server).');
-}
-const describeWithRedis = hasRedis ? describe : describe.skip;
 
 describeWithRedis('several replicas sharing a real Redis and a real authorization server', () => {
   let as: TestAuthorizationServer;

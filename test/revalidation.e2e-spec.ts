@@ -6,7 +6,7 @@ import { ADAPTERS, call, startApp, type AdapterName } from './support/app.js';
 import { ChaosProxy } from './support/chaos-proxy.js';
 import { CLIENTS, TestAuthorizationServer } from './support/authorization-server.js';
 import { sleep } from './support/engine.js';
-import { hasRedis, TestRedis } from './support/redis-server.js';
+import { describeWithRedis, TestRedis } from './support/redis-server.js';
 
 /** Collects on demand (an in-memory reader). */
 class CollectingReader extends MetricReader {
@@ -258,8 +258,6 @@ describe.each(ADAPTERS)('background revalidation over %s (real oidc-provider cou
   });
 });
 
-const describeWithRedis = hasRedis ? describe : describe.skip;
-if (!hasRedis) console.warn('SKIPPED part of test/revalidation.e2e-spec.ts: no redis-server binary (CI installs it).');
 
 describeWithRedis.each(ADAPTERS)('background revalidation across two replicas sharing a real Redis, over %s', (adapter: AdapterName) => {
   let as: TestAuthorizationServer;

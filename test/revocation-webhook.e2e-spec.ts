@@ -4,10 +4,8 @@ import { IntrospectionModule } from '../lib/index.js';
 import { ADAPTERS, call, startApp } from './support/app.js';
 import { CLIENTS, TestAuthorizationServer } from './support/authorization-server.js';
 import { sleep } from './support/engine.js';
-import { hasRedis, TestRedis } from './support/redis-server.js';
+import { describeWithRedis, TestRedis } from './support/redis-server.js';
 
-if (!hasRedis) console.warn('SKIPPED test/revocation-webhook.e2e-spec.ts: no redis-server binary (CI installs it).');
-const describeWithRedis = hasRedis ? describe : describe.skip;
 const SECRET = 'webhook-secret-0123456789abcdef';
 
 describeWithRedis.each(ADAPTERS)('revocation webhook over %s (two replicas, real Redis, real AS)', (adapter) => {

@@ -1,8 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { requires } from './requires.js';
 
 /** Whether a `redis-server` binary is on this machine (CI installs it; see .ci/run). */
 export const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
+
+/** `describe` / `it` for suites that need a real Redis: skipped and reported where it is missing, failed with `CI=true`. */
+export const { describe: describeWithRedis, it: itWithRedis } = requires('redis-server', hasRedis, 'Debian/Ubuntu: sudo apt-get install -y redis-server');
 
 /** A real redis-server on 127.0.0.1 and a free port, without persistence; killable and restartable. */
 export class TestRedis {
