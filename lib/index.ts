@@ -29,7 +29,7 @@ export type { IntrospectionTelemetry } from './telemetry/introspection.telemetry
 export type { IntrospectedRequest } from './interfaces/introspected-request.interface.js';
 /** Readiness of the authorization server for `@nestjs/terminus` (11 or 12): `isHealthy(key = 'authorization-server')`. */
 export { IntrospectionHealthIndicator } from './health/introspection.health.js';
-export type { AuthorizationServerHealth, HealthIndicatorResult } from './health/introspection.health.js';
+export type { AuthorizationServerHealth, HealthIndicatorResult, StartupVerdict } from './health/introspection.health.js';
 /** State of the authorization server's keys (JWT validation, RFC 9701) as the health indicator reports it. */
 export type { KeysHealth } from './jwt/authorization-server-keys.js';
 /** `@Public()`: no token needed, no call to the authorization server. */
