@@ -7,7 +7,8 @@ import { behave, FaultyServer } from './support/faulty-server.js';
 import { describeWithRedis, TestRedis } from './support/redis-server.js';
 
 /** A loopback TCP proxy in front of the real Redis that delays what Redis sends back (a slow link to one replica). */
-async function slowLink(targetPort: number, delayMs: number): Promise<{ url: string; close: () => Promise<void> }> {
+async function slowLink(redis: TestRedis, delayMs: number): Promise<{ url: string; close: () => Promise<void> }> {
+  const targetPort = redis.port;
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     const upstream = connect(targetPort, '127.0.0.1');
@@ -24,7 +25,7 @@ async function slowLink(targetPort: number, delayMs: number): Promise<{ url: str
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: redis.urlAt(port),
     close: () =>
       new Promise<void>((r) => {
         for (const s of sockets) s.destroy();
@@ -54,7 +55,7 @@ describeWithRedis('attack: the tombstone window across replicas (real Redis, slo
   const setUp = async (delayMs: number, storeTimeoutMs: number, prefix: string) => {
     const redis = await TestRedis.start();
     closers.push(() => redis.kill());
-    const link = await slowLink(redis.port, delayMs);
+    const link = await slowLink(redis, delayMs);
     closers.push(link.close);
     const state = { revoked: false };
     const as = await FaultyServer.start((req, res, body) => {

@@ -21,8 +21,12 @@ class CuttableProxy {
   private readonly sockets = new Set<Socket>();
   private down = false;
   private armed = false;
-  private constructor(private readonly server: TcpServer) {}
-  static async start(target: number): Promise<CuttableProxy> {
+  private constructor(
+    private readonly server: TcpServer,
+    private readonly redis: TestRedis,
+  ) {}
+  static async start(redis: TestRedis): Promise<CuttableProxy> {
+    const target = redis.port;
     let proxy: CuttableProxy;
     const server = createTcpServer((client) => {
       if (proxy.down) return client.destroy();
@@ -52,12 +56,12 @@ class CuttableProxy {
       client.on('error', end).on('close', end);
       upstream.on('error', end).on('close', end);
     });
-    proxy = new CuttableProxy(server);
+    proxy = new CuttableProxy(server, redis);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     return proxy;
   }
   get url(): string {
-    return `redis://127.0.0.1:${(this.server.address() as { port: number }).port}`;
+    return this.redis.urlAt((this.server.address() as { port: number }).port);
   }
   cutAfterReplayRecord(): void {
     this.armed = true;
@@ -84,7 +88,7 @@ describeWithRedis('attack16a: SSF receiver replay records in a real Redis (two r
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
     redis = await TestRedis.start();
-    proxy = await CuttableProxy.start(redis.port);
+    proxy = await CuttableProxy.start(redis);
     const e = await generateKeyPair('ES256', { extractable: true });
     es = { privateKey: e.privateKey, publicJwk: { ...(await exportJWK(e.publicKey)), kid: 'ssf-1', alg: 'ES256', use: 'sig' } };
     for (const adapter of ['express', 'fastify'] as const) {

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { requires } from './requires.js';
 
@@ -8,9 +9,16 @@ export const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
 /** `describe` / `it` for suites that need a real Redis: skipped and reported where it is missing, failed with `CI=true`. */
 export const { describe: describeWithRedis, it: itWithRedis } = requires('redis-server', hasRedis, 'Debian/Ubuntu: sudo apt-get install -y redis-server');
 
-/** A real redis-server on 127.0.0.1 and a free port, without persistence; killable and restartable. */
+/**
+ * A real redis-server on 127.0.0.1 and a free port, without persistence; killable and restartable. Each instance
+ * has its own random password: suites run in parallel workers, and a port freed by one suite's `kill()` can be
+ * taken by another's server while the first suite's clients still reconnect to it — without the password they
+ * cannot touch the other suite's data (its evictions, purges and replay records would be taken for its own).
+ */
 export class TestRedis {
   private process?: ChildProcess;
+  /** The `requirepass` of this server (in `url`; `urlAt()` for a proxy in front of it). */
+  readonly password = randomBytes(12).toString('hex');
   private constructor(readonly port: number) {}
 
   static async start(): Promise<TestRedis> {
@@ -20,7 +28,12 @@ export class TestRedis {
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return this.urlAt(this.port);
+  }
+
+  /** This server's URL (with its password) through something listening on `port` (a proxy in front of it). */
+  urlAt(port: number): string {
+    return `redis://:${this.password}@127.0.0.1:${port}`;
   }
 
   /** Kills the server at once (like a crash). */
@@ -53,12 +66,12 @@ export class TestRedis {
 
   /** Runs redis-cli against this server (to inspect keys and values). */
   cli(...args: string[]): string {
-    const result = spawnSync('redis-cli', ['-p', String(this.port), '--raw', ...args], { encoding: 'utf8' });
+    const result = spawnSync('redis-cli', ['-p', String(this.port), '-a', this.password, '--no-auth-warning', '--raw', ...args], { encoding: 'utf8' });
     return result.stdout;
   }
 
   private async launch(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', this.password], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.process = child;
