@@ -59,16 +59,16 @@ describe.each(ADAPTERS)('attack16b: one client starves everyone’s re-checks, o
     );
   const get = (url: string, token: string, path = '/s') => call(`${url}${path}`, { authorization: `Bearer ${token}` });
 
-  /** Revokes the victim, then asks until refused: how long it took, and how many requests were still accepted. */
-  async function revocationSeenWithin(url: string, victim: string, ms: number): Promise<number | undefined> {
-    const seen = await revocationSeen(url, victim, ms);
-    return seen?.ms;
-  }
-  async function revocationSeen(url: string, victim: string, ms: number): Promise<{ ms: number; acceptedAfter: number } | undefined> {
+  /**
+   * Revokes the victim, then asks until refused, at most `maxAccepted + 1` requests (counted in the victim's own
+   * requests, not milliseconds: a loaded 2-core machine stalls single requests for seconds). Undefined when the
+   * revoked token was still accepted after that many; `capMs` only stops a hung run.
+   */
+  async function revocationSeen(url: string, victim: string, maxAccepted: number, capMs = 40_000): Promise<{ ms: number; acceptedAfter: number } | undefined> {
     await as.revoke(victim);
     const revokedAt = Date.now();
     let acceptedAfter = 0;
-    while (Date.now() - revokedAt < ms) {
+    while (acceptedAfter <= maxAccepted && Date.now() - revokedAt < capMs) {
       if ((await get(url, victim)).status === 401) return { ms: Date.now() - revokedAt, acceptedAfter };
       acceptedAfter++;
       await sleep(50);
@@ -80,9 +80,8 @@ describe.each(ADAPTERS)('attack16b: one client starves everyone’s re-checks, o
     app = await start();
     const victim = await as.issueToken({ scope: 'read' });
     expect((await get(app.url, victim)).status).toBe(200);
-    const seen = await revocationSeenWithin(app.url, victim, 3000);
-    expect(seen).toBeDefined();
-    expect(seen!).toBeLessThan(1000);
+    const seen = await revocationSeen(app.url, victim, 2);
+    expect(seen).toBeDefined(); // refused by the 3rd request after the revocation at the latest
   });
 
   it('ATTACK: while one client hammers @Recheck() with 40 of its own valid tokens, the victim’s revocation is not seen for 3 s (TTL 60 s)', async () => {
@@ -102,12 +101,11 @@ describe.each(ADAPTERS)('attack16b: one client starves everyone’s re-checks, o
       // Counted in the victim's own requests, not milliseconds: 80 hammering loops on a 2-core CI machine stall single
       // requests for seconds before they reach the guard. With a fair budget the victim's re-check is served within the
       // flood's round (40 tokens / 50 per second): a handful of requests at most, never the 60 s TTL.
-      const seen = await revocationSeen(url, victim, 10_000);
-      expect(seen).toBeDefined(); // a revoked token on a sensitive route must not ride out the TTL
-      expect(seen!.acceptedAfter).toBeLessThanOrEqual(5);
+      const seen = await revocationSeen(url, victim, 5);
+      expect(seen).toBeDefined(); // a revoked token on a sensitive route must not ride out the TTL: 5 accepted at most
     } finally {
       stop = true;
       await Promise.all(flood);
     }
-  }, 30_000);
+  }, 60_000);
 });
