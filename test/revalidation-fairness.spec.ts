@@ -44,18 +44,21 @@ describe('background re-checks: one client’s flood cannot starve another token
       for (const t of own) flood.push(hammer(t), hammer(t));
       await sleep(500); // the budget is spent, the flood's offers wait or are dropped
       await as.revoke(victim);
+      // Counted in the victim's own lookups (50 ms apart), not in milliseconds a loaded machine can miss: one budget
+      // period is 1/10 s and the victim's answer is the oldest waiting, so it goes next (plus the AS call) — well within
+      // 20 lookups; starved, it would ride out the 60 s TTL.
       const revokedAt = Date.now();
-      let seen: number | undefined;
-      while (Date.now() - revokedAt < 4000) {
+      let acceptedAfter = 0;
+      let seen = false;
+      while (acceptedAfter < 20 && Date.now() - revokedAt < 15_000) {
         if (!(await service.introspect(victim)).active) {
-          seen = Date.now() - revokedAt;
+          seen = true;
           break;
         }
+        acceptedAfter++;
         await sleep(50);
       }
-      expect(seen).toBeDefined();
-      // One budget period is 1/10 s; the victim's answer is the oldest waiting, so it goes next (plus the AS call).
-      expect(seen!).toBeLessThan(1000);
+      expect(seen).toBe(true);
     } finally {
       stop = true;
       await Promise.all(flood);
