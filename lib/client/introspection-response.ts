@@ -2,7 +2,7 @@ import {
   AuthorizationServerUnavailableError,
   type InvalidTokenReason,
 } from '../errors/introspection.errors.js';
-import type { ActiveIntrospectionResult, IntrospectionResult } from '../interfaces/introspection-result.interface.js';
+import type { ActiveIntrospectionResult, IntrospectionResult, TokenPresentation } from '../interfaces/introspection-result.interface.js';
 
 /** RFC 7662 §2.2 claims that must be strings when present. */
 const STRING_CLAIMS = ['scope', 'client_id', 'username', 'token_type', 'sub', 'iss', 'jti'] as const;
@@ -134,15 +134,6 @@ export function validateClaims(
   return Object.freeze({ ...response, active: true, scopes }) as ActiveIntrospectionResult;
 }
 
-/** How the client presented the token on this request, and what it proved. */
-export interface TokenPresentation {
-  /** `Authorization: Bearer` (no proof) or `Authorization: DPoP` with a verified proof. */
-  readonly scheme: 'bearer' | 'dpop';
-  /** RFC 7638 thumbprint of the key that signed the verified DPoP proof. */
-  readonly dpopJkt?: string;
-  /** base64url SHA-256 thumbprint of the client certificate of the connection (RFC 8705 §3). */
-  readonly certificateThumbprint?: string;
-}
 
 /** Whether a `token_type` says the token is sender-constrained (RFC 9449 §6.2: `DPoP`, any case); no string is built for others. */
 export function isBoundTokenType(type: unknown): boolean {

@@ -109,3 +109,10 @@ function safe(value: string): string {
   // error_description and scope: %x20-21 / %x23-5B / %x5D-7E — drop anything else.
   return value.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '');
 }
+
+/** Appends `resource_metadata="<url>"` (RFC 9728 §5.1) to a `Bearer` / `DPoP` challenge. */
+export function withResourceMetadata(challenge: string, metadataUrl: string): string {
+  if (challenge.includes('resource_metadata=')) return challenge;
+  const param = `resource_metadata="${metadataUrl.replace(/["\\]/g, '')}"`;
+  return challenge.includes(' ') ? `${challenge}, ${param}` : `${challenge} ${param}`;
+}

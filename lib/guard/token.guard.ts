@@ -33,16 +33,15 @@ import { IntrospectionService } from '../introspection.service.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 import { warnOnce } from '../utils/startup-warnings.js';
-import { bearerChallenge, bearerChallenge as bearerChallengeOf, dpopChallenge, extractBearer, type BearerExtraction, type ChallengeParams } from './bearer.js';
+import { bearerChallenge, bearerChallenge as bearerChallengeOf, dpopChallenge, extractBearer, withResourceMetadata, type BearerExtraction, type ChallengeParams } from './bearer.js';
 import { headerCertificateThumbprint, socketCertificateThumbprint } from './client-certificate.js';
-import type { TokenPresentation } from '../client/introspection-response.js';
+import type { TokenPresentation } from '../interfaces/introspection-result.interface.js';
 import { DpopProofError, type VerifiedDpopProof } from '../dpop/dpop-proof.js';
 import { acceptedTokens, requestOf, responseOf } from './execution-context.js';
 import { compileTokenSources, type TokenExtractor } from './token-sources.js';
 import { OtherContextAuthorizer, realtimeGraphqlConnection, type ContextRequirements } from './other-contexts.js';
 import { declaresRouteChecks, evaluateRouteChecks, readRouteChecks, type RouteChecks } from './route-checks.js';
 import { RoleExtractor } from '../authorization/role-mappers.js';
-import { withResourceMetadata } from '../metadata/resource-metadata.js';
 import { IntrospectionConfigurationError, outageMessage } from '../errors/introspection.errors.js';
 import { fairnessKey } from './fairness-key.js';
 

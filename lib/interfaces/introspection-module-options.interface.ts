@@ -10,20 +10,8 @@ import type { ProtectedResourceMetadataOptions } from '../metadata/resource-meta
 import type { RolesOptions } from '../authorization/role-mappers.js';
 import type { BackchannelLogoutOptions, SecurityEventsOptions } from '../push/push-options.interface.js';
 
-/** How this API authenticates to the introspection endpoint. */
-export type ClientAuthMethod =
-  /** HTTP Basic with client id and secret (RFC 6749 §2.3.1). The default. */
-  | 'client_secret_basic'
-  /** `client_id` and `client_secret` in the form body. */
-  | 'client_secret_post'
-  /** A JWT signed with `privateKey` (RFC 7523 / OpenID Connect Core §9). */
-  | 'private_key_jwt'
-  /**
-   * An access token of our own (`Authorization: Bearer`), obtained from `tokenEndpoint` with the
-   * client-credentials grant (authenticated with `clientSecret`, or `privateKey`), renewed before expiry,
-   * and re-fetched once when the introspection endpoint refuses it.
-   */
-  | 'client_credentials_bearer';
+import type { ClientAuthMethod } from '../client/client-auth-method.js';
+export type { ClientAuthMethod };
 
 import type { OutagePolicy } from '../decorators/outage-policy.decorator.js';
 export type { OutagePolicy };

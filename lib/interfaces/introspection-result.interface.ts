@@ -1,6 +1,14 @@
 import type { InvalidTokenReason } from '../errors/introspection.errors.js';
-import type { TokenPresentation } from '../client/introspection-response.js';
-export type { TokenPresentation };
+
+/** How the client presented the token on this request, and what it proved. */
+export interface TokenPresentation {
+  /** `Authorization: Bearer` (no proof) or `Authorization: DPoP` with a verified proof. */
+  readonly scheme: 'bearer' | 'dpop';
+  /** RFC 7638 thumbprint of the key that signed the verified DPoP proof. */
+  readonly dpopJkt?: string;
+  /** base64url SHA-256 thumbprint of the client certificate of the connection (RFC 8705 §3). */
+  readonly certificateThumbprint?: string;
+}
 
 /**
  * An RFC 7662 §2.2 introspection response for an active token, after validation.

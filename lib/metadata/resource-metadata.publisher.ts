@@ -3,6 +3,10 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RESOLVED_OPTIONS } from '../introspection.constants.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
+import type { ResolvedProtectedResource } from './resource-metadata.js';
+
+/** The resolved options with the metadata capability's own view of `resourceMetadata`. */
+type MetadataOptions = ResolvedOptions & { readonly resourceMetadata: readonly ResolvedProtectedResource[] };
 import { buildResourceMetadataDocument } from './resource-metadata.js';
 
 interface PublishedDocument {
@@ -25,7 +29,7 @@ export class ResourceMetadataPublisher implements OnModuleInit {
   private registered = false;
 
   constructor(
-    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
+    @Inject(RESOLVED_OPTIONS) private readonly options: MetadataOptions,
     @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {}
 

@@ -1,16 +1,13 @@
 import type { ResolvedTokenSource } from '../options/resolve-token-sources.js';
 import type { ProtectedResourceMetadataOptions } from './resource-metadata-options.interface.js';
+import type { ProtectedResourceRef } from '../options/resolved-options.js';
+export { withResourceMetadata } from '../guard/bearer.js';
 
 /** The well-known URI suffix registered by RFC 9728 §3. */
 export const RESOURCE_METADATA_WELL_KNOWN = '/.well-known/oauth-protected-resource';
 
 /** One protected resource after validation. Internal. */
-export interface ResolvedProtectedResource {
-  readonly resource: string;
-  /** Where its metadata is served (absolute URL, sent as `resource_metadata` in challenges). */
-  readonly metadataUrl: string;
-  /** The path of `metadataUrl` (what the route matches). */
-  readonly metadataPath: string;
+export interface ResolvedProtectedResource extends ProtectedResourceRef {
   readonly options: ProtectedResourceMetadataOptions;
   readonly authorizationServers?: readonly string[];
   readonly cacheMaxAgeSeconds: number;
@@ -209,11 +206,4 @@ export function bearerMethodsOf(sources: readonly ResolvedTokenSource[] | undefi
   if (sources.some((s) => s.in === 'authorization')) methods.push('header');
   if (sources.some((s) => s.in === 'query')) methods.push('query');
   return methods;
-}
-
-/** Appends `resource_metadata="<url>"` (RFC 9728 §5.1) to a `Bearer` / `DPoP` challenge. */
-export function withResourceMetadata(challenge: string, metadataUrl: string): string {
-  if (challenge.includes('resource_metadata=')) return challenge;
-  const param = `resource_metadata="${metadataUrl.replace(/["\\]/g, '')}"`;
-  return challenge.includes(' ') ? `${challenge}, ${param}` : `${challenge} ${param}`;
 }

@@ -1,7 +1,17 @@
 import type {
-  IntrospectionModuleOptions,
-} from '../interfaces/introspection-module-options.interface.js';
-import type { MicroserviceMessage, TokenSource, WebSocketTokenSource } from '../interfaces/token-sources.interface.js';
+  MicroserviceAuthenticationOptions,
+  MicroserviceMessage,
+  TokenSource,
+  WebSocketAuthenticationOptions,
+  WebSocketTokenSource,
+} from '../interfaces/token-sources.interface.js';
+
+/** The options `resolveTokenSourceOptions` reads (a slice of `IntrospectionModuleOptions`). */
+export interface TokenSourceOptions {
+  readonly tokenSources?: readonly TokenSource[];
+  readonly websocket?: WebSocketAuthenticationOptions;
+  readonly microservice?: MicroserviceAuthenticationOptions;
+}
 
 /** A token source after validation: header names lower-cased, the query's name defaulted. Internal. */
 export type ResolvedTokenSource =
@@ -43,7 +53,7 @@ type NumberReader = (name: string, value: unknown, fallback: number, rule: { min
 
 /** Validates `tokenSources`, `websocket` and `microservice`; problems and warnings are appended. */
 export function resolveTokenSourceOptions(
-  o: Partial<IntrospectionModuleOptions>,
+  o: TokenSourceOptions,
   problems: string[],
   warnings: string[],
   num: NumberReader,

@@ -2,10 +2,10 @@ import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { KeyObject, webcrypto } from 'node:crypto';
 import type { JWK } from 'jose';
-import type { ClientAuthMethod, OutagePolicy } from '../interfaces/introspection-module-options.interface.js';
+import type { ClientAuthMethod } from '../client/client-auth-method.js';
+import type { OutagePolicy } from '../decorators/outage-policy.decorator.js';
 import type { IntrospectionEvents } from '../telemetry/introspection-events.interface.js';
 import type { ResolvedTokenSourceOptions } from './resolve-token-sources.js';
-import type { ResolvedProtectedResource } from '../metadata/resource-metadata.js';
 import type { RoleMapper } from '../authorization/role-mappers.js';
 
 /** Options after validation, with every default filled in. Internal. Durations in milliseconds. */
@@ -35,7 +35,7 @@ export interface ResolvedOptions extends ResolvedTokenSourceOptions {
   /** True when `audience` was configured; false when it was defaulted from `resourceMetadata` (or absent). */
   readonly audienceExplicit: boolean;
   /** RFC 9728 protected resources (`resourceMetadata`), in configuration order; empty when off. */
-  readonly resourceMetadata: readonly ResolvedProtectedResource[];
+  readonly resourceMetadata: readonly ProtectedResourceRef[];
   /** Role extraction for `@Roles()` / `@AnyRole()`. */
   readonly roles: { readonly mappers: readonly RoleMapper[] };
   readonly expectedIssuer?: string;
@@ -152,4 +152,13 @@ export interface ResolvedDpopOptions {
   /** The origin clients address (`https://api.example.com`), or undefined to take it from the request. */
   readonly externalOrigin?: string;
   readonly trustForwardedHeaders: boolean;
+}
+
+/** What the core reads of an RFC 9728 protected resource (`resourceMetadata`); the metadata capability's entries extend it. */
+export interface ProtectedResourceRef {
+  readonly resource: string;
+  /** Where its metadata is served (absolute URL, sent as `resource_metadata` in challenges). */
+  readonly metadataUrl: string;
+  /** The path of `metadataUrl` (what the route matches). */
+  readonly metadataPath: string;
 }
