@@ -8,12 +8,11 @@ import { checkBinding, inactive, isBoundTokenType, TOKEN_REJECTED, validateClaim
 import { IntrospectionClient } from './client/introspection.client.js';
 import {
   AuthorizationServerUnavailableError,
+  DpopProofError,
   InvalidTokenError,
 } from './errors/introspection.errors.js';
 import { DPOP_VERIFIER, INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, JWT_ACCESS_TOKENS, RESOLVED_OPTIONS } from './introspection.constants.js';
-import { DpopProofError, type DpopRequestContext, type VerifiedDpopProof } from './dpop/dpop-proof.js';
-import type { DpopVerifier } from './dpop/dpop.verifier.js';
-import type { JwtAccessTokens } from './jwt/jwt-access-tokens.js';
+import { registerProofVerifier, type DpopRequestContext, type ProofVerifier, type TokenPath, type VerifiedDpopProof } from './ports.js';
 import type { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';
 import type { ResultSource } from './telemetry/introspection-events.interface.js';
 import type {
@@ -50,10 +49,11 @@ export class IntrospectionService implements OnApplicationShutdown {
     private readonly resilience: ResiliencePolicy,
     private readonly client: IntrospectionClient,
     @Inject(INTROSPECTION_TELEMETRY) private readonly telemetry: IntrospectionTelemetry,
-    @Optional() @Inject(JWT_ACCESS_TOKENS) private readonly jwt?: JwtAccessTokens | null,
-    @Optional() @Inject(DPOP_VERIFIER) private readonly dpop?: DpopVerifier | null,
+    @Optional() @Inject(JWT_ACCESS_TOKENS) private readonly jwt?: TokenPath | null,
+    @Optional() @Inject(DPOP_VERIFIER) private readonly dpop?: ProofVerifier | null,
   ) {
     this.allowStaleByDefault = options.outagePolicy === 'serve-stale';
+    if (dpop) registerProofVerifier(this, dpop);
     this.signedPolicy = { ...options, requireTokenType: false };
     this.policyRefusals = new PolicyRefusals(options);
     resilience.onStateChange((state) => telemetry.breakerChanged(state));

@@ -1,31 +1,13 @@
 import { createHmac, createPublicKey, hash, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { loadJose } from '../utils/jose.js';
+import { DpopProofError } from '../errors/introspection.errors.js';
+import type { DpopRequestContext, VerifiedDpopProof } from '../ports.js';
 
-/**
- * Why a DPoP proof was refused: RFC 9449 §7.1 `invalid_dpop_proof`, or §8/§9 `use_dpop_nonce` when the
- * proof must carry a fresh server nonce (the response then carries one in `DPoP-Nonce`).
- */
-export class DpopProofError extends Error {
-  readonly code = 'INVALID_DPOP_PROOF';
-  constructor(
-    readonly error: 'invalid_dpop_proof' | 'use_dpop_nonce',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'DpopProofError';
-  }
-}
+export { DpopProofError };
+export type { DpopRequestContext, VerifiedDpopProof };
 
-/** What the proof is checked against: the request it came with. */
-export interface DpopRequestContext {
-  /** HTTP method of the request (`htm`). */
-  readonly method: string;
-  /** Absolute URI of the request as the client addressed it; query and fragment are ignored (`htu`). */
-  readonly uri: string;
-  /** The access token of the `Authorization: DPoP` header (`ath`). */
-  readonly accessToken: string;
-}
+
 
 /** Rules from the module options (`dpop`). */
 export interface DpopProofPolicy {
@@ -39,13 +21,6 @@ export interface DpopProofPolicy {
   readonly maxProofLength: number;
 }
 
-/** A verified proof: the key it was signed with (`jkt`, RFC 7638 thumbprint), its `jti` and `nonce`. */
-export interface VerifiedDpopProof {
-  readonly jkt: string;
-  readonly jti: string;
-  readonly iat: number;
-  readonly nonce?: string;
-}
 
 /** jose, once loaded (a dynamic import per proof would cost a module-loader round trip each time). */
 

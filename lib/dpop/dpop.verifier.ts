@@ -5,13 +5,15 @@ import type { IntrospectionCache } from '../cache/introspection.cache.js';
 import type { ResolvedDpopOptions } from '../options/resolved-options.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 import { DpopNonces, DpopProofError, verifyDpopProof, type DpopRequestContext, type VerifiedDpopProof } from './dpop-proof.js';
+import type { PresentationVerifier, ProofVerifier } from '../ports.js';
+import { DpopPresentation } from './dpop-presentation.js';
 
 /**
  * Everything RFC 9449 §4.3 asks of a proof, for the engine: the stateless checks (`verifyDpopProof`), the
  * server nonce when configured, and the `jti` replay check — in process, and across replicas through
  * `cache.redis` (SET NX). Knows nothing of HTTP: the guard passes the method, URI and token.
  */
-export class DpopVerifier {
+export class DpopVerifier implements ProofVerifier {
   private readonly seen: LRUCache<string, true>;
   private readonly log = new RateLimitedLogger(new Logger('DpopVerifier'));
   private readonly nonces?: DpopNonces;
@@ -25,7 +27,11 @@ export class DpopVerifier {
     this.seen = new LRUCache({ max: options.replayCacheSize });
     this.replayWindowMs = (options.maxAgeSeconds + 2 * options.clockSkewSeconds) * 1000;
     if (options.nonce) this.nonces = new DpopNonces(options.nonce.secret, options.nonce.lifetimeMs);
+    this.presentation = new DpopPresentation(this, options);
   }
+
+  /** The HTTP side of the scheme, for `TokenGuard`. */
+  readonly presentation: PresentationVerifier;
 
   /** The nonce to send in `DPoP-Nonce`, when server nonces are on. */
   currentNonce(): string | undefined {

@@ -185,3 +185,18 @@ export function describeInvalidToken(reason: InvalidTokenReason): string {
 export function outageMessage(outage: { reason: UnavailableReason; retryAfterSeconds: number }, exposeReason = false): string {
   return `The authorization server cannot verify the access token right now${exposeReason ? ` (${outage.reason})` : ''}; retry after ${outage.retryAfterSeconds} s.`;
 }
+
+/**
+ * Why a DPoP proof was refused: RFC 9449 §7.1 `invalid_dpop_proof`, or §8/§9 `use_dpop_nonce` when the
+ * proof must carry a fresh server nonce (the response then carries one in `DPoP-Nonce`).
+ */
+export class DpopProofError extends Error {
+  readonly code = 'INVALID_DPOP_PROOF';
+  constructor(
+    readonly error: 'invalid_dpop_proof' | 'use_dpop_nonce',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DpopProofError';
+  }
+}

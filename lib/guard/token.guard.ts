@@ -27,6 +27,7 @@ import {
   SCOPES_KEY,
 } from '../introspection.constants.js';
 import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetry.js';
+import type { TokenRejectedEvent } from '../telemetry/introspection-events.interface.js';
 import { tokenFingerprint } from '../utils/fingerprint.js';
 import type { ActiveIntrospectionResult, IntrospectionResult, IntrospectOptions } from '../interfaces/introspection-result.interface.js';
 import { IntrospectionService } from '../introspection.service.js';
@@ -36,13 +37,13 @@ import { warnOnce } from '../utils/startup-warnings.js';
 import { bearerChallenge, bearerChallenge as bearerChallengeOf, dpopChallenge, extractBearer, withResourceMetadata, type BearerExtraction, type ChallengeParams } from './bearer.js';
 import { headerCertificateThumbprint, socketCertificateThumbprint } from './client-certificate.js';
 import type { TokenPresentation } from '../interfaces/introspection-result.interface.js';
-import { DpopProofError, type VerifiedDpopProof } from '../dpop/dpop-proof.js';
+import { presentationVerifierOf, type PresentationVerifier, type VerifiedDpopProof } from '../ports.js';
 import { acceptedTokens, requestOf, responseOf } from './execution-context.js';
 import { compileTokenSources, type TokenExtractor } from './token-sources.js';
 import { OtherContextAuthorizer, realtimeGraphqlConnection, type ContextRequirements } from './other-contexts.js';
 import { declaresRouteChecks, evaluateRouteChecks, readRouteChecks, type RouteChecks } from './route-checks.js';
 import { RoleExtractor } from '../authorization/role-mappers.js';
-import { IntrospectionConfigurationError, outageMessage } from '../errors/introspection.errors.js';
+import { DpopProofError, IntrospectionConfigurationError, outageMessage } from '../errors/introspection.errors.js';
 import { fairnessKey } from './fairness-key.js';
 
 /** What a route requires, read from its metadata once and then remembered. */
@@ -114,6 +115,8 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
   private sources?: TokenExtractor;
   private otherContexts?: OtherContextAuthorizer;
   private readonly roles: RoleExtractor;
+  /** The DPoP scheme's HTTP side, from the engine this guard was given; undefined when DPoP is off. */
+  private readonly proofs?: PresentationVerifier;
 
   constructor(
     protected readonly reflector: Reflector,
@@ -123,6 +126,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     @Optional() private readonly modules?: ModulesContainer,
   ) {
     this.missingChallenge = bearerChallenge({ realm: options.realm });
+    this.proofs = presentationVerifierOf(introspection);
     this.roles = new RoleExtractor(options.roles.mappers, (error) =>
       this.log.warn('role-mapper', `A role mapper threw; the token counts as holding none of its roles: ${(error as Error)?.message ?? String(error)}`));
   }
@@ -300,31 +304,9 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
    * Host header; then the path (query and fragment are ignored by the comparison). Override for other setups.
    */
   protected requestUri(request: any): string {
-    const raw = request.raw ?? request;
-    let path: string = request.originalUrl ?? raw.url ?? request.url ?? '/';
-    // RFC 9112 §3.2.2: an absolute-form target (proxies send one) — only its path counts here.
-    if (/^https?:\/\//i.test(path)) {
-      try {
-        const target = new URL(path);
-        path = target.pathname + target.search;
-      } catch {
-        path = '/';
-      }
-    }
-    const dpop = this.options.dpop;
-    if (dpop && dpop.externalOrigin) return dpop.externalOrigin + path;
-    const headers = request.headers ?? {};
-    const first = (value: unknown) => (typeof value === 'string' ? value.split(',')[0].trim() : undefined);
-    // Forwarded values: the nearest proxy's is the last one (a proxy that appends keeps the client's first).
-    const last = (value: unknown) => (typeof value === 'string' ? value.split(',').pop()!.trim() : undefined);
-    let proto = raw.socket?.encrypted ? 'https' : 'http';
-    let host = first(headers.host);
-    if (dpop && dpop.trustForwardedHeaders) {
-      proto = last(headers['x-forwarded-proto']) ?? proto;
-      host = last(headers['x-forwarded-host']) ?? host;
-    }
-    return `${proto}://${host ?? 'invalid.host'}${path}`;
+    return this.proofs ? this.proofs.requestUri(request) : String(request.originalUrl ?? request.url ?? '/');
   }
+
 
   /**
    * The client certificate's thumbprint (RFC 8705 §3.1): from the header set by a TLS-terminating proxy
@@ -336,21 +318,16 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     return socketCertificateThumbprint((request.raw ?? request).socket);
   }
 
-  /** RFC 9449 §4.3: exactly one `DPoP` header holding a valid proof for this request and token. */
+  /** RFC 9449 §4.3: the request's proof, verified by the DPoP capability (`PresentationVerifier`) for this request and token. */
   private async verifyDpop(
     context: ExecutionContext,
     request: any,
     route: RouteRequirements,
     token: string,
   ): Promise<{ presentation: TokenPresentation; proof: VerifiedDpopProof }> {
-    // Node joins repeated headers with ", ": a compact JWS holds neither a comma nor a space.
-    const proof: unknown = request.headers?.dpop;
     try {
-      if (typeof proof !== 'string' || proof.length === 0 || /[,\s]/.test(proof)) {
-        throw new DpopProofError('invalid_dpop_proof', 'Send exactly one DPoP header with a DPoP proof.');
-      }
-      const verified = await this.introspection.verifyDpopProof(proof, { method: request.method, uri: this.requestUri(request), accessToken: token });
-      return { presentation: { scheme: 'dpop', dpopJkt: verified.jkt, certificateThumbprint: this.certificateThumbprint(request) }, proof: verified };
+      if (!this.proofs) throw new DpopProofError('invalid_dpop_proof', 'DPoP is turned off (`dpop: false`).');
+      return await this.proofs.verify(request, this.requestUri(request), token, this.certificateThumbprint(request));
     } catch (error) {
       return this.refuseProof(context, route, error, token);
     }
@@ -359,7 +336,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
   /** Records the proof of an accepted token (jti replay check across replicas); a replay is refused. */
   private async consumeDpop(context: ExecutionContext, route: RouteRequirements, proof: VerifiedDpopProof, token: string): Promise<void> {
     try {
-      await this.introspection.consumeDpopProof(proof);
+      await this.proofs!.consume(proof);
     } catch (error) {
       this.refuseProof(context, route, error, token);
     }
@@ -367,18 +344,19 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
 
   /** 401 `invalid_dpop_proof` / `use_dpop_nonce` (RFC 9449 §7.1), with a fresh `DPoP-Nonce` when nonces are on. Never a 500. */
   private refuseProof(context: ExecutionContext, route: RouteRequirements, error: unknown, token: string): never {
-    if (!(error instanceof DpopProofError)) {
+    const refusal = this.proofs
+      ? this.proofs.refusal(error)
+      : { error: 'invalid_dpop_proof', description: (error as Error)?.message ?? 'The DPoP proof could not be verified.', headers: {}, unexpected: !(error instanceof DpopProofError) };
+    if (refusal.unexpected) {
       this.log.warn('dpop-unexpected', `A DPoP proof could not be verified: ${(error as Error)?.message ?? String(error)}`);
     }
-    const refusal = error instanceof DpopProofError ? error : new DpopProofError('invalid_dpop_proof', 'The DPoP proof could not be verified.');
     this.telemetry?.decision('invalid');
-    this.telemetry?.emit('onTokenRejected', { fingerprint: tokenFingerprint(token), reason: refusal.error });
+    this.telemetry?.emit('onTokenRejected', { fingerprint: tokenFingerprint(token), reason: refusal.error as TokenRejectedEvent['reason'] });
     const headers: Record<string, string | string[]> = {
-      'WWW-Authenticate': this.dpopChallenges(route, { error: refusal.error, description: refusal.message }),
+      'WWW-Authenticate': this.dpopChallenges(route, { error: refusal.error, description: refusal.description }),
+      ...refusal.headers,
     };
-    const nonce = this.introspection.dpopNonce;
-    if (nonce) headers['DPoP-Nonce'] = nonce;
-    return this.throwRejection(context, HttpStatus.UNAUTHORIZED, headers, refusal.message);
+    return this.throwRejection(context, HttpStatus.UNAUTHORIZED, headers, refusal.description);
   }
 
   private dpopChallengeOf(params: { error?: string; description?: string; scope?: string; acrValues?: string; maxAge?: number } = {}): string {

@@ -11,16 +11,11 @@ import type {
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import type { ResultSource } from '../telemetry/introspection-events.interface.js';
 import { looksLikeJwt, type JwtAccessTokenValidator } from './jwt-access-token.validator.js';
-
-/** The introspection path of the service (cache, single-flight, resilience), for JWTs that must also be introspected. */
-export type IntrospectAtServer = (
-  token: string,
-  options?: IntrospectOptions,
-  signed?: ActiveIntrospectionResult,
-) => Promise<IntrospectionResult>;
+import type { IntrospectAtServer, TokenEvictionClaim, TokenPath } from '../ports.js';
 
 /** Claims a JWT eviction can name besides the token itself. */
-export type JwtEvictionClaim = 'sub' | 'client_id' | 'jti' | 'sid';
+export type JwtEvictionClaim = TokenEvictionClaim;
+export type { IntrospectAtServer };
 const CLAIMS: readonly JwtEvictionClaim[] = ['sub', 'client_id', 'jti', 'sid'];
 /** The mark of `revokeSessionless`: a subject's JWTs that name no session. */
 const SESSIONLESS_SUB = 'sub-without-sid';
@@ -46,7 +41,7 @@ const SWEEP_AT = 1024;
  * also one started later — reads the marks before accepting a JWT it has not verified yet, and running
  * replicas drop their remembered verifications on the eviction broadcast of the cache.
  */
-export class JwtAccessTokens {
+export class JwtAccessTokens implements TokenPath {
   /** Token marks: cache key → refused until (epoch ms). */
   private readonly deniedTokens = new Map<string, number>();
   /** Claim marks: `claim:hash` → { refused when issued at or before `at`, mark kept `until` } (epoch ms). */

@@ -1,0 +1,107 @@
+/**
+ * The ports of the core: the interfaces optional capabilities implement to plug into the engine, the guard
+ * and the health indicator. The core holds them as fields resolved at construction and calls them
+ * synchronously where they sit on the cache-hit path; it never imports a capability's code.
+ * Capabilities provide them under the DI tokens of `introspection.constants.ts`.
+ */
+import type { ActiveIntrospectionResult, IntrospectionResult, IntrospectOptions, TokenPresentation } from './interfaces/introspection-result.interface.js';
+import type { ResultSource } from './telemetry/introspection-events.interface.js';
+
+/** The engine's own introspection path (cache, single-flight, resilience), for a token path that must also introspect. */
+export type IntrospectAtServer = (
+  token: string,
+  options?: IntrospectOptions,
+  signed?: ActiveIntrospectionResult,
+) => Promise<IntrospectionResult>;
+
+/** Claims an eviction can name besides the token itself. */
+export type TokenEvictionClaim = 'sub' | 'client_id' | 'jti' | 'sid';
+
+/**
+ * `TokenPath` (provided under `JWT_ACCESS_TOKENS` by the jwt capability): tokens it `handles()` take their
+ * own path instead of plain introspection (JWT access tokens, RFC 9068), and evictions reach what it remembers.
+ */
+export interface TokenPath {
+  /** Synchronous, on every lookup: whether this token takes this path. */
+  handles(token: string): boolean;
+  /** The result for a token it handles; `introspectAtServer` is the engine's introspection path. */
+  resolve(token: string, options: IntrospectOptions | undefined, introspectAtServer: IntrospectAtServer): Promise<{ result: IntrospectionResult; source: ResultSource }>;
+  /** The token's verified claims (for a background re-check of an answer about it), or undefined. */
+  signedClaims(token: string): Promise<ActiveIntrospectionResult | undefined>;
+  /** Refuses this token from now on; resolves to whether it was one this path handles. */
+  revoke(token: string): Promise<boolean>;
+  /** Refuses the tokens issued up to now that carry this claim value. */
+  revokeBy(claim: TokenEvictionClaim, value: string): Promise<void>;
+  /** Refuses the subject's tokens that name no session, issued up to `issuedBefore` (seconds) or now. */
+  revokeSessionless(sub: string, issuedBefore?: number): Promise<void>;
+}
+
+/** What the proof is checked against: the request it came with. */
+export interface DpopRequestContext {
+  /** HTTP method of the request (`htm`). */
+  readonly method: string;
+  /** Absolute URI of the request as the client addressed it; query and fragment are ignored (`htu`). */
+  readonly uri: string;
+  /** The access token of the `Authorization: DPoP` header (`ath`). */
+  readonly accessToken: string;
+}
+
+/** A verified proof: the key it was signed with (`jkt`, RFC 7638 thumbprint), its `jti` and `nonce`. */
+export interface VerifiedDpopProof {
+  readonly jkt: string;
+  readonly jti: string;
+  readonly iat: number;
+  readonly nonce?: string;
+}
+
+/**
+ * `ProofVerifier` (provided under `DPOP_VERIFIER` by the dpop capability): verifies proof-of-possession
+ * proofs (DPoP, RFC 9449) for the engine's `verifyDpopProof()` / `consumeDpopProof()` / `dpopNonce`.
+ */
+export interface ProofVerifier {
+  /** Rejects with `DpopProofError` when the proof does not hold for this request and token. */
+  verify(proof: string, request: DpopRequestContext): Promise<VerifiedDpopProof>;
+  /** Records the proof as used (replay check, across replicas with a shared store); rejects with `DpopProofError` on a replay. */
+  consume(proof: VerifiedDpopProof): Promise<void>;
+  /** The server nonce proofs must carry now, when nonces are on. */
+  currentNonce(): string | undefined;
+  /** Its HTTP side, for `TokenGuard`. */
+  readonly presentation?: PresentationVerifier;
+}
+
+/** How the guard answers a proof that failed: the RFC 9449 §7.1 error code, its description, extra headers. */
+export interface PresentationRefusal {
+  readonly error: string;
+  readonly description: string;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Not a refusal the verifier recognises (logged by the guard); still answered with 401. */
+  readonly unexpected: boolean;
+}
+
+/**
+ * `PresentationVerifier`: the HTTP side of a proof-of-possession scheme (DPoP), for `TokenGuard`. Reached
+ * through the engine (`presentationVerifierOf`), never injected into the guard: a subclassed guard keeps it.
+ */
+export interface PresentationVerifier {
+  /** The absolute URI the client addressed (the proof's `htu`). */
+  requestUri(request: any): string;
+  /** Verifies the request's proof for this token; rejects with an error that `refusal()` turns into the answer. */
+  verify(request: any, uri: string, token: string, certificateThumbprint: string | undefined): Promise<{ presentation: TokenPresentation; proof: VerifiedDpopProof }>;
+  /** Records a verified proof of an accepted token; rejects on a replay. */
+  consume(proof: VerifiedDpopProof): Promise<void>;
+  /** The answer to a failed `verify()` / `consume()`. */
+  refusal(error: unknown): PresentationRefusal;
+}
+
+/** The engines' proof verifiers, registered by the engine itself at construction (no wiring from outside). */
+const engineVerifiers = new WeakMap<object, ProofVerifier>();
+
+/** Called by `IntrospectionService`'s constructor with the verifier it was given. */
+export function registerProofVerifier(engine: object, verifier: ProofVerifier): void {
+  engineVerifiers.set(engine, verifier);
+}
+
+/** The HTTP side of the proof verifier an engine was built with, or undefined (DPoP off, or a stub engine). */
+export function presentationVerifierOf(engine: object): PresentationVerifier | undefined {
+  return engineVerifiers.get(engine)?.presentation;
+}
