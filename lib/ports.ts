@@ -93,6 +93,25 @@ export interface PresentationVerifier {
   refusal(error: unknown): PresentationRefusal;
 }
 
+/** What the health indicator reports about the key endpoint. */
+export interface KeysHealth {
+  readonly status: 'up' | 'stale' | 'down' | 'unknown';
+  /** Age of the key set in use, seconds. */
+  readonly ageSeconds?: number;
+  readonly reason?: string;
+}
+
+/**
+ * `HealthContributor` (provided under `AUTHORIZATION_SERVER_KEYS` by the key-set support of jwt/keys): a part
+ * the readiness check reports beside the introspection endpoint (the AS's key endpoint).
+ */
+export interface HealthContributor {
+  /** Synchronous: whether it is usable now. */
+  health(): KeysHealth;
+  /** Brings it up to date (the health probe's attempt); rejects when it cannot. */
+  refresh(direct?: { signal?: AbortSignal }): Promise<void>;
+}
+
 /** The engines' proof verifiers, registered by the engine itself at construction (no wiring from outside). */
 const engineVerifiers = new WeakMap<object, ProofVerifier>();
 

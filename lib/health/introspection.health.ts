@@ -4,7 +4,7 @@ import { TOKEN_REJECTED } from '../client/introspection-response.js';
 import { IntrospectionClient } from '../client/introspection.client.js';
 import { AuthorizationServerUnavailableError, IntrospectionConfigurationError } from '../errors/introspection.errors.js';
 import { AUTHORIZATION_SERVER_KEYS, RESOLVED_OPTIONS } from '../introspection.constants.js';
-import type { AuthorizationServerKeys, KeysHealth } from '../jwt/authorization-server-keys.js';
+import type { HealthContributor, KeysHealth } from '../ports.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { ResiliencePolicy, type BreakerState } from '../resilience/resilience.policy.js';
 
@@ -80,7 +80,7 @@ export class IntrospectionHealthIndicator implements OnApplicationBootstrap {
     private readonly client: IntrospectionClient,
     private readonly resilience: ResiliencePolicy,
     private readonly moduleRef: ModuleRef,
-    @Optional() @Inject(AUTHORIZATION_SERVER_KEYS) private readonly keys?: AuthorizationServerKeys | null,
+    @Optional() @Inject(AUTHORIZATION_SERVER_KEYS) private readonly keys?: HealthContributor | null,
   ) {}
 
   /**
@@ -203,7 +203,7 @@ export class IntrospectionHealthIndicator implements OnApplicationBootstrap {
   }
 
   /** Adds the key endpoint: keys past their freshness are fetched (through the breaker) before reporting. */
-  private async withKeys(health: AuthorizationServerHealth, keys: AuthorizationServerKeys): Promise<AuthorizationServerHealth> {
+  private async withKeys(health: AuthorizationServerHealth, keys: HealthContributor): Promise<AuthorizationServerHealth> {
     if (keys.health().status !== 'up') {
       await this.resilience.probe((signal) => keys.refresh({ signal }), this.options.health.probeTimeoutMs).catch(() => undefined);
     }

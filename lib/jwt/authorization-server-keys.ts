@@ -13,6 +13,9 @@ import type { EndpointResolver } from '../client/discovery.js';
 import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import type { ResiliencePolicy } from '../resilience/resilience.policy.js';
+import type { HealthContributor, KeysHealth } from '../ports.js';
+
+export type { KeysHealth };
 
 type KeyOptions = NonNullable<ResolvedOptions['keys']>;
 type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
@@ -21,14 +24,6 @@ interface KeySet {
   readonly resolve: ReturnType<typeof createLocalJWKSet>;
   readonly kids: readonly string[];
   readonly fetchedAt: number;
-}
-
-/** What the health indicator reports about the key endpoint. */
-export interface KeysHealth {
-  readonly status: 'up' | 'stale' | 'down' | 'unknown';
-  /** Age of the key set in use, seconds. */
-  readonly ageSeconds?: number;
-  readonly reason?: string;
 }
 
 /**
@@ -41,7 +36,7 @@ export interface KeysHealth {
  * - If the key endpoint cannot answer, the last set serves for at most `keysStaleIfErrorSeconds` more; after
  *   that verification fails with `AuthorizationServerUnavailableError` (503 + Retry-After), never "invalid token".
  */
-export class AuthorizationServerKeys {
+export class AuthorizationServerKeys implements HealthContributor {
   private current?: KeySet;
   private refreshing?: Promise<KeySet>;
   private lastAttempt = 0;
