@@ -6,6 +6,7 @@
  */
 import type { ActiveIntrospectionResult, IntrospectionResult, IntrospectOptions, TokenPresentation } from './interfaces/introspection-result.interface.js';
 import type { ResultSource } from './telemetry/introspection-events.interface.js';
+import type { IntrospectionResponse } from './client/introspection-response.js';
 
 /** The engine's own introspection path (cache, single-flight, resilience), for a token path that must also introspect. */
 export type IntrospectAtServer = (
@@ -110,6 +111,15 @@ export interface HealthContributor {
   health(): KeysHealth;
   /** Brings it up to date (the health probe's attempt); rejects when it cannot. */
   refresh(direct?: { signal?: AbortSignal }): Promise<void>;
+}
+
+/**
+ * `ResponseOpener` (provided under `RESPONSE_OPENER` by the jwt capability when `signedIntrospection` is on):
+ * reads the introspection endpoint's 200 answers in place of the plain JSON parser (RFC 9701 signed responses).
+ */
+export interface ResponseOpener {
+  readonly accept: string;
+  open(body: string, contentType: string | undefined): Promise<IntrospectionResponse>;
 }
 
 /** The engines' proof verifiers, registered by the engine itself at construction (no wiring from outside). */

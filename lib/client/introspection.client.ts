@@ -9,6 +9,9 @@ import { EndpointResolver, type ResolvedEndpoint } from './discovery.js';
 import { OwnAccessToken } from './own-access-token.js';
 import { parseIntrospectionResponse, TOKEN_REJECTED, type IntrospectionResponse } from './introspection-response.js';
 import { checkPrivateKey } from './private-key-check.js';
+import type { ResponseOpener } from '../ports.js';
+
+export type { ResponseOpener };
 
 /** RFC 6749 §5.2 / RFC 7662 §2.3 / RFC 6750 §3.1 errors that are about the token sent, not about us. */
 const TOKEN_ERRORS = new Set(['invalid_request', 'invalid_token', 'unsupported_token_type']);
@@ -176,6 +179,10 @@ export class IntrospectionClient {
     const retryAfter = this.options.resilience.retryAfterSeconds;
     if (status === 200) {
       if (this.responseOpener) return this.responseOpener.open(res.data, header(res, 'content-type'));
+      // Fail closed: with `signedIntrospection` on, a plain JSON answer is never read (were the opener's wiring lost).
+      if (this.options.signedIntrospection) {
+        throw fail('unexpected_error', retryAfter, '`signedIntrospection` is on but no signed-response opener is attached: the answer was not read.', status);
+      }
       return parseIntrospectionResponse(res.data, header(res, 'content-type'), retryAfter);
     }
     const parsedHint = parseRetryAfter(header(res, 'retry-after'));
@@ -236,11 +243,6 @@ export class IntrospectionClient {
   }
 }
 
-/** Reads a 200 answer in place of the plain JSON parser (RFC 9701 signed responses). */
-export interface ResponseOpener {
-  readonly accept: string;
-  open(body: string, contentType: string | undefined): Promise<IntrospectionResponse>;
-}
 
 function fail(
   reason: AuthorizationServerUnavailableError['reason'],
