@@ -31,7 +31,7 @@ export type { IntrospectedRequest } from './interfaces/introspected-request.inte
 export { IntrospectionHealthIndicator } from './health/introspection.health.js';
 export type { AuthorizationServerHealth, HealthIndicatorResult, StartupVerdict } from './health/introspection.health.js';
 /** State of the authorization server's keys (JWT validation, RFC 9701) as the health indicator reports it. */
-export type { KeysHealth } from './jwt/authorization-server-keys.js';
+export type { KeysHealth } from './keys/authorization-server-keys.js';
 /** `@Public()`: no token needed, no call to the authorization server. */
 export { Public } from './decorators/public.decorator.js';
 /** `@Scopes(...)`: all required; `@AnyScope(...)`: at least one. Class and handler requirements both apply. */
@@ -172,7 +172,7 @@ export type {
 /** Name of the OpenTelemetry meter the metrics are recorded on. */
 export { METER_NAME } from './telemetry/introspection.telemetry.js';
 /** Body of the revocation webhook (`revocationWebhook: { path }` + `revocationWebhookSecret`). */
-export type { RevocationNotification } from './revocation/revocation-webhook.controller.js';
+export type { RevocationNotification } from './push/revocation-webhook.controller.js';
 /**
  * Push receivers (module extras `securityEventReceiver: { path }` / `backchannelLogoutReceiver: { path }`, options
  * `securityEvents` / `backchannelLogout`): OpenID Shared Signals SETs (RFC 8935 push, CAEP events) and OpenID Connect

@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import { createRevocationWebhookController, type RevocationWebhookOptions } from './revocation/revocation-webhook.controller.js';
+import { createRevocationWebhookController, type RevocationWebhookOptions } from './push/revocation-webhook.controller.js';
 import { createPhantomJwksController } from './phantom/phantom-jwks.controller.js';
 import type { IntrospectionModuleOptions } from './interfaces/introspection-module-options.interface.js';
 import { createSecurityEventReceiverController } from './push/security-event-receiver.controller.js';

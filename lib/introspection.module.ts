@@ -15,7 +15,7 @@ import {
   RESOLVED_OPTIONS,
   DPOP_VERIFIER,
 } from './introspection.constants.js';
-import { AuthorizationServerKeys } from './jwt/authorization-server-keys.js';
+import { AuthorizationServerKeys } from './keys/authorization-server-keys.js';
 import { JwtAccessTokenValidator } from './jwt/jwt-access-token.validator.js';
 import { JwtAccessTokens } from './jwt/jwt-access-tokens.js';
 import { SignedIntrospectionOpener } from './jwt/signed-introspection.js';

@@ -5,7 +5,7 @@ import { AuthorizationServerUnavailableError, type InvalidTokenReason } from '..
 import type { IntrospectionResult } from '../interfaces/introspection-result.interface.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { PolicyRefusals } from '../telemetry/policy-refusals.js';
-import { verifyWithKeys, type AuthorizationServerKeys } from './authorization-server-keys.js';
+import { verifyWithKeys, type AuthorizationServerKeys } from '../keys/authorization-server-keys.js';
 
 /** RFC 9068 §2.1 `typ` values of JWT access tokens (compared case-insensitively). */
 const ACCESS_TOKEN_TYP = new Set(['at+jwt', 'application/at+jwt']);

@@ -3,7 +3,7 @@ import { parseIntrospectionResponse, type IntrospectionResponse } from '../clien
 import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import type { ResponseOpener } from '../client/introspection.client.js';
-import { verifyWithKeys, type AuthorizationServerKeys } from './authorization-server-keys.js';
+import { verifyWithKeys, type AuthorizationServerKeys } from '../keys/authorization-server-keys.js';
 
 /** RFC 9701 §4 media type of a signed introspection response. */
 export const SIGNED_INTROSPECTION_TYPE = 'application/token-introspection+jwt';

@@ -6,12 +6,12 @@ import type {
   IntrospectionModuleOptions,
   OutagePolicy,
 } from '../interfaces/introspection-module-options.interface.js';
-import { resolveJwtOptions } from './resolve-jwt-options.js';
-import { resolveSenderConstraintOptions } from './resolve-dpop-options.js';
+import { resolveJwtOptions } from '../jwt/resolve-jwt-options.js';
+import { resolveSenderConstraintOptions } from '../dpop/resolve-dpop-options.js';
 import { resolveTokenSourceOptions } from './resolve-token-sources.js';
 import { resolveResourceMetadata } from '../metadata/resource-metadata.js';
 import { resolveRolesOptions } from '../authorization/role-mappers.js';
-import { resolvePushOptions } from './resolve-push-options.js';
+import { resolvePushOptions } from '../push/resolve-push-options.js';
 import type { ResolvedOptions } from './resolved-options.js';
 
 const AUTH_METHODS: readonly ClientAuthMethod[] = [

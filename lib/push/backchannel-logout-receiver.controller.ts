@@ -6,7 +6,7 @@ import { AUTHORIZATION_SERVER_KEYS, INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY
 import { IntrospectionService } from '../introspection.service.js';
 import { IntrospectionClient } from '../client/introspection.client.js';
 import type { IntrospectionCache } from '../cache/introspection.cache.js';
-import { AuthorizationServerKeys } from '../jwt/authorization-server-keys.js';
+import { AuthorizationServerKeys } from '../keys/authorization-server-keys.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { ResiliencePolicy } from '../resilience/resilience.policy.js';
 import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetry.js';

@@ -4,7 +4,7 @@ import { LRUCache } from 'lru-cache';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IntrospectionCache } from '../cache/introspection.cache.js';
 import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
-import { verifyWithKeys } from '../jwt/authorization-server-keys.js';
+import { verifyWithKeys } from '../keys/authorization-server-keys.js';
 import { jose, joseCode, loadJose } from '../utils/jose.js';
 
 /** Why a pushed token was refused; each receiver maps it to its protocol's error code. */

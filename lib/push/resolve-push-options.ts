@@ -1,7 +1,7 @@
 import type { JSONWebKeySet } from 'jose';
 import type { IntrospectionModuleOptions } from '../interfaces/introspection-module-options.interface.js';
-import { checkAlgorithms } from './resolve-jwt-options.js';
-import type { ResolvedOptions } from './resolved-options.js';
+import { checkAlgorithms } from '../jwt/resolve-jwt-options.js';
+import type { ResolvedOptions } from '../options/resolved-options.js';
 
 type NumberReader = (
   name: string,

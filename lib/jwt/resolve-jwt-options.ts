@@ -1,5 +1,5 @@
 import type { IntrospectionModuleOptions } from '../interfaces/introspection-module-options.interface.js';
-import type { ResolvedOptions } from './resolved-options.js';
+import type { ResolvedOptions } from '../options/resolved-options.js';
 
 const MODES = ['introspect', 'local', 'local-then-introspect', 'refuse'] as const;
 /** Asymmetric JWS algorithms jose verifies. HMAC is never accepted: the keys are public. */

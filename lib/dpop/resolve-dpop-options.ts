@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IntrospectionModuleOptions } from '../interfaces/introspection-module-options.interface.js';
-import type { ResolvedOptions } from './resolved-options.js';
+import type { ResolvedOptions } from '../options/resolved-options.js';
 
 /** Asymmetric algorithms jose verifies; proofs never use `none` or HMAC (RFC 9449 §4.2). */
 const ASYMMETRIC = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']);
