@@ -116,3 +116,22 @@ export function withResourceMetadata(challenge: string, metadataUrl: string): st
   const param = `resource_metadata="${metadataUrl.replace(/["\\]/g, '')}"`;
   return challenge.includes(' ') ? `${challenge}, ${param}` : `${challenge} ${param}`;
 }
+
+/**
+ * The Authorization header of a request (RFC 6750 §2.1; the `DPoP` scheme when `acceptDpop`), refused when it is
+ * sent more than once: Node keeps only the first of several, a proxy may keep the last.
+ */
+export function extractAuthorization(request: any, maxTokenLength: number, acceptDpop: boolean): BearerExtraction {
+  // Node keeps only the first of several Authorization headers; a proxy may keep the last. Refuse the ambiguity.
+  const raw: unknown = request.rawHeaders ?? request.raw?.rawHeaders;
+  if (Array.isArray(raw)) {
+    let count = 0;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name: unknown = raw[i];
+      // Lower-cased (a new string) only for the rare spelling that is neither of the two usual ones.
+      if (typeof name === 'string' && name.length === 13 && (name === 'Authorization' || name === 'authorization' || name.toLowerCase() === 'authorization')) count++;
+    }
+    if (count > 1) return { kind: 'malformed', description: 'Send exactly one Authorization header.' };
+  }
+  return extractBearer(request.headers?.authorization, maxTokenLength, acceptDpop);
+}

@@ -1,98 +1,38 @@
-import {
-  HttpException,
-  HttpStatus,
-  Inject,
-  Injectable,
-  Logger,
-  Optional,
-  type CanActivate,
-  type ExecutionContext,
-  type OnApplicationBootstrap,
-} from '@nestjs/common';
+import { HttpException, HttpStatus, Inject, Injectable, Logger, Optional, type CanActivate, type ExecutionContext, type OnApplicationBootstrap } from '@nestjs/common';
 import { ModulesContainer, Reflector } from '@nestjs/core';
-import type { OutagePolicy } from '../decorators/outage-policy.decorator.js';
-import {
-  AuthorizationServerUnavailableError,
-  describeInvalidToken,
-} from '../errors/introspection.errors.js';
-import {
-  ANY_SCOPE_KEY,
-  INTROSPECTION_TELEMETRY,
-  OUTAGE_POLICY_KEY,
-  PUBLIC_KEY,
-  RECHECK_KEY,
-  REQUIRE_DPOP_KEY,
-  REQUIRE_INTROSPECTION_KEY,
-  RESOLVED_OPTIONS,
-  SCOPES_KEY,
-} from '../introspection.constants.js';
-import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetry.js';
-import type { TokenRejectedEvent } from '../telemetry/introspection-events.interface.js';
-import { tokenFingerprint } from '../utils/fingerprint.js';
-import type { ActiveIntrospectionResult, IntrospectionResult, IntrospectOptions } from '../interfaces/introspection-result.interface.js';
+import { RoleExtractor } from '../authorization/role-mappers.js';
+import { describeInvalidToken, IntrospectionConfigurationError, outageMessage } from '../errors/introspection.errors.js';
+import type { ActiveIntrospectionResult, IntrospectionResult, IntrospectOptions, TokenPresentation } from '../interfaces/introspection-result.interface.js';
+import { INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS } from '../introspection.constants.js';
 import { IntrospectionService } from '../introspection.service.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
+import { presentationVerifierOf, type PresentationVerifier, type VerifiedDpopProof } from '../ports.js';
+import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetry.js';
+import { tokenFingerprint } from '../utils/fingerprint.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 import { warnOnce } from '../utils/startup-warnings.js';
-import { bearerChallenge, bearerChallenge as bearerChallengeOf, dpopChallenge, extractBearer, withResourceMetadata, type BearerExtraction, type ChallengeParams } from './bearer.js';
+import { bearerChallenge, extractAuthorization, withResourceMetadata, type BearerExtraction } from './bearer.js';
+import { Challenges } from './challenges.js';
 import { headerCertificateThumbprint, socketCertificateThumbprint } from './client-certificate.js';
-import type { TokenPresentation } from '../interfaces/introspection-result.interface.js';
-import { presentationVerifierOf, type PresentationVerifier, type VerifiedDpopProof } from '../ports.js';
 import { acceptedTokens, requestOf, responseOf } from './execution-context.js';
-import { compileTokenSources, type TokenExtractor } from './token-sources.js';
-import { OtherContextAuthorizer, realtimeGraphqlConnection, type ContextRequirements } from './other-contexts.js';
-import { declaresRouteChecks, evaluateRouteChecks, readRouteChecks, type RouteChecks } from './route-checks.js';
-import { RoleExtractor } from '../authorization/role-mappers.js';
-import { DpopProofError, IntrospectionConfigurationError, outageMessage } from '../errors/introspection.errors.js';
 import { fairnessKey } from './fairness-key.js';
+import { OtherContextAuthorizer, realtimeGraphqlConnection, type ContextRequirements } from './other-contexts.js';
+import { asUnavailable, failOpenOutage } from './outage-decision.js';
+import { ProofChecks } from './proof-checks.js';
+import { evaluateRouteChecks, type RouteChecks } from './route-checks.js';
+import { refusalChallenge } from './route-refusal.js';
+import { RouteRequirementsReader, type RouteRequirements } from './route-requirements.js';
+import { compileTokenSources, type TokenExtractor } from './token-sources.js';
 
-/** What a route requires, read from its metadata once and then remembered. */
-interface RouteRequirements {
-  readonly isPublic: boolean;
-  /** Contradictory or ineffective metadata, for the start-up warnings. */
-  readonly traps: readonly string[];
-  /** Every one of these scopes (class and handler lists merged). */
-  readonly allScopes: readonly string[];
-  /** For each list, at least one of its scopes (class and handler lists each apply). */
-  readonly anyScopes: readonly (readonly string[])[];
-  readonly outagePolicy: OutagePolicy;
-  /** Options passed to `introspect()`, or undefined for the module defaults. */
-  readonly introspectOptions?: IntrospectOptions;
-  /** Only DPoP-bound tokens with a proof (`@RequireDpop()` or `dpop.required`). */
-  readonly requireDpop: boolean;
-  /** Roles, claims, step-up, per-resource audience (`route-checks.ts`); undefined when none. */
-  readonly checks?: RouteChecks;
-  /** RFC 9728 metadata URL added to this route's challenges. */
-  readonly resourceMetadataUrl?: string;
-  /** Decorator arguments that cannot work: start-up errors. */
-  readonly errors: readonly string[];
-}
+export type { IntrospectionOutage } from './outage-decision.js';
 
-/**
- * Reasons under which `fail-open` lets a request through: the authorization server really cannot
- * answer. Never our own overload (`overloaded`), nor a 429 (`rate_limited`: unauthenticated callers can
- * provoke one with a flood of new tokens), nor a configuration error (`client_authentication_failed`,
- * `unexpected_status`, `unexpected_error`): those must not turn into unauthenticated access.
- */
-const FAIL_OPEN_REASONS: ReadonlySet<AuthorizationServerUnavailableError['reason']> = new Set([
-  'connection_failed',
-  'timeout',
-  'server_error',
-  'invalid_response',
-  'discovery_failed',
-  'circuit_open',
-] as const);
+
 
 /** A bearer token on a connection without a client certificate: the same frozen object for every such request. */
 const BEARER_PRESENTATION: TokenPresentation = Object.freeze({ scheme: 'bearer' });
 /** The cache-hit lookup's options for a plain Bearer token on a route without introspection options: one object, not one per request. */
 const BEARER_LOOKUP: IntrospectOptions = Object.freeze({ presentation: BEARER_PRESENTATION });
 
-/** What `request.introspectionOutage` holds when a `fail-open` route proceeds during an outage. */
-export interface IntrospectionOutage {
-  readonly reason: AuthorizationServerUnavailableError['reason'];
-  readonly retryAfterSeconds: number;
-}
 
 /**
  * Authenticates requests with an opaque bearer token (RFC 6750) through `IntrospectionService`,
@@ -109,9 +49,11 @@ export interface IntrospectionOutage {
  */
 @Injectable()
 export class TokenGuard implements CanActivate, OnApplicationBootstrap {
-  private readonly routes = new WeakMap<object, WeakMap<object, RouteRequirements>>();
+  /** What each route requires, read from its metadata once. */
+  private readonly requirements: RouteRequirementsReader;
   private readonly log = new RateLimitedLogger(new Logger('TokenGuard'));
-  private readonly missingChallenge: string;
+  private readonly challenges: Challenges;
+  private readonly proofChecks: ProofChecks;
   private sources?: TokenExtractor;
   private otherContexts?: OtherContextAuthorizer;
   private readonly roles: RoleExtractor;
@@ -125,8 +67,10 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     @Optional() @Inject(INTROSPECTION_TELEMETRY) private readonly telemetry?: IntrospectionTelemetry,
     @Optional() private readonly modules?: ModulesContainer,
   ) {
-    this.missingChallenge = bearerChallenge({ realm: options.realm });
+    this.challenges = new Challenges(options);
     this.proofs = presentationVerifierOf(introspection);
+    this.requirements = new RouteRequirementsReader(reflector, options);
+    this.proofChecks = new ProofChecks(this.proofs, this.challenges, this.log, telemetry);
     this.roles = new RoleExtractor(options.roles.mappers, (error) =>
       this.log.warn('role-mapper', `A role mapper threw; the token counts as holding none of its roles: ${(error as Error)?.message ?? String(error)}`));
   }
@@ -138,29 +82,17 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
    */
   onApplicationBootstrap(): void {
     if (!this.modules) return;
-    const errors: string[] = [];
-    for (const module of this.modules.values()) {
-      for (const wrapper of module.controllers.values()) {
-        const controller = wrapper.metatype as (new (...args: never[]) => unknown) | null;
-        if (!controller?.prototype) continue;
-        for (const name of Object.getOwnPropertyNames(controller.prototype)) {
-          const handler = Object.getOwnPropertyDescriptor(controller.prototype, name)?.value as object | undefined;
-          if (name === 'constructor' || typeof handler !== 'function' || Reflect.getMetadata?.('method', handler) === undefined) continue;
-          const route = this.readRequirements(handler, controller);
-          for (const trap of route.traps) warnOnce(this.modules, 'TokenGuard', `${controller.name}.${name}: ${trap}`);
-          for (const error of route.errors) errors.push(`${controller.name}.${name}: ${error}`);
-        }
-      }
-    }
+    const errors = this.requirements.review(this.modules, (where, trap) => warnOnce(this.modules!, 'TokenGuard', `${where}: ${trap}`));
     if (errors.length > 0) throw new IntrospectionConfigurationError(`Invalid route metadata:\n${errors.map((e) => `  - ${e}`).join('\n')}`);
   }
+
 
   /**
    * Synchronous (`true`, or a thrown rejection) when the token's answer is fresh in this process's memory —
    * Nest awaits nothing then; a promise otherwise. Call it with `await` either way.
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    const route = this.requirementsOf(context);
+    const route = this.requirements.of(context);
     if (route.isPublic) {
       this.telemetry?.decision('public');
       return true;
@@ -177,12 +109,12 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       this.telemetry?.decision(kind);
       this.telemetry?.emit('onTokenRejected', { reason: kind });
       if (extracted.kind === 'missing' || extracted.kind === 'other_scheme') {
-        return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': route.requireDpop ? this.dpopChallengeOf() : this.missingChallenge },
+        return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': route.requireDpop ? this.challenges.dpop() : this.challenges.missing },
           route.requireDpop ? 'A DPoP-bound access token is required: send Authorization: DPoP <token> and a DPoP proof.' : 'An access token is required: send Authorization: Bearer <token>.');
       }
       return this.throwRejection(context, HttpStatus.BAD_REQUEST,
         { 'WWW-Authenticate': route.requireDpop
-          ? this.dpopChallengeOf({ error: 'invalid_request', description: extracted.description })
+          ? this.challenges.dpop({ error: 'invalid_request', description: extracted.description })
           : bearerChallenge({ realm: this.options.realm, error: 'invalid_request', description: extracted.description }) },
         extracted.description);
     }
@@ -195,7 +127,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
         this.telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(extracted.token), reason: 'dpop_required' });
       }
       const description = 'This resource requires a DPoP-bound access token: send Authorization: DPoP <token> with a DPoP proof.';
-      return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': this.dpopChallengeOf({ error: 'invalid_token', description }) }, description);
+      return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': this.challenges.dpop({ error: 'invalid_token', description }) }, description);
     }
     const certificateThumbprint = this.certificateThumbprint(request);
     const presentation: TokenPresentation = certificateThumbprint === undefined ? BEARER_PRESENTATION : { scheme: 'bearer', certificateThumbprint };
@@ -208,8 +140,9 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
 
   /** `Authorization: DPoP` (RFC 9449): the proof is verified before the token is looked up. */
   private async activateWithProof(context: ExecutionContext, request: any, route: RouteRequirements, token: string): Promise<boolean> {
-    const { presentation, proof } = await this.verifyDpop(context, request, route, token);
-    return this.introspectAndAdmit(context, request, route, token, presentation, proof);
+    const verified = await this.proofChecks.verify(request, this.requestUri(request), token, this.certificateThumbprint(request), route.requireDpop);
+    if ('status' in verified) return this.throwRejection(context, verified.status, verified.headers, verified.message);
+    return this.introspectAndAdmit(context, request, route, token, verified.presentation, verified.proof);
   }
 
   /** Asks `IntrospectionService` (cache, shared store, the authorization server), then decides. */
@@ -230,7 +163,10 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       return this.onUnavailable(context, request, route, error);
     }
     // A proof is recorded as used (the replay check) only with a token that is accepted.
-    if (proof && result.active) await this.consumeDpop(context, route, proof, token);
+    if (proof && result.active) {
+      const replayed = await this.proofChecks.consume(proof, token, route.requireDpop);
+      if (replayed) return this.throwRejection(context, replayed.status, replayed.headers, replayed.message);
+    }
     return this.admit(context, request, route, token, presentation, result);
   }
 
@@ -247,12 +183,12 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       if (scheme === 'dpop') {
         // RFC 9449 §7.1: a proof by another key than the token's is a bad proof; anything else is a bad token.
         const error = result.reason === 'dpop_key_mismatch' ? 'invalid_dpop_proof' : 'invalid_token';
-        return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': this.dpopChallenges(route, { error, description }) }, description);
+        return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': this.challenges.dpopOrBoth(route.requireDpop, { error, description }) }, description);
       }
       const challenge = bearerChallenge({ realm: this.options.realm, error: 'invalid_token', description });
       // A DPoP-bound token sent as Bearer: also say how it must be sent (RFC 9449 §7.2).
       const dpopBound = result.reason === 'sender_constrained' && this.options.dpop !== false;
-      return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': dpopBound ? [challenge, this.dpopChallengeOf()] : challenge },
+      return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': dpopBound ? [challenge, this.challenges.dpop()] : challenge },
         description);
     }
     if (route.checks) this.checkRoute(context, route.checks, result, token, scheme);
@@ -284,18 +220,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       this.sources ??= compileTokenSources(this.options.tokenSources, this.options.maxTokenLength, this.options.dpop !== false);
       return this.sources(request);
     }
-    // Node keeps only the first of several Authorization headers; a proxy may keep the last. Refuse the ambiguity.
-    const raw: unknown = request.rawHeaders ?? request.raw?.rawHeaders;
-    if (Array.isArray(raw)) {
-      let count = 0;
-      for (let i = 0; i < raw.length; i += 2) {
-        const name: unknown = raw[i];
-        // Lower-cased (a new string) only for the rare spelling that is neither of the two usual ones.
-        if (typeof name === 'string' && name.length === 13 && (name === 'Authorization' || name === 'authorization' || name.toLowerCase() === 'authorization')) count++;
-      }
-      if (count > 1) return { kind: 'malformed', description: 'Send exactly one Authorization header.' };
-    }
-    return extractBearer(request.headers?.authorization, this.options.maxTokenLength, this.options.dpop !== false);
+    return extractAuthorization(request, this.options.maxTokenLength, this.options.dpop !== false);
   }
 
   /**
@@ -318,57 +243,10 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     return socketCertificateThumbprint((request.raw ?? request).socket);
   }
 
-  /** RFC 9449 §4.3: the request's proof, verified by the DPoP capability (`PresentationVerifier`) for this request and token. */
-  private async verifyDpop(
-    context: ExecutionContext,
-    request: any,
-    route: RouteRequirements,
-    token: string,
-  ): Promise<{ presentation: TokenPresentation; proof: VerifiedDpopProof }> {
-    try {
-      if (!this.proofs) throw new DpopProofError('invalid_dpop_proof', 'DPoP is turned off (`dpop: false`).');
-      return await this.proofs.verify(request, this.requestUri(request), token, this.certificateThumbprint(request));
-    } catch (error) {
-      return this.refuseProof(context, route, error, token);
-    }
-  }
 
-  /** Records the proof of an accepted token (jti replay check across replicas); a replay is refused. */
-  private async consumeDpop(context: ExecutionContext, route: RouteRequirements, proof: VerifiedDpopProof, token: string): Promise<void> {
-    try {
-      await this.proofs!.consume(proof);
-    } catch (error) {
-      this.refuseProof(context, route, error, token);
-    }
-  }
 
-  /** 401 `invalid_dpop_proof` / `use_dpop_nonce` (RFC 9449 §7.1), with a fresh `DPoP-Nonce` when nonces are on. Never a 500. */
-  private refuseProof(context: ExecutionContext, route: RouteRequirements, error: unknown, token: string): never {
-    const refusal = this.proofs
-      ? this.proofs.refusal(error)
-      : { error: 'invalid_dpop_proof', description: (error as Error)?.message ?? 'The DPoP proof could not be verified.', headers: {}, unexpected: !(error instanceof DpopProofError) };
-    if (refusal.unexpected) {
-      this.log.warn('dpop-unexpected', `A DPoP proof could not be verified: ${(error as Error)?.message ?? String(error)}`);
-    }
-    this.telemetry?.decision('invalid');
-    this.telemetry?.emit('onTokenRejected', { fingerprint: tokenFingerprint(token), reason: refusal.error as TokenRejectedEvent['reason'] });
-    const headers: Record<string, string | string[]> = {
-      'WWW-Authenticate': this.dpopChallenges(route, { error: refusal.error, description: refusal.description }),
-      ...refusal.headers,
-    };
-    return this.throwRejection(context, HttpStatus.UNAUTHORIZED, headers, refusal.description);
-  }
 
-  private dpopChallengeOf(params: { error?: string; description?: string; scope?: string; acrValues?: string; maxAge?: number } = {}): string {
-    const algs = this.options.dpop ? this.options.dpop.algorithms : [];
-    return dpopChallenge({ realm: this.options.realm, algs, ...params });
-  }
 
-  /** The DPoP challenge, and a bare Bearer challenge beside it where bearer tokens are accepted too (RFC 9449 §7.1). */
-  private dpopChallenges(route: RouteRequirements, params: { error?: string; description?: string; scope?: string }): string | string[] {
-    const dpop = this.dpopChallengeOf(params);
-    return route.requireDpop ? dpop : [dpop, this.missingChallenge];
-  }
 
   /**
    * Context types other than HTTP requests that are not `@Public()`: WebSocket messages of connections
@@ -393,39 +271,11 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     return false;
   }
 
-  /**
-   * Sets the response headers and throws the HTTP exception Nest turns into the response body
-   * (`{ statusCode, message, error }`). Headers go through the response's own `header()` so Express
-   * and Fastify behave the same.
-   */
-  protected throwRejection(context: ExecutionContext, status: number, headers: Record<string, string | string[]>, message: string): never {
-    const response = responseOf(context);
-    const metadataUrl = this.requirementsOf(context).resourceMetadataUrl;
-    const challenges = headers['WWW-Authenticate'];
-    if (metadataUrl && challenges) {
-      // RFC 9728 §5.1: every challenge tells the client where this resource's metadata is.
-      headers = { ...headers, 'WWW-Authenticate': Array.isArray(challenges) ? challenges.map((c) => withResourceMetadata(c, metadataUrl)) : withResourceMetadata(challenges, metadataUrl) };
-    }
-    if (response) {
-      for (const [name, value] of Object.entries(headers)) {
-        if (typeof response.header === 'function') response.header(name, value);
-        else if (typeof response.setHeader === 'function') response.setHeader(name, value);
-      }
-    }
-    throw new HttpException({ statusCode: status, message, error: STATUS_TEXT[status] ?? 'Error' }, status);
-  }
-
   private onUnavailable(context: ExecutionContext, request: any, route: RouteRequirements, error: unknown): boolean {
-    const unavailable =
-      error instanceof AuthorizationServerUnavailableError
-        ? error
-        : new AuthorizationServerUnavailableError('unexpected_error', this.options.resilience.retryAfterSeconds,
-            `Token introspection failed unexpectedly: ${(error as Error)?.message ?? String(error)}`, { cause: error });
-    // fail-open never grants a route that requires scopes: without an answer there is nothing to check them against.
-    const requiresScopes = route.allScopes.length > 0 || route.anyScopes.length > 0 || route.checks !== undefined;
-    if (route.outagePolicy === 'fail-open' && FAIL_OPEN_REASONS.has(unavailable.reason) && !requiresScopes) {
+    const unavailable = asUnavailable(error, this.options.resilience.retryAfterSeconds);
+    const outage = failOpenOutage(route, unavailable);
+    if (outage) {
       this.telemetry?.decision('fail_open');
-      const outage: IntrospectionOutage = { reason: unavailable.reason, retryAfterSeconds: unavailable.retryAfterSeconds };
       request.introspectionOutage = outage;
       this.log.warn(
         `fail-open:${unavailable.reason}`,
@@ -445,99 +295,36 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
   private checkRoute(context: ExecutionContext, checks: RouteChecks, result: ActiveIntrospectionResult, token: string, scheme: 'bearer' | 'dpop'): void {
     const refusal = evaluateRouteChecks(checks, result, this.roles, this.options.clockSkewSeconds);
     if (!refusal) return;
-    let params: ChallengeParams;
-    if (refusal.reason === 'insufficient_scope') {
-      this.insufficientScope(token, refusal.requiredScopes);
-      const scope = refusal.requiredScopes.join(' ');
-      params = { realm: this.options.realm, error: refusal.error, description: `${refusal.anyOf ? 'One of these scopes' : 'Scopes'} required: ${scope}`, scope };
-    } else {
-      this.telemetry?.decision(refusal.status === 403 ? 'insufficient_scope' : 'invalid');
-      if (this.telemetry?.events.onTokenRejected) this.telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(token), reason: refusal.reason });
-      params = {
-        realm: this.options.realm,
-        error: refusal.error,
-        description: refusal.description,
-        ...(refusal.error === 'insufficient_user_authentication' ? { acrValues: refusal.acrValues, maxAge: refusal.maxAge } : {}),
-      };
-    }
-    this.throwRejection(context, refusal.status, { 'WWW-Authenticate': scheme === 'dpop' ? this.dpopChallengeOf(params) : bearerChallengeOf(params) }, refusal.description);
+    const params = refusalChallenge(refusal, this.options.realm, token, this.telemetry);
+    this.throwRejection(context, refusal.status, { 'WWW-Authenticate': scheme === 'dpop' ? this.challenges.dpop(params) : bearerChallenge(params) }, refusal.description);
   }
 
-  private insufficientScope(token: string, requiredScopes: readonly string[]): void {
-    this.telemetry?.decision('insufficient_scope');
-    if (this.telemetry?.events.onTokenRejected) {
-      this.telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(token), reason: 'insufficient_scope', requiredScopes });
+  /**
+   * Sets the response headers and throws the HTTP exception Nest turns into the response body
+   * (`{ statusCode, message, error }`). Headers go through the response's own `header()` so Express
+   * and Fastify behave the same.
+   */
+  protected throwRejection(context: ExecutionContext, status: number, headers: Record<string, string | string[]>, message: string): never {
+    const response = responseOf(context);
+    const metadataUrl = this.requirements.of(context).resourceMetadataUrl;
+    const challenges = headers['WWW-Authenticate'];
+    if (metadataUrl && challenges) {
+      // RFC 9728 §5.1: every challenge tells the client where this resource's metadata is.
+      headers = { ...headers, 'WWW-Authenticate': Array.isArray(challenges) ? challenges.map((c) => withResourceMetadata(c, metadataUrl)) : withResourceMetadata(challenges, metadataUrl) };
     }
+    if (response) {
+      for (const [name, value] of Object.entries(headers)) {
+        if (typeof response.header === 'function') response.header(name, value);
+        else if (typeof response.setHeader === 'function') response.setHeader(name, value);
+      }
+    }
+    throw new HttpException({ statusCode: status, message, error: STATUS_TEXT[status] ?? 'Error' }, status);
   }
 
-  /** Route metadata is read once per (controller, handler) and remembered. */
-  private requirementsOf(context: ExecutionContext): RouteRequirements {
-    const handler = context.getHandler();
-    const controller = context.getClass();
-    let byHandler = this.routes.get(controller);
-    if (!byHandler) this.routes.set(controller, (byHandler = new WeakMap()));
-    let route = byHandler.get(handler);
-    if (!route) byHandler.set(handler, (route = this.readRequirements(handler, controller)));
-    return route;
-  }
 
-  private readRequirements(handler: object, controller: object): RouteRequirements {
-    const h = handler as () => void;
-    const c = controller as () => void;
-    // @Public() exempts a route unless requirements are declared at the same or a more specific
-    // level: a handler's own @Scopes/@AnyScope win over a controller's @Public(); @Public() on a
-    // handler wins over the controller's requirements (an explicit exception).
-    const requires = (target: () => void) =>
-      this.reflector.get(SCOPES_KEY, target) !== undefined || this.reflector.get(ANY_SCOPE_KEY, target) !== undefined || declaresRouteChecks(this.reflector, target);
-    const handlerPublic = this.reflector.get<boolean>(PUBLIC_KEY, h) === true;
-    const classPublic = this.reflector.get<boolean>(PUBLIC_KEY, c) === true;
-    const isPublic = handlerPublic ? !requires(h) : classPublic && !requires(h) && !requires(c);
-    const outagePolicy = this.reflector.getAllAndOverride<OutagePolicy>(OUTAGE_POLICY_KEY, [h, c]) ?? this.options.outagePolicy;
-    const checks = readRouteChecks(this.reflector, h, c, this.options);
-    const { allScopes, anyScopes } = checks;
-    const traps: string[] = isPublic ? [] : [...checks.traps];
-    if ((handlerPublic && requires(h)) || (!handlerPublic && classPublic && (requires(h) || requires(c)))) {
-      traps.push('@Public() is ignored because the route also requires scopes, roles, claims or an authentication level: it needs a valid token. Remove one of them.');
-    }
-    if (!isPublic && outagePolicy === 'fail-open' && (allScopes.length > 0 || anyScopes.length > 0)) {
-      traps.push("'fail-open' with required scopes never lets a request through during an outage (503): scopes cannot be checked without an answer.");
-    } else if (!isPublic && outagePolicy === 'fail-open' && checks.checks) {
-      traps.push("'fail-open' with required roles, claims, an authentication level or a resource audience never lets a request through during an outage (503): they cannot be checked without an answer.");
-    }
-    if (!isPublic && outagePolicy === 'serve-stale' && (this.options.cache === false || this.options.cache.staleIfErrorMs === 0)) {
-      traps.push("'serve-stale' has nothing to serve (cache disabled or cache.staleIfErrorSeconds 0): it behaves as 'fail-closed'. Enable the cache with staleIfErrorSeconds > 0.");
-    }
-    const allowStale = outagePolicy === 'serve-stale';
-    const moduleDefault = this.options.outagePolicy === 'serve-stale';
-    const requireIntrospection = this.reflector.getAllAndOverride<boolean>(REQUIRE_INTROSPECTION_KEY, [h, c]) === true;
-    const recheckFraction = this.reflector.getAllAndOverride<number | undefined>(RECHECK_KEY, [h, c]);
-    if (!isPublic && recheckFraction !== undefined && this.options.cache === false) {
-      traps.push('@Recheck() with `cache: false`: every request already asks the authorization server. Remove it, or enable the cache.');
-    }
-    const requireDpop = this.options.dpop !== false && (this.options.dpop.required || this.reflector.getAllAndOverride<boolean>(REQUIRE_DPOP_KEY, [h, c]) === true);
-    if (!isPublic && this.options.dpop === false && this.reflector.getAllAndOverride<boolean>(REQUIRE_DPOP_KEY, [h, c]) === true) {
-      traps.push('@RequireDpop() with `dpop: false`: the DPoP scheme is not accepted, so the route accepts bearer tokens. Remove `dpop: false`.');
-    }
-    return {
-      checks: isPublic ? undefined : checks.checks,
-      resourceMetadataUrl: checks.resourceMetadataUrl,
-      errors: checks.errors,
-      requireDpop,
-      isPublic,
-      traps,
-      allScopes,
-      anyScopes,
-      outagePolicy,
-      introspectOptions:
-        allowStale === moduleDefault && !requireIntrospection && recheckFraction === undefined
-          ? undefined
-          : {
-              ...(allowStale === moduleDefault ? {} : { allowStale }),
-              ...(requireIntrospection ? { requireIntrospection } : {}),
-              ...(recheckFraction === undefined ? {} : { recheckFraction }),
-            },
-    };
-  }
+
+
+
 }
 
 const STATUS_TEXT: Record<number, string> = {

@@ -1,0 +1,42 @@
+import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
+import type { RouteRequirements } from './route-requirements.js';
+
+/**
+ * Reasons under which `fail-open` lets a request through: the authorization server really cannot
+ * answer. Never our own overload (`overloaded`), nor a 429 (`rate_limited`: unauthenticated callers can
+ * provoke one with a flood of new tokens), nor a configuration error (`client_authentication_failed`,
+ * `unexpected_status`, `unexpected_error`): those must not turn into unauthenticated access.
+ */
+const FAIL_OPEN_REASONS: ReadonlySet<AuthorizationServerUnavailableError['reason']> = new Set([
+  'connection_failed',
+  'timeout',
+  'server_error',
+  'invalid_response',
+  'discovery_failed',
+  'circuit_open',
+] as const);
+
+/** What `request.introspectionOutage` holds when a `fail-open` route proceeds during an outage. */
+export interface IntrospectionOutage {
+  readonly reason: AuthorizationServerUnavailableError['reason'];
+  readonly retryAfterSeconds: number;
+}
+
+/**
+ * What the guard does when the authorization server cannot answer: the route's outage policy decides. `fail-open`
+ * lets the request through (returns the outage to attach) only for the reasons above and never on a route that
+ * requires scopes, roles or claims: without an answer there is nothing to check them against. Else undefined: 503.
+ */
+export function failOpenOutage(route: RouteRequirements, unavailable: AuthorizationServerUnavailableError): IntrospectionOutage | undefined {
+  const requiresScopes = route.allScopes.length > 0 || route.anyScopes.length > 0 || route.checks !== undefined;
+  if (route.outagePolicy !== 'fail-open' || !FAIL_OPEN_REASONS.has(unavailable.reason) || requiresScopes) return undefined;
+  return { reason: unavailable.reason, retryAfterSeconds: unavailable.retryAfterSeconds };
+}
+
+/** Any failure of a lookup as the outage it is: an unexpected one is `unexpected_error`. */
+export function asUnavailable(error: unknown, retryAfterSeconds: number): AuthorizationServerUnavailableError {
+  return error instanceof AuthorizationServerUnavailableError
+    ? error
+    : new AuthorizationServerUnavailableError('unexpected_error', retryAfterSeconds,
+        `Token introspection failed unexpectedly: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+}

@@ -1,0 +1,67 @@
+import { HttpStatus } from '@nestjs/common';
+import { DpopProofError } from '../errors/introspection.errors.js';
+import type { TokenPresentation } from '../interfaces/introspection-result.interface.js';
+import type { PresentationRefusal, PresentationVerifier, VerifiedDpopProof } from '../ports.js';
+import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetry.js';
+import type { TokenRejectedEvent } from '../telemetry/introspection-events.interface.js';
+import { tokenFingerprint } from '../utils/fingerprint.js';
+import type { RateLimitedLogger } from '../utils/rate-limited-logger.js';
+import type { Challenges } from './challenges.js';
+
+/** A refusal for the guard to throw (through its `throwRejection` hook). */
+export interface GuardRefusal {
+  readonly status: number;
+  readonly headers: Record<string, string | string[]>;
+  readonly message: string;
+}
+
+/**
+ * The guard's side of a proof-of-possession scheme (`Authorization: DPoP`): the capability's `PresentationVerifier`
+ * verifies and records proofs; this turns its refusals into 401 answers (RFC 9449 §7.1). Never a 500.
+ */
+export class ProofChecks {
+  constructor(
+    private readonly proofs: PresentationVerifier | undefined,
+    private readonly challenges: Challenges,
+    private readonly log: RateLimitedLogger,
+    private readonly telemetry: IntrospectionTelemetry | undefined,
+  ) {}
+
+  /** RFC 9449 §4.3: the request's proof for this request URI and token, or the refusal. */
+  async verify(request: any, uri: string, token: string, certificateThumbprint: string | undefined, requireDpop: boolean):
+    Promise<{ presentation: TokenPresentation; proof: VerifiedDpopProof } | GuardRefusal> {
+    try {
+      if (!this.proofs) throw new DpopProofError('invalid_dpop_proof', 'DPoP is turned off (`dpop: false`).');
+      return await this.proofs.verify(request, uri, token, certificateThumbprint);
+    } catch (error) {
+      return this.refusal(error, token, requireDpop);
+    }
+  }
+
+  /** Records the proof of an accepted token (jti replay check across replicas); a replay is refused. */
+  async consume(proof: VerifiedDpopProof, token: string, requireDpop: boolean): Promise<GuardRefusal | undefined> {
+    try {
+      await this.proofs!.consume(proof);
+      return undefined;
+    } catch (error) {
+      return this.refusal(error, token, requireDpop);
+    }
+  }
+
+  /** 401 `invalid_dpop_proof` / `use_dpop_nonce`, with a fresh `DPoP-Nonce` when nonces are on. */
+  private refusal(error: unknown, token: string, requireDpop: boolean): GuardRefusal {
+    const refusal: PresentationRefusal = this.proofs
+      ? this.proofs.refusal(error)
+      : { error: 'invalid_dpop_proof', description: (error as Error)?.message ?? 'The DPoP proof could not be verified.', headers: {}, unexpected: !(error instanceof DpopProofError) };
+    if (refusal.unexpected) {
+      this.log.warn('dpop-unexpected', `A DPoP proof could not be verified: ${(error as Error)?.message ?? String(error)}`);
+    }
+    this.telemetry?.decision('invalid');
+    this.telemetry?.emit('onTokenRejected', { fingerprint: tokenFingerprint(token), reason: refusal.error as TokenRejectedEvent['reason'] });
+    return {
+      status: HttpStatus.UNAUTHORIZED,
+      headers: { 'WWW-Authenticate': this.challenges.dpopOrBoth(requireDpop, { error: refusal.error, description: refusal.description }), ...refusal.headers },
+      message: refusal.description,
+    };
+  }
+}

@@ -1,0 +1,28 @@
+import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetry.js';
+import { tokenFingerprint } from '../utils/fingerprint.js';
+import type { ChallengeParams } from './bearer.js';
+import type { RouteRefusal } from './route-checks.js';
+
+/**
+ * The challenge parameters of a route's refusal (RFC 6750 §3.1 `insufficient_scope` with the scopes, RFC 9470
+ * `insufficient_user_authentication` with `acr_values`/`max_age`, `invalid_token` for audience), after recording
+ * the decision and the rejection event.
+ */
+export function refusalChallenge(refusal: RouteRefusal, realm: string | undefined, token: string, telemetry: IntrospectionTelemetry | undefined): ChallengeParams {
+  if (refusal.reason === 'insufficient_scope') {
+    telemetry?.decision('insufficient_scope');
+    if (telemetry?.events.onTokenRejected) {
+      telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(token), reason: 'insufficient_scope', requiredScopes: refusal.requiredScopes });
+    }
+    const scope = refusal.requiredScopes.join(' ');
+    return { realm, error: refusal.error, description: `${refusal.anyOf ? 'One of these scopes' : 'Scopes'} required: ${scope}`, scope };
+  }
+  telemetry?.decision(refusal.status === 403 ? 'insufficient_scope' : 'invalid');
+  if (telemetry?.events.onTokenRejected) telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(token), reason: refusal.reason });
+  return {
+    realm,
+    error: refusal.error,
+    description: refusal.description,
+    ...(refusal.error === 'insufficient_user_authentication' ? { acrValues: refusal.acrValues, maxAge: refusal.maxAge } : {}),
+  };
+}

@@ -1,0 +1,141 @@
+import type { ExecutionContext } from '@nestjs/common';
+import type { ModulesContainer, Reflector } from '@nestjs/core';
+import type { OutagePolicy } from '../decorators/outage-policy.decorator.js';
+import {
+  ANY_SCOPE_KEY,
+  OUTAGE_POLICY_KEY,
+  PUBLIC_KEY,
+  RECHECK_KEY,
+  REQUIRE_DPOP_KEY,
+  REQUIRE_INTROSPECTION_KEY,
+  SCOPES_KEY,
+} from '../introspection.constants.js';
+import type { IntrospectOptions } from '../interfaces/introspection-result.interface.js';
+import type { ResolvedOptions } from '../options/resolved-options.js';
+import { declaresRouteChecks, readRouteChecks, type RouteChecks } from './route-checks.js';
+
+/** What a route requires, read from its metadata once and then remembered. */
+export interface RouteRequirements {
+  readonly isPublic: boolean;
+  /** Contradictory or ineffective metadata, for the start-up warnings. */
+  readonly traps: readonly string[];
+  /** Every one of these scopes (class and handler lists merged). */
+  readonly allScopes: readonly string[];
+  /** For each list, at least one of its scopes (class and handler lists each apply). */
+  readonly anyScopes: readonly (readonly string[])[];
+  readonly outagePolicy: OutagePolicy;
+  /** Options passed to `introspect()`, or undefined for the module defaults. */
+  readonly introspectOptions?: IntrospectOptions;
+  /** Only DPoP-bound tokens with a proof (`@RequireDpop()` or `dpop.required`). */
+  readonly requireDpop: boolean;
+  /** Roles, claims, step-up, per-resource audience (`route-checks.ts`); undefined when none. */
+  readonly checks?: RouteChecks;
+  /** RFC 9728 metadata URL added to this route's challenges. */
+  readonly resourceMetadataUrl?: string;
+  /** Decorator arguments that cannot work: start-up errors. */
+  readonly errors: readonly string[];
+}
+
+/**
+ * Reads what each route requires from its decorators (`@Public()`, `@Scopes()`, outage policy, DPoP, roles,
+ * claims, step-up, resource), once per (controller, handler), and reviews every route at start-up.
+ */
+export class RouteRequirementsReader {
+  private readonly routes = new WeakMap<object, WeakMap<object, RouteRequirements>>();
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly options: ResolvedOptions,
+  ) {}
+
+  /**
+   * Every controller route of the application: `warn` gets metadata that would silently not do what it says;
+   * the result lists metadata that cannot work (start-up errors).
+   */
+  review(modules: ModulesContainer, warn: (where: string, trap: string) => void): string[] {
+    const errors: string[] = [];
+    for (const module of modules.values()) {
+      for (const wrapper of module.controllers.values()) {
+        const controller = wrapper.metatype as (new (...args: never[]) => unknown) | null;
+        if (!controller?.prototype) continue;
+        for (const name of Object.getOwnPropertyNames(controller.prototype)) {
+          const handler = Object.getOwnPropertyDescriptor(controller.prototype, name)?.value as object | undefined;
+          if (name === 'constructor' || typeof handler !== 'function' || Reflect.getMetadata?.('method', handler) === undefined) continue;
+          const route = this.read(handler, controller);
+          for (const trap of route.traps) warn(`${controller.name}.${name}`, trap);
+          for (const error of route.errors) errors.push(`${controller.name}.${name}: ${error}`);
+        }
+      }
+    }
+    return errors;
+  }
+
+  /** Route metadata is read once per (controller, handler) and remembered. */
+  of(context: ExecutionContext): RouteRequirements {
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    let byHandler = this.routes.get(controller);
+    if (!byHandler) this.routes.set(controller, (byHandler = new WeakMap()));
+    let route = byHandler.get(handler);
+    if (!route) byHandler.set(handler, (route = this.read(handler, controller)));
+    return route;
+  }
+
+  read(handler: object, controller: object): RouteRequirements {
+    const h = handler as () => void;
+    const c = controller as () => void;
+    // @Public() exempts a route unless requirements are declared at the same or a more specific
+    // level: a handler's own @Scopes/@AnyScope win over a controller's @Public(); @Public() on a
+    // handler wins over the controller's requirements (an explicit exception).
+    const requires = (target: () => void) =>
+      this.reflector.get(SCOPES_KEY, target) !== undefined || this.reflector.get(ANY_SCOPE_KEY, target) !== undefined || declaresRouteChecks(this.reflector, target);
+    const handlerPublic = this.reflector.get<boolean>(PUBLIC_KEY, h) === true;
+    const classPublic = this.reflector.get<boolean>(PUBLIC_KEY, c) === true;
+    const isPublic = handlerPublic ? !requires(h) : classPublic && !requires(h) && !requires(c);
+    const outagePolicy = this.reflector.getAllAndOverride<OutagePolicy>(OUTAGE_POLICY_KEY, [h, c]) ?? this.options.outagePolicy;
+    const checks = readRouteChecks(this.reflector, h, c, this.options);
+    const { allScopes, anyScopes } = checks;
+    const traps: string[] = isPublic ? [] : [...checks.traps];
+    if ((handlerPublic && requires(h)) || (!handlerPublic && classPublic && (requires(h) || requires(c)))) {
+      traps.push('@Public() is ignored because the route also requires scopes, roles, claims or an authentication level: it needs a valid token. Remove one of them.');
+    }
+    if (!isPublic && outagePolicy === 'fail-open' && (allScopes.length > 0 || anyScopes.length > 0)) {
+      traps.push("'fail-open' with required scopes never lets a request through during an outage (503): scopes cannot be checked without an answer.");
+    } else if (!isPublic && outagePolicy === 'fail-open' && checks.checks) {
+      traps.push("'fail-open' with required roles, claims, an authentication level or a resource audience never lets a request through during an outage (503): they cannot be checked without an answer.");
+    }
+    if (!isPublic && outagePolicy === 'serve-stale' && (this.options.cache === false || this.options.cache.staleIfErrorMs === 0)) {
+      traps.push("'serve-stale' has nothing to serve (cache disabled or cache.staleIfErrorSeconds 0): it behaves as 'fail-closed'. Enable the cache with staleIfErrorSeconds > 0.");
+    }
+    const allowStale = outagePolicy === 'serve-stale';
+    const moduleDefault = this.options.outagePolicy === 'serve-stale';
+    const requireIntrospection = this.reflector.getAllAndOverride<boolean>(REQUIRE_INTROSPECTION_KEY, [h, c]) === true;
+    const recheckFraction = this.reflector.getAllAndOverride<number | undefined>(RECHECK_KEY, [h, c]);
+    if (!isPublic && recheckFraction !== undefined && this.options.cache === false) {
+      traps.push('@Recheck() with `cache: false`: every request already asks the authorization server. Remove it, or enable the cache.');
+    }
+    const requireDpop = this.options.dpop !== false && (this.options.dpop.required || this.reflector.getAllAndOverride<boolean>(REQUIRE_DPOP_KEY, [h, c]) === true);
+    if (!isPublic && this.options.dpop === false && this.reflector.getAllAndOverride<boolean>(REQUIRE_DPOP_KEY, [h, c]) === true) {
+      traps.push('@RequireDpop() with `dpop: false`: the DPoP scheme is not accepted, so the route accepts bearer tokens. Remove `dpop: false`.');
+    }
+    return {
+      checks: isPublic ? undefined : checks.checks,
+      resourceMetadataUrl: checks.resourceMetadataUrl,
+      errors: checks.errors,
+      requireDpop,
+      isPublic,
+      traps,
+      allScopes,
+      anyScopes,
+      outagePolicy,
+      introspectOptions:
+        allowStale === moduleDefault && !requireIntrospection && recheckFraction === undefined
+          ? undefined
+          : {
+              ...(allowStale === moduleDefault ? {} : { allowStale }),
+              ...(requireIntrospection ? { requireIntrospection } : {}),
+              ...(recheckFraction === undefined ? {} : { recheckFraction }),
+            },
+    };
+  }
+}
