@@ -1,8 +1,8 @@
 import { Module, type CanActivate, type NestModule } from '@nestjs/common';
 import { APP_GUARD, ModulesContainer } from '@nestjs/core';
 import { TokenGuard } from './guard/token.guard.js';
-import { ConnectionAuthenticator } from './guard/connection.authenticator.js';
-import { MessageHandlerAudit } from './guard/message-handler.audit.js';
+import { ConnectionAuthenticator } from './connections/connection.authenticator.js';
+import { MessageHandlerAudit } from './connections/message-handler.audit.js';
 import { IntrospectionHealthIndicator } from './health/introspection.health.js';
 import { IntrospectionCache, toKeyvList } from './cache/introspection.cache.js';
 import { createRedisBackend } from './cache/redis-coordinator.js';

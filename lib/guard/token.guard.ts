@@ -39,7 +39,7 @@ import type { TokenPresentation } from '../client/introspection-response.js';
 import { DpopProofError, type VerifiedDpopProof } from '../dpop/dpop-proof.js';
 import { acceptedTokens, requestOf, responseOf } from './execution-context.js';
 import { compileTokenSources, type TokenExtractor } from './token-sources.js';
-import { OtherContextAuthorizer, realtimeGraphqlConnection, type ContextRequirements } from './other-contexts.js';
+import { OtherContextAuthorizer, realtimeGraphqlConnection, type ContextRequirements } from '../connections/other-contexts.js';
 import { declaresRouteChecks, evaluateRouteChecks, readRouteChecks, type RouteChecks } from './route-checks.js';
 import { RoleExtractor } from '../authorization/role-mappers.js';
 import { withResourceMetadata } from '../metadata/resource-metadata.js';

@@ -4,10 +4,10 @@ import type { ActiveIntrospectionResult } from '../interfaces/introspection-resu
 import type { IntrospectionService } from '../introspection.service.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { CLOSE_CODES, ConnectionRefusedError, checkToken, closeSocket, connections, routeRefusal } from './connection.authenticator.js';
-import { acceptedTokens, requestOf } from './execution-context.js';
-import type { RouteChecks } from './route-checks.js';
-import { socketFairnessKey } from './fairness-key.js';
-import { bearerOrRawToken } from './token-sources.js';
+import { acceptedTokens, requestOf } from '../guard/execution-context.js';
+import type { RouteChecks } from '../guard/route-checks.js';
+import { socketFairnessKey } from '../guard/fairness-key.js';
+import { bearerOrRawToken } from '../guard/token-sources.js';
 
 /** What a handler requires, as `TokenGuard` read it from its metadata (read once per handler). */
 export interface ContextRequirements {

@@ -7,11 +7,11 @@ import type { ActiveIntrospectionResult, TokenPresentation } from '../interfaces
 import { IntrospectionService } from '../introspection.service.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
-import type { BearerExtraction } from './bearer.js';
-import { socketCertificateThumbprint } from './client-certificate.js';
-import { evaluateRouteChecks, readRouteChecks, type RouteChecks } from './route-checks.js';
-import { socketFairnessKey } from './fairness-key.js';
-import { bearerOrRawToken, compileTokenSources, type TokenExtractor } from './token-sources.js';
+import type { BearerExtraction } from '../guard/bearer.js';
+import { socketCertificateThumbprint } from '../guard/client-certificate.js';
+import { evaluateRouteChecks, readRouteChecks, type RouteChecks } from '../guard/route-checks.js';
+import { socketFairnessKey } from '../guard/fairness-key.js';
+import { bearerOrRawToken, compileTokenSources, type TokenExtractor } from '../guard/token-sources.js';
 
 /**
  * Close codes of refused or ended connections: the HTTP status in the 4000–4999 range applications own
