@@ -2,7 +2,7 @@ import { Module, type CanActivate, type NestModule } from '@nestjs/common';
 import { APP_GUARD, ModulesContainer } from '@nestjs/core';
 import { TokenGuard } from './guard/token.guard.js';
 import { ConnectionAuthenticator } from './connections/connection.authenticator.js';
-import { MessageHandlerAudit } from './connections/message-handler.audit.js';
+import { connectionsProviders } from './connections/connections.providers.js';
 import { IntrospectionHealthIndicator } from './health/introspection.health.js';
 import { IntrospectionCache, toKeyvList } from './cache/introspection.cache.js';
 import { createRedisBackend } from './cache/redis-coordinator.js';
@@ -142,9 +142,8 @@ const OPTION_WARNINGS = Symbol('token-introspection:option-warnings');
     ResourceMetadataPublisher,
     IntrospectionService,
     TokenGuard,
-    ConnectionAuthenticator,
-    // Hybrid apps: names message handlers the global guard may not reach (start-up warning).
-    MessageHandlerAudit,
+    // WebSocket, graphql-ws, microservice messages: ConnectionAuthenticator, MessageHandlerAudit, CONTEXT_AUTHORIZER.
+    ...connectionsProviders,
     IntrospectionHealthIndicator,
     {
       // Decided at start-up from the (possibly async) options: the real guard, or one that lets everything
