@@ -99,10 +99,10 @@ export type {
  * (`authenticate`, `handshake`, `watch`), and closes connections whose token is revoked, evicted or expired.
  * `ConnectionRefusedError` carries `{ status, error, message }` and the close code (`CLOSE_CODES`).
  */
-export { authenticateWebSockets } from './guard/ws-authentication.js';
-export type { WebSocketAuthenticationAdapterOptions } from './guard/ws-authentication.js';
-export { CLOSE_CODES, ConnectionAuthenticator, ConnectionRefusedError } from './guard/connection.authenticator.js';
-export type { ConnectionPrincipal, ConnectionRequirements } from './guard/connection.authenticator.js';
+export { authenticateWebSockets } from './connections/index.js';
+export type { WebSocketAuthenticationAdapterOptions } from './connections/index.js';
+export { CLOSE_CODES, ConnectionAuthenticator, ConnectionRefusedError } from './connections/index.js';
+export type { ConnectionPrincipal, ConnectionRequirements } from './connections/index.js';
 /**
  * This API's own access tokens for the backends it calls (`outbound` option): `fetch(backend, url, init)`
  * retries once with a new token when the backend refuses ours (e.g. after an IdP restart); `getToken(backend)`.

@@ -1,8 +1,7 @@
 import { Module, type CanActivate, type NestModule } from '@nestjs/common';
 import { APP_GUARD, ModulesContainer } from '@nestjs/core';
 import { TokenGuard } from './guard/token.guard.js';
-import { ConnectionAuthenticator } from './guard/connection.authenticator.js';
-import { MessageHandlerAudit } from './guard/message-handler.audit.js';
+import { connectionsExports, connectionsProviders } from './connections/connections.providers.js';
 import { IntrospectionHealthIndicator } from './health/introspection.health.js';
 import { IntrospectionCache, toKeyvList } from './cache/introspection.cache.js';
 import { createRedisBackend } from './cache/redis-coordinator.js';
@@ -142,9 +141,8 @@ const OPTION_WARNINGS = Symbol('token-introspection:option-warnings');
     ResourceMetadataPublisher,
     IntrospectionService,
     TokenGuard,
-    ConnectionAuthenticator,
-    // Hybrid apps: names message handlers the global guard may not reach (start-up warning).
-    MessageHandlerAudit,
+    // WebSocket, graphql-ws, microservice messages: ConnectionAuthenticator, MessageHandlerAudit, CONTEXT_AUTHORIZER.
+    ...connectionsProviders,
     IntrospectionHealthIndicator,
     {
       // Decided at start-up from the (possibly async) options: the real guard, or one that lets everything
@@ -154,7 +152,7 @@ const OPTION_WARNINGS = Symbol('token-introspection:option-warnings');
       inject: [RESOLVED_OPTIONS, TokenGuard],
     },
   ],
-  exports: [IntrospectionService, TokenGuard, ConnectionAuthenticator, IntrospectionHealthIndicator, RESOLVED_OPTIONS, OutboundTokenService, PhantomTokenService, PhantomTokenPipe],
+  exports: [IntrospectionService, TokenGuard, ...connectionsExports, IntrospectionHealthIndicator, RESOLVED_OPTIONS, OutboundTokenService, PhantomTokenService, PhantomTokenPipe],
 })
 export class IntrospectionModule extends ConfigurableIntrospectionModule implements NestModule {
   constructor(private readonly metadataPublisher: ResourceMetadataPublisher) {

@@ -4,7 +4,7 @@ import { Controller, UseGuards, type INestApplication } from '@nestjs/common';
 import { MessagePattern } from '@nestjs/microservices';
 import { ModulesContainer } from '@nestjs/core';
 import { Public, TokenGuard } from '../lib/index.js';
-import { unguardedMessageHandlers } from '../lib/guard/message-handler.audit.js';
+import { unguardedMessageHandlers } from '../lib/connections/message-handler.audit.js';
 import { CLIENTS, TestAuthorizationServer } from './support/authorization-server.js';
 import { resolveOptionsForTests } from './support/token-sources.js';
 import { open, startWsApp } from './attack17b-ws-support.js';

@@ -60,7 +60,7 @@ export const acceptedTokens = new RequestSlot<AcceptedToken>('token-introspectio
  * The HTTP request behind an execution context: HTTP (Express or Fastify), or GraphQL (the
  * `req`/`request` the GraphQL context was built with — Apollo on Express passes `req`, Mercurius
  * passes `reply.request`); for WebSocket and microservice messages, the object their validated result is
- * kept under (see other-contexts.ts). Undefined otherwise.
+ * kept under (see connections/other-contexts.ts). Undefined otherwise.
  */
 export function requestOf(context: ExecutionContext): any {
   const type = context.getType<string>();

@@ -3,7 +3,7 @@ import { ModulesContainer, Reflector } from '@nestjs/core';
 import { RoleExtractor } from '../authorization/role-mappers.js';
 import { describeInvalidToken, IntrospectionConfigurationError, outageMessage } from '../errors/introspection.errors.js';
 import type { ActiveIntrospectionResult, IntrospectionResult, IntrospectOptions, TokenPresentation } from '../interfaces/introspection-result.interface.js';
-import { INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS } from '../introspection.constants.js';
+import { CONTEXT_AUTHORIZER, INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS } from '../introspection.constants.js';
 import { IntrospectionService } from '../introspection.service.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { presentationVerifierOf, type PresentationVerifier, type VerifiedDpopProof } from '../ports.js';
@@ -16,7 +16,7 @@ import { Challenges } from './challenges.js';
 import { headerCertificateThumbprint, socketCertificateThumbprint } from './client-certificate.js';
 import { acceptedTokens, requestOf, responseOf } from './execution-context.js';
 import { fairnessKey } from './fairness-key.js';
-import { OtherContextAuthorizer, realtimeGraphqlConnection, type ContextRequirements } from './other-contexts.js';
+import type { ContextAuthorizer, ContextRequirements } from './context-authorizer.js';
 import { asUnavailable, failOpenOutage } from './outage-decision.js';
 import { ProofChecks } from './proof-checks.js';
 import { evaluateRouteChecks, type RouteChecks } from './route-checks.js';
@@ -55,7 +55,11 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
   private readonly challenges: Challenges;
   private readonly proofChecks: ProofChecks;
   private sources?: TokenExtractor;
-  private otherContexts?: OtherContextAuthorizer;
+  /**
+   * Non-HTTP contexts (WebSocket and microservice messages, graphql-ws operations), from the connections capability.
+   * Injected as a property so that subclasses with their own constructors get it too; absent, such contexts are refused.
+   */
+  @Optional() @Inject(CONTEXT_AUTHORIZER) protected readonly contextAuthorizer?: ContextAuthorizer;
   private readonly roles: RoleExtractor;
   /** The DPoP scheme's HTTP side, from the engine this guard was given; undefined when DPoP is off. */
   private readonly proofs?: PresentationVerifier;
@@ -98,8 +102,8 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       return true;
     }
     const type = context.getType<string>();
-    // WebSocket and microservice messages, graphql-ws operations: see other-contexts.ts.
-    if (type !== 'http' && (type !== 'graphql' || realtimeGraphqlConnection(context))) return this.handleOtherContext(context, route);
+    // WebSocket and microservice messages, graphql-ws operations: the connections capability (ContextAuthorizer).
+    if (type !== 'http' && (type !== 'graphql' || this.contextAuthorizer?.isConnection(context) === true)) return this.handleOtherContext(context, route);
 
     const request = this.getRequest(context);
     const extracted = this.extractToken(request);
@@ -256,11 +260,8 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
    * error): a handler must never run unauthenticated by accident. Override to authenticate other transports.
    */
   protected handleOtherContext(context: ExecutionContext, route?: ContextRequirements): boolean | Promise<boolean> {
-    if (route) {
-      this.otherContexts ??= new OtherContextAuthorizer(this.introspection, this.options, this.roles);
-      const verdict = this.otherContexts.authorize(context, route);
-      if (verdict) return verdict;
-    }
+    const verdict = route && this.contextAuthorizer?.authorize(context, route);
+    if (verdict) return verdict;
     const where = `${context.getClass()?.name ?? '?'}.${(context.getHandler() as { name?: string })?.name ?? '?'}`;
     this.log.warn(
       `${context.getType<string>()}:${where}`,

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import { PUBLIC_KEY, RESOLVED_OPTIONS } from '../introspection.constants.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
-import { TokenGuard } from './token.guard.js';
+import { TokenGuard } from '../guard/token.guard.js';
 import { warnOnce } from '../utils/startup-warnings.js';
 
 /** `@MessagePattern()` / `@EventPattern()` metadata (`@nestjs/microservices`' PATTERN_METADATA), read without loading the package. */

@@ -3,17 +3,16 @@ import type { RoleExtractor } from '../authorization/role-mappers.js';
 import type { ActiveIntrospectionResult } from '../interfaces/introspection-result.interface.js';
 import type { IntrospectionService } from '../introspection.service.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
-import { CLOSE_CODES, ConnectionRefusedError, checkToken, closeSocket, connections, routeRefusal } from './connection.authenticator.js';
-import { acceptedTokens, requestOf } from './execution-context.js';
-import type { RouteChecks } from './route-checks.js';
-import { socketFairnessKey } from './fairness-key.js';
-import { bearerOrRawToken } from './token-sources.js';
+import { CLOSE_CODES, ConnectionRefusedError, checkToken, routeRefusal } from './connection-refusal.js';
+import { connections } from './connection-state.js';
+import { closeSocket } from './sockets.js';
+import { acceptedTokens, requestOf } from '../guard/execution-context.js';
+import type { ContextAuthorizer, ContextRequirements } from '../guard/context-authorizer.js';
+import { socketFairnessKey } from '../guard/fairness-key.js';
+import { bearerOrRawToken } from '../guard/token-sources.js';
 
-/** What a handler requires, as `TokenGuard` read it from its metadata (read once per handler). */
-export interface ContextRequirements {
-  /** Scopes, roles, claims, step-up, per-resource audience; undefined when the handler requires none. */
-  readonly checks?: RouteChecks;
-}
+// The port's requirement type, defined by the core guard (`guard/context-authorizer.ts`); still exported from here.
+export type { ContextRequirements } from '../guard/context-authorizer.js';
 
 /** Whether a GraphQL context is a graphql-ws operation (a subscription over a WebSocket), not an HTTP request. */
 export function realtimeGraphqlConnection(context: ExecutionContext): boolean {
@@ -40,7 +39,7 @@ function graphqlWsSocket(gql: unknown): object | undefined {
  * exception for GraphQL — never a 500.
  * A context whose transport has no configured token source answers undefined (the guard then refuses the handler).
  */
-export class OtherContextAuthorizer {
+export class OtherContextAuthorizer implements ContextAuthorizer {
   private websockets?: Promise<typeof import('@nestjs/websockets')>;
   private microservices?: Promise<typeof import('@nestjs/microservices')>;
 
@@ -49,6 +48,11 @@ export class OtherContextAuthorizer {
     private readonly options: ResolvedOptions,
     private readonly roles: RoleExtractor,
   ) {}
+
+  /** A graphql-ws operation (`realtimeGraphqlConnection`). */
+  isConnection(context: ExecutionContext): boolean {
+    return realtimeGraphqlConnection(context);
+  }
 
   authorize(context: ExecutionContext, route: ContextRequirements): Promise<boolean> | undefined {
     const type = context.getType<string>();

@@ -1,6 +1,6 @@
 import type { INestApplicationContext, WebSocketAdapter } from '@nestjs/common';
 import { CLOSE_CODES, ConnectionAuthenticator, closeSocket, connections, type ConnectionRequirements, type SocketLike } from './connection.authenticator.js';
-import type { RouteChecks } from './route-checks.js';
+import type { RouteChecks } from '../guard/route-checks.js';
 
 /**
  * Options of `authenticateWebSockets()`: what every connection needs at the handshake (and at each re-check).

@@ -1,0 +1,29 @@
+import type { ExecutionContext } from '@nestjs/common';
+import type { RouteChecks } from './route-checks.js';
+
+/** What a handler requires, as `TokenGuard` read it from its metadata (read once per handler). */
+export interface ContextRequirements {
+  /** Scopes, roles, claims, step-up, per-resource audience; undefined when the handler requires none. */
+  readonly checks?: RouteChecks;
+}
+
+/**
+ * The port through which `TokenGuard` authorizes contexts other than HTTP requests — WebSocket messages (`ws`),
+ * microservice messages (`rpc`) and graphql-ws operations — without knowing the transports. Provided under
+ * `CONTEXT_AUTHORIZER` by the connections capability (`OtherContextAuthorizer`, `lib/connections/`); the guard treats
+ * its absence as "no transport authenticated": such contexts are refused, as for an unknown transport.
+ */
+export interface ContextAuthorizer {
+  /**
+   * Whether a `graphql` context is an operation on a long-lived connection (graphql-ws: a subscription over a
+   * WebSocket) rather than an HTTP request: such operations go to `authorize`, not through the HTTP path.
+   */
+  isConnection(context: ExecutionContext): boolean;
+  /**
+   * Applies the handler's requirements to the token of the context's connection or message: resolves to true, or
+   * rejects with the transport's own error (`WsException`, `RpcException`, an HTTP exception for GraphQL) carrying
+   * `{ status, error, message }`. Undefined when this authorizer does not handle the context (no authenticated
+   * connection, no configured token source): the guard then refuses the handler.
+   */
+  authorize(context: ExecutionContext, route: ContextRequirements): Promise<boolean> | undefined;
+}
