@@ -2,6 +2,9 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import axios, { type AxiosInstance, type InternalAxiosRequestConfig } from 'axios';
 import type { ResolvedOptions } from '../options/resolved-options.js';
+import { isStaleConnectionError } from './stale-connection.js';
+
+export { isStaleConnectionError } from './stale-connection.js';
 
 /**
  * How long the keep-alive agents this library creates keep an idle connection (ms). Below the idle
@@ -11,21 +14,8 @@ import type { ResolvedOptions } from '../options/resolved-options.js';
  */
 export const IDLE_CONNECTION_TIMEOUT_MS = 4000;
 
-/** Transport errors of a connection that dropped before any response. */
-const DROPPED_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE']);
-
 /** Marks a request config that is already the replay of a request that met a stale connection. */
 const REPLAYED = 'staleConnectionReplayed';
-
-/**
- * True when the error is a kept-alive connection, reused from the agent's pool, that dropped before
- * any response (`ECONNRESET`/`EPIPE`, "socket hang up"): the server or a middlebox had closed the idle
- * connection — a stale connection, not a sign that the server is down (Node.js's `request.reusedSocket`).
- */
-export function isStaleConnectionError(error: unknown): boolean {
-  const e = error as { code?: unknown; response?: unknown; request?: { reusedSocket?: unknown } } | undefined;
-  return !!e && typeof e.code === 'string' && DROPPED_CODES.has(e.code) && !e.response && e.request?.reusedSocket === true;
-}
 
 /**
  * The HTTP client for the authorization server's endpoints: no redirects (credentials stay with the

@@ -1,5 +1,5 @@
 import type { InvalidTokenReason, UnavailableReason } from '../errors/introspection.errors.js';
-import type { BreakerState } from '../resilience/resilience.policy.js';
+import type { BreakerState } from '../resilience/breaker-state.js';
 
 /** Where a result came from. */
 export type ResultSource = 'cache' | 'authorization-server' | 'stale-cache' | 'jwt';
