@@ -7,25 +7,20 @@ import { IntrospectionCache, toKeyvList } from './cache/introspection.cache.js';
 import { createRedisBackend } from './cache/redis-coordinator.js';
 import { IntrospectionClient } from './client/introspection.client.js';
 import {
-  AUTHORIZATION_SERVER_KEYS,
   INTROSPECTION_CACHE,
   INTROSPECTION_TELEMETRY,
-  JWT_ACCESS_TOKENS,
   RESOLVED_OPTIONS,
-  DPOP_VERIFIER,
 } from './introspection.constants.js';
-import { AuthorizationServerKeys } from './keys/authorization-server-keys.js';
-import { JwtAccessTokenValidator } from './jwt/jwt-access-token.validator.js';
-import { JwtAccessTokens } from './jwt/jwt-access-tokens.js';
-import { SignedIntrospectionOpener } from './jwt/signed-introspection.js';
 import { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';
 import { ConfigurableIntrospectionModule, INTROSPECTION_MODULE_OPTIONS } from './introspection.module-definition.js';
+import { keysProviders } from './keys/keys.providers.js';
+import { jwtProviders } from './jwt/jwt.providers.js';
+import { dpopProviders } from './dpop/dpop.providers.js';
 import type { IntrospectionModuleOptions } from './interfaces/introspection-module-options.interface.js';
 import { IntrospectionService } from './introspection.service.js';
 import { resolveOptions } from './options/resolve-options.js';
 import type { ResolvedOptions } from './options/resolved-options.js';
 import { ResiliencePolicy } from './resilience/resilience.policy.js';
-import { DpopVerifier } from './dpop/dpop.verifier.js';
 import { OutboundTokenService } from './outbound/outbound-token.service.js';
 import { PhantomTokenService } from './phantom/phantom-token.service.js';
 import { PhantomTokenPipe } from './phantom/phantom-token.decorator.js';
@@ -93,35 +88,9 @@ const OPTION_WARNINGS = Symbol('token-introspection:option-warnings');
       },
       inject: [RESOLVED_OPTIONS],
     },
-    {
-      // The AS's keys, when local JWT validation or RFC 9701 needs them; also plugs the signed-response opener into the client.
-      provide: AUTHORIZATION_SERVER_KEYS,
-      useFactory: (options: ResolvedOptions, client: IntrospectionClient) => {
-        if (!options.keys) return null;
-        // Its own policies and breaker (same settings): a key endpoint in trouble must not stop the
-        // introspection of opaque tokens at an endpoint that works, nor the other way round.
-        const keys = new AuthorizationServerKeys(options.keys, options.resilience.retryAfterSeconds, options.resilience.attemptTimeoutMs,
-          client.http, new ResiliencePolicy(options.resilience), client.endpoints);
-        if (options.signedIntrospection) client.responseOpener = new SignedIntrospectionOpener(options, options.signedIntrospection, keys);
-        return keys;
-      },
-      inject: [RESOLVED_OPTIONS, IntrospectionClient],
-    },
-    {
-      provide: JWT_ACCESS_TOKENS,
-      useFactory: (options: ResolvedOptions, keys: AuthorizationServerKeys | null, cache: IntrospectionCache | null) => {
-        if (options.jwt.mode === 'introspect') return null;
-        const validator = keys && options.jwt.mode !== 'refuse' ? new JwtAccessTokenValidator(options, keys) : undefined;
-        return new JwtAccessTokens(options, validator, cache);
-      },
-      inject: [RESOLVED_OPTIONS, AUTHORIZATION_SERVER_KEYS, INTROSPECTION_CACHE],
-    },
-    {
-      // DPoP proofs (RFC 9449): the replay check shares the cache's Redis when there is one.
-      provide: DPOP_VERIFIER,
-      useFactory: (options: ResolvedOptions, cache: IntrospectionCache | null) => (options.dpop ? new DpopVerifier(options.dpop, cache) : null),
-      inject: [RESOLVED_OPTIONS, INTROSPECTION_CACHE],
-    },
+    ...keysProviders,
+    ...jwtProviders,
+    ...dpopProviders,
     {
       // This API's own tokens for the backends it calls (`outbound`); nothing is fetched until first use.
       provide: OutboundTokenService,
