@@ -7,6 +7,7 @@
 //   node scripts/api-report.mjs            check (CI): fails when a report differs or is missing
 //   node scripts/api-report.mjs --update   rewrite api/*.api.md (and remove reports of entries that are gone)
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,9 +134,11 @@ try {
     } else if (committed !== generated) {
       const kept = join(tmpdir(), `${entry.reportName}.api.md`);
       writeFileSync(kept, generated);
+      const diff = spawnSync('git', ['diff', '--no-index', '--no-color', '--', committedPath, kept], { encoding: 'utf8' }).stdout ?? '';
+      const shown = diff.split('\n').slice(4, 64).join('\n');
       problems.push(
         `api/${entry.reportName}.api.md differs from the API of export "${entry.subpath}" (built dist/).\n` +
-          `    see: git diff --no-index api/${entry.reportName}.api.md ${kept}`,
+          `    full diff: git diff --no-index api/${entry.reportName}.api.md ${kept}\n${shown}`,
       );
     } else {
       console.log(`api-report: api/${entry.reportName}.api.md matches ("${entry.subpath}")`);
@@ -159,7 +162,7 @@ if (problems.length > 0) {
   console.error('\napi-report: the public API differs from the committed reports:');
   for (const problem of problems) console.error('  - ' + problem);
   console.error(
-    '\nIf the change is intended, run `npm run build && npm run api:update` and commit api/*.api.md ' +
+    '\nIf the change is intended, run `npm run api:update` (it builds first) and commit api/*.api.md ' +
       '(the diff is the API review). Otherwise restore the lost or changed exports.',
   );
   process.exit(1);
