@@ -26,7 +26,7 @@ export default {
   setupFiles: ['<rootDir>/test/support/jest.setup.ts'],
   // Suites that need redis-server record a skip where it is missing; the run ends with one line saying so.
   globalSetup: '<rootDir>/test/support/global-setup.mjs',
-  reporters: ['default', '<rootDir>/test/support/skip-reporter.mjs'],
+  reporters: ['default', '<rootDir>/test/support/skip-reporter.mjs', '<rootDir>/test/support/inventory-reporter.mjs'],
   testTimeout: 30000,
   // Integration suites start real servers; keep two workers on these 2-core machines.
   maxWorkers: 2,

@@ -8,7 +8,12 @@ import type { IntrospectionEvents } from '../telemetry/introspection-events.inte
 import type { ResolvedTokenSourceOptions } from './resolve-token-sources.js';
 import type { RoleMapper } from '../authorization/role-mappers.js';
 
-/** Options after validation, with every default filled in. Internal. Durations in milliseconds. */
+/**
+ * Options after validation, with every default filled in. Internal. Durations in milliseconds.
+ * Exported from the root only for `TokenGuard` subclasses' constructors (`@Inject(RESOLVED_OPTIONS)`);
+ * its fields are not a stable API.
+ * @beta Internal shape, ready for removal from the root exports in a major.
+ */
 export interface ResolvedOptions extends ResolvedTokenSourceOptions {
   readonly introspectionEndpoint?: URL;
   readonly issuer?: string;

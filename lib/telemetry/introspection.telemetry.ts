@@ -34,6 +34,8 @@ export type LookupOutcome = 'active' | 'inactive' | 'error';
  * Metrics (OpenTelemetry, optional), audit events and breaker-state logs, fed by every layer.
  * Without `@opentelemetry/api` installed, or without an SDK registered, recording is a no-op call.
  * Internal: users configure it through the `metrics` and `events` options.
+ * Exported from the root (as a type) only for `TokenGuard` subclasses, which pass it on opaquely.
+ * @beta Internal, ready for removal from the root exports in a major.
  */
 export class IntrospectionTelemetry implements RevalidationReporter {
   readonly events: IntrospectionEvents;
