@@ -31,7 +31,7 @@ export type { IntrospectedRequest } from './interfaces/introspected-request.inte
 export { IntrospectionHealthIndicator } from './health/introspection.health.js';
 export type { AuthorizationServerHealth, HealthIndicatorResult, StartupVerdict } from './health/introspection.health.js';
 /** State of the authorization server's keys (JWT validation, RFC 9701) as the health indicator reports it. */
-export type { KeysHealth } from './keys/authorization-server-keys.js';
+export type { KeysHealth } from './jwt/index.js';
 /** `@Public()`: no token needed, no call to the authorization server. */
 export { Public } from './decorators/public.decorator.js';
 /** `@Scopes(...)`: all required; `@AnyScope(...)`: at least one. Class and handler requirements both apply. */
@@ -61,12 +61,12 @@ export type { RoleMapper, RolesOptions } from './authorization/role-mappers.js';
 /** `@ProtectedResource(resource)`: with several `resourceMetadata` entries, the resource a controller or handler belongs to. */
 export { ProtectedResource } from './decorators/protected-resource.decorator.js';
 /** RFC 9728 protected-resource metadata (`resourceMetadata` option): one resource's published fields. */
-export type { ProtectedResourceMetadataOptions } from './metadata/resource-metadata-options.interface.js';
+export type { ProtectedResourceMetadataOptions } from './metadata/index.js';
 /**
  * RFC 9728 §3.1: the metadata URL of a resource identifier (`https://host/mcp` → `https://host/.well-known/oauth-protected-resource/mcp`),
  * e.g. for a challenge built by hand with `bearerChallenge({ ..., resourceMetadata })`.
  */
-export { protectedResourceMetadataUrl } from './metadata/resource-metadata.js';
+export { protectedResourceMetadataUrl } from './metadata/index.js';
 /** `@Introspected()` / `@Introspected('sub')`: the validated introspection result (or one claim) as a handler parameter. */
 export { Introspected } from './decorators/introspected.decorator.js';
 export type { IntrospectedClaim, IntrospectedDecorator, KnownClaim } from './decorators/introspected.decorator.js';
@@ -77,8 +77,8 @@ export { bearerChallenge, dpopChallenge, extractBearer } from './guard/bearer.js
  * checks a proof (all but replay and nonce) and resolves to its key thumbprint, to pass as
  * `IntrospectOptions.presentation` (`{ scheme: 'dpop', dpopJkt }`). `DpopProofError` carries the RFC error code.
  */
-export { DpopProofError, accessTokenHash, verifyDpopProof } from './dpop/dpop-proof.js';
-export type { DpopProofPolicy, DpopRequestContext, VerifiedDpopProof } from './dpop/dpop-proof.js';
+export { DpopProofError, accessTokenHash, verifyDpopProof } from './dpop/index.js';
+export type { DpopProofPolicy, DpopRequestContext, VerifiedDpopProof } from './dpop/index.js';
 export type { BearerExtraction, ChallengeParams } from './guard/bearer.js';
 /**
  * Token sources (`tokenSources`, `websocket.tokenSources`, `microservice.token`): where requests, WebSocket handshakes
@@ -107,22 +107,22 @@ export type { ConnectionPrincipal, ConnectionRequirements } from './connections/
  * This API's own access tokens for the backends it calls (`outbound` option): `fetch(backend, url, init)`
  * retries once with a new token when the backend refuses ours (e.g. after an IdP restart); `getToken(backend)`.
  */
-export { OutboundTokenService } from './outbound/outbound-token.service.js';
-export type { OutboundBackendOptions } from './outbound/outbound-options.interface.js';
+export { OutboundTokenService } from './outbound/index.js';
+export type { OutboundBackendOptions } from './outbound/index.js';
 /**
  * `attachOutboundToken(httpService, outbound, backend)`: the same for an axios instance — `@nestjs/axios`'
  * `HttpService` or one from `axios.create()` (interceptors; `@nestjs/axios` is an optional peer, never imported).
  */
-export { attachOutboundToken } from './outbound/outbound-axios.interceptor.js';
-export type { OutboundBackendSelector } from './outbound/outbound-axios.interceptor.js';
+export { attachOutboundToken } from './outbound/index.js';
+export type { OutboundBackendSelector } from './outbound/index.js';
 /**
  * Phantom tokens (`phantom` option): `@PhantomToken(audience?)` gives a handler a short-lived RFC 9068-shaped JWT
  * minted from the request's validated token; `PhantomTokenService` mints (`forRequest`, `mint`), rotates keys
  * (`rotateKey`) and gives the JWK Set (`jwks`), served at the module extra `phantomJwksPath`.
  */
-export { PhantomToken, PhantomTokenPipe } from './phantom/phantom-token.decorator.js';
-export { PhantomTokenError, PhantomTokenService } from './phantom/phantom-token.service.js';
-export type { PhantomSigningKey, PhantomTokenOptions } from './phantom/phantom-options.interface.js';
+export { PhantomToken, PhantomTokenPipe } from './phantom/index.js';
+export { PhantomTokenError, PhantomTokenService } from './phantom/index.js';
+export type { PhantomSigningKey, PhantomTokenOptions } from './phantom/index.js';
 /** Options accepted by `forRoot()` and returned by `forRootAsync()` factories. */
 export type {
   ClientAuthMethod,
@@ -172,7 +172,7 @@ export type {
 /** Name of the OpenTelemetry meter the metrics are recorded on. */
 export { METER_NAME } from './telemetry/introspection.telemetry.js';
 /** Body of the revocation webhook (`revocationWebhook: { path }` + `revocationWebhookSecret`). */
-export type { RevocationNotification } from './push/revocation-webhook.controller.js';
+export type { RevocationNotification } from './push/index.js';
 /**
  * Push receivers (module extras `securityEventReceiver: { path }` / `backchannelLogoutReceiver: { path }`, options
  * `securityEvents` / `backchannelLogout`): OpenID Shared Signals SETs (RFC 8935 push, CAEP events) and OpenID Connect
@@ -184,10 +184,10 @@ export type {
   PushReceiverScope,
   SecurityEventReceiverRoute,
   SecurityEventsOptions,
-} from './push/push-options.interface.js';
+} from './push/index.js';
 /** Event type URIs the receivers act on: CAEP `session-revoked`, `credential-change`, `token-claims-change`; back-channel logout. */
-export { CAEP_EVENTS } from './push/security-event-receiver.controller.js';
-export { BACKCHANNEL_LOGOUT_EVENT } from './push/backchannel-logout-receiver.controller.js';
+export { CAEP_EVENTS } from './push/index.js';
+export { BACKCHANNEL_LOGOUT_EVENT } from './push/index.js';
 /** A short SHA-256 fingerprint of a token, for logs: never log the token itself. */
 export { tokenFingerprint } from './utils/fingerprint.js';
 /** Injection token of the raw module options (for `useExisting` or advanced factories). */

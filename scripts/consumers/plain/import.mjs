@@ -7,7 +7,12 @@ import { Controller, Get, Module, Post } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AuthorizationServerUnavailableError, IntrospectionModule, IntrospectionService, Public, Scopes } from 'nestjs-token-introspection';
 import { InMemoryAuthorizationServer, overrideIntrospection } from 'nestjs-token-introspection/testing';
+import { PhantomTokenService } from 'nestjs-token-introspection/phantom';
+import * as root from 'nestjs-token-introspection';
 import { check } from './check.cjs';
+
+// A subpath entry point hands out the root's own classes (one module instance).
+if (PhantomTokenService !== root.PhantomTokenService) throw new Error('import: the phantom subpath is another module instance');
 
 class Orders {
   list() { return { ok: true }; }
