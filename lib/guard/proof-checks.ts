@@ -6,14 +6,10 @@ import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetr
 import type { TokenRejectedEvent } from '../telemetry/introspection-events.interface.js';
 import { tokenFingerprint } from '../utils/fingerprint.js';
 import type { RateLimitedLogger } from '../utils/rate-limited-logger.js';
-import type { Challenges } from './challenges.js';
+import type { Challenges, GuardRefusal } from './challenges.js';
 
-/** A refusal for the guard to throw (through its `throwRejection` hook). */
-export interface GuardRefusal {
-  readonly status: number;
-  readonly headers: Record<string, string | string[]>;
-  readonly message: string;
-}
+export type { GuardRefusal };
+
 
 /**
  * The guard's side of a proof-of-possession scheme (`Authorization: DPoP`): the capability's `PresentationVerifier`

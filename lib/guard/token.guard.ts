@@ -1,7 +1,7 @@
 import { HttpException, HttpStatus, Inject, Injectable, Logger, Optional, type CanActivate, type ExecutionContext, type OnApplicationBootstrap } from '@nestjs/common';
 import { ModulesContainer, Reflector } from '@nestjs/core';
 import { RoleExtractor } from '../authorization/role-mappers.js';
-import { describeInvalidToken, IntrospectionConfigurationError, outageMessage } from '../errors/introspection.errors.js';
+import { IntrospectionConfigurationError, outageMessage } from '../errors/introspection.errors.js';
 import type { ActiveIntrospectionResult, IntrospectionResult, IntrospectOptions, TokenPresentation } from '../interfaces/introspection-result.interface.js';
 import { CONTEXT_AUTHORIZER, INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS } from '../introspection.constants.js';
 import { IntrospectionService } from '../introspection.service.js';
@@ -11,10 +11,11 @@ import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetr
 import { tokenFingerprint } from '../utils/fingerprint.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 import { warnOnce } from '../utils/startup-warnings.js';
-import { bearerChallenge, extractAuthorization, withResourceMetadata, type BearerExtraction } from './bearer.js';
+import { bearerChallenge, extractAuthorization, type BearerExtraction } from './bearer.js';
 import { Challenges } from './challenges.js';
 import { headerCertificateThumbprint, socketCertificateThumbprint } from './client-certificate.js';
 import { acceptedTokens, requestOf, responseOf } from './execution-context.js';
+import { rejection } from './rejection.js';
 import { fairnessKey } from './fairness-key.js';
 import type { ContextAuthorizer, ContextRequirements } from './context-authorizer.js';
 import { asUnavailable, failOpenOutage } from './outage-decision.js';
@@ -26,13 +27,10 @@ import { compileTokenSources, type TokenExtractor } from './token-sources.js';
 
 export type { IntrospectionOutage } from './outage-decision.js';
 
-
-
 /** A bearer token on a connection without a client certificate: the same frozen object for every such request. */
 const BEARER_PRESENTATION: TokenPresentation = Object.freeze({ scheme: 'bearer' });
 /** The cache-hit lookup's options for a plain Bearer token on a route without introspection options: one object, not one per request. */
 const BEARER_LOOKUP: IntrospectOptions = Object.freeze({ presentation: BEARER_PRESENTATION });
-
 
 /**
  * Authenticates requests with an opaque bearer token (RFC 6750) through `IntrospectionService`,
@@ -90,7 +88,6 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     if (errors.length > 0) throw new IntrospectionConfigurationError(`Invalid route metadata:\n${errors.map((e) => `  - ${e}`).join('\n')}`);
   }
 
-
   /**
    * Synchronous (`true`, or a thrown rejection) when the token's answer is fresh in this process's memory —
    * Nest awaits nothing then; a promise otherwise. Call it with `await` either way.
@@ -112,15 +109,8 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       const kind = extracted.kind === 'other_scheme' ? 'missing' : extracted.kind;
       this.telemetry?.decision(kind);
       this.telemetry?.emit('onTokenRejected', { reason: kind });
-      if (extracted.kind === 'missing' || extracted.kind === 'other_scheme') {
-        return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': route.requireDpop ? this.challenges.dpop() : this.challenges.missing },
-          route.requireDpop ? 'A DPoP-bound access token is required: send Authorization: DPoP <token> and a DPoP proof.' : 'An access token is required: send Authorization: Bearer <token>.');
-      }
-      return this.throwRejection(context, HttpStatus.BAD_REQUEST,
-        { 'WWW-Authenticate': route.requireDpop
-          ? this.challenges.dpop({ error: 'invalid_request', description: extracted.description })
-          : bearerChallenge({ realm: this.options.realm, error: 'invalid_request', description: extracted.description }) },
-        extracted.description);
+      const refusal = this.challenges.credentials(extracted, route.requireDpop);
+      return this.throwRejection(context, refusal.status, refusal.headers, refusal.message);
     }
 
     const scheme = extracted.scheme ?? 'bearer';
@@ -130,8 +120,8 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       if (this.telemetry?.events.onTokenRejected) {
         this.telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(extracted.token), reason: 'dpop_required' });
       }
-      const description = 'This resource requires a DPoP-bound access token: send Authorization: DPoP <token> with a DPoP proof.';
-      return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': this.challenges.dpop({ error: 'invalid_token', description }) }, description);
+      const refusal = this.challenges.dpopRequired();
+      return this.throwRejection(context, refusal.status, refusal.headers, refusal.message);
     }
     const certificateThumbprint = this.certificateThumbprint(request);
     const presentation: TokenPresentation = certificateThumbprint === undefined ? BEARER_PRESENTATION : { scheme: 'bearer', certificateThumbprint };
@@ -183,17 +173,8 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     const scheme = presentation.scheme;
     if (!result.active) {
       this.telemetry?.decision('invalid', result.reason);
-      const description = describeInvalidToken(result.reason);
-      if (scheme === 'dpop') {
-        // RFC 9449 §7.1: a proof by another key than the token's is a bad proof; anything else is a bad token.
-        const error = result.reason === 'dpop_key_mismatch' ? 'invalid_dpop_proof' : 'invalid_token';
-        return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': this.challenges.dpopOrBoth(route.requireDpop, { error, description }) }, description);
-      }
-      const challenge = bearerChallenge({ realm: this.options.realm, error: 'invalid_token', description });
-      // A DPoP-bound token sent as Bearer: also say how it must be sent (RFC 9449 §7.2).
-      const dpopBound = result.reason === 'sender_constrained' && this.options.dpop !== false;
-      return this.throwRejection(context, HttpStatus.UNAUTHORIZED, { 'WWW-Authenticate': dpopBound ? [challenge, this.challenges.dpop()] : challenge },
-        description);
+      const refusal = this.challenges.inactive(result.reason, scheme, route.requireDpop);
+      return this.throwRejection(context, refusal.status, refusal.headers, refusal.message);
     }
     if (route.checks) this.checkRoute(context, route.checks, result, token, scheme);
     request[this.options.userProperty] = result;
@@ -236,7 +217,6 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     return this.proofs ? this.proofs.requestUri(request) : String(request.originalUrl ?? request.url ?? '/');
   }
 
-
   /**
    * The client certificate's thumbprint (RFC 8705 §3.1): from the header set by a TLS-terminating proxy
    * when `mtls.certificateHeader` is configured (that mode trusts the proxy), else from the TLS socket.
@@ -246,11 +226,6 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     if (header) return headerCertificateThumbprint(request.headers?.[header]);
     return socketCertificateThumbprint((request.raw ?? request).socket);
   }
-
-
-
-
-
 
   /**
    * Context types other than HTTP requests that are not `@Public()`: WebSocket messages of connections
@@ -306,31 +281,6 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
    * and Fastify behave the same.
    */
   protected throwRejection(context: ExecutionContext, status: number, headers: Record<string, string | string[]>, message: string): never {
-    const response = responseOf(context);
-    const metadataUrl = this.requirements.of(context).resourceMetadataUrl;
-    const challenges = headers['WWW-Authenticate'];
-    if (metadataUrl && challenges) {
-      // RFC 9728 §5.1: every challenge tells the client where this resource's metadata is.
-      headers = { ...headers, 'WWW-Authenticate': Array.isArray(challenges) ? challenges.map((c) => withResourceMetadata(c, metadataUrl)) : withResourceMetadata(challenges, metadataUrl) };
-    }
-    if (response) {
-      for (const [name, value] of Object.entries(headers)) {
-        if (typeof response.header === 'function') response.header(name, value);
-        else if (typeof response.setHeader === 'function') response.setHeader(name, value);
-      }
-    }
-    throw new HttpException({ statusCode: status, message, error: STATUS_TEXT[status] ?? 'Error' }, status);
+    throw rejection(responseOf(context), status, headers, message, this.requirements.of(context).resourceMetadataUrl);
   }
-
-
-
-
-
 }
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  503: 'Service Unavailable',
-};
