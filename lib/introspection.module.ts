@@ -5,6 +5,8 @@ import { ConnectionAuthenticator } from './guard/connection.authenticator.js';
 import { MessageHandlerAudit } from './guard/message-handler.audit.js';
 import { IntrospectionHealthIndicator } from './health/introspection.health.js';
 import { IntrospectionCache, toKeyvList } from './cache/introspection.cache.js';
+import { CacheSharedState } from './cache/cache-shared-state.js';
+import type { SharedState } from './cache/shared-state.js';
 import { createRedisBackend } from './cache/redis-coordinator.js';
 import { IntrospectionClient } from './client/introspection.client.js';
 import {
@@ -14,6 +16,7 @@ import {
   JWT_ACCESS_TOKENS,
   RESOLVED_OPTIONS,
   DPOP_VERIFIER,
+  SHARED_STATE,
 } from './introspection.constants.js';
 import { AuthorizationServerKeys } from './jwt/authorization-server-keys.js';
 import { JwtAccessTokenValidator } from './jwt/jwt-access-token.validator.js';
@@ -95,6 +98,13 @@ const OPTION_WARNINGS = Symbol('token-introspection:option-warnings');
       inject: [RESOLVED_OPTIONS],
     },
     {
+      // What replicas share for features (DPoP and push replay records, JWT revocation marks): the cache's
+      // stores; without a cache, a state that shares nothing (each feature keeps its in-process memory).
+      provide: SHARED_STATE,
+      useFactory: (cache: IntrospectionCache | null): SharedState => cache?.sharedState ?? new CacheSharedState(),
+      inject: [INTROSPECTION_CACHE],
+    },
+    {
       // The AS's keys, when local JWT validation or RFC 9701 needs them; also plugs the signed-response opener into the client.
       provide: AUTHORIZATION_SERVER_KEYS,
       useFactory: (options: ResolvedOptions, client: IntrospectionClient) => {
@@ -110,18 +120,18 @@ const OPTION_WARNINGS = Symbol('token-introspection:option-warnings');
     },
     {
       provide: JWT_ACCESS_TOKENS,
-      useFactory: (options: ResolvedOptions, keys: AuthorizationServerKeys | null, cache: IntrospectionCache | null) => {
+      useFactory: (options: ResolvedOptions, keys: AuthorizationServerKeys | null, cache: IntrospectionCache | null, state: SharedState) => {
         if (options.jwt.mode === 'introspect') return null;
         const validator = keys && options.jwt.mode !== 'refuse' ? new JwtAccessTokenValidator(options, keys) : undefined;
-        return new JwtAccessTokens(options, validator, cache);
+        return new JwtAccessTokens(options, validator, cache, state);
       },
-      inject: [RESOLVED_OPTIONS, AUTHORIZATION_SERVER_KEYS, INTROSPECTION_CACHE],
+      inject: [RESOLVED_OPTIONS, AUTHORIZATION_SERVER_KEYS, INTROSPECTION_CACHE, SHARED_STATE],
     },
     {
       // DPoP proofs (RFC 9449): the replay check shares the cache's Redis when there is one.
       provide: DPOP_VERIFIER,
-      useFactory: (options: ResolvedOptions, cache: IntrospectionCache | null) => (options.dpop ? new DpopVerifier(options.dpop, cache) : null),
-      inject: [RESOLVED_OPTIONS, INTROSPECTION_CACHE],
+      useFactory: (options: ResolvedOptions, state: SharedState) => (options.dpop ? new DpopVerifier(options.dpop, state) : null),
+      inject: [RESOLVED_OPTIONS, SHARED_STATE],
     },
     {
       // This API's own tokens for the backends it calls (`outbound`); nothing is fetched until first use.

@@ -3,6 +3,7 @@ import type { Keyv } from 'keyv';
 import type { ActiveIntrospectionResult, InactiveIntrospectionResult, IntrospectionResult } from '../interfaces/introspection-result.interface.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { CacheEvictions } from './cache-evictions.js';
+import { CacheSharedState } from './cache-shared-state.js';
 import { CLOCK_MARGIN_MS, EvictionLedger, tombstoneTtlMs, type WriteTicket } from './eviction-ledger.js';
 import { LocalTier, type ActiveRecord, type LocalRecord } from './local-tier.js';
 import type { CacheCoordinator, Eviction, IndexedClaim } from './redis-coordinator.js';
@@ -45,6 +46,8 @@ export class IntrospectionCache {
    * request anyway. Filled on active hits only (junk never gets in), bounded by `maxEntries` (oldest out).
    */
   private readonly keys = new Map<string, string>();
+  /** The `SHARED_STATE` port on this cache's stores (replay records, revocation marks): features use it, not the cache. */
+  readonly sharedState: CacheSharedState;
 
   constructor(
     private readonly options: CacheOptions,
@@ -66,6 +69,7 @@ export class IntrospectionCache {
       const context = { keyBase: this.keyBase, tombstoneTtlMs: markerTtlMs, ledger: this.ledger, local: this.local, claimHash, coordinator };
       this.shared = new SharedTier(sharedStores, tombstoneStore, options.storeTimeoutMs, context);
     }
+    this.sharedState = new CacheSharedState(coordinator, this.shared);
     this.evictions = new CacheEvictions({ local: this.local, shared: this.shared, ledger: this.ledger, coordinator, keys: this.keys, claimHash });
     coordinator?.onEvicted((eviction) => this.evictions.onRemoteEviction(eviction));
   }
@@ -101,27 +105,24 @@ export class IntrospectionCache {
     this.keys.delete(token);
   }
 
-  /**
-   * Records a one-time identifier in the shared store (`cache.redis` only): resolves true the first time,
-   * false for a replay, undefined when there is no shared store to ask. Rejects when Redis cannot answer.
-   */
+  /** `sharedState.claimOnce` (see `SharedState`). */
   async firstUseShared(id: string, ttlMs: number, kind?: string, value?: string): Promise<boolean | undefined> {
-    return this.coordinator?.firstUse ? this.coordinator.firstUse(id, ttlMs, kind, value) : undefined;
+    return this.sharedState.claimOnce(id, ttlMs, kind, value);
   }
 
-  /** The value a one-time identifier was recorded with in the shared store; null when none or no shared store. Rejects when Redis cannot answer. */
+  /** `sharedState.recorded`. */
   async recordedShared(id: string, kind?: string): Promise<string | null> {
-    return this.coordinator?.recorded ? this.coordinator.recorded(id, kind) : null;
+    return this.sharedState.recorded(id, kind);
   }
 
-  /** Rewrites a one-time identifier's record in the shared store (`cache.redis` only). Rejects when Redis cannot answer. */
+  /** `sharedState.record`. */
   async recordShared(id: string, value: string, ttlMs: number, kind?: string): Promise<void> {
-    await this.coordinator?.record?.(id, value, ttlMs, kind);
+    return this.sharedState.record(id, value, ttlMs, kind);
   }
 
-  /** Forgets an identifier `firstUseShared` recorded (what it guarded failed and may be retried). Rejects when Redis cannot answer. */
+  /** `sharedState.release`. */
   async releaseShared(id: string, kind?: string): Promise<void> {
-    await this.coordinator?.release?.(id, kind);
+    return this.sharedState.release(id, kind);
   }
 
   /** Whether there is a shared store behind the in-process tier (then `readShared` may find more). */
@@ -269,19 +270,14 @@ export class IntrospectionCache {
     this.local.setActive(key, { result, freshUntil, staleUntil: freshUntil, until, fetchedAt: now, refreshAt: Number.POSITIVE_INFINITY }, now);
   }
 
-  /**
-   * Revocation marks of locally validated JWTs (lib/jwt names them and gives them a number): kept in the
-   * shared store for `ttlMs`, beside the eviction tombstones, so every replica — including one started
-   * later — reads them before accepting a JWT it has not verified yet. Rejects when the store cannot write
-   * (the revocation did not happen: retry). No shared store: nothing to do.
-   */
+  /** `sharedState.writeMark`: a revocation mark of a locally validated JWT (see `SharedState`). */
   async writeMark(mark: string, value: number, ttlMs: number): Promise<void> {
-    await this.shared?.writeMark(mark, value, ttlMs);
+    return this.sharedState.writeMark(mark, value, ttlMs);
   }
 
-  /** The values of revocation marks (undefined where none, or for all when the store fails: it degrades, never blocks). */
+  /** `sharedState.readMarks`. */
   async readMarks(marks: readonly string[]): Promise<Array<number | undefined>> {
-    return this.shared ? this.shared.readMarks(marks) : marks.map(() => undefined);
+    return this.sharedState.readMarks(marks);
   }
 
   /**
