@@ -3,6 +3,7 @@ import type { EvictionLedger } from './eviction-ledger.js';
 import type { LocalTier } from './local-tier.js';
 import { INDEXED_CLAIMS, type CacheCoordinator, type Eviction, type IndexedClaim } from './redis-coordinator.js';
 import type { SharedTier } from './shared-tier.js';
+import type { TokenKeyMemo } from './token-key-memo.js';
 
 /** What evictions act on: the cache's tiers, its ledger, its raw-token memo and the claim hash. */
 export interface EvictionTargets {
@@ -11,7 +12,7 @@ export interface EvictionTargets {
   readonly ledger: EvictionLedger;
   readonly coordinator?: CacheCoordinator;
   /** The cache's raw-token → key memo (`IntrospectionCache.keys`): evicted keys leave it too. */
-  readonly keys: Map<string, string>;
+  readonly keys: TokenKeyMemo;
   /** The hash a claim value is indexed, broadcast and tombstoned under. */
   readonly claimHash: (value: string) => string;
 }
@@ -57,13 +58,13 @@ export class CacheEvictions {
     const found = local.activeKeysWhere((result) => result[claim] === value);
     if (!coordinator) {
       this.dropLocal(found, at);
-      this.forgetKeys(found);
+      this.targets.keys.forgetKeys(found);
       return found.length;
     }
     const indexed = await coordinator.keysFor(claim, value);
     const all = [...new Set([...indexed, ...found])];
     this.dropLocal(all, at);
-    this.forgetKeys(all);
+    this.targets.keys.forgetKeys(all);
     await shared!.forget(all, at, { claim, hash });
     await coordinator.unindex(claim, value, indexed);
     return all.length;
@@ -78,7 +79,7 @@ export class CacheEvictions {
     if (this.targets.coordinator || !this.targets.shared) return this.deleteBy('jti', jti);
     const keys = this.targets.local.activeKeysWhere((result) => result.jti === jti);
     this.dropLocal(keys);
-    this.forgetKeys(keys);
+    this.targets.keys.forgetKeys(keys);
     return keys.length;
   }
 
@@ -111,22 +112,9 @@ export class CacheEvictions {
       local.markClaim(`${by.claim}:${by.hash}`, Date.now());
       ledger.detach('*');
       keys.push(...local.activeKeysWhere((result) => typeof result[by.claim] === 'string' && claimHash(result[by.claim] as string) === by.hash));
-      this.forgetKeys(keys);
+      this.targets.keys.forgetKeys(keys);
     }
     this.dropLocal(keys);
-  }
-
-  /**
-   * Drops the memo entries of these keys (evictions by subject or client: the tokens are not known, so a scan
-   * of the memo, bounded by `maxEntries`; such evictions are rare). Evictions by key alone (another replica's
-   * `evict(token)`, the AS's inactive answer) leave the memo entry until the token is presented again — it is
-   * then dropped with the record it no longer finds.
-   */
-  private forgetKeys(keys: readonly string[]): void {
-    const memo = this.targets.keys;
-    if (keys.length === 0 || memo.size === 0) return;
-    const dropped = new Set(keys);
-    for (const [token, key] of memo) if (dropped.has(key)) memo.delete(token);
   }
 
   private dropLocal(keys: readonly string[] | '*', at = Date.now()): void {

@@ -9,6 +9,7 @@ import { LocalTier, type ActiveRecord, type LocalRecord } from './local-tier.js'
 import type { CacheCoordinator, Eviction, IndexedClaim } from './redis-coordinator.js';
 import type { SharedEntry } from './sealed-entry.js';
 import { SharedTier } from './shared-tier.js';
+import { TokenKeyMemo } from './token-key-memo.js';
 
 export type { ActiveRecord, InactiveRecord, LocalRecord } from './local-tier.js';
 export { WriteTicket } from './eviction-ledger.js';
@@ -39,13 +40,8 @@ export class IntrospectionCache {
   private readonly evictions: CacheEvictions;
   private readonly keyBase: string;
   private readonly localTtlMs: number;
-  /**
-   * The keys of tokens found active here, by raw token: a hit costs a map lookup instead of a SHA-256.
-   * Only a memo of `key()` (records stay keyed by the digest, so evictions, expiry and newer answers work
-   * exactly as without it). In process memory only, never in a shared store or a log: the token is in the
-   * request anyway. Filled on active hits only (junk never gets in), bounded by `maxEntries` (oldest out).
-   */
-  private readonly keys = new Map<string, string>();
+  /** The raw-token → key memo of active hits (see `TokenKeyMemo`). */
+  private readonly keys: TokenKeyMemo;
   /** The `SHARED_STATE` port on this cache's stores (replay records, revocation marks): features use it, not the cache. */
   readonly sharedState: CacheSharedState;
 
@@ -59,6 +55,7 @@ export class IntrospectionCache {
     lookupDeadlineMs = 5000,
   ) {
     this.keyBase = `${namespace}\u0000`;
+    this.keys = new TokenKeyMemo(this.keyBase, options.maxEntries);
     this.localTtlMs = sharedStores ? options.localTtlMs : Number.POSITIVE_INFINITY;
     const markerTtlMs = tombstoneTtlMs(lookupDeadlineMs, options.storeTimeoutMs);
     this.local = new LocalTier(options.maxEntries, options.maxNegativeEntries, markerTtlMs);
@@ -76,28 +73,12 @@ export class IntrospectionCache {
 
   /** The cache key of a token: base64url(SHA-256(namespace, token)). */
   key(token: string): string {
-    return this.keys.get(token) ?? hash('sha256', this.keyBase + token, 'base64url');
+    return this.keys.key(token);
   }
 
-  /**
-   * The in-process record of a token, read synchronously: the hot path of a cache hit. The token's key
-   * is remembered once it was found active, so later hits skip the hash.
-   */
+  /** The in-process record of a token, read synchronously: the hot path of a cache hit (see `TokenKeyMemo.read`). */
   readLocalToken(token: string, now = Date.now()): LocalRecord | undefined {
-    const known = this.keys.get(token);
-    if (known !== undefined) {
-      const record = this.local.get(known, now);
-      // Evicted, expired or answered inactive since: forget the memo with the record.
-      if (!record?.result.active) this.keys.delete(token);
-      return record;
-    }
-    const key = hash('sha256', this.keyBase + token, 'base64url');
-    const record = this.local.get(key, now);
-    if (record?.result.active) {
-      if (this.keys.size >= this.options.maxEntries) this.keys.delete(this.keys.keys().next().value!);
-      this.keys.set(token, key);
-    }
-    return record;
+    return this.keys.read(this.local, token, now);
   }
 
   /** Drops a token from the raw-token memo (`evict(token)`: a revoked token is not kept in memory until presented again). */
