@@ -2,6 +2,8 @@
 export const RESOLVED_OPTIONS = Symbol.for('token-introspection:resolved-options');
 /** Injection token of the cache of introspection results, or null when caching is off (internal). */
 export const INTROSPECTION_CACHE = Symbol.for('token-introspection:cache');
+/** Injection token of the state replicas share for features (replay records, revocation marks): the `SharedState` port (internal). */
+export const SHARED_STATE = Symbol.for('token-introspection:shared-state');
 /** Injection token of the telemetry (metrics, events) shared by the layers (internal). */
 export const INTROSPECTION_TELEMETRY = Symbol.for('token-introspection:telemetry');
 /** Metadata: the route or controller needs no token (`@Public()`). */

@@ -4,12 +4,15 @@ import { TokenGuard } from './guard/token.guard.js';
 import { connectionsExports, connectionsProviders } from './connections/connections.providers.js';
 import { IntrospectionHealthIndicator } from './health/introspection.health.js';
 import { IntrospectionCache, toKeyvList } from './cache/introspection.cache.js';
+import { CacheSharedState } from './cache/cache-shared-state.js';
+import type { SharedState } from './cache/shared-state.js';
 import { createRedisBackend } from './cache/redis-coordinator.js';
 import { IntrospectionClient } from './client/introspection.client.js';
 import {
   INTROSPECTION_CACHE,
   INTROSPECTION_TELEMETRY,
   RESOLVED_OPTIONS,
+  SHARED_STATE,
 } from './introspection.constants.js';
 import { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';
 import { ConfigurableIntrospectionModule, INTROSPECTION_MODULE_OPTIONS } from './introspection.module-definition.js';
@@ -87,6 +90,13 @@ const OPTION_WARNINGS = Symbol('token-introspection:option-warnings');
         return new IntrospectionCache(cache, options.cacheNamespace, stores, undefined, undefined, options.resilience.deadlineMs);
       },
       inject: [RESOLVED_OPTIONS],
+    },
+    {
+      // What replicas share for features (DPoP and push replay records, JWT revocation marks): the cache's
+      // stores; without a cache, a state that shares nothing (each feature keeps its in-process memory).
+      provide: SHARED_STATE,
+      useFactory: (cache: IntrospectionCache | null): SharedState => cache?.sharedState ?? new CacheSharedState(),
+      inject: [INTROSPECTION_CACHE],
     },
     ...keysProviders,
     ...jwtProviders,

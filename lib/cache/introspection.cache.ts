@@ -1,41 +1,24 @@
-import { hash, randomUUID } from 'node:crypto';
-import { createCache, type Cache } from 'cache-manager';
-import { Keyv } from 'keyv';
-import type {
-  ActiveIntrospectionResult,
-  InactiveIntrospectionResult,
-  IntrospectionResult,
-} from '../interfaces/introspection-result.interface.js';
+import { hash } from 'node:crypto';
+import type { Keyv } from 'keyv';
+import type { ActiveIntrospectionResult, InactiveIntrospectionResult, IntrospectionResult } from '../interfaces/introspection-result.interface.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
+import { CacheEvictions } from './cache-evictions.js';
+import { CacheSharedState } from './cache-shared-state.js';
+import { CLOCK_MARGIN_MS, EvictionLedger, tombstoneTtlMs, type WriteTicket } from './eviction-ledger.js';
 import { LocalTier, type ActiveRecord, type LocalRecord } from './local-tier.js';
-import { INDEXED_CLAIMS, type CacheCoordinator, type Eviction, type IndexedClaim } from './redis-coordinator.js';
-import { openEntry, sealEntry, type SharedEntry } from './sealed-entry.js';
-import { StoreGuard } from './store-guard.js';
+import type { CacheCoordinator, Eviction, IndexedClaim } from './redis-coordinator.js';
+import type { SharedEntry } from './sealed-entry.js';
+import { SharedTier } from './shared-tier.js';
+import { TokenKeyMemo } from './token-key-memo.js';
 
 export type { ActiveRecord, InactiveRecord, LocalRecord } from './local-tier.js';
+export { WriteTicket } from './eviction-ledger.js';
+export { toKeyvList } from './shared-tier.js';
 
 type CacheOptions = Exclude<ResolvedOptions['cache'], false>;
 
 /** Applies this API's policy to a response from the shared store (another replica, or version, may have written it). */
 export type PolicyCheck = (response: SharedEntry['response'], nowMs: number) => IntrospectionResult;
-
-/** How long a purge may take to clear a large shared store (a SCAN and DELs over every entry), ms. */
-const CLEAR_TIMEOUT_MS = 30_000;
-/** Clock difference between replicas tolerated when comparing a lookup's start with an eviction (ms). */
-const CLOCK_MARGIN_MS = 1000;
-/** Tombstone key of a purge (`purge()`, authorization-server reset). */
-const ALL = '*';
-
-/**
- * A lookup's right to cache its answer. Open from the moment the lookup starts until its shared write
- * is done (not just until the lookup settles): an eviction in between revokes it, so nothing learned
- * before an eviction is cached after it.
- */
-export class WriteTicket {
-  readonly startedAt = Date.now();
-  current = true;
-  constructor(readonly key: string) {}
-}
 
 /**
  * Introspection results, keyed by SHA-256(namespace, token) — never the token.
@@ -43,38 +26,24 @@ export class WriteTicket {
  * - In process (`LocalTier`): one record per key, active or inactive, so the last answer wins by
  *   construction. With a shared store it is a short front tier (`localTtlSeconds`) that every replica
  *   drops on eviction (Redis pub/sub).
- * - Shared (the user's Keyv store, or Redis): active entries only, sealed with a key derived from the
- *   token (`sealed-entry.ts`), behind a timeout and a breaker (`StoreGuard`): a failing store reads as a
- *   miss. Each replica re-validates what it reads under its own policy (audience, issuer, leeway).
- * - Evictions win over lookups already in flight: the lookup's ticket stops being current locally,
- *   and a tombstone in the shared store (written before the entries are deleted) makes a replica
- *   that writes a pre-eviction answer after the eviction delete it again.
+ * - Shared (`SharedTier`: the user's Keyv store, or Redis): active entries only, sealed with a key derived
+ *   from the token, behind a timeout and a breaker: a failing store reads as a miss. Each replica
+ *   re-validates what it reads under its own policy (audience, issuer, leeway).
+ * - Evictions (`CacheEvictions`) win over lookups already in flight (`EvictionLedger`): the lookup's ticket
+ *   stops being current locally, and a tombstone in the shared store (written before the entries are
+ *   deleted) makes a replica that writes a pre-eviction answer after the eviction delete it again.
  */
 export class IntrospectionCache {
   private readonly local: LocalTier;
-  private readonly shared?: Cache;
-  private readonly tombstones?: Cache;
-  private readonly guard?: StoreGuard;
+  private readonly shared?: SharedTier;
+  private readonly ledger = new EvictionLedger();
+  private readonly evictions: CacheEvictions;
   private readonly keyBase: string;
   private readonly localTtlMs: number;
-  private readonly tombstoneTtlMs: number;
-  private readonly listeners: Array<(keys: readonly string[] | '*') => void> = [];
-  /** Write tickets of lookups in flight or still writing, by key. */
-  private readonly open = new Map<string, Set<WriteTicket>>();
-  private evictions = 0;
-  /** Identifies this process's tombstones: its own clock needs no margin. */
-  private readonly origin = randomUUID();
-  /**
-   * The keys of tokens found active here, by raw token: a hit costs a map lookup instead of a SHA-256.
-   * Only a memo of `key()` (records stay keyed by the digest, so evictions, expiry and newer answers work
-   * exactly as without it). In process memory only, never in a shared store or a log: the token is in the
-   * request anyway. Filled on active hits only (junk never gets in), bounded by `maxEntries` (oldest out).
-   */
-  private readonly keys = new Map<string, string>();
-  /** Shared-store work nobody awaits (writes of lookups, undos): awaited, bounded, before the connections close. */
-  private readonly background = new Set<Promise<unknown>>();
-  /** Set when the application shuts down: no new shared-store work starts. */
-  private closing = false;
+  /** The raw-token → key memo of active hits (see `TokenKeyMemo`). */
+  private readonly keys: TokenKeyMemo;
+  /** The `SHARED_STATE` port on this cache's stores (replay records, revocation marks): features use it, not the cache. */
+  readonly sharedState: CacheSharedState;
 
   constructor(
     private readonly options: CacheOptions,
@@ -86,43 +55,30 @@ export class IntrospectionCache {
     lookupDeadlineMs = 5000,
   ) {
     this.keyBase = `${namespace}\u0000`;
+    this.keys = new TokenKeyMemo(this.keyBase, options.maxEntries);
     this.localTtlMs = sharedStores ? options.localTtlMs : Number.POSITIVE_INFINITY;
-    // Must outlive the slowest write of a lookup that began before the eviction: its deadline, the index
-    // write (bounded at ~1 s), the entry write, and clock margins.
-    this.tombstoneTtlMs = lookupDeadlineMs + Math.max(1000, 5 * options.storeTimeoutMs) + 2 * options.storeTimeoutMs + 5 * CLOCK_MARGIN_MS;
-    this.local = new LocalTier(options.maxEntries, options.maxNegativeEntries, this.tombstoneTtlMs);
+    const markerTtlMs = tombstoneTtlMs(lookupDeadlineMs, options.storeTimeoutMs);
+    this.local = new LocalTier(options.maxEntries, options.maxNegativeEntries, markerTtlMs);
+    const claimHash = coordinator
+      ? (value: string) => coordinator.claimHash(value)
+      : (value: string) => hash('sha256', this.keyBase + value, 'base64url');
     if (sharedStores) {
-      this.shared = createCache({ stores: sharedStores });
-      this.tombstones = tombstoneStore ? createCache({ stores: [tombstoneStore] }) : this.shared;
-      this.guard = new StoreGuard(options.storeTimeoutMs);
+      const context = { keyBase: this.keyBase, tombstoneTtlMs: markerTtlMs, ledger: this.ledger, local: this.local, claimHash, coordinator };
+      this.shared = new SharedTier(sharedStores, tombstoneStore, options.storeTimeoutMs, context);
     }
-    coordinator?.onEvicted((eviction) => this.onRemoteEviction(eviction));
+    this.sharedState = new CacheSharedState(coordinator, this.shared);
+    this.evictions = new CacheEvictions({ local: this.local, shared: this.shared, ledger: this.ledger, coordinator, keys: this.keys, claimHash });
+    coordinator?.onEvicted((eviction) => this.evictions.onRemoteEviction(eviction));
   }
 
   /** The cache key of a token: base64url(SHA-256(namespace, token)). */
   key(token: string): string {
-    return this.keys.get(token) ?? hash('sha256', this.keyBase + token, 'base64url');
+    return this.keys.key(token);
   }
 
-  /**
-   * The in-process record of a token, read synchronously: the hot path of a cache hit. The token's key
-   * is remembered once it was found active, so later hits skip the hash.
-   */
+  /** The in-process record of a token, read synchronously: the hot path of a cache hit (see `TokenKeyMemo.read`). */
   readLocalToken(token: string, now = Date.now()): LocalRecord | undefined {
-    const known = this.keys.get(token);
-    if (known !== undefined) {
-      const record = this.local.get(known, now);
-      // Evicted, expired or answered inactive since: forget the memo with the record.
-      if (!record?.result.active) this.keys.delete(token);
-      return record;
-    }
-    const key = hash('sha256', this.keyBase + token, 'base64url');
-    const record = this.local.get(key, now);
-    if (record?.result.active) {
-      if (this.keys.size >= this.options.maxEntries) this.keys.delete(this.keys.keys().next().value!);
-      this.keys.set(token, key);
-    }
-    return record;
+    return this.keys.read(this.local, token, now);
   }
 
   /** Drops a token from the raw-token memo (`evict(token)`: a revoked token is not kept in memory until presented again). */
@@ -130,39 +86,24 @@ export class IntrospectionCache {
     this.keys.delete(token);
   }
 
-  /**
-   * Drops the memo entries of these keys (evictions by subject or client: the tokens are not known, so a scan
-   * of the memo, bounded by `maxEntries`; such evictions are rare). Evictions by key alone (another replica's
-   * `evict(token)`, the AS's inactive answer) leave the memo entry until the token is presented again — it is
-   * then dropped with the record it no longer finds.
-   */
-  private forgetKeys(keys: readonly string[]): void {
-    if (keys.length === 0 || this.keys.size === 0) return;
-    const dropped = new Set(keys);
-    for (const [token, key] of this.keys) if (dropped.has(key)) this.keys.delete(token);
-  }
-
-  /**
-   * Records a one-time identifier in the shared store (`cache.redis` only): resolves true the first time,
-   * false for a replay, undefined when there is no shared store to ask. Rejects when Redis cannot answer.
-   */
+  /** `sharedState.claimOnce` (see `SharedState`). */
   async firstUseShared(id: string, ttlMs: number, kind?: string, value?: string): Promise<boolean | undefined> {
-    return this.coordinator?.firstUse ? this.coordinator.firstUse(id, ttlMs, kind, value) : undefined;
+    return this.sharedState.claimOnce(id, ttlMs, kind, value);
   }
 
-  /** The value a one-time identifier was recorded with in the shared store; null when none or no shared store. Rejects when Redis cannot answer. */
+  /** `sharedState.recorded`. */
   async recordedShared(id: string, kind?: string): Promise<string | null> {
-    return this.coordinator?.recorded ? this.coordinator.recorded(id, kind) : null;
+    return this.sharedState.recorded(id, kind);
   }
 
-  /** Rewrites a one-time identifier's record in the shared store (`cache.redis` only). Rejects when Redis cannot answer. */
+  /** `sharedState.record`. */
   async recordShared(id: string, value: string, ttlMs: number, kind?: string): Promise<void> {
-    await this.coordinator?.record?.(id, value, ttlMs, kind);
+    return this.sharedState.record(id, value, ttlMs, kind);
   }
 
-  /** Forgets an identifier `firstUseShared` recorded (what it guarded failed and may be retried). Rejects when Redis cannot answer. */
+  /** `sharedState.release`. */
   async releaseShared(id: string, kind?: string): Promise<void> {
-    await this.coordinator?.release?.(id, kind);
+    return this.sharedState.release(id, kind);
   }
 
   /** Whether there is a shared store behind the in-process tier (then `readShared` may find more). */
@@ -172,27 +113,22 @@ export class IntrospectionCache {
 
   /** Counts evictions seen by this process: a caller holding a record can tell whether one happened since. */
   get epoch(): number {
-    return this.evictions;
+    return this.ledger.epoch;
   }
 
   /** Called with the keys of every eviction (local or from another replica; '*' for all). */
   onEvicted(listener: (keys: readonly string[] | '*') => void): void {
-    this.listeners.push(listener);
+    this.ledger.onEvicted(listener);
   }
 
   /** Opens a lookup's write ticket (see `WriteTicket`); `storeActive` / `storeInactive` / `abandon` close it. */
   openTicket(key: string): WriteTicket {
-    const ticket = new WriteTicket(key);
-    let set = this.open.get(key);
-    if (!set) this.open.set(key, (set = new Set()));
-    set.add(ticket);
-    return ticket;
+    return this.ledger.openTicket(key);
   }
 
   /** Closes the ticket of a lookup that failed (nothing to cache). */
   abandon(ticket: WriteTicket): void {
-    const set = this.open.get(ticket.key);
-    if (set?.delete(ticket) && set.size === 0) this.open.delete(ticket.key);
+    this.ledger.abandon(ticket);
   }
 
   /** The in-process record of a key, read synchronously: a cache hit costs a hash and a map lookup. */
@@ -207,24 +143,14 @@ export class IntrospectionCache {
   async readShared(key: string, token: string, check: PolicyCheck): Promise<LocalRecord | undefined> {
     if (!this.shared) return undefined;
     const started = Date.now();
-    // The entry and the tombstones in one round trip: an entry written by a lookup that began before an
-    // eviction (a late write another replica has not undone yet) is not an answer.
-    const [sealed, marks] = await Promise.all([
-      this.guard!.soft('get', () => this.shared!.get(key)),
-      this.guard!.soft('get', () => this.tombstones!.mget<Tombstone>([tombstone(key), tombstone(ALL)])),
-    ]);
+    const read = await this.shared.read(key);
     const now = Date.now();
     // Whatever this process learned while the read was on the wire (an eviction, a newer answer) wins over it.
     if (this.local.changedSince(key, started)) return this.local.get(key, now);
-    if (sealed === undefined || sealed === null || marks === undefined) return undefined;
-    const entry = openEntry(sealed, token, this.keyBase, key);
-    if (!entry || now >= entry.staleUntil) return undefined;
-    if (marks.some((mark) => this.voids(mark, entry.startedAt, entry.origin))) {
-      this.detached(this.guard!.soft('delete', () => this.shared!.del(key)));
-      return undefined;
-    }
+    const entry = this.shared.open(read, key, token, now);
+    if (!entry) return undefined;
     const result = check(entry.response, now);
-    if (result.active && this.claimEvictedSince(result, entry.startedAt - CLOCK_MARGIN_MS)) return undefined;
+    if (result.active && this.evictions.claimEvictedSince(result, entry.startedAt - CLOCK_MARGIN_MS)) return undefined;
     if (!result.active) {
       // Active at the AS, but not for this API: remembered here only (another API may accept it).
       const record = { result, until: now + this.options.negativeTtlMs };
@@ -249,15 +175,16 @@ export class IntrospectionCache {
     now: number,
     ticket: WriteTicket,
   ): void {
-    if (!ticket.current || this.claimEvictedSince(result, ticket.startedAt)) return this.abandon(ticket);
+    if (!ticket.current || this.evictions.claimEvictedSince(result, ticket.startedAt)) return this.abandon(ticket);
     const expMs = typeof result.exp === 'number' ? result.exp * 1000 : Number.POSITIVE_INFINITY;
     const freshUntil = Math.min(now + this.options.ttlMs, expMs);
     const staleUntil = Math.min(freshUntil + this.options.staleIfErrorMs, expMs);
     if (freshUntil <= now) return this.abandon(ticket);
     this.local.setActive(key, this.activeRecord(result, freshUntil, staleUntil, now, ticket.startedAt), now);
-    if (!this.shared || this.closing) return this.abandon(ticket);
-    const entry: SharedEntry = { response, freshUntil, staleUntil, startedAt: ticket.startedAt, origin: this.origin };
-    this.detached(this.writeShared(key, token, entry, result, ticket).finally(() => this.abandon(ticket)));
+    const shared = this.shared;
+    if (!shared || shared.closing) return this.abandon(ticket);
+    const entry: SharedEntry = { response, freshUntil, staleUntil, startedAt: ticket.startedAt, origin: this.ledger.origin };
+    shared.detached(shared.write(key, token, entry, result, ticket).finally(() => this.abandon(ticket)));
   }
 
   /**
@@ -269,95 +196,33 @@ export class IntrospectionCache {
     this.abandon(ticket);
     if (fromAuthorizationServer) {
       // The AS's newest word: it ends every earlier answer, even from lookups that began before this one.
-      this.detach([key]);
+      this.ledger.detach([key]);
       this.local.delete([key], now);
-      if (this.shared && !this.closing) this.detached(this.forgetShared([key], now));
+      if (this.shared && !this.shared.closing) this.shared.detached(this.shared.forget([key], now));
     } else if (!ticket.current) {
       return;
     }
     this.local.setInactive(key, { result, until: now + this.options.negativeTtlMs }, now);
   }
 
-  /**
-   * Forgets tokens here, in the shared store and on every replica; lookups in flight for them are
-   * detached and will not be cached. Rejects if the shared store or the broadcast fails (the
-   * revocation did not fully happen: retry).
-   */
+  /** Forgets tokens here, in the shared store and on every replica (see `CacheEvictions.delete`). */
   async delete(keys: readonly string[], by?: Eviction['by']): Promise<void> {
-    const at = Date.now();
-    this.dropLocal(keys, at);
-    if (by) this.detach('*');
-    if (this.shared) await this.forgetShared(keys, at, by);
-    else await this.coordinator?.publishEviction({ keys, by });
+    return this.evictions.delete(keys, by);
   }
 
-  /**
-   * Tombstones first, then the entries, then the broadcast: a replica whose write lands after the
-   * deletion finds the tombstone and undoes it (see `writeShared`).
-   */
-  private async forgetShared(keys: readonly string[], at: number, by?: Eviction['by']): Promise<void> {
-    const marks = keys.map((key) => ({ key: tombstone(key), value: this.mark(at), ttl: this.tombstoneTtlMs }));
-    if (by) marks.push({ key: tombstone(`${by.claim}:${by.hash}`), value: this.mark(at), ttl: this.tombstoneTtlMs });
-    if (marks.length) await this.guard!.strict('write eviction tombstones', () => this.tombstones!.mset(marks));
-    if (keys.length) await this.guard!.strict('delete', () => this.shared!.mdel([...keys]));
-    await this.coordinator?.publishEviction({ keys, by });
-  }
-
-  /**
-   * Forgets every cached token of a subject (`sub`), a client (`client_id`), a session (`sid`) or with a
-   * token identifier (`jti`). With `cache.redis`,
-   * on every replica through the index (kept until the entries are gone, so a failure can be retried);
-   * without a shared store, in this process. Resolves to the number of keys found.
-   */
+  /** Forgets every cached token of a `sub`, `client_id`, `sid` or `jti`; resolves to the number of keys found (see `CacheEvictions.deleteBy`). */
   async deleteBy(claim: IndexedClaim, value: string): Promise<number> {
-    if (this.shared && !this.coordinator) {
-      throw new Error(`Eviction by ${claim} needs an index of the shared store: use \`cache.redis\` instead of \`cache.store\`.`);
-    }
-    const at = Date.now();
-    const hash = this.claimHash(value);
-    // Lookups in flight may be for tokens of this claim value that no index knows yet: detach them all.
-    this.local.markClaim(`${claim}:${hash}`, at);
-    this.detach('*');
-    const local = this.local.activeKeysWhere((result) => result[claim] === value);
-    if (!this.coordinator) {
-      this.dropLocal(local, at);
-      this.forgetKeys(local);
-      return local.length;
-    }
-    const indexed = await this.coordinator.keysFor(claim, value);
-    const all = [...new Set([...indexed, ...local])];
-    this.dropLocal(all, at);
-    this.forgetKeys(all);
-    await this.forgetShared(all, at, { claim, hash });
-    await this.coordinator.unindex(claim, value, indexed);
-    return all.length;
+    return this.evictions.deleteBy(claim, value);
   }
 
-  /**
-   * Forgets the results carrying this `jti`: with `cache.redis` through the index (shared entries of opaque
-   * tokens whose introspection answer has a `jti`) and the broadcast, like `deleteBy`; with a plain
-   * `cache.store`, the in-memory results here only (JWT verifications are kept in memory only). Resolves to the keys dropped.
-   */
+  /** Forgets the results carrying this `jti`; resolves to the keys dropped (see `CacheEvictions.forgetByJti`). */
   async forgetByJti(jti: string): Promise<number> {
-    if (this.coordinator || !this.shared) return this.deleteBy('jti', jti);
-    const keys = this.local.activeKeysWhere((result) => result.jti === jti);
-    this.dropLocal(keys);
-    this.forgetKeys(keys);
-    return keys.length;
+    return this.evictions.forgetByJti(jti);
   }
 
   /** Forgets everything (e.g. after an authorization-server reset), here, in the shared store and on every replica. */
   async clear(): Promise<void> {
-    const at = Date.now();
-    this.dropLocal('*', at);
-    if (this.shared) {
-      const purgeMark = () => this.tombstones!.set(tombstone(ALL), this.mark(at), this.tombstoneTtlMs);
-      await this.guard!.strict('write the purge tombstone', purgeMark);
-      await this.guard!.strict('clear', () => this.shared!.clear(), CLEAR_TIMEOUT_MS);
-      // A plain `cache.store` keeps tombstones beside the entries: the clear just removed it.
-      if (this.tombstones === this.shared) await this.guard!.strict('write the purge tombstone', purgeMark);
-    }
-    await this.coordinator?.publishEviction({ keys: '*' });
+    return this.evictions.clear();
   }
 
   /**
@@ -366,23 +231,8 @@ export class IntrospectionCache {
    * evictions reject — nothing can reopen a connection) and the Redis connections are closed, bounded in time.
    */
   async close(withinMs = Math.max(1000, 5 * this.options.storeTimeoutMs)): Promise<void> {
-    this.closing = true;
-    if (this.background.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...this.background]),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, withinMs))),
-      ]);
-      clearTimeout(timer);
-    }
-    this.guard?.close();
+    await this.shared?.close(withinMs);
     await this.coordinator?.close();
-  }
-
-  /** Shared-store work that runs on its own (fire and forget), tracked for `close()`; never rejects. */
-  private detached(work: Promise<unknown>): void {
-    const tracked: Promise<unknown> = work.catch(() => undefined).finally(() => this.background.delete(tracked));
-    this.background.add(tracked);
   }
 
   /**
@@ -393,7 +243,7 @@ export class IntrospectionCache {
    */
   rememberLocal(key: string, result: IntrospectionResult, freshUntil: number, epoch: number): void {
     const now = Date.now();
-    if (epoch !== this.evictions) return;
+    if (epoch !== this.ledger.epoch) return;
     if (!result.active) return this.local.setInactive(key, { result, until: now + this.options.negativeTtlMs }, now);
     if (freshUntil <= now) return;
     const until = Math.min(freshUntil, now + this.localTtlMs);
@@ -401,22 +251,14 @@ export class IntrospectionCache {
     this.local.setActive(key, { result, freshUntil, staleUntil: freshUntil, until, fetchedAt: now, refreshAt: Number.POSITIVE_INFINITY }, now);
   }
 
-  /**
-   * Revocation marks of locally validated JWTs (lib/jwt names them and gives them a number): kept in the
-   * shared store for `ttlMs`, beside the eviction tombstones, so every replica — including one started
-   * later — reads them before accepting a JWT it has not verified yet. Rejects when the store cannot write
-   * (the revocation did not happen: retry). No shared store: nothing to do.
-   */
+  /** `sharedState.writeMark`: a revocation mark of a locally validated JWT (see `SharedState`). */
   async writeMark(mark: string, value: number, ttlMs: number): Promise<void> {
-    if (!this.shared || ttlMs <= 0) return;
-    await this.guard!.strict('write a JWT revocation mark', () => this.tombstones!.set(`revoked:${mark}`, value, ttlMs));
+    return this.sharedState.writeMark(mark, value, ttlMs);
   }
 
-  /** The values of revocation marks (undefined where none, or for all when the store fails: it degrades, never blocks). */
+  /** `sharedState.readMarks`. */
   async readMarks(marks: readonly string[]): Promise<Array<number | undefined>> {
-    if (!this.shared) return marks.map(() => undefined);
-    const values = await this.guard!.soft('get', () => this.tombstones!.mget<number>(marks.map((mark) => `revoked:${mark}`)));
-    return marks.map((_, i) => (typeof values?.[i] === 'number' ? values[i] : undefined));
+    return this.sharedState.readMarks(marks);
   }
 
   /**
@@ -430,110 +272,4 @@ export class IntrospectionCache {
     const refreshAt = window > 0 && !endsAtExp ? freshUntil - window * this.options.ttlMs : Number.POSITIVE_INFINITY;
     return { result, freshUntil, staleUntil, until: Math.min(staleUntil, now + this.localTtlMs), fetchedAt, refreshAt };
   }
-
-  /**
-   * Index first (an entry the index cannot reach is not written), then the sealed entry, then the
-   * tombstone check; a write that may have landed after an eviction is undone and the undo broadcast.
-   */
-  private async writeShared(key: string, token: string, entry: SharedEntry, result: ActiveIntrospectionResult, ticket: WriteTicket): Promise<void> {
-    const ttl = entry.staleUntil - Date.now();
-    if (ttl <= 0 || this.closing) return;
-    if (this.coordinator && !(await this.coordinator.index(key, result, ttl))) return;
-    if (!ticket.current) return;
-    const sealed = sealEntry(entry, token, this.keyBase, key);
-    // Even a write that timed out here may land: the check below runs after it either way (one connection, in order).
-    await this.guard!.soft('set', () => this.shared!.set(key, sealed, ttl));
-    const marks = [tombstone(key), tombstone(ALL)];
-    if (this.coordinator) {
-      for (const claim of INDEXED_CLAIMS) {
-        if (typeof result[claim] === 'string') marks.push(tombstone(`${claim}:${this.claimHash(result[claim] as string)}`));
-      }
-    }
-    const found = await this.guard!.soft('get', () => this.tombstones!.mget<Tombstone>(marks));
-    if (ticket.current && found !== undefined && !found.some((mark) => this.voids(mark, ticket.startedAt, this.origin))) return;
-    // Evicted meanwhile (or unknown): take the write back, here, in the store, and on every replica that read it.
-    this.local.delete([key]);
-    await this.guard!.soft('delete', () => this.shared!.del(key));
-    await this.coordinator?.publishEviction({ keys: [key] }).catch(() => undefined);
-  }
-
-  private claimHash(value: string): string {
-    return this.coordinator ? this.coordinator.claimHash(value) : hash('sha256', this.keyBase + value, 'base64url');
-  }
-
-  /** Whether the result's subject, client, session or jti was evicted since `since` (only hashes when an eviction by claim is remembered). */
-  private claimEvictedSince(result: ActiveIntrospectionResult, since: number): boolean {
-    if (!this.local.hasMarkers) return false;
-    for (const claim of INDEXED_CLAIMS) {
-      const value = result[claim];
-      if (typeof value === 'string' && this.local.claimEvictedSince(`${claim}:${this.claimHash(value)}`, since)) return true;
-    }
-    return false;
-  }
-
-  /** Revokes the write tickets of lookups in flight for these keys (all for '*') and tells listeners (single-flight). */
-  private detach(keys: readonly string[] | '*'): void {
-    const revoke = (set: Set<WriteTicket> | undefined) => set?.forEach((ticket) => (ticket.current = false));
-    if (keys === '*') {
-      this.open.forEach(revoke);
-      this.open.clear();
-    } else {
-      for (const key of keys) {
-        revoke(this.open.get(key));
-        this.open.delete(key);
-      }
-    }
-    for (const listener of this.listeners) listener(keys);
-  }
-
-  /** Whether a tombstone is at least as new as a lookup that began at `startedAt` in process `origin`. */
-  private voids(mark: Tombstone | undefined, startedAt: number, origin: string): boolean {
-    return typeof mark?.at === 'number' && mark.at + (mark.origin === origin ? 0 : CLOCK_MARGIN_MS) >= startedAt;
-  }
-
-  private mark(at: number): Tombstone {
-    return { at, origin: this.origin };
-  }
-
-  private dropLocal(keys: readonly string[] | '*', at = Date.now()): void {
-    this.evictions++;
-    if (keys === '*') {
-      this.local.clear(at);
-      this.keys.clear();
-    } else this.local.delete(keys, at);
-    this.detach(keys);
-  }
-
-  private onRemoteEviction(eviction: Eviction): void {
-    if (eviction.keys === '*') return this.dropLocal('*');
-    const keys = [...eviction.keys];
-    const by = eviction.by;
-    if (by) {
-      this.local.markClaim(`${by.claim}:${by.hash}`, Date.now());
-      this.detach('*');
-      keys.push(...this.local.activeKeysWhere((result) => typeof result[by.claim] === 'string' && this.claimHash(result[by.claim] as string) === by.hash));
-      this.forgetKeys(keys);
-    }
-    this.dropLocal(keys);
-  }
-}
-
-/** Left in the shared store by an eviction, for as long as a lookup that started before it may still write. */
-interface Tombstone {
-  readonly at: number;
-  readonly origin: string;
-}
-
-function tombstone(key: string): string {
-  return `evicted:${key}`;
-}
-
-/** A user's `cache.store`: Keyv instances, Keyv storage adapters, or a list of them (tiers). */
-export function toKeyvList(store: unknown): Keyv[] {
-  const list = Array.isArray(store) ? store : [store];
-  return list.map((s) => (isKeyv(s) ? s : new Keyv({ store: s as never })));
-}
-
-function isKeyv(value: unknown): value is Keyv {
-  return value instanceof Keyv || (value as object)?.constructor?.name === 'Keyv';
 }

@@ -1,6 +1,6 @@
 import type { Provider } from '@nestjs/common';
-import type { IntrospectionCache } from '../cache/introspection.cache.js';
-import { INTROSPECTION_CACHE, DPOP_VERIFIER, RESOLVED_OPTIONS } from '../introspection.constants.js';
+import type { SharedState } from '../cache/shared-state.js';
+import { DPOP_VERIFIER, RESOLVED_OPTIONS, SHARED_STATE } from '../introspection.constants.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { DpopVerifier } from './dpop.verifier.js';
 
@@ -8,7 +8,7 @@ import { DpopVerifier } from './dpop.verifier.js';
 export const dpopProviders: Provider[] = [
   {
     provide: DPOP_VERIFIER,
-    useFactory: (options: ResolvedOptions, cache: IntrospectionCache | null) => (options.dpop ? new DpopVerifier(options.dpop, cache) : null),
-    inject: [RESOLVED_OPTIONS, INTROSPECTION_CACHE],
+    useFactory: (options: ResolvedOptions, state: SharedState) => (options.dpop ? new DpopVerifier(options.dpop, state) : null),
+    inject: [RESOLVED_OPTIONS, SHARED_STATE],
   },
 ];

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import type { IntrospectionCache } from '../cache/introspection.cache.js';
+import type { SharedState } from '../cache/shared-state.js';
 import type { ResolvedDpopOptions } from '../options/resolved-options.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 import { DpopNonces, DpopProofError, verifyDpopProof, type DpopRequestContext, type VerifiedDpopProof } from './dpop-proof.js';
@@ -22,7 +22,8 @@ export class DpopVerifier implements ProofVerifier {
 
   constructor(
     private readonly options: ResolvedDpopOptions,
-    private readonly cache: IntrospectionCache | null,
+    /** Makes the replay check hold across replicas (`cache.redis`): the `SHARED_STATE` port. */
+    private readonly sharedState: SharedState,
   ) {
     this.seen = new LRUCache({ max: options.replayCacheSize });
     this.replayWindowMs = (options.maxAgeSeconds + 2 * options.clockSkewSeconds) * 1000;
@@ -69,7 +70,7 @@ export class DpopVerifier implements ProofVerifier {
     if (this.seen.has(id)) return false;
     this.seen.set(id, true, { ttl: this.replayWindowMs });
     try {
-      const shared = await this.cache?.firstUseShared(id, this.replayWindowMs);
+      const shared = await this.sharedState.claimOnce(id, this.replayWindowMs);
       return shared !== false;
     } catch (error) {
       this.log.warn('dpop-replay-redis', `DPoP replay check fell back to this replica only: ${(error as Error).message}`);

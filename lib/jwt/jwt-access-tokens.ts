@@ -2,6 +2,7 @@ import { AuthorizationServerUnavailableError } from '../errors/introspection.err
 import { hash } from 'node:crypto';
 import { loadJose } from '../utils/jose.js';
 import type { IntrospectionCache } from '../cache/introspection.cache.js';
+import type { SharedState } from '../cache/shared-state.js';
 import { inactive } from '../client/introspection-response.js';
 import type {
   ActiveIntrospectionResult,
@@ -52,6 +53,8 @@ export class JwtAccessTokens implements TokenPath {
     private readonly options: ResolvedOptions,
     private readonly validator: JwtAccessTokenValidator | undefined,
     private readonly cache: IntrospectionCache | null,
+    /** Where the revocation marks reach every replica (the `SHARED_STATE` port). */
+    private readonly sharedState: SharedState,
   ) {
     this.claimSalt = `${options.cacheNamespace}\u0000jwt-claim\u0000`;
   }
@@ -91,7 +94,7 @@ export class JwtAccessTokens implements TokenPath {
       if (local.reason !== 'invalid_signature') cache?.rememberLocal(key, local, 0, epoch);
       return { result: local, source: 'jwt' };
     }
-    if (cache?.hasShared) await this.readSharedMarks(key, local);
+    if (this.sharedState.sharesMarks) await this.readSharedMarks(key, local);
     // Checked after every await: an eviction that resolved meanwhile wins.
     if (this.tokenDenied(key) || this.claimDenied(local)) return { result: inactive('revoked'), source: 'jwt' };
 
@@ -155,7 +158,7 @@ export class JwtAccessTokens implements TokenPath {
     const mark = this.claimMark(claim, value);
     this.deniedClaims.set(mark, { at, until: at + ttl });
     this.sweep();
-    await this.cache?.writeMark(mark, at, ttl);
+    await this.sharedState.writeMark(mark, at, ttl);
   }
 
   /**
@@ -174,7 +177,7 @@ export class JwtAccessTokens implements TokenPath {
     const refusedUpTo = Math.max(at, this.deniedClaims.get(mark)?.at ?? 0);
     this.deniedClaims.set(mark, { at: refusedUpTo, until: now + ttl });
     this.sweep();
-    await this.cache?.writeMark(mark, refusedUpTo, ttl);
+    await this.sharedState.writeMark(mark, refusedUpTo, ttl);
   }
 
   private keyOf(token: string): string {
@@ -190,7 +193,7 @@ export class JwtAccessTokens implements TokenPath {
   private async readSharedMarks(key: string, result: ActiveIntrospectionResult): Promise<void> {
     const claimMarks = CLAIMS.filter((claim) => typeof result[claim] === 'string').map((claim) => this.claimMark(claim, result[claim] as string));
     if (typeof result.sid !== 'string' && typeof result.sub === 'string') claimMarks.push(this.claimMark(SESSIONLESS_SUB, result.sub));
-    const [until, ...ats] = await this.cache!.readMarks([key, ...claimMarks]);
+    const [until, ...ats] = await this.sharedState.readMarks([key, ...claimMarks]);
     if (until !== undefined) this.denyLocally(key, until);
     ats.forEach((at, i) => {
       // A newer mark another replica wrote (a later eviction of the same value) replaces an older one known here.
@@ -203,7 +206,7 @@ export class JwtAccessTokens implements TokenPath {
   private async denyToken(key: string, exp: number | undefined): Promise<void> {
     const until = exp !== undefined ? (exp + this.options.clockSkewSeconds) * 1000 : Date.now() + DENY_WITHOUT_EXP_MS;
     this.denyLocally(key, until);
-    await this.cache?.writeMark(key, until, until - Date.now());
+    await this.sharedState.writeMark(key, until, until - Date.now());
   }
 
   private denyLocally(key: string, until: number): void {

@@ -1,7 +1,8 @@
 import type { Provider } from '@nestjs/common';
 import type { IntrospectionCache } from '../cache/introspection.cache.js';
 import { IntrospectionClient } from '../client/introspection.client.js';
-import { AUTHORIZATION_SERVER_KEYS, INTROSPECTION_CACHE, JWT_ACCESS_TOKENS, RESOLVED_OPTIONS, RESPONSE_OPENER } from '../introspection.constants.js';
+import { AUTHORIZATION_SERVER_KEYS, INTROSPECTION_CACHE, JWT_ACCESS_TOKENS, RESOLVED_OPTIONS, RESPONSE_OPENER, SHARED_STATE } from '../introspection.constants.js';
+import type { SharedState } from '../cache/shared-state.js';
 import type { AuthorizationServerKeys } from '../keys/authorization-server-keys.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { JwtAccessTokenValidator } from './jwt-access-token.validator.js';
@@ -27,11 +28,11 @@ export const jwtProviders: Provider[] = [
   },
   {
     provide: JWT_ACCESS_TOKENS,
-    useFactory: (options: ResolvedOptions, keys: AuthorizationServerKeys | null, cache: IntrospectionCache | null) => {
+    useFactory: (options: ResolvedOptions, keys: AuthorizationServerKeys | null, cache: IntrospectionCache | null, state: SharedState) => {
       if (options.jwt.mode === 'introspect') return null;
       const validator = keys && options.jwt.mode !== 'refuse' ? new JwtAccessTokenValidator(options, keys) : undefined;
-      return new JwtAccessTokens(options, validator, cache);
+      return new JwtAccessTokens(options, validator, cache, state);
     },
-    inject: [RESOLVED_OPTIONS, AUTHORIZATION_SERVER_KEYS, INTROSPECTION_CACHE],
+    inject: [RESOLVED_OPTIONS, AUTHORIZATION_SERVER_KEYS, INTROSPECTION_CACHE, SHARED_STATE],
   },
 ];

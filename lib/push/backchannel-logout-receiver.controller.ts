@@ -2,10 +2,10 @@ import { Controller, HttpCode, Inject, Logger, Optional, Post, Req, Res, type On
 import { HttpAdapterHost } from '@nestjs/core';
 import type { JWTPayload } from 'jose';
 import { Public } from '../decorators/public.decorator.js';
-import { AUTHORIZATION_SERVER_KEYS, INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS } from '../introspection.constants.js';
+import { AUTHORIZATION_SERVER_KEYS, INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS, SHARED_STATE } from '../introspection.constants.js';
 import { IntrospectionService } from '../introspection.service.js';
 import { IntrospectionClient } from '../client/introspection.client.js';
-import type { IntrospectionCache } from '../cache/introspection.cache.js';
+import type { SharedState } from '../cache/shared-state.js';
 import { AuthorizationServerKeys } from '../keys/authorization-server-keys.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { ResiliencePolicy } from '../resilience/resilience.policy.js';
@@ -38,7 +38,7 @@ export function createBackchannelLogoutReceiverController(route: BackchannelLogo
       @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
       private readonly introspection: IntrospectionService,
       private readonly client: IntrospectionClient,
-      @Inject(INTROSPECTION_CACHE) private readonly cache: IntrospectionCache | null,
+      @Inject(SHARED_STATE) private readonly sharedState: SharedState,
       @Inject(INTROSPECTION_TELEMETRY) private readonly telemetry: IntrospectionTelemetry,
       @Optional() @Inject(AUTHORIZATION_SERVER_KEYS) private readonly serverKeys?: AuthorizationServerKeys | null,
       @Optional() private readonly adapterHost?: HttpAdapterHost,
@@ -77,7 +77,7 @@ export function createBackchannelLogoutReceiverController(route: BackchannelLogo
         },
         async () => resolver,
       );
-      this.replay = new ReplayGuard('bcl', (config.maxAgeSeconds + 2 * this.options.clockSkewSeconds) * 1000, this.cache, retryAfter);
+      this.replay = new ReplayGuard('bcl', (config.maxAgeSeconds + 2 * this.options.clockSkewSeconds) * 1000, this.sharedState, retryAfter);
     }
 
     @Post()

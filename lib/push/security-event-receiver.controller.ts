@@ -2,10 +2,10 @@ import { Controller, HttpCode, Inject, Logger, Optional, Post, Req, Res, type On
 import { HttpAdapterHost } from '@nestjs/core';
 import type { JWTPayload } from 'jose';
 import { Public } from '../decorators/public.decorator.js';
-import { INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS } from '../introspection.constants.js';
+import { INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS, SHARED_STATE } from '../introspection.constants.js';
 import { IntrospectionService } from '../introspection.service.js';
 import { IntrospectionClient } from '../client/introspection.client.js';
-import type { IntrospectionCache } from '../cache/introspection.cache.js';
+import type { SharedState } from '../cache/shared-state.js';
 import { AuthorizationServerKeys } from '../keys/authorization-server-keys.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { ResiliencePolicy } from '../resilience/resilience.policy.js';
@@ -77,7 +77,7 @@ export function createSecurityEventReceiverController(route: SecurityEventReceiv
       @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
       private readonly introspection: IntrospectionService,
       private readonly client: IntrospectionClient,
-      @Inject(INTROSPECTION_CACHE) private readonly cache: IntrospectionCache | null,
+      @Inject(SHARED_STATE) private readonly sharedState: SharedState,
       @Inject(INTROSPECTION_TELEMETRY) private readonly telemetry: IntrospectionTelemetry,
       @Optional() private readonly adapterHost?: HttpAdapterHost,
     ) {}
@@ -118,7 +118,7 @@ export function createSecurityEventReceiverController(route: SecurityEventReceiv
         },
         keys,
       );
-      this.replay = new ReplayGuard('ssf', (config.maxAgeSeconds + 2 * this.options.clockSkewSeconds) * 1000, this.cache, retryAfter);
+      this.replay = new ReplayGuard('ssf', (config.maxAgeSeconds + 2 * this.options.clockSkewSeconds) * 1000, this.sharedState, retryAfter);
       registerSecurityEventParser(this.adapterHost, config.maxBodyBytes);
     }
 

@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import type { CryptoKey, FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters, JWTPayload } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { IntrospectionCache } from '../cache/introspection.cache.js';
+import type { SharedState } from '../cache/shared-state.js';
 import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
 import { verifyWithKeys } from '../keys/authorization-server-keys.js';
 import { jose, joseCode, loadJose } from '../utils/jose.js';
@@ -166,7 +166,7 @@ export class ReplayGuard {
   constructor(
     private readonly kind: string,
     private readonly windowMs: number,
-    private readonly cache: IntrospectionCache | null,
+    private readonly sharedState: SharedState,
     private readonly retryAfterSeconds: number,
     maxRemembered = 100_000,
   ) {
@@ -197,7 +197,7 @@ export class ReplayGuard {
   /** The token was acted on: its shared record lasts the whole window. Resolves false when Redis could not record it (a replay may then act once more). */
   async complete(id: string): Promise<boolean> {
     try {
-      await this.cache?.recordShared(id, DONE, this.windowMs, this.kind);
+      await this.sharedState.record(id, DONE, this.windowMs, this.kind);
       return true;
     } catch {
       return false;
@@ -207,17 +207,16 @@ export class ReplayGuard {
   /** Forgets the id (best effort): the token was not acted on. */
   async release(id: string): Promise<void> {
     this.seen.delete(id);
-    await this.cache?.releaseShared(id, this.kind).catch(() => undefined);
+    await this.sharedState.release(id, this.kind).catch(() => undefined);
   }
 
   private async claimShared(id: string): Promise<void> {
-    if (!this.cache) return;
     const deadline = Date.now() + this.pendingMs;
     try {
       for (;;) {
-        const first = await this.cache.firstUseShared(id, this.pendingMs, this.kind, PENDING);
+        const first = await this.sharedState.claimOnce(id, this.pendingMs, this.kind, PENDING);
         if (first !== false) return; // true: ours; undefined: no shared store
-        const state = await this.cache.recordedShared(id, this.kind);
+        const state = await this.sharedState.recorded(id, this.kind);
         if (state !== null && state !== PENDING) throw replayed();
         if (Date.now() >= deadline) {
           throw new PushUnavailable('The same token is being processed by another replica; retry later.', this.retryAfterSeconds);
