@@ -1,24 +1,19 @@
-import type { IntrospectionModuleOptions } from '../interfaces/introspection-module-options.interface.js';
+import type { CoreIntrospectionOptions } from '../options/core-options.interface.js';
+import type { NumberReader } from '../options/option-readers.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
+import type { JwtModuleOptions } from './jwt-options.interface.js';
 
 const MODES = ['introspect', 'local', 'local-then-introspect', 'refuse'] as const;
 /** Asymmetric JWS algorithms jose verifies. HMAC is never accepted: the keys are public. */
 const ASYMMETRIC = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']);
 const DEFAULT_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 
-type NumberReader = (
-  name: string,
-  value: unknown,
-  fallback: number,
-  rule: { min: number; max: number; unit: string; integer?: boolean },
-) => number;
-
 /**
  * The `jwt` and `signedIntrospection` options (RFC 9068 / RFC 9701): validated at start-up, each problem
  * with what to change. Local validation needs what RFC 9068 §4 needs: the issuer, this API's audience and the keys.
  */
 export function resolveJwtOptions(
-  o: Partial<IntrospectionModuleOptions>,
+  o: Partial<Pick<CoreIntrospectionOptions, 'issuer' | 'expectedIssuer'>> & JwtModuleOptions,
   audience: readonly string[] | undefined,
   allowInsecureRequests: boolean,
   problems: string[],
