@@ -1,5 +1,5 @@
 import type { JSONWebKeySet } from 'jose';
-import { checkAlgorithms } from '../jwt/resolve-jwt-options.js';
+import { checkAlgorithms } from '../keys/jws-algorithms.js';
 import type { CoreIntrospectionOptions } from '../options/core-options.interface.js';
 import type { NumberReader } from '../options/option-readers.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
