@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { IntrospectionModuleOptions } from '../interfaces/introspection-module-options.interface.js';
+import type { NumberReader } from '../options/option-readers.js';
+import type { ResolvedTokenSourceOptions } from '../options/resolve-token-sources.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
+import type { DpopModuleOptions } from './dpop-options.interface.js';
 
 /** Asymmetric algorithms jose verifies; proofs never use `none` or HMAC (RFC 9449 §4.2). */
 const ASYMMETRIC = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']);
@@ -8,11 +10,9 @@ const DEFAULT_ALGORITHMS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA', 'Ed2551
 /** An RFC 9110 field name. */
 const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-type NumberReader = (name: string, value: unknown, fallback: number, rule: { min: number; max: number; unit: string; integer?: boolean }) => number;
-
 /** The `dpop` and `mtls` options (RFC 9449, RFC 8705), validated at start-up, each problem with what to change. */
 export function resolveSenderConstraintOptions(
-  o: Partial<IntrospectionModuleOptions>,
+  o: DpopModuleOptions,
   problems: string[],
   num: NumberReader,
 ): Pick<ResolvedOptions, 'dpop' | 'mtls'> {
@@ -71,4 +71,35 @@ export function resolveSenderConstraintOptions(
       trustForwardedHeaders: d.trustForwardedHeaders === true,
     },
   };
+}
+
+/**
+ * DPoP against the core options it depends on, once every resolver has run: the origin a proof names, and the
+ * token sources (a DPoP token travels only in the Authorization header).
+ */
+export function checkDpopDelivery(
+  o: DpopModuleOptions,
+  senderConstraints: Pick<ResolvedOptions, 'dpop'>,
+  tokenSourceOptions: Pick<ResolvedTokenSourceOptions, 'tokenSources'>,
+  problems: string[],
+  warnings: string[],
+): void {
+  if (senderConstraints.dpop && typeof o.dpop === 'object' && !senderConstraints.dpop.externalOrigin && !senderConstraints.dpop.trustForwardedHeaders) {
+    warnings.push(
+      'DPoP is configured without `dpop.externalOrigin`: the origin a proof must name (`htu`) is taken from the request\'s Host header, ' +
+        'which the client chooses — a proof made for another resource server that accepts the same token could be replayed here. ' +
+        "Set `dpop.externalOrigin` to this API's public origin (e.g. 'https://api.example.com').",
+    );
+  }
+
+  // DPoP tokens travel only as `Authorization: DPoP <token>` (RFC 9449 §7.1); other sources are read as bearer tokens.
+  if (senderConstraints.dpop && typeof o.dpop === 'object' && o.dpop !== null && tokenSourceOptions.tokenSources &&
+      !tokenSourceOptions.tokenSources.some((source) => source.in === 'authorization')) {
+    const fix = "add { in: 'header' } (the Authorization header) to `tokenSources`";
+    if (senderConstraints.dpop.required) {
+      problems.push(`\`dpop.required\` is set but \`tokenSources\` leaves out the Authorization header, the only place a DPoP token can be sent (RFC 9449 §7.1): every request would be refused. ${fix}, or drop \`dpop.required\`.`);
+    } else {
+      warnings.push(`DPoP is configured but \`tokenSources\` leaves out the Authorization header, the only place a DPoP token can be sent (RFC 9449 §7.1): DPoP clients cannot call this API. ${fix}, or set \`dpop: false\`.`);
+    }
+  }
 }

@@ -1,24 +1,17 @@
-import type { IntrospectionModuleOptions } from '../interfaces/introspection-module-options.interface.js';
+import { checkAlgorithms } from '../keys/jws-algorithms.js';
+import type { CoreIntrospectionOptions } from '../options/core-options.interface.js';
+import type { NumberReader } from '../options/option-readers.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
+import type { JwtModuleOptions } from './jwt-options.interface.js';
 
 const MODES = ['introspect', 'local', 'local-then-introspect', 'refuse'] as const;
-/** Asymmetric JWS algorithms jose verifies. HMAC is never accepted: the keys are public. */
-const ASYMMETRIC = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']);
-const DEFAULT_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
-
-type NumberReader = (
-  name: string,
-  value: unknown,
-  fallback: number,
-  rule: { min: number; max: number; unit: string; integer?: boolean },
-) => number;
 
 /**
  * The `jwt` and `signedIntrospection` options (RFC 9068 / RFC 9701): validated at start-up, each problem
  * with what to change. Local validation needs what RFC 9068 §4 needs: the issuer, this API's audience and the keys.
  */
 export function resolveJwtOptions(
-  o: Partial<IntrospectionModuleOptions>,
+  o: Partial<Pick<CoreIntrospectionOptions, 'issuer' | 'expectedIssuer'>> & JwtModuleOptions,
   audience: readonly string[] | undefined,
   allowInsecureRequests: boolean,
   problems: string[],
@@ -114,18 +107,4 @@ export function resolveJwtOptions(
     keys,
     signedIntrospection,
   };
-}
-
-export function checkAlgorithms(name: string, value: unknown, problems: string[]): string[] {
-  if (value === undefined) return DEFAULT_ALGORITHMS;
-  if (!Array.isArray(value) || value.length === 0 || value.some((a) => typeof a !== 'string')) {
-    problems.push(`\`${name}\` must be a non-empty list of JWS algorithm names, e.g. ['RS256', 'ES256'].`);
-    return DEFAULT_ALGORITHMS;
-  }
-  for (const alg of value as string[]) {
-    if (alg.toLowerCase() === 'none') problems.push(`\`${name}\` lists 'none': unsigned tokens are never accepted. Remove it.`);
-    else if (/^HS/i.test(alg)) problems.push(`\`${name}\` lists '${alg}': HMAC needs a shared secret, and the keys of an authorization server are public. Remove it.`);
-    else if (!ASYMMETRIC.has(alg)) problems.push(`\`${name}\` lists '${alg}', which is not an asymmetric JWS algorithm: use ${[...ASYMMETRIC].join(', ')}.`);
-  }
-  return value as string[];
 }

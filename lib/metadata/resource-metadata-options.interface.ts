@@ -51,3 +51,14 @@ export interface ProtectedResourceMetadataOptions {
   /** `Cache-Control: public, max-age=<this>` on the metadata response, seconds. Default 3,600. */
   cacheMaxAgeSeconds?: number;
 }
+
+/** The RFC 9728 metadata capability's slice of `IntrospectionModuleOptions`. */
+export interface MetadataModuleOptions {
+  /**
+   * RFC 9728 protected-resource metadata, one entry per protected resource of this app (an MCP server
+   * needs it). Published at `/.well-known/oauth-protected-resource<path of the resource>` on the HTTP
+   * server's root (a global prefix does not apply), referenced by every
+   * challenge (`resource_metadata="…"`), and the default `audience`. Default: off.
+   */
+  resourceMetadata?: ProtectedResourceMetadataOptions | ProtectedResourceMetadataOptions[];
+}

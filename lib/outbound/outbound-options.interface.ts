@@ -44,3 +44,12 @@ export interface OutboundBackendOptions {
    */
   retryNonIdempotent?: boolean;
 }
+
+/** The outbound-token capability's slice of `IntrospectionModuleOptions`. */
+export interface OutboundModuleOptions {
+  /**
+   * Backends this API calls with an access token of its own (client-credentials grant), by name:
+   * `OutboundTokenService.fetch(name, url)` / `getToken(name)`. Default: none.
+   */
+  outbound?: Record<string, OutboundBackendOptions>;
+}

@@ -40,3 +40,13 @@ export interface PhantomTokenOptions {
    */
   rotationOverlapSeconds?: number;
 }
+
+/** The phantom-token capability's slice of `IntrospectionModuleOptions`. */
+export interface PhantomModuleOptions {
+  /**
+   * Phantom tokens: short-lived JWTs minted from each accepted token for internal services
+   * (`@PhantomToken()`, `PhantomTokenService`); publish their keys with the module extra `phantomJwksPath`.
+   * Default: off.
+   */
+  phantom?: PhantomTokenOptions;
+}

@@ -72,3 +72,22 @@ export interface BackchannelLogoutOptions {
   /** Longest `logout_token` accepted, characters; longer is 400 `invalid_request`. Default 16,384. */
   maxTokenLength?: number;
 }
+
+/** The push capability's slice of `IntrospectionModuleOptions`: the revocation webhook and the push receivers. */
+export interface PushModuleOptions {
+  /**
+   * Secret that callers of the revocation webhook (module extra `revocationWebhook: { path }`) send as
+   * `Authorization: Bearer <secret>`. At least 16 characters. Never logged.
+   */
+  revocationWebhookSecret?: string;
+  /**
+   * The OpenID Shared Signals transmitter (RFC 8935 push of CAEP events) whose SETs the receiver at the
+   * module extra `securityEventReceiver: { path }` verifies. Default: none (the receiver refuses to start without it).
+   */
+  securityEvents?: SecurityEventsOptions;
+  /**
+   * OpenID Connect Back-Channel Logout 1.0 logout tokens, received at the module extra
+   * `backchannelLogoutReceiver: { path }`. `{}` takes every default. Default: none.
+   */
+  backchannelLogout?: BackchannelLogoutOptions;
+}

@@ -1,18 +1,31 @@
 import type { JSONWebKeySet } from 'jose';
-import type { IntrospectionModuleOptions } from '../interfaces/introspection-module-options.interface.js';
-import { checkAlgorithms } from '../jwt/resolve-jwt-options.js';
+import { checkAlgorithms } from '../keys/jws-algorithms.js';
+import type { CoreIntrospectionOptions } from '../options/core-options.interface.js';
+import type { NumberReader } from '../options/option-readers.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
+import type { PushModuleOptions } from './push-options.interface.js';
 
-type NumberReader = (
-  name: string,
-  value: unknown,
-  fallback: number,
-  rule: { min: number; max: number; unit: string; integer?: boolean },
-) => number;
+/**
+ * What the push resolvers read: their slice, the core's issuer and client, and the `jwt` key settings they
+ * default to (named structurally, so push does not depend on jwt/).
+ */
+type PushOptionsInput = Partial<Pick<CoreIntrospectionOptions, 'issuer' | 'expectedIssuer' | 'introspectionEndpoint' | 'clientId'>> &
+  PushModuleOptions & { readonly jwt?: { readonly issuer?: string; readonly jwksUri?: string } };
+
+/** The revocation webhook's secret (`revocationWebhookSecret`). */
+export function resolveRevocationWebhookOptions(
+  o: Pick<PushModuleOptions, 'revocationWebhookSecret'>,
+  problems: string[],
+): Pick<ResolvedOptions, 'revocationWebhookSecret'> {
+  if (o.revocationWebhookSecret !== undefined && (typeof o.revocationWebhookSecret !== 'string' || o.revocationWebhookSecret.length < 16)) {
+    problems.push('`revocationWebhookSecret` must be a string of at least 16 characters (generate a random one).');
+  }
+  return { revocationWebhookSecret: o.revocationWebhookSecret };
+}
 
 /** The push receivers' options (`securityEvents`, `backchannelLogout`), validated at start-up. */
 export function resolvePushOptions(
-  o: Partial<IntrospectionModuleOptions>,
+  o: PushOptionsInput,
   allowInsecureRequests: boolean,
   problems: string[],
   num: NumberReader,
