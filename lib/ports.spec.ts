@@ -43,7 +43,7 @@ describe('TokenPath: tokens a capability handles take its path, and evictions re
   const revoked: string[] = [];
   const path: TokenPath = {
     handles: (token) => token.startsWith('path.'),
-    resolve: async () => ({ result: active, source: 'local' }),
+    resolve: async () => ({ result: active, source: 'jwt' }),
     signedClaims: async () => undefined,
     revoke: async (token) => (revoked.push(`token:${token}`), true),
     revokeBy: async (claim, value) => void revoked.push(`${claim}:${value}`),
