@@ -5,7 +5,7 @@ import { describeWithRedis, TestRedis } from './support/redis-server.js';
 
 
 /**
- * ATTACK (found behind "Jest did not exit one second after the test run" of test/revalidation.e2e-spec.ts):
+ * ATTACK (found behind "Jest did not exit one second after the test run" of test/cache/revalidation.e2e-spec.ts):
  * shared-store writes are fire-and-forget (`void this.writeShared(...)` in IntrospectionCache.storeActive, and
  * background lookups that "finish on their own" after stop()). One still running when the application shuts
  * down calls `shared.set()` after `RedisCoordinator.close()`: @keyv/redis `getClient()` reconnects a closed client
