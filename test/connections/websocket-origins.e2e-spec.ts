@@ -7,7 +7,7 @@ import { Public, TokenGuard } from '../../lib/index.js';
 import { unguardedMessageHandlers } from '../../lib/guard/message-handler.audit.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
 import { resolveOptionsForTests } from '../support/token-sources.js';
-import { open, startWsApp } from '../attack17b-ws-support.js';
+import { open, startWsApp } from '../support/websocket.js';
 
 /** `websocket.allowedOrigins` (cross-site WebSocket hijacking), over both adapters, with a real ws client. */
 describe.each(['express', 'fastify'] as const)('WebSocket origins (%s)', (adapter) => {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 describe('suites that need a server binary this machine lacks', () => {
   let bin: string;
   const jest = (env: Record<string, string>) =>
-    spawnSync(process.execPath, ['--experimental-vm-modules', '--disable-warning=ExperimentalWarning', 'node_modules/jest/bin/jest.js', 'test/attack-purge-large.spec.ts'], {
+    spawnSync(process.execPath, ['--experimental-vm-modules', '--disable-warning=ExperimentalWarning', 'node_modules/jest/bin/jest.js', 'test/cache/adversarial/purge-many-entries.spec.ts'], {
       cwd: process.cwd(),
       encoding: 'utf8',
       timeout: 120_000,

@@ -11,7 +11,7 @@ const AUDIENCE = 'urn:jwt:orders';
 
 /**
  * Back-channel logout (sub + sid) vs JWT access tokens without `sid` (oidc-provider's): the logged-out user's
- * sessionless JWTs issued up to the logout are refused (see test/attack16a-bcl-jwt.spec.ts) — and no more than that:
+ * sessionless JWTs issued up to the logout are refused (see test/push/adversarial/backchannel-logout-jwt.spec.ts) — and no more than that:
  * another user's JWTs, and the same user's JWTs issued after the logout, keep passing.
  */
 describe.each(ADAPTERS)('back-channel logout reaches sessionless JWTs, and only those (%s)', (adapter: AdapterName) => {
