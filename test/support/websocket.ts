@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { authenticateWebSockets, Introspected, IntrospectionModule, Public, Scopes, type IntrospectionModuleOptions } from '../../lib/index.js';
 import { quietLogger } from './engine.js';
 
-/** Review 17b: helpers shared by the attack17b-ws-* specs. */
+/** Helpers shared by the WebSocket suites (connections/adversarial/, from review 17b, and connections/websocket-origins.e2e-spec.ts). */
 @WebSocketGateway({ path: '/ws' })
 export class AttackGateway {
   connections = 0;

@@ -1,3 +1,4 @@
+// Adversarial review of step-up, roles, claims and resource identifiers (round 17a; was attack17a-authorization).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, type INestApplication } from '@nestjs/common';
 import { IntrospectionConfigurationError, Public, RequireAuthentication, RequireClaims, RoleMappers, Roles } from '../../../lib/index.js';

@@ -1,3 +1,4 @@
+// Adversarial review of evictions by claim and purges (round 10; was attack-evict-claims).
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { Keyv } from 'keyv';
 import type { IntrospectionModuleOptions } from '../../../lib/index.js';

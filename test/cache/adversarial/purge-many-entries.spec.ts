@@ -1,3 +1,4 @@
+// Adversarial review of the eviction API's purge() on a large Redis namespace (round 10; was attack-purge-large).
 import { afterAll, expect, it } from '@jest/globals';
 import type { IntrospectionModuleOptions } from '../../../lib/index.js';
 import { CLIENTS } from '../../support/authorization-server.js';

@@ -1,3 +1,4 @@
+// Adversarial review of the background re-check budget (round 16b; was attack16b-recheck-starvation).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, type INestApplication } from '@nestjs/common';
 import { Recheck, Scopes } from '../../../lib/index.js';

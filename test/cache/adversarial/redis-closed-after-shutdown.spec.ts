@@ -1,3 +1,4 @@
+// Adversarial review of Redis connections at shutdown (round 16b; was attack16b-shutdown-reconnect).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CLIENTS, EmbeddedAuthorizationServer } from '../../../sample/embedded-authorization-server.js';
 import { createEngine, sleep } from '../../support/engine.js';

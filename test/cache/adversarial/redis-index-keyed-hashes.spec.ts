@@ -1,3 +1,4 @@
+// Adversarial review of what Redis reveals about who is logged in (round 10; was attack-redis-index-dictionary).
 import { afterAll, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import type { IntrospectionModuleOptions } from '../../../lib/index.js';

@@ -1,3 +1,4 @@
+// Adversarial review of eviction tombstones across replicas (round 10; was attack-tombstone-window).
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { IntrospectionModuleOptions } from '../../../lib/index.js';

@@ -1,3 +1,4 @@
+// Adversarial review of the WebSocket authenticator (round 17b; was attack17b-ws-fairness).
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';

@@ -1,3 +1,4 @@
+// Adversarial review of hybrid apps and microservices (round 17b; was attack17b-hybrid).
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Module, type INestApplication } from '@nestjs/common';

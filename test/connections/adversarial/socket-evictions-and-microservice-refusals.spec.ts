@@ -1,3 +1,4 @@
+// Adversarial review of the WebSocket and microservice authenticator: defences that held (round 17b; was attack17b-defences).
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Module, type INestApplication } from '@nestjs/common';

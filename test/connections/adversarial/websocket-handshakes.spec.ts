@@ -1,3 +1,4 @@
+// Adversarial review of the WebSocket authenticator (round 17b; was attack17b-ws-misc).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { IntrospectionService } from '../../../lib/index.js';

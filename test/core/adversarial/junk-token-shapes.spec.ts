@@ -1,3 +1,4 @@
+// Adversarial review of junk token shapes sent to the authorization server (round 11; was attack11-junk-shapes).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AuthorizationServerUnavailableError, type IntrospectionModuleOptions, type IntrospectionService } from '../../../lib/index.js';
 import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';

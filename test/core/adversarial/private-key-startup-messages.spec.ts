@@ -1,3 +1,4 @@
+// Adversarial review of private_key_jwt keys at start-up (round 11; was attack11-private-key).
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { checkPrivateKey } from '../../../lib/client/private-key-check.js';

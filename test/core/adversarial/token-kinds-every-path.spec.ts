@@ -1,3 +1,4 @@
+// Adversarial review of token kinds in introspection answers (round 10; was attack-token-kinds).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { IntrospectionModuleOptions } from '../../../lib/index.js';
 import { CLIENTS } from '../../support/authorization-server.js';

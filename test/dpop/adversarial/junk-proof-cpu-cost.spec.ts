@@ -1,3 +1,4 @@
+// Adversarial review of DPoP proof verification cost (round 14; was attack14-cost).
 import { describe, expect, it } from '@jest/globals';
 import { createHash, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { proofKeyCacheSize, verifyDpopProof } from '../../../lib/dpop/dpop-proof.js';

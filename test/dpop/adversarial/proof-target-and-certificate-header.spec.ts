@@ -1,3 +1,4 @@
+// Adversarial review of DPoP htu and mTLS certificate headers over HTTP (round 14; was attack14-http).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';

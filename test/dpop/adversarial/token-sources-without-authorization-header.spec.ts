@@ -1,3 +1,4 @@
+// Adversarial review of token sources vs. DPoP at start-up (round 17b; was attack17b-startup).
 import { describe, expect, it } from '@jest/globals';
 import { resolveOptionsForTests } from '../../support/token-sources.js';
 

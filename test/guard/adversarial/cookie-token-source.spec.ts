@@ -1,3 +1,4 @@
+// Adversarial review of the cookie token source (round 17b; was attack17b-cookie).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { ADAPTERS, startApp } from '../../support/app.js';

@@ -1,3 +1,4 @@
+// Adversarial review of event hooks (round 11; was attack11-hooks).
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { IntrospectionModuleOptions } from '../../../lib/index.js';
 import { behave, FaultyServer } from '../../support/faulty-server.js';

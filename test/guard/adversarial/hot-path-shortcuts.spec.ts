@@ -1,3 +1,4 @@
+// Adversarial review of the guard's hot-path shortcuts (round 18b; was attack18b-hotpath).
 /**
  * Attacks on the hot-path cuts of issue 18 (one request slot, the duplicate-Authorization scan without
  * toLowerCase, the clock read only for step-up, one clock read per hit, the binding check skipped for plain

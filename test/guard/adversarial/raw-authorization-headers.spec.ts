@@ -1,3 +1,4 @@
+// Adversarial review of the RFC 6750 header handling (round 11; was attack11-rfc6750-raw).
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';

@@ -1,3 +1,4 @@
+// Adversarial review of local JWT validation with an unusable published key (round 13; was attack13-broken-keys).
 import { describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { ADAPTERS, call, OrdersController, startApp } from '../../support/app.js';

@@ -1,3 +1,4 @@
+// Adversarial review of local JWT validation against classic forgeries (round 13; was attack13-classic).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { createPrivateKey, sign as nodeSign } from 'node:crypto';

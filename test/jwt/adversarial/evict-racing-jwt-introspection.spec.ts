@@ -1,3 +1,4 @@
+// Adversarial review of evict() racing a JWT's introspection (round 13; was attack13-evict-race).
 import { describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { IntrospectionService } from '../../../lib/index.js';

@@ -1,3 +1,4 @@
+// Adversarial review of evict() against re-spelled JWS signatures (round 13; was attack13-evict-variant).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { IntrospectionService, type IntrospectionModuleOptions } from '../../../lib/index.js';

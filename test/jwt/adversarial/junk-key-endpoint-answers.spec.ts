@@ -1,3 +1,4 @@
+// Adversarial review of the key endpoint's answers (round 13; was attack13-jwks-junk).
 import { describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { ADAPTERS, call, OrdersController, startApp } from '../../support/app.js';

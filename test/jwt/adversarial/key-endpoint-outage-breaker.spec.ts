@@ -1,3 +1,4 @@
+// Adversarial review of a key-endpoint outage and the shared breaker (round 13; was attack13-keys-breaker).
 import { describe, expect, it } from '@jest/globals';
 import { IntrospectionService } from '../../../lib/index.js';
 import { ADAPTERS, call, OrdersController, startApp } from '../../support/app.js';

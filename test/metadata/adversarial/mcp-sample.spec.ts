@@ -1,3 +1,4 @@
+// Adversarial review of the MCP sample (round 17a; was attack17a-mcp).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';

@@ -1,3 +1,4 @@
+// Adversarial review of the RFC 9728 metadata routes (round 17a; was attack17a-metadata).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';

@@ -1,3 +1,4 @@
+// Adversarial review of attachOutboundToken() (round 15b; was attack15b-axios).
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { inspect } from 'node:util';
 import { Readable } from 'node:stream';

@@ -1,3 +1,4 @@
+// Adversarial review of outbound tokens (round 15; was attack15-outbound).
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { resolveOptions } from '../../../lib/options/resolve-options.js';
 import { OutboundTokenService } from '../../../lib/outbound/outbound-token.service.js';

@@ -1,3 +1,4 @@
+// Adversarial review of phantom tokens across replicas (round 15; was attack15-phantom-redis).
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { decodeJwt } from 'jose';

@@ -1,3 +1,4 @@
+// Adversarial review of phantom tokens (round 15; was attack15-phantom).
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { generateKeyPairSync } from 'node:crypto';
 import { Controller, Get } from '@nestjs/common';

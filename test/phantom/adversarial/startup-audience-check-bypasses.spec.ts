@@ -1,3 +1,4 @@
+// Adversarial review of the phantom start-up check (round 15b; was attack15b-phantom-startup).
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { Controller, Get, Module, type DynamicModule, type INestApplication } from '@nestjs/common';

@@ -1,3 +1,4 @@
+// Adversarial review of back-channel logout and local JWTs (round 16a; was attack16a-bcl-jwt).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';

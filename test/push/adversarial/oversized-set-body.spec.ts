@@ -1,3 +1,4 @@
+// Adversarial review of the push receivers' body limit (round 16a; was attack16a-halfread).
 import { describe, expect, it } from '@jest/globals';
 import { connect } from 'node:net';
 import { IntrospectionModule } from '../../../lib/index.js';

@@ -1,3 +1,4 @@
+// Adversarial review of the Shared Signals receiver (round 16a; was attack16a-ssf).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

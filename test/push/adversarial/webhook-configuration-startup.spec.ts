@@ -1,3 +1,4 @@
+// Adversarial review of revocation webhook configurations (round 10; was attack-webhook-config).
 import { describe, expect, it } from '@jest/globals';
 import { IntrospectionModule } from '../../../lib/index.js';
 import { startApp } from '../../support/app.js';

@@ -1,3 +1,4 @@
+// Adversarial review of the breaker and the overall deadline (round 11; was attack11-breaker-deadline).
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { AuthorizationServerUnavailableError, type IntrospectionModuleOptions, type IntrospectionService } from '../../../lib/index.js';
 import { behave, FaultyServer } from '../../support/faulty-server.js';

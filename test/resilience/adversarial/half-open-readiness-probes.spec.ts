@@ -1,3 +1,4 @@
+// Adversarial review of readiness probes in the half-open state (round 11; was attack11-probe-halfopen).
 import { afterEach, describe, expect, it } from '@jest/globals';
 import {
   AuthorizationServerUnavailableError,

@@ -1,3 +1,4 @@
+// Adversarial review of junk floods against a rate-limited authorization server (round 11; was attack11-as-rate-limit).
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';

@@ -1,3 +1,4 @@
+// Adversarial review of the weighted breaker and stale keep-alive resets (round 18; was attack18-keepalive-reset).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { AuthorizationServerUnavailableError, type IntrospectionModuleOptions, type IntrospectionService } from '../../../lib/index.js';
 import { CLIENTS, EmbeddedAuthorizationServer } from '../../../sample/embedded-authorization-server.js';
