@@ -56,7 +56,7 @@ class OpsController {
   }
 }
 
-describe.each(ADAPTERS)('attack 17a: step-up, roles and claims over %s (real oidc-provider)', (adapter) => {
+describe.each(ADAPTERS)('step-up, roles and claims against crafted claims and routes over %s (real oidc-provider)', (adapter) => {
   let as: TestAuthorizationServer;
   let app: INestApplication;
   let url: string;
@@ -78,7 +78,7 @@ describe.each(ADAPTERS)('attack 17a: step-up, roles and claims over %s (real oid
     await as?.stop();
   });
 
-  it('DEFENCE: a cached result is re-judged against the clock: max_age passes, then fails as time passes, without an AS call', async () => {
+  it('a cached result is re-judged against the clock: max_age passes, then fails as time passes, without an AS call', async () => {
     const t = await token({ auth_time: now() });
     expect((await get('/fresh', t)).status).toBe(200);
     as.resetCounters();
@@ -90,20 +90,20 @@ describe.each(ADAPTERS)('attack 17a: step-up, roles and claims over %s (real oid
     expect(as.introspectionRequests).toBe(0);
   });
 
-  it('DEFENCE: auth_time in milliseconds, far future, 0, negative, a numeric string: all 401', async () => {
+  it('auth_time in milliseconds, far future, 0, negative, a numeric string: all 401', async () => {
     for (const authTime of [Date.now(), now() + 86_400, 0, -1, String(now())]) {
       expect({ authTime, status: (await get('/fresh/zero', await token({ auth_time: authTime }))).status }).toEqual({ authTime, status: 401 });
     }
     expect((await get('/fresh', await token({ auth_time: now() }))).status).toBe(200);
   });
 
-  it('DEFENCE: acr of another case, with whitespace, as an array holding the value, as an object: 401', async () => {
+  it('acr of another case, with whitespace, as an array holding the value, as an object: 401', async () => {
     for (const acr of ['GOLD', 'gold ', ' gold', ['gold', 'junk'], ['gold'], { gold: true }, 1]) {
       expect({ acr, status: (await get('/fresh/gold', await token({ acr }))).status }).toEqual({ acr, status: 401 });
     }
   });
 
-  it('DEFENCE: class + handler merging narrows (acr ∩, roles ∪, claims): nothing empty opens the route', async () => {
+  it('class + handler merging narrows (acr ∩, roles ∪, claims): nothing empty opens the route', async () => {
     const good = { roles: ['ops'], acr: 'silver', auth_time: now(), tenant: 'acme' };
     expect((await get('/ops', await token(good))).status).toBe(200);
     expect((await get('/ops', await token({ ...good, acr: 'gold' }))).status).toBe(401); // class allows gold, handler does not
@@ -113,32 +113,32 @@ describe.each(ADAPTERS)('attack 17a: step-up, roles and claims over %s (real oid
     expect((await get('/ops', await token({ ...good, auth_time: now() - 700 }))).status).toBe(401);
   });
 
-  it('DEFENCE: a Keycloak client id with dots is a literal key, not a path', async () => {
+  it('a Keycloak client id with dots is a literal key, not a path', async () => {
     const base = { acr: 'silver', auth_time: now(), tenant: 'acme' };
     expect((await get('/ops', await token({ ...base, resource_access: { 'my.app': { roles: ['ops'] } } }))).status).toBe(200);
     expect((await get('/ops', await token({ ...base, resource_access: { my: { app: { roles: ['ops'] } } } }))).status).toBe(403);
   });
 
-  it('DEFENCE: @Public() beside the handler\'s own @Roles stays protected; NOTE: handler @Public() opens it despite class @Roles (documented)', async () => {
+  it('@Public() beside the handler\'s own @Roles stays protected; a handler’s @Public() opens it despite class @Roles (documented)', async () => {
     expect((await get('/ops/both')).status).toBe(401);
     expect((await get('/ops/health')).status).toBe(200);
   });
 
-  it('DEFENCE: the challenge\'s resource_metadata comes from configuration, never from Host / X-Forwarded-Host', async () => {
+  it('the challenge\'s resource_metadata comes from configuration, never from Host / X-Forwarded-Host', async () => {
     const res = await get('/fresh/gold', undefined, { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' });
     expect(res.headers.get('www-authenticate')).toContain('resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"');
     expect(res.headers.get('www-authenticate')).not.toContain('evil');
   });
 });
 
-describe('attack 17a: careless resource identifiers', () => {
+describe('careless resource identifiers', () => {
   const base = { issuer: 'https://as.example.com', clientId: 'api', clientSecret: 's3cret' };
   // ATTACK: `new URL()` strips tabs, newlines and surrounding spaces, but the raw string is kept as the published
   // `resource` and as the default audience. A RESOURCE env var with a trailing newline (a mounted secret or
   // `$(cat file)`) starts fine, then no token ever matches (every call 401) and clients are told a resource with
   // a newline in it.
   it.each(['https://api.example.com/mcp\n', ' https://api.example.com/mcp', 'https://api.exa\tmple.com/mcp'])(
-    'ATTACK: resource %j is refused at start-up or normalized',
+    'resource %j is refused at start-up or normalized',
     (resource) => {
       let resolved;
       try {

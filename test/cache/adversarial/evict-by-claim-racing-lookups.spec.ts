@@ -13,7 +13,7 @@ import { itWithRedis, TestRedis } from '../../support/redis-server.js';
  * no request that starts later is answered from a lookup that started earlier, and nothing such a
  * lookup learned is cached.
  */
-describe('attack: evictions by claim and purges racing lookups in flight', () => {
+describe('evictions by claim and purges racing lookups in flight', () => {
   const closers: Array<() => Promise<unknown>> = [];
   const servers: FaultyServer[] = [];
   afterAll(async () => {
@@ -39,7 +39,7 @@ describe('attack: evictions by claim and purges racing lookups in flight', () =>
   };
 
   for (const claim of ['sub', 'client_id'] as const) {
-    it(`in memory: evictBy${claim === 'sub' ? 'Subject' : 'ClientId'}() does not detach a lookup in flight for a token of that ${claim}`, async () => {
+    it(`in memory: evictBy${claim === 'sub' ? 'Subject' : 'ClientId'}() resolved, a token of that ${claim} is not answered from a lookup that started before, and nothing it learned is cached`, async () => {
       const { server, state } = await slowAs();
       const service = await engine({ introspectionEndpoint: server.url, cache: { negativeTtlSeconds: 0 } });
       const early = service.introspect('alice-token');
@@ -55,7 +55,7 @@ describe('attack: evictions by claim and purges racing lookups in flight', () =>
     });
   }
 
-  itWithRedis('across replicas: a lookup in flight on B when A evicts by subject writes its pre-eviction answer to Redis; C accepts it', async () => {
+  itWithRedis('across replicas: a lookup in flight on B when A evicts by subject leaves its pre-eviction answer neither in Redis (C refuses the token) nor in B’s memory', async () => {
     const redis = await TestRedis.start();
     closers.push(() => redis.kill());
     const { server, state } = await slowAs();
@@ -75,7 +75,7 @@ describe('attack: evictions by claim and purges racing lookups in flight', () =>
     expect(await b.introspect('alice-token')).toEqual({ active: false, reason: 'inactive' }); // observed: active, from B's memory
   });
 
-  it('cache.store (plain Keyv shared by two replicas): purge() on B is undone by a lookup in flight on A (the purge tombstone is cleared with the entries)', async () => {
+  it('cache.store (plain Keyv shared by two replicas): a lookup in flight on A does not undo purge() on B', async () => {
     const shared = new Keyv(); // one store both replicas use (what a Keyv on Redis/Memcached/etc. is to two processes)
     const { server, state } = await slowAs();
     const options = { introspectionEndpoint: server.url, cache: { store: shared, negativeTtlSeconds: 0, localTtlSeconds: 0 } };

@@ -15,7 +15,7 @@ import { describeWithRedis, TestRedis } from '../../support/redis-server.js';
  * Seen with async_hooks in that suite: Timeouts of 800 ms / 2000 ms from RedisSocket.#connect ←
  * KeyvRedis.getClient ← KeyvRedis.set ← Keyv.set ← cache-manager set, after every app was closed.
  */
-describeWithRedis('attack16b: a shared write after shutdown reopens the closed Redis connection', () => {
+describeWithRedis('no Redis connection survives the application’s shutdown, even with a shared write in flight', () => {
   let as: EmbeddedAuthorizationServer;
   let redis: TestRedis;
   beforeAll(async () => {
@@ -29,7 +29,7 @@ describeWithRedis('attack16b: a shared write after shutdown reopens the closed R
 
   const clients = () => redis.cli('CLIENT', 'LIST').split('\n').filter((l) => l.includes('addr=') && !l.includes('cmd=client')).length;
 
-  it('DEFENCE: an app closed when nothing is in flight leaves no Redis connection', async () => {
+  it('an app closed when nothing is in flight leaves no Redis connection', async () => {
     const { close } = await createEngine({
       introspectionEndpoint: `${as.issuer}/token/introspection`,
       allowInsecureRequests: true,
@@ -43,7 +43,7 @@ describeWithRedis('attack16b: a shared write after shutdown reopens the closed R
     expect(clients()).toBe(0);
   });
 
-  it('ATTACK: close the app right after a miss (its shared write still running): no Redis connection survives the close', async () => {
+  it('an app closed right after a miss (its shared write still running) leaves no Redis connection', async () => {
     const { service, close } = await createEngine({
       introspectionEndpoint: `${as.issuer}/token/introspection`,
       allowInsecureRequests: true,

@@ -42,7 +42,7 @@ async function slowLink(redis: TestRedis, delayMs: number): Promise<{ url: strin
  * tier (the undo is not broadcast), and (2) when B's SET or tombstone read merely *times out*
  * (soft), B skips the undo although the SET landed.
  */
-describeWithRedis('attack: the tombstone window across replicas (real Redis, slow link to B)', () => {
+describeWithRedis('evictions across replicas while a late shared write lands (real Redis, slow link to B)', () => {
   const closers: Array<() => Promise<unknown>> = [];
   afterAll(async () => {
     for (const c of closers.reverse()) await c();
@@ -75,7 +75,7 @@ describeWithRedis('attack: the tombstone window across replicas (real Redis, slo
     return { redis, as, state, a, b, c };
   };
 
-  it('a replica that reads the entry between B\'s late SET and B\'s undo keeps serving the evicted token from its front tier', async () => {
+  it('a replica reading between B’s late SET and B’s undo never serves the evicted token, and Redis is left without it', async () => {
     const { redis, state, a, b, c } = await setUp(300, 1000, 'window-front-tier');
     const t0 = Date.now();
     // B's shared GET answers at ~t0+300, the AS at ~t0+700, B's index write is acknowledged at ~t0+1000.
@@ -99,7 +99,7 @@ describeWithRedis('attack: the tombstone window across replicas (real Redis, slo
     });
   });
 
-  it('a SET that times out on B (soft) still lands in Redis, and B skips the tombstone check: the evicted token stays cached for a full TTL', async () => {
+  it('a late SET on B that times out (soft) does not leave the evicted token in Redis: other replicas refuse it', async () => {
     // storeTimeoutMs 200 (a cache read must be quick); B's link answers after 300 ms. The coordinator's
     // own bound is max(1000, 5 × storeTimeoutMs), so B's index write succeeds, then its SET "fails".
     const { redis, state, a, b, c } = await setUp(300, 200, 'window-soft-set');
@@ -122,7 +122,7 @@ describeWithRedis('attack: the tombstone window across replicas (real Redis, slo
     expect({ entryInRedisAfterEviction: keys !== '', seenByC }).toEqual({ entryInRedisAfterEviction: false, seenByC: { active: false, reason: 'inactive' } });
   });
 
-  it('a shared read in flight when evict() runs on the same replica puts the evicted token back into its front tier', async () => {
+  it('a shared read in flight when evict() runs on the same replica does not put the evicted token back into its front tier', async () => {
     const { state, a, b } = await setUp(300, 1000, 'read-racing-evict');
     // A caches the token in Redis; B has never seen it (empty front tier).
     expect((await a.introspect('alice-token-2')).active).toBe(true);
@@ -145,7 +145,7 @@ describeWithRedis('attack: the tombstone window across replicas (real Redis, slo
     });
   });
 
-  it("an older active answer written by B after A's newer inactive answer wins in Redis (AS inactive answers leave no tombstone)", async () => {
+  it("A's newer inactive answer wins over an older active answer B writes to Redis later (AS inactive answers leave no tombstone)", async () => {
     const { state, a, b, c } = await setUp(300, 1000, 'older-answer-wins');
     const t0 = Date.now();
     // B: shared miss answered at ~t0+300, AS (pre-revocation, slow) at ~t0+700, index acknowledged at ~t0+1000, then SET.

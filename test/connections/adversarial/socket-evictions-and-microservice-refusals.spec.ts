@@ -13,7 +13,7 @@ import { capturedLogs, quietLogger, sleep } from '../../support/engine.js';
 import { open, startWsApp } from '../../support/websocket.js';
 
 /** Review 17b: defences that held (these pass). */
-describe.each(['express', 'fastify'] as const)('attack17b DEFENCE: evictions by claim and purge reach sockets whose cache entry is gone (%s)', (adapter) => {
+describe.each(['express', 'fastify'] as const)('evictions by claim and purge reach sockets whose cache entry is gone (%s)', (adapter) => {
   let as: TestAuthorizationServer;
   let app: INestApplication;
   let ws: string;
@@ -82,7 +82,7 @@ class Handlers {
   }
 }
 
-describe('attack17b DEFENCE: microservice refusals (real TCP transport)', () => {
+describe('microservice refusals (real TCP transport)', () => {
   let as: TestAuthorizationServer;
   let app: INestApplication;
   let client: ClientProxy;

@@ -7,7 +7,7 @@ import { ChaosProxy } from '../../support/chaos-proxy.js';
 import { capturedLogs, sleep } from '../../support/engine.js';
 import { open, startWsApp, type AttackGateway } from '../../support/websocket.js';
 
-describe.each(['express', 'fastify'] as const)('attack17b: WebSocket handshakes (%s)', (adapter) => {
+describe.each(['express', 'fastify'] as const)('WebSocket handshakes from hostile clients (%s)', (adapter) => {
   let as: TestAuthorizationServer;
   let proxy: ChaosProxy;
   let app: INestApplication;
@@ -39,7 +39,7 @@ describe.each(['express', 'fastify'] as const)('attack17b: WebSocket handshakes 
    * (SameSite=None, or any sibling subdomain — same *site* — with Lax) opens an authenticated socket and drives the
    * user's protected handlers. HTTP has the same-origin policy to stop it reading answers; WebSockets do not.
    */
-  it('FAILS today: a cookie-authenticated handshake from a foreign Origin is accepted and runs protected handlers', async () => {
+  it('a cookie-authenticated handshake from a foreign Origin is refused and runs no protected handler', async () => {
     const token = await as.issueToken({ scope: 'read' });
     const client = open(ws, { cookie: `access_token=${token}`, origin: 'https://evil.example' });
     const opened = await client.opened;
@@ -59,7 +59,7 @@ describe.each(['express', 'fastify'] as const)('attack17b: WebSocket handshakes 
    * slow AS: the connection should be cut for the bytes, long before the AS answers; today it is kept, and closed
    * only by the AS's verdict (4401).
    */
-  it('FAILS today: a junk-token connection streaming large messages before its check is not cut off for the bytes held', async () => {
+  it('a junk-token connection streaming large messages before its check is cut off for the bytes held (1008/1009), before the AS answers', async () => {
     // The AS answers after 5 s; the bytes must cut the connection well before (the 1009 code proves it was the bytes,
     // not the AS's 4401). 4 s of budget: the client masks 48 MiB in JavaScript on a loaded CI machine.
     proxy.delayMs = 5000;
@@ -80,7 +80,7 @@ describe.each(['express', 'fastify'] as const)('attack17b: WebSocket handshakes 
     }
   });
 
-  it('DEFENCE HOLDS: a token in the query string is never logged, not in close reasons, not on refusal or revocation', async () => {
+  it('a token in the query string is never logged, not in close reasons, not on refusal or revocation', async () => {
     const from = capturedLogs.length;
     const token = await as.issueToken({ scope: 'read' });
     const client = open(`${ws}?access_token=${token}`);
@@ -99,7 +99,7 @@ describe.each(['express', 'fastify'] as const)('attack17b: WebSocket handshakes 
     expect(capturedLogs.slice(from).join('\n')).not.toContain(token);
   });
 
-  it('DEFENCE HOLDS: cookie and query together are 4400 (one place only), never reach the AS', async () => {
+  it('cookie and query together are 4400 (one place only), never reach the AS', async () => {
     const token = await as.issueToken({ scope: 'read' });
     as.resetCounters();
     const closed = await open(`${ws}?access_token=${token}`, { cookie: `access_token=${token}` }).closed;

@@ -5,7 +5,7 @@ import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-se
 import { createEngine } from '../../support/engine.js';
 
 /** Attack (issue 11 review): token shapes that might make the real oidc-provider answer something other than a verdict. */
-describe('attack11: junk token shapes against the real oidc-provider', () => {
+describe('junk token shapes against the real oidc-provider', () => {
   let as: TestAuthorizationServer;
   let service: IntrospectionService;
   let close: () => Promise<void>;

@@ -8,7 +8,7 @@ import { checkPrivateKey } from '../../../lib/client/private-key-check.js';
  * All three are refused at start-up (held); the first two get a misleading message ("key type does not match the algorithm",
  * "not a PKCS#8 PEM") instead of naming the real problem (escaped newlines; an encrypted key).
  */
-describe('attack11: privateKey variants at start-up', () => {
+describe('privateKey variants at start-up', () => {
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const pem = rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 

@@ -10,7 +10,7 @@ import { itWithRedis, TestRedis } from '../../support/redis-server.js';
  * Review 10 attacks on token kinds: shapes of real-world introspection answers, over real HTTP.
  * The answer for a token is chosen by the token string itself (`kind:<json>`).
  */
-describe('attack: token kinds through every path', () => {
+describe('token kinds through every path', () => {
   let server: FaultyServer;
   const closers: Array<() => Promise<unknown>> = [];
   const exp = () => Math.floor(Date.now() / 1000) + 600;

@@ -35,7 +35,7 @@ async function timePer(make: () => string, n: number): Promise<{ ms: number; err
   return { ms: Number(process.hrtime.bigint() - start) / 1e6 / n, errors };
 }
 
-describe('attack14: CPU cost of junk DPoP proofs with attacker-chosen keys', () => {
+describe('CPU cost of junk DPoP proofs with attacker-chosen keys', () => {
   it('a proof with an RSA key of huge public exponent or 16384-bit modulus costs no more than ~10x an ES256 proof', async () => {
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
     // fresh EC keys each time: key import + thumbprint + verify

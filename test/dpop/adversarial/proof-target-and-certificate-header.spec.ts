@@ -23,7 +23,7 @@ function rawGet(url: string, headers: Record<string, string>): Promise<{ status:
   });
 }
 
-describe.each(ADAPTERS)('attack14 over HTTP (%s)', (adapter) => {
+describe.each(ADAPTERS)('DPoP proof targets and certificate headers over raw HTTP (%s)', (adapter) => {
   let as: TestAuthorizationServer;
   let api: { app: INestApplication; url: string };
   let key: DpopKeyPair;

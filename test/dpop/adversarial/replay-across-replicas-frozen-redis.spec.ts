@@ -10,7 +10,7 @@ import { describeWithRedis, TestRedis } from '../../support/redis-server.js';
 
 const ath = (token: string) => createHash('sha256').update(token).digest('base64url');
 
-describeWithRedis('attack14: DPoP replay across replicas while Redis is frozen (SIGSTOP)', () => {
+describeWithRedis('DPoP replay across replicas while Redis is frozen (SIGSTOP)', () => {
   it('a hung Redis neither delays a DPoP request past the store timeout much, nor lets a proof accepted by A during the hang replay on B once Redis is back', async () => {
     const as = await TestAuthorizationServer.start();
     const redis = await TestRedis.start();

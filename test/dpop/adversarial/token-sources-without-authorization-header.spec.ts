@@ -8,21 +8,21 @@ import { resolveOptionsForTests } from '../../support/token-sources.js';
  * bearer token, so with `dpop.required` every request is refused, and with DPoP merely on every DPoP client breaks.
  * Nothing says so at start-up ("clear errors at start-up, each saying what to change").
  */
-describe('attack17b: token sources vs. DPoP at start-up', () => {
+describe('token sources vs. DPoP at start-up', () => {
   const base = { introspectionEndpoint: 'https://as.example/introspect', clientId: 'api', clientSecret: 's', audience: 'api' };
 
-  it('FAILS today: dpop.required with tokenSources lacking the Authorization header is a start-up error', () => {
+  it('dpop.required with tokenSources lacking the Authorization header is a start-up error', () => {
     expect(() =>
       resolveOptionsForTests({ ...base, dpop: { required: true, externalOrigin: 'https://api.example' }, tokenSources: [{ in: 'cookie', name: 'access_token' }] }),
     ).toThrow(/dpop|DPoP/);
   });
 
-  it('FAILS today: DPoP configured with tokenSources lacking the Authorization header warns', () => {
+  it('DPoP configured with tokenSources lacking the Authorization header warns', () => {
     const resolved = resolveOptionsForTests({ ...base, dpop: { externalOrigin: 'https://api.example' }, tokenSources: [{ in: 'header', name: 'X-Api-Token' }] });
     expect(resolved.warnings.join('\n')).toMatch(/DPoP/);
   });
 
-  it('DEFENCE HOLDS: websocket.tokenSources functions are refused in the HTTP list; query needs the flag', () => {
+  it('websocket.tokenSources functions are refused in the HTTP list; query needs the flag', () => {
     expect(() => resolveOptionsForTests({ ...base, tokenSources: [(() => 'x') as never] })).toThrow(/only `websocket.tokenSources` takes functions/);
     expect(() => resolveOptionsForTests({ ...base, websocket: { tokenSources: [{ in: 'query' } as never] } })).toThrow(/dangerouslyAllowTokenInUrl/);
   });

@@ -10,7 +10,7 @@ import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-se
  * as a token source: with the Authorization header the request is 400 "exactly one place", and alone it is 400
  * instead of 401 — the client never gets the challenge that starts its login flow.
  */
-describe.each(ADAPTERS)('attack17b: cookie token source over %s', (adapter) => {
+describe.each(ADAPTERS)('cookie token source edge cases over %s', (adapter) => {
   let as: TestAuthorizationServer;
   let app: INestApplication;
   let url: string;
@@ -29,7 +29,7 @@ describe.each(ADAPTERS)('attack17b: cookie token source over %s', (adapter) => {
   });
   const get = (headers: Record<string, string>) => fetch(`${url}/orders`, { headers }).then((r) => r.status);
 
-  it('FAILS today: an empty leftover cookie does not block the Authorization header, and alone is 401 (missing), not 400', async () => {
+  it('an empty leftover cookie does not block the Authorization header, and alone is 401 (missing), not 400', async () => {
     const token = await as.issueToken({ scope: 'read' });
     expect({
       headerWithEmptyCookie: await get({ authorization: `Bearer ${token}`, cookie: '__Host-access_token=; theme=dark' }),
@@ -37,7 +37,7 @@ describe.each(ADAPTERS)('attack17b: cookie token source over %s', (adapter) => {
     }).toEqual({ headerWithEmptyCookie: 200, emptyCookieAlone: 401 });
   });
 
-  it('DEFENCE HOLDS: quoted value accepted; URL-encoded, ;-injected, prefix-confused and duplicate cookies refused without an AS call', async () => {
+  it('quoted value accepted; URL-encoded, ;-injected, prefix-confused and duplicate cookies refused without an AS call', async () => {
     const token = await as.issueToken({ scope: 'read' });
     expect(await get({ cookie: `theme=dark; __Host-access_token="${token}"` })).toBe(200);
     as.resetCounters();

@@ -14,7 +14,7 @@ const nowS = () => Math.floor(Date.now() / 1000);
  * `Object.create(null)` — makes the error handler itself throw: synchronously it fails the lookup of
  * a VALID token (→ 503), asynchronously it is an unhandled rejection (exit code 1 in production).
  */
-describe('attack11: hooks that throw values without a string form', () => {
+describe('hooks that throw values without a string form', () => {
   const cleanups: Array<() => Promise<unknown>> = [];
   afterEach(async () => {
     while (cleanups.length) await cleanups.pop()!();

@@ -140,7 +140,7 @@ function raw(url: string, headerLines: string[]): Promise<{ status: number; text
   });
 }
 
-describe.each(ADAPTERS)('issue 18 hot-path cuts under attack (%s)', (adapter) => {
+describe.each(ADAPTERS)('the guard’s hot path: bound tokens, duplicate headers, step-up and the request slot (%s)', (adapter) => {
   let as: TestAuthorizationServer;
   let proxy: FaultyServer;
   let api: { app: INestApplication; url: string };

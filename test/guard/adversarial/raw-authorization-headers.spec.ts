@@ -23,7 +23,7 @@ function raw(url: string, headerLines: string[]): Promise<{ status: number; chal
 }
 
 /** Attack (issue 11 review): the RFC 6750 behaviour table with header shapes a fetch() client cannot send. */
-describe.each(ADAPTERS)('attack11: raw Authorization headers over %s', (adapter) => {
+describe.each(ADAPTERS)('raw Authorization headers over %s', (adapter) => {
   let app: INestApplication;
   let url: string;
   let as: FaultyServer;

@@ -15,7 +15,7 @@ const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringi
  * genuine signature (raw header/payload bytes: duplicate keys, crit, b64:false, exp as a string...).
  * These are the attacks that HELD UP: every case must be 401 (or 400 for malformed credentials), never 200/500.
  */
-describe.each(ADAPTERS)('classic JWT attacks over %s (held up)', (adapter) => {
+describe.each(ADAPTERS)('classic JWT forgeries over %s', (adapter) => {
   let as: TestAuthorizationServer;
   let app: { app: INestApplication; url: string };
   let signRaw: (header: string | object, payload: string | object) => string;

@@ -22,7 +22,7 @@ function variants(token: string): string[] {
 }
 
 /** ATTACK (issue 13): evict(token) of a locally validated JWT is keyed by the token's exact spelling. */
-describe.each(ADAPTERS)('evict(jwt) bypassed by re-spelling the signature segment, over %s', (adapter) => {
+describe.each(ADAPTERS)('evict(jwt) and re-spellings of the signature segment, over %s', (adapter) => {
   let as: TestAuthorizationServer;
   let app: { app: INestApplication; url: string };
   beforeAll(async () => {
@@ -46,7 +46,7 @@ describe.each(ADAPTERS)('evict(jwt) bypassed by re-spelling the signature segmen
   });
 });
 
-describeWithRedis('evict(jwt) bypass on another replica and on one started later (real Redis)', () => {
+describeWithRedis('evict(jwt) and re-spellings on another replica and on one started later (real Redis)', () => {
   it('a re-spelled evicted JWT must be refused on every replica', async () => {
     const as = await TestAuthorizationServer.start();
     const redis = await TestRedis.start();

@@ -21,7 +21,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-describe.each(ADAPTERS)('attack 17a: the MCP sample over %s', (adapter) => {
+describe.each(ADAPTERS)('the MCP sample against hostile clients over %s', (adapter) => {
   let as: TestAuthorizationServer;
   let app: INestApplication;
   let resource: string;
@@ -56,7 +56,7 @@ describe.each(ADAPTERS)('attack 17a: the MCP sample over %s', (adapter) => {
   };
 
   // ATTACK: a tool name that is an Object.prototype member makes TOOL_SCOPES[name] a function/object, `.filter` throws.
-  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])('ATTACK: tools/call with name %s never answers 500 nor hangs', async (name) => {
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])('tools/call with name %s never answers 500 nor hangs', async (name) => {
     const token = await as.issueToken({ scope: 'read', resource });
     const res = await post({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name, arguments: {} } }, token);
     // Express: 500 (TypeError: needed.filter is not a function). Fastify: the reply was hijacked, so the thrown
@@ -64,7 +64,7 @@ describe.each(ADAPTERS)('attack 17a: the MCP sample over %s', (adapter) => {
     expect({ status: res.status, jsonRpc: res.text.includes('"jsonrpc"') }).toEqual({ status: 200, jsonRpc: true });
   });
 
-  it('DEFENCE: the SDK client without any token gets 401 (no auth provider → error)', async () => {
+  it('the SDK client without any token gets 401 (no auth provider → error)', async () => {
     const client = new Client({ name: 'no-token', version: '1.0.0' });
     const error = await client.connect(new StreamableHTTPClientTransport(new URL(resource))).then(() => undefined, (e: unknown) => e);
     expect(error).toBeDefined();
@@ -72,7 +72,7 @@ describe.each(ADAPTERS)('attack 17a: the MCP sample over %s', (adapter) => {
     await client.close().catch(() => undefined);
   });
 
-  it('DEFENCE: SDK client with a static token for another resource: 401', async () => {
+  it('SDK client with a static token for another resource: 401', async () => {
     const other = await as.issueToken({ scope: 'read write', resource: 'http://127.0.0.1:1/mcp' });
     const client = new Client({ name: 'other', version: '1.0.0' });
     const error = await client.connect(new StreamableHTTPClientTransport(new URL(resource), { requestInit: { headers: { authorization: `Bearer ${other}` } } }))
@@ -81,14 +81,14 @@ describe.each(ADAPTERS)('attack 17a: the MCP sample over %s', (adapter) => {
     await client.close().catch(() => undefined);
   });
 
-  it('DEFENCE: a JSON-RPC batch hiding create_order behind a ping still gets 403', async () => {
+  it('a JSON-RPC batch hiding create_order behind a ping still gets 403', async () => {
     const token = await as.issueToken({ scope: 'read', resource });
     const res = await post([{ jsonrpc: '2.0', id: 1, method: 'ping' }, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'create_order', arguments: {} } }], token);
     expect(res.status).toBe(403);
   });
 
   // Was a NOTE (a foreign Origin was served); the sample now checks Host and Origin (DNS-rebinding protection).
-  it('DEFENCE: a foreign Origin or Host (DNS rebinding) is refused even with a valid token; its own origin is served', async () => {
+  it('a foreign Origin or Host (DNS rebinding) is refused even with a valid token; its own origin is served', async () => {
     const token = await as.issueToken({ scope: 'read', resource });
     const ping = { jsonrpc: '2.0', id: 1, method: 'ping' };
     const foreignOrigin = await post(ping, token, { origin: 'http://evil.example' });

@@ -68,7 +68,7 @@ function raw(url: string, path: string, method = 'GET', headers: Record<string, 
   });
 }
 
-describe.each(ADAPTERS)('attack 17a: RFC 9728 metadata routes over %s', (adapter) => {
+describe.each(ADAPTERS)('RFC 9728 metadata routes beside catch-alls and unusual resource paths over %s', (adapter) => {
   let as: TestAuthorizationServer;
   const apps: INestApplication[] = [];
   beforeAll(async () => {
@@ -86,14 +86,14 @@ describe.each(ADAPTERS)('attack 17a: RFC 9728 metadata routes over %s', (adapter
 
   // ATTACK (Express): the metadata route is added in onModuleInit, after Nest registered the app's routes, so any
   // app catch-all wins: MCP clients get the SPA page (or a 401 pointing at itself) instead of the document.
-  it('ATTACK: a public SPA fallback route does not swallow the metadata document', async () => {
+  it('a public SPA fallback route does not swallow the metadata document', async () => {
     const url = await boot({ resourceMetadata: { resource: 'https://api.example.com/mcp' } }, [OrdersController, catchAlls(adapter).FallbackController]);
     const res = await raw(url, '/.well-known/oauth-protected-resource/mcp');
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body)).toMatchObject({ resource: 'https://api.example.com/mcp' });
   });
 
-  it('ATTACK: a guarded catch-all does not turn the metadata into a 401 whose resource_metadata points at itself', async () => {
+  it('a guarded catch-all does not turn the metadata into a 401 whose resource_metadata points at itself', async () => {
     const url = await boot({ resourceMetadata: { resource: 'https://api.example.com/mcp' } }, [OrdersController, catchAlls(adapter).GuardedCatchAllController]);
     const res = await raw(url, '/.well-known/oauth-protected-resource/mcp');
     expect(res.status).toBe(200);
@@ -105,7 +105,7 @@ describe.each(ADAPTERS)('attack 17a: RFC 9728 metadata routes over %s', (adapter
     ['https://api.example.com/tools(v2)', '/.well-known/oauth-protected-resource/tools(v2)'],
     ['https://api.example.com/a*b', '/.well-known/oauth-protected-resource/a*b'],
     ['https://api.example.com/v1:beta', '/.well-known/oauth-protected-resource/v1:beta'],
-  ])('ATTACK: resource %s — starts and serves its document at exactly %s', async (resource, path) => {
+  ])('resource %s — starts and serves its document at exactly %s', async (resource, path) => {
     let url: string | undefined;
     let error: unknown;
     try {
@@ -126,7 +126,7 @@ describe.each(ADAPTERS)('attack 17a: RFC 9728 metadata routes over %s', (adapter
     expect(sibling.status).not.toBe(200);
   });
 
-  it('ATTACK: a resource with a percent-encoded path (non-ASCII, space) serves its document at the URL its challenges name', async () => {
+  it('a resource with a percent-encoded path (non-ASCII, space) serves its document at the URL its challenges name', async () => {
     const resource = 'https://api.example.com/caf%C3%A9 tools';
     const url = await boot({ resourceMetadata: { resource } });
     // the challenge's URL: protectedResourceMetadataUrl → /.well-known/oauth-protected-resource/caf%C3%A9%20tools
@@ -136,25 +136,25 @@ describe.each(ADAPTERS)('attack 17a: RFC 9728 metadata routes over %s', (adapter
     expect(res.status).toBe(200);
   });
 
-  describe('DEFENCES on one app', () => {
+  describe('one app serving the metadata', () => {
     let url: string;
     beforeAll(async () => {
       url = await boot({ resourceMetadata: { resource: 'https://api.example.com/mcp', scopesSupported: ['read'] } });
     });
 
-    it('DEFENCE: served without a token, JSON, cache headers', async () => {
+    it('served without a token, JSON, cache headers', async () => {
       const res = await raw(url, '/.well-known/oauth-protected-resource/mcp');
       expect(res.status).toBe(200);
       expect(String(res.headers['content-type'])).toContain('application/json');
       expect(res.headers['cache-control']).toBe('public, max-age=3600');
     });
 
-    it('DEFENCE: HEAD answers 200 without a body; a query string is ignored', async () => {
+    it('HEAD answers 200 without a body; a query string is ignored', async () => {
       expect((await raw(url, '/.well-known/oauth-protected-resource/mcp', 'HEAD')).status).toBe(200);
       expect((await raw(url, '/.well-known/oauth-protected-resource/mcp?x=%22&resource=https://evil')).body).not.toContain('evil');
     });
 
-    it('DEFENCE: traversal and encoded traversal never reach another document nor a 500', async () => {
+    it('traversal and encoded traversal never reach another document nor a 500', async () => {
       for (const path of ['/.well-known/oauth-protected-resource/../orders', '/.well-known/oauth-protected-resource/%2e%2e/orders',
         '/.well-known/oauth-protected-resource/mcp/..', '/.well-known/oauth-protected-resource/mcp%2f..', '/.well-known/oauth-protected-resource/%',
         '/.well-known/oauth-protected-resource/mcp%00']) {
@@ -164,7 +164,7 @@ describe.each(ADAPTERS)('attack 17a: RFC 9728 metadata routes over %s', (adapter
       }
     });
 
-    it('DEFENCE: every 401/403/400 challenge carries resource_metadata', async () => {
+    it('every 401/403/400 challenge carries resource_metadata', async () => {
       const missing = await raw(url, '/orders');
       expect(missing.headers['www-authenticate']).toContain('resource_metadata="https://api.example.com/.well-known/oauth-protected-resource/mcp"');
       const malformed = await raw(url, '/orders', 'GET', { authorization: 'Bearer a b' });
@@ -175,7 +175,7 @@ describe.each(ADAPTERS)('attack 17a: RFC 9728 metadata routes over %s', (adapter
       expect(noScope.headers['www-authenticate']).toContain('resource_metadata=');
     });
 
-    it('DEFENCE: a token without aud (no resource indicator) is 401 under the default audience', async () => {
+    it('a token without aud (no resource indicator) is 401 under the default audience', async () => {
       const res = await raw(url, '/orders', 'GET', { authorization: `Bearer ${await as.issueToken({ scope: 'read' })}` });
       expect(res.status).toBe(401);
     });

@@ -29,7 +29,7 @@ async function points(reader: CollectingReader, name: string): Promise<DataPoint
 }
 const origin = (url: string) => new URL(url).origin;
 
-describe.each(ADAPTERS)('attack15b attachOutboundToken over %s', (adapter) => {
+describe.each(ADAPTERS)('attachOutboundToken() on real axios instances over %s', (adapter) => {
   let as: TestAuthorizationServer | undefined;
   const apps: INestApplication[] = [];
   const servers: FaultyServer[] = [];
@@ -99,7 +99,7 @@ describe.each(ADAPTERS)('attack15b attachOutboundToken over %s', (adapter) => {
   // FINDINGS (fail on 4cd5d32)
   // ---------------------------------------------------------------------------------------------------------
 
-  it('FINDING: an absolute URL to another origin on the backend\'s HttpService (baseURL = backend) must not carry the token', async () => {
+  it('an absolute URL to another origin on the backend\'s HttpService (baseURL = backend) does not carry the token', async () => {
     const { http, outbound } = await setup();
     attachOutboundToken(http, outbound, 'orders');
     const evil = await evilHost();
@@ -109,7 +109,7 @@ describe.each(ADAPTERS)('attack15b attachOutboundToken over %s', (adapter) => {
     expect(evil.seen).toEqual(['']);
   });
 
-  it('FINDING: an HttpService without baseURL (HttpModule.register({})) is accepted and then hands the token to every host', async () => {
+  it('an HttpService without baseURL (HttpModule.register({})) never hands the token to a host nobody named', async () => {
     const { http, outbound } = await setup({});
     const evil = await evilHost();
     let attached = true;
@@ -123,7 +123,7 @@ describe.each(ADAPTERS)('attack15b attachOutboundToken over %s', (adapter) => {
     expect(evil.seen.filter((a) => a.startsWith('Bearer '))).toEqual([]);
   });
 
-  it('FINDING: the AxiosError user code catches (and logs) does not hold the raw token', async () => {
+  it('the AxiosError user code catches (and logs) does not hold the raw token', async () => {
     const { http, outbound, backendUrl } = await setup();
     attachOutboundToken(http, outbound, 'orders');
     const token = await outbound.getToken('orders');
@@ -138,7 +138,7 @@ describe.each(ADAPTERS)('attack15b attachOutboundToken over %s', (adapter) => {
     expect(inspect(error, { depth: 6 })).not.toContain(token);
   });
 
-  it('DEFENCE: a redirect to a subdomain of the backend (another host name, same port) does not carry the token there', async () => {
+  it('a redirect to a subdomain of the backend (another host name, same port) does not carry the token there', async () => {
     const seen: Array<{ host: string; auth: string }> = [];
     // One real server answering two host names, as a backend and a sibling host under it would.
     const both = await server((req, res) => {
@@ -158,7 +158,7 @@ describe.each(ADAPTERS)('attack15b attachOutboundToken over %s', (adapter) => {
     expect(seen[1]!.auth).toBe(''); // follow-redirects 1.16 drops it
   });
 
-  it('FINDING: a 401 the caller can provoke just before an IdP restart makes every call fail for up to 5 s (not <= 1 failed call)', async () => {
+  it('a 401 the caller can provoke just before an IdP restart costs at most one failed call after the restart', async () => {
     // Same backend name for a path that answers 401 whatever the token (e.g. the backend refusing the end
     // user's forwarded credentials): the renewal budget (1 per backend per 5 s) is spent by that refusal.
     const deny = await server((_req, res) => void res.writeHead(401, { 'www-authenticate': 'Bearer' }).end());
@@ -172,7 +172,7 @@ describe.each(ADAPTERS)('attack15b attachOutboundToken over %s', (adapter) => {
     expect(results.filter((s) => s !== 200).length).toBeLessThanOrEqual(1); // observed: [401, 401, 401, 401, 401]
   });
 
-  it('FINDING: attachOutboundToken() twice on one HttpService counts one refused POST as two refusals', async () => {
+  it('attachOutboundToken() twice on one HttpService counts one refused POST once', async () => {
     const { as, http, outbound, reader, refusals } = await setup();
     attachOutboundToken(http, outbound, 'orders');
     attachOutboundToken(http, outbound, 'orders'); // e.g. two providers of the module each attach in onModuleInit
@@ -185,7 +185,7 @@ describe.each(ADAPTERS)('attack15b attachOutboundToken over %s', (adapter) => {
     expect(refusalPoints.reduce((t, p) => t + p.value, 0)).toBe(1);
   });
 
-  it('FINDING: a closed app\'s interceptor left on a shared axios instance turns an IdP restart into a failure window again', async () => {
+  it('a closed app’s interceptor left on a shared axios instance does not turn an IdP restart into a failure window (at most one failed call)', async () => {
     // An axios instance made outside DI (a module-level `axios.create()`), attached in onModuleInit as the
     // README shows; apps are created and closed (e2e suites, hot reload). Nothing ejects on shutdown.
     const { as, backendUrl } = await setup();
@@ -223,7 +223,7 @@ describe.each(ADAPTERS)('attack15b attachOutboundToken over %s', (adapter) => {
   // DEFENCES (pass on 4cd5d32)
   // ---------------------------------------------------------------------------------------------------------
 
-  it('DEFENCE: a redirect to another origin (same IP, other port) does not carry the token', async () => {
+  it('a redirect to another origin (same IP, other port) does not carry the token', async () => {
     const evil = await evilHost();
     const redirector = await server((_req, res) => void res.writeHead(302, { location: `${evil.url}/steal` }).end());
     const { http, outbound } = await setup({ baseURL: origin(redirector.url) });
@@ -232,7 +232,7 @@ describe.each(ADAPTERS)('attack15b attachOutboundToken over %s', (adapter) => {
     expect(evil.seen).toEqual(['']);
   });
 
-  it('DEFENCE: a backend that always answers 401: two backend calls per request, no loop, one token renewal per 5 s', async () => {
+  it('a backend that always answers 401: two backend calls per request, no loop, one token renewal per 5 s', async () => {
     const always = await server((_req, res) => void res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end());
     const { as, http, outbound, refusals } = await setup({ baseURL: origin(always.url) });
     attachOutboundToken(http, outbound, 'orders');
@@ -243,7 +243,7 @@ describe.each(ADAPTERS)('attack15b attachOutboundToken over %s', (adapter) => {
     expect(refusals.filter((r) => r.renewal === 'rate_limited')).toHaveLength(9);
   });
 
-  it('DEFENCE: a 403 without invalid_token (and a 403 invalid_token without retryOn403InvalidToken) is not a refusal', async () => {
+  it('a 403 without invalid_token (and a 403 invalid_token without retryOn403InvalidToken) is not a refusal', async () => {
     const forbidden = await server((req, res) => {
       res.writeHead(403, { 'www-authenticate': req.url === '/scope' ? 'Bearer error="insufficient_scope"' : 'Bearer error="invalid_token"' }).end();
     });
@@ -257,7 +257,7 @@ describe.each(ADAPTERS)('attack15b attachOutboundToken over %s', (adapter) => {
     expect(refusals).toEqual([]);
   });
 
-  it('DEFENCE: with retryNonIdempotent a refused POST with a stream body is not replayed (the stream is consumed)', async () => {
+  it('with retryNonIdempotent a refused POST with a stream body is not replayed (the stream is consumed)', async () => {
     const seen: string[] = [];
     const backend = await server((req, res) => {
       seen.push(String(req.headers.authorization));
@@ -272,7 +272,7 @@ describe.each(ADAPTERS)('attack15b attachOutboundToken over %s', (adapter) => {
     expect(refusals).toEqual([expect.objectContaining({ renewal: 'renewed', repeated: false })]);
   });
 
-  it('DEFENCE: a selector answering a name not configured fails the request with a configuration error and creates no metric series', async () => {
+  it('a selector answering a name not configured fails the request with a configuration error and creates no metric series', async () => {
     const evil = await evilHost();
     const { http, outbound, reader } = await setup();
     attachOutboundToken(http, outbound, (config) => `backend-for-${config.url}`);

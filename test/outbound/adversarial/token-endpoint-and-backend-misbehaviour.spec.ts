@@ -5,7 +5,7 @@ import { OutboundTokenService } from '../../../lib/outbound/outbound-token.servi
 import { FaultyServer, behave } from '../../support/faulty-server.js';
 
 /** Review 15 attacks on outbound tokens: real token endpoint and backends on 127.0.0.1 (FaultyServer). */
-describe('attack15 outbound', () => {
+describe('outbound tokens with a misbehaving token endpoint and backends', () => {
   const servers: FaultyServer[] = [];
   afterEach(async () => {
     for (const s of servers.splice(0)) await s.stop();
@@ -79,7 +79,7 @@ describe('attack15 outbound', () => {
     expect(second).not.toBe(first);
   });
 
-  it('expires_in huge (1e400 → Infinity) does not crash (held; note: such a token is then only renewed after a 401)', async () => {
+  it('expires_in huge (1e400 → Infinity) does not crash (such a token is then only renewed after a 401)', async () => {
     issued = 0;
     const as = await start((_req, res) => {
       issued++;

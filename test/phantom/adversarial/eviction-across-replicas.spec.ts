@@ -9,7 +9,7 @@ import { FaultyServer } from '../../support/faulty-server.js';
 import { itWithRedis, TestRedis } from '../../support/redis-server.js';
 
 /** Review 15: phantom tokens on two edge replicas sharing Redis; an eviction on one must stop minting on the other. */
-describe('attack15 phantom across replicas (real redis-server)', () => {
+describe('phantom tokens across replicas (real redis-server)', () => {
   const closers: Array<() => Promise<unknown>> = [];
   afterEach(async () => {
     for (const c of closers.splice(0).reverse()) await c();

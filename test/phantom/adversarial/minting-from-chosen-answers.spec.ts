@@ -26,7 +26,7 @@ class AttackController {
   }
 }
 
-describe('attack15 phantom', () => {
+describe('phantom tokens minted from chosen introspection answers', () => {
   let as: FaultyServer | undefined;
   const apps: INestApplication[] = [];
   afterEach(async () => {

@@ -46,7 +46,7 @@ class FeatureModule {
   }
 }
 
-describe('attack15b phantom start-up checks', () => {
+describe('phantom start-up checks: routes the audience check must still see', () => {
   const apps: INestApplication[] = [];
   afterEach(async () => {
     for (const app of apps.splice(0)) await app.close();
@@ -64,12 +64,12 @@ describe('attack15b phantom start-up checks', () => {
     return started;
   };
 
-  it('FINDING: a typo audience on a route inherited from a base class fails start-up', async () => {
+  it('a typo audience on a route inherited from a base class fails start-up', async () => {
     // Observed: start-up succeeds (only own prototype methods are scanned); every call of GET /inherited then fails.
     await expect(start(IntrospectionModule.forRoot(options), [InheritedController])).rejects.toThrow(/ordres\.internal/);
   });
 
-  it('FINDING: a typo audience in a GraphQL resolver fails start-up', async () => {
+  it('a typo audience in a GraphQL resolver fails start-up', async () => {
     // Observed: start-up succeeds (resolvers are providers, only controllers are scanned).
     await expect(
       start(
@@ -81,7 +81,7 @@ describe('attack15b phantom start-up checks', () => {
     ).rejects.toThrow(/ordres\.internal/);
   });
 
-  it('DEFENCE: forRootAsync and a controller in a dynamic feature module: the typo still fails start-up', async () => {
+  it('forRootAsync and a controller in a dynamic feature module: the typo still fails start-up', async () => {
     await expect(
       start(IntrospectionModule.forRootAsync({ useFactory: async () => options }), [], [FeatureModule.register()]),
     ).rejects.toThrow(/FeatureController\.forward: 'https:\/\/ordres\.internal'/);

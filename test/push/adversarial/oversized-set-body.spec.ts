@@ -9,8 +9,8 @@ import { ADAPTERS, OrdersController, startApp, type AdapterName } from '../../su
  * never drained or closed (readLimited: `stream.pause()`): the connection stays pinned until the client leaves, and
  * graceful shutdown (app.close) waits for it.
  */
-describe.each(ADAPTERS)('attack16a F5: oversized SET body on %s', (adapter: AdapterName) => {
-  it('FINDING: after the 400, the server closes the connection (app.close() is not held up)', async () => {
+describe.each(ADAPTERS)('oversized SET body on %s', (adapter: AdapterName) => {
+  it('after the 400, the server closes the connection (app.close() is not held up)', async () => {
     const { app, url } = await startApp(
       adapter,
       IntrospectionModule.forRoot({

@@ -18,7 +18,7 @@ const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringi
  * Review 16a: the Shared Signals receiver, attacked over real HTTP on both adapters, with a real oidc-provider
  * (session tokens carrying `sid`) and a transmitter whose JWK Set is served over real HTTP (request-counted).
  */
-describe.each(ADAPTERS)('attack16a SSF receiver (%s)', (adapter: AdapterName) => {
+describe.each(ADAPTERS)('SSF receiver with hostile input (%s)', (adapter: AdapterName) => {
   let as: TestAuthorizationServer;
   let app: { app: INestApplication; url: string };
   let jwksServer: Server;
@@ -90,7 +90,7 @@ describe.each(ADAPTERS)('attack16a SSF receiver (%s)', (adapter: AdapterName) =>
   }
   const status = async (token: string) => (await call(`${app.url}/orders`, { authorization: `Bearer ${token}` })).status;
 
-  it('FINDING F2: session-revoked with a complex subject {user: email, session: opaque} is ignored (202) and the session survives', async () => {
+  it('session-revoked with a complex subject {user: email, session: opaque} is accepted (202) and ends the session', async () => {
     const session = await cachedSession();
     const res = await push(
       await sign(
@@ -107,14 +107,14 @@ describe.each(ADAPTERS)('attack16a SSF receiver (%s)', (adapter: AdapterName) =>
     expect(await status(session.token)).toBe(401);
   });
 
-  it('DEFENCE: media type parameters and case (RFC 9110 §8.3.1) are accepted on both adapters', async () => {
+  it('media type parameters and case (RFC 9110 §8.3.1) are accepted on both adapters', async () => {
     for (const ct of ['application/secevent+jwt; charset=utf-8', 'Application/SecEvent+JWT']) {
       const res = await push(await sign(claims({ 'urn:example:unknown': {} })), ct);
       expect({ ct, status: res.status }).toEqual({ ct, status: 202 });
     }
   });
 
-  it('DEFENCE: the receiver is public under the global TokenGuard, and a well-formed SET is accepted (aud array with ours + others)', async () => {
+  it('the receiver is public under the global TokenGuard, and a well-formed SET is accepted (aud array with ours + others)', async () => {
     const session = await cachedSession();
     const res = await push(
       await sign(claims({ [CAEP_EVENTS.sessionRevoked]: { subject: { format: 'complex', session: { format: 'opaque', id: session.sid } } } }, { aud: ['https://other.example.com', AUD] })),
@@ -123,7 +123,7 @@ describe.each(ADAPTERS)('attack16a SSF receiver (%s)', (adapter: AdapterName) =>
     expect(await status(session.token)).toBe(401);
   });
 
-  it('DEFENCE: JOSE header tricks are refused with 400 and evict nothing', async () => {
+  it('JOSE header tricks are refused with 400 and evict nothing', async () => {
     const session = await cachedSession();
     const events = { [CAEP_EVENTS.sessionRevoked]: { subject: { format: 'complex', session: { format: 'opaque', id: session.sid } } } };
     const attacker = await generateKeyPair('ES256', { extractable: true });
@@ -166,7 +166,7 @@ describe.each(ADAPTERS)('attack16a SSF receiver (%s)', (adapter: AdapterName) =>
     expect(await status(session.token)).toBe(200);
   });
 
-  it('DEFENCE: gzip Content-Encoding and an oversized chunked body are 4xx, never 500', async () => {
+  it('gzip Content-Encoding and an oversized chunked body are 4xx, never 500', async () => {
     const { gzipSync } = await import('node:zlib');
     const gz = await push(gzipSync(await sign(claims({ 'urn:x': {} }))), 'application/secevent+jwt', { 'content-encoding': 'gzip' });
     expect(gz.status).toBeGreaterThanOrEqual(400);
@@ -186,7 +186,7 @@ describe.each(ADAPTERS)('attack16a SSF receiver (%s)', (adapter: AdapterName) =>
     expect([400, 413]).toContain(res.status);
   });
 
-  it('DEFENCE: a flood of unknown kids (unauthenticated) costs at most one JWKS refresh per interval', async () => {
+  it('a flood of unknown kids (unauthenticated) costs at most one JWKS refresh per interval', async () => {
     await push(await sign(claims({ 'urn:x': {} }))); // keys loaded
     const before = jwksRequests;
     const floods = await Promise.all(

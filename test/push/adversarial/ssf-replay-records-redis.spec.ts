@@ -79,7 +79,7 @@ class CuttableProxy {
 }
 
 
-describeWithRedis('attack16a: SSF receiver replay records in a real Redis (two replicas)', () => {
+describeWithRedis('SSF receiver replay records in a real Redis (two replicas)', () => {
   let as: TestAuthorizationServer;
   let redis: TestRedis;
   let proxy: CuttableProxy;
@@ -134,14 +134,14 @@ describeWithRedis('attack16a: SSF receiver replay records in a real Redis (two r
     return session;
   }
 
-  it('DEFENCE: the same SET raced 20x on two replicas at once is acted on exactly once', async () => {
+  it('the same SET raced 20x on two replicas at once is acted on exactly once', async () => {
     const set = await sign(sessionRevoked(`nobody-${randomUUID()}`));
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => push(replicas[i % 2].url, set)));
     expect(results.filter((r) => r.status === 202)).toHaveLength(1);
     expect(results.filter((r) => r.status === 400 && /replay/.test(r.body.description))).toHaveLength(19);
   });
 
-  it('FINDING F4: Redis lost after the replay record, before the eviction: 503, but the retry is refused as a replay and the session survives', async () => {
+  it('Redis lost after the replay record, before the eviction: 503, then the retry is accepted and ends the session', async () => {
     const session = await cachedRevokedSession();
     const set = await sign(sessionRevoked(session.sid));
     proxy.cutAfterReplayRecord();
@@ -156,7 +156,7 @@ describeWithRedis('attack16a: SSF receiver replay records in a real Redis (two r
     for (const r of replicas) expect(await status(r.url, session.token)).toBe(401);
   }, 30_000);
 
-  it('DEFENCE: Redis frozen (SIGSTOP): 503 + Retry-After in bounded time, fail closed; after SIGCONT the retry is accepted and evicts', async () => {
+  it('Redis frozen (SIGSTOP): 503 + Retry-After in bounded time, fail closed; after SIGCONT the retry is accepted and evicts', async () => {
     const session = await cachedRevokedSession();
     const set = await sign(sessionRevoked(session.sid));
     redis.freeze();
@@ -178,7 +178,7 @@ describeWithRedis('attack16a: SSF receiver replay records in a real Redis (two r
     for (const r of replicas) expect(await status(r.url, session.token)).toBe(401);
   }, 30_000);
 
-  it('DEFENCE: nothing in Redis names a sid or a sub in clear text (keys and values)', async () => {
+  it('nothing in Redis names a sid or a sub in clear text (keys and values)', async () => {
     const session = await as.issueSessionToken(`user-${randomUUID().slice(0, 8)}`);
     for (const r of replicas) expect(await status(r.url, session.token)).toBe(200);
     expect((await push(replicas[0].url, await sign(sessionRevoked(session.sid)))).status).toBe(202);

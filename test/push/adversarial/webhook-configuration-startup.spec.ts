@@ -10,7 +10,7 @@ const SECRET = 'webhook-secret-0123456789abcdef';
  * Review 10 attack: webhook configurations that start but cannot do what the operator asked.
  * "Clear errors at start-up, each saying what to change."
  */
-describe('attack: revocation webhook configurations accepted at start-up', () => {
+describe('revocation webhook configurations that cannot do what was asked are refused at start-up', () => {
   const base = { introspectionEndpoint: 'http://127.0.0.1:9/introspect', allowInsecureRequests: true, ...CLIENTS.basic, revocationWebhookSecret: SECRET };
   const start = (webhook: unknown, cache?: unknown) =>
     startApp('express', IntrospectionModule.forRoot({ ...base, cache: cache as never, revocationWebhook: webhook as never }));

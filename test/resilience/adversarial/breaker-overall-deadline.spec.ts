@@ -11,7 +11,7 @@ import { createEngine, sleep } from '../../support/engine.js';
  * success and CLOSES the breaker. With the defaults (attempt 2 s × 3 attempts > deadline 5 s) a
  * black-holed AS therefore never opens the breaker.
  */
-describe('attack11: a hanging AS and the overall deadline', () => {
+describe('a hanging AS and the overall deadline', () => {
   const cleanups: Array<() => Promise<unknown>> = [];
   afterEach(async () => {
     while (cleanups.length) await cleanups.pop()!();

@@ -17,7 +17,7 @@ const nowS = () => Math.floor(Date.now() / 1000);
  * Readiness probes take the half-open test call, fail on their OWN timeout, and re-open the breaker:
  * valid users keep getting 503 circuit_open against a working AS for as long as probes keep coming.
  */
-describe('attack11: readiness probes in the half-open state', () => {
+describe('readiness probes in the half-open state', () => {
   const cleanups: Array<() => Promise<unknown>> = [];
   afterEach(async () => {
     while (cleanups.length) await cleanups.pop()!();

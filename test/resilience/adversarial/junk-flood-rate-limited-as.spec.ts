@@ -16,7 +16,7 @@ const VALID = 'valid_user_token_3nP9xQ2vLm8KzR4wYb7T1cF6';
  * off ALL lookups for 30 s: valid new users get 503 for 30 s, and a fail-open route lets
  * unauthenticated junk through with 200.
  */
-describe.each(ADAPTERS)('attack11: junk flood against an AS with a rate limit, over %s', (adapter) => {
+describe.each(ADAPTERS)('a junk flood against an AS with a rate limit, over %s', (adapter) => {
   let app: INestApplication | undefined;
   let server: FaultyServer | undefined;
   afterEach(async () => {

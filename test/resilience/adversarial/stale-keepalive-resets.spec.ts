@@ -11,7 +11,7 @@ import { IdleResetProxy } from '../../support/idle-reset-proxy.js';
  * load balancer idle timeout (AWS NAT: 350 s, RST on the next packet), or the AS's keepAliveTimeout racing a
  * reuse. After a quiet period every pooled socket is dead, and the next lookup's three attempts each pick one.
  */
-describe('attack18: stale keep-alive resets from a healthy AS open the weighted breaker', () => {
+describe('stale keep-alive resets from a healthy AS and the weighted breaker', () => {
   let as: EmbeddedAuthorizationServer;
   let proxy: IdleResetProxy;
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -46,7 +46,7 @@ describe('attack18: stale keep-alive resets from a healthy AS open the weighted 
       (e: unknown) => (e instanceof AuthorizationServerUnavailableError ? e.reason : String(e)),
     );
 
-  it('ATTACK: after an idle period, a burst of lookups (pool of 6 kept-alive sockets, all stale) opens the breaker on a healthy AS', async () => {
+  it('after an idle period, a burst of lookups (pool of 6 kept-alive sockets, all stale) is answered and leaves the breaker closed on a healthy AS', async () => {
     const service = await engine(); // default options: retries 2, consecutiveFailures 5
     const warm = await Promise.all(Array.from({ length: 6 }, () => as.issueToken({ scope: 'read' })));
     expect(await Promise.all(warm.map((t) => reasonOf(service, t)))).toEqual(warm.map(() => 'active')); // 6 pooled sockets
@@ -58,7 +58,7 @@ describe('attack18: stale keep-alive resets from a healthy AS open the weighted 
     expect({ reasons, breaker: service.circuitState }).toEqual({ reasons: tokens.map(() => 'active'), breaker: 'closed' });
   }, 20_000);
 
-  it('ATTACK: one lookup after an idle period, with three stale pooled sockets: its three attempts open the breaker', async () => {
+  it('one lookup after an idle period, with three stale pooled sockets, leaves the breaker closed and the next lookup is answered', async () => {
     const service = await engine();
     const warm = await Promise.all(Array.from({ length: 3 }, () => as.issueToken({ scope: 'read' })));
     expect(await Promise.all(warm.map((t) => reasonOf(service, t)))).toEqual(warm.map(() => 'active'));
@@ -72,7 +72,7 @@ describe('attack18: stale keep-alive resets from a healthy AS open the weighted 
     expect(await reasonOf(service, await as.issueToken({ scope: 'read' }))).toBe('active');
   }, 20_000);
 
-  it('DEFENCE: a single stale socket (one reset, weight 2) is retried on a fresh connection and does not open it', async () => {
+  it('a single stale socket (one reset, weight 2) is retried on a fresh connection and does not open it', async () => {
     const service = await engine();
     const token = await as.issueToken({ scope: 'read' });
     expect(await reasonOf(service, token)).toBe('active'); // one pooled socket
