@@ -12,11 +12,11 @@ cd "$(dirname "$0")/.."
 SUITES=(
   lib/
   sample/app.e2e-spec.ts
-  test/cache-truth-redis.e2e-spec.ts test/dpop.e2e-spec.ts test/faults.spec.ts test/guard-fuzz.e2e-spec.ts
-  test/idp-restart.e2e-spec.ts test/jwt.e2e-spec.ts test/mtls.e2e-spec.ts test/outbound-idp-restart.e2e-spec.ts
-  test/push-receivers.e2e-spec.ts test/signed-introspection.e2e-spec.ts test/stale-connections.spec.ts
-  test/token-kinds.e2e-spec.ts test/websocket.e2e-spec.ts test/breaker-reaction.spec.ts test/outbound-axios.e2e-spec.ts
-  test/microservice-graphql-ws.e2e-spec.ts test/mcp.e2e-spec.ts
+  test/cache/cache-truth-redis.e2e-spec.ts test/dpop/dpop.e2e-spec.ts test/resilience/faults.spec.ts test/guard/guard-fuzz.e2e-spec.ts
+  test/resilience/idp-restart.e2e-spec.ts test/jwt/jwt.e2e-spec.ts test/dpop/mtls.e2e-spec.ts test/outbound/outbound-idp-restart.e2e-spec.ts
+  test/push/push-receivers.e2e-spec.ts test/jwt/signed-introspection.e2e-spec.ts test/resilience/stale-connections.spec.ts
+  test/core/token-kinds.e2e-spec.ts test/connections/websocket.e2e-spec.ts test/resilience/breaker-reaction.spec.ts test/outbound/outbound-axios.e2e-spec.ts
+  test/connections/microservice-graphql-ws.e2e-spec.ts test/metadata/mcp.e2e-spec.ts
 )
 [ "${ALL_SUITES:-}" = 1 ] && SUITES=()
 for major in "${@:-22 24}"; do

@@ -88,7 +88,7 @@ describe('resolveOptions', () => {
   });
 });
 
-describe('resolveOptions: dpop and mtls (issue 14)', () => {
+describe('resolveOptions: dpop and mtls', () => {
   it('DPoP is accepted by default, not required, no nonces; mTLS reads the socket only', () => {
     const o = resolveOptions(base);
     expect(o.dpop).toMatchObject({ required: false, maxAgeSeconds: 60, clockSkewSeconds: 5, replayCacheSize: 100_000, nonce: false, trustForwardedHeaders: false });

@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Controller, Get, Injectable, UseGuards, type INestApplication } from '@nestjs/common';
+import { IntrospectionModule, Introspected, TokenGuard } from '../../lib/index.js';
+import { ADAPTERS, call, startApp } from '../support/app.js';
+import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+
+@Controller('open')
+class UnguardedController {
+  @Get()
+  open() {
+    return { open: true };
+  }
+}
+
+@Controller('guarded')
+@UseGuards(TokenGuard)
+class GuardedController {
+  @Get()
+  me(@Introspected() principal: { client_id: string }, @Introspected('scope') scope: string) {
+    return { client: principal.client_id, scope };
+  }
+}
+
+@Injectable()
+class Config {
+  options() {
+    return { globalGuard: false, userProperty: 'principal' };
+  }
+}
+
+describe.each(ADAPTERS)('globalGuard: false with @UseGuards(TokenGuard), forRootAsync, over %s', (adapter) => {
+  let as: TestAuthorizationServer;
+  let app: INestApplication;
+  let url: string;
+
+  beforeAll(async () => {
+    as = await TestAuthorizationServer.start();
+    ({ app, url } = await startApp(
+      adapter,
+      IntrospectionModule.forRootAsync({
+        useFactory: () => ({
+          introspectionEndpoint: as.introspectionEndpoint,
+          allowInsecureRequests: true,
+          ...CLIENTS.basic,
+          ...new Config().options(),
+        }),
+      }),
+      [UnguardedController, GuardedController],
+    ));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await as?.stop();
+  });
+
+  it('routes without the guard are not protected', async () => {
+    expect((await call(`${url}/open`)).status).toBe(200);
+  });
+
+  it('@UseGuards(TokenGuard) protects its routes, and the result goes to the configured userProperty', async () => {
+    expect((await call(`${url}/guarded`)).status).toBe(401);
+    const token = await as.issueToken({ scope: 'read' });
+    const res = await call(`${url}/guarded`, { authorization: `Bearer ${token}` });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ client: CLIENTS.app.clientId, scope: 'read' });
+  });
+
+  it('1 new token × 1,000 concurrent requests: exactly 1 call to the AS', async () => {
+    const token = await as.issueToken({ scope: 'read' });
+    as.resetCounters();
+    const statuses = await Promise.all(
+      Array.from({ length: 1000 }, () => fetch(`${url}/guarded`, { headers: { authorization: `Bearer ${token}` } }).then(async (r) => (await r.arrayBuffer(), r.status))),
+    );
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    expect(as.introspectionRequests).toBe(1);
+  });
+});

@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import type { INestApplication } from '@nestjs/common';
+import { decodeJwt } from 'jose';
+import { IntrospectionModule } from '../../lib/index.js';
+import { ADAPTERS, call, OrdersController, startApp, type AdapterName } from '../support/app.js';
+import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { sleep } from '../support/engine.js';
+
+const AUDIENCE = 'urn:jwt:orders';
+
+/**
+ * Back-channel logout (sub + sid) vs JWT access tokens without `sid` (oidc-provider's): the logged-out user's
+ * sessionless JWTs issued up to the logout are refused (see test/push/adversarial/backchannel-logout-jwt.spec.ts) — and no more than that:
+ * another user's JWTs, and the same user's JWTs issued after the logout, keep passing.
+ */
+describe.each(ADAPTERS)('back-channel logout reaches sessionless JWTs, and only those (%s)', (adapter: AdapterName) => {
+  let as: TestAuthorizationServer;
+  let app: { app: INestApplication; url: string };
+
+  beforeAll(async () => {
+    as = await TestAuthorizationServer.start();
+    app = await startApp(
+      adapter,
+      IntrospectionModule.forRoot({
+        issuer: as.issuer,
+        ...CLIENTS.basic,
+        allowInsecureRequests: true,
+        audience: AUDIENCE,
+        clockSkewSeconds: 0,
+        jwt: { mode: 'local', maxTokenLifetimeSeconds: 3600 },
+        cache: { localTtlSeconds: 60, ttlSeconds: 60 },
+        backchannelLogout: { audience: CLIENTS.web.clientId, maxAgeSeconds: 60 },
+        backchannelLogoutReceiver: { path: 'oidc/backchannel-logout', scope: 'this-replica' },
+      }),
+      [OrdersController],
+    );
+    as.setBackchannelLogoutUri(`${app.url}/oidc/backchannel-logout`);
+  });
+  afterAll(async () => {
+    await app?.app.close();
+    await as?.stop();
+  });
+
+  const provider = () => (as as unknown as { provider: any }).provider;
+  async function jwtSessionToken(accountId: string) {
+    const p = provider();
+    const client = await p.Client.find(CLIENTS.web.clientId);
+    const grant = new p.Grant({ accountId, clientId: CLIENTS.web.clientId });
+    grant.addOIDCScope('openid read');
+    grant.addResourceScope(AUDIENCE, 'read');
+    const grantId = await grant.save();
+    const sid = randomUUID();
+    const at = new p.AccessToken({ accountId, client, grantId, scope: 'read', sid, gty: 'authorization_code', aud: AUDIENCE });
+    at.resourceServer = { audience: AUDIENCE, accessTokenFormat: 'jwt', scope: 'read', accessTokenTTL: 600 };
+    return { token: (await at.save()) as string, accountId, sid };
+  }
+  const status = async (token: string) => (await call(`${app.url}/orders`, { authorization: `Bearer ${token}` })).status;
+
+  it('refuses the logged-out user\'s JWT; another user\'s JWT and a JWT issued after the logout pass', async () => {
+    const user = `user-${randomUUID().slice(0, 8)}`;
+    const session = await jwtSessionToken(user);
+    const other = await jwtSessionToken(`other-${randomUUID().slice(0, 8)}`);
+    expect(decodeJwt(session.token).sid).toBeUndefined();
+    expect(await status(session.token)).toBe(200);
+    expect(await status(other.token)).toBe(200);
+    const client = await provider().Client.find(CLIENTS.web.clientId);
+    await client.backchannelLogout(session.accountId, session.sid);
+    await sleep(50);
+    expect(await status(session.token)).toBe(401);
+    expect(await status(other.token)).toBe(200);
+    await sleep(1100); // iat has a one-second grain
+    const later = await jwtSessionToken(user); // a new login of the same user
+    expect(await status(later.token)).toBe(200);
+  });
+});
