@@ -38,7 +38,7 @@ const child = spawn(process.execPath, [join(here, 'servers.js')], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 const ports = await new Promise<Record<string, number>>((resolve) =>
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line.startsWith('{"ready"')) resolve(JSON.parse(line).ports);
   }),
 );

@@ -84,7 +84,7 @@ async function servers(adapter: string, as: { introspectionEndpoint: string }, o
   });
   let onCpu: ((micros: number) => void) | undefined;
   const ports = await new Promise<Record<App, number>>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n')) {
         if (line.startsWith('{"ready"')) resolve(JSON.parse(line).ports);
         else if (line.startsWith('{"cpu"')) onCpu?.(JSON.parse(line).cpu);
@@ -96,7 +96,7 @@ async function servers(adapter: string, as: { introspectionEndpoint: string }, o
   /** The server process's CPU time so far (user + system), µs. */
   const cpu = () => new Promise<number>((resolve) => {
     onCpu = resolve;
-    child.stdin!.write('cpu\n');
+    child.stdin.write('cpu\n');
   });
   return { url, cpu, stop: () => child.kill('SIGKILL') };
 }
@@ -637,8 +637,8 @@ async function junkFlood(as: EmbeddedAuthorizationServer, adapter: string) {
   proxy.delayMs = 300;
   await proxy.setMode('delay');
   const s = await servers(adapter, { introspectionEndpoint: proxy.url('/token/introspection') }, 'guarded');
-  const user = new HttpAgent({ keepAlive: true, localAddress: '127.0.0.1' } as object);
-  const attacker = new HttpAgent({ keepAlive: true, localAddress: '127.0.0.2', maxSockets: JUNK } as object);
+  const user = new HttpAgent({ keepAlive: true, localAddress: '127.0.0.1' });
+  const attacker = new HttpAgent({ keepAlive: true, localAddress: '127.0.0.2', maxSockets: JUNK });
   try {
     const cached = await as.issueToken({ scope: 'read' });
     await fetch(s.url('guarded'), { headers: { authorization: `Bearer ${cached}` } }).then((r) => r.arrayBuffer());

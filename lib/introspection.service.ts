@@ -68,7 +68,7 @@ export class IntrospectionService implements OnApplicationShutdown {
     );
     this.telemetry.emit('onAuthorizationServerReset', { tokenAgeMs, purgedCache: Boolean(purge) });
     if (purge) {
-      await this.cache!.clear().catch((error: unknown) =>
+      await this.cache.clear().catch((error: unknown) =>
         this.log.error('purge', `Purging the cache after an authorization-server reset failed: ${(error as Error).message}`),
       );
     }

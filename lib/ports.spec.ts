@@ -39,7 +39,7 @@ async function engine(extra: Record<string, unknown> = {}, jwt?: TokenPath, dpop
 }
 
 describe('TokenPath: tokens a capability handles take its path, and evictions reach it', () => {
-  const active: IntrospectionResult = Object.freeze({ active: true, scopes: Object.freeze([]) }) as IntrospectionResult;
+  const active: IntrospectionResult = Object.freeze({ active: true, scopes: Object.freeze([]) });
   const revoked: string[] = [];
   const path: TokenPath = {
     handles: (token) => token.startsWith('path.'),

@@ -491,7 +491,7 @@ export class EmbeddedAuthorizationServer {
         },
         resourceIndicators: {
           enabled: true,
-          defaultResource: () => undefined as unknown as string,
+          defaultResource: () => undefined,
           useGrantedResource: () => true,
           getResourceServerInfo: (_ctx, resource) => ({
             scope: SCOPES.join(' '),

@@ -11,7 +11,7 @@ const lock = JSON.parse(readFileSync(path, 'utf8'));
 const OS = ['darwin', 'win32', 'linux', 'android', 'freebsd', 'openharmony'];
 const CPU = { arm64: 'arm64', x64: 'x64', ia32: 'ia32', arm: 'arm', ppc64: 'ppc64', s390x: 's390x', riscv64: 'riscv64', loong64: 'loong64' };
 let added = 0;
-for (const [key, pkg] of Object.entries(lock.packages)) {
+for (const pkg of Object.values(lock.packages)) {
   for (const [name, version] of Object.entries(pkg.optionalDependencies ?? {})) {
     const target = `node_modules/${name}`;
     if (lock.packages[target]) continue;

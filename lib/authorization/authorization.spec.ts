@@ -91,7 +91,7 @@ describe('decorator arguments are checked when the class is defined (start-up)',
     ['@RequireClaims({ tenant: {} })', () => RequireClaims({ tenant: {} as never })],
     ['@RequireClaims({ tenant: [] })', () => RequireClaims({ tenant: [] })],
     ['@AnyClaim({ tenant: null })', () => AnyClaim({ tenant: null as never })],
-    ['@RequireClaims({ ["__proto__"]: "x" })', () => RequireClaims({ ['__proto__']: 'x' } as never)],
+    ['@RequireClaims({ ["__proto__"]: "x" })', () => RequireClaims({ ['__proto__']: 'x' })],
     ['@ProtectedResource("")', () => ProtectedResource('')],
     ['RoleMappers.keycloakClient("")', () => RoleMappers.keycloakClient('')],
   ])('%s throws', (_name, make) => {
@@ -123,7 +123,7 @@ describe('evaluateRouteChecks (pure)', () => {
 
   it('order: audience (401), step-up (401), then scopes, roles, claims (403)', () => {
     const all = checks({ audience: 'https://a.example', stepUp: { acrValues: ['gold'] }, allScopes: ['write'], allRoles: ['admin'], allClaims: [['tenant', 'acme']] });
-    const refusal = (claims: Record<string, unknown>, scopes: string[] = []) => evaluateRouteChecks(all, { ...result(claims), scopes } as ActiveIntrospectionResult, roles, 5)?.reason;
+    const refusal = (claims: Record<string, unknown>, scopes: string[] = []) => evaluateRouteChecks(all, { ...result(claims), scopes }, roles, 5)?.reason;
     expect(refusal({})).toBe('audience_mismatch');
     expect(refusal({ aud: ['https://a.example'] })).toBe('insufficient_user_authentication');
     expect(refusal({ aud: 'https://a.example', acr: 'gold' })).toBe('insufficient_scope');

@@ -74,7 +74,7 @@ export class RoleExtractor {
     for (const mapper of this.mappers) {
       try {
         const out = mapper(result);
-        if (out === undefined || out === null || typeof (out as Iterable<unknown>)[Symbol.iterator] !== 'function' || typeof out === 'string') continue;
+        if (out === undefined || out === null || typeof (out)[Symbol.iterator] !== 'function' || typeof out === 'string') continue;
         for (const role of out) if (typeof role === 'string' && role.length > 0) found.add(role);
       } catch (error) {
         this.onMapperError(error);
@@ -89,6 +89,7 @@ export class RoleExtractor {
 /** Validates the `roles` option. Default: the flat `roles` claim. */
 export function resolveRolesOptions(value: unknown, problems: string[]): { readonly mappers: readonly RoleMapper[] } {
   if (value === undefined) return { mappers: [RoleMappers.roles()] };
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- load-bearing: `value` is `unknown` here (typescript-eslint#3310)
   const mapper = (value as RolesOptions | null)?.mapper;
   const mappers = mapper === undefined ? [RoleMappers.roles()] : Array.isArray(mapper) ? mapper : [mapper];
   if (value === null || typeof value !== 'object' || mappers.length === 0 || mappers.some((m) => typeof m !== 'function')) {

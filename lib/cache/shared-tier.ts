@@ -100,7 +100,7 @@ export class SharedTier {
     const marks = [tombstone(key), tombstone(ALL)];
     if (coordinator) {
       for (const claim of INDEXED_CLAIMS) {
-        if (typeof result[claim] === 'string') marks.push(tombstone(`${claim}:${this.context.claimHash(result[claim] as string)}`));
+        if (typeof result[claim] === 'string') marks.push(tombstone(`${claim}:${this.context.claimHash(result[claim])}`));
       }
     }
     const found = await this.guard.soft('get', () => this.tombstones.mget<Tombstone>(marks));

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CryptoKey as JoseKey, JWK } from 'jose';
+import type { CryptoKey as JoseKey } from 'jose';
 import { loadJose } from '../utils/jose.js';
 import type { KeyObject } from 'node:crypto';
 import type { ResolvedOptions } from '../options/resolved-options.js';
@@ -79,7 +79,7 @@ export class ClientAuthentication {
 
 async function importKey(key: NonNullable<ResolvedOptions['privateKey']>, alg: string): Promise<JoseKey | KeyObject | Uint8Array> {
   if (typeof key === 'string') return (await loadJose()).importPKCS8(key, alg);
-  if (typeof key === 'object' && 'kty' in key) return (await loadJose()).importJWK(key as JWK, alg);
+  if (typeof key === 'object' && 'kty' in key) return (await loadJose()).importJWK(key, alg);
   return key as KeyObject | JoseKey;
 }
 

@@ -131,7 +131,7 @@ export function validateClaims(
   if (policy.expectedIssuer !== undefined && (iss ?? answeringIssuer) !== policy.expectedIssuer) return inactive('issuer_mismatch');
   const scope = response.scope as string | undefined;
   const scopes = Object.freeze(scope ? scope.split(' ').filter(Boolean) : []);
-  return Object.freeze({ ...response, active: true, scopes }) as ActiveIntrospectionResult;
+  return Object.freeze({ ...response, active: true, scopes });
 }
 
 

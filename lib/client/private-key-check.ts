@@ -1,5 +1,4 @@
 import { KeyObject } from 'node:crypto';
-import type { JWK } from 'jose';
 import { IntrospectionConfigurationError } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { loadJose } from '../utils/jose.js';
@@ -34,8 +33,8 @@ export async function checkPrivateKey(key: NonNullable<ResolvedOptions['privateK
     );
   } else if (typeof key === 'object' && key !== null && 'kty' in key) {
     if (!('d' in key)) problem('is a public JWK (no "d"): give the private JWK.');
-    imported = await importJWK(key as JWK, alg).catch((e: Error) =>
-      problem(`(a JWK of kty '${String((key as JWK).kty)}') could not be imported for \`privateKeyAlgorithm\` '${alg}' (${e.message}).`),
+    imported = await importJWK(key, alg).catch((e: Error) =>
+      problem(`(a JWK of kty '${String((key).kty)}') could not be imported for \`privateKeyAlgorithm\` '${alg}' (${e.message}).`),
     );
   } else if (key instanceof KeyObject) {
     if (key.type !== 'private') problem(`is a ${key.type} KeyObject: give the private key (crypto.createPrivateKey()).`);

@@ -88,7 +88,7 @@ export async function verifyDpopProof(
   if (typeof payload.ath !== 'string') return fail('The DPoP proof has no access-token hash ("ath").');
   if (payload.ath !== accessTokenHash(request.accessToken)) return fail('The DPoP proof is not bound to this access token ("ath").');
   if (payload.nonce !== undefined && typeof payload.nonce !== 'string') return fail('The DPoP proof "nonce" must be a string.');
-  return { jkt: key.jkt, jti: payload.jti, iat, nonce: payload.nonce as string | undefined };
+  return { jkt: key.jkt, jti: payload.jti, iat, nonce: payload.nonce };
 }
 
 interface ProofKey {
@@ -109,7 +109,7 @@ const proofKeys = new LRUCache<string, ProofKey>({ max: 10_000 });
  */
 async function proofKey(jwk: Record<string, unknown>, jose: typeof import('jose')): Promise<ProofKey & { cached: boolean }> {
   // Only the RFC 7638 members identify a key: padding a jwk with extra members changes nothing here.
-  const jkt = await jose.calculateJwkThumbprint(jwk as never, 'sha256');
+  const jkt = await jose.calculateJwkThumbprint(jwk, 'sha256');
   const known = proofKeys.get(jkt);
   if (known) return { ...known, cached: true };
   if (jwk.kty === 'RSA') {

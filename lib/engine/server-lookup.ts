@@ -56,7 +56,7 @@ export class ServerLookup {
       const answer = await this.resilience.execute((signal) => this.client.introspect(token, signal), knownToken, caller);
       const jwt = this.jwt?.handles(token) === true;
       // A background re-check of a JWT answer cached by a request: the signed claims are verified again.
-      if (jwt && !signed && answer.active === true) signed = await this.jwt!.signedClaims(token);
+      if (jwt && !signed && answer.active === true) signed = await this.jwt.signedClaims(token);
       const response = signed && answer.active === true ? withSignedClaims(answer, signed) : answer;
       const now = Date.now();
       const result = validateClaims(response, signed ? this.signedPolicy : this.options, now / 1000, this.answeringIssuer());
@@ -93,12 +93,12 @@ export class ServerLookup {
 
   /** This API's policy, applied to entries other replicas wrote to the shared store. */
   readonly policyCheck: PolicyCheck = (response, nowMs) =>
-    validateClaims(response as IntrospectionResponse, this.options, nowMs / 1000, this.answeringIssuer());
+    validateClaims(response, this.options, nowMs / 1000, this.answeringIssuer());
 
   /** The policy for answers about a locally validated JWT (merged with its signed claims): its `typ` is its token type. */
   private readonly signedPolicy: ResolvedOptions;
   readonly signedPolicyCheck: PolicyCheck = (response, nowMs) =>
-    validateClaims(response as IntrospectionResponse, this.signedPolicy, nowMs / 1000, this.answeringIssuer());
+    validateClaims(response, this.signedPolicy, nowMs / 1000, this.answeringIssuer());
 
   private reportFailure(error: unknown, token: string, elapsedMs: number): void {
     if (!(error instanceof AuthorizationServerUnavailableError)) return;

@@ -240,5 +240,5 @@ function matches(result: object, name: string, expected: ClaimExpectation): bool
   }
   const candidates = Array.isArray(expected) ? expected : [expected];
   if (Array.isArray(value)) return value.some((v) => candidates.includes(v));
-  return value !== undefined && candidates.includes(value as never);
+  return value !== undefined && candidates.includes(value);
 }

@@ -84,7 +84,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
    */
   onApplicationBootstrap(): void {
     if (!this.modules) return;
-    const errors = this.requirements.review(this.modules, (where, trap) => warnOnce(this.modules!, 'TokenGuard', `${where}: ${trap}`));
+    const errors = this.requirements.review(this.modules, (where, trap) => warnOnce(this.modules, 'TokenGuard', `${where}: ${trap}`));
     if (errors.length > 0) throw new IntrospectionConfigurationError(`Invalid route metadata:\n${errors.map((e) => `  - ${e}`).join('\n')}`);
   }
 

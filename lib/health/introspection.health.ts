@@ -224,7 +224,7 @@ export class IntrospectionHealthIndicator implements OnApplicationBootstrap {
         try {
           return this.moduleRef.get(terminus.HealthIndicatorService, { strict: false }) as unknown as TerminusService;
         } catch {
-          return new terminus.HealthIndicatorService() as unknown as TerminusService;
+          return new terminus.HealthIndicatorService();
         }
       },
       () => {

@@ -175,7 +175,7 @@ export async function verifyWithKeys(token: string, resolver: KeyResolver, optio
     return await jwtVerify(token, resolver, options);
   } catch (error) {
     if (joseCode(error) !== 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') throw error;
-    const candidates = error as unknown as AsyncIterable<CryptoKey>;
+    const candidates = error as AsyncIterable<CryptoKey>;
     let last: unknown = error;
     for await (const key of candidates) {
       try {

@@ -66,8 +66,8 @@ export function resolveClientOptions(
     introspectionEndpoint,
     issuer,
     clientAuthMethod,
-    privateKeyAlgorithm: o.privateKeyAlgorithm ?? (jwk?.alg as string | undefined) ?? 'RS256',
-    privateKeyId: o.privateKeyId ?? (jwk?.kid as string | undefined),
+    privateKeyAlgorithm: o.privateKeyAlgorithm ?? (jwk?.alg) ?? 'RS256',
+    privateKeyId: o.privateKeyId ?? (jwk?.kid),
   };
 }
 

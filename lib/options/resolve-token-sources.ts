@@ -82,7 +82,7 @@ export function resolveTokenSourceOptions(
 
   let microservice: ResolvedTokenSourceOptions['microservice'];
   if (o.microservice !== undefined) {
-    const source = (o.microservice as { token?: unknown } | null)?.token as unknown;
+    const source = (o.microservice as { token?: unknown } | null)?.token;
     if (typeof source === 'function') {
       microservice = { token: source as (message: MicroserviceMessage) => unknown };
     } else if (isObject(source) && source.in === 'payload' && typeof source.field === 'string' && source.field.length > 0) {

@@ -109,8 +109,8 @@ export class OutboundTokenService implements OnApplicationShutdown {
         clientSecret: b.clientSecret,
         clientAuthMethod: method,
         privateKey: b.privateKey,
-        privateKeyAlgorithm: b.privateKeyAlgorithm ?? (jwk?.alg as string | undefined) ?? 'RS256',
-        privateKeyId: b.privateKeyId ?? (jwk?.kid as string | undefined),
+        privateKeyAlgorithm: b.privateKeyAlgorithm ?? (jwk?.alg) ?? 'RS256',
+        privateKeyId: b.privateKeyId ?? (jwk?.kid),
         tokenScope: b.scope,
       };
       this.backends.set(name, {

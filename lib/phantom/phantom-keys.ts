@@ -28,7 +28,7 @@ export class PhantomKeyRing {
 
   /** The key that signs (after {@link load}). */
   get signing(): SigningKey {
-    return this.keys[0]!;
+    return this.keys[0];
   }
 
   /** Loads the configured keys, or generates one (with a warning). A key that cannot be used fails start-up. */

@@ -19,7 +19,7 @@ export function checkPhantomRoutes(modules: ModulesContainer, audiencesOf: (prov
   const scanned = new Set<unknown>();
   for (const module of modules.values()) {
     for (const wrapper of module.providers.values()) {
-      const audiences = audiencesOf(wrapper.instance as unknown);
+      const audiences = audiencesOf(wrapper.instance);
       if (audiences) {
         enabled = true;
         for (const a of audiences) allowed.add(a);

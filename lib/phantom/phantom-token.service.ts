@@ -77,7 +77,7 @@ export class PhantomTokenService implements OnModuleInit {
   /** A phantom token for `token` (validated here through `introspect(token, options)`), for transports other than HTTP. */
   async mint(token: string, audience?: string, options?: IntrospectOptions): Promise<string> {
     if (!this.options) throw new PhantomTokenError('disabled', 'Phantom tokens are off: set the `phantom` option of IntrospectionModule.');
-    const aud = audience ?? this.options.audiences[0]!;
+    const aud = audience ?? this.options.audiences[0];
     if (!this.settings.audiences.has(aud)) {
       throw new PhantomTokenError('unknown_audience', `'${aud}' is not one of \`phantom.audiences\`: add it there to mint tokens for it.`);
     }

@@ -139,7 +139,7 @@ export function createBackchannelLogoutReceiverController(route: BackchannelLogo
 
 function formValues(value: unknown): string[] {
   if (typeof value === 'string') return [value];
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
   return [];
 }
 

@@ -1,4 +1,3 @@
-import type { JSONWebKeySet } from 'jose';
 import { checkAlgorithms } from '../keys/jws-algorithms.js';
 import type { CoreIntrospectionOptions } from '../options/core-options.interface.js';
 import type { NumberReader } from '../options/option-readers.js';
@@ -59,7 +58,7 @@ export function resolvePushOptions(
       if ((s.jwksUri === undefined) === (s.jwks === undefined)) {
         problems.push("Give exactly one of `securityEvents.jwksUri` (the transmitter's `jwks_uri`) and `securityEvents.jwks` (its public keys inline).");
       }
-      const jwks = s.jwks as JSONWebKeySet | undefined;
+      const jwks = s.jwks;
       if (jwks !== undefined && (jwks === null || typeof jwks !== 'object' || !Array.isArray(jwks.keys))) {
         problems.push('`securityEvents.jwks` must be a JWK Set: `{ keys: [ ...public JWKs ] }`.');
       }

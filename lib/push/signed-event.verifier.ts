@@ -77,7 +77,7 @@ export class SignedEventVerifier {
     if (!/^[\w-]+\.[\w-]+\.[\w-]*$/.test(token)) throw new PushRefusal('malformed', 'The body is not a compact JWS (three base64url segments).');
     let header: JWSHeaderParameters;
     try {
-      header = decodeProtectedHeader(token) as JWSHeaderParameters;
+      header = decodeProtectedHeader(token);
     } catch {
       throw new PushRefusal('malformed', 'The JWS header cannot be decoded.');
     }

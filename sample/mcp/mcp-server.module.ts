@@ -130,7 +130,7 @@ export class McpSampleModule {
   static forRoot(options: McpSampleOptions): DynamicModule {
     return {
       module: McpSampleModule,
-      imports: [IntrospectionModule.forRoot({ ...options.introspection, resourceMetadata: { resource: options.resource, scopesSupported: ['read', 'write'], resourceName: 'Orders MCP server' } } as IntrospectionModuleOptions)],
+      imports: [IntrospectionModule.forRoot({ ...options.introspection, resourceMetadata: { resource: options.resource, scopesSupported: ['read', 'write'], resourceName: 'Orders MCP server' } })],
       controllers: [createMcpController(options)],
     };
   }

@@ -18,7 +18,7 @@ describe('cache truth and token kinds (real authorization servers)', () => {
       allowInsecureRequests: true,
       ...CLIENTS.basic,
       ...extra,
-    } as IntrospectionModuleOptions);
+    });
     closers.push(e.close);
     return e.service;
   };

@@ -87,7 +87,7 @@ describe('start-up errors and warnings, every feature (test/contract/__fixtures_
   });
 
   it.each<[string, ModuleExtras]>([
-    ['core: no endpoint, no client id', { clientId: '' } as IntrospectionModuleOptions],
+    ['core: no endpoint, no client id', { clientId: '' }],
     ['phantom: issuer and audiences', { ...BASE, phantom: { issuer: 'orders', audiences: [], lifetimeSeconds: 7200, claims: ['sub'] } }],
     ['outbound: one backend wrong', { ...BASE, outbound: { billing: { tokenEndpoint: 'http://as.example.com/token', clientId: '' } } }],
     ['revocation webhook: no secret', { ...BASE, revocationWebhook: { path: 'internal/revocations', scope: 'this-replica' } }],

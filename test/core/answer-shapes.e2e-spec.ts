@@ -22,7 +22,7 @@ describe.each(ADAPTERS)('answers without aud, iss or token_type, over %s', (adap
   const start = async (reshape: Parameters<typeof ReshapingProxy.start>[1], options: Record<string, unknown>, introspectJwts = false) => {
     const proxy = await ReshapingProxy.start(as.introspectionEndpoint, reshape, { introspectJwts });
     stops.push(() => proxy.stop());
-    const app = await startApp(adapter, { introspectionEndpoint: proxy.url, allowInsecureRequests: true, ...CLIENTS.basic, ...options } as never,
+    const app = await startApp(adapter, { introspectionEndpoint: proxy.url, allowInsecureRequests: true, ...CLIENTS.basic, ...options },
       [OrdersController, PaymentsController]);
     stops.push(() => app.app.close());
     return { proxy, url: app.url };

@@ -63,7 +63,7 @@ describe.each(ADAPTERS)('configuration mistakes, over %s', (adapter) => {
       verifyOnStartup: true,
       metrics: { meterProvider: new MeterProvider({ readers: [reader] }) },
       resilience: { retries: 1, circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 } },
-    } as never);
+    });
     stops.push(() => app.close());
     await until(() => capturedLogs.some((l) => l.includes('Start-up check')));
     const verdict = capturedLogs.find((l) => l.includes('Start-up check'))!;

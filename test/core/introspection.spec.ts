@@ -19,7 +19,7 @@ describe('IntrospectionService against a real authorization server (oidc-provide
       allowInsecureRequests: true,
       ...CLIENTS.basic,
       ...extra,
-    } as IntrospectionModuleOptions);
+    });
     closers.push(e.close);
     return e.service;
   };

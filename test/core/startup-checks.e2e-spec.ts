@@ -67,7 +67,7 @@ describe.each(ADAPTERS)('verifyOnStartup over %s: a clear verdict in the logs, s
 
   async function verdict(options: Partial<IntrospectionModuleOptions>): Promise<string> {
     capturedLogs.length = 0;
-    const { app, url } = await startApp(adapter, { allowInsecureRequests: true, ...CLIENTS.basic, verifyOnStartup: true, ...options } as IntrospectionModuleOptions);
+    const { app, url } = await startApp(adapter, { allowInsecureRequests: true, ...CLIENTS.basic, verifyOnStartup: true, ...options });
     try {
       expect((await call(`${url}/public`)).status).toBe(200); // the app is up whatever the verdict
       for (let i = 0; i < 50 && !capturedLogs.some((l) => l.includes('Start-up check')); i++) await sleep(20);

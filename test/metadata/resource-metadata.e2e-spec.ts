@@ -128,7 +128,7 @@ describe.each(ADAPTERS)('bearer_methods_supported derived from tokenSources over
     const { app, url } = await startApp(adapter, {
       introspectionEndpoint: 'http://127.0.0.1:9/introspect', allowInsecureRequests: true, ...CLIENTS.basic, ...sources,
       resourceMetadata: { resource: ORDERS, authorizationServers: ['https://as.example.com'], ...metadata },
-    } as never, []);
+    }, []);
     try {
       const res = await call(`${url}/.well-known/oauth-protected-resource/orders`);
       expect(res.status).toBe(200);

@@ -46,7 +46,7 @@ describe('fault handling with real misbehaving servers', () => {
       clientSecret: SECRET,
       resilience: FAST,
       ...extra,
-    } as IntrospectionModuleOptions);
+    });
     cleanups.push(close);
     return { server, service, health: moduleRef.get(IntrospectionHealthIndicator) };
   }
@@ -121,7 +121,7 @@ describe('fault handling with real misbehaving servers', () => {
 
   it.each([
     ['an HTML page', behave.html()],
-    ['a body that is not JSON', ((_q, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"active":tru')) as Behaviour],
+    ['a body that is not JSON', ((_q, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"active":tru'))],
     ['"active": "true" (a string)', behave.json({ active: 'true', scope: 'admin' })],
     ['a JSON array', behave.json([{ active: true }])],
     ['a non-numeric exp', behave.json({ active: true, exp: 'tomorrow' })],

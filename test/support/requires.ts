@@ -31,7 +31,7 @@ export function requires(binary: string, available: boolean, install: string) {
       each:
         <T>(table: readonly T[]) =>
         (title: string, body: (row: T) => void): void => {
-          if (available) return describe.each(table as T[])(title, body as (...args: unknown[]) => void);
+          if (available) return describe.each(table as T[])(title, body);
           for (const row of table) describeIf(format(title, row), () => body(row));
         },
     }),

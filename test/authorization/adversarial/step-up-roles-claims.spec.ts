@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, type INestApplication } from '@nestjs/common';
 import { IntrospectionConfigurationError, Public, RequireAuthentication, RequireClaims, RoleMappers, Roles } from '../../../lib/index.js';
 import { resolveOptions } from '../../../lib/options/resolve-options.js';
-import { ADAPTERS, call, startApp } from '../../support/app.js';
+import { ADAPTERS, startApp } from '../../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
 
 const RESOURCE = 'https://api.example.com';

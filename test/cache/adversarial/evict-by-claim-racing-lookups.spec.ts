@@ -21,7 +21,7 @@ describe('evictions by claim and purges racing lookups in flight', () => {
     for (const s of servers) await s.stop();
   });
   const engine = async (options: Partial<IntrospectionModuleOptions>) => {
-    const e = await createEngine({ allowInsecureRequests: true, ...CLIENTS.basic, ...options } as IntrospectionModuleOptions);
+    const e = await createEngine({ allowInsecureRequests: true, ...CLIENTS.basic, ...options });
     closers.push(e.close);
     return e.service;
   };

@@ -1,6 +1,5 @@
 // Adversarial review of the eviction API's purge() on a large Redis namespace (round 10; was attack-purge-large).
-import { afterAll, expect, it } from '@jest/globals';
-import type { IntrospectionModuleOptions } from '../../../lib/index.js';
+import { afterAll, expect } from '@jest/globals';
 import { CLIENTS } from '../../support/authorization-server.js';
 import { createEngine, sleep } from '../../support/engine.js';
 import { behave, FaultyServer } from '../../support/faulty-server.js';
@@ -22,7 +21,7 @@ itWithRedis('purge() of a Redis cache holding 100 000 entries resolves (default 
   closers.push(() => redis.kill());
   const as = await FaultyServer.start(behave.json({ active: true, token_type: 'Bearer', exp: Math.floor(Date.now() / 1000) + 600 }));
   closers.push(() => as.stop());
-  const e = await createEngine({ introspectionEndpoint: as.url, allowInsecureRequests: true, ...CLIENTS.basic, cache: { redis: redis.url, keyPrefix: 'big' } } as IntrospectionModuleOptions);
+  const e = await createEngine({ introspectionEndpoint: as.url, allowInsecureRequests: true, ...CLIENTS.basic, cache: { redis: redis.url, keyPrefix: 'big' } });
   closers.push(e.close);
   await sleep(300);
   // 100 000 cached tokens (e.g. a busy API with a 60 s TTL), written straight into the namespace.

@@ -1,5 +1,5 @@
 // Adversarial review of Redis connections at shutdown (round 16b; was attack16b-shutdown-reconnect).
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { CLIENTS, EmbeddedAuthorizationServer } from '../../../sample/embedded-authorization-server.js';
 import { createEngine, sleep } from '../../support/engine.js';
 import { describeWithRedis, TestRedis } from '../../support/redis-server.js';

@@ -1,7 +1,6 @@
 // Adversarial review of what Redis reveals about who is logged in (round 10; was attack-redis-index-dictionary).
-import { afterAll, expect, it } from '@jest/globals';
+import { afterAll, expect } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import type { IntrospectionModuleOptions } from '../../../lib/index.js';
 import { CLIENTS } from '../../support/authorization-server.js';
 import { createEngine, sleep } from '../../support/engine.js';
 import { behave, FaultyServer } from '../../support/faulty-server.js';
@@ -26,7 +25,7 @@ itWithRedis('with cache.indexSecret, a Redis reader cannot confirm a guessed sub
     behave.json({ active: true, token_type: 'Bearer', sub: 'alice@example.com', email: 'alice@example.com', client_id: 'payroll-mobile', exp: Math.floor(Date.now() / 1000) + 600 }),
   );
   closers.push(() => as.stop());
-  const e = await createEngine({ introspectionEndpoint: as.url, allowInsecureRequests: true, ...CLIENTS.basic, cache: { redis: redis.url, keyPrefix: 'orders-api', indexSecret: 'index-secret-0123456789' } } as IntrospectionModuleOptions);
+  const e = await createEngine({ introspectionEndpoint: as.url, allowInsecureRequests: true, ...CLIENTS.basic, cache: { redis: redis.url, keyPrefix: 'orders-api', indexSecret: 'index-secret-0123456789' } });
   closers.push(e.close);
   await sleep(300);
   expect((await e.service.introspect('opaque-token-of-alice')).active).toBe(true);

@@ -1,5 +1,5 @@
 // Adversarial review of eviction tombstones across replicas (round 10; was attack-tombstone-window).
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { afterAll, expect, it } from '@jest/globals';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { IntrospectionModuleOptions } from '../../../lib/index.js';
 import { CLIENTS } from '../../support/authorization-server.js';

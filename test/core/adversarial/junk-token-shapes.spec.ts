@@ -1,6 +1,6 @@
 // Adversarial review of junk token shapes sent to the authorization server (round 11; was attack11-junk-shapes).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { AuthorizationServerUnavailableError, type IntrospectionModuleOptions, type IntrospectionService } from '../../../lib/index.js';
+import { AuthorizationServerUnavailableError, type IntrospectionService } from '../../../lib/index.js';
 import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
 import { createEngine } from '../../support/engine.js';
 
@@ -17,7 +17,7 @@ describe('junk token shapes against the real oidc-provider', () => {
       ...CLIENTS.basic,
       cache: false,
       resilience: { retries: 0, circuitBreaker: { consecutiveFailures: 1000, halfOpenAfterMs: 1000 } },
-    } as IntrospectionModuleOptions));
+    }));
   });
   afterAll(async () => {
     await close?.();

@@ -26,7 +26,7 @@ describe('token kinds through every path', () => {
     await server.stop();
   });
   const engine = async (extra: Partial<IntrospectionModuleOptions> = {}) => {
-    const e = await createEngine({ introspectionEndpoint: server.url, allowInsecureRequests: true, ...CLIENTS.basic, ...extra } as IntrospectionModuleOptions);
+    const e = await createEngine({ introspectionEndpoint: server.url, allowInsecureRequests: true, ...CLIENTS.basic, ...extra });
     closers.push(e.close);
     return e.service;
   };

@@ -93,7 +93,7 @@ describe.each(ADAPTERS)('DPoP proof targets and certificate headers over raw HTT
     const jwk = key.publicJwk;
     const deep: Record<string, unknown> = {};
     let cur = deep;
-    for (let i = 0; i < 500; i++) cur = (cur.a = {}) as Record<string, unknown>;
+    for (let i = 0; i < 500; i++) cur = (cur.a = {});
     const junk: Array<[string, string]> = [
       ['jwk array', `${b64({ typ: 'dpop+jwt', alg: 'ES256', jwk: [jwk] })}.${b64(claims)}.AAAA`],
       ['jwk string', `${b64({ typ: 'dpop+jwt', alg: 'ES256', jwk: 'x' })}.${b64(claims)}.AAAA`],

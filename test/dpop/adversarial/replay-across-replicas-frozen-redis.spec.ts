@@ -1,5 +1,5 @@
 // Adversarial review of the DPoP replay check across replicas (round 14; was attack14-redis).
-import { describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { createHash, randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { IntrospectionModuleOptions } from '../../../lib/index.js';

@@ -29,7 +29,7 @@ describe('hooks that throw values without a string form', () => {
       clientId: 'api',
       clientSecret: 'super-secret-value-77',
       events,
-    } as IntrospectionModuleOptions);
+    });
     cleanups.push(close);
     return service;
   }

@@ -6,7 +6,7 @@
  * AS's real introspection endpoint rewrites `token_type` / `cnf` of chosen tokens (an AS that answers so).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import {
   Controller,

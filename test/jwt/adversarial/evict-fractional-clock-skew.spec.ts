@@ -1,5 +1,5 @@
 // Adversarial review of JWT revocation marks in Redis (round 13; was attack13-evict-exp).
-import { describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { IntrospectionService, type IntrospectionModuleOptions } from '../../../lib/index.js';
 import { call, OrdersController, startApp } from '../../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';

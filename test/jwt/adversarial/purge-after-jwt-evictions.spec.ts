@@ -1,5 +1,5 @@
 // Adversarial review of purge() after JWT evictions (round 13; was attack13-purge).
-import { describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { IntrospectionService, type IntrospectionModuleOptions } from '../../../lib/index.js';
 import { call, OrdersController, startApp } from '../../support/app.js';

@@ -43,7 +43,7 @@ function catchAlls(adapter: AdapterName) {
 }
 
 async function start(adapter: AdapterName, as: TestAuthorizationServer, extra: Partial<IntrospectionModuleOptions>, controllers: Array<new () => unknown> = [OrdersController]) {
-  @Module({ imports: [IntrospectionModule.forRoot({ issuer: as.issuer, allowInsecureRequests: true, ...CLIENTS.basic, ...extra } as IntrospectionModuleOptions)], controllers })
+  @Module({ imports: [IntrospectionModule.forRoot({ issuer: as.issuer, allowInsecureRequests: true, ...CLIENTS.basic, ...extra })], controllers })
   class AppModule {}
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(quietLogger).compile();
   const app = adapter === 'express'

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { HttpModule, HttpService } from '@nestjs/axios';
 import type { INestApplication } from '@nestjs/common';
 import { MeterProvider, MetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
-import axios, { AxiosError, type AxiosInstance } from 'axios';
+import axios, { AxiosError } from 'axios';
 import { firstValueFrom } from 'rxjs';
 import { attachOutboundToken, IntrospectionConfigurationError, OutboundTokenService, type OutboundTokenRefusedEvent } from '../../../lib/index.js';
 import { ADAPTERS, startApp } from '../../support/app.js';
@@ -85,7 +85,7 @@ describe.each(ADAPTERS)('attachOutboundToken() on real axios instances over %s',
     apps.push(edge.app);
     const httpService = edge.app.get(HttpService);
     const outbound = edge.app.get(OutboundTokenService);
-    return { as, backendUrl: backend.url, http: httpService, axios: httpService.axiosRef as AxiosInstance, outbound, reader, refusals };
+    return { as, backendUrl: backend.url, http: httpService, axios: httpService.axiosRef, outbound, reader, refusals };
   }
   const status = async (p: Promise<{ status: number }>) => {
     try {
@@ -154,8 +154,8 @@ describe.each(ADAPTERS)('attachOutboundToken() on real axios instances over %s',
     attachOutboundToken(http, outbound, 'orders');
     await firstValueFrom(http.get('/orders'));
     expect(seen.map((s) => s.host)).toEqual([`api.test:${port}`, `evil.api.test:${port}`]);
-    expect(seen[0]!.auth).toMatch(/^Bearer /);
-    expect(seen[1]!.auth).toBe(''); // follow-redirects 1.16 drops it
+    expect(seen[0].auth).toMatch(/^Bearer /);
+    expect(seen[1].auth).toBe(''); // follow-redirects 1.16 drops it
   });
 
   it('a 401 the caller can provoke just before an IdP restart costs at most one failed call after the restart', async () => {

@@ -1,6 +1,5 @@
 // Adversarial review of phantom tokens across replicas (round 15; was attack15-phantom-redis).
-import { afterEach, describe, expect, it } from '@jest/globals';
-import type { INestApplication } from '@nestjs/common';
+import { afterEach, describe, expect } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import { IntrospectionModule, IntrospectionService, PhantomTokenService } from '../../../lib/index.js';
 import { startApp } from '../../support/app.js';
@@ -38,7 +37,7 @@ describe('phantom tokens across replicas (real redis-server)', () => {
         [],
       );
       closers.push(() => app.close());
-      return app as INestApplication;
+      return app;
     };
     const a = await edge();
     const b = await edge();

@@ -5,7 +5,7 @@ import { Controller, Get } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import { decodeJwt } from 'jose';
 import { IntrospectionModule, PhantomToken, PhantomTokenService, Public } from '../../../lib/index.js';
-import { OrdersController, startApp } from '../../support/app.js';
+import { startApp } from '../../support/app.js';
 import { FaultyServer, behave } from '../../support/faulty-server.js';
 
 /** Review 15 attacks on phantom tokens: a real introspection endpoint (FaultyServer) answering chosen results. */

@@ -69,7 +69,7 @@ describe.each(ADAPTERS)('SSF receiver with hostile input (%s)', (adapter: Adapte
     ...extra,
   });
   const sign = (payload: Record<string, unknown>, header: Record<string, unknown> = {}, key: CryptoKey = es.privateKey) =>
-    new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: 'ssf-1', typ: 'secevent+jwt', ...header } as never).sign(key);
+    new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: 'ssf-1', typ: 'secevent+jwt', ...header }).sign(key);
   const push = async (body: string | Buffer, contentType = 'application/secevent+jwt', headers: Record<string, string> = {}) => {
     const res = await fetch(url(), { method: 'POST', headers: { 'content-type': contentType, ...headers }, body });
     const text = await res.text();

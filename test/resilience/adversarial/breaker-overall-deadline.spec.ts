@@ -27,7 +27,7 @@ describe('a hanging AS and the overall deadline', () => {
       clientSecret: 'super-secret-value-77',
       cache: false,
       ...extra,
-    } as IntrospectionModuleOptions);
+    });
     cleanups.push(close);
     return { server, service };
   }

@@ -3,7 +3,6 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import {
   AuthorizationServerUnavailableError,
   IntrospectionHealthIndicator,
-  type IntrospectionModuleOptions,
   type IntrospectionService,
 } from '../../../lib/index.js';
 import { behave, FaultyServer } from '../../support/faulty-server.js';
@@ -39,7 +38,7 @@ describe('readiness probes in the half-open state', () => {
       cache: false,
       health: { probeTimeoutMs: 100, cacheMs: 0 },
       resilience: { attemptTimeoutMs: 1000, deadlineMs: 3000, retries: 0, circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 300 } },
-    } as IntrospectionModuleOptions);
+    });
     cleanups.push(close);
     const health = moduleRef.get(IntrospectionHealthIndicator);
     const user = (s: IntrospectionService, t: string) =>
