@@ -97,7 +97,7 @@ async function main() {
   const envFile = join(dir, 'as.env');
   const startAs = () =>
     start('authorization server', process.execPath, ['.build/sample/authorization-server.js'], { AUTH_PORT: String(asPort), AS_ENV_FILE: envFile });
-  let as = startAs();
+  const as = startAs();
   await waitFor('the authorization server', () => existsSync(envFile) && readFileSync(envFile, 'utf8').includes('AS_APP_CLIENT'), 30_000);
   const asEnv = Object.fromEntries(
     readFileSync(envFile, 'utf8').trim().split('\n').map((l) => l.replace(/^export /, '').split(/=(.*)/s).slice(0, 2)).map(([k, v]) => [k, v.replace(/^'|'$/g, '')]),
@@ -187,7 +187,7 @@ async function main() {
   await waitFor(`${BURN} to fire`, async () => (await alertState(BURN)) === 'firing', 30_000);
   log(`${BURN} FIRING ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s after the stop`);
 
-  as = startAs();
+  startAs(); // stopped with the other children at the end
   const restartedAt = Date.now();
   await waitFor('the authorization server again', async () => (await fetch(`http://127.0.0.1:${asPort}/.well-known/openid-configuration`)).ok, 30_000);
   log('authorization server started again (same port; it has forgotten every token)');

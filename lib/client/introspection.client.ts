@@ -181,7 +181,7 @@ export class IntrospectionClient {
       if (this.responseOpener) return this.responseOpener.open(res.data, header(res, 'content-type'));
       // Fail closed: with `signedIntrospection` on, a plain JSON answer is never read (were the opener's wiring lost).
       if (this.options.signedIntrospection) {
-        throw fail('unexpected_error', retryAfter, '`signedIntrospection` is on but no signed-response opener is attached: the answer was not read.', status);
+        fail('unexpected_error', retryAfter, '`signedIntrospection` is on but no signed-response opener is attached: the answer was not read.', status);
       }
       return parseIntrospectionResponse(res.data, header(res, 'content-type'), retryAfter);
     }

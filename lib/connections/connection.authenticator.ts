@@ -94,6 +94,7 @@ export class ConnectionAuthenticator implements OnApplicationShutdown {
    * (typically its address), so that one client flooding unknown tokens cannot crowd out the others.
    */
   async authenticate(
+    // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- documents the extraction it is usually given
     token: BearerExtraction | unknown,
     requirements: readonly string[] | ConnectionRequirements | RouteChecks = [],
     presentation: TokenPresentation = { scheme: 'bearer' },

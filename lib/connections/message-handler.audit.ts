@@ -76,7 +76,9 @@ function describePatterns(patterns: unknown): string {
 }
 
 /** Methods of a prototype and of the classes it extends (the nearest definition of each name; getters are not called). */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any method of any controller
 function methods(prototype: object): Map<string, Function> {
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any method of any controller
   const found = new Map<string, Function>();
   for (let p: object | null = prototype; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
     for (const name of Object.getOwnPropertyNames(p)) {

@@ -64,7 +64,7 @@ export class OtherContextAuthorizer implements ContextAuthorizer {
     if (type === 'graphql') {
       const socket = graphqlWsSocket(context.getArgs()[2]);
       if (!socket || !connections.has(socket)) return undefined;
-      return this.connection(socket, requestOf(context) ?? context.getArgs()[2], route, (refusal) => Promise.resolve(graphqlError(refusal)));
+      return this.connection(socket, (requestOf(context) ?? context.getArgs()[2]) as object, route, (refusal) => Promise.resolve(graphqlError(refusal)));
     }
     if (type === 'rpc' && this.options.microservice) return this.message(context, route);
     return undefined;

@@ -39,14 +39,14 @@ export function authenticateWebSockets<T extends WebSocketAdapter>(adapter: T, a
   let maxPendingBytes: number;
   try {
     // Read the requirements now, so that bad decorator arguments fail at start-up (the module may not be ready yet).
-    authenticator = app.get(ConnectionAuthenticator, { strict: false }) as ConnectionAuthenticator;
+    authenticator = app.get<ConnectionAuthenticator>(ConnectionAuthenticator, { strict: false });
   } catch {
     authenticator = undefined;
   }
   if (authenticator) checks = authenticator.compileRequirements(requirements);
   const authenticatorOf = (): ConnectionAuthenticator => {
     if (!authenticator) {
-      authenticator = app.get(ConnectionAuthenticator, { strict: false }) as ConnectionAuthenticator;
+      authenticator = app.get<ConnectionAuthenticator>(ConnectionAuthenticator, { strict: false });
       checks = authenticator.compileRequirements(requirements);
     }
     return authenticator;
@@ -54,6 +54,8 @@ export function authenticateWebSockets<T extends WebSocketAdapter>(adapter: T, a
   // Refuse foreign origins before the upgrade (HTTP 403): `verifyClient` of `ws` servers, `allowRequest` of socket.io.
   // The handshake checks the origin again (4403) for servers created otherwise.
   const create = adapter.create.bind(adapter);
+  // The adapter's own server objects (ws, socket.io) and their callbacks are untyped here: any adapter fits.
+  /* eslint-disable @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-function-type */
   adapter.create = (port: number, options?: Record<string, unknown>) => {
     const auth = authenticatorOf();
     if (!auth.originPolicy) return create(port, options);
@@ -80,6 +82,7 @@ export function authenticateWebSockets<T extends WebSocketAdapter>(adapter: T, a
       maxPending = auth.maxPendingMessages;
       maxPendingBytes = auth.maxPendingBytes;
       const socket = client as { on?: Function; off?: Function; request?: unknown };
+      /* eslint-enable @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-function-type */
       const request = rest[0] ?? socket.request;
       // Several gateways on one server each bind a connection listener: one handshake per socket.
       const known = connections.get(client);

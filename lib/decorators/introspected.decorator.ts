@@ -3,6 +3,7 @@ import { acceptedTokens, requestOf } from '../guard/execution-context.js';
 import type { ActiveIntrospectionResult } from '../interfaces/introspection-result.interface.js';
 
 /** Claim names `@Introspected()` knows: the RFC 7662 §2.2 fields and the derived `scopes` / `stale`. */
+// eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- the mapped type filters out the index signature
 export type KnownClaim = keyof {
   [K in keyof ActiveIntrospectionResult as string extends K ? never : number extends K ? never : K]: true;
 } & string;

@@ -151,7 +151,8 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     let result: IntrospectionResult;
     try {
       // The client's address (Express/Fastify honour their trust-proxy settings): fairness between callers.
-      const caller = typeof request.ip === 'string' ? fairnessKey(request.ip) : undefined;
+      const ip: unknown = request.ip;
+      const caller = typeof ip === 'string' ? fairnessKey(ip) : undefined;
       result = await this.introspection.introspect(token, { ...route.introspectOptions, caller, presentation });
     } catch (error) {
       return this.onUnavailable(context, request, route, error);
@@ -178,7 +179,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     }
     if (route.checks) this.checkRoute(context, route.checks, result, token, scheme);
     request[this.options.userProperty] = result;
-    acceptedTokens.set(request, { result, token, presentation });
+    acceptedTokens.set(request as object, { result, token, presentation });
     this.telemetry?.decision('allowed');
     return true;
   }

@@ -222,6 +222,7 @@ export class IntrospectionHealthIndicator implements OnApplicationBootstrap {
     this.terminus ??= import('@nestjs/terminus').then(
       (terminus) => {
         try {
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- Terminus 11 and 12 type the service differently
           return this.moduleRef.get(terminus.HealthIndicatorService, { strict: false }) as unknown as TerminusService;
         } catch {
           return new terminus.HealthIndicatorService();

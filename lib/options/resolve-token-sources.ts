@@ -87,7 +87,7 @@ export function resolveTokenSourceOptions(
       microservice = { token: source as (message: MicroserviceMessage) => unknown };
     } else if (isObject(source) && source.in === 'payload' && typeof source.field === 'string' && source.field.length > 0) {
       const field = source.field;
-      microservice = { token: ({ data }) => (isObject(data) && Object.hasOwn(data, field) ? data[field] : undefined) };
+      microservice = { token: ({ data }): unknown => (isObject(data) && Object.hasOwn(data, field) ? (data[field] as unknown) : undefined) };
     } else if (isObject(source) && source.in === 'metadata' && typeof source.name === 'string' && HEADER_NAME.test(source.name)) {
       const name = source.name;
       microservice = { token: ({ context }) => metadataValue(context, name) };

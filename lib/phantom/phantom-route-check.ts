@@ -56,7 +56,7 @@ export function checkPhantomRoutes(modules: ModulesContainer, audiencesOf: (prov
   if (unknown.length) {
     throw new IntrospectionConfigurationError(
       `@PhantomToken() names audiences that are not in \`phantom.audiences\`:\n${unknown
-        .map((u) => `  - ${u.where}: '${u.audience}' — add it to \`phantom.audiences\` (now ${[...allowed].map((a) => `'${a}'`).join(', ')}), or fix the decorator's argument.`)
+        .map((u) => `  - ${u.where}: '${String(u.audience)}' — add it to \`phantom.audiences\` (now ${[...allowed].map((a) => `'${a}'`).join(', ')}), or fix the decorator's argument.`)
         .join('\n')}`,
     );
   }

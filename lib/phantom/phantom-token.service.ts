@@ -89,7 +89,7 @@ export class PhantomTokenService implements OnModuleInit {
     if (hit && now < hit.renewAt) return hit.jwt;
     const minted = await this.sign(result, aud, now);
     if (!result.stale) {
-      if (!perAudience) this.minted.set(result, (perAudience = new Map()));
+      if (!perAudience) this.minted.set(result, (perAudience = new Map<string, Minted>()));
       perAudience.set(aud, minted);
     }
     return minted.jwt;

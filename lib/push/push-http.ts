@@ -78,10 +78,10 @@ export async function requestBody(req: unknown, limit: number): Promise<string |
 export function registerSecurityEventParser(adapterHost: HttpAdapterHost | undefined, limit: number): void {
   const adapter = adapterHost?.httpAdapter;
   if (!adapter || adapter.getType() !== 'fastify') return;
-  const fastify = adapter.getInstance() as {
+  const fastify = adapter.getInstance<{
     hasContentTypeParser(type: string): boolean;
     addContentTypeParser(type: string, parser: (req: unknown, payload: IncomingMessage, done: (error: Error | null, body?: unknown) => void) => void): void;
-  };
+  }>();
   if (fastify.hasContentTypeParser(SECEVENT_MEDIA_TYPE)) return;
   fastify.addContentTypeParser(SECEVENT_MEDIA_TYPE, (_req, payload, done) => {
     readLimited(payload, limit).then(

@@ -146,7 +146,7 @@ describe.each(ADAPTERS)('DPoP proof targets and certificate headers over raw HTT
           socket.write(`GET ${target} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: DPoP ${token}\r\nDPoP: ${proof}\r\nConnection: close\r\n\r\n`);
         });
         let data = '';
-        socket.on('data', (d) => (data += d));
+        socket.on('data', (d: Buffer) => (data += d.toString()));
         socket.on('end', () => resolve(data.split('\r\n')[0]));
         socket.on('error', reject);
       });
