@@ -90,7 +90,10 @@ const rules = {
   data: { values: events },
   layer: [
     { mark: { type: 'rule', strokeDash: [4, 4], color: '#555' }, encoding: { x: { field: 'time', type: 'quantitative' } } },
-    { mark: { type: 'text', align: 'left', dx: 4, dy: -6, color: '#555' }, encoding: { x: { field: 'time', type: 'quantitative' }, y: { value: 0 }, text: { field: 'label' } } },
+    {
+      mark: { type: 'text', align: 'left', dx: 4, dy: -6, color: '#555' },
+      encoding: { x: { field: 'time', type: 'quantitative' }, y: { value: 0 }, text: { field: 'label' } },
+    },
   ],
 };
 const out = join(here, '..', '..', 'bench', 'results');
@@ -117,7 +120,12 @@ const panels = (run: Run, label: string) => [
         encoding: {
           x: { field: 'time', type: 'quantitative', title: 'time (s)', scale: { domain: [0, DURATION], nice: false } },
           y: { field: 'rps', type: 'quantitative', title: 'responses per second', stack: 'zero' },
-          color: { field: 'status', type: 'nominal', title: 'status', scale: { domain: ['200 OK', '503 + Retry-After', '401'], range: ['#2e7d32', '#ef6c00', '#c62828'] } },
+          color: {
+            field: 'status',
+            type: 'nominal',
+            title: 'status',
+            scale: { domain: ['200 OK', '503 + Retry-After', '401'], range: ['#2e7d32', '#ef6c00', '#c62828'] },
+          },
         },
       },
       rules as never,
@@ -141,7 +149,10 @@ const panels = (run: Run, label: string) => [
 ];
 const spec: vl.TopLevelSpec = {
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-  title: { text: 'Guarded route under load while the authorization server goes down and comes back', subtitle: `nestjs-token-introspection · ${process.env.BENCH_ADAPTER ?? 'fastify'} · cache TTL 1 s · fail-closed · ${new Date().toISOString().slice(0, 10)}` },
+  title: {
+    text: 'Guarded route under load while the authorization server goes down and comes back',
+    subtitle: `nestjs-token-introspection · ${process.env.BENCH_ADAPTER ?? 'fastify'} · cache TTL 1 s · fail-closed · ${new Date().toISOString().slice(0, 10)}`,
+  },
   vconcat: [
     ...(before ? panels(before, `Before (breaker counted failed lookups after retries; recorded ${before.date.slice(0, 10)})`) : []),
     ...panels(data, before ? 'After (breaker weighs attempts: refused / reset / silent 2, other AS trouble 1/3)' : 'This run'),

@@ -61,9 +61,8 @@ const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, 
 
 function load(url: string, token: string | undefined, seconds = SECONDS, connections = CONNECTIONS) {
   return new Promise<autocannon.Result>((resolve, reject) => {
-    autocannon(
-      { url, connections, duration: seconds, headers: token ? { authorization: `Bearer ${token}` } : {} },
-      (error, result) => (error ? reject(error) : resolve(result)),
+    autocannon({ url, connections, duration: seconds, headers: token ? { authorization: `Bearer ${token}` } : {} }, (error, result) =>
+      error ? reject(error) : resolve(result),
     );
   });
 }
@@ -94,10 +93,11 @@ async function servers(adapter: string, as: { introspectionEndpoint: string }, o
   });
   const url = (name: keyof typeof ports) => `http://127.0.0.1:${ports[name]}/hello`;
   /** The server process's CPU time so far (user + system), µs. */
-  const cpu = () => new Promise<number>((resolve) => {
-    onCpu = resolve;
-    child.stdin.write('cpu\n');
-  });
+  const cpu = () =>
+    new Promise<number>((resolve) => {
+      onCpu = resolve;
+      child.stdin.write('cpu\n');
+    });
   return { url, cpu, stop: () => child.kill('SIGKILL') };
 }
 
@@ -139,12 +139,21 @@ async function guardOverhead(as: EmbeddedAuthorizationServer, adapter: string, t
   // in one process, 1.5 µs in separate ones). Only the app under load is busy in a round. `control` is a
   // second floor process: control ÷ floor, which should be 1, is this run's resolution.
   const appOf = (app: (typeof apps)[number]): App => (app === 'control' ? 'floor' : app);
-  const own = Object.fromEntries(await Promise.all(apps.map(async (app) => [app, await servers(adapter, as, appOf(app))] as const))) as Record<(typeof apps)[number], Awaited<ReturnType<typeof servers>>>;
+  const own = Object.fromEntries(await Promise.all(apps.map(async (app) => [app, await servers(adapter, as, appOf(app))] as const))) as Record<
+    (typeof apps)[number],
+    Awaited<ReturnType<typeof servers>>
+  >;
   const urlOf = (app: (typeof apps)[number]) => own[app].url(appOf(app));
   try {
     const token = await as.issueToken({ scope: 'read' });
     for (const app of apps) await load(urlOf(app), token, 1); // warm-up; the token is cached from here on
-    const runs: Record<(typeof apps)[number], Array<{ rps: number; cpuPerRequest: number; p99: number; non2xx: number }>> = { plain: [], floor: [], handrolled: [], guarded: [], control: [] };
+    const runs: Record<(typeof apps)[number], Array<{ rps: number; cpuPerRequest: number; p99: number; non2xx: number }>> = {
+      plain: [],
+      floor: [],
+      handrolled: [],
+      guarded: [],
+      control: [],
+    };
     for (let r = 0; r < HOT_ROUNDS; r++) {
       // Rotate the order each round: no app always runs right after the same neighbour.
       for (let i = 0; i < apps.length; i++) {
@@ -152,7 +161,12 @@ async function guardOverhead(as: EmbeddedAuthorizationServer, adapter: string, t
         const cpu0 = await own[app].cpu();
         const result = await load(urlOf(app), token, HOT_SECONDS);
         const cpu1 = await own[app].cpu();
-        runs[app].push({ rps: result.requests.average, cpuPerRequest: (cpu1 - cpu0) / Math.max(1, result.requests.total), p99: result.latency.p99, non2xx: result.non2xx });
+        runs[app].push({
+          rps: result.requests.average,
+          cpuPerRequest: (cpu1 - cpu0) / Math.max(1, result.requests.total),
+          p99: result.latency.p99,
+          non2xx: result.non2xx,
+        });
       }
     }
     const rps = (app: (typeof apps)[number]) => median(runs[app].map((x) => x.rps));
@@ -209,7 +223,9 @@ async function guardOverhead(as: EmbeddedAuthorizationServer, adapter: string, t
     const cold = await as.issueToken({ scope: 'read' });
     as.resetCounters();
     const statuses = await Promise.all(
-      Array.from({ length: 1000 }, () => fetch(s.url('guarded'), { headers: { authorization: `Bearer ${cold}` } }).then(async (r) => (await r.arrayBuffer(), r.status))),
+      Array.from({ length: 1000 }, () =>
+        fetch(s.url('guarded'), { headers: { authorization: `Bearer ${cold}` } }).then(async (r) => (await r.arrayBuffer(), r.status)),
+      ),
     );
     rows.push([
       `1 new token × 1,000 concurrent requests, ${adapter}`,
@@ -313,12 +329,18 @@ async function guardCallCosts(library: TokenGuard, token: string): Promise<Recor
     params = {};
     query = {};
     body = undefined;
-    constructor(readonly raw: object, readonly headers: Record<string, string>) {}
+    constructor(
+      readonly raw: object,
+      readonly headers: Record<string, string>,
+    ) {}
   }
   const request = () => {
     const authorization = header.toString('latin1'); // a new string, as the HTTP parser makes per request
     const headers = { host: '127.0.0.1:3000', 'user-agent': 'autocannon', authorization };
-    return new FastifyLikeRequest({ method: 'GET', url: '/hello', headers, rawHeaders: ['Host', '127.0.0.1:3000', 'User-Agent', 'autocannon', 'Authorization', authorization], socket: {} }, headers);
+    return new FastifyLikeRequest(
+      { method: 'GET', url: '/hello', headers, rawHeaders: ['Host', '127.0.0.1:3000', 'User-Agent', 'autocannon', 'Authorization', authorization], socket: {} },
+      headers,
+    );
   };
   const call = async (guard: Guard) => {
     const context = new ExecutionContextHost([request(), {}, undefined], BenchController as never, BenchController.prototype.hello);
@@ -342,7 +364,13 @@ async function guardCallCosts(library: TokenGuard, token: string): Promise<Recor
 }
 
 async function engineFigures(as: EmbeddedAuthorizationServer, hotOnly = false) {
-  const { service, guard, close } = await engine({ introspectionEndpoint: as.introspectionEndpoint, allowInsecureRequests: true, ...CLIENTS.basic, metrics: false, cache: { maxEntries: 20_000 } });
+  const { service, guard, close } = await engine({
+    introspectionEndpoint: as.introspectionEndpoint,
+    allowInsecureRequests: true,
+    ...CLIENTS.basic,
+    metrics: false,
+    cache: { maxEntries: 20_000 },
+  });
   try {
     const token = await as.issueToken({ scope: 'read write' });
     await service.introspect(token);
@@ -369,7 +397,11 @@ async function engineFigures(as: EmbeddedAuthorizationServer, hotOnly = false) {
     const guardHit = median(samples.guard);
     const sha = median(samples.sha);
     const floor = median(samples.floor);
-    rows.push([`cache hit in the engine, CPU µs per hit (process.cpuUsage over ${N.toLocaleString('en')} calls, median of ${ROUNDS})`, `${hit.toFixed(2)} µs/call (for scale: SHA-256 of a key ${sha.toFixed(2)} µs)`, '']);
+    rows.push([
+      `cache hit in the engine, CPU µs per hit (process.cpuUsage over ${N.toLocaleString('en')} calls, median of ${ROUNDS})`,
+      `${hit.toFixed(2)} µs/call (for scale: SHA-256 of a key ${sha.toFixed(2)} µs)`,
+      '',
+    ]);
     rows.push([
       `TokenGuard.canActivate on a cache hit, CPU µs per call (${N.toLocaleString('en')} calls, no HTTP)`,
       `${guardHit.toFixed(2)} µs/call (engine hit ${hit.toFixed(2)} µs + header parsing, route requirements, scopes; an empty awaited async call costs ${floor.toFixed(2)} µs)`,
@@ -491,7 +523,11 @@ async function jwtFigures(as: EmbeddedAuthorizationServer) {
   try {
     const jwt = await as.issueToken({ scope: 'read', resource: 'urn:jwt:bench' });
     const opaque = await as.issueToken({ scope: 'read', resource: 'https://bench' });
-    for (const [service, token] of [[cached.service, jwt], [cached.service, opaque], [uncached.service, jwt]] as const) {
+    for (const [service, token] of [
+      [cached.service, jwt],
+      [cached.service, opaque],
+      [uncached.service, jwt],
+    ] as const) {
       const result = await service.introspect(token);
       if (!result.active) throw new Error(`bench setup: token refused (${result.reason})`);
     }
@@ -530,7 +566,10 @@ async function jwtFigures(as: EmbeddedAuthorizationServer) {
  */
 async function dpopFigures(as: EmbeddedAuthorizationServer) {
   const { guard, close } = await engine({
-    introspectionEndpoint: as.introspectionEndpoint, allowInsecureRequests: true, ...CLIENTS.basic, metrics: false,
+    introspectionEndpoint: as.introspectionEndpoint,
+    allowInsecureRequests: true,
+    ...CLIENTS.basic,
+    metrics: false,
     dpop: { externalOrigin: 'https://bench.example' },
   });
   try {
@@ -544,13 +583,21 @@ async function dpopFigures(as: EmbeddedAuthorizationServer) {
       const out: string[] = [];
       const iat = Math.floor(Date.now() / 1000);
       for (let i = 0; i < n; i++) {
-        out.push(await new SignJWT({ htm: 'GET', htu: 'https://bench.example/orders', jti: randomUUID(), ath, iat })
-          .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: publicJwk }).sign(privateKey));
+        out.push(
+          await new SignJWT({ htm: 'GET', htu: 'https://bench.example/orders', jti: randomUUID(), ath, iat })
+            .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: publicJwk })
+            .sign(privateKey),
+        );
       }
       return out;
     };
     const response = { header: () => undefined };
-    const request = (authorization: string, dpop?: string) => ({ method: 'GET', originalUrl: '/orders', headers: { host: 'bench.example', authorization, ...(dpop ? { dpop } : {}) }, socket: {} });
+    const request = (authorization: string, dpop?: string) => ({
+      method: 'GET',
+      originalUrl: '/orders',
+      headers: { host: 'bench.example', authorization, ...(dpop ? { dpop } : {}) },
+      socket: {},
+    });
     const bearerContext = httpContext(request(`Bearer ${bearer}`), response);
     // Warm both paths (first introspection, jose loaded).
     for (const p of await proofs(200)) await guard.canActivate(httpContext(request(`DPoP ${bound}`, p), response));
@@ -583,7 +630,18 @@ function sharedEntryCost() {
   const now = Date.now();
   const token = 'x'.repeat(43);
   const entry = {
-    response: { active: true as const, scope: 'read write', client_id: 'app', sub: 'user-1', username: 'alice', email: 'alice@example.com', exp: Math.floor(now / 1000) + 3600, iat: Math.floor(now / 1000), iss: 'https://as.example.com', token_type: 'Bearer' },
+    response: {
+      active: true as const,
+      scope: 'read write',
+      client_id: 'app',
+      sub: 'user-1',
+      username: 'alice',
+      email: 'alice@example.com',
+      exp: Math.floor(now / 1000) + 3600,
+      iat: Math.floor(now / 1000),
+      iss: 'https://as.example.com',
+      token_type: 'Bearer',
+    },
     freshUntil: now + 60_000,
     staleUntil: now + 360_000,
     startedAt: now,
@@ -677,7 +735,13 @@ async function junkFlood(as: EmbeddedAuthorizationServer, adapter: string) {
     await Promise.all(junk);
     const rate = (r: autocannon.Result) => (100 * r['2xx']) / Math.max(1, r['2xx'] + r.non2xx);
     const newRate = (xs: Array<{ status: number }>) => (100 * xs.filter((x) => x.status === 200).length) / xs.length;
-    const newP99 = (xs: Array<{ ms: number }>) => Math.round(pct(xs.map((x) => x.ms).sort((a, b) => a - b), 99));
+    const newP99 = (xs: Array<{ ms: number }>) =>
+      Math.round(
+        pct(
+          xs.map((x) => x.ms).sort((a, b) => a - b),
+          99,
+        ),
+      );
     rows.push([
       `junk flood, ${adapter}: valid cached token, success rate and p99 — without | with ${JUNK} junk callers on one address (AS answers in 300 ms)`,
       `${rate(baseCached).toFixed(1)} % p99 ${baseCached.latency.p99} ms | ${rate(floodCached).toFixed(1)} % p99 ${floodCached.latency.p99} ms`,
@@ -696,10 +760,17 @@ async function junkFlood(as: EmbeddedAuthorizationServer, adapter: string) {
       ]);
     }
     const junkTotal = Object.values(junkStatuses).reduce((a, b) => a + b, 0);
-    rows.push([`junk flood, ${adapter}: what the junk got`, `${junkTotal} requests: ${JSON.stringify(junkStatuses)}`, `no 200, no circuit_open: ${!junkStatuses['200'] && !junkStatuses['503 circuit_open'] ? 'met' : 'NOT met'}`]);
+    rows.push([
+      `junk flood, ${adapter}: what the junk got`,
+      `${junkTotal} requests: ${JSON.stringify(junkStatuses)}`,
+      `no 200, no circuit_open: ${!junkStatuses['200'] && !junkStatuses['503 circuit_open'] ? 'met' : 'NOT met'}`,
+    ]);
     results[`junkFlood_${adapter}`] = {
       junkCallers: JUNK,
-      cached: { baseline: { successPct: rate(baseCached), p99: baseCached.latency.p99 }, flood: { successPct: rate(floodCached), p99: floodCached.latency.p99 } },
+      cached: {
+        baseline: { successPct: rate(baseCached), p99: baseCached.latency.p99 },
+        flood: { successPct: rate(floodCached), p99: floodCached.latency.p99 },
+      },
       newTokens: { baseline: { successPct: newRate(baseNew), p99: newP99(baseNew) }, flood: { successPct: newRate(floodNew), p99: newP99(floodNew) } },
       ...(quick ? {} : { newTokensSameAddress: { successPct: newRate(floodSameAddress), p99: newP99(floodSameAddress) } }),
       junkStatuses,
@@ -716,7 +787,10 @@ async function junkFlood(as: EmbeddedAuthorizationServer, adapter: string) {
 async function rateLimited(adapter: string) {
   const SECONDS = quick ? 3 : 6;
   const figures: Record<string, { callsPerSecond: number; retryAfter: string[] }> = {};
-  for (const [name, headers] of [['Retry-After: 2', { 'retry-after': '2' }], ['no Retry-After', {}]] as const) {
+  for (const [name, headers] of [
+    ['Retry-After: 2', { 'retry-after': '2' }],
+    ['no Retry-After', {}],
+  ] as const) {
     const server = await FaultyServer.start(behave.status(429, headers));
     const s = await servers(adapter, { introspectionEndpoint: server.url }, 'guarded');
     try {
@@ -752,7 +826,16 @@ async function memoryPerEntry() {
   const before = process.memoryUsage();
   for (let i = 0; i < entries; i++) {
     const token = `token-${i}-${'x'.repeat(32)}`;
-    const response = { active: true as const, scope: 'read write', client_id: 'app', sub: `user-${i}`, exp: Math.floor(now / 1000) + 3600, iat: Math.floor(now / 1000), iss: 'https://as.example.com', token_type: 'Bearer' };
+    const response = {
+      active: true as const,
+      scope: 'read write',
+      client_id: 'app',
+      sub: `user-${i}`,
+      exp: Math.floor(now / 1000) + 3600,
+      iat: Math.floor(now / 1000),
+      iss: 'https://as.example.com',
+      token_type: 'Bearer',
+    };
     const result = validateClaims(response, { clockSkewSeconds: 5 }, now / 1000) as ActiveIntrospectionResult;
     cache.storeActive(cache.key(token), token, response, result, now, cache.openTicket(cache.key(token)));
   }
@@ -803,7 +886,10 @@ async function main() {
     }
     for (const [a, b, c] of rows) console.log(`${a}\n  ${b}  ${c}`);
     mkdirSync(join(here, '..', '..', 'bench', 'results'), { recursive: true });
-    writeFileSync(join(here, '..', '..', 'bench', 'results', 'hot.json'), JSON.stringify({ date: started.toISOString(), command: 'npm run bench -- --hot', rows, results }, null, 2) + '\n');
+    writeFileSync(
+      join(here, '..', '..', 'bench', 'results', 'hot.json'),
+      JSON.stringify({ date: started.toISOString(), command: 'npm run bench -- --hot', rows, results }, null, 2) + '\n',
+    );
     return;
   }
   if (breakerOnly) {

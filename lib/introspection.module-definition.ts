@@ -22,20 +22,17 @@ export const {
     securityEventReceiver?: SecurityEventReceiverRoute;
     /** OpenID Connect Back-Channel Logout receiver, configured by the `backchannelLogout` option. */
     backchannelLogoutReceiver?: BackchannelLogoutReceiverRoute;
-  }>(
-    { isGlobal: true },
-    (definition, extras) => ({
-      ...definition,
-      global: extras.isGlobal,
-      // Static (known before options resolve), so it works with forRootAsync too.
-      controllers: [
-        ...(extras.revocationWebhook ? [createRevocationWebhookController(extras.revocationWebhook)] : []),
-        // The phantom-token JWKS route (see `PhantomTokenService.jwks()` to serve it from a controller of your own).
-        ...(extras.phantomJwksPath ? [createPhantomJwksController(extras.phantomJwksPath)] : []),
-        // Push receivers: verified revocations from the authorization server, evicted on every replica.
-        ...(extras.securityEventReceiver ? [createSecurityEventReceiverController(extras.securityEventReceiver)] : []),
-        ...(extras.backchannelLogoutReceiver ? [createBackchannelLogoutReceiverController(extras.backchannelLogoutReceiver)] : []),
-      ],
-    }),
-  )
+  }>({ isGlobal: true }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+    // Static (known before options resolve), so it works with forRootAsync too.
+    controllers: [
+      ...(extras.revocationWebhook ? [createRevocationWebhookController(extras.revocationWebhook)] : []),
+      // The phantom-token JWKS route (see `PhantomTokenService.jwks()` to serve it from a controller of your own).
+      ...(extras.phantomJwksPath ? [createPhantomJwksController(extras.phantomJwksPath)] : []),
+      // Push receivers: verified revocations from the authorization server, evicted on every replica.
+      ...(extras.securityEventReceiver ? [createSecurityEventReceiverController(extras.securityEventReceiver)] : []),
+      ...(extras.backchannelLogoutReceiver ? [createBackchannelLogoutReceiverController(extras.backchannelLogoutReceiver)] : []),
+    ],
+  }))
   .build();

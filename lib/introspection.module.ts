@@ -8,12 +8,7 @@ import { CacheSharedState } from './cache/cache-shared-state.js';
 import type { SharedState } from './cache/shared-state.js';
 import { createRedisBackend } from './cache/redis-coordinator.js';
 import { IntrospectionClient } from './client/introspection.client.js';
-import {
-  INTROSPECTION_CACHE,
-  INTROSPECTION_TELEMETRY,
-  RESOLVED_OPTIONS,
-  SHARED_STATE,
-} from './introspection.constants.js';
+import { INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS, SHARED_STATE } from './introspection.constants.js';
 import { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';
 import { ConfigurableIntrospectionModule, INTROSPECTION_MODULE_OPTIONS } from './introspection.module-definition.js';
 import { keysProviders } from './keys/keys.providers.js';
@@ -131,7 +126,16 @@ const OPTION_WARNINGS = Symbol('token-introspection:option-warnings');
       inject: [RESOLVED_OPTIONS, TokenGuard],
     },
   ],
-  exports: [IntrospectionService, TokenGuard, ...connectionsExports, IntrospectionHealthIndicator, RESOLVED_OPTIONS, OutboundTokenService, PhantomTokenService, PhantomTokenPipe],
+  exports: [
+    IntrospectionService,
+    TokenGuard,
+    ...connectionsExports,
+    IntrospectionHealthIndicator,
+    RESOLVED_OPTIONS,
+    OutboundTokenService,
+    PhantomTokenService,
+    PhantomTokenPipe,
+  ],
 })
 export class IntrospectionModule extends ConfigurableIntrospectionModule implements NestModule {
   constructor(private readonly metadataPublisher: ResourceMetadataPublisher) {

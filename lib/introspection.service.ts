@@ -2,19 +2,11 @@ import { hash } from 'node:crypto';
 import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import { IntrospectionCache } from './cache/introspection.cache.js';
 import { IntrospectionClient } from './client/introspection.client.js';
-import {
-  AuthorizationServerUnavailableError,
-  DpopProofError,
-  InvalidTokenError,
-} from './errors/introspection.errors.js';
+import { AuthorizationServerUnavailableError, DpopProofError, InvalidTokenError } from './errors/introspection.errors.js';
 import { DPOP_VERIFIER, INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, JWT_ACCESS_TOKENS, RESOLVED_OPTIONS } from './introspection.constants.js';
 import { registerProofVerifier, type DpopRequestContext, type ProofVerifier, type TokenPath, type VerifiedDpopProof } from './ports.js';
 import type { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';
-import type {
-  ActiveIntrospectionResult,
-  IntrospectOptions,
-  IntrospectionResult,
-} from './interfaces/introspection-result.interface.js';
+import type { ActiveIntrospectionResult, IntrospectOptions, IntrospectionResult } from './interfaces/introspection-result.interface.js';
 import type { ResolvedOptions } from './options/resolved-options.js';
 import { ResiliencePolicy, type BreakerState } from './resilience/resilience.policy.js';
 import { TokenEngine } from './engine/token-engine.js';
@@ -68,9 +60,9 @@ export class IntrospectionService implements OnApplicationShutdown {
     );
     this.telemetry.emit('onAuthorizationServerReset', { tokenAgeMs, purgedCache: Boolean(purge) });
     if (purge) {
-      await this.cache.clear().catch((error: unknown) =>
-        this.log.error('purge', `Purging the cache after an authorization-server reset failed: ${(error as Error).message}`),
-      );
+      await this.cache
+        .clear()
+        .catch((error: unknown) => this.log.error('purge', `Purging the cache after an authorization-server reset failed: ${(error as Error).message}`));
     }
   }
 
@@ -92,10 +84,6 @@ export class IntrospectionService implements OnApplicationShutdown {
   cachedResult(token: string, options?: IntrospectOptions): IntrospectionResult | undefined {
     return this.engine.cachedResult(token, options);
   }
-
-
-
-
 
   /**
    * Verifies a DPoP proof (RFC 9449 §4.3) for a request: signature with the embedded public key, `typ`,
@@ -242,12 +230,4 @@ export class IntrospectionService implements OnApplicationShutdown {
     this.client.close();
     await this.cache?.close();
   }
-
-
-
-
-
 }
-
-
-

@@ -34,7 +34,15 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 async function engine(extra: Record<string, unknown> = {}, jwt?: TokenPath, dpop?: ProofVerifier) {
   const options = resolveOptions({ introspectionEndpoint: endpoint, clientId: 'api', clientSecret: 's', allowInsecureRequests: true, cache: false, ...extra });
   const client = new IntrospectionClient(options);
-  const service = new IntrospectionService(options, null, new ResiliencePolicy(options.resilience), client, await new IntrospectionTelemetry(options).init(), jwt, dpop);
+  const service = new IntrospectionService(
+    options,
+    null,
+    new ResiliencePolicy(options.resilience),
+    client,
+    await new IntrospectionTelemetry(options).init(),
+    jwt,
+    dpop,
+  );
   return { options, client, service };
 }
 
@@ -80,7 +88,12 @@ describe('ProofVerifier and PresentationVerifier: the DPoP scheme reaches the gu
       throw new DpopProofError('use_dpop_nonce', 'Use the nonce.');
     },
     consume: async () => undefined,
-    refusal: (error) => ({ error: (error as DpopProofError).error, description: (error as Error).message, headers: { 'DPoP-Nonce': 'n-1' }, unexpected: false }),
+    refusal: (error) => ({
+      error: (error as DpopProofError).error,
+      description: (error as Error).message,
+      headers: { 'DPoP-Nonce': 'n-1' },
+      unexpected: false,
+    }),
   };
   const proofs: ProofVerifier = {
     verify: async () => ({ jkt: 'k', jti: 'j', iat: 0 }),
@@ -126,12 +139,20 @@ describe('ProofVerifier and PresentationVerifier: the DPoP scheme reaches the gu
 
 describe('ResponseOpener: with signedIntrospection on, an answer is read by the opener or not at all', () => {
   it('without an attached opener the client refuses the plain JSON answer (fails closed)', async () => {
-    const { client } = await engine({ signedIntrospection: { mode: 'prefer' }, expectedIssuer: 'https://as.example.com', jwt: { mode: 'introspect', jwksUri: 'https://as.example.com/jwks' } });
+    const { client } = await engine({
+      signedIntrospection: { mode: 'prefer' },
+      expectedIssuer: 'https://as.example.com',
+      jwt: { mode: 'introspect', jwksUri: 'https://as.example.com/jwks' },
+    });
     await expect(client.introspect('t')).rejects.toMatchObject({ reason: 'unexpected_error' });
   });
 
   it('an attached opener reads the answer', async () => {
-    const { client } = await engine({ signedIntrospection: { mode: 'prefer' }, expectedIssuer: 'https://as.example.com', jwt: { mode: 'introspect', jwksUri: 'https://as.example.com/jwks' } });
+    const { client } = await engine({
+      signedIntrospection: { mode: 'prefer' },
+      expectedIssuer: 'https://as.example.com',
+      jwt: { mode: 'introspect', jwksUri: 'https://as.example.com/jwks' },
+    });
     client.responseOpener = { accept: 'application/token-introspection+jwt', open: async () => ({ active: false }) };
     await expect(client.introspect('t')).resolves.toEqual({ active: false });
   });

@@ -9,11 +9,7 @@ import type { ResultSource } from './telemetry/introspection-events.interface.js
 import type { IntrospectionResponse } from './client/introspection-response.js';
 
 /** The engine's own introspection path (cache, single-flight, resilience), for a token path that must also introspect. */
-export type IntrospectAtServer = (
-  token: string,
-  options?: IntrospectOptions,
-  signed?: ActiveIntrospectionResult,
-) => Promise<IntrospectionResult>;
+export type IntrospectAtServer = (token: string, options?: IntrospectOptions, signed?: ActiveIntrospectionResult) => Promise<IntrospectionResult>;
 
 /** Claims an eviction can name besides the token itself. */
 export type TokenEvictionClaim = 'sub' | 'client_id' | 'jti' | 'sid';
@@ -26,7 +22,11 @@ export interface TokenPath {
   /** Synchronous, on every lookup: whether this token takes this path. */
   handles(token: string): boolean;
   /** The result for a token it handles; `introspectAtServer` is the engine's introspection path. */
-  resolve(token: string, options: IntrospectOptions | undefined, introspectAtServer: IntrospectAtServer): Promise<{ result: IntrospectionResult; source: ResultSource }>;
+  resolve(
+    token: string,
+    options: IntrospectOptions | undefined,
+    introspectAtServer: IntrospectAtServer,
+  ): Promise<{ result: IntrospectionResult; source: ResultSource }>;
   /** The token's verified claims (for a background re-check of an answer about it), or undefined. */
   signedClaims(token: string): Promise<ActiveIntrospectionResult | undefined>;
   /** Refuses this token from now on; resolves to whether it was one this path handles. */
@@ -87,7 +87,12 @@ export interface PresentationVerifier {
   /** The absolute URI the client addressed (the proof's `htu`). */
   requestUri(request: any): string;
   /** Verifies the request's proof for this token; rejects with an error that `refusal()` turns into the answer. */
-  verify(request: any, uri: string, token: string, certificateThumbprint: string | undefined): Promise<{ presentation: TokenPresentation; proof: VerifiedDpopProof }>;
+  verify(
+    request: any,
+    uri: string,
+    token: string,
+    certificateThumbprint: string | undefined,
+  ): Promise<{ presentation: TokenPresentation; proof: VerifiedDpopProof }>;
   /** Records a verified proof of an accepted token; rejects on a replay. */
   consume(proof: VerifiedDpopProof): Promise<void>;
   /** The answer to a failed `verify()` / `consume()`. */

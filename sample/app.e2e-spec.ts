@@ -16,7 +16,7 @@ import { AppModule } from './app.module.js';
 async function get(url: string, token?: string, method = 'GET') {
   const res = await fetch(url, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text)) : undefined };
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
 }
 
 describe.each(['express', 'fastify'])('the sample API, tested with the test kit over %s', (adapter) => {

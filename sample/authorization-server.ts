@@ -11,12 +11,21 @@ const as = await EmbeddedAuthorizationServer.start({ port: Number(process.env.AU
 const { env, tokenCommand } = as.connectionInfo();
 console.log(`Authorization server (oidc-provider) on ${as.issuer}; introspection endpoint ${as.introspectionEndpoint}\n`);
 console.log("Point an app at it (the API's introspection credentials, client_secret_basic):");
-console.log(`  ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
+console.log(
+  `  ${Object.entries(env)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ')}\n`,
+);
 console.log('Get a token (client application `app`; scopes read, write, admin):');
 console.log(`  ${tokenCommand}\n`);
 if (process.env.AS_ENV_FILE) {
   const app = { AS_TOKEN_ENDPOINT: as.tokenEndpoint, AS_APP_CLIENT: `${CLIENTS.app.clientId}:${CLIENTS.app.clientSecret}` };
-  writeFileSync(process.env.AS_ENV_FILE, Object.entries({ ...env, ...app }).map(([k, v]) => `export ${k}='${v}'`).join('\n') + '\n');
+  writeFileSync(
+    process.env.AS_ENV_FILE,
+    Object.entries({ ...env, ...app })
+      .map(([k, v]) => `export ${k}='${v}'`)
+      .join('\n') + '\n',
+  );
 }
 const stop = () => void as.stop().then(() => process.exit(0));
 process.on('SIGINT', stop);

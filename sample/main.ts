@@ -19,8 +19,12 @@ if (embedded) {
   console.log(`  curl -i ${url}/health/ready                                  # readiness: authorization server up?`);
   console.log('\nA new token (client application `app`; scopes read, write, admin):');
   console.log(`  ${tokenCommand}`);
-  console.log('\nPoint another app at this authorization server (the API\'s own introspection credentials, client_secret_basic):');
-  console.log(`  ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  console.log("\nPoint another app at this authorization server (the API's own introspection credentials, client_secret_basic):");
+  console.log(
+    `  ${Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
   console.log(`  introspection endpoint: ${embedded.introspectionEndpoint}\n`);
 } else {
   console.log(`Authorization server: ${process.env.AUTH_ISSUER ?? process.env.AUTH_INTROSPECTION_ENDPOINT}\n`);

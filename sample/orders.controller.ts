@@ -1,13 +1,5 @@
 import { Controller, Get, Post, ServiceUnavailableException } from '@nestjs/common';
-import {
-  AnyScope,
-  Introspected,
-  OutagePolicy,
-  PhantomToken,
-  Public,
-  Scopes,
-  type ActiveIntrospectionResult,
-} from 'nestjs-token-introspection';
+import { AnyScope, Introspected, OutagePolicy, PhantomToken, Public, Scopes, type ActiveIntrospectionResult } from 'nestjs-token-introspection';
 
 /** What a user of the library writes: decorators on routes, nothing else. */
 @Controller()

@@ -8,7 +8,15 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Logger, type LoggerService } from '@nestjs/common';
 import type { Sample } from './bootstrap.js';
 
-const ENV = ['AUTH_ISSUER', 'AUTH_INTROSPECTION_ENDPOINT', 'AUTH_CLIENT_ID', 'AUTH_CLIENT_SECRET', 'AUTH_ALLOW_INSECURE', 'INTERNAL_URL', 'PHANTOM_SIGNING_KEY'];
+const ENV = [
+  'AUTH_ISSUER',
+  'AUTH_INTROSPECTION_ENDPOINT',
+  'AUTH_CLIENT_ID',
+  'AUTH_CLIENT_SECRET',
+  'AUTH_ALLOW_INSECURE',
+  'INTERNAL_URL',
+  'PHANTOM_SIGNING_KEY',
+];
 /**
  * oidc-provider's SSRF guard cannot hook `fetch` inside Jest's sandbox (test/support/jest.setup.ts): a notice
  * `npm run sample` never prints.

@@ -73,7 +73,7 @@ for (const subpath of new Set([...Object.keys(expected), ...Object.keys(actual)]
   }
 }
 if (problems.length > 0) {
-  console.error('check-runtime-exports: the built package\'s exports differ from api/runtime-exports.json:');
+  console.error("check-runtime-exports: the built package's exports differ from api/runtime-exports.json:");
   for (const problem of problems) console.error('  - ' + problem);
   console.error('If intended: `npm run exports:update` (it builds first), then commit api/runtime-exports.json.');
   process.exit(1);

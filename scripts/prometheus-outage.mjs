@@ -100,7 +100,16 @@ async function main() {
   const as = startAs();
   await waitFor('the authorization server', () => existsSync(envFile) && readFileSync(envFile, 'utf8').includes('AS_APP_CLIENT'), 30_000);
   const asEnv = Object.fromEntries(
-    readFileSync(envFile, 'utf8').trim().split('\n').map((l) => l.replace(/^export /, '').split(/=(.*)/s).slice(0, 2)).map(([k, v]) => [k, v.replace(/^'|'$/g, '')]),
+    readFileSync(envFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) =>
+        l
+          .replace(/^export /, '')
+          .split(/=(.*)/s)
+          .slice(0, 2),
+      )
+      .map(([k, v]) => [k, v.replace(/^'|'$/g, '')]),
   );
   const { AS_TOKEN_ENDPOINT, AS_APP_CLIENT, ...appEnv } = asEnv;
   const app = start('sample API', process.execPath, ['.build/sample/main.js'], { ...appEnv, PORT: String(appPort), AUTH_CACHE_TTL_SECONDS: '1' });

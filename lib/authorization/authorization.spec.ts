@@ -27,7 +27,9 @@ describe('RFC 9728 options', () => {
   it('derives metadata URLs by the §3.1 insertion rule', () => {
     expect(protectedResourceMetadataUrl('https://api.example.com')).toBe('https://api.example.com/.well-known/oauth-protected-resource');
     expect(protectedResourceMetadataUrl('https://api.example.com/')).toBe('https://api.example.com/.well-known/oauth-protected-resource');
-    expect(protectedResourceMetadataUrl('https://api.example.com:8443/tenant/mcp')).toBe('https://api.example.com:8443/.well-known/oauth-protected-resource/tenant/mcp');
+    expect(protectedResourceMetadataUrl('https://api.example.com:8443/tenant/mcp')).toBe(
+      'https://api.example.com:8443/.well-known/oauth-protected-resource/tenant/mcp',
+    );
   });
 
   it('the resource is the default audience; an explicit audience wins; the issuer is the default authorization server', () => {
@@ -56,7 +58,13 @@ describe('RFC 9728 options', () => {
     const message = problems({
       ...base,
       resourceMetadata: [
-        { resource: 'https://a.example.com/x', scopesSupported: ['has space'], bearerMethodsSupported: ['cookie'], cacheMaxAgeSeconds: -1, additionalMetadata: { resource: 'x' } },
+        {
+          resource: 'https://a.example.com/x',
+          scopesSupported: ['has space'],
+          bearerMethodsSupported: ['cookie'],
+          cacheMaxAgeSeconds: -1,
+          additionalMetadata: { resource: 'x' },
+        },
         { resource: 'https://b.example.com/x' },
       ],
     });
@@ -64,13 +72,17 @@ describe('RFC 9728 options', () => {
     expect(message).toContain('resourceMetadata[0].bearerMethodsSupported');
     expect(message).toContain('resourceMetadata[0].cacheMaxAgeSeconds');
     expect(message).toContain('cannot set `resource`');
-    expect(problems({ ...base, resourceMetadata: [{ resource: 'https://a.example.com/x' }, { resource: 'https://b.example.com/x' }] })).toContain('same metadata path');
+    expect(problems({ ...base, resourceMetadata: [{ resource: 'https://a.example.com/x' }, { resource: 'https://b.example.com/x' }] })).toContain(
+      'same metadata path',
+    );
     expect(problems({ ...base, resourceMetadata: [] })).toContain('empty list');
     expect(problems({ ...base, roles: { mapper: 'realm_access' } })).toContain('`roles.mapper`');
   });
 
   it('appends resource_metadata to bare and parameterised challenges', () => {
-    expect(withResourceMetadata('Bearer', 'https://x/.well-known/oauth-protected-resource')).toBe('Bearer resource_metadata="https://x/.well-known/oauth-protected-resource"');
+    expect(withResourceMetadata('Bearer', 'https://x/.well-known/oauth-protected-resource')).toBe(
+      'Bearer resource_metadata="https://x/.well-known/oauth-protected-resource"',
+    );
     expect(withResourceMetadata('DPoP algs="ES256"', 'https://x/m')).toBe('DPoP algs="ES256", resource_metadata="https://x/m"');
   });
 });
@@ -122,7 +134,13 @@ describe('evaluateRouteChecks (pure)', () => {
   });
 
   it('order: audience (401), step-up (401), then scopes, roles, claims (403)', () => {
-    const all = checks({ audience: 'https://a.example', stepUp: { acrValues: ['gold'] }, allScopes: ['write'], allRoles: ['admin'], allClaims: [['tenant', 'acme']] });
+    const all = checks({
+      audience: 'https://a.example',
+      stepUp: { acrValues: ['gold'] },
+      allScopes: ['write'],
+      allRoles: ['admin'],
+      allClaims: [['tenant', 'acme']],
+    });
     const refusal = (claims: Record<string, unknown>, scopes: string[] = []) => evaluateRouteChecks(all, { ...result(claims), scopes }, roles, 5)?.reason;
     expect(refusal({})).toBe('audience_mismatch');
     expect(refusal({ aud: ['https://a.example'] })).toBe('insufficient_user_authentication');
@@ -130,7 +148,11 @@ describe('evaluateRouteChecks (pure)', () => {
     expect(refusal({ aud: 'https://a.example', acr: 'gold' }, ['write'])).toBe('insufficient_roles');
     expect(refusal({ aud: 'https://a.example', acr: 'gold', roles: ['admin'] }, ['write'])).toBe('insufficient_claims');
     expect(refusal({ aud: 'https://a.example', acr: 'gold', roles: ['admin'], tenant: 'acme' }, ['write'])).toBeUndefined();
-    expect(evaluateRouteChecks(checks({ anyScopes: [['a', 'b']] }), result({}), roles, 5)).toMatchObject({ status: 403, requiredScopes: ['a', 'b'], anyOf: true });
+    expect(evaluateRouteChecks(checks({ anyScopes: [['a', 'b']] }), result({}), roles, 5)).toMatchObject({
+      status: 403,
+      requiredScopes: ['a', 'b'],
+      anyOf: true,
+    });
   });
 
   it('roles from a result with a polluted prototype are not roles', () => {
@@ -142,12 +164,20 @@ describe('evaluateRouteChecks (pure)', () => {
 
   it('a mapper returning junk (string, number, object, throwing iterator) yields no roles', () => {
     const errors: unknown[] = [];
-    const junk = new RoleExtractor([
-      () => 'admin' as never,
-      () => 42 as never,
-      () => ({ admin: true }) as never,
-      () => ({ *[Symbol.iterator]() { yield 'ok'; throw new Error('boom'); } }),
-    ], (e) => errors.push(e));
+    const junk = new RoleExtractor(
+      [
+        () => 'admin' as never,
+        () => 42 as never,
+        () => ({ admin: true }) as never,
+        () => ({
+          *[Symbol.iterator]() {
+            yield 'ok';
+            throw new Error('boom');
+          },
+        }),
+      ],
+      (e) => errors.push(e),
+    );
     expect([...junk.rolesOf(result({}))]).toEqual(['ok']);
     expect(errors).toHaveLength(1);
   });

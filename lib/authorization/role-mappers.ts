@@ -74,7 +74,7 @@ export class RoleExtractor {
     for (const mapper of this.mappers) {
       try {
         const out = mapper(result);
-        if (out === undefined || out === null || typeof (out)[Symbol.iterator] !== 'function' || typeof out === 'string') continue;
+        if (out === undefined || out === null || typeof out[Symbol.iterator] !== 'function' || typeof out === 'string') continue;
         for (const role of out) if (typeof role === 'string' && role.length > 0) found.add(role);
       } catch (error) {
         this.onMapperError(error);

@@ -114,10 +114,7 @@ export class BackgroundRevalidator {
     }
     if (this.runs.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.runs]),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, withinMs))),
-    ]);
+    await Promise.race([Promise.allSettled([...this.runs]), new Promise<void>((resolve) => (timer = setTimeout(resolve, withinMs)))]);
     clearTimeout(timer);
   }
 

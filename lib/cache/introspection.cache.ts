@@ -59,9 +59,7 @@ export class IntrospectionCache {
     this.localTtlMs = sharedStores ? options.localTtlMs : Number.POSITIVE_INFINITY;
     const markerTtlMs = tombstoneTtlMs(lookupDeadlineMs, options.storeTimeoutMs);
     this.local = new LocalTier(options.maxEntries, options.maxNegativeEntries, markerTtlMs);
-    const claimHash = coordinator
-      ? (value: string) => coordinator.claimHash(value)
-      : (value: string) => hash('sha256', this.keyBase + value, 'base64url');
+    const claimHash = coordinator ? (value: string) => coordinator.claimHash(value) : (value: string) => hash('sha256', this.keyBase + value, 'base64url');
     if (sharedStores) {
       const context = { keyBase: this.keyBase, tombstoneTtlMs: markerTtlMs, ledger: this.ledger, local: this.local, claimHash, coordinator };
       this.shared = new SharedTier(sharedStores, tombstoneStore, options.storeTimeoutMs, context);
@@ -167,14 +165,7 @@ export class IntrospectionCache {
    * serve-stale until min(+staleIfError, exp). Nothing is cached when an eviction happened since
    * the lookup started.
    */
-  storeActive(
-    key: string,
-    token: string,
-    response: SharedEntry['response'],
-    result: ActiveIntrospectionResult,
-    now: number,
-    ticket: WriteTicket,
-  ): void {
+  storeActive(key: string, token: string, response: SharedEntry['response'], result: ActiveIntrospectionResult, now: number, ticket: WriteTicket): void {
     if (!ticket.current || this.evictions.claimEvictedSince(result, ticket.startedAt)) return this.abandon(ticket);
     const expMs = typeof result.exp === 'number' ? result.exp * 1000 : Number.POSITIVE_INFINITY;
     const freshUntil = Math.min(now + this.options.ttlMs, expMs);

@@ -1,8 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type {
-  ActiveIntrospectionResult,
-  InactiveIntrospectionResult,
-} from '../interfaces/introspection-result.interface.js';
+import type { ActiveIntrospectionResult, InactiveIntrospectionResult } from '../interfaces/introspection-result.interface.js';
 
 /** What this process remembers about an active token. No raw token. */
 export interface ActiveRecord {

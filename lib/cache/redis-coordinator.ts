@@ -85,9 +85,7 @@ interface RedisClient {
  * Redis being down at start-up, or later, only means asking the authorization server more often.
  * Every command is time-bounded, so a frozen Redis can delay neither an eviction nor shutdown for long.
  */
-export async function createRedisBackend(
-  options: RedisBackendOptions,
-): Promise<{ store: Keyv; tombstones: Keyv; coordinator: RedisCoordinator }> {
+export async function createRedisBackend(options: RedisBackendOptions): Promise<{ store: Keyv; tombstones: Keyv; coordinator: RedisCoordinator }> {
   let redis: typeof import('@keyv/redis');
   try {
     redis = await import('@keyv/redis');
@@ -101,12 +99,16 @@ export async function createRedisBackend(
     url: options.url,
     // Fail commands at once while disconnected instead of queueing them (requests must not wait for Redis).
     disableOfflineQueue: true,
-    socket: { connectTimeout: Math.max(1000, options.storeTimeoutMs * 10), reconnectStrategy: (retries: number) => (closing ? false : Math.min(100 * 2 ** retries, 2000)) },
+    socket: {
+      connectTimeout: Math.max(1000, options.storeTimeoutMs * 10),
+      reconnectStrategy: (retries: number) => (closing ? false : Math.min(100 * 2 ** retries, 2000)),
+    },
   }) as unknown as RedisClient;
   client.on('error', (error) => log.warn('redis-error', `Redis (${redact(options.url)}): ${error.message}`));
-  const connecting = client
-    .connect()
-    .then(() => undefined, (error: Error) => log.warn('redis-connect', `Redis (${redact(options.url)}) not reachable yet: ${error.message}`));
+  const connecting = client.connect().then(
+    () => undefined,
+    (error: Error) => log.warn('redis-connect', `Redis (${redact(options.url)}) not reachable yet: ${error.message}`),
+  );
   // Start with the connection up when Redis answers (bounded by the connect timeout; a Redis that is down does not hold
   // start-up longer): commands fail at once while disconnected, so an eviction right after start-up would fail.
   let waited: ReturnType<typeof setTimeout> | undefined;
@@ -226,7 +228,9 @@ export class RedisCoordinator implements CacheCoordinator {
 
   async record(id: string, value: string, ttlMs: number, kind = 'dpop'): Promise<void> {
     const ms = Math.max(1, Math.ceil(ttlMs));
-    await this.command('record a one-time identifier', () => this.client.set(`${this.options.namespace}:${kind}:${id}`, value, { expiration: { type: 'PX', value: ms } }));
+    await this.command('record a one-time identifier', () =>
+      this.client.set(`${this.options.namespace}:${kind}:${id}`, value, { expiration: { type: 'PX', value: ms } }),
+    );
   }
 
   async release(id: string, kind = 'dpop'): Promise<void> {

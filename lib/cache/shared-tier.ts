@@ -157,10 +157,7 @@ export class SharedTier {
     this.shuttingDown = true;
     if (this.background.size > 0) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...this.background]),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, withinMs))),
-      ]);
+      await Promise.race([Promise.allSettled([...this.background]), new Promise<void>((resolve) => (timer = setTimeout(resolve, withinMs)))]);
       clearTimeout(timer);
     }
     this.guard.close();

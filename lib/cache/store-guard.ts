@@ -1,14 +1,5 @@
 import { Logger } from '@nestjs/common';
-import {
-  BrokenCircuitError,
-  ConsecutiveBreaker,
-  TimeoutStrategy,
-  circuitBreaker,
-  handleAll,
-  timeout,
-  wrap,
-  type IPolicy,
-} from 'cockatiel';
+import { BrokenCircuitError, ConsecutiveBreaker, TimeoutStrategy, circuitBreaker, handleAll, timeout, wrap, type IPolicy } from 'cockatiel';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 
 /**
@@ -26,9 +17,7 @@ export class StoreGuard {
 
   constructor(timeoutMs: number, skipForMs = 2000, failuresToSkip = 3) {
     const breaker = circuitBreaker(handleAll, { halfOpenAfter: skipForMs, breaker: new ConsecutiveBreaker(failuresToSkip) });
-    breaker.onBreak(() =>
-      this.log.warn('store-open', `Cache store failing: skipping it for ${skipForMs} ms (asking the authorization server instead).`),
-    );
+    breaker.onBreak(() => this.log.warn('store-open', `Cache store failing: skipping it for ${skipForMs} ms (asking the authorization server instead).`));
     breaker.onReset(() => new Logger('IntrospectionCache').log('Cache store answers again: using it.'));
     this.breaker = breaker;
     this.policy = wrap(breaker, timeout(timeoutMs, TimeoutStrategy.Aggressive));

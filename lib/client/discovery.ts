@@ -56,23 +56,25 @@ export class EndpointResolver {
     const current = this.current;
     if (current && Date.now() < current.refreshAt) return current.value;
     if (!current && !this.inflight) this.configuration?.refuseWhileHeld('discovery_misconfigured');
-    this.inflight ??= this.discover(signal).then(
-      (value) => {
-        this.current = { value, refreshAt: Date.now() + this.options.discoveryCacheMs };
-        return value;
-      },
-      (error: unknown) => {
-        if (current) {
-          // Keep serving the last good endpoint; try again in a minute.
-          this.current = { value: current.value, refreshAt: Date.now() + 60_000 };
-          return current.value;
-        }
-        if (error instanceof AuthorizationServerUnavailableError && error.reason === 'discovery_misconfigured') this.configuration?.failed(error);
-        throw error;
-      },
-    ).finally(() => {
-      this.inflight = undefined;
-    });
+    this.inflight ??= this.discover(signal)
+      .then(
+        (value) => {
+          this.current = { value, refreshAt: Date.now() + this.options.discoveryCacheMs };
+          return value;
+        },
+        (error: unknown) => {
+          if (current) {
+            // Keep serving the last good endpoint; try again in a minute.
+            this.current = { value: current.value, refreshAt: Date.now() + 60_000 };
+            return current.value;
+          }
+          if (error instanceof AuthorizationServerUnavailableError && error.reason === 'discovery_misconfigured') this.configuration?.failed(error);
+          throw error;
+        },
+      )
+      .finally(() => {
+        this.inflight = undefined;
+      });
     return this.inflight;
   }
 
@@ -118,7 +120,9 @@ export class EndpointResolver {
         continue;
       }
       if (doc.issuer !== issuer) {
-        failures.push(`${url} describes issuer '${doc.issuer}', not '${issuer}' (they must be identical: set \`issuer\` exactly as the metadata says, if that server is yours)`);
+        failures.push(
+          `${url} describes issuer '${doc.issuer}', not '${issuer}' (they must be identical: set \`issuer\` exactly as the metadata says, if that server is yours)`,
+        );
         continue;
       }
       const parsed = this.endpointUrl(doc.introspection_endpoint, 'introspection_endpoint', url, failures);
@@ -158,7 +162,9 @@ export class EndpointResolver {
       return undefined;
     }
     if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && this.options.allowInsecureRequests)) {
-      failures.push(`${source} lists a non-https ${name} (${parsed.origin}): credentials and tokens would travel in clear text; set allowInsecureRequests only for development`);
+      failures.push(
+        `${source} lists a non-https ${name} (${parsed.origin}): credentials and tokens would travel in clear text; set allowInsecureRequests only for development`,
+      );
       return undefined;
     }
     return parsed;
@@ -169,10 +175,7 @@ export class EndpointResolver {
 export function discoveryUrls(issuer: string): string[] {
   const url = new URL(issuer);
   const path = stripSlash(url.pathname);
-  return [
-    `${url.origin}/.well-known/oauth-authorization-server${path}`,
-    `${url.origin}${path}/.well-known/openid-configuration`,
-  ];
+  return [`${url.origin}/.well-known/oauth-authorization-server${path}`, `${url.origin}${path}/.well-known/openid-configuration`];
 }
 
 function stripSlash(s: string): string {

@@ -1,7 +1,4 @@
-import {
-  AuthorizationServerUnavailableError,
-  type InvalidTokenReason,
-} from '../errors/introspection.errors.js';
+import { AuthorizationServerUnavailableError, type InvalidTokenReason } from '../errors/introspection.errors.js';
 import type { ActiveIntrospectionResult, IntrospectionResult, TokenPresentation } from '../interfaces/introspection-result.interface.js';
 
 /** RFC 7662 §2.2 claims that must be strings when present. */
@@ -24,11 +21,7 @@ export const TOKEN_REJECTED: unique symbol = Symbol('token-introspection:rejecte
  * with a boolean `active` and well-typed standard claims is the authorization server misbehaving:
  * it is reported as "unavailable", never as "token invalid" and never as "token active".
  */
-export function parseIntrospectionResponse(
-  body: string,
-  contentType: string | undefined,
-  retryAfterSeconds: number,
-): IntrospectionResponse {
+export function parseIntrospectionResponse(body: string, contentType: string | undefined, retryAfterSeconds: number): IntrospectionResponse {
   const fail = (what: string) =>
     new AuthorizationServerUnavailableError(
       'invalid_response',
@@ -108,12 +101,7 @@ export function tokenKind(response: IntrospectionResponse, requireTokenType = fa
  * @param answeringIssuer the issuer of the authorization server that answered, when known (the
  *   `issuer` option or discovery). RFC 7662 makes `iss` optional: an answer without it speaks for that issuer.
  */
-export function validateClaims(
-  response: IntrospectionResponse,
-  policy: ClaimPolicy,
-  nowSeconds: number,
-  answeringIssuer?: string,
-): IntrospectionResult {
+export function validateClaims(response: IntrospectionResponse, policy: ClaimPolicy, nowSeconds: number, answeringIssuer?: string): IntrospectionResult {
   if (response.active !== true) return inactive(TOKEN_REJECTED in response ? 'rejected_by_authorization_server' : 'inactive');
   // A sender-constrained token is valid here; whether *this request* proves possession is checked on every
   // request after the cache (`checkBinding`), so a bound token presented without proof never poisons the cache.
@@ -133,7 +121,6 @@ export function validateClaims(
   const scopes = Object.freeze(scope ? scope.split(' ').filter(Boolean) : []);
   return Object.freeze({ ...response, active: true, scopes });
 }
-
 
 /** Whether a `token_type` says the token is sender-constrained (RFC 9449 §6.2: `DPoP`, any case); no string is built for others. */
 export function isBoundTokenType(type: unknown): boolean {

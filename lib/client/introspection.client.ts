@@ -133,7 +133,7 @@ export class IntrospectionClient {
       throw new AuthorizationServerUnavailableError(
         'discovery_misconfigured',
         this.options.resilience.retryAfterSeconds,
-        "No token endpoint for `client_credentials_bearer`: set `tokenEndpoint`, or `issuer` whose metadata lists token_endpoint.",
+        'No token endpoint for `client_credentials_bearer`: set `tokenEndpoint`, or `issuer` whose metadata lists token_endpoint.',
       );
     }
     const audience = endpoint.issuer ?? tokenEndpoint;
@@ -243,14 +243,7 @@ export class IntrospectionClient {
   }
 }
 
-
-function fail(
-  reason: AuthorizationServerUnavailableError['reason'],
-  retryAfterSeconds: number,
-  message: string,
-  status: number,
-  serverHint?: number,
-): never {
+function fail(reason: AuthorizationServerUnavailableError['reason'], retryAfterSeconds: number, message: string, status: number, serverHint?: number): never {
   throw new AuthorizationServerUnavailableError(reason, retryAfterSeconds, message, {
     status,
     retryAfterFromServer: serverHint !== undefined,

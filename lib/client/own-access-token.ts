@@ -104,7 +104,9 @@ export class OwnAccessToken {
         performance.now() - started,
         error instanceof AuthorizationServerUnavailableError
           ? error
-          : new AuthorizationServerUnavailableError('connection_failed', this.options.resilience.retryAfterSeconds, 'The token request failed.', { cause: error }),
+          : new AuthorizationServerUnavailableError('connection_failed', this.options.resilience.retryAfterSeconds, 'The token request failed.', {
+              cause: error,
+            }),
       );
       throw error;
     }
@@ -123,7 +125,12 @@ export class OwnAccessToken {
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...credentials.headers },
       });
     } catch (cause) {
-      throw new AuthorizationServerUnavailableError('connection_failed', retryAfter, 'The token endpoint could not be reached (fetching our own access token).', { cause });
+      throw new AuthorizationServerUnavailableError(
+        'connection_failed',
+        retryAfter,
+        'The token endpoint could not be reached (fetching our own access token).',
+        { cause },
+      );
     }
     let json: { access_token?: unknown; expires_in?: unknown; error?: unknown } | undefined;
     try {

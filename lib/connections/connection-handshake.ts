@@ -28,8 +28,14 @@ export function originAllowed(request: unknown, allowed: readonly string[] | 'sa
 }
 
 /** A refusal when a handshake's `Origin` is not allowed. Internal. */
-export function originRefusal(host: ConnectionHost, request: unknown, allowed: readonly string[] | 'same-origin' | undefined): ConnectionRefusedError | undefined {
-  return host.originAllowed(request, allowed) ? undefined : new ConnectionRefusedError('origin_not_allowed', 403, 'Connections from this origin are not allowed.');
+export function originRefusal(
+  host: ConnectionHost,
+  request: unknown,
+  allowed: readonly string[] | 'same-origin' | undefined,
+): ConnectionRefusedError | undefined {
+  return host.originAllowed(request, allowed)
+    ? undefined
+    : new ConnectionRefusedError('origin_not_allowed', 403, 'Connections from this origin are not allowed.');
 }
 
 /**
@@ -54,12 +60,21 @@ export function authenticateHandshake(
       const extraction = request ? sources(request) : ({ kind: 'missing' } as const);
       const raw = (request as { socket?: unknown } | undefined)?.socket;
       const presentation: TokenPresentation = { scheme: 'bearer', certificateThumbprint: socketCertificateThumbprint(raw) };
-      const principal = await host.authenticateAndWatch(extraction, checks ?? [], presentation, socketFairnessKey(raw), (code, reason) => closeSocket(socket, code, reason), (stop) => onSocketClose(socket, stop));
+      const principal = await host.authenticateAndWatch(
+        extraction,
+        checks ?? [],
+        presentation,
+        socketFairnessKey(raw),
+        (code, reason) => closeSocket(socket, code, reason),
+        (stop) => onSocketClose(socket, stop),
+      );
       state.principal = principal;
       return principal;
     } catch (error) {
-      state.refusal = error instanceof ConnectionRefusedError ? error : new ConnectionRefusedError('invalid_token', 401, 'The connection could not be authenticated.');
-      if (!(error instanceof ConnectionRefusedError)) host.log.warn('handshake', `A WebSocket handshake could not be authenticated: ${(error as Error)?.message ?? String(error)}`);
+      state.refusal =
+        error instanceof ConnectionRefusedError ? error : new ConnectionRefusedError('invalid_token', 401, 'The connection could not be authenticated.');
+      if (!(error instanceof ConnectionRefusedError))
+        host.log.warn('handshake', `A WebSocket handshake could not be authenticated: ${(error as Error)?.message ?? String(error)}`);
       closeSocket(socket, state.refusal.closeCode, state.refusal.message);
       return undefined;
     }

@@ -35,7 +35,8 @@ export const CLOSE_CODES = {
 export class ConnectionRefusedError extends Error {
   readonly code = 'CONNECTION_REFUSED';
   constructor(
-    readonly error: 'invalid_request' | 'invalid_token' | 'insufficient_user_authentication' | 'insufficient_scope' | 'origin_not_allowed' | 'temporarily_unavailable',
+    readonly error:
+      'invalid_request' | 'invalid_token' | 'insufficient_user_authentication' | 'insufficient_scope' | 'origin_not_allowed' | 'temporarily_unavailable',
     readonly status: 400 | 401 | 403 | 503,
     message: string,
     readonly retryAfterSeconds?: number,
@@ -78,14 +79,24 @@ export async function checkToken(
   } catch (error) {
     const retryAfter = error instanceof AuthorizationServerUnavailableError ? error.retryAfterSeconds : options.resilience.retryAfterSeconds;
     const reason = error instanceof AuthorizationServerUnavailableError ? error.reason : 'unexpected_error';
-    throw new ConnectionRefusedError('temporarily_unavailable', 503, outageMessage({ reason, retryAfterSeconds: retryAfter }, options.exposeOutageReason), retryAfter);
+    throw new ConnectionRefusedError(
+      'temporarily_unavailable',
+      503,
+      outageMessage({ reason, retryAfterSeconds: retryAfter }, options.exposeOutageReason),
+      retryAfter,
+    );
   }
   if (!result.active) throw new ConnectionRefusedError('invalid_token', 401, describeInvalidToken(result.reason));
   return result;
 }
 
 /** The route's checks (`evaluateRouteChecks`) as a `ConnectionRefusedError`: 401-type → 4401 / 401, 403-type → 4403 / 403. Internal. */
-export function routeRefusal(checks: RouteChecks, result: ActiveIntrospectionResult, roles: RoleExtractor, clockSkewSeconds: number): ConnectionRefusedError | undefined {
+export function routeRefusal(
+  checks: RouteChecks,
+  result: ActiveIntrospectionResult,
+  roles: RoleExtractor,
+  clockSkewSeconds: number,
+): ConnectionRefusedError | undefined {
   const refusal = evaluateRouteChecks(checks, result, roles, clockSkewSeconds);
   if (!refusal) return undefined;
   if (refusal.error === 'insufficient_user_authentication') {

@@ -69,6 +69,10 @@ export function isCompiled(value: unknown): value is RouteChecks {
 
 /** Whether a value is a `BearerExtraction` (what a token source read), not a token value. Internal. */
 export function isExtraction(value: unknown): value is BearerExtraction {
-  return typeof value === 'object' && value !== null && typeof (value as { kind?: unknown }).kind === 'string' &&
-    ['token', 'missing', 'malformed', 'other_scheme'].includes((value as { kind: string }).kind);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { kind?: unknown }).kind === 'string' &&
+    ['token', 'missing', 'malformed', 'other_scheme'].includes((value as { kind: string }).kind)
+  );
 }

@@ -31,7 +31,12 @@ interface InFlight {
  */
 export interface WatchHost {
   check(token: string, presentation: TokenPresentation, caller?: string): Promise<ActiveIntrospectionResult>;
-  authenticate(token: BearerExtraction, requirements: RouteChecks | readonly string[], presentation?: TokenPresentation, caller?: string): Promise<ConnectionPrincipal>;
+  authenticate(
+    token: BearerExtraction,
+    requirements: RouteChecks | readonly string[],
+    presentation?: TokenPresentation,
+    caller?: string,
+  ): Promise<ConnectionPrincipal>;
   compileRequirements(requirements: readonly string[] | ConnectionRequirements): RouteChecks | undefined;
 }
 
@@ -145,7 +150,10 @@ export class ConnectionWatch {
     } catch (error) {
       if (error instanceof ConnectionRefusedError && error.error === 'temporarily_unavailable') {
         // An outage does not end connections that were authenticated (reconnecting would fail too); `exp` still does.
-        this.log.warn('recheck-unavailable', 'A connection could not be re-checked (authorization server unavailable); it stays open until its token expires or a re-check succeeds.');
+        this.log.warn(
+          'recheck-unavailable',
+          'A connection could not be re-checked (authorization server unavailable); it stays open until its token expires or a re-check succeeds.',
+        );
         this.schedule(entry);
       } else {
         this.end(entry, CLOSE_CODES.invalid_token, error instanceof ConnectionRefusedError ? error.message : 'The access token is no longer accepted.');

@@ -46,7 +46,8 @@ export class ConnectionAuthenticator implements OnApplicationShutdown {
     private readonly reflector: Reflector,
   ) {
     this.roles = new RoleExtractor(options.roles.mappers, (error) =>
-      this.log.warn('role-mapper', `A role mapper threw; the token counts as holding none of its roles: ${(error as Error)?.message ?? String(error)}`));
+      this.log.warn('role-mapper', `A role mapper threw; the token counts as holding none of its roles: ${(error as Error)?.message ?? String(error)}`),
+    );
     this.watcher = new ConnectionWatch(introspection, options, this.roles, this.log, {
       check: (token, presentation, caller) => this.check(token, presentation, caller),
       authenticate: (token, requirements, presentation, caller) => this.authenticate(token, requirements, presentation, caller),
@@ -128,7 +129,11 @@ export class ConnectionAuthenticator implements OnApplicationShutdown {
    * reason)` is called once, when the token turns inactive (4401) or expires, or no longer meets `requirements`
    * (the connection's own, as at connect: 4401 / 4403). Re-checks are spread over time.
    */
-  watch(principal: ConnectionPrincipal, close: (code: number, reason: string) => void, requirements?: readonly string[] | ConnectionRequirements | RouteChecks): () => void {
+  watch(
+    principal: ConnectionPrincipal,
+    close: (code: number, reason: string) => void,
+    requirements?: readonly string[] | ConnectionRequirements | RouteChecks,
+  ): () => void {
     const checks = requirements === undefined || isCompiled(requirements) ? requirements : this.compileRequirements(requirements);
     const entry = this.watcher.startWatching(principal, close, checks);
     return () => this.watcher.unwatch(entry);
@@ -139,7 +144,11 @@ export class ConnectionAuthenticator implements OnApplicationShutdown {
    * Used by `authenticateWebSockets()`; call it yourself for other adapters. Resolves to the principal, or closes the
    * socket (4400/4401/4403/1013 with the reason) and resolves to undefined. Never rejects.
    */
-  async handshake(socket: SocketLike, request: unknown, requirements: readonly string[] | ConnectionRequirements | RouteChecks = []): Promise<ConnectionPrincipal | undefined> {
+  async handshake(
+    socket: SocketLike,
+    request: unknown,
+    requirements: readonly string[] | ConnectionRequirements | RouteChecks = [],
+  ): Promise<ConnectionPrincipal | undefined> {
     this.handshakeSources ??= compileTokenSources(this.options.websocket.tokenSources, this.options.maxTokenLength, false);
     const checks = isCompiled(requirements) ? requirements : this.compileRequirements(requirements);
     return authenticateHandshake(this.host, this.handshakeSources, socket, request, checks);

@@ -17,7 +17,8 @@ import { OtherContextAuthorizer } from './other-contexts.js';
 export function createContextAuthorizer(introspection: IntrospectionService, options: ResolvedOptions): ContextAuthorizer {
   const log = new RateLimitedLogger(new Logger('TokenGuard'));
   const roles = new RoleExtractor(options.roles.mappers, (error) =>
-    log.warn('role-mapper', `A role mapper threw; the token counts as holding none of its roles: ${(error as Error)?.message ?? String(error)}`));
+    log.warn('role-mapper', `A role mapper threw; the token counts as holding none of its roles: ${(error as Error)?.message ?? String(error)}`),
+  );
   return new OtherContextAuthorizer(introspection, options, roles);
 }
 

@@ -26,24 +26,36 @@ export function graphqlWsHooks(host: ConnectionHost, checks: RouteChecks | reado
       const socket = extra.socket as SocketLike | undefined;
       if (!socket) return false;
       const params = ctx.connectionParams ?? {};
-      const value = Object.hasOwn(params, param) ? params[param]
-        : param === 'authorization' && Object.hasOwn(params, 'Authorization') ? params.Authorization : undefined;
+      const value = Object.hasOwn(params, param)
+        ? params[param]
+        : param === 'authorization' && Object.hasOwn(params, 'Authorization')
+          ? params.Authorization
+          : undefined;
       const state: ConnectionState = { ready: undefined as never };
       connections.set(socket, state);
       const raw = extra.request?.socket;
       const presentation: TokenPresentation = { scheme: 'bearer', certificateThumbprint: socketCertificateThumbprint(raw) };
       const allowedOrigins = host.options.websocket.allowedOrigins;
       const foreign = Array.isArray(allowedOrigins) ? originRefusal(host, extra.request, allowedOrigins) : undefined;
-      state.ready = (foreign ? Promise.reject(foreign) : host.authenticateAndWatch(
-        bearerOrRawToken(value, 'access token', host.options.maxTokenLength), checks, presentation, socketFairnessKey(raw),
-        (code, reason) => closeSocket(socket, code, reason), (stop) => onSocketClose(socket, stop),
-      )).then(
+      state.ready = (
+        foreign
+          ? Promise.reject(foreign)
+          : host.authenticateAndWatch(
+              bearerOrRawToken(value, 'access token', host.options.maxTokenLength),
+              checks,
+              presentation,
+              socketFairnessKey(raw),
+              (code, reason) => closeSocket(socket, code, reason),
+              (stop) => onSocketClose(socket, stop),
+            )
+      ).then(
         (principal) => {
           state.principal = principal;
           return principal;
         },
         (error: unknown) => {
-          state.refusal = error instanceof ConnectionRefusedError ? error : new ConnectionRefusedError('invalid_token', 401, 'The connection could not be authenticated.');
+          state.refusal =
+            error instanceof ConnectionRefusedError ? error : new ConnectionRefusedError('invalid_token', 401, 'The connection could not be authenticated.');
           return undefined;
         },
       );

@@ -32,11 +32,13 @@ export class MessageHandlerAudit implements OnApplicationBootstrap {
     const exposed = unguardedMessageHandlers(this.modules);
     if (exposed.length === 0) return;
     // One per application, also when the module is imported in several modules.
-    warnOnce(this.modules, 'IntrospectionModule',
+    warnOnce(
+      this.modules,
+      'IntrospectionModule',
       `UNGUARDED UNLESS CONNECTED WITH inheritAppConfig: message handlers ${exposed.join(', ')} are not @Public(), but in a hybrid ` +
-        "application the global TokenGuard reaches a microservice only when it is connected with `app.connectMicroservice(options, " +
-        '{ inheritAppConfig: true })`; with Nest\'s default they run for any message, without a token. Fix: connect with ' +
-        "`{ inheritAppConfig: true }`, or put `@UseGuards(TokenGuard)` on these controllers (either way works; the latter also " +
+        'application the global TokenGuard reaches a microservice only when it is connected with `app.connectMicroservice(options, ' +
+        "{ inheritAppConfig: true })`; with Nest's default they run for any message, without a token. Fix: connect with " +
+        '`{ inheritAppConfig: true }`, or put `@UseGuards(TokenGuard)` on these controllers (either way works; the latter also ' +
         'silences this warning).',
     );
   }
@@ -67,7 +69,9 @@ export function unguardedMessageHandlers(modules: ModulesContainer): string[] {
 
 function guardedByTokenGuard(guards: unknown): boolean {
   if (!Array.isArray(guards)) return false;
-  return guards.some((guard) => guard instanceof TokenGuard || (typeof guard === 'function' && (guard === TokenGuard || guard.prototype instanceof TokenGuard)));
+  return guards.some(
+    (guard) => guard instanceof TokenGuard || (typeof guard === 'function' && (guard === TokenGuard || guard.prototype instanceof TokenGuard)),
+  );
 }
 
 function describePatterns(patterns: unknown): string {

@@ -71,7 +71,12 @@ export class OtherContextAuthorizer implements ContextAuthorizer {
   }
 
   /** A message on an authenticated connection: the connection's token, re-validated, against the handler's requirements. */
-  private async connection(socket: object, resultKey: object, route: ContextRequirements, fail: (refusal: ConnectionRefusedError) => Promise<Error>): Promise<boolean> {
+  private async connection(
+    socket: object,
+    resultKey: object,
+    route: ContextRequirements,
+    fail: (refusal: ConnectionRefusedError) => Promise<Error>,
+  ): Promise<boolean> {
     const state = connections.get(socket)!;
     const principal = await state.ready;
     if (!principal) throw await fail(state.refusal ?? new ConnectionRefusedError('invalid_token', 401, 'The connection is not authenticated.'));
@@ -104,7 +109,8 @@ export class OtherContextAuthorizer implements ContextAuthorizer {
         throw new ConnectionRefusedError('invalid_request', 400, 'The access token could not be read from the message.');
       }
       const extraction = bearerOrRawToken(value, 'message access token', this.options.maxTokenLength);
-      if (extraction.kind === 'missing' || extraction.kind === 'other_scheme') throw new ConnectionRefusedError('invalid_token', 401, 'An access token is required with this message.');
+      if (extraction.kind === 'missing' || extraction.kind === 'other_scheme')
+        throw new ConnectionRefusedError('invalid_token', 401, 'An access token is required with this message.');
       if (extraction.kind === 'malformed') throw new ConnectionRefusedError('invalid_request', 400, extraction.description);
       const presentation = { scheme: 'bearer' as const };
       const result = await checkToken(this.introspection, this.options, extraction.token, presentation, messageCaller(transport));
@@ -147,12 +153,22 @@ function messageCaller(transport: unknown): string | undefined {
 }
 
 function asRefusal(error: unknown): ConnectionRefusedError {
-  return error instanceof ConnectionRefusedError ? error : new ConnectionRefusedError('temporarily_unavailable', 503, 'The access token could not be verified right now.');
+  return error instanceof ConnectionRefusedError
+    ? error
+    : new ConnectionRefusedError('temporarily_unavailable', 503, 'The access token could not be verified right now.');
 }
 
 /** GraphQL errors of subscriptions: the HTTP exception the guard throws over HTTP, with the same body. */
 function graphqlError(refusal: ConnectionRefusedError): Error {
   const { acrValues, maxAge } = refusal.stepUp ?? {};
-  return new HttpException({ statusCode: refusal.status, message: refusal.message, error: refusal.error,
-    ...(acrValues !== undefined ? { acrValues } : {}), ...(maxAge !== undefined ? { maxAge } : {}) }, refusal.status);
+  return new HttpException(
+    {
+      statusCode: refusal.status,
+      message: refusal.message,
+      error: refusal.error,
+      ...(acrValues !== undefined ? { acrValues } : {}),
+      ...(maxAge !== undefined ? { maxAge } : {}),
+    },
+    refusal.status,
+  );
 }

@@ -30,7 +30,11 @@ export interface WebSocketAuthenticationAdapterOptions extends ConnectionRequire
  *
  * Returns the same adapter (its `bindClientConnect` wrapped): this library never loads a WebSocket package itself.
  */
-export function authenticateWebSockets<T extends WebSocketAdapter>(adapter: T, app: INestApplicationContext, options: WebSocketAuthenticationAdapterOptions = {}): T {
+export function authenticateWebSockets<T extends WebSocketAdapter>(
+  adapter: T,
+  app: INestApplicationContext,
+  options: WebSocketAuthenticationAdapterOptions = {},
+): T {
   const bind = adapter.bindClientConnect.bind(adapter);
   const requirements: ConnectionRequirements = { requiredScopes: [...(options.requiredScopes ?? [])], requirementsOf: options.requirementsOf };
   let authenticator: ConnectionAuthenticator | undefined;
@@ -116,17 +120,19 @@ export function authenticateWebSockets<T extends WebSocketAdapter>(adapter: T, a
         }
       };
       socket.on?.call(client, 'message', hold);
-      void ready.then((principal) => {
-        socket.off?.call(client, 'message', hold);
-        if (!principal || (client as { readyState?: number }).readyState === 2 || (client as { readyState?: number }).readyState === 3) return;
-        callback(client, ...rest);
-        const emitter = client as { emit?: (event: string, ...args: unknown[]) => boolean };
-        for (const args of held) emitter.emit?.('message', ...args);
-      }).catch((error: unknown) => {
-        // The gateway's own connection handling failed: never an unhandled rejection.
-        app.get(ConnectionAuthenticator, { strict: false }).reportError(error);
-        closeSocket(client, 1011, 'Internal error.');
-      });
+      void ready
+        .then((principal) => {
+          socket.off?.call(client, 'message', hold);
+          if (!principal || (client as { readyState?: number }).readyState === 2 || (client as { readyState?: number }).readyState === 3) return;
+          callback(client, ...rest);
+          const emitter = client as { emit?: (event: string, ...args: unknown[]) => boolean };
+          for (const args of held) emitter.emit?.('message', ...args);
+        })
+        .catch((error: unknown) => {
+          // The gateway's own connection handling failed: never an unhandled rejection.
+          app.get(ConnectionAuthenticator, { strict: false }).reportError(error);
+          closeSocket(client, 1011, 'Internal error.');
+        });
     });
   return adapter;
 }

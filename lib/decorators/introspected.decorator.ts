@@ -6,7 +6,8 @@ import type { ActiveIntrospectionResult } from '../interfaces/introspection-resu
 // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- the mapped type filters out the index signature
 export type KnownClaim = keyof {
   [K in keyof ActiveIntrospectionResult as string extends K ? never : number extends K ? never : K]: true;
-} & string;
+} &
+  string;
 
 /**
  * The type of a parameter decorated with `@Introspected(claim)`: the claim's type, or undefined

@@ -43,7 +43,8 @@ function validateClaims(name: string, claims: Record<string, ClaimExpectation>):
     if (claim.length === 0 || claim === '__proto__') fail(`'${claim}' is not a usable claim name.`);
     if (typeof expected === 'function') continue;
     if (Array.isArray(expected)) {
-      if (expected.length === 0 || !expected.every(isValue)) fail(`the values of '${claim}' must be a non-empty list of non-empty strings, finite numbers or booleans.`);
+      if (expected.length === 0 || !expected.every(isValue))
+        fail(`the values of '${claim}' must be a non-empty list of non-empty strings, finite numbers or booleans.`);
     } else if (!isValue(expected)) {
       fail(`the value of '${claim}' must be a non-empty string, a finite number, a boolean, a list of them, or a predicate function.`);
     }

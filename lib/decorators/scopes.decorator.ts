@@ -21,9 +21,7 @@ function validate(name: string, scopes: string[]): readonly string[] {
   // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
   const bad = scopes.filter((s) => typeof s !== 'string' || !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s));
   if (scopes.length === 0 || bad.length > 0) {
-    throw new Error(
-      `@${name}() needs one or more scope names without spaces, quotes or backslashes; got ${JSON.stringify(scopes)}.`,
-    );
+    throw new Error(`@${name}() needs one or more scope names without spaces, quotes or backslashes; got ${JSON.stringify(scopes)}.`);
   }
   return Object.freeze([...scopes]);
 }

@@ -47,7 +47,12 @@ export class DpopPresentation implements PresentationVerifier {
   }
 
   /** RFC 9449 §4.3: exactly one `DPoP` header holding a valid proof for this request and token. */
-  async verify(request: any, uri: string, token: string, certificateThumbprint: string | undefined): Promise<{ presentation: TokenPresentation; proof: VerifiedDpopProof }> {
+  async verify(
+    request: any,
+    uri: string,
+    token: string,
+    certificateThumbprint: string | undefined,
+  ): Promise<{ presentation: TokenPresentation; proof: VerifiedDpopProof }> {
     // Node joins repeated headers with ", ": a compact JWS holds neither a comma nor a space.
     const proof: unknown = request.headers?.dpop;
     if (typeof proof !== 'string' || proof.length === 0 || /[,\s]/.test(proof)) {

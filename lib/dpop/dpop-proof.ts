@@ -7,8 +7,6 @@ import type { DpopRequestContext, VerifiedDpopProof } from '../ports.js';
 export { DpopProofError };
 export type { DpopRequestContext, VerifiedDpopProof };
 
-
-
 /** Rules from the module options (`dpop`). */
 export interface DpopProofPolicy {
   /** Asymmetric JWS algorithms accepted for proofs. */
@@ -20,7 +18,6 @@ export interface DpopProofPolicy {
   /** Longest proof accepted, characters. */
   readonly maxProofLength: number;
 }
-
 
 /** jose, once loaded (a dynamic import per proof would cost a module-loader round trip each time). */
 
@@ -179,5 +176,8 @@ export class DpopNonces {
 
 function describe(error: unknown): string {
   const e = error as { message?: string };
-  return (e?.message ?? String(error)).replace(/[^\x20-\x7E]/g, '').replace(/"/g, "'").slice(0, 120);
+  return (e?.message ?? String(error))
+    .replace(/[^\x20-\x7E]/g, '')
+    .replace(/"/g, "'")
+    .slice(0, 120);
 }

@@ -11,11 +11,7 @@ const DEFAULT_ALGORITHMS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA', 'Ed2551
 const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** The `dpop` and `mtls` options (RFC 9449, RFC 8705), validated at start-up, each problem with what to change. */
-export function resolveSenderConstraintOptions(
-  o: DpopModuleOptions,
-  problems: string[],
-  num: NumberReader,
-): Pick<ResolvedOptions, 'dpop' | 'mtls'> {
+export function resolveSenderConstraintOptions(o: DpopModuleOptions, problems: string[], num: NumberReader): Pick<ResolvedOptions, 'dpop' | 'mtls'> {
   const m = o.mtls ?? {};
   let certificateHeader: string | undefined;
   if (m.certificateHeader !== undefined) {
@@ -86,20 +82,29 @@ export function checkDpopDelivery(
 ): void {
   if (senderConstraints.dpop && typeof o.dpop === 'object' && !senderConstraints.dpop.externalOrigin && !senderConstraints.dpop.trustForwardedHeaders) {
     warnings.push(
-      'DPoP is configured without `dpop.externalOrigin`: the origin a proof must name (`htu`) is taken from the request\'s Host header, ' +
+      "DPoP is configured without `dpop.externalOrigin`: the origin a proof must name (`htu`) is taken from the request's Host header, " +
         'which the client chooses — a proof made for another resource server that accepts the same token could be replayed here. ' +
         "Set `dpop.externalOrigin` to this API's public origin (e.g. 'https://api.example.com').",
     );
   }
 
   // DPoP tokens travel only as `Authorization: DPoP <token>` (RFC 9449 §7.1); other sources are read as bearer tokens.
-  if (senderConstraints.dpop && typeof o.dpop === 'object' && o.dpop !== null && tokenSourceOptions.tokenSources &&
-      !tokenSourceOptions.tokenSources.some((source) => source.in === 'authorization')) {
+  if (
+    senderConstraints.dpop &&
+    typeof o.dpop === 'object' &&
+    o.dpop !== null &&
+    tokenSourceOptions.tokenSources &&
+    !tokenSourceOptions.tokenSources.some((source) => source.in === 'authorization')
+  ) {
     const fix = "add { in: 'header' } (the Authorization header) to `tokenSources`";
     if (senderConstraints.dpop.required) {
-      problems.push(`\`dpop.required\` is set but \`tokenSources\` leaves out the Authorization header, the only place a DPoP token can be sent (RFC 9449 §7.1): every request would be refused. ${fix}, or drop \`dpop.required\`.`);
+      problems.push(
+        `\`dpop.required\` is set but \`tokenSources\` leaves out the Authorization header, the only place a DPoP token can be sent (RFC 9449 §7.1): every request would be refused. ${fix}, or drop \`dpop.required\`.`,
+      );
     } else {
-      warnings.push(`DPoP is configured but \`tokenSources\` leaves out the Authorization header, the only place a DPoP token can be sent (RFC 9449 §7.1): DPoP clients cannot call this API. ${fix}, or set \`dpop: false\`.`);
+      warnings.push(
+        `DPoP is configured but \`tokenSources\` leaves out the Authorization header, the only place a DPoP token can be sent (RFC 9449 §7.1): DPoP clients cannot call this API. ${fix}, or set \`dpop: false\`.`,
+      );
     }
   }
 }

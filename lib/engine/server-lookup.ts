@@ -42,13 +42,7 @@ export class ServerLookup {
    *   whether it is still active (and may add claims); what the answer omits (`aud`, `iss`, `exp`, …) comes
    *   from the signed token, whose `typ` already says it is an access token.
    */
-  async lookup(
-    token: string,
-    key: string,
-    knownToken = false,
-    caller?: string,
-    signed?: ActiveIntrospectionResult,
-  ): Promise<IntrospectionResult> {
+  async lookup(token: string, key: string, knownToken = false, caller?: string, signed?: ActiveIntrospectionResult): Promise<IntrospectionResult> {
     const started = Date.now();
     this.telemetry.lookupStarted();
     const ticket = this.cache?.openTicket(key);
@@ -92,13 +86,11 @@ export class ServerLookup {
   }
 
   /** This API's policy, applied to entries other replicas wrote to the shared store. */
-  readonly policyCheck: PolicyCheck = (response, nowMs) =>
-    validateClaims(response, this.options, nowMs / 1000, this.answeringIssuer());
+  readonly policyCheck: PolicyCheck = (response, nowMs) => validateClaims(response, this.options, nowMs / 1000, this.answeringIssuer());
 
   /** The policy for answers about a locally validated JWT (merged with its signed claims): its `typ` is its token type. */
   private readonly signedPolicy: ResolvedOptions;
-  readonly signedPolicyCheck: PolicyCheck = (response, nowMs) =>
-    validateClaims(response, this.signedPolicy, nowMs / 1000, this.answeringIssuer());
+  readonly signedPolicyCheck: PolicyCheck = (response, nowMs) => validateClaims(response, this.signedPolicy, nowMs / 1000, this.answeringIssuer());
 
   private reportFailure(error: unknown, token: string, elapsedMs: number): void {
     if (!(error instanceof AuthorizationServerUnavailableError)) return;

@@ -157,9 +157,10 @@ export class TokenEngine {
       const result = await (options?.timeoutMs !== undefined || options?.signal ? withDeadline(shared, options, this.options) : shared);
       return this.report(token, result, 'authorization-server', options);
     } catch (error) {
-      const stale = error instanceof AuthorizationServerUnavailableError && (options?.allowStale ?? this.allowStaleByDefault)
-        ? this.staleRecord(key, cached, epoch)
-        : undefined;
+      const stale =
+        error instanceof AuthorizationServerUnavailableError && (options?.allowStale ?? this.allowStaleByDefault)
+          ? this.staleRecord(key, cached, epoch)
+          : undefined;
       if (stale) {
         this.telemetry.cacheLookup('stale');
         return this.report(token, Object.freeze({ ...stale.result, stale: true as const }), 'stale-cache', options);

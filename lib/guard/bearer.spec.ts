@@ -30,11 +30,44 @@ function reference(header: unknown, max: number, acceptDpop: boolean) {
 
 describe('extractBearer', () => {
   const cases = [
-    'Bearer abc', 'Bearer  abc', 'Bearer abc=', 'Bearer abc==', 'Bearer abc=d', 'Bearer ', 'Bearer', 'Bearer\tabc', 'Bearer abc ', 'Bearer a b',
-    'bearer abc', 'BEARER abc', 'Bearer abc\n', 'Bearer a\u00e9', 'Bearer ' + 'a'.repeat(20), 'Bearer ' + 'a'.repeat(21), 'Bearer =', 'Bearer -._~+/',
-    'DPoP abc', 'dpop abc', 'DPoP  abc', 'DPoP', 'Dpopx abc', 'Basic abc', 'Digest x=y', '@@@', 'd', 'Bearer ' + 'a'.repeat(40),
+    'Bearer abc',
+    'Bearer  abc',
+    'Bearer abc=',
+    'Bearer abc==',
+    'Bearer abc=d',
+    'Bearer ',
+    'Bearer',
+    'Bearer\tabc',
+    'Bearer abc ',
+    'Bearer a b',
+    'bearer abc',
+    'BEARER abc',
+    'Bearer abc\n',
+    'Bearer a\u00e9',
+    'Bearer ' + 'a'.repeat(20),
+    'Bearer ' + 'a'.repeat(21),
+    'Bearer =',
+    'Bearer -._~+/',
+    'DPoP abc',
+    'dpop abc',
+    'DPoP  abc',
+    'DPoP',
+    'Dpopx abc',
+    'Basic abc',
+    'Digest x=y',
+    '@@@',
+    'd',
+    'Bearer ' + 'a'.repeat(40),
   ];
-  it.each(cases.flatMap((h) => [[h, true], [h, false]] as const))('%j (DPoP accepted: %s) answers as before', (header, dpop) => {
+  it.each(
+    cases.flatMap(
+      (h) =>
+        [
+          [h, true],
+          [h, false],
+        ] as const,
+    ),
+  )('%j (DPoP accepted: %s) answers as before', (header, dpop) => {
     expect(extractBearer(header, 20, dpop)).toEqual(reference(header, 20, dpop));
   });
 

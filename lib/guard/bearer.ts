@@ -129,7 +129,8 @@ export function extractAuthorization(request: any, maxTokenLength: number, accep
     for (let i = 0; i < raw.length; i += 2) {
       const name: unknown = raw[i];
       // Lower-cased (a new string) only for the rare spelling that is neither of the two usual ones.
-      if (typeof name === 'string' && name.length === 13 && (name === 'Authorization' || name === 'authorization' || name.toLowerCase() === 'authorization')) count++;
+      if (typeof name === 'string' && name.length === 13 && (name === 'Authorization' || name === 'authorization' || name.toLowerCase() === 'authorization'))
+        count++;
     }
     if (count > 1) return { kind: 'malformed', description: 'Send exactly one Authorization header.' };
   }

@@ -3,7 +3,6 @@ import { HttpStatus } from '@nestjs/common';
 import { describeInvalidToken, type InvalidTokenReason } from '../errors/introspection.errors.js';
 import { bearerChallenge, dpopChallenge, type BearerExtraction } from './bearer.js';
 
-
 /** A refusal for the guard to throw (through its `throwRejection` hook). */
 export interface GuardRefusal {
   readonly status: number;
@@ -40,8 +39,16 @@ export class Challenges {
   credentials(extracted: Exclude<BearerExtraction, { kind: 'token' }>, requireDpop: boolean): GuardRefusal {
     if (extracted.kind === 'missing' || extracted.kind === 'other_scheme') {
       return requireDpop
-        ? { status: HttpStatus.UNAUTHORIZED, headers: { 'WWW-Authenticate': this.dpop() }, message: 'A DPoP-bound access token is required: send Authorization: DPoP <token> and a DPoP proof.' }
-        : { status: HttpStatus.UNAUTHORIZED, headers: { 'WWW-Authenticate': this.missing }, message: 'An access token is required: send Authorization: Bearer <token>.' };
+        ? {
+            status: HttpStatus.UNAUTHORIZED,
+            headers: { 'WWW-Authenticate': this.dpop() },
+            message: 'A DPoP-bound access token is required: send Authorization: DPoP <token> and a DPoP proof.',
+          }
+        : {
+            status: HttpStatus.UNAUTHORIZED,
+            headers: { 'WWW-Authenticate': this.missing },
+            message: 'An access token is required: send Authorization: Bearer <token>.',
+          };
     }
     const challenge = requireDpop
       ? this.dpop({ error: 'invalid_request', description: extracted.description })

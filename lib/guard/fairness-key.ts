@@ -8,7 +8,10 @@ export function fairnessKey(ip: string): string {
   const first = head ? head.split(':') : [];
   const last = tail === undefined ? [] : tail ? tail.split(':') : [];
   const groups = tail === undefined ? first : [...first, ...Array(Math.max(0, 8 - first.length - last.length)).fill('0'), ...last];
-  return `${groups.slice(0, 4).map((g: string) => (parseInt(g, 16) || 0).toString(16)).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g: string) => (parseInt(g, 16) || 0).toString(16))
+    .join(':')}::/64`;
 }
 
 /**

@@ -37,6 +37,10 @@ export function failOpenOutage(route: RouteRequirements, unavailable: Authorizat
 export function asUnavailable(error: unknown, retryAfterSeconds: number): AuthorizationServerUnavailableError {
   return error instanceof AuthorizationServerUnavailableError
     ? error
-    : new AuthorizationServerUnavailableError('unexpected_error', retryAfterSeconds,
-        `Token introspection failed unexpectedly: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+    : new AuthorizationServerUnavailableError(
+        'unexpected_error',
+        retryAfterSeconds,
+        `Token introspection failed unexpectedly: ${(error as Error)?.message ?? String(error)}`,
+        { cause: error },
+      );
 }

@@ -10,7 +10,6 @@ import type { Challenges, GuardRefusal } from './challenges.js';
 
 export type { GuardRefusal };
 
-
 /**
  * The guard's side of a proof-of-possession scheme (`Authorization: DPoP`): the capability's `PresentationVerifier`
  * verifies and records proofs; this turns its refusals into 401 answers (RFC 9449 §7.1). Never a 500.
@@ -24,8 +23,13 @@ export class ProofChecks {
   ) {}
 
   /** RFC 9449 §4.3: the request's proof for this request URI and token, or the refusal. */
-  async verify(request: any, uri: string, token: string, certificateThumbprint: string | undefined, requireDpop: boolean):
-    Promise<{ presentation: TokenPresentation; proof: VerifiedDpopProof } | GuardRefusal> {
+  async verify(
+    request: any,
+    uri: string,
+    token: string,
+    certificateThumbprint: string | undefined,
+    requireDpop: boolean,
+  ): Promise<{ presentation: TokenPresentation; proof: VerifiedDpopProof } | GuardRefusal> {
     try {
       if (!this.proofs) throw new DpopProofError('invalid_dpop_proof', 'DPoP is turned off (`dpop: false`).');
       return await this.proofs.verify(request, uri, token, certificateThumbprint);
@@ -48,7 +52,12 @@ export class ProofChecks {
   private refusal(error: unknown, token: string, requireDpop: boolean): GuardRefusal {
     const refusal: PresentationRefusal = this.proofs
       ? this.proofs.refusal(error)
-      : { error: 'invalid_dpop_proof', description: (error as Error)?.message ?? 'The DPoP proof could not be verified.', headers: {}, unexpected: !(error instanceof DpopProofError) };
+      : {
+          error: 'invalid_dpop_proof',
+          description: (error as Error)?.message ?? 'The DPoP proof could not be verified.',
+          headers: {},
+          unexpected: !(error instanceof DpopProofError),
+        };
     if (refusal.unexpected) {
       this.log.warn('dpop-unexpected', `A DPoP proof could not be verified: ${(error as Error)?.message ?? String(error)}`);
     }

@@ -16,7 +16,12 @@ const STATUS_TEXT: Record<number, string> = {
 export function rejection(response: any, status: number, headers: Record<string, string | string[]>, message: string, metadataUrl?: string): HttpException {
   const challenges = headers['WWW-Authenticate'];
   if (metadataUrl && challenges) {
-    headers = { ...headers, 'WWW-Authenticate': Array.isArray(challenges) ? challenges.map((c) => withResourceMetadata(c, metadataUrl)) : withResourceMetadata(challenges, metadataUrl) };
+    headers = {
+      ...headers,
+      'WWW-Authenticate': Array.isArray(challenges)
+        ? challenges.map((c) => withResourceMetadata(c, metadataUrl))
+        : withResourceMetadata(challenges, metadataUrl),
+    };
   }
   if (response) {
     for (const [name, value] of Object.entries(headers)) {

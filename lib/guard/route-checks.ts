@@ -99,9 +99,12 @@ export function readRouteChecks(reflector: Reflector, handler: object | undefine
 
   let stepUp: RouteChecks['stepUp'];
   for (const requirement of lists<AuthenticationRequirement>(REQUIRE_AUTHENTICATION_KEY)) {
-    const acrValues = requirement.acrValues === undefined ? stepUp?.acrValues
-      : stepUp?.acrValues === undefined ? requirement.acrValues
-        : stepUp.acrValues.filter((v) => requirement.acrValues!.includes(v));
+    const acrValues =
+      requirement.acrValues === undefined
+        ? stepUp?.acrValues
+        : stepUp?.acrValues === undefined
+          ? requirement.acrValues
+          : stepUp.acrValues.filter((v) => requirement.acrValues!.includes(v));
     const maxAge = requirement.maxAge === undefined ? stepUp?.maxAge : Math.min(requirement.maxAge, stepUp?.maxAge ?? Infinity);
     stepUp = { ...(acrValues ? { acrValues } : {}), ...(maxAge !== undefined ? { maxAge } : {}) };
   }
@@ -115,9 +118,11 @@ export function readRouteChecks(reflector: Reflector, handler: object | undefine
   if (named !== undefined) {
     const found = resources.find((r) => r.resource === named);
     if (!found) {
-      errors.push(resources.length === 0
-        ? `@ProtectedResource('${named}') but the module has no \`resourceMetadata\`: configure the resource there.`
-        : `@ProtectedResource('${named}') names no configured resource; configured: ${resources.map((r) => r.resource).join(', ')}.`);
+      errors.push(
+        resources.length === 0
+          ? `@ProtectedResource('${named}') but the module has no \`resourceMetadata\`: configure the resource there.`
+          : `@ProtectedResource('${named}') names no configured resource; configured: ${resources.map((r) => r.resource).join(', ')}.`,
+      );
     } else {
       resource = found;
     }
@@ -125,10 +130,20 @@ export function readRouteChecks(reflector: Reflector, handler: object | undefine
   // One resource: the module-wide audience already is that resource. Several: each route insists on its own.
   const audience = !options.audienceExplicit && resources.length > 1 && resource ? resource.resource : undefined;
   if (resources.length > 1 && named === undefined) {
-    traps.push(`Several protected resources are configured and this route names none (@ProtectedResource()): it belongs to the first, '${resources[0].resource}'.`);
+    traps.push(
+      `Several protected resources are configured and this route names none (@ProtectedResource()): it belongs to the first, '${resources[0].resource}'.`,
+    );
   }
 
-  const needed = allScopes.length > 0 || anyScopes.length > 0 || allRoles.length > 0 || anyRoles.length > 0 || allClaims.length > 0 || anyClaims.length > 0 || stepUp !== undefined || audience !== undefined;
+  const needed =
+    allScopes.length > 0 ||
+    anyScopes.length > 0 ||
+    allRoles.length > 0 ||
+    anyRoles.length > 0 ||
+    allClaims.length > 0 ||
+    anyClaims.length > 0 ||
+    stepUp !== undefined ||
+    audience !== undefined;
   return {
     checks: needed ? Object.freeze({ audience, allScopes, anyScopes, allRoles, anyRoles, allClaims, anyClaims, stepUp }) : undefined,
     allScopes,
@@ -156,7 +171,12 @@ export function evaluateRouteChecks(
   if (checks.audience !== undefined) {
     const aud = claim(result, 'aud');
     if (!(aud === checks.audience || (Array.isArray(aud) && aud.includes(checks.audience)))) {
-      return { status: 401, error: 'invalid_token', reason: 'audience_mismatch', description: `The access token is not meant for this resource (${checks.audience}).` };
+      return {
+        status: 401,
+        error: 'invalid_token',
+        reason: 'audience_mismatch',
+        description: `The access token is not meant for this resource (${checks.audience}).`,
+      };
     }
   }
   const stepUp = checks.stepUp;
@@ -189,36 +209,68 @@ export function evaluateRouteChecks(
   const granted = result.scopes;
   for (const scope of checks.allScopes) {
     if (!granted.includes(scope)) {
-      return { status: 403, error: 'insufficient_scope', reason: 'insufficient_scope', requiredScopes: checks.allScopes, anyOf: false,
-        description: `The access token lacks a required scope. Required: ${checks.allScopes.join(', ')}.` };
+      return {
+        status: 403,
+        error: 'insufficient_scope',
+        reason: 'insufficient_scope',
+        requiredScopes: checks.allScopes,
+        anyOf: false,
+        description: `The access token lacks a required scope. Required: ${checks.allScopes.join(', ')}.`,
+      };
     }
   }
   for (const anyOf of checks.anyScopes) {
     if (!anyOf.some((scope) => granted.includes(scope))) {
-      return { status: 403, error: 'insufficient_scope', reason: 'insufficient_scope', requiredScopes: anyOf, anyOf: true,
-        description: `The access token needs one of these scopes: ${anyOf.join(', ')}.` };
+      return {
+        status: 403,
+        error: 'insufficient_scope',
+        reason: 'insufficient_scope',
+        requiredScopes: anyOf,
+        anyOf: true,
+        description: `The access token needs one of these scopes: ${anyOf.join(', ')}.`,
+      };
     }
   }
   if (checks.allRoles.length > 0 || checks.anyRoles.length > 0) {
     const held = roles.rolesOf(result);
     const missing = checks.allRoles.filter((role) => !held.has(role));
     if (missing.length > 0) {
-      return { status: 403, error: 'insufficient_scope', reason: 'insufficient_roles', description: `The access token lacks a required role. Required: ${checks.allRoles.join(', ')}.` };
+      return {
+        status: 403,
+        error: 'insufficient_scope',
+        reason: 'insufficient_roles',
+        description: `The access token lacks a required role. Required: ${checks.allRoles.join(', ')}.`,
+      };
     }
     for (const anyOf of checks.anyRoles) {
       if (!anyOf.some((role) => held.has(role))) {
-        return { status: 403, error: 'insufficient_scope', reason: 'insufficient_roles', description: `The access token needs one of these roles: ${anyOf.join(', ')}.` };
+        return {
+          status: 403,
+          error: 'insufficient_scope',
+          reason: 'insufficient_roles',
+          description: `The access token needs one of these roles: ${anyOf.join(', ')}.`,
+        };
       }
     }
   }
   for (const [name, expected] of checks.allClaims) {
     if (!matches(result, name, expected)) {
-      return { status: 403, error: 'insufficient_scope', reason: 'insufficient_claims', description: `The access token's claim '${name}' does not have a value this resource requires.` };
+      return {
+        status: 403,
+        error: 'insufficient_scope',
+        reason: 'insufficient_claims',
+        description: `The access token's claim '${name}' does not have a value this resource requires.`,
+      };
     }
   }
   for (const anyOf of checks.anyClaims) {
     if (!anyOf.some(([name, expected]) => matches(result, name, expected))) {
-      return { status: 403, error: 'insufficient_scope', reason: 'insufficient_claims', description: `None of the access token's claims ${anyOf.map(([n]) => `'${n}'`).join(', ')} has a value this resource requires.` };
+      return {
+        status: 403,
+        error: 'insufficient_scope',
+        reason: 'insufficient_claims',
+        description: `None of the access token's claims ${anyOf.map(([n]) => `'${n}'`).join(', ')} has a value this resource requires.`,
+      };
     }
   }
   return undefined;

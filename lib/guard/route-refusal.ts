@@ -8,7 +8,12 @@ import type { RouteRefusal } from './route-checks.js';
  * `insufficient_user_authentication` with `acr_values`/`max_age`, `invalid_token` for audience), after recording
  * the decision and the rejection event.
  */
-export function refusalChallenge(refusal: RouteRefusal, realm: string | undefined, token: string, telemetry: IntrospectionTelemetry | undefined): ChallengeParams {
+export function refusalChallenge(
+  refusal: RouteRefusal,
+  realm: string | undefined,
+  token: string,
+  telemetry: IntrospectionTelemetry | undefined,
+): ChallengeParams {
   if (refusal.reason === 'insufficient_scope') {
     telemetry?.decision('insufficient_scope');
     if (telemetry?.events.onTokenRejected) {

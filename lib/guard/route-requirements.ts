@@ -88,7 +88,9 @@ export class RouteRequirementsReader {
     // level: a handler's own @Scopes/@AnyScope win over a controller's @Public(); @Public() on a
     // handler wins over the controller's requirements (an explicit exception).
     const requires = (target: () => void) =>
-      this.reflector.get(SCOPES_KEY, target) !== undefined || this.reflector.get(ANY_SCOPE_KEY, target) !== undefined || declaresRouteChecks(this.reflector, target);
+      this.reflector.get(SCOPES_KEY, target) !== undefined ||
+      this.reflector.get(ANY_SCOPE_KEY, target) !== undefined ||
+      declaresRouteChecks(this.reflector, target);
     const handlerPublic = this.reflector.get<boolean>(PUBLIC_KEY, h) === true;
     const classPublic = this.reflector.get<boolean>(PUBLIC_KEY, c) === true;
     const isPublic = handlerPublic ? !requires(h) : classPublic && !requires(h) && !requires(c);
@@ -97,15 +99,21 @@ export class RouteRequirementsReader {
     const { allScopes, anyScopes } = checks;
     const traps: string[] = isPublic ? [] : [...checks.traps];
     if ((handlerPublic && requires(h)) || (!handlerPublic && classPublic && (requires(h) || requires(c)))) {
-      traps.push('@Public() is ignored because the route also requires scopes, roles, claims or an authentication level: it needs a valid token. Remove one of them.');
+      traps.push(
+        '@Public() is ignored because the route also requires scopes, roles, claims or an authentication level: it needs a valid token. Remove one of them.',
+      );
     }
     if (!isPublic && outagePolicy === 'fail-open' && (allScopes.length > 0 || anyScopes.length > 0)) {
       traps.push("'fail-open' with required scopes never lets a request through during an outage (503): scopes cannot be checked without an answer.");
     } else if (!isPublic && outagePolicy === 'fail-open' && checks.checks) {
-      traps.push("'fail-open' with required roles, claims, an authentication level or a resource audience never lets a request through during an outage (503): they cannot be checked without an answer.");
+      traps.push(
+        "'fail-open' with required roles, claims, an authentication level or a resource audience never lets a request through during an outage (503): they cannot be checked without an answer.",
+      );
     }
     if (!isPublic && outagePolicy === 'serve-stale' && (this.options.cache === false || this.options.cache.staleIfErrorMs === 0)) {
-      traps.push("'serve-stale' has nothing to serve (cache disabled or cache.staleIfErrorSeconds 0): it behaves as 'fail-closed'. Enable the cache with staleIfErrorSeconds > 0.");
+      traps.push(
+        "'serve-stale' has nothing to serve (cache disabled or cache.staleIfErrorSeconds 0): it behaves as 'fail-closed'. Enable the cache with staleIfErrorSeconds > 0.",
+      );
     }
     const allowStale = outagePolicy === 'serve-stale';
     const moduleDefault = this.options.outagePolicy === 'serve-stale';
@@ -114,7 +122,8 @@ export class RouteRequirementsReader {
     if (!isPublic && recheckFraction !== undefined && this.options.cache === false) {
       traps.push('@Recheck() with `cache: false`: every request already asks the authorization server. Remove it, or enable the cache.');
     }
-    const requireDpop = this.options.dpop !== false && (this.options.dpop.required || this.reflector.getAllAndOverride<boolean>(REQUIRE_DPOP_KEY, [h, c]) === true);
+    const requireDpop =
+      this.options.dpop !== false && (this.options.dpop.required || this.reflector.getAllAndOverride<boolean>(REQUIRE_DPOP_KEY, [h, c]) === true);
     if (!isPublic && this.options.dpop === false && this.reflector.getAllAndOverride<boolean>(REQUIRE_DPOP_KEY, [h, c]) === true) {
       traps.push('@RequireDpop() with `dpop: false`: the DPoP scheme is not accepted, so the route accepts bearer tokens. Remove `dpop: false`.');
     }

@@ -20,7 +20,7 @@ const ABSENT: Found = { kind: 'absent' };
 export function compileTokenSources(sources: readonly ResolvedTokenSource[], maxTokenLength: number, acceptDpop: boolean): TokenExtractor {
   const readers = sources.map((source) => reader(source, maxTokenLength, acceptDpop));
   return (request) => {
-    let found: Found & { kind: 'present' } | undefined;
+    let found: (Found & { kind: 'present' }) | undefined;
     let otherScheme = false;
     for (const read of readers) {
       const one = read(request);

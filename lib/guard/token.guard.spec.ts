@@ -27,21 +27,24 @@ function contextOf(type: string, metadata: { public?: boolean; scopes?: string[]
 }
 
 describe('TokenGuard outside HTTP and GraphQL', () => {
-  it.each(['rpc', 'ws'])('refuses %s handlers by default without calling the service; @Public() ones pass; handleOtherContext can authenticate them', async (type) => {
-    let calls = 0;
-    const service = { introspect: async () => (calls++, { active: false, reason: 'inactive' }) } as unknown as IntrospectionService;
-    const guard = new TokenGuard(new Reflector(), service, options);
-    expect(await guard.canActivate(contextOf(type))).toBe(false);
-    expect(await guard.canActivate(contextOf(type, { scopes: ['read'] }))).toBe(false);
-    expect(await guard.canActivate(contextOf(type, { public: true }))).toBe(true);
-    expect(calls).toBe(0);
+  it.each(['rpc', 'ws'])(
+    'refuses %s handlers by default without calling the service; @Public() ones pass; handleOtherContext can authenticate them',
+    async (type) => {
+      let calls = 0;
+      const service = { introspect: async () => (calls++, { active: false, reason: 'inactive' }) } as unknown as IntrospectionService;
+      const guard = new TokenGuard(new Reflector(), service, options);
+      expect(await guard.canActivate(contextOf(type))).toBe(false);
+      expect(await guard.canActivate(contextOf(type, { scopes: ['read'] }))).toBe(false);
+      expect(await guard.canActivate(contextOf(type, { public: true }))).toBe(true);
+      expect(calls).toBe(0);
 
-    class MessageGuard extends TokenGuard {
-      protected override async handleOtherContext(): Promise<boolean> {
-        return (await this.introspection.introspect('token-from-message-metadata')).active;
+      class MessageGuard extends TokenGuard {
+        protected override async handleOtherContext(): Promise<boolean> {
+          return (await this.introspection.introspect('token-from-message-metadata')).active;
+        }
       }
-    }
-    expect(await new MessageGuard(new Reflector(), service, options).canActivate(contextOf(type))).toBe(false);
-    expect(calls).toBe(1);
-  });
+      expect(await new MessageGuard(new Reflector(), service, options).canActivate(contextOf(type))).toBe(false);
+      expect(calls).toBe(1);
+    },
+  );
 });

@@ -1,4 +1,14 @@
-import { HttpException, HttpStatus, Inject, Injectable, Logger, Optional, type CanActivate, type ExecutionContext, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+  type CanActivate,
+  type ExecutionContext,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { ModulesContainer, Reflector } from '@nestjs/core';
 import { RoleExtractor } from '../authorization/role-mappers.js';
 import { IntrospectionConfigurationError, outageMessage } from '../errors/introspection.errors.js';
@@ -74,7 +84,8 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     this.requirements = new RouteRequirementsReader(reflector, options);
     this.proofChecks = new ProofChecks(this.proofs, this.challenges, this.log, telemetry);
     this.roles = new RoleExtractor(options.roles.mappers, (error) =>
-      this.log.warn('role-mapper', `A role mapper threw; the token counts as holding none of its roles: ${(error as Error)?.message ?? String(error)}`));
+      this.log.warn('role-mapper', `A role mapper threw; the token counts as holding none of its roles: ${(error as Error)?.message ?? String(error)}`),
+    );
   }
 
   /**
@@ -126,7 +137,11 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     const certificateThumbprint = this.certificateThumbprint(request);
     const presentation: TokenPresentation = certificateThumbprint === undefined ? BEARER_PRESENTATION : { scheme: 'bearer', certificateThumbprint };
     // A fresh answer in memory is decided synchronously: no promise for Nest to await (Nest accepts a boolean).
-    const lookup = route.introspectOptions ? { ...route.introspectOptions, presentation } : presentation === BEARER_PRESENTATION ? BEARER_LOOKUP : { presentation };
+    const lookup = route.introspectOptions
+      ? { ...route.introspectOptions, presentation }
+      : presentation === BEARER_PRESENTATION
+        ? BEARER_LOOKUP
+        : { presentation };
     const cached = this.introspection.cachedResult(extracted.token, lookup);
     if (cached !== undefined) return this.admit(context, request, route, extracted.token, presentation, cached);
     return this.introspectAndAdmit(context, request, route, extracted.token, presentation);
@@ -170,7 +185,14 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
    * principal attached. Both paths end here (a cache hit decided in `canActivate`, a lookup in
    * `introspectAndAdmit`): every check of an answer belongs in this method.
    */
-  private admit(context: ExecutionContext, request: any, route: RouteRequirements, token: string, presentation: TokenPresentation, result: IntrospectionResult): true {
+  private admit(
+    context: ExecutionContext,
+    request: any,
+    route: RouteRequirements,
+    token: string,
+    presentation: TokenPresentation,
+    result: IntrospectionResult,
+  ): true {
     const scheme = presentation.scheme;
     if (!result.active) {
       this.telemetry?.decision('invalid', result.reason);
@@ -261,8 +283,12 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       return true;
     }
     this.telemetry?.decision('unavailable');
-    return this.throwRejection(context, HttpStatus.SERVICE_UNAVAILABLE, { 'Retry-After': String(unavailable.retryAfterSeconds) },
-      outageMessage(unavailable, this.options.exposeOutageReason));
+    return this.throwRejection(
+      context,
+      HttpStatus.SERVICE_UNAVAILABLE,
+      { 'Retry-After': String(unavailable.retryAfterSeconds) },
+      outageMessage(unavailable, this.options.exposeOutageReason),
+    );
   }
 
   /**
@@ -273,7 +299,12 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     const refusal = evaluateRouteChecks(checks, result, this.roles, this.options.clockSkewSeconds);
     if (!refusal) return;
     const params = refusalChallenge(refusal, this.options.realm, token, this.telemetry);
-    this.throwRejection(context, refusal.status, { 'WWW-Authenticate': scheme === 'dpop' ? this.challenges.dpop(params) : bearerChallenge(params) }, refusal.description);
+    this.throwRejection(
+      context,
+      refusal.status,
+      { 'WWW-Authenticate': scheme === 'dpop' ? this.challenges.dpop(params) : bearerChallenge(params) },
+      refusal.description,
+    );
   }
 
   /**

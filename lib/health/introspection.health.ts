@@ -141,9 +141,13 @@ export class IntrospectionHealthIndicator implements OnApplicationBootstrap {
     }
     if (verdict.status === 'ok') log.log(`Start-up check passed: ${verdict.message}`);
     else if (verdict.status === 'misconfigured') {
-      log.error(`Start-up check: MISCONFIGURED (${verdict.reason}): ${verdict.message} Lookups get 503 until this is fixed (set \`verifyOnStartup: 'fatal'\` to stop start-up instead).`);
+      log.error(
+        `Start-up check: MISCONFIGURED (${verdict.reason}): ${verdict.message} Lookups get 503 until this is fixed (set \`verifyOnStartup: 'fatal'\` to stop start-up instead).`,
+      );
     } else {
-      log.warn(`Start-up check: the authorization server could not be reached (${verdict.reason}): ${verdict.message} No verdict on the configuration; start-up goes on and lookups will try again.`);
+      log.warn(
+        `Start-up check: the authorization server could not be reached (${verdict.reason}): ${verdict.message} No verdict on the configuration; start-up goes on and lookups will try again.`,
+      );
     }
     return verdict;
   }
@@ -209,10 +213,22 @@ export class IntrospectionHealthIndicator implements OnApplicationBootstrap {
     }
     const state = keys.health();
     if (state.status === 'down' || state.status === 'unknown') {
-      return { ...health, status: 'down', keys: state, reason: health.reason ?? 'keys_unavailable', message: health.message ?? "The authorization server's key endpoint cannot be read and no usable keys are left: JWT access tokens get 503." };
+      return {
+        ...health,
+        status: 'down',
+        keys: state,
+        reason: health.reason ?? 'keys_unavailable',
+        message: health.message ?? "The authorization server's key endpoint cannot be read and no usable keys are left: JWT access tokens get 503.",
+      };
     }
     if (state.status === 'stale' && health.status === 'up') {
-      return { ...health, status: 'degraded', keys: state, reason: 'keys_stale', message: "The key endpoint cannot be read; JWTs are verified with the last keys (bounded by `jwt.keysStaleIfErrorSeconds`)." };
+      return {
+        ...health,
+        status: 'degraded',
+        keys: state,
+        reason: 'keys_stale',
+        message: 'The key endpoint cannot be read; JWTs are verified with the last keys (bounded by `jwt.keysStaleIfErrorSeconds`).',
+      };
     }
     return { ...health, keys: state };
   }

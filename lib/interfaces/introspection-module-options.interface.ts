@@ -23,7 +23,8 @@ export type { OutboundModuleOptions } from '../outbound/outbound-options.interfa
 
 /** Options of `IntrospectionModule.forRoot()` / `forRootAsync()`. */
 export interface IntrospectionModuleOptions
-  extends CoreIntrospectionOptions,
+  extends
+    CoreIntrospectionOptions,
     JwtModuleOptions,
     DpopModuleOptions,
     ConnectionsModuleOptions,

@@ -91,9 +91,7 @@ export interface MicroserviceMessage {
  * - a function of the message returning the raw token (or `Bearer <token>`), or undefined when there is none.
  */
 export type MicroserviceTokenSource =
-  | { readonly in: 'payload'; readonly field: string }
-  | { readonly in: 'metadata'; readonly name: string }
-  | ((message: MicroserviceMessage) => unknown);
+  { readonly in: 'payload'; readonly field: string } | { readonly in: 'metadata'; readonly name: string } | ((message: MicroserviceMessage) => unknown);
 
 /** Authentication of microservice message handlers (`rpc` context). */
 export interface MicroserviceAuthenticationOptions {

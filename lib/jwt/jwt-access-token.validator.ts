@@ -75,7 +75,8 @@ export class JwtAccessTokenValidator {
       const reason = reasonOf(error);
       // The client only gets 401 "audience mismatch": the log says what the signed token carries.
       const payload = (error as { payload?: Record<string, unknown> }).payload;
-      if (payload && (reason === 'audience_mismatch' || reason === 'issuer_mismatch')) this.refusals.report(token, reason, { ...payload, active: true }, undefined, false);
+      if (payload && (reason === 'audience_mismatch' || reason === 'issuer_mismatch'))
+        this.refusals.report(token, reason, { ...payload, active: true }, undefined, false);
       return inactive(reason);
     }
     for (const claim of STRING_CLAIMS) {

@@ -4,11 +4,7 @@ import { loadJose } from '../utils/jose.js';
 import type { IntrospectionCache } from '../cache/introspection.cache.js';
 import type { SharedState } from '../cache/shared-state.js';
 import { inactive } from '../client/introspection-response.js';
-import type {
-  ActiveIntrospectionResult,
-  IntrospectOptions,
-  IntrospectionResult,
-} from '../interfaces/introspection-result.interface.js';
+import type { ActiveIntrospectionResult, IntrospectOptions, IntrospectionResult } from '../interfaces/introspection-result.interface.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import type { ResultSource } from '../telemetry/introspection-events.interface.js';
 import { looksLikeJwt, type JwtAccessTokenValidator } from './jwt-access-token.validator.js';

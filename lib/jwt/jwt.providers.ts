@@ -1,7 +1,14 @@
 import type { Provider } from '@nestjs/common';
 import type { IntrospectionCache } from '../cache/introspection.cache.js';
 import { IntrospectionClient } from '../client/introspection.client.js';
-import { AUTHORIZATION_SERVER_KEYS, INTROSPECTION_CACHE, JWT_ACCESS_TOKENS, RESOLVED_OPTIONS, RESPONSE_OPENER, SHARED_STATE } from '../introspection.constants.js';
+import {
+  AUTHORIZATION_SERVER_KEYS,
+  INTROSPECTION_CACHE,
+  JWT_ACCESS_TOKENS,
+  RESOLVED_OPTIONS,
+  RESPONSE_OPENER,
+  SHARED_STATE,
+} from '../introspection.constants.js';
 import type { SharedState } from '../cache/shared-state.js';
 import type { AuthorizationServerKeys } from '../keys/authorization-server-keys.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';

@@ -54,8 +54,9 @@ export function resolveJwtOptions(
       problems.push("`signedIntrospection` must be `{ mode: 'require' | 'prefer' }` (RFC 9701 signed introspection responses).");
     } else {
       const sIssuer = o.expectedIssuer ?? o.issuer ?? j.issuer;
-      if (!sIssuer) problems.push('`signedIntrospection` checks the response\'s `iss`: set `issuer` (or `expectedIssuer`).');
-      if (!j.jwksUri && !o.issuer) problems.push('`signedIntrospection` needs the authorization server\'s keys: set `issuer` (discovers `jwks_uri`) or `jwt.jwksUri`.');
+      if (!sIssuer) problems.push("`signedIntrospection` checks the response's `iss`: set `issuer` (or `expectedIssuer`).");
+      if (!j.jwksUri && !o.issuer)
+        problems.push("`signedIntrospection` needs the authorization server's keys: set `issuer` (discovers `jwks_uri`) or `jwt.jwksUri`.");
       signedIntrospection = {
         mode: s.mode,
         algorithms: s.algorithms !== undefined ? checkAlgorithms('signedIntrospection.algorithms', s.algorithms, problems) : algorithms,
@@ -89,7 +90,7 @@ export function resolveJwtOptions(
   // *Revocation latency*), and a warning at every start that nothing but another mode silences is noise.
   if (mode === 'local' && j.mode === undefined) {
     warnings.push(
-      'JWT access tokens are validated locally (`jwt.mode` defaults to \'local\' with `jwt`): revocation at the authorization server is not seen until they expire, ' +
+      "JWT access tokens are validated locally (`jwt.mode` defaults to 'local' with `jwt`): revocation at the authorization server is not seen until they expire, " +
         'except through `evict()`/the webhook. Routes marked @RequireIntrospection() also introspect them; some authorization servers ' +
         '(oidc-provider) cannot introspect JWT access tokens (400 unsupported_token_type), and those routes then answer 503. ' +
         "Set `jwt.mode: 'local'` to keep this (and silence this warning), or choose 'local-then-introspect' or 'introspect'.",

@@ -1,13 +1,5 @@
 import type { AxiosInstance } from 'axios';
-import type {
-  createLocalJWKSet,
-  CryptoKey,
-  FlattenedJWSInput,
-  JSONWebKeySet,
-  JWSHeaderParameters,
-  JWTVerifyOptions,
-  JWTVerifyResult,
-} from 'jose';
+import type { createLocalJWKSet, CryptoKey, FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters, JWTVerifyOptions, JWTVerifyResult } from 'jose';
 import { jose, joseCode, loadJose } from '../utils/jose.js';
 import type { EndpointResolver } from '../client/discovery.js';
 import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
@@ -142,7 +134,8 @@ export class AuthorizationServerKeys implements HealthContributor {
     }
     if (res.status >= 500) throw this.unavailable('server_error', `The key endpoint answered HTTP ${res.status}.`, undefined, res.status);
     if (res.status === 429) throw this.unavailable('rate_limited', 'The key endpoint is rate limiting us (HTTP 429).', undefined, res.status);
-    if (res.status !== 200) throw this.unavailable('unexpected_status', `The key endpoint answered HTTP ${res.status}; expected 200 (check \`jwt.jwksUri\`).`, undefined, res.status);
+    if (res.status !== 200)
+      throw this.unavailable('unexpected_status', `The key endpoint answered HTTP ${res.status}; expected 200 (check \`jwt.jwksUri\`).`, undefined, res.status);
     let jwks: JSONWebKeySet;
     try {
       jwks = JSON.parse(res.data) as JSONWebKeySet;

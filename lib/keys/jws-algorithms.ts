@@ -14,7 +14,8 @@ export function checkAlgorithms(name: string, value: unknown, problems: string[]
   }
   for (const alg of value as string[]) {
     if (alg.toLowerCase() === 'none') problems.push(`\`${name}\` lists 'none': unsigned tokens are never accepted. Remove it.`);
-    else if (/^HS/i.test(alg)) problems.push(`\`${name}\` lists '${alg}': HMAC needs a shared secret, and the keys of an authorization server are public. Remove it.`);
+    else if (/^HS/i.test(alg))
+      problems.push(`\`${name}\` lists '${alg}': HMAC needs a shared secret, and the keys of an authorization server are public. Remove it.`);
     else if (!ASYMMETRIC.has(alg)) problems.push(`\`${name}\` lists '${alg}', which is not an asymmetric JWS algorithm: use ${[...ASYMMETRIC].join(', ')}.`);
   }
   return value as string[];

@@ -13,8 +13,14 @@ export const keysProviders: Provider[] = [
       if (!options.keys) return null;
       // Its own policies and breaker (same settings): a key endpoint in trouble must not stop the
       // introspection of opaque tokens at an endpoint that works, nor the other way round.
-      return new AuthorizationServerKeys(options.keys, options.resilience.retryAfterSeconds, options.resilience.attemptTimeoutMs,
-        client.http, new ResiliencePolicy(options.resilience), client.endpoints);
+      return new AuthorizationServerKeys(
+        options.keys,
+        options.resilience.retryAfterSeconds,
+        options.resilience.attemptTimeoutMs,
+        client.http,
+        new ResiliencePolicy(options.resilience),
+        client.endpoints,
+      );
     },
     inject: [RESOLVED_OPTIONS, IntrospectionClient],
   },

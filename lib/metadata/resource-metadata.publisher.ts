@@ -41,7 +41,11 @@ export class ResourceMetadataPublisher implements OnModuleInit {
     const dpop = this.options.dpop === false ? (false as const) : this.options.dpop;
     const documents = new Map<string, PublishedDocument>();
     for (const entry of this.options.resourceMetadata) {
-      const document = buildResourceMetadataDocument(entry, { dpop, mtlsCertificateHeader: this.options.mtls.certificateHeader, tokenSources: this.options.tokenSources });
+      const document = buildResourceMetadataDocument(entry, {
+        dpop,
+        mtlsCertificateHeader: this.options.mtls.certificateHeader,
+        tokenSources: this.options.tokenSources,
+      });
       documents.set(entry.metadataPath, { body: JSON.stringify(document), cacheControl: `public, max-age=${entry.cacheMaxAgeSeconds}` });
     }
     adapter.use((request: IncomingMessage & { originalUrl?: string }, response: ServerResponse, next: () => void) => {

@@ -75,8 +75,10 @@ export function resolveResourceMetadata(
       }
     }
     strings('scopesSupported', o.scopesSupported);
-    if (o.bearerMethodsSupported !== undefined
-      && (!Array.isArray(o.bearerMethodsSupported) || o.bearerMethodsSupported.some((m) => !BEARER_METHODS.includes(m)))) {
+    if (
+      o.bearerMethodsSupported !== undefined &&
+      (!Array.isArray(o.bearerMethodsSupported) || o.bearerMethodsSupported.some((m) => !BEARER_METHODS.includes(m)))
+    ) {
       problems.push(`\`${name}.bearerMethodsSupported\` must list only 'header', 'body' and 'query' (RFC 6750 §2).`);
     }
     if (o.resourceName !== undefined && (typeof o.resourceName !== 'string' || o.resourceName.length === 0)) {
@@ -119,8 +121,10 @@ export function resolveResourceMetadata(
     seenPaths.set(metadataPath, resource);
     const authorizationServers = o.authorizationServers ?? (defaultAuthorizationServer ? [defaultAuthorizationServer] : undefined);
     if (!authorizationServers) {
-      warnings.push(`\`${name}\`: no \`authorizationServers\` and no \`issuer\`: the metadata names no authorization server, ` +
-        'so clients (MCP clients among them) cannot discover where to get tokens. Set `authorizationServers`.');
+      warnings.push(
+        `\`${name}\`: no \`authorizationServers\` and no \`issuer\`: the metadata names no authorization server, ` +
+          'so clients (MCP clients among them) cannot discover where to get tokens. Set `authorizationServers`.',
+      );
     }
     resolved.push(Object.freeze({ resource, metadataUrl, metadataPath, options: o, authorizationServers, cacheMaxAgeSeconds: maxAge }));
   });
@@ -136,7 +140,9 @@ function checkResource(name: string, value: unknown, problems: string[]): string
   // `new URL()` silently drops surrounding whitespace, tabs and newlines, but the string itself is what is published
   // and expected as `aud`: a trailing newline from a mounted secret would make every token fail.
   if (value !== value.trim() || /[\u0000-\u001f\u007f]/.test(value)) {
-    problems.push(`\`${name}\` ${JSON.stringify(value)} holds surrounding whitespace or control characters (tab, newline...): remove them, e.g. trim the environment variable it comes from.`);
+    problems.push(
+      `\`${name}\` ${JSON.stringify(value)} holds surrounding whitespace or control characters (tab, newline...): remove them, e.g. trim the environment variable it comes from.`,
+    );
     return undefined;
   }
   let url: URL;
@@ -173,7 +179,11 @@ function isHttpUrl(value: string, insecureOk: boolean): boolean {
 /** The RFC 9728 §2 document of a resource, from its options and what the module is configured to accept. */
 export function buildResourceMetadataDocument(
   entry: ResolvedProtectedResource,
-  accepts: { dpop: false | { algorithms: readonly string[]; required: boolean }; mtlsCertificateHeader?: string; tokenSources?: readonly ResolvedTokenSource[] },
+  accepts: {
+    dpop: false | { algorithms: readonly string[]; required: boolean };
+    mtlsCertificateHeader?: string;
+    tokenSources?: readonly ResolvedTokenSource[];
+  },
 ): Record<string, unknown> {
   const o = entry.options;
   const tlsBound = o.tlsClientCertificateBoundAccessTokens ?? (accepts.mtlsCertificateHeader ? true : undefined);

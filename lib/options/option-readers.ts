@@ -1,26 +1,11 @@
 /** Reads a numeric option: `fallback` when absent; otherwise the value, or a problem (and `fallback`) when out of range. */
-export type NumberReader = (
-  name: string,
-  value: unknown,
-  fallback: number,
-  rule: { min: number; max: number; unit: string; integer?: boolean },
-) => number;
+export type NumberReader = (name: string, value: unknown, fallback: number, rule: { min: number; max: number; unit: string; integer?: boolean }) => number;
 
 /** A `NumberReader` that reports into `problems`. */
 export function numberReader(problems: string[]): NumberReader {
-  return (
-    name: string,
-    value: unknown,
-    fallback: number,
-    rule: { min: number; max: number; unit: string; integer?: boolean },
-  ): number => {
+  return (name: string, value: unknown, fallback: number, rule: { min: number; max: number; unit: string; integer?: boolean }): number => {
     if (value === undefined) return fallback;
-    const ok =
-      typeof value === 'number' &&
-      Number.isFinite(value) &&
-      value >= rule.min &&
-      value <= rule.max &&
-      (!rule.integer || Number.isInteger(value));
+    const ok = typeof value === 'number' && Number.isFinite(value) && value >= rule.min && value <= rule.max && (!rule.integer || Number.isInteger(value));
     if (!ok) {
       problems.push(
         `\`${name}\` is ${JSON.stringify(value)}: it must be ${rule.integer ? 'a whole number' : 'a number'} of ${rule.unit} ` +

@@ -23,7 +23,7 @@ export function resolveCacheOptions(
     // Isolates this service in a shared store: by default one namespace per authorization server + client id.
     const keyPrefix = c.keyPrefix ?? `token-introspection:${hash('sha256', cacheNamespace, 'base64url').slice(0, 12)}`;
     if (typeof keyPrefix !== 'string' || !/^[\x21-\x7E]{1,128}$/.test(keyPrefix) || /[*?[\]]/.test(keyPrefix)) {
-      problems.push('`cache.keyPrefix` must be 1–128 printable ASCII characters without spaces or glob characters (* ? [ ]), e.g. \'orders-api\'.');
+      problems.push("`cache.keyPrefix` must be 1–128 printable ASCII characters without spaces or glob characters (* ? [ ]), e.g. 'orders-api'.");
     }
     if (c.indexSecret !== undefined && (typeof c.indexSecret !== 'string' || c.indexSecret.length < 16)) {
       problems.push('`cache.indexSecret` must be a string of at least 16 characters, the same on every replica (generate a random one).');
@@ -35,7 +35,7 @@ export function resolveCacheOptions(
     if (c.redis !== undefined) {
       const url = typeof c.redis === 'string' ? c.redis : c.redis?.url;
       if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
-        problems.push("`cache.redis` must be a redis:// or rediss:// URL, or `{ url, channel? }`.");
+        problems.push('`cache.redis` must be a redis:// or rediss:// URL, or `{ url, channel? }`.');
       } else {
         redis = { url, channel: (typeof c.redis === 'object' && c.redis.channel) || `${namespaceOf(keyPrefix)}:evictions` };
       }
@@ -65,7 +65,7 @@ export function resolveCacheOptions(
   }
   if (cache && cache.store !== undefined && cache.localTtlMs > 0) {
     warnings.push(
-      '`cache.localTtlSeconds` is above 0 with a plain `cache.store`: evictions cannot reach the other replicas\' in-process copies, ' +
+      "`cache.localTtlSeconds` is above 0 with a plain `cache.store`: evictions cannot reach the other replicas' in-process copies, " +
         'so an evicted token may be accepted there for up to that long. Use `cache.redis` (it broadcasts evictions), or keep localTtlSeconds at 0.',
     );
   }
@@ -85,7 +85,10 @@ function resolveRevalidation(
   }
   const v = (value ?? {}) as NonNullable<IntrospectionCacheOptions['revalidation']>;
   const maxConcurrent = num('cache.revalidation.maxConcurrent', v.maxConcurrent, Math.min(4, maxConcurrentCalls), {
-    min: 1, max: 1000, unit: 'lookups', integer: true,
+    min: 1,
+    max: 1000,
+    unit: 'lookups',
+    integer: true,
   });
   if (maxConcurrent > maxConcurrentCalls) {
     problems.push(

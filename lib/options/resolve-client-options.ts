@@ -3,12 +3,7 @@ import type { CoreIntrospectionOptions } from './core-options.interface.js';
 import { parseUrl } from './option-readers.js';
 import type { ResolvedOptions } from './resolved-options.js';
 
-const AUTH_METHODS: readonly ClientAuthMethod[] = [
-  'client_secret_basic',
-  'client_secret_post',
-  'private_key_jwt',
-  'client_credentials_bearer',
-];
+const AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'client_credentials_bearer'];
 
 /**
  * The authorization server (`introspectionEndpoint` or `issuer`) and how we authenticate to it: validated at
@@ -41,14 +36,10 @@ export function resolveClientOptions(
     problems.push(`\`clientAuthMethod\` '${String(clientAuthMethod)}' is unknown: use one of ${AUTH_METHODS.join(', ')}.`);
   } else if (clientAuthMethod === 'client_credentials_bearer') {
     if (!o.privateKey && (typeof o.clientSecret !== 'string' || o.clientSecret.length === 0)) {
-      problems.push(
-        "`clientAuthMethod: 'client_credentials_bearer'` needs `clientSecret` (or `privateKey`) to obtain the API's own access token.",
-      );
+      problems.push("`clientAuthMethod: 'client_credentials_bearer'` needs `clientSecret` (or `privateKey`) to obtain the API's own access token.");
     }
     if (!o.tokenEndpoint && !o.issuer) {
-      problems.push(
-        "`clientAuthMethod: 'client_credentials_bearer'` needs the token endpoint: set `tokenEndpoint`, or `issuer` to discover it.",
-      );
+      problems.push("`clientAuthMethod: 'client_credentials_bearer'` needs the token endpoint: set `tokenEndpoint`, or `issuer` to discover it.");
     }
     if (o.tokenEndpoint !== undefined) parseUrl('tokenEndpoint', o.tokenEndpoint, allowInsecureRequests, problems);
   } else if (clientAuthMethod === 'private_key_jwt') {
@@ -66,16 +57,13 @@ export function resolveClientOptions(
     introspectionEndpoint,
     issuer,
     clientAuthMethod,
-    privateKeyAlgorithm: o.privateKeyAlgorithm ?? (jwk?.alg) ?? 'RS256',
-    privateKeyId: o.privateKeyId ?? (jwk?.kid),
+    privateKeyAlgorithm: o.privateKeyAlgorithm ?? jwk?.alg ?? 'RS256',
+    privateKeyId: o.privateKeyId ?? jwk?.kid,
   };
 }
 
 /** How `client_secret_basic` encodes the id and secret (RFC 6749 §2.3.1, or raw for servers that do not form-decode). */
-export function resolveClientSecretBasicEncoding(
-  o: Partial<CoreIntrospectionOptions>,
-  problems: string[],
-): ResolvedOptions['clientSecretBasicEncoding'] {
+export function resolveClientSecretBasicEncoding(o: Partial<CoreIntrospectionOptions>, problems: string[]): ResolvedOptions['clientSecretBasicEncoding'] {
   const clientSecretBasicEncoding = o.clientSecretBasicEncoding ?? 'form-urlencoded';
   if (clientSecretBasicEncoding !== 'form-urlencoded' && clientSecretBasicEncoding !== 'raw') {
     problems.push("`clientSecretBasicEncoding` must be 'form-urlencoded' (RFC 6749 §2.3.1, the default) or 'raw'.");

@@ -62,10 +62,7 @@ export function resolveHealthOptions(o: Partial<CoreIntrospectionOptions>, num: 
 }
 
 /** Audit hooks (`events`) and OpenTelemetry metrics (`metrics`). */
-export function resolveTelemetryOptions(
-  o: Partial<CoreIntrospectionOptions>,
-  problems: string[],
-): Pick<ResolvedOptions, 'events' | 'metrics'> {
+export function resolveTelemetryOptions(o: Partial<CoreIntrospectionOptions>, problems: string[]): Pick<ResolvedOptions, 'events' | 'metrics'> {
   if (o.events !== undefined && (o.events === null || typeof o.events !== 'object')) {
     problems.push('`events` must be an object of hook functions (onTokenValidated, onTokenRejected, ...).');
   } else if (o.events) {
@@ -98,11 +95,7 @@ export function resolveVerificationOptions(
 }
 
 /** Warns when nothing tells this API's tokens from any other token the authorization server knows. */
-export function warnWithoutAudience(
-  audience: readonly string[] | undefined,
-  o: Partial<CoreIntrospectionOptions>,
-  warnings: string[],
-): void {
+export function warnWithoutAudience(audience: readonly string[] | undefined, o: Partial<CoreIntrospectionOptions>, warnings: string[]): void {
   if (!audience && o.requireTokenType !== true) {
     warnings.push(
       'Neither `audience` nor `requireTokenType` is set: any active token the authorization server knows is accepted, ' +

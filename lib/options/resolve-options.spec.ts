@@ -41,9 +41,7 @@ describe('resolveOptions', () => {
   });
 
   it('refuses http:// unless allowInsecureRequests is set', () => {
-    expect(problems({ ...base, introspectionEndpoint: 'http://as.local/introspect' })).toMatch(
-      /uses http:\/\/.*set `allowInsecureRequests: true`/,
-    );
+    expect(problems({ ...base, introspectionEndpoint: 'http://as.local/introspect' })).toMatch(/uses http:\/\/.*set `allowInsecureRequests: true`/);
     expect(problems({ ...base, introspectionEndpoint: undefined, issuer: 'http://as.local' })).toMatch(/`issuer` uses http/);
     expect(resolveOptions({ ...base, introspectionEndpoint: 'http://as.local/i', allowInsecureRequests: true }).introspectionEndpoint?.href).toBe(
       'http://as.local/i',
@@ -91,7 +89,14 @@ describe('resolveOptions', () => {
 describe('resolveOptions: dpop and mtls', () => {
   it('DPoP is accepted by default, not required, no nonces; mTLS reads the socket only', () => {
     const o = resolveOptions(base);
-    expect(o.dpop).toMatchObject({ required: false, maxAgeSeconds: 60, clockSkewSeconds: 5, replayCacheSize: 100_000, nonce: false, trustForwardedHeaders: false });
+    expect(o.dpop).toMatchObject({
+      required: false,
+      maxAgeSeconds: 60,
+      clockSkewSeconds: 5,
+      replayCacheSize: 100_000,
+      nonce: false,
+      trustForwardedHeaders: false,
+    });
     expect(o.dpop && o.dpop.algorithms).not.toContain('HS256');
     expect(o.mtls).toEqual({ certificateHeader: undefined });
     expect(resolveOptions({ ...base, dpop: false }).dpop).toBe(false);

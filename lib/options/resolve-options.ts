@@ -58,9 +58,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
   checkDpopDelivery(o, senderConstraints, tokenSourceOptions, problems, warnings);
 
   if (problems.length > 0) {
-    throw new IntrospectionConfigurationError(
-      `Invalid IntrospectionModule options:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
-    );
+    throw new IntrospectionConfigurationError(`Invalid IntrospectionModule options:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
 
   return {

@@ -3,11 +3,7 @@ import type { NumberReader } from './option-readers.js';
 import type { ResolvedOptions } from './resolved-options.js';
 
 /** Timeouts, retries, circuit breaker and bulkhead (`resilience`), validated at start-up with their defaults. */
-export function resolveResilienceOptions(
-  r: IntrospectionResilienceOptions,
-  problems: string[],
-  num: NumberReader,
-): ResolvedOptions['resilience'] {
+export function resolveResilienceOptions(r: IntrospectionResilienceOptions, problems: string[], num: NumberReader): ResolvedOptions['resilience'] {
   const attemptTimeoutMs = num('resilience.attemptTimeoutMs', r.attemptTimeoutMs, 2000, { min: 1, max: 120_000, unit: 'milliseconds' });
   const deadlineMs = num('resilience.deadlineMs', r.deadlineMs, Math.max(5000, attemptTimeoutMs), { min: 1, max: 300_000, unit: 'milliseconds' });
   if (deadlineMs < attemptTimeoutMs) {
@@ -18,7 +14,11 @@ export function resolveResilienceOptions(
   }
   const retries = num('resilience.retries', r.retries, 2, { min: 0, max: 10, unit: 'retries', integer: true });
   const retryInitialDelayMs = num('resilience.retryInitialDelayMs', r.retryInitialDelayMs, 50, { min: 0, max: 60_000, unit: 'milliseconds' });
-  const retryMaxDelayMs = num('resilience.retryMaxDelayMs', r.retryMaxDelayMs, Math.max(1000, retryInitialDelayMs), { min: 0, max: 300_000, unit: 'milliseconds' });
+  const retryMaxDelayMs = num('resilience.retryMaxDelayMs', r.retryMaxDelayMs, Math.max(1000, retryInitialDelayMs), {
+    min: 0,
+    max: 300_000,
+    unit: 'milliseconds',
+  });
   if (retryMaxDelayMs < retryInitialDelayMs) {
     problems.push('`resilience.retryMaxDelayMs` is smaller than `resilience.retryInitialDelayMs`: make it at least as large.');
   }
@@ -26,7 +26,12 @@ export function resolveResilienceOptions(
   if (r.circuitBreaker !== false) {
     const cb = r.circuitBreaker ?? {};
     circuitBreaker = {
-      consecutiveFailures: num('resilience.circuitBreaker.consecutiveFailures', cb.consecutiveFailures, 5, { min: 1, max: 1000, unit: 'lookup-equivalents', integer: true }),
+      consecutiveFailures: num('resilience.circuitBreaker.consecutiveFailures', cb.consecutiveFailures, 5, {
+        min: 1,
+        max: 1000,
+        unit: 'lookup-equivalents',
+        integer: true,
+      }),
       halfOpenAfterMs: num('resilience.circuitBreaker.halfOpenAfterMs', cb.halfOpenAfterMs, 5000, { min: 1, max: 3_600_000, unit: 'milliseconds' }),
     };
   }
@@ -34,7 +39,10 @@ export function resolveResilienceOptions(
   const maxQueuedCalls = num('resilience.maxQueuedCalls', r.maxQueuedCalls, 1000, { min: 0, max: 1_000_000, unit: 'calls', integer: true });
   const retryAfterSeconds = num('resilience.retryAfterSeconds', r.retryAfterSeconds, 5, { min: 1, max: 86_400, unit: 'seconds', integer: true });
   const reservedCallsForKnownTokens = num('resilience.reservedCallsForKnownTokens', r.reservedCallsForKnownTokens, Math.floor(maxConcurrentCalls / 4), {
-    min: 0, max: Math.max(0, maxConcurrentCalls - 1), unit: 'calls (fewer than maxConcurrentCalls)', integer: true,
+    min: 0,
+    max: Math.max(0, maxConcurrentCalls - 1),
+    unit: 'calls (fewer than maxConcurrentCalls)',
+    integer: true,
   });
   const maxRetryAfterSeconds = num('resilience.maxRetryAfterSeconds', r.maxRetryAfterSeconds, 300, { min: 1, max: 86_400, unit: 'seconds', integer: true });
   return {

@@ -46,18 +46,29 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
 /** RFC 6265 §4.1.1 cookie-name (a token). */
 const COOKIE_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 /** Headers that mean something else and must not double as a token source. */
-const RESERVED_HEADERS = new Set(['authorization', 'cookie', 'dpop', 'host', 'content-length', 'content-type', 'transfer-encoding', 'connection', 'upgrade',
-  'sec-websocket-key', 'sec-websocket-protocol', 'sec-websocket-version', 'sec-websocket-extensions', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
+const RESERVED_HEADERS = new Set([
+  'authorization',
+  'cookie',
+  'dpop',
+  'host',
+  'content-length',
+  'content-type',
+  'transfer-encoding',
+  'connection',
+  'upgrade',
+  'sec-websocket-key',
+  'sec-websocket-protocol',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+]);
 
 type NumberReader = (name: string, value: unknown, fallback: number, rule: { min: number; max: number; unit: string; integer?: boolean }) => number;
 
 /** Validates `tokenSources`, `websocket` and `microservice`; problems and warnings are appended. */
-export function resolveTokenSourceOptions(
-  o: TokenSourceOptions,
-  problems: string[],
-  warnings: string[],
-  num: NumberReader,
-): ResolvedTokenSourceOptions {
+export function resolveTokenSourceOptions(o: TokenSourceOptions, problems: string[], warnings: string[], num: NumberReader): ResolvedTokenSourceOptions {
   let tokenSources: ResolvedTokenSource[] | undefined;
   if (o.tokenSources !== undefined) {
     const sources = resolveSources('tokenSources', o.tokenSources, false, problems, warnings);
@@ -66,7 +77,8 @@ export function resolveTokenSourceOptions(
   }
   const ws = o.websocket ?? {};
   if (typeof ws !== 'object' || ws === null) problems.push('`websocket` must be an object ({ tokenSources, connectionParam, recheckIntervalSeconds }).');
-  const wsSources = ws.tokenSources === undefined ? [{ in: 'authorization' } as const] : resolveSources('websocket.tokenSources', ws.tokenSources, true, problems, warnings);
+  const wsSources =
+    ws.tokenSources === undefined ? [{ in: 'authorization' } as const] : resolveSources('websocket.tokenSources', ws.tokenSources, true, problems, warnings);
   const connectionParam = ws.connectionParam ?? 'authorization';
   if (typeof connectionParam !== 'string' || connectionParam.length === 0 || connectionParam.length > 128) {
     problems.push("`websocket.connectionParam` must be a non-empty string (the graphql-ws connectionParams key, e.g. 'authorization').");
@@ -120,7 +132,9 @@ function resolveSources(option: string, value: unknown, functions: boolean, prob
       if (raw.name === undefined || (typeof raw.name === 'string' && raw.name.toLowerCase() === 'authorization')) {
         source = { in: 'authorization' };
       } else if (typeof raw.name !== 'string' || !HEADER_NAME.test(raw.name) || RESERVED_HEADERS.has(raw.name.toLowerCase())) {
-        problems.push(`${where}: header name ${JSON.stringify(raw.name)} is not usable: give an HTTP field name of your own such as 'X-Api-Token' (not Cookie, DPoP, Host or another standard header).`);
+        problems.push(
+          `${where}: header name ${JSON.stringify(raw.name)} is not usable: give an HTTP field name of your own such as 'X-Api-Token' (not Cookie, DPoP, Host or another standard header).`,
+        );
       } else {
         source = { in: 'header', name: raw.name.toLowerCase() };
       }
@@ -135,7 +149,7 @@ function resolveSources(option: string, value: unknown, functions: boolean, prob
       if (raw.dangerouslyAllowTokenInUrl !== true) {
         problems.push(
           `${where}: tokens in the query string are refused (RFC 6750 §2.3, OAuth 2.0 Security BCP RFC 9700 §4.3.2): URLs are logged and leaked. ` +
-            "Use the Authorization header or a cookie; if you must, add `dangerouslyAllowTokenInUrl: true`.",
+            'Use the Authorization header or a cookie; if you must, add `dangerouslyAllowTokenInUrl: true`.',
         );
       } else if (typeof name !== 'string' || name.length === 0 || name.length > 128) {
         problems.push(`${where}: the query parameter name must be a non-empty string (default 'access_token').`);
@@ -163,7 +177,12 @@ function resolveSources(option: string, value: unknown, functions: boolean, prob
  * `websocket.allowedOrigins`, normalised to `URL.origin`. Unset with a cookie source: same origin only (cross-site
  * WebSocket hijacking), with a warning asking to list the origins.
  */
-function resolveAllowedOrigins(value: unknown, sources: readonly ResolvedTokenSource[], problems: string[], warnings: string[]): readonly string[] | 'same-origin' | undefined {
+function resolveAllowedOrigins(
+  value: unknown,
+  sources: readonly ResolvedTokenSource[],
+  problems: string[],
+  warnings: string[],
+): readonly string[] | 'same-origin' | undefined {
   if (value === undefined) {
     if (!sources.some((source) => source.in === 'cookie')) return undefined;
     warnings.push(
@@ -182,13 +201,26 @@ function resolveAllowedOrigins(value: unknown, sources: readonly ResolvedTokenSo
     let origin: string | undefined;
     try {
       const url = typeof raw === 'string' && !raw.includes('*') ? new URL(raw) : undefined;
-      const bare = url && url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password && !raw.replace(/\/$/, '').slice(url.protocol.length + 2).includes('/');
+      const bare =
+        url &&
+        url.pathname === '/' &&
+        !url.search &&
+        !url.hash &&
+        !url.username &&
+        !url.password &&
+        !raw
+          .replace(/\/$/, '')
+          .slice(url.protocol.length + 2)
+          .includes('/');
       if (bare && (url.protocol === 'https:' || url.protocol === 'http:')) origin = url.origin;
     } catch {
       origin = undefined;
     }
     if (origin) origins.push(origin);
-    else problems.push(`\`websocket.allowedOrigins[${i}]\` (${JSON.stringify(raw)}) is not an origin: write scheme, host and optional port, e.g. 'https://app.example.com' (no path, no wildcard).`);
+    else
+      problems.push(
+        `\`websocket.allowedOrigins[${i}]\` (${JSON.stringify(raw)}) is not an origin: write scheme, host and optional port, e.g. 'https://app.example.com' (no path, no wildcard).`,
+      );
   }
   return origins;
 }

@@ -67,37 +67,41 @@ export interface ResolvedOptions extends ResolvedTokenSourceOptions {
     readonly staleIfErrorMs: number;
     readonly refreshIntervalMs: number;
   };
-  readonly signedIntrospection: false | {
-    readonly mode: 'require' | 'prefer';
-    readonly algorithms: readonly string[];
-    readonly maxAgeSeconds: number;
-    /** The `iss` required of signed responses. */
-    readonly issuer?: string;
-  };
+  readonly signedIntrospection:
+    | false
+    | {
+        readonly mode: 'require' | 'prefer';
+        readonly algorithms: readonly string[];
+        readonly maxAgeSeconds: number;
+        /** The `iss` required of signed responses. */
+        readonly issuer?: string;
+      };
   readonly maxResponseBytes: number;
   readonly discoveryCacheMs: number;
-  readonly cache: false | {
-    readonly ttlMs: number;
-    readonly negativeTtlMs: number;
-    readonly staleIfErrorMs: number;
-    readonly maxEntries: number;
-    readonly maxNegativeEntries: number;
-    readonly store?: unknown;
-    readonly redis?: { readonly url: string; readonly channel: string };
-    readonly localTtlMs: number;
-    readonly storeTimeoutMs: number;
-    readonly keyPrefix: string;
-    /** Every key this service writes to a shared store starts with it. */
-    readonly namespace: string;
-    readonly indexSecret?: string;
-    readonly revalidation: {
-      /** Fraction of `ttlMs` at the end of an entry's freshness during which a hit refreshes it (0: off). */
-      readonly refreshAheadWindow: number;
-      readonly recheckFraction: number;
-      readonly maxConcurrent: number;
-      readonly maxPerSecond: number;
-    };
-  };
+  readonly cache:
+    | false
+    | {
+        readonly ttlMs: number;
+        readonly negativeTtlMs: number;
+        readonly staleIfErrorMs: number;
+        readonly maxEntries: number;
+        readonly maxNegativeEntries: number;
+        readonly store?: unknown;
+        readonly redis?: { readonly url: string; readonly channel: string };
+        readonly localTtlMs: number;
+        readonly storeTimeoutMs: number;
+        readonly keyPrefix: string;
+        /** Every key this service writes to a shared store starts with it. */
+        readonly namespace: string;
+        readonly indexSecret?: string;
+        readonly revalidation: {
+          /** Fraction of `ttlMs` at the end of an entry's freshness during which a hit refreshes it (0: off). */
+          readonly refreshAheadWindow: number;
+          readonly recheckFraction: number;
+          readonly maxConcurrent: number;
+          readonly maxPerSecond: number;
+        };
+      };
   readonly resilience: {
     readonly attemptTimeoutMs: number;
     readonly deadlineMs: number;
@@ -122,27 +126,31 @@ export interface ResolvedOptions extends ResolvedTokenSourceOptions {
   /** Certificate-bound tokens (RFC 8705 §3). */
   readonly mtls: { readonly certificateHeader?: string };
   /** The Shared Signals (RFC 8935 push) receiver's transmitter, or false. */
-  readonly securityEvents: false | {
-    readonly issuer: string;
-    readonly audience: readonly string[];
-    readonly jwksUri?: URL;
-    readonly jwks?: import('jose').JSONWebKeySet;
-    readonly algorithms: readonly string[];
-    readonly maxAgeSeconds: number;
-    readonly maxBodyBytes: number;
-    readonly subjectIssuer?: string;
-    readonly keysCacheMs: number;
-    readonly keysRefreshIntervalMs: number;
-  };
+  readonly securityEvents:
+    | false
+    | {
+        readonly issuer: string;
+        readonly audience: readonly string[];
+        readonly jwksUri?: URL;
+        readonly jwks?: import('jose').JSONWebKeySet;
+        readonly algorithms: readonly string[];
+        readonly maxAgeSeconds: number;
+        readonly maxBodyBytes: number;
+        readonly subjectIssuer?: string;
+        readonly keysCacheMs: number;
+        readonly keysRefreshIntervalMs: number;
+      };
   /** Back-channel logout tokens, or false. */
-  readonly backchannelLogout: false | {
-    readonly issuer: string;
-    readonly audience: readonly string[];
-    readonly jwksUri?: URL;
-    readonly algorithms: readonly string[];
-    readonly maxAgeSeconds: number;
-    readonly maxTokenLength: number;
-  };
+  readonly backchannelLogout:
+    | false
+    | {
+        readonly issuer: string;
+        readonly audience: readonly string[];
+        readonly jwksUri?: URL;
+        readonly algorithms: readonly string[];
+        readonly maxAgeSeconds: number;
+        readonly maxTokenLength: number;
+      };
 }
 
 /** The `dpop` option after validation and defaults. */

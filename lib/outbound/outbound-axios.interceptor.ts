@@ -94,7 +94,7 @@ export function attachOutboundToken(
   const existing = attachedTo.get(instance);
   if (existing) {
     if (existing.outbound === outbound && existing.backend === backend) {
-      log.warn('attachOutboundToken(): this axios instance already carries this backend\'s token; the second call does nothing (call it once per instance).');
+      log.warn("attachOutboundToken(): this axios instance already carries this backend's token; the second call does nothing (call it once per instance).");
       return existing.detach;
     }
     throw new IntrospectionConfigurationError(
@@ -228,7 +228,13 @@ function redactRequest(request: unknown): void {
   const visit = (r: unknown) => {
     if (!r || typeof r !== 'object' || seen.has(r)) return;
     seen.add(r);
-    const req = r as { _header?: unknown; _headerSent?: boolean; _redirectable?: unknown; _currentRequest?: unknown; _options?: { headers?: Record<string, unknown> } };
+    const req = r as {
+      _header?: unknown;
+      _headerSent?: boolean;
+      _redirectable?: unknown;
+      _currentRequest?: unknown;
+      _options?: { headers?: Record<string, unknown> };
+    };
     if (typeof req._header === 'string' && req._headerSent === true) {
       req._header = req._header.replace(/^(authorization:[ \t]*)[^\r\n]*/gim, `$1${REDACTED}`);
       // getHeader()'s store (node's kOutHeaders): `[name, value]` per lower-cased name.

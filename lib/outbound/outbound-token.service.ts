@@ -14,8 +14,14 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 
 /** A request body that can be sent again as it is (a stream, or a form that may hold one, cannot). */
 function isReplayable(body: unknown): boolean {
-  return body == null || typeof body === 'string' || body instanceof URLSearchParams || body instanceof ArrayBuffer ||
-    ArrayBuffer.isView(body) || body instanceof Blob;
+  return (
+    body == null ||
+    typeof body === 'string' ||
+    body instanceof URLSearchParams ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body) ||
+    body instanceof Blob
+  );
 }
 
 interface Backend {
@@ -109,8 +115,8 @@ export class OutboundTokenService implements OnApplicationShutdown {
         clientSecret: b.clientSecret,
         clientAuthMethod: method,
         privateKey: b.privateKey,
-        privateKeyAlgorithm: b.privateKeyAlgorithm ?? (jwk?.alg) ?? 'RS256',
-        privateKeyId: b.privateKeyId ?? (jwk?.kid),
+        privateKeyAlgorithm: b.privateKeyAlgorithm ?? jwk?.alg ?? 'RS256',
+        privateKeyId: b.privateKeyId ?? jwk?.kid,
         tokenScope: b.scope,
       };
       this.backends.set(name, {
@@ -213,8 +219,7 @@ export class OutboundTokenService implements OnApplicationShutdown {
    */
   isRefusal(backend: string, status: number, wwwAuthenticate?: string | null): boolean {
     if (status === 401) return true;
-    return status === 403 && this.backend(backend).options.retryOn403InvalidToken === true &&
-      /error\s*=\s*"?invalid_token"?/i.test(wwwAuthenticate ?? '');
+    return status === 403 && this.backend(backend).options.retryOn403InvalidToken === true && /error\s*=\s*"?invalid_token"?/i.test(wwwAuthenticate ?? '');
   }
 
   /**

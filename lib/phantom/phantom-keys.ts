@@ -34,7 +34,9 @@ export class PhantomKeyRing {
   /** Loads the configured keys, or generates one (with a warning). A key that cannot be used fails start-up. */
   async load(configured: readonly PhantomSigningKey[] | undefined, modules?: ModulesContainer): Promise<void> {
     if (!configured?.length) {
-      warnOnce(modules, 'PhantomTokens',
+      warnOnce(
+        modules,
+        'PhantomTokens',
         'phantom.keys is not set: signing phantom tokens with a key generated at start-up. Fine for development; in production ' +
           'configure `phantom.keys`, or each replica signs with its own key and a restart invalidates every phantom token in flight.',
       );
@@ -85,9 +87,12 @@ async function toSigningKey(key: PhantomSigningKey): Promise<SigningKey> {
   const kid = key.kid ?? (await calculateJwkThumbprint(publicJwk));
   // A test signature now: an `alg` that does not fit the key fails start-up, not every request.
   const { SignJWT } = await loadJose();
-  await new SignJWT({}).setProtectedHeader({ alg }).sign(privateKey).catch((error: Error) => {
-    throw new Error(`alg '${alg}' does not fit this key (${error.message})`);
-  });
+  await new SignJWT({})
+    .setProtectedHeader({ alg })
+    .sign(privateKey)
+    .catch((error: Error) => {
+      throw new Error(`alg '${alg}' does not fit this key (${error.message})`);
+    });
   return { kid, alg, privateKey, publicJwk: { ...publicJwk, kid, alg, use: 'sig' } };
 }
 

@@ -49,14 +49,17 @@ export function checkPhantomRoutes(modules: ModulesContainer, audiencesOf: (prov
   if (undefinedUses.length) {
     throw new IntrospectionConfigurationError(
       `@PhantomToken(undefined) (${[...new Set(undefinedUses.map((u) => u.where))].join(', ')}): the audience passed is undefined — an unset ` +
-        "variable or configuration value? Pass one of `phantom.audiences`, or write `@PhantomToken()` for the first of them.",
+        'variable or configuration value? Pass one of `phantom.audiences`, or write `@PhantomToken()` for the first of them.',
     );
   }
   const unknown = uses.filter((u) => u.audience !== null && !isUndefinedUse(u.audience) && !allowed.has(u.audience as string));
   if (unknown.length) {
     throw new IntrospectionConfigurationError(
       `@PhantomToken() names audiences that are not in \`phantom.audiences\`:\n${unknown
-        .map((u) => `  - ${u.where}: '${String(u.audience)}' — add it to \`phantom.audiences\` (now ${[...allowed].map((a) => `'${a}'`).join(', ')}), or fix the decorator's argument.`)
+        .map(
+          (u) =>
+            `  - ${u.where}: '${String(u.audience)}' — add it to \`phantom.audiences\` (now ${[...allowed].map((a) => `'${a}'`).join(', ')}), or fix the decorator's argument.`,
+        )
         .join('\n')}`,
     );
   }

@@ -42,7 +42,9 @@ export function resolvePhantomSettings(options: PhantomTokenOptions | undefined,
     throw new IntrospectionConfigurationError(`Invalid \`phantom\` options:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
   if (overlap < lifetime) {
-    warnOnce(modules, 'PhantomTokens',
+    warnOnce(
+      modules,
+      'PhantomTokens',
       `phantom.rotationOverlapSeconds (${overlap} s) is shorter than phantom.lifetimeSeconds (${lifetime} s): after rotateKey(), ` +
         'tokens signed with the previous key shortly before the rotation are refused downstream before they expire. ' +
         `Set rotationOverlapSeconds to at least ${lifetime} (default: lifetimeSeconds + 60, room for downstream clocks).`,

@@ -1,12 +1,4 @@
-import {
-  createParamDecorator,
-  HttpException,
-  HttpStatus,
-  Inject,
-  Injectable,
-  type ExecutionContext,
-  type PipeTransform,
-} from '@nestjs/common';
+import { createParamDecorator, HttpException, HttpStatus, Inject, Injectable, type ExecutionContext, type PipeTransform } from '@nestjs/common';
 import { AuthorizationServerUnavailableError, describeInvalidToken, InvalidTokenError } from '../errors/introspection.errors.js';
 import { bearerChallenge } from '../guard/bearer.js';
 import { PHANTOM_AUDIENCES_KEY } from '../introspection.constants.js';
@@ -46,7 +38,10 @@ export class PhantomTokenPipe implements PipeTransform<PhantomRequest, Promise<s
         }
         // A @Public() route called without a token: RFC 6750 §3.1, a bare challenge — never a 500.
         setHeader(value.response, 'WWW-Authenticate', bearerChallenge({}));
-        throw new HttpException({ statusCode: 401, message: 'An access token is required: send Authorization: Bearer <token>.', error: 'Unauthorized' }, HttpStatus.UNAUTHORIZED);
+        throw new HttpException(
+          { statusCode: 401, message: 'An access token is required: send Authorization: Bearer <token>.', error: 'Unauthorized' },
+          HttpStatus.UNAUTHORIZED,
+        );
       }
       if (error instanceof AuthorizationServerUnavailableError) {
         setHeader(value.response, 'Retry-After', String(error.retryAfterSeconds));
@@ -62,13 +57,11 @@ function setHeader(response: any, name: string, value: string): void {
   else if (typeof response?.setHeader === 'function') response.setHeader(name, value);
 }
 
-const phantomRequest = createParamDecorator(
-  (audience: string | undefined, context: ExecutionContext): PhantomRequest => ({
-    request: requestOf(context),
-    response: responseOf(context),
-    audience,
-  }),
-);
+const phantomRequest = createParamDecorator((audience: string | undefined, context: ExecutionContext): PhantomRequest => ({
+  request: requestOf(context),
+  response: responseOf(context),
+  audience,
+}));
 
 /**
  * `@PhantomToken()` / `@PhantomToken('https://orders.internal')`: a phantom token (a short-lived JWT for

@@ -21,9 +21,7 @@ function configError(build: () => unknown): string {
 
 describe('phantom options', () => {
   it('says what to change for each problem, all at once', () => {
-    const message = configError(
-      () => new PhantomTokenService({ issuer: 'edge', audiences: [], lifetimeSeconds: 7200, claims: ['exp', 'username'] }, engine),
-    );
+    const message = configError(() => new PhantomTokenService({ issuer: 'edge', audiences: [], lifetimeSeconds: 7200, claims: ['exp', 'username'] }, engine));
     expect(message).toMatch(/phantom\.issuer.*absolute URI/);
     expect(message).toMatch(/phantom\.audiences/);
     expect(message).toMatch(/lifetimeSeconds.*1 to 3600/);

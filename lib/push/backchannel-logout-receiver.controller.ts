@@ -59,9 +59,7 @@ export function createBackchannelLogoutReceiverController(route: BackchannelLogo
               this.options.resilience.attemptTimeoutMs,
               this.client.http,
               new ResiliencePolicy(this.options.resilience),
-              config.jwksUri
-                ? { resolve: async () => ({ introspectionEndpoint: config.jwksUri!, jwksUri: config.jwksUri }) }
-                : this.client.endpoints,
+              config.jwksUri ? { resolve: async () => ({ introspectionEndpoint: config.jwksUri!, jwksUri: config.jwksUri }) } : this.client.endpoints,
             );
       const resolver = keys.resolver();
       this.verifier = new SignedEventVerifier(
@@ -111,7 +109,13 @@ export function createBackchannelLogoutReceiverController(route: BackchannelLogo
         const timeToRevokeMs = Math.max(0, Date.now() - (payload.iat as number) * 1000);
         this.telemetry.timeToRevoke('backchannel_logout', timeToRevokeMs / 1000);
         this.telemetry.pushReceived('backchannel-logout', 'accepted', target.sid !== undefined ? 'session' : 'subject');
-        this.telemetry.emit('onPushReceived', { receiver: 'backchannel-logout', outcome: 'accepted', events: [BACKCHANNEL_LOGOUT_EVENT], evicted, timeToRevokeMs });
+        this.telemetry.emit('onPushReceived', {
+          receiver: 'backchannel-logout',
+          outcome: 'accepted',
+          events: [BACKCHANNEL_LOGOUT_EVENT],
+          evicted,
+          timeToRevokeMs,
+        });
       } catch (error) {
         if (error instanceof PushRefusal) {
           if (error.category === 'too_large') closeAfterAnswer(this.adapterHost, res);

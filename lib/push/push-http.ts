@@ -128,7 +128,9 @@ export function checkReceiver(what: string, path: unknown, scope: PushReceiverSc
     throw new IntrospectionConfigurationError(`The ${what} route must be a non-empty path, e.g. 'oidc/backchannel-logout'.`);
   }
   if (scope !== 'all-replicas' && scope !== 'this-replica') {
-    throw new IntrospectionConfigurationError(`The ${what} scope '${String(scope)}' is unknown: use 'all-replicas' (the default, needs \`cache.redis\`) or 'this-replica'.`);
+    throw new IntrospectionConfigurationError(
+      `The ${what} scope '${String(scope)}' is unknown: use 'all-replicas' (the default, needs \`cache.redis\`) or 'this-replica'.`,
+    );
   }
   if (!configured) {
     throw new IntrospectionConfigurationError(`The ${what} at '${path}' needs the \`${optionName}\` option (what to verify pushed tokens with).`);

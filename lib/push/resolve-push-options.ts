@@ -73,7 +73,8 @@ export function resolvePushOptions(
         subjectIssuer: s.subjectIssuer ?? o.expectedIssuer ?? o.issuer,
         keysCacheMs: 1000 * num('securityEvents.keysCacheSeconds', s.keysCacheSeconds, 300, { min: 1, max: 86_400, unit: 'seconds' }),
         // Floored to 1 s: anyone can send unknown `kid`s, and each may trigger a fetch of the transmitter's keys.
-        keysRefreshIntervalMs: 1000 * Math.max(1, num('securityEvents.keysRefreshIntervalSeconds', s.keysRefreshIntervalSeconds, 30, { min: 0, max: 3600, unit: 'seconds' })),
+        keysRefreshIntervalMs:
+          1000 * Math.max(1, num('securityEvents.keysRefreshIntervalSeconds', s.keysRefreshIntervalSeconds, 30, { min: 0, max: 3600, unit: 'seconds' })),
       };
     }
   }

@@ -1,16 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import {
-  Body,
-  Controller,
-  Headers,
-  HttpCode,
-  HttpException,
-  Inject,
-  Logger,
-  Post,
-  type OnModuleInit,
-  type Type,
-} from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, HttpException, Inject, Logger, Post, type OnModuleInit, type Type } from '@nestjs/common';
 import { Public } from '../decorators/public.decorator.js';
 import { IntrospectionConfigurationError } from '../errors/introspection.errors.js';
 import { RESOLVED_OPTIONS } from '../introspection.constants.js';
@@ -121,10 +110,7 @@ export function createRevocationWebhookController(webhook: RevocationWebhookOpti
         }
         return { evicted: 'client_id', entries: await this.introspection.evictByClientId(notification.client_id!) };
       } catch (error) {
-        throw new HttpException(
-          { statusCode: 503, message: `Eviction failed: ${(error as Error).message}`, error: 'Service Unavailable' },
-          503,
-        );
+        throw new HttpException({ statusCode: 503, message: `Eviction failed: ${(error as Error).message}`, error: 'Service Unavailable' }, 503);
       }
     }
   }

@@ -11,7 +11,17 @@ import type { ResolvedOptions } from '../options/resolved-options.js';
 import { ResiliencePolicy } from '../resilience/resilience.policy.js';
 import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetry.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
-import { answer, checkReceiver, closeAfterAnswer, mediaType, registerSecurityEventParser, requestBody, SECEVENT_MEDIA_TYPE, setHeader, TOO_LARGE } from './push-http.js';
+import {
+  answer,
+  checkReceiver,
+  closeAfterAnswer,
+  mediaType,
+  registerSecurityEventParser,
+  requestBody,
+  SECEVENT_MEDIA_TYPE,
+  setHeader,
+  TOO_LARGE,
+} from './push-http.js';
 import type { SecurityEventReceiverRoute } from './push-options.interface.js';
 import { PushRefusal, PushUnavailable, ReplayGuard, SignedEventVerifier, staticKeys, type KeyResolver, type RefusalCategory } from './signed-event.verifier.js';
 
@@ -191,7 +201,14 @@ export function createSecurityEventReceiverController(route: SecurityEventReceiv
           reason = 'verification';
           continue;
         }
-        const kind = type === CAEP_EVENTS.sessionRevoked ? 'session' : type === CAEP_EVENTS.credentialChange ? 'subject' : type === CAEP_EVENTS.tokenClaimsChange ? 'token' : undefined;
+        const kind =
+          type === CAEP_EVENTS.sessionRevoked
+            ? 'session'
+            : type === CAEP_EVENTS.credentialChange
+              ? 'subject'
+              : type === CAEP_EVENTS.tokenClaimsChange
+                ? 'token'
+                : undefined;
         if (!kind) continue; // unknown events are acknowledged and ignored (counted)
         // SSF 1.0 puts the subject in `sub_id`; CAEP drafts (and many transmitters) in the event's `subject`.
         const subject = (body as { subject?: unknown }).subject ?? payload.sub_id;
@@ -266,7 +283,7 @@ function parseSubject(value: unknown, subjectIssuer: string | undefined): Target
     case 'complex': {
       const user = s.user === undefined ? undefined : parseSubject(s.user, subjectIssuer);
       const session = s.session as Record<string, unknown> | undefined;
-      const sid = session && typeof session === 'object' ? str(session.id) ?? str(session.sid) : undefined;
+      const sid = session && typeof session === 'object' ? (str(session.id) ?? str(session.sid)) : undefined;
       // Another issuer's user: its sessions are not this API's either.
       if (user?.skipped === 'foreign_issuer') return user;
       // A session id is used whatever format the user is given in (an e-mail address names no token of ours).

@@ -85,7 +85,8 @@ export class SignedEventVerifier {
     if (!this.policy.types.includes(typ)) {
       throw new PushRefusal('typ', `The "typ" header ${header.typ === undefined ? 'is missing' : `'${String(header.typ)}' is not accepted`}.`);
     }
-    if (typeof header.alg !== 'string' || header.alg.toLowerCase() === 'none') throw new PushRefusal('unsigned', 'Unsigned tokens (alg "none") are not accepted.');
+    if (typeof header.alg !== 'string' || header.alg.toLowerCase() === 'none')
+      throw new PushRefusal('unsigned', 'Unsigned tokens (alg "none") are not accepted.');
     if (!this.policy.algorithms.includes(header.alg)) throw new PushRefusal('algorithm', `The algorithm '${header.alg}' is not accepted.`);
     try {
       const { payload } = await verifyWithKeys(token, await this.keys(), {
@@ -109,7 +110,7 @@ export class SignedEventVerifier {
     const claim = (error as { claim?: string }).claim;
     switch (code) {
       case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
-        return new PushRefusal('signature', 'The signature does not verify with the sender\'s key.');
+        return new PushRefusal('signature', "The signature does not verify with the sender's key.");
       case 'ERR_JWKS_NO_MATCHING_KEY':
       case 'ERR_JWK_INVALID':
       case 'ERR_JOSE_NOT_SUPPORTED':

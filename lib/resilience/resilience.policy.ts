@@ -60,12 +60,13 @@ export class ResiliencePolicy {
     this.newTokenCalls = new FairQueue(o.maxConcurrentCalls - o.reservedCallsForKnownTokens, o.maxQueuedCalls);
     const retrier =
       o.retries > 0
-        ? retry(handleWhen((e) => isRetryable(e, o.retryMaxDelayMs)), {
-            maxAttempts: o.retries,
-            backoff: new RetryAfterAwareBackoff(
-              new ExponentialBackoff({ initialDelay: o.retryInitialDelayMs, maxDelay: o.retryMaxDelayMs }),
-            ),
-          })
+        ? retry(
+            handleWhen((e) => isRetryable(e, o.retryMaxDelayMs)),
+            {
+              maxAttempts: o.retries,
+              backoff: new RetryAfterAwareBackoff(new ExponentialBackoff({ initialDelay: o.retryInitialDelayMs, maxDelay: o.retryMaxDelayMs })),
+            },
+          )
         : noop;
     if (o.circuitBreaker) {
       const weights = new WeakMap<Error, number>();
@@ -126,12 +127,9 @@ export class ResiliencePolicy {
   async execute<T>(fn: (signal: AbortSignal) => Promise<T>, knownToken = false, caller = ''): Promise<T> {
     this.holdOff.check();
     const progress: Progress = { atServerMs: 0 };
-    const call = ({ signal }: { signal: AbortSignal }) =>
-      this.allCalls.execute(({ signal: s }) => this.attempt(fn, s, progress), signal);
+    const call = ({ signal }: { signal: AbortSignal }) => this.allCalls.execute(({ signal: s }) => this.attempt(fn, s, progress), signal);
     try {
-      return await this.outer.execute(
-        knownToken ? call : ({ signal }) => this.newTokenCalls.run(caller, signal, () => call({ signal })),
-      );
+      return await this.outer.execute(knownToken ? call : ({ signal }) => this.newTokenCalls.run(caller, signal, () => call({ signal })));
     } catch (error) {
       throw this.translate(error, progress);
     }
@@ -151,12 +149,14 @@ export class ResiliencePolicy {
     let limit = this.probeTimeouts.get(timeoutMs);
     if (!limit) this.probeTimeouts.set(timeoutMs, (limit = timeout(timeoutMs, TimeoutStrategy.Aggressive)));
     const run = ({ signal }: { signal: AbortSignal }) =>
-      limit.execute(({ signal: s }) => fn(s), signal).catch((error: unknown) => {
-        if (error instanceof TaskCancelledError && !signal.aborted) {
-          throw new ProbeTimeoutError(`The health probe got no answer within ${timeoutMs} ms.`, { cause: error });
-        }
-        throw error;
-      });
+      limit
+        .execute(({ signal: s }) => fn(s), signal)
+        .catch((error: unknown) => {
+          if (error instanceof TaskCancelledError && !signal.aborted) {
+            throw new ProbeTimeoutError(`The health probe got no answer within ${timeoutMs} ms.`, { cause: error });
+          }
+          throw error;
+        });
     try {
       if (!this.breaker || this.breaker.state === CircuitState.Closed) return await run({ signal: new AbortController().signal });
       return await this.breaker.execute(run);

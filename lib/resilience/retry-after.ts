@@ -45,8 +45,7 @@ export class RetryAfterAwareBackoff implements IBackoffFactory<IRetryBackoffCont
     // without using up a step of the backoff.
     if (staleConnection(error)) return { duration: 0, next: (c) => this.next(c) };
     const step = this.inner.next(context);
-    let asked =
-      error instanceof AuthorizationServerUnavailableError && error.retryAfterFromServer ? error.retryAfterSeconds * 1000 : 0;
+    let asked = error instanceof AuthorizationServerUnavailableError && error.retryAfterFromServer ? error.retryAfterSeconds * 1000 : 0;
     // Timers may fire a millisecond early against Date.now(): wait a little past the hold-off, or the retry meets it.
     if (asked > 0) asked += 25;
     return { duration: Math.max(step.duration, asked), next: (c) => new RetryAfterAwareBackoff(step).next(c) };

@@ -3,12 +3,7 @@ import type { Attributes, Meter, MeterProvider } from '@opentelemetry/api';
 import type { UnavailableReason } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import type { BreakerState } from '../resilience/breaker-state.js';
-import type {
-  RevalidationKind,
-  RevalidationOutcome,
-  RevalidationReporter,
-  RevalidationSkipReason,
-} from '../cache/background-revalidator.js';
+import type { RevalidationKind, RevalidationOutcome, RevalidationReporter, RevalidationSkipReason } from '../cache/background-revalidator.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 import { callHook, describeThrown } from './hook-emitter.js';
 import type { IntrospectionEvents, OutboundTokenRefusedEvent, OutboundTokenUnavailableEvent } from './introspection-events.interface.js';
@@ -19,15 +14,7 @@ import { BREAKER_VALUE, createInstruments, type Instruments } from './telemetry-
 export const METER_NAME = 'nestjs-token-introspection';
 
 export type CacheResult = 'hit' | 'miss' | 'stale' | 'negative_hit';
-export type GuardDecision =
-  | 'allowed'
-  | 'missing'
-  | 'malformed'
-  | 'invalid'
-  | 'insufficient_scope'
-  | 'unavailable'
-  | 'fail_open'
-  | 'public';
+export type GuardDecision = 'allowed' | 'missing' | 'malformed' | 'invalid' | 'insufficient_scope' | 'unavailable' | 'fail_open' | 'public';
 export type LookupOutcome = 'active' | 'inactive' | 'error';
 
 /**
@@ -170,9 +157,7 @@ export class IntrospectionTelemetry implements RevalidationReporter {
     this.breakerState = state;
     this.instruments?.transitions.add(1, this.stateAttrs(state));
     if (state === 'open') {
-      new Logger('TokenIntrospection').warn(
-        'Circuit breaker OPEN: the authorization server keeps failing; lookups fail fast (503) until it is probed again.',
-      );
+      new Logger('TokenIntrospection').warn('Circuit breaker OPEN: the authorization server keeps failing; lookups fail fast (503) until it is probed again.');
     } else if (state === 'closed' && previous !== 'closed') {
       new Logger('TokenIntrospection').log('Circuit breaker closed: the authorization server answers again.');
     }

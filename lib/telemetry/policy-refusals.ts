@@ -50,23 +50,31 @@ export class PolicyRefusals {
       this.notice('requireTokenType', this.policy.requireTokenType === true, answer.token_type);
     }
     if (reason === 'audience_mismatch') {
-      this.log.warn(reason, () =>
-        `Token ${tokenFingerprint(token)} refused (audience_mismatch): this API's \`audience\` is ${list(this.policy.audience)}, ` +
+      this.log.warn(
+        reason,
+        () =>
+          `Token ${tokenFingerprint(token)} refused (audience_mismatch): this API's \`audience\` is ${list(this.policy.audience)}, ` +
           `the authorization server's answer has ${answer.aud === undefined ? 'no `aud` at all' : `aud ${list(answer.aud)}`}. ` +
           'Set `audience` to the value the authorization server puts in `aud` for tokens meant for this API, or have the AS add it to the tokens.' +
-          (answer.aud === undefined ? " If this AS never sends `aud` in introspection answers, `audience` cannot be met: remove it (use `expectedIssuer`; add `requireTokenType: true` only if it sends `token_type`)." : ''),
+          (answer.aud === undefined
+            ? ' If this AS never sends `aud` in introspection answers, `audience` cannot be met: remove it (use `expectedIssuer`; add `requireTokenType: true` only if it sends `token_type`).'
+            : ''),
       );
     } else if (reason === 'issuer_mismatch') {
       const received = answer.iss ?? answeringIssuer;
-      this.log.warn(reason, () =>
-        `Token ${tokenFingerprint(token)} refused (issuer_mismatch): this API's \`expectedIssuer\` is '${this.policy.expectedIssuer}', ` +
+      this.log.warn(
+        reason,
+        () =>
+          `Token ${tokenFingerprint(token)} refused (issuer_mismatch): this API's \`expectedIssuer\` is '${this.policy.expectedIssuer}', ` +
           `the answer has ${received === undefined ? 'no `iss`, and the issuer of the answering server is unknown' : `iss '${String(received)}'`}. ` +
           'Set `expectedIssuer` to exactly the issuer the authorization server names (a trailing slash counts)' +
           (received === undefined ? ', and `issuer` to it too so an answer without `iss` is known to be its.' : '.'),
       );
     } else if (reason === 'not_access_token' && this.policy.requireTokenType === true && answer.token_type === undefined) {
-      this.log.warn('requireTokenType', () =>
-        `Token ${tokenFingerprint(token)} refused (not_access_token): \`requireTokenType\` is on and the authorization server's answer has no \`token_type\`. ` +
+      this.log.warn(
+        'requireTokenType',
+        () =>
+          `Token ${tokenFingerprint(token)} refused (not_access_token): \`requireTokenType\` is on and the authorization server's answer has no \`token_type\`. ` +
           'If this AS never sends `token_type`, remove `requireTokenType` and set `audience` instead (if it sends `aud`).',
       );
     }

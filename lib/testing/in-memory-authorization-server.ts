@@ -144,17 +144,33 @@ function outageError(outage: SimulatedOutage & { reason: NonNullable<SimulatedOu
   const prefix = 'Simulated by InMemoryAuthorizationServer: ';
   switch (outage.reason) {
     case 'server_error':
-      return new AuthorizationServerUnavailableError('server_error', retryAfterSeconds, `${prefix}the introspection endpoint answered HTTP 500.`, { status: 500 });
+      return new AuthorizationServerUnavailableError('server_error', retryAfterSeconds, `${prefix}the introspection endpoint answered HTTP 500.`, {
+        status: 500,
+      });
     case 'rate_limited': {
       const hint = outage.retryAfterSeconds;
-      return new AuthorizationServerUnavailableError('rate_limited', hint ?? retryAfterSeconds, `${prefix}the introspection endpoint is rate limiting us (HTTP 429).`, {
-        status: 429,
-        retryAfterFromServer: hint !== undefined,
-      });
+      return new AuthorizationServerUnavailableError(
+        'rate_limited',
+        hint ?? retryAfterSeconds,
+        `${prefix}the introspection endpoint is rate limiting us (HTTP 429).`,
+        {
+          status: 429,
+          retryAfterFromServer: hint !== undefined,
+        },
+      );
     }
     case 'client_authentication_failed':
-      return new AuthorizationServerUnavailableError('client_authentication_failed', retryAfterSeconds, `${prefix}the introspection endpoint rejected this API's client credentials (HTTP 401).`, { status: 401 });
+      return new AuthorizationServerUnavailableError(
+        'client_authentication_failed',
+        retryAfterSeconds,
+        `${prefix}the introspection endpoint rejected this API's client credentials (HTTP 401).`,
+        { status: 401 },
+      );
     default:
-      return new AuthorizationServerUnavailableError('connection_failed', retryAfterSeconds, `${prefix}the introspection endpoint could not be reached (ECONNREFUSED).`);
+      return new AuthorizationServerUnavailableError(
+        'connection_failed',
+        retryAfterSeconds,
+        `${prefix}the introspection endpoint could not be reached (ECONNREFUSED).`,
+      );
   }
 }

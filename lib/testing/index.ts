@@ -52,4 +52,3 @@ export function overrideIntrospection<TBuilder>(builder: ProviderOverridingBuild
   const { useFactory, inject } = introspectionClientOverride(server);
   return builder.overrideProvider(IntrospectionClient).useFactory({ factory: useFactory, inject });
 }
-

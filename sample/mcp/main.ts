@@ -7,10 +7,12 @@ import { McpSampleModule } from './mcp-server.module.js';
 const port = Number(process.env.PORT ?? 3001);
 const as = await EmbeddedAuthorizationServer.start();
 const resource = `http://127.0.0.1:${port}/mcp`;
-const app = await NestFactory.create(McpSampleModule.forRoot({
-  resource,
-  introspection: { issuer: as.issuer, ...CLIENTS.basic, allowInsecureRequests: true },
-}));
+const app = await NestFactory.create(
+  McpSampleModule.forRoot({
+    resource,
+    introspection: { issuer: as.issuer, ...CLIENTS.basic, allowInsecureRequests: true },
+  }),
+);
 await app.listen(port, '127.0.0.1');
 const token = await as.issueToken({ scope: 'read', resource });
 console.log(`MCP server: ${resource}   metadata: http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`);

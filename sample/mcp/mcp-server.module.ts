@@ -130,7 +130,12 @@ export class McpSampleModule {
   static forRoot(options: McpSampleOptions): DynamicModule {
     return {
       module: McpSampleModule,
-      imports: [IntrospectionModule.forRoot({ ...options.introspection, resourceMetadata: { resource: options.resource, scopesSupported: ['read', 'write'], resourceName: 'Orders MCP server' } })],
+      imports: [
+        IntrospectionModule.forRoot({
+          ...options.introspection,
+          resourceMetadata: { resource: options.resource, scopesSupported: ['read', 'write'], resourceName: 'Orders MCP server' },
+        }),
+      ],
       controllers: [createMcpController(options)],
     };
   }

@@ -2,17 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, type INestApplication } from '@nestjs/common';
 import { exportJWK, generateKeyPair, SignJWT, calculateJwkThumbprint } from 'jose';
 import { randomUUID } from 'node:crypto';
-import {
-  AnyClaim,
-  AnyRole,
-  Public,
-  RequireAuthentication,
-  RequireClaims,
-  RequireDpop,
-  RoleMappers,
-  Roles,
-  Scopes,
-} from '../../lib/index.js';
+import { AnyClaim, AnyRole, Public, RequireAuthentication, RequireClaims, RequireDpop, RoleMappers, Roles, Scopes } from '../../lib/index.js';
 import { ADAPTERS, call, startApp } from '../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
 import { FaultyServer } from '../support/faulty-server.js';
@@ -97,7 +87,11 @@ class ClaimsController {
   }
 
   @Get('throws')
-  @RequireClaims({ tenant: () => { throw new Error('boom'); } })
+  @RequireClaims({
+    tenant: () => {
+      throw new Error('boom');
+    },
+  })
   throws() {
     return { ok: true };
   }
@@ -140,22 +134,26 @@ describe.each(ADAPTERS)('Roles, claims, step-up and RFC 9728 metadata over %s (r
 
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
-    ({ app, url } = await startApp(adapter, {
-      issuer: as.issuer,
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
-      realm: 'api',
-      clockSkewSeconds: 5,
-      cache: { ttlSeconds: 60 },
-      roles: { mapper: [RoleMappers.roles(), RoleMappers.keycloakRealm(), RoleMappers.keycloakClient('orders-api')] },
-      resourceMetadata: {
-        resource: RESOURCE,
-        scopesSupported: ['read', 'write'],
-        resourceName: 'Orders API',
-        resourceDocumentation: 'https://docs.example.com/orders',
-        additionalMetadata: { x_custom: 1 },
+    ({ app, url } = await startApp(
+      adapter,
+      {
+        issuer: as.issuer,
+        allowInsecureRequests: true,
+        ...CLIENTS.basic,
+        realm: 'api',
+        clockSkewSeconds: 5,
+        cache: { ttlSeconds: 60 },
+        roles: { mapper: [RoleMappers.roles(), RoleMappers.keycloakRealm(), RoleMappers.keycloakClient('orders-api')] },
+        resourceMetadata: {
+          resource: RESOURCE,
+          scopesSupported: ['read', 'write'],
+          resourceName: 'Orders API',
+          resourceDocumentation: 'https://docs.example.com/orders',
+          additionalMetadata: { x_custom: 1 },
+        },
       },
-    }, controllers));
+      controllers,
+    ));
   });
   afterAll(async () => {
     await app?.close();
@@ -350,7 +348,12 @@ describe.each(ADAPTERS)('Roles, claims, step-up and RFC 9728 metadata over %s (r
     it('@RequireClaims: every claim must match (arrays containing the value count)', async () => {
       expect((await get('/claims/tenant', await token({ tenant: 'acme', email_verified: true }))).status).toBe(200);
       expect((await get('/claims/tenant', await token({ tenant: ['other', 'acme'], email_verified: true }))).status).toBe(200);
-      for (const claims of [{ tenant: 'acme' }, { tenant: 'acme', email_verified: 'true' }, { tenant: 'ACME', email_verified: true }, { tenant: { acme: 1 }, email_verified: true }]) {
+      for (const claims of [
+        { tenant: 'acme' },
+        { tenant: 'acme', email_verified: 'true' },
+        { tenant: 'ACME', email_verified: true },
+        { tenant: { acme: 1 }, email_verified: true },
+      ]) {
         const res = await get('/claims/tenant', await token(claims));
         expect(res.status).toBe(403);
         expect(res.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
@@ -382,10 +385,18 @@ describe.each(ADAPTERS)('Hostile claim shapes from the introspection endpoint ov
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(answer);
     });
-    ({ app, url } = await startApp(adapter, {
-      introspectionEndpoint: server.url, allowInsecureRequests: true, ...CLIENTS.basic, audience: 'api', cache: false,
-      roles: { mapper: [RoleMappers.roles(), RoleMappers.keycloakRealm(), RoleMappers.keycloakClient('constructor'), (r) => (r as any).custom.deep] },
-    }, controllers));
+    ({ app, url } = await startApp(
+      adapter,
+      {
+        introspectionEndpoint: server.url,
+        allowInsecureRequests: true,
+        ...CLIENTS.basic,
+        audience: 'api',
+        cache: false,
+        roles: { mapper: [RoleMappers.roles(), RoleMappers.keycloakRealm(), RoleMappers.keycloakClient('constructor'), (r) => (r as any).custom.deep] },
+      },
+      controllers,
+    ));
   });
   afterAll(async () => {
     await app?.close();

@@ -8,7 +8,6 @@ import { createEngine, sleep } from '../support/engine.js';
 import { behave, FaultyServer } from '../support/faulty-server.js';
 import { describeWithRedis, TestRedis } from '../support/redis-server.js';
 
-
 type Replica = { app: INestApplication; url: string };
 
 /** Issue 10 (hardening I) with several replicas: a real Redis, a real oidc-provider, real HTTP over Express and Fastify. */
@@ -79,7 +78,12 @@ describeWithRedis('cache truth across replicas sharing a real Redis', () => {
   });
 
   it('each replica applies its own policy to what another wrote: payroll does not accept a token cached by orders', async () => {
-    const base = { introspectionEndpoint: as.introspectionEndpoint, allowInsecureRequests: true, ...CLIENTS.basic, cache: { redis: redis.url, localTtlSeconds: 0 } };
+    const base = {
+      introspectionEndpoint: as.introspectionEndpoint,
+      allowInsecureRequests: true,
+      ...CLIENTS.basic,
+      cache: { redis: redis.url, localTtlSeconds: 0 },
+    };
     const orders = await engine({ ...base, audience: 'https://orders.example.com' });
     const payroll = await engine({ ...base, audience: 'https://payroll.example.com' });
     const token = await as.issueToken({ scope: 'read', resource: 'https://orders.example.com' });
@@ -93,9 +97,16 @@ describeWithRedis('cache truth across replicas sharing a real Redis', () => {
 
   it('Redis holds no raw token and no clear-text subject, username, e-mail or client id (values and indexes)', async () => {
     const pii = { sub: 'alice-subject-7731', username: 'alice.liddell', email: 'alice@wonderland.example', client_id: 'mad-hatter-client' };
-    const server = await FaultyServer.start(behave.json({ active: true, scope: 'read', token_type: 'Bearer', exp: Math.floor(Date.now() / 1000) + 600, ...pii }));
+    const server = await FaultyServer.start(
+      behave.json({ active: true, scope: 'read', token_type: 'Bearer', exp: Math.floor(Date.now() / 1000) + 600, ...pii }),
+    );
     servers.push(server);
-    const service = await engine({ introspectionEndpoint: server.url, allowInsecureRequests: true, ...CLIENTS.basic, cache: { redis: redis.url, keyPrefix: 'pii-check' } });
+    const service = await engine({
+      introspectionEndpoint: server.url,
+      allowInsecureRequests: true,
+      ...CLIENTS.basic,
+      cache: { redis: redis.url, keyPrefix: 'pii-check' },
+    });
     const token = 'pii-token-0123456789abcdef';
     expect(await service.introspect(token)).toMatchObject({ active: true, ...pii });
     await sleep(150);
@@ -104,7 +115,12 @@ describeWithRedis('cache truth across replicas sharing a real Redis', () => {
     expect(contents).toContain('pii-check:idx:sub:'); // ...and indexed
     for (const value of [token, ...Object.values(pii)]) expect(contents).not.toContain(value);
     // A second replica with the token reads it back: the seal opens with the token, and only with it.
-    const other = await engine({ introspectionEndpoint: server.url, allowInsecureRequests: true, ...CLIENTS.basic, cache: { redis: redis.url, keyPrefix: 'pii-check' } });
+    const other = await engine({
+      introspectionEndpoint: server.url,
+      allowInsecureRequests: true,
+      ...CLIENTS.basic,
+      cache: { redis: redis.url, keyPrefix: 'pii-check' },
+    });
     await sleep(200); // its Redis connection is made in the background
     const before = server.requests;
     expect(await other.introspect(token)).toMatchObject({ active: true, ...pii });
@@ -119,7 +135,12 @@ describeWithRedis('cache truth across replicas sharing a real Redis', () => {
       return behave.json({ active: true, sub: 'bob', scope: 'read', token_type: 'Bearer', exp })(req, res, body);
     });
     servers.push(server);
-    const options = { introspectionEndpoint: server.url, allowInsecureRequests: true, ...CLIENTS.basic, cache: { redis: redis.url, keyPrefix: 'index-check', ttlSeconds: 600 } };
+    const options = {
+      introspectionEndpoint: server.url,
+      allowInsecureRequests: true,
+      ...CLIENTS.basic,
+      cache: { redis: redis.url, keyPrefix: 'index-check', ttlSeconds: 600 },
+    };
     const a = await engine(options);
     await a.introspect('long-lived-token');
     await sleep(100);
@@ -148,7 +169,11 @@ describeWithRedis('cache truth across replicas sharing a real Redis', () => {
     await one.introspect(token);
     await two.introspect(token);
     await sleep(100);
-    const entries = () => redis.cli('KEYS', 'token-introspection:*::*').split('\n').filter((k) => k && !k.includes('-evicted::'));
+    const entries = () =>
+      redis
+        .cli('KEYS', 'token-introspection:*::*')
+        .split('\n')
+        .filter((k) => k && !k.includes('-evicted::'));
     const namespaces = new Set(entries().map((k) => k.split('::')[0]));
     expect(namespaces.size).toBeGreaterThanOrEqual(2);
     await one.purge();
@@ -162,10 +187,18 @@ describeWithRedis('cache truth across replicas sharing a real Redis', () => {
   it('a lookup in flight on replica B when replica A evicts does not write its answer back', async () => {
     let revoked = false;
     const server = await FaultyServer.start((req, res, body) =>
-      behave.delay(revoked ? 0 : 400, behave.json(revoked ? { active: false } : { active: true, scope: 'read', token_type: 'Bearer', exp: Math.floor(Date.now() / 1000) + 600 }))(req, res, body),
+      behave.delay(
+        revoked ? 0 : 400,
+        behave.json(revoked ? { active: false } : { active: true, scope: 'read', token_type: 'Bearer', exp: Math.floor(Date.now() / 1000) + 600 }),
+      )(req, res, body),
     );
     servers.push(server);
-    const options = { introspectionEndpoint: server.url, allowInsecureRequests: true, ...CLIENTS.basic, cache: { redis: redis.url, keyPrefix: 'inflight-check', negativeTtlSeconds: 0 } };
+    const options = {
+      introspectionEndpoint: server.url,
+      allowInsecureRequests: true,
+      ...CLIENTS.basic,
+      cache: { redis: redis.url, keyPrefix: 'inflight-check', negativeTtlSeconds: 0 },
+    };
     const a = await engine(options);
     const b = await engine(options);
     const onB = b.introspect('token-in-flight-on-b');
@@ -179,7 +212,12 @@ describeWithRedis('cache truth across replicas sharing a real Redis', () => {
   });
 
   it('a frozen Redis delays neither eviction nor shutdown for long', async () => {
-    const options = { introspectionEndpoint: as.introspectionEndpoint, allowInsecureRequests: true, ...CLIENTS.basic, cache: { redis: redis.url, keyPrefix: 'frozen-check' } };
+    const options = {
+      introspectionEndpoint: as.introspectionEndpoint,
+      allowInsecureRequests: true,
+      ...CLIENTS.basic,
+      cache: { redis: redis.url, keyPrefix: 'frozen-check' },
+    };
     const r = await startApp('fastify', options);
     const token = await as.issueToken({ scope: 'read' });
     expect((await get(r, '/orders', token)).status).toBe(200);

@@ -40,7 +40,11 @@ describe('cache truth and token kinds (real authorization servers)', () => {
 
   describe('an inactive answer replaces a cached active one (defect 1)', () => {
     it('a revoked token is not served stale after the AS said inactive, and its rejection is cached', async () => {
-      const service = await engine({ cache: { ttlSeconds: 1, staleIfErrorSeconds: 300, negativeTtlSeconds: 1 }, outagePolicy: 'serve-stale', resilience: { retries: 0, circuitBreaker: false } });
+      const service = await engine({
+        cache: { ttlSeconds: 1, staleIfErrorSeconds: 300, negativeTtlSeconds: 1 },
+        outagePolicy: 'serve-stale',
+        resilience: { retries: 0, circuitBreaker: false },
+      });
       const token = await as.issueToken({ scope: 'read' });
       expect((await service.introspect(token)).active).toBe(true);
       await as.revoke(token);
@@ -182,7 +186,10 @@ describe('cache truth and token kinds (real authorization servers)', () => {
         return behave.json({ active: true, token_type: 'Bearer' })(req, res, body);
       });
       const service = await engine({ introspectionEndpoint: undefined, issuer: server.url.replace('/introspect', ''), resilience: { retries: 0 } });
-      await expect(service.introspect('any-token')).rejects.toMatchObject({ reason: 'discovery_misconfigured', message: expect.stringContaining('no "issuer"') });
+      await expect(service.introspect('any-token')).rejects.toMatchObject({
+        reason: 'discovery_misconfigured',
+        message: expect.stringContaining('no "issuer"'),
+      });
       expect(server.bodies.filter((b) => b.includes('token='))).toEqual([]);
     });
 
@@ -192,7 +199,10 @@ describe('cache truth and token kinds (real authorization servers)', () => {
         return behave.json({ issuer: `${base}/`, introspection_endpoint: `${base}/introspect` })(req, res, body);
       });
       const service = await engine({ introspectionEndpoint: undefined, issuer: server.url.replace('/introspect', ''), resilience: { retries: 0 } });
-      await expect(service.introspect('any-token')).rejects.toMatchObject({ reason: 'discovery_misconfigured', message: expect.stringContaining('must be identical') });
+      await expect(service.introspect('any-token')).rejects.toMatchObject({
+        reason: 'discovery_misconfigured',
+        message: expect.stringContaining('must be identical'),
+      });
     });
   });
 
@@ -201,7 +211,9 @@ describe('cache truth and token kinds (real authorization servers)', () => {
     /** Servers that compare the Basic credentials after form-decoding (RFC 6749 §2.3.1) or as sent (Glewlwyd). */
     const basicServer = (decode: boolean) =>
       faulty((req, res, body) => {
-        const [id, pass] = Buffer.from(String(req.headers.authorization).replace(/^Basic /, ''), 'base64').toString('utf8').split(/:(.*)/s);
+        const [id, pass] = Buffer.from(String(req.headers.authorization).replace(/^Basic /, ''), 'base64')
+          .toString('utf8')
+          .split(/:(.*)/s);
         const dec = (v: string) => (decode ? decodeURIComponent(v.replace(/\+/g, ' ')) : v);
         if (dec(id) !== 'api client' || dec(pass) !== secret) return behave.json({ error: 'invalid_client' }, 401)(req, res, body);
         return behave.json({ active: true, token_type: 'Bearer', scope: 'read' })(req, res, body);
@@ -212,7 +224,9 @@ describe('cache truth and token kinds (real authorization servers)', () => {
       const rawServer = await basicServer(false);
       const base = { clientId: 'api client', clientSecret: secret, resilience: { retries: 0, circuitBreaker: false as const } };
       expect((await (await engine({ ...base, introspectionEndpoint: formServer.url })).introspect('t1')).active).toBe(true);
-      await expect((await engine({ ...base, introspectionEndpoint: rawServer.url })).introspect('t1')).rejects.toMatchObject({ reason: 'client_authentication_failed' });
+      await expect((await engine({ ...base, introspectionEndpoint: rawServer.url })).introspect('t1')).rejects.toMatchObject({
+        reason: 'client_authentication_failed',
+      });
       const raw = await engine({ ...base, introspectionEndpoint: rawServer.url, clientSecretBasicEncoding: 'raw' });
       expect((await raw.introspect('t1')).active).toBe(true);
     });

@@ -9,9 +9,11 @@ import { describeWithRedis, TestRedis } from '../support/redis-server.js';
 
 /** The cache entries in Redis (not the eviction tombstones, not the index). */
 function entryKeys(redis: TestRedis): string[] {
-  return redis.cli('KEYS', 'token-introspection:*::*').split('\n').filter((k) => k && !k.includes('-evicted::'));
+  return redis
+    .cli('KEYS', 'token-introspection:*::*')
+    .split('\n')
+    .filter((k) => k && !k.includes('-evicted::'));
 }
-
 
 describeWithRedis('several replicas sharing a real Redis and a real authorization server', () => {
   let as: TestAuthorizationServer;
@@ -93,7 +95,7 @@ describeWithRedis('several replicas sharing a real Redis and a real authorizatio
     expect((await get(b, t2)).status).toBe(401);
   });
 
-  it('purge() on A empties Redis and every replica\'s local tier', async () => {
+  it("purge() on A empties Redis and every replica's local tier", async () => {
     await sleep(1100); // the client_id eviction above voids lookups that began within the cross-replica clock margin (1 s)
     const token = await issue();
     expect((await get(a, token)).status).toBe(200);
@@ -144,7 +146,10 @@ describeWithRedis('several replicas sharing a real Redis and a real authorizatio
     // Retry until a write reached the restarted Redis (the first call after the breaker may be its probe).
     let shared = false;
     for (let attempt = 0; attempt < 20 && !shared; attempt++) {
-      await a.app.get(IntrospectionService).evict(token).catch(() => undefined);
+      await a.app
+        .get(IntrospectionService)
+        .evict(token)
+        .catch(() => undefined);
       expect((await get(a, token)).status).toBe(200);
       await sleep(100);
       shared = redis.cli('KEYS', '*').split('\n').filter(Boolean).length > 0;

@@ -259,7 +259,6 @@ describe.each(ADAPTERS)('background revalidation over %s (real oidc-provider cou
   });
 });
 
-
 describeWithRedis.each(ADAPTERS)('background revalidation across two replicas sharing a real Redis, over %s', (adapter: AdapterName) => {
   let as: TestAuthorizationServer;
   let redis: TestRedis;

@@ -89,7 +89,9 @@ describe.each(ADAPTERS)('chaos over %s', (adapter) => {
       while (running) {
         const n = i++;
         const route = n % 2 === 0 ? 'orders' : 'catalog';
-        const res = await fetch(`${url}/${route === 'orders' ? 'orders' : 'orders/stale'}`, { headers: { authorization: `Bearer ${tokens[n % tokens.length]}` } }).catch(() => undefined);
+        const res = await fetch(`${url}/${route === 'orders' ? 'orders' : 'orders/stale'}`, {
+          headers: { authorization: `Bearer ${tokens[n % tokens.length]}` },
+        }).catch(() => undefined);
         if (!res) continue;
         await res.arrayBuffer();
         samples.push({ phase, route, status: res.status, retryAfter: /^\d+$/.test(res.headers.get('retry-after') ?? ''), at: performance.now() });

@@ -103,7 +103,13 @@ describe('GraphQL over HTTP with RFC 9728 metadata (Apollo on Express, real auth
       'express',
       { issuer: as.issuer, allowInsecureRequests: true, ...CLIENTS.basic, resourceMetadata: { resource: RESOURCE } },
       [],
-      [GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true, context: ({ req, res }: { req: unknown; res: unknown }) => ({ req, res }) })],
+      [
+        GraphQLModule.forRoot<ApolloDriverConfig>({
+          driver: ApolloDriver,
+          autoSchemaFile: true,
+          context: ({ req, res }: { req: unknown; res: unknown }) => ({ req, res }),
+        }),
+      ],
       [AccountResolver],
     ));
   });

@@ -11,7 +11,15 @@ import { createServer } from 'node:net';
 import { firstValueFrom } from 'rxjs';
 import WebSocket from 'ws';
 import {
-  ConnectionAuthenticator, Introspected, IntrospectionModule, IntrospectionService, Public, RequireAuthentication, RequireClaims, Roles, Scopes,
+  ConnectionAuthenticator,
+  Introspected,
+  IntrospectionModule,
+  IntrospectionService,
+  Public,
+  RequireAuthentication,
+  RequireClaims,
+  Roles,
+  Scopes,
 } from '../../lib/index.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
 import { quietLogger } from '../support/engine.js';
@@ -84,7 +92,9 @@ describe('microservice handlers over a real TCP transport and ClientProxy, real 
       controllers: [StockHandlers],
     })
     class AppModule {}
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(quietLogger).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+      .setLogger(quietLogger)
+      .compile();
     const nest = moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger });
     const port = await freePort();
     // A hybrid application: global guards (APP_GUARD) reach its microservice only with `inheritAppConfig` (Nest's rule).
@@ -109,7 +119,11 @@ describe('microservice handlers over a real TCP transport and ClientProxy, real 
     await as?.stop();
   });
 
-  const send = (proxy: ClientProxy, pattern: string, data: unknown) => firstValueFrom(proxy.send(pattern, data)).then((value) => ({ value }), (error) => ({ error }));
+  const send = (proxy: ClientProxy, pattern: string, data: unknown) =>
+    firstValueFrom(proxy.send(pattern, data)).then(
+      (value) => ({ value }),
+      (error) => ({ error }),
+    );
 
   it('a valid token in the payload: the handler runs, @Introspected() works', async () => {
     const accessToken = await as.issueToken({ scope: 'read' });
@@ -138,8 +152,11 @@ describe('microservice handlers over a real TCP transport and ClientProxy, real 
 
   it('@Roles / @RequireClaims: RpcException { status: 403, error: insufficient_scope }; the right token passes', async () => {
     const plain = await as.issueToken({ scope: 'read', claims: { roles: ['reader'], tenant: 'other' } });
-    expect(((await send(client, 'audit', { accessToken: plain })) as { error: any }).error)
-      .toEqual({ status: 403, error: 'insufficient_scope', message: 'The access token lacks a required role. Required: auditor.' });
+    expect(((await send(client, 'audit', { accessToken: plain })) as { error: any }).error).toEqual({
+      status: 403,
+      error: 'insufficient_scope',
+      message: 'The access token lacks a required role. Required: auditor.',
+    });
     expect(((await send(client, 'tenant', { accessToken: plain })) as { error: any }).error).toMatchObject({ status: 403, error: 'insufficient_scope' });
     const good = await as.issueToken({ scope: 'read', claims: { roles: ['auditor'], tenant: 'acme' } });
     expect(await send(client, 'audit', { accessToken: good })).toEqual({ value: 'audited' });
@@ -149,7 +166,10 @@ describe('microservice handlers over a real TCP transport and ClientProxy, real 
   it('@RequireAuthentication: 401 insufficient_user_authentication with acrValues, checked before the missing scope', async () => {
     const weak = await as.issueToken({ scope: 'read', claims: { acr: 'silver' } });
     expect(((await send(client, 'vault', { accessToken: weak })) as { error: any }).error).toEqual({
-      status: 401, error: 'insufficient_user_authentication', message: 'A different authentication level is required.', acrValues: 'gold',
+      status: 401,
+      error: 'insufficient_user_authentication',
+      message: 'A different authentication level is required.',
+      acrValues: 'gold',
     });
     const gold = await as.issueToken({ scope: 'read', claims: { acr: 'gold' } });
     expect(((await send(client, 'vault', { accessToken: gold })) as { error: any }).error).toMatchObject({ status: 403, error: 'insufficient_scope' });
@@ -228,7 +248,9 @@ describe('GraphQL subscriptions over graphql-ws (Apollo), real graphql-ws client
       providers: [TicksResolver],
     })
     class AppModule {}
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(quietLogger).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+      .setLogger(quietLogger)
+      .compile();
     app = moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger });
     await app.listen(0, '127.0.0.1');
     wsUrl = (await app.getUrl()).replace('http://[::1]', 'http://127.0.0.1').replace('http', 'ws') + '/graphql';
@@ -251,17 +273,20 @@ describe('GraphQL subscriptions over graphql-ws (Apollo), real graphql-ws client
         lazy: true,
         on: { closed: (event: any) => (closed = { code: event.code, reason: String(event.reason) }) },
       });
-      gql.subscribe({ query }, {
-        next: (value) => values.push(value.data ?? value.errors),
-        error: (errors) => {
-          void gql.dispose();
-          setTimeout(() => resolve({ values, errors, closed }), 20);
+      gql.subscribe(
+        { query },
+        {
+          next: (value) => values.push(value.data ?? value.errors),
+          error: (errors) => {
+            void gql.dispose();
+            setTimeout(() => resolve({ values, errors, closed }), 20);
+          },
+          complete: () => {
+            void gql.dispose();
+            resolve({ values, closed });
+          },
         },
-        complete: () => {
-          void gql.dispose();
-          resolve({ values, closed });
-        },
-      });
+      );
     });
   }
 
@@ -294,7 +319,9 @@ describe('GraphQL subscriptions over graphql-ws (Apollo), real graphql-ws client
     expect(none.values.flat()).toEqual([expect.objectContaining({ message: 'A different authentication level is required.' })]);
     const gold = await subscribe('subscription { incidents }', { authorization: await as.issueToken({ scope: 'read', claims: { acr: 'gold' } }) });
     expect(gold.values.flat()).toEqual([expect.objectContaining({ message: 'The access token lacks a required role. Required: operator.' })]);
-    const ok = await subscribe('subscription { incidents }', { authorization: await as.issueToken({ scope: 'read', claims: { acr: 'gold', roles: ['operator'] } }) });
+    const ok = await subscribe('subscription { incidents }', {
+      authorization: await as.issueToken({ scope: 'read', claims: { acr: 'gold', roles: ['operator'] } }),
+    });
     expect(ok.values).toEqual([{ incidents: 'none' }]);
   });
 

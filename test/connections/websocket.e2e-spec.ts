@@ -7,7 +7,17 @@ import { Test } from '@nestjs/testing';
 import { SubscribeMessage, WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
 import WebSocket from 'ws';
 import {
-  authenticateWebSockets, ConnectionAuthenticator, Introspected, IntrospectionModule, IntrospectionService, ProtectedResource, Public, RequireAuthentication, RequireClaims, Roles, Scopes,
+  authenticateWebSockets,
+  ConnectionAuthenticator,
+  Introspected,
+  IntrospectionModule,
+  IntrospectionService,
+  ProtectedResource,
+  Public,
+  RequireAuthentication,
+  RequireClaims,
+  Roles,
+  Scopes,
 } from '../../lib/index.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
 import { quietLogger, sleep } from '../support/engine.js';
@@ -130,7 +140,9 @@ describe('WebSocket gateways (@nestjs/platform-ws) authenticated at the handshak
       providers: [ChatGateway],
     })
     class AppModule {}
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(quietLogger).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+      .setLogger(quietLogger)
+      .compile();
     app = moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger });
     app.useWebSocketAdapter(authenticateWebSockets(new WsAdapter(app), app));
     await app.listen(0, '127.0.0.1');
@@ -219,7 +231,9 @@ describe('WebSocket gateways (@nestjs/platform-ws) authenticated at the handshak
   });
 
   it('a flood of unauthenticated connects: all closed, the breaker stays closed, a valid user still gets in', async () => {
-    const junk = Array.from({ length: 60 }, (_, i) => open(wsUrl, i % 3 === 0 ? {} : i % 3 === 1 ? { authorization: 'Bearer %%%' } : { authorization: `Bearer junk-${i}-abcdefgh` }));
+    const junk = Array.from({ length: 60 }, (_, i) =>
+      open(wsUrl, i % 3 === 0 ? {} : i % 3 === 1 ? { authorization: 'Bearer %%%' } : { authorization: `Bearer junk-${i}-abcdefgh` }),
+    );
     const codes = await Promise.all(junk.map((c) => c.closed.then((x) => x.code)));
     expect(codes.every((code) => code === 4401 || code === 4400)).toBe(true);
     expect(service.circuitState).toBe('closed');
@@ -234,7 +248,11 @@ describe('WebSocket gateways (@nestjs/platform-ws) authenticated at the handshak
     const plain = open(wsUrl, { authorization: `Bearer ${await as.issueToken({ scope: 'read', claims: { roles: ['reader'], tenant: 'other' } })}` });
     await plain.opened;
     plain.ws.send(JSON.stringify({ event: 'audit' }));
-    expect(await plain.next('exception')).toEqual({ status: 403, error: 'insufficient_scope', message: 'The access token lacks a required role. Required: auditor.' });
+    expect(await plain.next('exception')).toEqual({
+      status: 403,
+      error: 'insufficient_scope',
+      message: 'The access token lacks a required role. Required: auditor.',
+    });
     plain.ws.send(JSON.stringify({ event: 'tenant' }));
     expect(await plain.next('exception')).toMatchObject({ status: 403, error: 'insufficient_scope', message: expect.stringMatching(/claim 'tenant'/) });
     plain.ws.send(JSON.stringify({ event: 'whoami' })); // the connection stays open
@@ -255,7 +273,11 @@ describe('WebSocket gateways (@nestjs/platform-ws) authenticated at the handshak
     await weak.opened;
     weak.ws.send(JSON.stringify({ event: 'vault' }));
     expect(await weak.next('exception')).toEqual({
-      status: 401, error: 'insufficient_user_authentication', message: 'A different authentication level is required.', acrValues: 'gold', maxAge: 300,
+      status: 401,
+      error: 'insufficient_user_authentication',
+      message: 'A different authentication level is required.',
+      acrValues: 'gold',
+      maxAge: 300,
     });
     const stepped = open(wsUrl, { authorization: `Bearer ${await as.issueToken({ scope: 'read', claims: { acr: 'gold', auth_time: now } })}` });
     await stepped.opened;
@@ -291,11 +313,20 @@ describe('Gateway-level @Roles / @RequireAuthentication applied at the handshake
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
     @Module({
-      imports: [IntrospectionModule.forRoot({ introspectionEndpoint: as.introspectionEndpoint, allowInsecureRequests: true, ...CLIENTS.basic, cache: { ttlSeconds: 60 } })],
+      imports: [
+        IntrospectionModule.forRoot({
+          introspectionEndpoint: as.introspectionEndpoint,
+          allowInsecureRequests: true,
+          ...CLIENTS.basic,
+          cache: { ttlSeconds: 60 },
+        }),
+      ],
       providers: [MembersGateway],
     })
     class AppModule {}
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(quietLogger).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+      .setLogger(quietLogger)
+      .compile();
     app = moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger });
     app.useWebSocketAdapter(authenticateWebSockets(new WsAdapter(app), app, { requirementsOf: MembersGateway }));
     await app.listen(0, '127.0.0.1');
@@ -309,7 +340,8 @@ describe('Gateway-level @Roles / @RequireAuthentication applied at the handshake
   const now = () => Math.floor(Date.now() / 1000);
 
   it('no role: closed with 4403 and the reason at the handshake', async () => {
-    const closed = await open(wsUrl, { authorization: `Bearer ${await as.issueToken({ scope: 'read', claims: { roles: ['guest'], auth_time: now() } })}` }).closed;
+    const closed = await open(wsUrl, { authorization: `Bearer ${await as.issueToken({ scope: 'read', claims: { roles: ['guest'], auth_time: now() } })}` })
+      .closed;
     expect(closed).toMatchObject({ code: 4403, reason: 'The access token lacks a required role. Required: member.' });
   });
 
@@ -328,7 +360,9 @@ describe('Gateway-level @Roles / @RequireAuthentication applied at the handshake
     client.ws.send(JSON.stringify({ event: 'billing' }));
     expect(await client.next('exception')).toMatchObject({ status: 403, error: 'insufficient_scope' });
     client.ws.close();
-    const billing = open(wsUrl, { authorization: `Bearer ${await as.issueToken({ scope: 'read', claims: { roles: ['member'], auth_time: now(), department: 'billing' } })}` });
+    const billing = open(wsUrl, {
+      authorization: `Bearer ${await as.issueToken({ scope: 'read', claims: { roles: ['member'], auth_time: now(), department: 'billing' } })}`,
+    });
     await billing.opened;
     billing.ws.send(JSON.stringify({ event: 'billing' }));
     expect(await billing.next('billing')).toBe('ok');
@@ -339,6 +373,8 @@ describe('Gateway-level @Roles / @RequireAuthentication applied at the handshake
     @WebSocketGateway({ path: '/x' })
     @ProtectedResource('https://api.example.com/unknown')
     class Misconfigured {}
-    expect(() => authenticateWebSockets(new WsAdapter(app), app, { requirementsOf: Misconfigured })).toThrow(/names no configured resource|has no `resourceMetadata`/);
+    expect(() => authenticateWebSockets(new WsAdapter(app), app, { requirementsOf: Misconfigured })).toThrow(
+      /names no configured resource|has no `resourceMetadata`/,
+    );
   });
 });

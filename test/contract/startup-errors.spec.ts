@@ -32,7 +32,9 @@ const BCL = { issuer: 'https://as.example.com', jwksUri: 'https://as.example.com
 async function startupError(options: ModuleExtras): Promise<string[]> {
   let moduleRef;
   try {
-    moduleRef = await Test.createTestingModule({ imports: [IntrospectionModule.forRoot(options)] }).setLogger(quietLogger).compile();
+    moduleRef = await Test.createTestingModule({ imports: [IntrospectionModule.forRoot(options)] })
+      .setLogger(quietLogger)
+      .compile();
     await moduleRef.init();
   } catch (error) {
     const { name, message } = error as Error;
@@ -91,12 +93,21 @@ describe('start-up errors and warnings, every feature (test/contract/__fixtures_
     ['phantom: issuer and audiences', { ...BASE, phantom: { issuer: 'orders', audiences: [], lifetimeSeconds: 7200, claims: ['sub'] } }],
     ['outbound: one backend wrong', { ...BASE, outbound: { billing: { tokenEndpoint: 'http://as.example.com/token', clientId: '' } } }],
     ['revocation webhook: no secret', { ...BASE, revocationWebhook: { path: 'internal/revocations', scope: 'this-replica' } }],
-    ['revocation webhook: all replicas without cache.redis', { ...BASE, revocationWebhookSecret: 'a-webhook-secret-for-the-tests', revocationWebhook: { path: 'internal/revocations' } }],
+    [
+      'revocation webhook: all replicas without cache.redis',
+      { ...BASE, revocationWebhookSecret: 'a-webhook-secret-for-the-tests', revocationWebhook: { path: 'internal/revocations' } },
+    ],
     ['security event receiver: without the securityEvents option', { ...BASE, securityEventReceiver: { path: 'ssf/events', scope: 'this-replica' } }],
     ['security event receiver: unknown scope', { ...BASE, securityEventReceiver: { path: 'ssf/events', scope: 'everywhere' as never } }],
-    ['back-channel logout receiver: the cache is off', {
-      ...BASE, cache: false, backchannelLogout: BCL, backchannelLogoutReceiver: { path: 'oidc/backchannel-logout', scope: 'this-replica' },
-    }],
+    [
+      'back-channel logout receiver: the cache is off',
+      {
+        ...BASE,
+        cache: false,
+        backchannelLogout: BCL,
+        backchannelLogoutReceiver: { path: 'oidc/backchannel-logout', scope: 'this-replica' },
+      },
+    ],
     ['back-channel logout receiver: no route', { ...BASE, backchannelLogout: BCL, backchannelLogoutReceiver: { path: '/' } }],
   ])('%s', async (name, options) => {
     fixture.check(name, await startupError(options));

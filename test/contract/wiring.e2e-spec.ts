@@ -135,7 +135,9 @@ describe.each(ADAPTERS)('wiring with every feature on over %s (test/contract/__f
       controllers: [OrdersController, catchAllController(adapterName)],
     })
     class AppModule {}
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(quietLogger).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+      .setLogger(quietLogger)
+      .compile();
     app =
       adapterName === 'express'
         ? moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger })

@@ -15,15 +15,16 @@ import { ReshapingProxy, without } from '../support/reshaping-proxy.js';
 const AUDIENCE = `${JWT_RESOURCE_PREFIX}orders`;
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-
 describe.each(ADAPTERS)('answers without aud, iss or token_type, over %s', (adapter) => {
   let as: TestAuthorizationServer;
   const stops: Array<() => Promise<unknown>> = [];
   const start = async (reshape: Parameters<typeof ReshapingProxy.start>[1], options: Record<string, unknown>, introspectJwts = false) => {
     const proxy = await ReshapingProxy.start(as.introspectionEndpoint, reshape, { introspectJwts });
     stops.push(() => proxy.stop());
-    const app = await startApp(adapter, { introspectionEndpoint: proxy.url, allowInsecureRequests: true, ...CLIENTS.basic, ...options },
-      [OrdersController, PaymentsController]);
+    const app = await startApp(adapter, { introspectionEndpoint: proxy.url, allowInsecureRequests: true, ...CLIENTS.basic, ...options }, [
+      OrdersController,
+      PaymentsController,
+    ]);
     stops.push(() => app.app.close());
     return { proxy, url: app.url };
   };
@@ -40,11 +41,15 @@ describe.each(ADAPTERS)('answers without aud, iss or token_type, over %s', (adap
   });
 
   it('a locally valid JWT on an @RequireIntrospection route is accepted when the AS answers without aud, and the answer poisons no other route', async () => {
-    const { proxy, url } = await start(without(), {
-      audience: AUDIENCE,
-      expectedIssuer: as.issuer,
-      jwt: { mode: 'local', jwksUri: as.jwksUri },
-    }, true);
+    const { proxy, url } = await start(
+      without(),
+      {
+        audience: AUDIENCE,
+        expectedIssuer: as.issuer,
+        jwt: { mode: 'local', jwksUri: as.jwksUri },
+      },
+      true,
+    );
     const jwt = await as.issueToken({ scope: 'read', resource: AUDIENCE });
     const paid = await call(`${url}/payments`, bearer(jwt));
     expect(paid.status).toBe(200);
@@ -58,19 +63,23 @@ describe.each(ADAPTERS)('answers without aud, iss or token_type, over %s', (adap
   });
 
   it("'local-then-introspect': claims the answer omits (aud, iss) come from the signed token; a refusal of the answer is never cached for other routes", async () => {
-    const { url } = await start(without(), {
-      audience: AUDIENCE,
-      expectedIssuer: as.issuer,
-      requireTokenType: true, // the answer has no token_type: the signed token's typ at+jwt says it is an access token
-      cache: { ttlSeconds: 60 },
-      jwt: { mode: 'local-then-introspect', jwksUri: as.jwksUri },
-    }, true);
+    const { url } = await start(
+      without(),
+      {
+        audience: AUDIENCE,
+        expectedIssuer: as.issuer,
+        requireTokenType: true, // the answer has no token_type: the signed token's typ at+jwt says it is an access token
+        cache: { ttlSeconds: 60 },
+        jwt: { mode: 'local-then-introspect', jwksUri: as.jwksUri },
+      },
+      true,
+    );
     const jwt = await as.issueToken({ scope: 'read', resource: AUDIENCE });
     for (let i = 0; i < 3; i++) expect((await call(`${url}/orders`, bearer(jwt))).status).toBe(200);
     expect((await call(`${url}/payments`, bearer(jwt))).status).toBe(200);
   });
 
-  it('expectedIssuer with only introspectionEndpoint: an answer without iss is the configured endpoint\'s issuer; a foreign iss is still refused', async () => {
+  it("expectedIssuer with only introspectionEndpoint: an answer without iss is the configured endpoint's issuer; a foreign iss is still refused", async () => {
     const noIss = await start(without('iss'), { expectedIssuer: as.issuer });
     const token = await as.issueToken({ scope: 'read' });
     expect((await call(`${noIss.url}/orders`, bearer(token))).status).toBe(200);
@@ -151,7 +160,6 @@ describe.each(ADAPTERS)('answers without aud, iss or token_type, over %s', (adap
     for (let i = 0; i < 6; i++) await call(`${url}/orders`, bearer(await as.issueToken({ scope: 'read' })));
     expect(capturedLogs.filter((l) => l.includes('may never be met')).length).toBe(advice.length);
   });
-
 
   it('requireTokenType on an AS that sends no token_type: the refusal says which option to remove', async () => {
     const { url } = await start(without('token_type'), { requireTokenType: true });

@@ -49,48 +49,66 @@ describe.each(ADAPTERS)('configuration mistakes, over %s', (adapter) => {
   });
 
   const mistakes = [
-    { name: 'an issuer with a trailing slash', reason: 'discovery_misconfigured', options: () => ({ issuer: `${proxy.url('')}/`, ...CLIENTS.basic }), cause: /not '.*\/'/ },
-    { name: 'a realm path that does not exist', reason: 'discovery_misconfigured', options: () => ({ issuer: proxy.url('/realms/nope'), ...CLIENTS.basic }), cause: /answered 404/ },
-    { name: 'a wrong client secret', reason: 'client_authentication_failed', options: () => ({ introspectionEndpoint: proxy.url('/token/introspection'), clientId: CLIENTS.basic.clientId, clientSecret: 'not-the-secret' }), cause: /client credentials/ },
+    {
+      name: 'an issuer with a trailing slash',
+      reason: 'discovery_misconfigured',
+      options: () => ({ issuer: `${proxy.url('')}/`, ...CLIENTS.basic }),
+      cause: /not '.*\/'/,
+    },
+    {
+      name: 'a realm path that does not exist',
+      reason: 'discovery_misconfigured',
+      options: () => ({ issuer: proxy.url('/realms/nope'), ...CLIENTS.basic }),
+      cause: /answered 404/,
+    },
+    {
+      name: 'a wrong client secret',
+      reason: 'client_authentication_failed',
+      options: () => ({ introspectionEndpoint: proxy.url('/token/introspection'), clientId: CLIENTS.basic.clientId, clientSecret: 'not-the-secret' }),
+      cause: /client credentials/,
+    },
   ];
 
-  it.each(mistakes)('$name: a verdict at start-up, the cause in readiness, logs and a metric, no open breaker, slow retries, 503 with a generic body', async ({ reason, options, cause }) => {
-    const reader = new CollectingReader();
-    const before = proxy.requests;
-    const { app, url } = await startApp(adapter, {
-      ...options(),
-      allowInsecureRequests: true,
-      verifyOnStartup: true,
-      metrics: { meterProvider: new MeterProvider({ readers: [reader] }) },
-      resilience: { retries: 1, circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 } },
-    });
-    stops.push(() => app.close());
-    await until(() => capturedLogs.some((l) => l.includes('Start-up check')));
-    const verdict = capturedLogs.find((l) => l.includes('Start-up check'))!;
-    expect(verdict).toContain(`MISCONFIGURED (${reason})`);
-    expect(verdict).toMatch(cause);
-    const afterStartup = proxy.requests;
+  it.each(mistakes)(
+    '$name: a verdict at start-up, the cause in readiness, logs and a metric, no open breaker, slow retries, 503 with a generic body',
+    async ({ reason, options, cause }) => {
+      const reader = new CollectingReader();
+      const before = proxy.requests;
+      const { app, url } = await startApp(adapter, {
+        ...options(),
+        allowInsecureRequests: true,
+        verifyOnStartup: true,
+        metrics: { meterProvider: new MeterProvider({ readers: [reader] }) },
+        resilience: { retries: 1, circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 } },
+      });
+      stops.push(() => app.close());
+      await until(() => capturedLogs.some((l) => l.includes('Start-up check')));
+      const verdict = capturedLogs.find((l) => l.includes('Start-up check'))!;
+      expect(verdict).toContain(`MISCONFIGURED (${reason})`);
+      expect(verdict).toMatch(cause);
+      const afterStartup = proxy.requests;
 
-    const responses = [];
-    for (let i = 0; i < 10; i++) responses.push(await call(`${url}/orders`, bearer(token)));
-    for (const res of responses) {
-      expect(res.status).toBe(503);
-      expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
-      expect(res.body.message).toMatch(GENERIC); // nothing about our credentials or our state for anonymous callers
-    }
-    // Never counted by the breaker; not one call per request (the first hold is 2 s).
-    expect(app.get(IntrospectionService).circuitState).toBe('closed');
-    expect(proxy.requests - afterStartup).toBeLessThanOrEqual(2);
-    expect(afterStartup - before).toBeGreaterThan(0);
+      const responses = [];
+      for (let i = 0; i < 10; i++) responses.push(await call(`${url}/orders`, bearer(token)));
+      for (const res of responses) {
+        expect(res.status).toBe(503);
+        expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+        expect(res.body.message).toMatch(GENERIC); // nothing about our credentials or our state for anonymous callers
+      }
+      // Never counted by the breaker; not one call per request (the first hold is 2 s).
+      expect(app.get(IntrospectionService).circuitState).toBe('closed');
+      expect(proxy.requests - afterStartup).toBeLessThanOrEqual(2);
+      expect(afterStartup - before).toBeGreaterThan(0);
 
-    const health = await app.get(IntrospectionHealthIndicator).isHealthy('as');
-    expect(health.as).toMatchObject({ status: 'down', breaker: 'closed', reason });
-    expect(String(health.as.message)).toMatch(cause);
-    expect(capturedLogs.some((l) => l.includes(`Configuration error (${reason}`))).toBe(true);
-    expect(capturedLogs.some((l) => /circuit_open|keeps failing|Circuit breaker OPEN/.test(l))).toBe(false);
-    const gauge = await points(reader, 'token_introspection.configuration_error');
-    expect(gauge.map((p) => [p.value, p.attributes['error.type']])).toEqual([[1, reason]]);
-  });
+      const health = await app.get(IntrospectionHealthIndicator).isHealthy('as');
+      expect(health.as).toMatchObject({ status: 'down', breaker: 'closed', reason });
+      expect(String(health.as.message)).toMatch(cause);
+      expect(capturedLogs.some((l) => l.includes(`Configuration error (${reason}`))).toBe(true);
+      expect(capturedLogs.some((l) => /circuit_open|keeps failing|Circuit breaker OPEN/.test(l))).toBe(false);
+      const gauge = await points(reader, 'token_introspection.configuration_error');
+      expect(gauge.map((p) => [p.value, p.attributes['error.type']])).toEqual([[1, reason]]);
+    },
+  );
 
   // The logout-token receiver is public by nature (anyone can POST to it): its 503 names no internals either.
   it('the back-channel logout receiver does not tell an anonymous caller the configuration error (503 body is generic)', async () => {
@@ -112,7 +130,15 @@ describe.each(ADAPTERS)('configuration mistakes, over %s', (adapter) => {
     stops.push(() => app.close());
     const { privateKey } = await generateKeyPair('RS256');
     const now = Math.floor(Date.now() / 1000);
-    const logoutToken = await new SignJWT({ iss: issuer, aud: CLIENTS.web.clientId, iat: now, exp: now + 60, jti: randomUUID(), sub: 'x', events: { 'http://schemas.openid.net/event/backchannel-logout': {} } })
+    const logoutToken = await new SignJWT({
+      iss: issuer,
+      aud: CLIENTS.web.clientId,
+      iat: now,
+      exp: now + 60,
+      jti: randomUUID(),
+      sub: 'x',
+      events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
+    })
       .setProtectedHeader({ alg: 'RS256', kid: 'k', typ: 'logout+jwt' })
       .sign(privateKey);
     const res = await fetch(`${url}/oidc/backchannel-logout`, {
@@ -126,15 +152,19 @@ describe.each(ADAPTERS)('configuration mistakes, over %s', (adapter) => {
   });
 
   it("verifyOnStartup: 'fatal' stops start-up on a configuration verdict, with the cause", async () => {
-    await expect(startApp(adapter, { issuer: proxy.url('/realms/nope'), ...CLIENTS.basic, allowInsecureRequests: true, verifyOnStartup: 'fatal' }))
-      .rejects.toThrow(IntrospectionConfigurationError);
+    await expect(
+      startApp(adapter, { issuer: proxy.url('/realms/nope'), ...CLIENTS.basic, allowInsecureRequests: true, verifyOnStartup: 'fatal' }),
+    ).rejects.toThrow(IntrospectionConfigurationError);
   });
 
   it("verifyOnStartup: 'fatal' does not stop start-up when the AS is merely unreachable, and says so", async () => {
     const down = await ChaosProxy.start(as.issuer);
     await down.setMode('down');
     const { app, url } = await startApp(adapter, { issuer: down.url(''), ...CLIENTS.basic, allowInsecureRequests: true, verifyOnStartup: 'fatal' });
-    stops.push(() => app.close(), () => down.stop());
+    stops.push(
+      () => app.close(),
+      () => down.stop(),
+    );
     expect(capturedLogs.find((l) => l.includes('Start-up check'))).toMatch(/could not be reached.*start-up goes on/s);
     expect((await call(`${url}/public`)).status).toBe(200);
   });
@@ -169,10 +199,17 @@ describe.each(ADAPTERS)('configuration failures under attack and after a fix, ov
   it('a held configuration failure is retried at a slow pace and ends with the first answer after the fix', async () => {
     let fixed = false;
     const server = await FaultyServer.start((_req, res) => {
-      res.writeHead(fixed ? 200 : 401, { 'content-type': 'application/json' })
+      res
+        .writeHead(fixed ? 200 : 401, { 'content-type': 'application/json' })
         .end(JSON.stringify(fixed ? { active: true, scope: 'read', client_id: 'app', token_type: 'Bearer' } : { error: 'invalid_client' }));
     });
-    const { app, url } = await startApp(adapter, { introspectionEndpoint: server.url, clientId: 'api', clientSecret: 's', allowInsecureRequests: true, exposeOutageReason: true });
+    const { app, url } = await startApp(adapter, {
+      introspectionEndpoint: server.url,
+      clientId: 'api',
+      clientSecret: 's',
+      allowInsecureRequests: true,
+      exposeOutageReason: true,
+    });
     try {
       const first = await call(`${url}/orders`, bearer('t1'));
       expect(first.status).toBe(503);

@@ -1,12 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import {
-  IntrospectionModule,
-  IntrospectionService,
-  InvalidTokenError,
-  type IntrospectionModuleOptions,
-} from '../../lib/index.js';
+import { IntrospectionModule, IntrospectionService, InvalidTokenError, type IntrospectionModuleOptions } from '../../lib/index.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
 import { createEngine, sleep } from '../support/engine.js';
 

@@ -12,12 +12,21 @@ import { join } from 'node:path';
 describe('suites that need a server binary this machine lacks', () => {
   let bin: string;
   const jest = (env: Record<string, string>) =>
-    spawnSync(process.execPath, ['--experimental-vm-modules', '--disable-warning=ExperimentalWarning', 'node_modules/jest/bin/jest.js', 'test/cache/adversarial/purge-many-entries.spec.ts'], {
-      cwd: process.cwd(),
-      encoding: 'utf8',
-      timeout: 120_000,
-      env: { HOME: process.env.HOME ?? '/tmp', PATH: bin, ...env },
-    });
+    spawnSync(
+      process.execPath,
+      [
+        '--experimental-vm-modules',
+        '--disable-warning=ExperimentalWarning',
+        'node_modules/jest/bin/jest.js',
+        'test/cache/adversarial/purge-many-entries.spec.ts',
+      ],
+      {
+        cwd: process.cwd(),
+        encoding: 'utf8',
+        timeout: 120_000,
+        env: { HOME: process.env.HOME ?? '/tmp', PATH: bin, ...env },
+      },
+    );
 
   beforeAll(() => {
     bin = mkdtempSync(join(tmpdir(), 'no-redis-bin-'));
@@ -38,6 +47,8 @@ describe('suites that need a server binary this machine lacks', () => {
   it('with CI=true: the tests fail, naming the install command', () => {
     const run = jest({ CI: 'true' });
     expect(run.status).not.toBe(0);
-    expect(run.stdout + run.stderr).toContain('CI=true and a required server is missing: redis-server not found on this machine. Install it (Debian/Ubuntu: sudo apt-get install -y redis-server)');
+    expect(run.stdout + run.stderr).toContain(
+      'CI=true and a required server is missing: redis-server not found on this machine. Install it (Debian/Ubuntu: sudo apt-get install -y redis-server)',
+    );
   }, 130_000);
 });

@@ -29,7 +29,12 @@ describe('a bad privateKey fails start-up with what is wrong (private_key_jwt)',
     ['a PKCS#1 RSA PEM', () => rsa.privateKey.export({ type: 'pkcs1', format: 'pem' }), /PKCS#1.*openssl pkcs8 -topk8/, {}],
     ['a public PEM', () => rsa.publicKey.export({ type: 'spki', format: 'pem' }), /public key/, {}],
     ['a public JWK', () => as.jwtClientKey.publicJwk, /public JWK \(no "d"\)/, {}],
-    ['an EC JWK with privateKeyAlgorithm RS256', () => ({ ...as.jwtClientKey.privateJwk, alg: undefined }), /could not be imported for `privateKeyAlgorithm` 'RS256'/, {}],
+    [
+      'an EC JWK with privateKeyAlgorithm RS256',
+      () => ({ ...as.jwtClientKey.privateJwk, alg: undefined }),
+      /could not be imported for `privateKeyAlgorithm` 'RS256'/,
+      {},
+    ],
     ['a public KeyObject', () => createPublicKey(rsa.privateKey), /public KeyObject/, {}],
     ['an RSA KeyObject with ES256', () => rsa.privateKey, /cannot sign with `privateKeyAlgorithm` 'ES256'/, { privateKeyAlgorithm: 'ES256' }],
   ];
@@ -88,10 +93,14 @@ describe.each(ADAPTERS)('verifyOnStartup over %s: a clear verdict in the logs, s
   });
 
   it('wrong endpoint: MISCONFIGURED, unexpected_status, points at introspectionEndpoint', async () => {
-    expect(await verdict({ introspectionEndpoint: `${as.issuer}/not-the-endpoint` })).toMatch(/MISCONFIGURED \(unexpected_status\).*Check that `introspectionEndpoint`/);
+    expect(await verdict({ introspectionEndpoint: `${as.issuer}/not-the-endpoint` })).toMatch(
+      /MISCONFIGURED \(unexpected_status\).*Check that `introspectionEndpoint`/,
+    );
   });
 
   it('unreachable discovery: no verdict on the configuration (could not be reached, discovery_failed), names issuer, start-up goes on', async () => {
-    expect(await verdict({ issuer: 'http://127.0.0.1:9' })).toMatch(/could not be reached \(discovery_failed\).*`issuer`.*No verdict on the configuration; start-up goes on/);
+    expect(await verdict({ issuer: 'http://127.0.0.1:9' })).toMatch(
+      /could not be reached \(discovery_failed\).*`issuer`.*No verdict on the configuration; start-up goes on/,
+    );
   });
 });

@@ -84,7 +84,9 @@ describe.each(ADAPTERS)('each start-up warning is printed once per application (
     @Module({ imports: [...imports, ...(feature ? [FeatureModule] : [])], controllers: [ReportsController, OrdersController], providers })
     class AppModule {}
     const { logger, warnings } = capture();
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(logger).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+      .setLogger(logger)
+      .compile();
     const app = moduleRef.createNestApplication(adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(), { logger });
     await app.listen(0, '127.0.0.1');
     try {
@@ -111,20 +113,13 @@ describe.each(ADAPTERS)('each start-up warning is printed once per application (
   });
 
   it('globalGuard: false with @UseGuards(TokenGuard) and an explicit APP_GUARD useClass: TokenGuard: once', async () => {
-    const { warnings, statuses } = await start(
-      [IntrospectionModule.forRoot(options({ globalGuard: false }))],
-      [{ provide: APP_GUARD, useClass: TokenGuard }],
-    );
+    const { warnings, statuses } = await start([IntrospectionModule.forRoot(options({ globalGuard: false }))], [{ provide: APP_GUARD, useClass: TokenGuard }]);
     expect(statuses).toEqual([401, 401]);
     expectEachOnce(warnings, ['ReportsController.list', 'OrdersController.list']);
   });
 
   it('the module imported twice (forRoot in the app, forRootAsync in a feature module): every warning once', async () => {
-    const { warnings, statuses } = await start(
-      [IntrospectionModule.forRoot(options())],
-      [],
-      IntrospectionModule.forRootAsync({ useFactory: () => options() }),
-    );
+    const { warnings, statuses } = await start([IntrospectionModule.forRoot(options())], [], IntrospectionModule.forRootAsync({ useFactory: () => options() }));
     expect(statuses).toEqual([401, 401, 401]);
     expectEachOnce(warnings, ['ReportsController.list', 'OrdersController.list', 'StockController.list']);
   });

@@ -258,10 +258,24 @@ describe.each(ADAPTERS)('DPoP-bound tokens from a real oidc-provider, proofs mad
       const token = await dpopToken();
       const publicHtu = 'https://api.example.com/orders';
       const proxyHeaders = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'api.example.com' };
-      expect((await send(`${external.url}/orders`, { authorization: `DPoP ${token}`, dpop: await makeProof(key, { htu: publicHtu, token }) })).status).toBe(200);
-      expect((await send(`${forwarded.url}/orders`, { authorization: `DPoP ${token}`, headers: proxyHeaders, dpop: await makeProof(key, { htu: publicHtu, token }) })).status).toBe(200);
+      expect((await send(`${external.url}/orders`, { authorization: `DPoP ${token}`, dpop: await makeProof(key, { htu: publicHtu, token }) })).status).toBe(
+        200,
+      );
+      expect(
+        (
+          await send(`${forwarded.url}/orders`, {
+            authorization: `DPoP ${token}`,
+            headers: proxyHeaders,
+            dpop: await makeProof(key, { htu: publicHtu, token }),
+          })
+        ).status,
+      ).toBe(200);
       // Forwarded headers are ignored unless trusted: the proof's htu does not match the request's own URI.
-      const forged = await send(`${api.url}/orders`, { authorization: `DPoP ${token}`, headers: proxyHeaders, dpop: await makeProof(key, { htu: publicHtu, token }) });
+      const forged = await send(`${api.url}/orders`, {
+        authorization: `DPoP ${token}`,
+        headers: proxyHeaders,
+        dpop: await makeProof(key, { htu: publicHtu, token }),
+      });
       expect(forged.status).toBe(401);
       expect(forged.challenge).toContain('error="invalid_dpop_proof"');
     } finally {

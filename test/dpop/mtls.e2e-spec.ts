@@ -9,16 +9,20 @@ import { makeCertificate, type TestCertificate } from '../support/certificates.j
 /** A real HTTPS call over a fresh TLS connection, with or without a client certificate. */
 function tlsGet(url: string, o: { token: string; client?: TestCertificate; headers?: Record<string, string> }) {
   return new Promise<{ status: number; challenge: string }>((resolve, reject) => {
-    const req = httpsRequest(url, {
-      method: 'GET',
-      agent: false,
-      rejectUnauthorized: false, // the server's certificate is self-signed; the client certificate is what is under test
-      ...(o.client ? { key: o.client.key, cert: o.client.cert } : {}),
-      headers: { authorization: `Bearer ${o.token}`, ...o.headers },
-    }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode!, challenge: String(res.headers['www-authenticate'] ?? '') }));
-    });
+    const req = httpsRequest(
+      url,
+      {
+        method: 'GET',
+        agent: false,
+        rejectUnauthorized: false, // the server's certificate is self-signed; the client certificate is what is under test
+        ...(o.client ? { key: o.client.key, cert: o.client.cert } : {}),
+        headers: { authorization: `Bearer ${o.token}`, ...o.headers },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode!, challenge: String(res.headers['www-authenticate'] ?? '') }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });

@@ -12,7 +12,9 @@ const anyText = fc.string({ unit: headerChar, maxLength: 80 });
 const b64 = fc.string({ unit: fc.constantFrom(...'ABCabc0129-._~+/'.split('')), minLength: 1, maxLength: 60 });
 const authorization = fc.oneof(
   anyText,
-  fc.tuple(fc.constantFrom('Bearer', 'bearer', 'BEARER', 'Basic', 'Token', 'Bearer:', 'Bearer\t'), fc.constantFrom(' ', '  ', '', '\t'), anyText).map((p) => p.join('')),
+  fc
+    .tuple(fc.constantFrom('Bearer', 'bearer', 'BEARER', 'Basic', 'Token', 'Bearer:', 'Bearer\t'), fc.constantFrom(' ', '  ', '', '\t'), anyText)
+    .map((p) => p.join('')),
   fc.tuple(fc.constantFrom('Bearer ', 'bearer  '), b64, fc.constantFrom('', '=', '==', ' x', '$', ' ')).map((p) => p.join('')),
   fc.tuple(fc.constantFrom('Bearer '), fc.integer({ min: 4000, max: 4200 })).map(([s, n]) => s + 'a'.repeat(n)),
 );

@@ -69,7 +69,9 @@ describe.each(ADAPTERS)('globalGuard: false with @UseGuards(TokenGuard), forRoot
     const token = await as.issueToken({ scope: 'read' });
     as.resetCounters();
     const statuses = await Promise.all(
-      Array.from({ length: 1000 }, () => fetch(`${url}/guarded`, { headers: { authorization: `Bearer ${token}` } }).then(async (r) => (await r.arrayBuffer(), r.status))),
+      Array.from({ length: 1000 }, () =>
+        fetch(`${url}/guarded`, { headers: { authorization: `Bearer ${token}` } }).then(async (r) => (await r.arrayBuffer(), r.status)),
+      ),
     );
     expect(statuses.every((s) => s === 200)).toBe(true);
     expect(as.introspectionRequests).toBe(1);

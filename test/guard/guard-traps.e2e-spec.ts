@@ -59,11 +59,10 @@ describe.each(ADAPTERS)('route metadata traps over %s (real oidc-provider)', (ad
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
     capturedLogs.length = 0;
-    ({ app, url } = await startApp(
-      adapter,
-      { introspectionEndpoint: as.introspectionEndpoint, allowInsecureRequests: true, ...CLIENTS.basic, cache: false },
-      [OpenController, ClosedController],
-    ));
+    ({ app, url } = await startApp(adapter, { introspectionEndpoint: as.introspectionEndpoint, allowInsecureRequests: true, ...CLIENTS.basic, cache: false }, [
+      OpenController,
+      ClosedController,
+    ]));
     startupLogs = capturedLogs.filter((l) => l.startsWith('ClosedController.') || l.startsWith('OpenController.'));
   });
   afterAll(async () => {

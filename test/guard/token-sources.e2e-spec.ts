@@ -72,9 +72,30 @@ describe.each(ADAPTERS)('tokenSources over %s with a real authorization server',
   });
 
   it.each([
-    ['header and cookie', (t: string) => [['Authorization', `Bearer ${t}`], ['Cookie', `access_token=${t}`]] as Array<[string, string]>],
-    ['cookie and custom header', (t: string) => [['Cookie', `access_token=${t}`], ['X-Api-Token', t]] as Array<[string, string]>],
-    ['header and custom header, different tokens', (t: string) => [['Authorization', `Bearer ${t}`], ['X-Api-Token', 'other-token']] as Array<[string, string]>],
+    [
+      'header and cookie',
+      (t: string) =>
+        [
+          ['Authorization', `Bearer ${t}`],
+          ['Cookie', `access_token=${t}`],
+        ] as Array<[string, string]>,
+    ],
+    [
+      'cookie and custom header',
+      (t: string) =>
+        [
+          ['Cookie', `access_token=${t}`],
+          ['X-Api-Token', t],
+        ] as Array<[string, string]>,
+    ],
+    [
+      'header and custom header, different tokens',
+      (t: string) =>
+        [
+          ['Authorization', `Bearer ${t}`],
+          ['X-Api-Token', 'other-token'],
+        ] as Array<[string, string]>,
+    ],
   ])('two sources at once (%s): 400 invalid_request, no call to the AS', async (_what, headers) => {
     as.resetCounters();
     const res = await get(headers(token));
@@ -86,14 +107,26 @@ describe.each(ADAPTERS)('tokenSources over %s with a real authorization server',
 
   it.each<[string, Array<[string, string]>]>([
     ['a cookie sent twice under one name (cookie tossing)', [['Cookie', 'access_token=aaaa; access_token=bbbb']]],
-    ['two Cookie headers carrying the cookie', [['Cookie', 'access_token=aaaa'], ['Cookie', 'access_token=bbbb']]],
+    [
+      'two Cookie headers carrying the cookie',
+      [
+        ['Cookie', 'access_token=aaaa'],
+        ['Cookie', 'access_token=bbbb'],
+      ],
+    ],
     ['an oversized cookie', [['Cookie', `access_token=${'a'.repeat(5000)}`]]],
     ['junk characters in the cookie', [['Cookie', 'access_token=abc%20def']]],
     ['a comma in the cookie', [['Cookie', 'access_token=abc,def']]],
     ['an empty cookie', [['Cookie', 'access_token=']]],
     ['a scheme in the custom header', [['X-Api-Token', 'Bearer abcdef']]],
     ['an empty custom header', [['X-Api-Token', '']]],
-    ['the custom header twice', [['X-Api-Token', 'aaaa'], ['X-Api-Token', 'bbbb']]],
+    [
+      'the custom header twice',
+      [
+        ['X-Api-Token', 'aaaa'],
+        ['X-Api-Token', 'bbbb'],
+      ],
+    ],
     ['non-ASCII bytes in the custom header', [['X-Api-Token', 'abc\xe9def']]],
     ['a header-injection attempt (CR inside a value)', [['X-Api-Token', 'abc\rSet-Cookie: x=1']]],
     ['junk in the custom header', [['X-Api-Token', 'abc def']]],
@@ -113,7 +146,10 @@ describe.each(ADAPTERS)('tokenSources over %s with a real authorization server',
   });
 
   it('another scheme in Authorization beside a cookie token: the cookie counts (Basic is no bearer token)', async () => {
-    const res = await get([['Authorization', 'Basic YTpi'], ['Cookie', `access_token=${token}`]]);
+    const res = await get([
+      ['Authorization', 'Basic YTpi'],
+      ['Cookie', `access_token=${token}`],
+    ]);
     expect(res.status).toBe(200);
   });
 

@@ -1,13 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, type INestApplication } from '@nestjs/common';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
-import {
-  Introspected,
-  IntrospectionService,
-  RequireIntrospection,
-  type ActiveIntrospectionResult,
-  type IntrospectionModuleOptions,
-} from '../../lib/index.js';
+import { Introspected, IntrospectionService, RequireIntrospection, type ActiveIntrospectionResult, type IntrospectionModuleOptions } from '../../lib/index.js';
 import { ADAPTERS, call, OrdersController, startApp } from '../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
 import { sleep } from '../support/engine.js';
@@ -30,7 +24,6 @@ class WhoAmIController {
     return { username: token.username ?? null };
   }
 }
-
 
 /**
  * Issue 13: `evict()` of a locally validated JWT refuses it until it expires on every replica — the running
@@ -79,7 +72,11 @@ describeWithRedis('evicting a JWT across replicas sharing a real Redis', () => {
     expect((await call(`${c.url}/orders`, bearer(victim))).status).toBe(401);
     expect((await call(`${c.url}/orders`, bearer(other))).status).toBe(200);
     // The mark lives exactly as long as the token (its exp + leeway), not forever.
-    const ttls = redis.cli('KEYS', '*revoked:*').split('\n').filter(Boolean).map((key) => Number(redis.cli('PTTL', key)));
+    const ttls = redis
+      .cli('KEYS', '*revoked:*')
+      .split('\n')
+      .filter(Boolean)
+      .map((key) => Number(redis.cli('PTTL', key)));
     expect(ttls).toHaveLength(1);
     expect(ttls[0]).toBeGreaterThan(500_000);
     expect(ttls[0]).toBeLessThanOrEqual(601_000);
@@ -102,7 +99,12 @@ describeWithRedis('evicting a JWT across replicas sharing a real Redis', () => {
       }
     }
     // The subject in Redis is hashed, never in clear.
-    expect(redis.cli('KEYS', '*').split('\n').some((key) => key.includes(':app') || key.endsWith('app'))).toBe(false);
+    expect(
+      redis
+        .cli('KEYS', '*')
+        .split('\n')
+        .some((key) => key.includes(':app') || key.endsWith('app')),
+    ).toBe(false);
     // Issued after the eviction (beyond the 1 s leeway): accepted again, everywhere.
     await sleep(2100);
     const after = await as.issueToken({ scope: 'read', resource: AUDIENCE });
@@ -124,7 +126,12 @@ describeWithRedis('evicting a JWT across replicas sharing a real Redis', () => {
       expect((await call(`${replica.url}/orders`, bearer(target))).status).toBe(401);
       expect((await call(`${replica.url}/orders`, bearer(other))).status).toBe(200);
     }
-    expect(redis.cli('KEYS', '*').split('\n').some((key) => key.includes(jti))).toBe(false); // hashed, never in clear
+    expect(
+      redis
+        .cli('KEYS', '*')
+        .split('\n')
+        .some((key) => key.includes(jti)),
+    ).toBe(false); // hashed, never in clear
   });
 });
 
@@ -153,9 +160,11 @@ class JwtIntrospectingServer {
       const token = new URLSearchParams(body).get('token') ?? '';
       const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString() || '{}') as Record<string, unknown>;
       const active = !self!.revoked.has(token);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify(active ? { active: true, ...payload, username: 'alice', scope: 'read', client_id: 'app', token_type: 'Bearer' } : { active: false }),
-      );
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(
+          JSON.stringify(active ? { active: true, ...payload, username: 'alice', scope: 'read', client_id: 'app', token_type: 'Bearer' } : { active: false }),
+        );
     });
     self = new JwtIntrospectingServer(server, privateKey);
     return self;
@@ -218,8 +227,13 @@ describe.each(ADAPTERS)('lightweight JWTs and revocation-sensitive routes with a
     expect(kc.introspections).toBe(1);
     // Signed by someone else: refused locally, the AS is not asked.
     const { privateKey } = await generateKeyPair('ES256');
-    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'kc-1' }).setIssuer(kc.issuer)
-      .setAudience(AUDIENCE).setIssuedAt().setExpirationTime('10m').sign(privateKey);
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'kc-1' })
+      .setIssuer(kc.issuer)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(privateKey);
     expect((await call(`${app.url}/whoami`, bearer(forged))).status).toBe(401);
     expect(kc.introspections).toBe(1);
   });

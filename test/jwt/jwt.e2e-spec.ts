@@ -107,7 +107,15 @@ describe.each(ADAPTERS)('JWT access tokens over %s (real oidc-provider)', (adapt
   });
 
   it("alg none, and HS256 keyed with the AS's public key (algorithm confusion): 401", async () => {
-    const claims = { iss: as.issuer, aud: AUDIENCE, scope: 'read', sub: 'app', client_id: 'app', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 300 };
+    const claims = {
+      iss: as.issuer,
+      aud: AUDIENCE,
+      scope: 'read',
+      sub: 'app',
+      client_id: 'app',
+      iat: Math.floor(Date.now() / 1000),
+      exp: Math.floor(Date.now() / 1000) + 300,
+    };
     const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const none = `${b64({ alg: 'none', typ: 'at+jwt' })}.${b64(claims)}.`;
     const jwks = (await (await fetch(as.jwksUri)).json()) as { keys: Array<Record<string, string>> };
@@ -130,7 +138,10 @@ describe.each(ADAPTERS)('JWT access tokens over %s (real oidc-provider)', (adapt
 
   it('an expired JWT signed by the AS: 401 expired', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const expired = await as.signWithServerKey({ iss: as.issuer, sub: 'app', client_id: 'app', aud: AUDIENCE, scope: 'read', iat: now - 600, exp: now - 60 }, 'at+jwt');
+    const expired = await as.signWithServerKey(
+      { iss: as.issuer, sub: 'app', client_id: 'app', aud: AUDIENCE, scope: 'read', iat: now - 600, exp: now - 60 },
+      'at+jwt',
+    );
     const res = await call(`${app.url}/orders`, bearer(expired));
     expect(res.status).toBe(401);
     expect(challenge(res)).toMatch(/has expired/);
@@ -239,18 +250,22 @@ describe.each(ADAPTERS)('the key endpoint down, within and beyond the stale wind
 });
 
 describe('key endpoint failures feed the circuit breaker of the authorization server', () => {
-  it('a JWKS outage opens the key endpoint\'s own breaker (introspection keeps working); garbage tokens never fetch keys', async () => {
+  it("a JWKS outage opens the key endpoint's own breaker (introspection keeps working); garbage tokens never fetch keys", async () => {
     const as = await TestAuthorizationServer.start();
     const keysProxy = await ChaosProxy.start(as.issuer);
-    const app = await startApp('fastify', {
-      issuer: as.issuer,
-      ...CLIENTS.basic,
-      allowInsecureRequests: true,
-      audience: AUDIENCE,
-      jwt: { mode: 'local', jwksUri: keysProxy.url('/jwks') },
-      exposeOutageReason: true, // the 503 body names its reason (development option), asserted below
-      resilience: { retries: 0, circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 } },
-    }, [OrdersController]);
+    const app = await startApp(
+      'fastify',
+      {
+        issuer: as.issuer,
+        ...CLIENTS.basic,
+        allowInsecureRequests: true,
+        audience: AUDIENCE,
+        jwt: { mode: 'local', jwksUri: keysProxy.url('/jwks') },
+        exposeOutageReason: true, // the 503 body names its reason (development option), asserted below
+        resilience: { retries: 0, circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 } },
+      },
+      [OrdersController],
+    );
     try {
       const service = app.app.get(IntrospectionService);
       const token = await as.issueToken({ scope: 'read', resource: AUDIENCE });
@@ -277,7 +292,11 @@ describe('key endpoint failures feed the circuit breaker of the authorization se
 describe.each(ADAPTERS)("jwt.mode 'refuse' over %s", (adapter) => {
   it('a JWT: 401 without calling anyone; an opaque token: introspected as before', async () => {
     const as = await TestAuthorizationServer.start();
-    const app = await startApp(adapter, { issuer: as.issuer, ...CLIENTS.basic, allowInsecureRequests: true, audience: 'https://orders', jwt: { mode: 'refuse' } }, [OrdersController]);
+    const app = await startApp(
+      adapter,
+      { issuer: as.issuer, ...CLIENTS.basic, allowInsecureRequests: true, audience: 'https://orders', jwt: { mode: 'refuse' } },
+      [OrdersController],
+    );
     try {
       as.resetCounters();
       const res = await call(`${app.url}/orders`, bearer(await as.issueToken({ scope: 'read', resource: AUDIENCE })));
@@ -296,12 +315,18 @@ describe('start-up validation of the jwt options (fix-it messages)', () => {
   const base = { issuer: 'https://as.example', clientId: 'api', clientSecret: 'secret' };
   it.each([
     [{ ...base, jwt: {} }, /checks the token's `aud`.*set `audience`/],
-    [{ introspectionEndpoint: 'https://as.example/introspect', clientId: 'api', clientSecret: 's', audience: 'a', jwt: {} }, /checks the token's `iss`[\s\S]*needs the authorization server's keys/],
+    [
+      { introspectionEndpoint: 'https://as.example/introspect', clientId: 'api', clientSecret: 's', audience: 'a', jwt: {} },
+      /checks the token's `iss`[\s\S]*needs the authorization server's keys/,
+    ],
     [{ ...base, audience: 'a', jwt: { algorithms: ['none'] } }, /lists 'none'/],
     [{ ...base, audience: 'a', jwt: { algorithms: ['HS256'] } }, /lists 'HS256': HMAC/],
     [{ ...base, audience: 'a', jwt: { mode: 'sometimes' } }, /`jwt.mode` 'sometimes' is unknown/],
     [{ ...base, audience: 'a', jwt: { jwksUri: 'http://as.example/jwks' } }, /`jwt.jwksUri` must be https/],
-    [{ introspectionEndpoint: 'https://as.example/introspect', clientId: 'api', clientSecret: 's', signedIntrospection: { mode: 'require' } }, /`signedIntrospection` checks the response's `iss`/],
+    [
+      { introspectionEndpoint: 'https://as.example/introspect', clientId: 'api', clientSecret: 's', signedIntrospection: { mode: 'require' } },
+      /`signedIntrospection` checks the response's `iss`/,
+    ],
   ])('%#', (options, message) => {
     expect(() => resolveOptions(options as IntrospectionModuleOptions)).toThrow(message);
   });
@@ -319,7 +344,10 @@ describe('unknown kid: one rate-limited key refresh (engine, real oidc-provider)
     const { createEngine } = await import('../support/engine.js');
     const as = await TestAuthorizationServer.start();
     const engine = await createEngine({
-      issuer: as.issuer, ...CLIENTS.basic, allowInsecureRequests: true, audience: AUDIENCE,
+      issuer: as.issuer,
+      ...CLIENTS.basic,
+      allowInsecureRequests: true,
+      audience: AUDIENCE,
       jwt: { mode: 'local', keysRefreshIntervalSeconds: 1 },
     });
     try {
@@ -328,8 +356,10 @@ describe('unknown kid: one rate-limited key refresh (engine, real oidc-provider)
       as.resetCounters();
       const now = Math.floor(Date.now() / 1000);
       const { privateKey } = await generateKeyPair('RS256');
-      const randomKid = () => new SignJWT({ iss: as.issuer, aud: AUDIENCE, exp: now + 60 })
-        .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: Math.random().toString(36) }).sign(privateKey);
+      const randomKid = () =>
+        new SignJWT({ iss: as.issuer, aud: AUDIENCE, exp: now + 60 })
+          .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: Math.random().toString(36) })
+          .sign(privateKey);
       const flood = await Promise.all(Array.from({ length: 50 }, async () => engine.service.introspect(await randomKid())));
       expect(flood.every((r) => !r.active && r.reason === 'invalid_signature')).toBe(true);
       expect(as.jwksRequests).toBe(1);
@@ -358,8 +388,26 @@ describe('junk JWT-shaped tokens (property-based, engine, real oidc-provider key
       await engine.service.introspect(await as.issueToken({ scope: 'read', resource: AUDIENCE }));
       as.resetCounters();
       const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
-      const header = fc.record({ alg: fc.constantFrom('RS256', 'none', 'HS256', 'ES256', 'PS256', 'EdDSA', 42), typ: fc.constantFrom('at+jwt', 'JWT', undefined), kid: fc.option(fc.string()) }, { requiredKeys: [] });
-      const payload = fc.oneof(fc.jsonValue(), fc.record({ iss: fc.constantFrom(as.issuer, 1, null), aud: fc.constantFrom(AUDIENCE, [AUDIENCE], 3), exp: fc.oneof(fc.integer(), fc.string()), scope: fc.oneof(fc.string(), fc.integer()) }, { requiredKeys: [] }));
+      const header = fc.record(
+        {
+          alg: fc.constantFrom('RS256', 'none', 'HS256', 'ES256', 'PS256', 'EdDSA', 42),
+          typ: fc.constantFrom('at+jwt', 'JWT', undefined),
+          kid: fc.option(fc.string()),
+        },
+        { requiredKeys: [] },
+      );
+      const payload = fc.oneof(
+        fc.jsonValue(),
+        fc.record(
+          {
+            iss: fc.constantFrom(as.issuer, 1, null),
+            aud: fc.constantFrom(AUDIENCE, [AUDIENCE], 3),
+            exp: fc.oneof(fc.integer(), fc.string()),
+            scope: fc.oneof(fc.string(), fc.integer()),
+          },
+          { requiredKeys: [] },
+        ),
+      );
       await fc.assert(
         fc.asyncProperty(header, payload, fc.string(), async (h, p, sig) => {
           const token = `eyJ${b64(h).slice(3)}.${b64(p) || 'e30'}.${b64(sig)}`;
@@ -387,11 +435,22 @@ describe('a key set whose keys have no kid (engine, keys served over HTTP)', () 
     const server = await FaultyServer.start((_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys })));
     const issuer = 'https://as.example';
     const engine = await createEngine({
-      introspectionEndpoint: server.url, expectedIssuer: issuer, clientId: 'api', clientSecret: 's', allowInsecureRequests: true,
-      audience: AUDIENCE, jwt: { mode: 'local', jwksUri: server.url.replace('/introspect', '/jwks'), algorithms: ['ES256'] },
+      introspectionEndpoint: server.url,
+      expectedIssuer: issuer,
+      clientId: 'api',
+      clientSecret: 's',
+      allowInsecureRequests: true,
+      audience: AUDIENCE,
+      jwt: { mode: 'local', jwksUri: server.url.replace('/introspect', '/jwks'), algorithms: ['ES256'] },
     });
-    const sign = (key: CryptoKey) => new SignJWT({}).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt' }).setIssuer(issuer).setAudience(AUDIENCE)
-      .setIssuedAt().setExpirationTime('5m').sign(key);
+    const sign = (key: CryptoKey) =>
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt' })
+        .setIssuer(issuer)
+        .setAudience(AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(key);
     try {
       expect((await engine.service.introspect(await sign(pairs[1].privateKey))).active).toBe(true);
       expect(await engine.service.introspect(await sign((await generateKeyPair('ES256')).privateKey))).toEqual({ active: false, reason: 'invalid_signature' });

@@ -17,7 +17,9 @@ describe.each(ADAPTERS)('signed introspection responses (RFC 9701) over %s', (ad
   let as: TestAuthorizationServer;
   const apps: Array<{ app: INestApplication; url: string }> = [];
   const start = async (options: Partial<IntrospectionModuleOptions>) => {
-    const app = await startApp(adapter, { issuer: as.issuer, allowInsecureRequests: true, ...CLIENTS.signed, resilience: { retries: 0 }, ...options }, [OrdersController]);
+    const app = await startApp(adapter, { issuer: as.issuer, allowInsecureRequests: true, ...CLIENTS.signed, resilience: { retries: 0 }, ...options }, [
+      OrdersController,
+    ]);
     apps.push(app);
     return app;
   };
@@ -110,13 +112,18 @@ describe.each(ADAPTERS)('signed introspection responses (RFC 9701) over %s', (ad
     });
     it('signed by a foreign key: 503', async () => {
       const { privateKey } = await generateKeyPair('RS256');
-      answer(await new SignJWT({ iss: as.issuer, aud: CLIENTS.signed.clientId, iat: now(), token_introspection: inner })
-        .setProtectedHeader({ alg: 'RS256', typ: 'token-introspection+jwt', kid: as.currentKid }).sign(privateKey));
+      answer(
+        await new SignJWT({ iss: as.issuer, aud: CLIENTS.signed.clientId, iat: now(), token_introspection: inner })
+          .setProtectedHeader({ alg: 'RS256', typ: 'token-introspection+jwt', kid: as.currentKid })
+          .sign(privateKey),
+      );
       await expectStatus(503);
     });
     it('unsigned (alg none): 503', async () => {
       const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
-      answer(`${b64({ alg: 'none', typ: 'token-introspection+jwt' })}.${b64({ iss: as.issuer, aud: CLIENTS.signed.clientId, iat: now(), token_introspection: inner })}.`);
+      answer(
+        `${b64({ alg: 'none', typ: 'token-introspection+jwt' })}.${b64({ iss: as.issuer, aud: CLIENTS.signed.clientId, iat: now(), token_introspection: inner })}.`,
+      );
       await expectStatus(503);
     });
     it('wrong typ, wrong aud, wrong iss, stale iat, no token_introspection: 503 each', async () => {

@@ -35,10 +35,13 @@ describe.each(ADAPTERS)('MCP server sample (Streamable HTTP) over %s, the MCP SD
     resource = `${origin}/mcp`;
     const moduleRef = await Test.createTestingModule({
       imports: [McpSampleModule.forRoot({ resource, introspection: { issuer: as.issuer, ...CLIENTS.basic, allowInsecureRequests: true } })],
-    }).setLogger(quietLogger).compile();
-    app = adapter === 'express'
-      ? moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger })
-      : moduleRef.createNestApplication(new FastifyAdapter(), { logger: quietLogger });
+    })
+      .setLogger(quietLogger)
+      .compile();
+    app =
+      adapter === 'express'
+        ? moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger })
+        : moduleRef.createNestApplication(new FastifyAdapter(), { logger: quietLogger });
     await app.listen(port, '127.0.0.1');
   });
   afterAll(async () => {
@@ -77,7 +80,10 @@ describe.each(ADAPTERS)('MCP server sample (Streamable HTTP) over %s, the MCP SD
     // The token the SDK obtained names this MCP server as its audience (RFC 8707), as the guard requires.
     const introspected = await fetch(as.introspectionEndpoint, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${CLIENTS.basic.clientId}:${CLIENTS.basic.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${CLIENTS.basic.clientId}:${CLIENTS.basic.clientSecret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: new URLSearchParams({ token: authProvider.tokens()!.access_token }),
     }).then((r) => r.json() as Promise<{ aud?: unknown }>);
     expect(introspected.aud).toBe(resource);
@@ -85,13 +91,20 @@ describe.each(ADAPTERS)('MCP server sample (Streamable HTTP) over %s, the MCP SD
 
   it('a tool needing a scope the token lacks: 403 insufficient_scope; with that scope it works', async () => {
     const { client } = await connect('read');
-    const error = await client.callTool({ name: 'create_order', arguments: {} }).then(() => undefined, (e: unknown) => e);
+    const error = await client.callTool({ name: 'create_order', arguments: {} }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(StreamableHTTPError);
     expect((error as StreamableHTTPError).code).toBe(403);
 
     const res = await fetch(resource, {
       method: 'POST',
-      headers: { authorization: `Bearer ${await as.issueToken({ scope: 'read', resource })}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      headers: {
+        authorization: `Bearer ${await as.issueToken({ scope: 'read', resource })}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'create_order', arguments: {} } }),
     });
     expect(res.status).toBe(403);

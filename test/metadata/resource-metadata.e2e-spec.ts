@@ -53,10 +53,13 @@ async function startAsync(adapter: AdapterName, as: TestAuthorizationServer, con
     controllers,
   })
   class AppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(quietLogger).compile();
-  const app = adapter === 'express'
-    ? moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger })
-    : moduleRef.createNestApplication(new FastifyAdapter(), { logger: quietLogger });
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+    .setLogger(quietLogger)
+    .compile();
+  const app =
+    adapter === 'express'
+      ? moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger })
+      : moduleRef.createNestApplication(new FastifyAdapter(), { logger: quietLogger });
   if (prefix) app.setGlobalPrefix(prefix);
   await app.listen(0, '127.0.0.1');
   return { app, url: (await app.getUrl()).replace('[::1]', '127.0.0.1') };
@@ -108,7 +111,9 @@ describe.each(ADAPTERS)('Several protected resources in one app (forRootAsync, g
     const forOrders = await as.issueToken({ scope: 'read', resource: ORDERS });
     const refused = await call(`${url}/api/mcp/admin`, { authorization: `Bearer ${forOrders}` });
     expect(refused.status).toBe(401);
-    expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token", error_description="The access token is not meant for this resource \(https:\/\/api\.example\.com\/mcp\)\.", resource_metadata=".*\/mcp"$/);
+    expect(refused.headers.get('www-authenticate')).toMatch(
+      /^Bearer error="invalid_token", error_description="The access token is not meant for this resource \(https:\/\/api\.example\.com\/mcp\)\.", resource_metadata=".*\/mcp"$/,
+    );
     const forMcp = await as.issueToken({ scope: 'read', resource: MCP });
     const noScope = await call(`${url}/api/mcp/admin`, { authorization: `Bearer ${forMcp}` });
     expect(noScope.status).toBe(403);
@@ -119,16 +124,28 @@ describe.each(ADAPTERS)('Several protected resources in one app (forRootAsync, g
 describe.each(ADAPTERS)('bearer_methods_supported derived from tokenSources over %s', (adapter) => {
   const cases: Array<[string, Record<string, unknown>, Record<string, unknown>, unknown]> = [
     ['default (Authorization header)', {}, {}, ['header']],
-    ['header, cookie and a custom header', { tokenSources: [{ in: 'header' }, { in: 'cookie', name: 'at' }, { in: 'header', name: 'X-Api-Token' }] }, {}, ['header']],
+    [
+      'header, cookie and a custom header',
+      { tokenSources: [{ in: 'header' }, { in: 'cookie', name: 'at' }, { in: 'header', name: 'X-Api-Token' }] },
+      {},
+      ['header'],
+    ],
     ['a cookie only (no RFC 6750 method)', { tokenSources: [{ in: 'cookie', name: 'at' }] }, {}, []],
     ['the unsafe query source', { tokenSources: [{ in: 'header' }, { in: 'query', dangerouslyAllowTokenInUrl: true }] }, {}, ['header', 'query']],
     ['set explicitly: kept as given', { tokenSources: [{ in: 'cookie', name: 'at' }] }, { bearerMethodsSupported: ['header', 'body'] }, ['header', 'body']],
   ];
   it.each(cases)('%s', async (_what, sources, metadata, expected) => {
-    const { app, url } = await startApp(adapter, {
-      introspectionEndpoint: 'http://127.0.0.1:9/introspect', allowInsecureRequests: true, ...CLIENTS.basic, ...sources,
-      resourceMetadata: { resource: ORDERS, authorizationServers: ['https://as.example.com'], ...metadata },
-    }, []);
+    const { app, url } = await startApp(
+      adapter,
+      {
+        introspectionEndpoint: 'http://127.0.0.1:9/introspect',
+        allowInsecureRequests: true,
+        ...CLIENTS.basic,
+        ...sources,
+        resourceMetadata: { resource: ORDERS, authorizationServers: ['https://as.example.com'], ...metadata },
+      },
+      [],
+    );
     try {
       const res = await call(`${url}/.well-known/oauth-protected-resource/orders`);
       expect(res.status).toBe(200);
@@ -157,7 +174,9 @@ describe('Route metadata that cannot work fails start-up', () => {
         return {};
       }
     }
-    await expect(startAsync('express', as, [Unknown])).rejects.toThrow(/Unknown\.x: @ProtectedResource\('https:\/\/api\.example\.com\/unknown'\) names no configured resource/);
+    await expect(startAsync('express', as, [Unknown])).rejects.toThrow(
+      /Unknown\.x: @ProtectedResource\('https:\/\/api\.example\.com\/unknown'\) names no configured resource/,
+    );
   });
 
   it('@RequireAuthentication on class and handler with no common acr value', async () => {
@@ -170,7 +189,8 @@ describe('Route metadata that cannot work fails start-up', () => {
         return {};
       }
     }
-    await expect(startApp('fastify', { issuer: as.issuer, allowInsecureRequests: true, ...CLIENTS.basic, audience: 'x' }, [Contradiction]))
-      .rejects.toThrow(/share no acr value/);
+    await expect(startApp('fastify', { issuer: as.issuer, allowInsecureRequests: true, ...CLIENTS.basic, audience: 'x' }, [Contradiction])).rejects.toThrow(
+      /share no acr value/,
+    );
   });
 });

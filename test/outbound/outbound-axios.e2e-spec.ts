@@ -219,7 +219,9 @@ describe.each(ADAPTERS)('outbound tokens through @nestjs/axios HttpService acros
     expect(tokenEndpoint.requests).toBe(3); // first attempt + 2 retries
     expect(await sum(reader, 'token_introspection.outbound.token_requests', { backend: 'broken', outcome: 'error', 'error.type': 'server_error' })).toBe(3);
     expect(await sum(reader, 'token_introspection.outbound.token_unavailable', { backend: 'broken', 'error.type': 'server_error' })).toBe(1);
-    expect(unavailable).toEqual([{ backend: 'broken', reason: 'server_error', status: 500, retryAfterSeconds: expect.any(Number), elapsedMs: expect.any(Number) }]);
+    expect(unavailable).toEqual([
+      { backend: 'broken', reason: 'server_error', status: 500, retryAfterSeconds: expect.any(Number), elapsedMs: expect.any(Number) },
+    ]);
   });
 
   it("refuses axios' global instance (HttpModule without register()) and unknown backends", async () => {

@@ -93,8 +93,7 @@ describe.each(ADAPTERS)('outbound client-credentials tokens across an IdP restar
     const outbound = edge.app.get(OutboundTokenService);
     return { as, edgeUrl: edge.url, outbound, rejected: () => rejected };
   }
-  const proxied = async (url: string, init?: RequestInit, query = '') =>
-    (await fetch(`${url}/proxy${query}`, init)).json() as Promise<{ status: number }>;
+  const proxied = async (url: string, init?: RequestInit, query = '') => (await fetch(`${url}/proxy${query}`, init)).json() as Promise<{ status: number }>;
 
   it('reuses one token; after the restart, one refused backend call, one new token, the request succeeds', async () => {
     const { as, edgeUrl, rejected } = await setup();

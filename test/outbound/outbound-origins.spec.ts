@@ -120,7 +120,10 @@ describe('outbound tokens: origins, attachments, redaction, renewal budget', () 
     const instance = axios.create({ baseURL: api.url });
     attachOutboundToken(instance, out, 'a');
     const ok = await instance.get('/orders');
-    const error = await instance.get('/user-scoped').then(() => undefined, (e: AxiosError) => e);
+    const error = await instance.get('/user-scoped').then(
+      () => undefined,
+      (e: AxiosError) => e,
+    );
     expect(error?.response?.status).toBe(401);
     for (const leaked of [JSON.stringify(error!.toJSON()), inspect(error, { depth: 8 }), inspect(ok, { depth: 8 })]) {
       expect(leaked).not.toMatch(/tok-\d/);

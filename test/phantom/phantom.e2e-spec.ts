@@ -58,24 +58,28 @@ describe.each(ADAPTERS)('phantom tokens: AS → edge → internal service over %
       [EdgeController],
     );
     apps.push(edge.app);
-    const internal = await startApp(adapter, {
-      // Opaque tokens would still be introspected; phantom tokens are JWTs validated locally.
-      introspectionEndpoint: as.introspectionEndpoint,
-      clientId: CLIENTS.basic.clientId,
-      clientSecret: CLIENTS.basic.clientSecret,
-      allowInsecureRequests: true,
-      audience: ORDERS,
-      clockSkewSeconds: 0,
-      jwt: {
-        mode: 'local',
-        jwksUri: `${edge.url}/.well-known/phantom-jwks.json`,
-        issuer: EDGE_ISSUER,
-        algorithms: ['ES256'],
-        verificationCacheSeconds: 0,
-        keysCacheSeconds: 1,
-        keysRefreshIntervalSeconds: 0,
+    const internal = await startApp(
+      adapter,
+      {
+        // Opaque tokens would still be introspected; phantom tokens are JWTs validated locally.
+        introspectionEndpoint: as.introspectionEndpoint,
+        clientId: CLIENTS.basic.clientId,
+        clientSecret: CLIENTS.basic.clientSecret,
+        allowInsecureRequests: true,
+        audience: ORDERS,
+        clockSkewSeconds: 0,
+        jwt: {
+          mode: 'local',
+          jwksUri: `${edge.url}/.well-known/phantom-jwks.json`,
+          issuer: EDGE_ISSUER,
+          algorithms: ['ES256'],
+          verificationCacheSeconds: 0,
+          keysCacheSeconds: 1,
+          keysRefreshIntervalSeconds: 0,
+        },
       },
-    }, [OrdersController]);
+      [OrdersController],
+    );
     apps.push(internal.app);
     internalUrl = internal.url;
     return {
@@ -89,8 +93,7 @@ describe.each(ADAPTERS)('phantom tokens: AS → edge → internal service over %
     const res = await fetch(`${edgeUrl}/edge/${path}`, { headers: { authorization: `Bearer ${token}` } });
     return { status: res.status, headers: res.headers, body: (await res.json()) as { status: number; body: any; phantom: string } };
   };
-  const atInternal = async (phantom: string) =>
-    (await fetch(`${internalUrl}/orders`, { headers: { authorization: `Bearer ${phantom}` } })).status;
+  const atInternal = async (phantom: string) => (await fetch(`${internalUrl}/orders`, { headers: { authorization: `Bearer ${phantom}` } })).status;
 
   it('the internal service accepts the phantom token locally; RFC 9068 shape; minted once per source token and audience', async () => {
     const { as, edgeUrl } = await setup();
@@ -121,9 +124,7 @@ describe.each(ADAPTERS)('phantom tokens: AS → edge → internal service over %
     const { phantom } = (await viaEdge(edgeUrl, token)).body;
     const { kid } = decodeProtectedHeader(phantom);
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const forged = await new SignJWT({ ...decodeJwt(phantom), scope: 'read write' })
-      .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
-      .sign(privateKey);
+    const forged = await new SignJWT({ ...decodeJwt(phantom), scope: 'read write' }).setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' }).sign(privateKey);
     expect(await atInternal(forged)).toBe(401);
     const [h, , s] = phantom.split('.');
     const body = Buffer.from(JSON.stringify({ ...decodeJwt(phantom), scope: 'read write' })).toString('base64url');

@@ -57,7 +57,7 @@ describe.each(ADAPTERS)('back-channel logout reaches sessionless JWTs, and only 
   }
   const status = async (token: string) => (await call(`${app.url}/orders`, { authorization: `Bearer ${token}` })).status;
 
-  it('refuses the logged-out user\'s JWT; another user\'s JWT and a JWT issued after the logout pass', async () => {
+  it("refuses the logged-out user's JWT; another user's JWT and a JWT issued after the logout pass", async () => {
     const user = `user-${randomUUID().slice(0, 8)}`;
     const session = await jwtSessionToken(user);
     const other = await jwtSessionToken(`other-${randomUUID().slice(0, 8)}`);

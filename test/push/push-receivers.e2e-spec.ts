@@ -45,7 +45,12 @@ class Transmitter {
   }
 
   /** A SET (RFC 8417) as SSF 1.0 sends it; `claims` and `header` override the defaults. */
-  async sign(events: Record<string, unknown>, claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}, key: CryptoKey = this.key.privateKey): Promise<string> {
+  async sign(
+    events: Record<string, unknown>,
+    claims: Record<string, unknown> = {},
+    header: Record<string, unknown> = {},
+    key: CryptoKey = this.key.privateKey,
+  ): Promise<string> {
     return new SignJWT({ iss: this.issuer, aud: SSF_AUDIENCE, jti: randomUUID(), iat: Math.floor(Date.now() / 1000), events, ...claims })
       .setProtectedHeader({ alg: 'ES256', kid: 'ssf-1', typ: 'secevent+jwt', ...header })
       .sign(key);
@@ -78,7 +83,6 @@ function unsigned(payload: Record<string, unknown>, typ: string): string {
   const enc = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
   return `${enc({ alg: 'none', typ })}.${enc(payload)}.`;
 }
-
 
 /**
  * Issue 16: standard push receivers. Two replicas (Express, Fastify) share a real Redis and a real oidc-provider;
@@ -157,19 +161,35 @@ describeWithRedis('push receivers (Shared Signals, back-channel logout) over two
     });
 
     const attacks: Array<[string, () => Promise<{ status: number; body: any }>, string]> = [
-      ['a forged signature (same kid, another key)', async () => {
-        const { privateKey } = await generateKeyPair('ES256');
-        return tx.push(url(), await tx.sign(currentEvents(), {}, {}, privateKey));
-      }, 'authentication_failed'],
+      [
+        'a forged signature (same kid, another key)',
+        async () => {
+          const { privateKey } = await generateKeyPair('ES256');
+          return tx.push(url(), await tx.sign(currentEvents(), {}, {}, privateKey));
+        },
+        'authentication_failed',
+      ],
       ['an unknown kid', async () => tx.push(url(), await tx.sign(currentEvents(), {}, { kid: 'not-published' })), 'invalid_key'],
-      ['alg none', async () => tx.push(url(), unsigned({ iss: tx.issuer, aud: SSF_AUDIENCE, jti: randomUUID(), iat: Math.floor(Date.now() / 1000), events: currentEvents() }, 'secevent+jwt')), 'authentication_failed'],
+      [
+        'alg none',
+        async () =>
+          tx.push(
+            url(),
+            unsigned({ iss: tx.issuer, aud: SSF_AUDIENCE, jti: randomUUID(), iat: Math.floor(Date.now() / 1000), events: currentEvents() }, 'secevent+jwt'),
+          ),
+        'authentication_failed',
+      ],
       ['a wrong aud', async () => tx.push(url(), await tx.sign(currentEvents(), { aud: 'https://another-api.example.com' })), 'invalid_audience'],
       ['a wrong iss', async () => tx.push(url(), await tx.sign(currentEvents(), { iss: 'https://evil.example.com' })), 'invalid_issuer'],
       ['a wrong typ (JWT)', async () => tx.push(url(), await tx.sign(currentEvents(), {}, { typ: 'JWT' })), 'invalid_request'],
       ['an expired iat', async () => tx.push(url(), await tx.sign(currentEvents(), { iat: Math.floor(Date.now() / 1000) - 600 })), 'invalid_request'],
       ['an iat in the future', async () => tx.push(url(), await tx.sign(currentEvents(), { iat: Math.floor(Date.now() / 1000) + 600 })), 'invalid_request'],
       ['a wrong content type (text/plain)', async () => tx.push(url(), await tx.sign(currentEvents()), 'text/plain'), 'invalid_request'],
-      ['a wrong content type (the SET in JSON)', async () => tx.push(url(), JSON.stringify({ set: await tx.sign(currentEvents()) }), 'application/json'), 'invalid_request'],
+      [
+        'a wrong content type (the SET in JSON)',
+        async () => tx.push(url(), JSON.stringify({ set: await tx.sign(currentEvents()) }), 'application/json'),
+        'invalid_request',
+      ],
       ['an oversized body', async () => tx.push(url(), await tx.sign({ ...currentEvents(), padding: { x: 'x'.repeat(8000) } })), 'invalid_request'],
       ['no subject in the event', async () => tx.push(url(), await tx.sign({ [CAEP_EVENTS.credentialChange]: {} })), 'invalid_request'],
     ];
@@ -201,7 +221,14 @@ describeWithRedis('push receivers (Shared Signals, back-channel logout) over two
 
     it('an unknown event type and a subject in an unsupported format are acknowledged (202) and ignored', async () => {
       victim ??= await acceptedSessionToken();
-      const unknown = await tx.push(url(), await tx.sign({ 'https://schemas.openid.net/secevent/caep/event-type/device-compliance-change': { subject: { format: 'iss_sub', iss: as.issuer, sub: victim.accountId } } }));
+      const unknown = await tx.push(
+        url(),
+        await tx.sign({
+          'https://schemas.openid.net/secevent/caep/event-type/device-compliance-change': {
+            subject: { format: 'iss_sub', iss: as.issuer, sub: victim.accountId },
+          },
+        }),
+      );
       expect(unknown.status).toBe(202);
       const email = await tx.push(url(), await tx.sign({ [CAEP_EVENTS.credentialChange]: { subject: { format: 'email', email: 'alice@example.com' } } }));
       expect(email.status).toBe(202);
@@ -212,7 +239,13 @@ describeWithRedis('push receivers (Shared Signals, back-channel logout) over two
     it('credential-change (SSF 1.0 sub_id) evicts every token of the subject', async () => {
       const one = await acceptedSessionToken();
       await as.endSessionQuietly(one);
-      const res = await tx.push(url(), await tx.sign({ [CAEP_EVENTS.credentialChange]: { credential_type: 'password', change_type: 'update' } }, { sub_id: { format: 'iss_sub', iss: as.issuer, sub: one.accountId } }));
+      const res = await tx.push(
+        url(),
+        await tx.sign(
+          { [CAEP_EVENTS.credentialChange]: { credential_type: 'password', change_type: 'update' } },
+          { sub_id: { format: 'iss_sub', iss: as.issuer, sub: one.accountId } },
+        ),
+      );
       expect(res.status).toBe(202);
       await sleep(100);
       await expectStatusOnBoth(one.token, 401);
@@ -242,17 +275,25 @@ describeWithRedis('push receivers (Shared Signals, back-channel logout) over two
 
     const FORM = 'application/x-www-form-urlencoded';
     const attacks: Array<[string, () => Promise<string>, string]> = [
-      ['a nonce (an ID token, not a logout token)', async () => form(await as.signWithServerKey(logoutClaims(victim, { nonce: 'n-0S6_WzA2Mj' }), 'logout+jwt')), FORM],
+      [
+        'a nonce (an ID token, not a logout token)',
+        async () => form(await as.signWithServerKey(logoutClaims(victim, { nonce: 'n-0S6_WzA2Mj' }), 'logout+jwt')),
+        FORM,
+      ],
       ['no backchannel-logout event', async () => form(await as.signWithServerKey(logoutClaims(victim, { events: {} }), 'logout+jwt')), FORM],
       ['a wrong aud', async () => form(await as.signWithServerKey(logoutClaims(victim, { aud: 'another-client' }), 'logout+jwt')), FORM],
       ['a wrong iss', async () => form(await as.signWithServerKey(logoutClaims(victim, { iss: 'https://evil.example.com' }), 'logout+jwt')), FORM],
       ['neither sub nor sid', async () => form(await as.signWithServerKey(logoutClaims(victim, { sub: undefined, sid: undefined }), 'logout+jwt')), FORM],
       ['an old iat', async () => form(await as.signWithServerKey(logoutClaims(victim, { iat: Math.floor(Date.now() / 1000) - 600 }), 'logout+jwt')), FORM],
       ['an access-token typ', async () => form(await as.signWithServerKey(logoutClaims(victim), 'at+jwt')), FORM],
-      ['a forged signature (the server\'s kid, another key)', async () => {
-        const { privateKey } = await generateKeyPair('RS256');
-        return form(await new SignJWT(logoutClaims(victim)).setProtectedHeader({ alg: 'RS256', kid: as.currentKid, typ: 'logout+jwt' }).sign(privateKey));
-      }, FORM],
+      [
+        "a forged signature (the server's kid, another key)",
+        async () => {
+          const { privateKey } = await generateKeyPair('RS256');
+          return form(await new SignJWT(logoutClaims(victim)).setProtectedHeader({ alg: 'RS256', kid: as.currentKid, typ: 'logout+jwt' }).sign(privateKey));
+        },
+        FORM,
+      ],
       ['alg none', async () => form(unsigned(logoutClaims(victim), 'logout+jwt')), FORM],
       ['an oversized logout_token', async () => form(await as.signWithServerKey(logoutClaims(victim, { padding: 'x'.repeat(20_000) }), 'logout+jwt')), FORM],
       ['a JSON body', async () => JSON.stringify({ logout_token: await as.signWithServerKey(logoutClaims(victim), 'logout+jwt') }), 'application/json'],
@@ -273,7 +314,11 @@ describeWithRedis('push receivers (Shared Signals, back-channel logout) over two
       const token = form(await as.signWithServerKey(logoutClaims({ accountId: 'somebody-else', sid: 'another-session' }), 'logout+jwt'));
       expect((await post(token)).status).toBe(200);
       for (const target of Object.values(replicas)) {
-        const res = await fetch(`${target.url}/oidc/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: token });
+        const res = await fetch(`${target.url}/oidc/backchannel-logout`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: token,
+        });
         expect(res.status).toBe(400);
         expect(await res.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/replay/) });
       }
@@ -307,7 +352,8 @@ describeWithRedis('push receivers (Shared Signals, back-channel logout) over two
     const delivered: Array<Promise<unknown>> = [];
     // oidc-provider emits `access_token.destroyed` when RFC 7009 revocation destroys an access token.
     as.on('access_token.destroyed', (token: { accountId?: string; sid?: string }) => {
-      if (token.accountId && token.sid) delivered.push(tx.sign(sessionRevoked(as.issuer, token.accountId, token.sid)).then((set) => tx.push(`${replicas.fastify.url}/ssf/events`, set)));
+      if (token.accountId && token.sid)
+        delivered.push(tx.sign(sessionRevoked(as.issuer, token.accountId, token.sid)).then((set) => tx.push(`${replicas.fastify.url}/ssf/events`, set)));
     });
     await as.revokeAs(CLIENTS.web, session.token);
     await Promise.all(delivered);
@@ -322,17 +368,26 @@ describe('push receivers: start-up checks', () => {
   const base = { introspectionEndpoint: 'http://127.0.0.1:9/introspect', allowInsecureRequests: true, ...CLIENTS.basic };
   const ssf = { issuer: 'https://ssf.example.com', audience: 'https://api.example.com', jwks: { keys: [] } };
   it('a Shared Signals receiver without `securityEvents` is refused', async () => {
-    await expect(startApp('express', IntrospectionModule.forRoot({ ...base, cache: {}, securityEventReceiver: { path: 'ssf', scope: 'this-replica' } }))).rejects.toThrow(/needs the `securityEvents` option/);
+    await expect(
+      startApp('express', IntrospectionModule.forRoot({ ...base, cache: {}, securityEventReceiver: { path: 'ssf', scope: 'this-replica' } })),
+    ).rejects.toThrow(/needs the `securityEvents` option/);
   });
   it('without cache.redis the default scope (every replica) is refused', async () => {
-    await expect(startApp('express', IntrospectionModule.forRoot({ ...base, securityEvents: ssf, securityEventReceiver: { path: 'ssf' } }))).rejects.toThrow(/needs `cache.redis`/);
+    await expect(startApp('express', IntrospectionModule.forRoot({ ...base, securityEvents: ssf, securityEventReceiver: { path: 'ssf' } }))).rejects.toThrow(
+      /needs `cache.redis`/,
+    );
   });
   it('alg none, HMAC and two key sources are refused in the options', async () => {
     await expect(
-      startApp('express', IntrospectionModule.forRoot({ ...base, securityEvents: { ...ssf, jwksUri: 'https://ssf.example.com/jwks', algorithms: ['none', 'HS256'] } })),
+      startApp(
+        'express',
+        IntrospectionModule.forRoot({ ...base, securityEvents: { ...ssf, jwksUri: 'https://ssf.example.com/jwks', algorithms: ['none', 'HS256'] } }),
+      ),
     ).rejects.toThrow(/exactly one of `securityEvents.jwksUri`.*lists 'none'.*lists 'HS256'/s);
   });
   it('back-channel logout without an issuer to check is refused', async () => {
-    await expect(startApp('express', IntrospectionModule.forRoot({ ...base, backchannelLogout: {}, backchannelLogoutReceiver: { path: 'bcl' } }))).rejects.toThrow(/checks the logout token's `iss`/);
+    await expect(
+      startApp('express', IntrospectionModule.forRoot({ ...base, backchannelLogout: {}, backchannelLogoutReceiver: { path: 'bcl' } })),
+    ).rejects.toThrow(/checks the logout token's `iss`/);
   });
 });

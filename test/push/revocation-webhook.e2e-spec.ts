@@ -101,7 +101,13 @@ describe('revocation webhook configurations (refused at start-up, not 503 at run
     );
     try {
       const hook = async (body: unknown) =>
-        (await fetch(`${app.url}/hook`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` }, body: JSON.stringify(body) })).status;
+        (
+          await fetch(`${app.url}/hook`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` },
+            body: JSON.stringify(body),
+          })
+        ).status;
       const tokens = [await as.issueToken({ scope: 'read' }), await as.issueToken({ scope: 'read' })];
       for (const t of tokens) expect((await call(`${app.url}/orders`, { authorization: `Bearer ${t}` })).status).toBe(200);
       for (const t of tokens) await as.revoke(t);

@@ -138,7 +138,7 @@ describe('breaker reaction: outages open the breaker within a few attempts, a he
     it('a partially failing AS (one node of three answers 500, at random) over 200 lookups never opens it', async () => {
       const { service, token } = await warmEngine();
       let seed = 18;
-      const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31); // deterministic
+      const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31; // deterministic
       let failures = 0;
       proxy.modeFor = () => (random() < 1 / 3 ? (failures++, 'error500') : 'ok');
       const reasons = new Map<string, number>();

@@ -1,10 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { Keyv } from 'keyv';
-import {
-  AuthorizationServerUnavailableError,
-  type IntrospectionModuleOptions,
-  type IntrospectionService,
-} from '../../lib/index.js';
+import { AuthorizationServerUnavailableError, type IntrospectionModuleOptions, type IntrospectionService } from '../../lib/index.js';
 import { behave, FaultyServer, type Behaviour } from '../support/faulty-server.js';
 import { capturedLogs, createEngine, sleep } from '../support/engine.js';
 import { IntrospectionHealthIndicator } from '../../lib/index.js';
@@ -121,7 +117,7 @@ describe('fault handling with real misbehaving servers', () => {
 
   it.each([
     ['an HTML page', behave.html()],
-    ['a body that is not JSON', ((_q, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"active":tru'))],
+    ['a body that is not JSON', (_q, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"active":tru')],
     ['"active": "true" (a string)', behave.json({ active: 'true', scope: 'admin' })],
     ['a JSON array', behave.json([{ active: true }])],
     ['a non-numeric exp', behave.json({ active: true, exp: 'tomorrow' })],
@@ -157,9 +153,7 @@ describe('fault handling with real misbehaving servers', () => {
 
   it('circuit breaker: opens after consecutive failures, fails without calling the AS, recovers half-open', async () => {
     let healthy = false;
-    const { server, service } = await setup((req, res, body) =>
-      (healthy ? behave.json(activeBody()) : behave.status(503))(req, res, body),
-    );
+    const { server, service } = await setup((req, res, body) => (healthy ? behave.json(activeBody()) : behave.status(503))(req, res, body));
     for (let i = 0; i < FAST.circuitBreaker.consecutiveFailures; i++) {
       expect((await unavailable(service, `${TOKEN}${i}`)).reason).toBe('server_error');
     }
@@ -182,10 +176,10 @@ describe('fault handling with real misbehaving servers', () => {
   it('serve-stale: an expired-fresh active entry is served (flagged stale) while the AS is down, never past exp', async () => {
     let healthy = true;
     const exp = nowS() + 3;
-    const { service } = await setup(
-      (req, res, body) => (healthy ? behave.json(activeBody({ exp })) : behave.status(500))(req, res, body),
-      { cache: { ttlSeconds: 1, staleIfErrorSeconds: 300 }, resilience: { ...FAST, circuitBreaker: false } },
-    );
+    const { service } = await setup((req, res, body) => (healthy ? behave.json(activeBody({ exp })) : behave.status(500))(req, res, body), {
+      cache: { ttlSeconds: 1, staleIfErrorSeconds: 300 },
+      resilience: { ...FAST, circuitBreaker: false },
+    });
     expect((await service.introspect(TOKEN)).active).toBe(true);
     healthy = false;
     await sleep(1100);
@@ -198,10 +192,10 @@ describe('fault handling with real misbehaving servers', () => {
 
   it("outagePolicy 'serve-stale' makes stale serving the default", async () => {
     let healthy = true;
-    const { service } = await setup(
-      (req, res, body) => (healthy ? behave.json(activeBody()) : behave.status(500))(req, res, body),
-      { outagePolicy: 'serve-stale', cache: { ttlSeconds: 1, staleIfErrorSeconds: 60 } },
-    );
+    const { service } = await setup((req, res, body) => (healthy ? behave.json(activeBody()) : behave.status(500))(req, res, body), {
+      outagePolicy: 'serve-stale',
+      cache: { ttlSeconds: 1, staleIfErrorSeconds: 60 },
+    });
     await service.introspect(TOKEN);
     healthy = false;
     await sleep(1100);
@@ -234,7 +228,15 @@ describe('fault handling with real misbehaving servers', () => {
   });
 
   it.each([
-    ['throws', { get: async () => Promise.reject(new Error('ECONNRESET')), set: async () => Promise.reject(new Error('ECONNRESET')), delete: async () => true, clear: async () => undefined }],
+    [
+      'throws',
+      {
+        get: async () => Promise.reject(new Error('ECONNRESET')),
+        set: async () => Promise.reject(new Error('ECONNRESET')),
+        delete: async () => true,
+        clear: async () => undefined,
+      },
+    ],
     ['hangs', { get: () => new Promise(() => undefined), set: () => new Promise(() => undefined), delete: async () => true, clear: async () => undefined }],
   ])('a cache store that %s degrades to asking the AS, never to rejecting', async (_name, store) => {
     const { server, service } = await setup(behave.json(activeBody()), {
@@ -287,13 +289,16 @@ describe('fault handling with real misbehaving servers', () => {
       ['400 invalid_client', behave.json({ error: 'invalid_client' }, 400)],
       ['400 unauthorized_client', behave.json({ error: 'unauthorized_client' }, 400)],
       ['404 without an OAuth error', behave.status(404)],
-    ])('%s (about our credentials or configuration) stays unavailable, is never a verdict on the token, and does not open the breaker', async (_name, behaviour) => {
-      const { service } = await setup(behaviour);
-      for (let i = 0; i < 2 * FAST.circuitBreaker.consecutiveFailures; i++) {
-        expect(['client_authentication_failed', 'unexpected_status']).toContain((await unavailable(service, `t-${i}`)).reason);
-      }
-      expect(service.circuitState).toBe('closed');
-    });
+    ])(
+      '%s (about our credentials or configuration) stays unavailable, is never a verdict on the token, and does not open the breaker',
+      async (_name, behaviour) => {
+        const { service } = await setup(behaviour);
+        for (let i = 0; i < 2 * FAST.circuitBreaker.consecutiveFailures; i++) {
+          expect(['client_authentication_failed', 'unexpected_status']).toContain((await unavailable(service, `t-${i}`)).reason);
+        }
+        expect(service.circuitState).toBe('closed');
+      },
+    );
 
     it('our own overload (full queue, deadline passing while queued) never opens the breaker', async () => {
       let hold = true;
@@ -301,8 +306,14 @@ describe('fault handling with real misbehaving servers', () => {
         (req, res, body) => (hold ? behave.delay(300, behave.json({ active: false })) : behave.json(activeBody()))(req, res, body),
         {
           resilience: {
-            ...FAST, retries: 0, attemptTimeoutMs: 500, deadlineMs: 500, maxConcurrentCalls: 2, maxQueuedCalls: 4,
-            reservedCallsForKnownTokens: 0, circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 },
+            ...FAST,
+            retries: 0,
+            attemptTimeoutMs: 500,
+            deadlineMs: 500,
+            maxConcurrentCalls: 2,
+            maxQueuedCalls: 4,
+            reservedCallsForKnownTokens: 0,
+            circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 },
           },
         },
       );
@@ -327,7 +338,15 @@ describe('fault handling with real misbehaving servers', () => {
         },
         {
           cache: { ttlSeconds: 1, staleIfErrorSeconds: 60 },
-          resilience: { ...FAST, retries: 0, attemptTimeoutMs: 2000, deadlineMs: 2000, maxConcurrentCalls: 4, reservedCallsForKnownTokens: 1, maxQueuedCalls: 100 },
+          resilience: {
+            ...FAST,
+            retries: 0,
+            attemptTimeoutMs: 2000,
+            deadlineMs: 2000,
+            maxConcurrentCalls: 4,
+            reservedCallsForKnownTokens: 1,
+            maxQueuedCalls: 100,
+          },
         },
       );
       expect((await service.introspect(known)).active).toBe(true);
@@ -396,8 +415,8 @@ describe('fault handling with real misbehaving servers', () => {
 
     it('calls again once the retry time has passed', async () => {
       let limited = true;
-      const { server, service } = await setup((req, res, body) =>
-        (limited ? behave.status(429, { 'retry-after': '1' }) : behave.json(activeBody()))(req, res, body),
+      const { server, service } = await setup(
+        (req, res, body) => (limited ? behave.status(429, { 'retry-after': '1' }) : behave.json(activeBody()))(req, res, body),
         { resilience: { ...FAST, retries: 0 } },
       );
       expect((await unavailable(service, 'a')).retryAfterSeconds).toBe(1);
@@ -457,9 +476,7 @@ describe('fault handling with real misbehaving servers', () => {
 
     it('a failed shared call does not poison the next lookup', async () => {
       let fail = true;
-      const { server, service } = await setup(
-        (req, res, body) => (fail ? behave.delay(50, behave.html()) : behave.json(activeBody()))(req, res, body),
-      );
+      const { server, service } = await setup((req, res, body) => (fail ? behave.delay(50, behave.html()) : behave.json(activeBody()))(req, res, body));
       const first = await Promise.allSettled(Array.from({ length: 20 }, () => service.introspect(TOKEN)));
       expect(first.every((r) => r.status === 'rejected')).toBe(true);
       expect(server.requests).toBe(1);

@@ -5,7 +5,7 @@ import { ADAPTERS, call, startApp } from '../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
 import { capturedLogs, sleep } from '../support/engine.js';
 
-describe.each(ADAPTERS)("client_credentials_bearer and IdP restarts over %s (real oidc-provider)", (adapter) => {
+describe.each(ADAPTERS)('client_credentials_bearer and IdP restarts over %s (real oidc-provider)', (adapter) => {
   let as: TestAuthorizationServer | undefined;
   let app: INestApplication | undefined;
   afterEach(async () => {

@@ -60,7 +60,9 @@ describe.each(ADAPTERS)('unauthenticated abuse over %s (real oidc-provider)', (a
     for (let i = 0; i < 10; i++) {
       const res = await call(`${url}/orders`, { authorization: `Bearer eyJhbGciOiJub25lIn0.eyJ9.x${i}` });
       expect(res.status).toBe(401);
-      expect(res.headers.get('www-authenticate')).toMatch(/error="invalid_token", error_description="The authorization server does not accept this access token."/);
+      expect(res.headers.get('www-authenticate')).toMatch(
+        /error="invalid_token", error_description="The authorization server does not accept this access token."/,
+      );
     }
     expect(as.introspectionRequests).toBe(10);
     expect((await call(`${url}/orders`, { authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJ9.x3' })).status).toBe(401);
@@ -90,7 +92,9 @@ describe.each(ADAPTERS)('unauthenticated abuse over %s (real oidc-provider)', (a
       // Junk gets 401 when the AS got to answer, 503 `overloaded` when our own queue was full — never 200.
       expect(results.filter((r) => r.status === 200)).toEqual([]);
       expect(results.every((r) => r.status === 401 || r.status === 503)).toBe(true);
-      expect(results.filter((r) => r.status === 503).every((r) => /overloaded/.test(r.body.message) && /^\d+$/.test(r.headers.get('retry-after') ?? ''))).toBe(true);
+      expect(results.filter((r) => r.status === 503).every((r) => /overloaded/.test(r.body.message) && /^\d+$/.test(r.headers.get('retry-after') ?? ''))).toBe(
+        true,
+      );
       expect(byStatus['orders 503'] ?? 0).toBeGreaterThan(0); // the flood did overload us
       expect(breaker()).toBe('closed');
     } finally {

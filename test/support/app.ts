@@ -94,7 +94,9 @@ export async function startApp(
   const imported = 'module' in introspection ? introspection : IntrospectionModule.forRoot({ verifyOnStartup: false, ...introspection });
   @Module({ imports: [imported, ...extraImports], controllers, providers })
   class AppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(quietLogger).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+    .setLogger(quietLogger)
+    .compile();
   const app =
     adapter === 'express'
       ? moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger, httpsOptions: https })

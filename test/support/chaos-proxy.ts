@@ -78,10 +78,13 @@ export class ChaosProxy {
         switch (mode) {
           case 'slow':
           case 'delay': {
-            const t = setTimeout(() => {
-              this.timers.delete(t);
-              if (!res.destroyed) void forward();
-            }, mode === 'slow' ? 5000 : this.delayMs);
+            const t = setTimeout(
+              () => {
+                this.timers.delete(t);
+                if (!res.destroyed) void forward();
+              },
+              mode === 'slow' ? 5000 : this.delayMs,
+            );
             this.timers.add(t);
             return;
           }

@@ -14,7 +14,10 @@ export class IdleResetProxy {
   resetEverything = false;
   private server?: Server;
   private readonly sockets = new Set<Socket>();
-  private constructor(private readonly targetPort: number, private readonly idleMs: number) {}
+  private constructor(
+    private readonly targetPort: number,
+    private readonly idleMs: number,
+  ) {}
 
   static async start(targetPort: number, idleMs: number): Promise<IdleResetProxy> {
     const proxy = new IdleResetProxy(targetPort, idleMs);

@@ -35,7 +35,10 @@ export default class InventoryReporter {
     if (missing.length > 0) {
       process.stderr.write(
         `\nTEST INVENTORY: ${missing.length} of ${expected.length} tests in test/inventory/tests.txt did not run:\n` +
-          missing.slice(0, 30).map((n) => `  - ${n}`).join('\n') +
+          missing
+            .slice(0, 30)
+            .map((n) => `  - ${n}`)
+            .join('\n') +
           (missing.length > 30 ? `\n  … and ${missing.length - 30} more` : '') +
           '\nA test may not disappear. A retitle updates tests.txt and test/inventory/retitles.tsv in the same commit.\n',
       );

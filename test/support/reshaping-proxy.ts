@@ -19,11 +19,7 @@ export class ReshapingProxy {
 
   private constructor(readonly server: FaultyServer) {}
 
-  static async start(
-    introspectionEndpoint: string,
-    reshape: (answer: Answer) => Answer,
-    options: { introspectJwts?: boolean } = {},
-  ): Promise<ReshapingProxy> {
+  static async start(introspectionEndpoint: string, reshape: (answer: Answer) => Answer, options: { introspectJwts?: boolean } = {}): Promise<ReshapingProxy> {
     let self: ReshapingProxy | undefined;
     const server = await FaultyServer.start(async (req, res, body) => {
       self!.introspections++;

@@ -50,7 +50,9 @@ export class HttpOrders {
 export async function startWsApp(adapter: 'express' | 'fastify', options: IntrospectionModuleOptions, extra: DynamicModule[] = []) {
   @Module({ imports: [IntrospectionModule.forRoot(options), ...extra], controllers: [HttpOrders], providers: [AttackGateway] })
   class AppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(quietLogger).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+    .setLogger(quietLogger)
+    .compile();
   const app: INestApplication =
     adapter === 'express'
       ? moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger })

@@ -1,12 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import type {
-  AuthorizationServerUnavailableEvent,
-  CircuitStateChangeEvent,
-  TokenRejectedEvent,
-  TokenValidatedEvent,
-} from '../../lib/index.js';
+import type { AuthorizationServerUnavailableEvent, CircuitStateChangeEvent, TokenRejectedEvent, TokenValidatedEvent } from '../../lib/index.js';
 import { ADAPTERS, call, startApp } from '../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
 import { capturedLogs, sleep } from '../support/engine.js';
@@ -60,7 +55,12 @@ describe.each(ADAPTERS)('metrics, events and logs over %s with a real authorizat
     expect(await sum(reader, 'token_introspection.guard.decisions', { decision: 'allowed' })).toBe(N);
     expect(await sum(reader, 'token_introspection.lookups.in_flight')).toBe(0);
     expect(validated).toHaveLength(N);
-    expect(validated[0]).toMatchObject({ fingerprint: expect.stringMatching(/^[0-9a-f]{12}$/), clientId: CLIENTS.app.clientId, scopes: ['read'], source: 'authorization-server' });
+    expect(validated[0]).toMatchObject({
+      fingerprint: expect.stringMatching(/^[0-9a-f]{12}$/),
+      clientId: CLIENTS.app.clientId,
+      scopes: ['read'],
+      source: 'authorization-server',
+    });
     expect(validated[1].source).toBe('cache');
   });
 

@@ -26,7 +26,8 @@ module.exports = {
     {
       name: 'core-knows-no-capability',
       severity: 'error',
-      comment: 'The core (engine, cache, resilience, client, guard, health, telemetry, …) must not import a capability: define a port in lib/ports.ts and let the capability provide it.',
+      comment:
+        'The core (engine, cache, resilience, client, guard, health, telemetry, …) must not import a capability: define a port in lib/ports.ts and let the capability provide it.',
       from: { path: '^lib/', pathNot: [`^lib/(${FEATURES})/`, ...ROOT, '^lib/testing/'] },
       to: { path: `^lib/(${FEATURES})/` },
     },
@@ -47,7 +48,8 @@ module.exports = {
     {
       name: 'nothing-imports-the-composition-root',
       severity: 'error',
-      comment: 'Only the composition root (index, module, module definition, the composed options type, resolveOptions) names every capability; the rest of lib/ must not import it.',
+      comment:
+        'Only the composition root (index, module, module definition, the composed options type, resolveOptions) names every capability; the rest of lib/ must not import it.',
       from: { path: '^lib/', pathNot: [...ROOT, '^lib/testing/'] },
       to: { path: ROOT },
     },

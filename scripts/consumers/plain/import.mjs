@@ -15,9 +15,15 @@ import { check } from './check.cjs';
 if (PhantomTokenService !== root.PhantomTokenService) throw new Error('import: the phantom subpath is another module instance');
 
 class Orders {
-  list() { return { ok: true }; }
-  create() { return { created: true }; }
-  hello() { return 'hello'; }
+  list() {
+    return { ok: true };
+  }
+  create() {
+    return { created: true };
+  }
+  hello() {
+    return 'hello';
+  }
 }
 const d = (name) => Object.getOwnPropertyDescriptor(Orders.prototype, name);
 Get('orders')(Orders.prototype, 'list', d('list'));
@@ -30,7 +36,14 @@ Controller()(Orders);
 
 class AppModule {}
 Module({
-  imports: [IntrospectionModule.forRoot({ issuer: process.env.AUTH_ISSUER, clientId: process.env.AUTH_CLIENT_ID, clientSecret: process.env.AUTH_CLIENT_SECRET, allowInsecureRequests: true })],
+  imports: [
+    IntrospectionModule.forRoot({
+      issuer: process.env.AUTH_ISSUER,
+      clientId: process.env.AUTH_CLIENT_ID,
+      clientSecret: process.env.AUTH_CLIENT_SECRET,
+      allowInsecureRequests: true,
+    }),
+  ],
   controllers: [Orders],
 })(AppModule);
 
@@ -46,7 +59,10 @@ try {
 }
 const failures = await check(url, 'import', [
   ['one module instance for import and require()', cjs.IntrospectionModule === IntrospectionModule],
-  ['instanceof on engine errors holds for both entry points', thrown instanceof AuthorizationServerUnavailableError && thrown instanceof cjs.AuthorizationServerUnavailableError],
+  [
+    'instanceof on engine errors holds for both entry points',
+    thrown instanceof AuthorizationServerUnavailableError && thrown instanceof cjs.AuthorizationServerUnavailableError,
+  ],
   ['the testing entry point loads', typeof overrideIntrospection === 'function' && typeof InMemoryAuthorizationServer === 'function'],
 ]);
 await app.close();

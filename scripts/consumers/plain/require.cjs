@@ -9,15 +9,22 @@ const testing = require('nestjs-token-introspection/testing');
 // Every subpath entry point loads, and hands out the root's own classes (one module instance).
 for (const sub of ['jwt', 'dpop', 'connections', 'metadata', 'push', 'phantom', 'outbound']) require(`nestjs-token-introspection/${sub}`);
 if (require('nestjs-token-introspection/dpop').DpopProofError !== lib.DpopProofError) throw new Error('require: the dpop subpath is another module instance');
-if (require('nestjs-token-introspection/connections').ConnectionAuthenticator !== lib.ConnectionAuthenticator) throw new Error('require: the connections subpath is another module instance');
+if (require('nestjs-token-introspection/connections').ConnectionAuthenticator !== lib.ConnectionAuthenticator)
+  throw new Error('require: the connections subpath is another module instance');
 const { check } = require('./check.cjs');
 
 const { IntrospectionModule, IntrospectionService, AuthorizationServerUnavailableError, Public, Scopes } = lib;
 
 class Orders {
-  list() { return { ok: true }; }
-  create() { return { created: true }; }
-  hello() { return 'hello'; }
+  list() {
+    return { ok: true };
+  }
+  create() {
+    return { created: true };
+  }
+  hello() {
+    return 'hello';
+  }
 }
 const d = (name) => Object.getOwnPropertyDescriptor(Orders.prototype, name);
 Get('orders')(Orders.prototype, 'list', d('list'));
@@ -30,7 +37,14 @@ Controller()(Orders);
 
 class AppModule {}
 Module({
-  imports: [IntrospectionModule.forRoot({ issuer: process.env.AUTH_ISSUER, clientId: process.env.AUTH_CLIENT_ID, clientSecret: process.env.AUTH_CLIENT_SECRET, allowInsecureRequests: true })],
+  imports: [
+    IntrospectionModule.forRoot({
+      issuer: process.env.AUTH_ISSUER,
+      clientId: process.env.AUTH_CLIENT_ID,
+      clientSecret: process.env.AUTH_CLIENT_SECRET,
+      allowInsecureRequests: true,
+    }),
+  ],
   controllers: [Orders],
 })(AppModule);
 
@@ -40,7 +54,10 @@ Module({
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   const failures = await check(url, 'require()', [
-    ['one module instance for require() and import()', esm.IntrospectionModule === IntrospectionModule && esm.AuthorizationServerUnavailableError === AuthorizationServerUnavailableError],
+    [
+      'one module instance for require() and import()',
+      esm.IntrospectionModule === IntrospectionModule && esm.AuthorizationServerUnavailableError === AuthorizationServerUnavailableError,
+    ],
     ['the engine resolves by the class both entry points export', app.get(esm.IntrospectionService) === app.get(IntrospectionService)],
     ['the testing entry point loads', typeof testing.overrideIntrospection === 'function' && typeof testing.InMemoryAuthorizationServer === 'function'],
   ]);

@@ -67,11 +67,19 @@ describe.each(ADAPTERS)('step-up, roles and claims against crafted claims and ro
 
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
-    ({ app, url } = await startApp(adapter, {
-      issuer: as.issuer, allowInsecureRequests: true, ...CLIENTS.basic, clockSkewSeconds: 0, cache: { ttlSeconds: 60 },
-      roles: { mapper: [RoleMappers.roles(), RoleMappers.keycloakRealm(), RoleMappers.keycloakClient('my.app')] },
-      resourceMetadata: { resource: RESOURCE },
-    }, [FreshController, OpsController]));
+    ({ app, url } = await startApp(
+      adapter,
+      {
+        issuer: as.issuer,
+        allowInsecureRequests: true,
+        ...CLIENTS.basic,
+        clockSkewSeconds: 0,
+        cache: { ttlSeconds: 60 },
+        roles: { mapper: [RoleMappers.roles(), RoleMappers.keycloakRealm(), RoleMappers.keycloakClient('my.app')] },
+        resourceMetadata: { resource: RESOURCE },
+      },
+      [FreshController, OpsController],
+    ));
   });
   afterAll(async () => {
     await app?.close();
@@ -119,12 +127,12 @@ describe.each(ADAPTERS)('step-up, roles and claims against crafted claims and ro
     expect((await get('/ops', await token({ ...base, resource_access: { my: { app: { roles: ['ops'] } } } }))).status).toBe(403);
   });
 
-  it('@Public() beside the handler\'s own @Roles stays protected; a handler’s @Public() opens it despite class @Roles (documented)', async () => {
+  it("@Public() beside the handler's own @Roles stays protected; a handler’s @Public() opens it despite class @Roles (documented)", async () => {
     expect((await get('/ops/both')).status).toBe(401);
     expect((await get('/ops/health')).status).toBe(200);
   });
 
-  it('the challenge\'s resource_metadata comes from configuration, never from Host / X-Forwarded-Host', async () => {
+  it("the challenge's resource_metadata comes from configuration, never from Host / X-Forwarded-Host", async () => {
     const res = await get('/fresh/gold', undefined, { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' });
     expect(res.headers.get('www-authenticate')).toContain('resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"');
     expect(res.headers.get('www-authenticate')).not.toContain('evil');

@@ -55,25 +55,28 @@ describe('evictions by claim and purges racing lookups in flight', () => {
     });
   }
 
-  itWithRedis('across replicas: a lookup in flight on B when A evicts by subject leaves its pre-eviction answer neither in Redis (C refuses the token) nor in B’s memory', async () => {
-    const redis = await TestRedis.start();
-    closers.push(() => redis.kill());
-    const { server, state } = await slowAs();
-    const options = { introspectionEndpoint: server.url, cache: { redis: redis.url, keyPrefix: 'evict-by-sub-race', negativeTtlSeconds: 0 } };
-    const a = await engine(options);
-    const b = await engine(options);
-    await sleep(300); // let both connect to Redis
-    const onB = b.introspect('alice-token');
-    await sleep(100);
-    state.revoked = true;
-    await a.evictBySubject('alice'); // resolves: "every token of alice, on every replica"
-    await onB; // B's waiting caller may get either answer, depending on when its reads land
-    await sleep(200);
-    const c = await engine(options); // a replica started after the eviction
-    await sleep(300); // let it connect to Redis
-    expect(await c.introspect('alice-token')).toEqual({ active: false, reason: 'inactive' }); // observed: active, from Redis
-    expect(await b.introspect('alice-token')).toEqual({ active: false, reason: 'inactive' }); // observed: active, from B's memory
-  });
+  itWithRedis(
+    'across replicas: a lookup in flight on B when A evicts by subject leaves its pre-eviction answer neither in Redis (C refuses the token) nor in B’s memory',
+    async () => {
+      const redis = await TestRedis.start();
+      closers.push(() => redis.kill());
+      const { server, state } = await slowAs();
+      const options = { introspectionEndpoint: server.url, cache: { redis: redis.url, keyPrefix: 'evict-by-sub-race', negativeTtlSeconds: 0 } };
+      const a = await engine(options);
+      const b = await engine(options);
+      await sleep(300); // let both connect to Redis
+      const onB = b.introspect('alice-token');
+      await sleep(100);
+      state.revoked = true;
+      await a.evictBySubject('alice'); // resolves: "every token of alice, on every replica"
+      await onB; // B's waiting caller may get either answer, depending on when its reads land
+      await sleep(200);
+      const c = await engine(options); // a replica started after the eviction
+      await sleep(300); // let it connect to Redis
+      expect(await c.introspect('alice-token')).toEqual({ active: false, reason: 'inactive' }); // observed: active, from Redis
+      expect(await b.introspect('alice-token')).toEqual({ active: false, reason: 'inactive' }); // observed: active, from B's memory
+    },
+  );
 
   it('cache.store (plain Keyv shared by two replicas): a lookup in flight on A does not undo purge() on B', async () => {
     const shared = new Keyv(); // one store both replicas use (what a Keyv on Redis/Memcached/etc. is to two processes)
@@ -90,7 +93,7 @@ describe('evictions by claim and purges racing lookups in flight', () => {
     expect(await b.introspect('alice-token')).toEqual({ active: false, reason: 'inactive' }); // observed: active (A wrote it back after the purge)
   });
 
-  it('cache.store with localTtlSeconds > 0: the start-up warns that evictions cannot reach other replicas\' memory (documented)', async () => {
+  it("cache.store with localTtlSeconds > 0: the start-up warns that evictions cannot reach other replicas' memory (documented)", async () => {
     capturedLogs.length = 0;
     await engine({ introspectionEndpoint: 'http://127.0.0.1:9/introspect', cache: { store: new Keyv(), localTtlSeconds: 30 } });
     expect(capturedLogs.some((line) => line.includes('`cache.localTtlSeconds` is above 0 with a plain `cache.store`'))).toBe(true);

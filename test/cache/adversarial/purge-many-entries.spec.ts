@@ -16,19 +16,28 @@ afterAll(async () => {
   for (const c of closers.reverse()) await c();
 });
 
-itWithRedis('purge() of a Redis cache holding 100 000 entries resolves (default storeTimeoutMs)', async () => {
-  const redis = await TestRedis.start();
-  closers.push(() => redis.kill());
-  const as = await FaultyServer.start(behave.json({ active: true, token_type: 'Bearer', exp: Math.floor(Date.now() / 1000) + 600 }));
-  closers.push(() => as.stop());
-  const e = await createEngine({ introspectionEndpoint: as.url, allowInsecureRequests: true, ...CLIENTS.basic, cache: { redis: redis.url, keyPrefix: 'big' } });
-  closers.push(e.close);
-  await sleep(300);
-  // 100 000 cached tokens (e.g. a busy API with a 60 s TTL), written straight into the namespace.
-  redis.cli('EVAL', "for i=1,100000 do redis.call('SET', 'big::k' .. i, 'x', 'PX', 600000) end", '0');
-  const outcome = await e.service.purge().then(
-    () => 'resolved',
-    (error: Error) => error.message,
-  );
-  expect(outcome).toBe('resolved'); // observed: 'The cache store could not clear: ...' (timeout)
-}, 60_000);
+itWithRedis(
+  'purge() of a Redis cache holding 100 000 entries resolves (default storeTimeoutMs)',
+  async () => {
+    const redis = await TestRedis.start();
+    closers.push(() => redis.kill());
+    const as = await FaultyServer.start(behave.json({ active: true, token_type: 'Bearer', exp: Math.floor(Date.now() / 1000) + 600 }));
+    closers.push(() => as.stop());
+    const e = await createEngine({
+      introspectionEndpoint: as.url,
+      allowInsecureRequests: true,
+      ...CLIENTS.basic,
+      cache: { redis: redis.url, keyPrefix: 'big' },
+    });
+    closers.push(e.close);
+    await sleep(300);
+    // 100 000 cached tokens (e.g. a busy API with a 60 s TTL), written straight into the namespace.
+    redis.cli('EVAL', "for i=1,100000 do redis.call('SET', 'big::k' .. i, 'x', 'PX', 600000) end", '0');
+    const outcome = await e.service.purge().then(
+      () => 'resolved',
+      (error: Error) => error.message,
+    );
+    expect(outcome).toBe('resolved'); // observed: 'The cache store could not clear: ...' (timeout)
+  },
+  60_000,
+);

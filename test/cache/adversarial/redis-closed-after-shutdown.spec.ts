@@ -4,7 +4,6 @@ import { CLIENTS, EmbeddedAuthorizationServer } from '../../../sample/embedded-a
 import { createEngine, sleep } from '../../support/engine.js';
 import { describeWithRedis, TestRedis } from '../../support/redis-server.js';
 
-
 /**
  * ATTACK (found behind "Jest did not exit one second after the test run" of test/cache/revalidation.e2e-spec.ts):
  * shared-store writes are fire-and-forget (`void this.writeShared(...)` in IntrospectionCache.storeActive, and
@@ -27,7 +26,11 @@ describeWithRedis('no Redis connection survives the application’s shutdown, ev
     await as.stop();
   });
 
-  const clients = () => redis.cli('CLIENT', 'LIST').split('\n').filter((l) => l.includes('addr=') && !l.includes('cmd=client')).length;
+  const clients = () =>
+    redis
+      .cli('CLIENT', 'LIST')
+      .split('\n')
+      .filter((l) => l.includes('addr=') && !l.includes('cmd=client')).length;
 
   it('an app closed when nothing is in flight leaves no Redis connection', async () => {
     const { close } = await createEngine({

@@ -22,10 +22,22 @@ itWithRedis('with cache.indexSecret, a Redis reader cannot confirm a guessed sub
   const redis = await TestRedis.start();
   closers.push(() => redis.kill());
   const as = await FaultyServer.start(
-    behave.json({ active: true, token_type: 'Bearer', sub: 'alice@example.com', email: 'alice@example.com', client_id: 'payroll-mobile', exp: Math.floor(Date.now() / 1000) + 600 }),
+    behave.json({
+      active: true,
+      token_type: 'Bearer',
+      sub: 'alice@example.com',
+      email: 'alice@example.com',
+      client_id: 'payroll-mobile',
+      exp: Math.floor(Date.now() / 1000) + 600,
+    }),
   );
   closers.push(() => as.stop());
-  const e = await createEngine({ introspectionEndpoint: as.url, allowInsecureRequests: true, ...CLIENTS.basic, cache: { redis: redis.url, keyPrefix: 'orders-api', indexSecret: 'index-secret-0123456789' } });
+  const e = await createEngine({
+    introspectionEndpoint: as.url,
+    allowInsecureRequests: true,
+    ...CLIENTS.basic,
+    cache: { redis: redis.url, keyPrefix: 'orders-api', indexSecret: 'index-secret-0123456789' },
+  });
   closers.push(e.close);
   await sleep(300);
   expect((await e.service.introspect('opaque-token-of-alice')).active).toBe(true);

@@ -106,9 +106,20 @@ describeWithRedis('evictions across replicas while a late shared write lands (re
     const t0 = Date.now();
     if (process.env.TRACE) {
       const bc = (b as any).cache;
-      for (const [obj, name] of [[bc.shared, 'set'], [bc.tombstones, 'mget'], [bc.coordinator, 'index'], [bc, 'onRemoteEviction'], [bc, 'storeActive']] as const) {
+      for (const [obj, name] of [
+        [bc.shared, 'set'],
+        [bc.tombstones, 'mget'],
+        [bc.coordinator, 'index'],
+        [bc, 'onRemoteEviction'],
+        [bc, 'storeActive'],
+      ] as const) {
         const orig = obj[name].bind(obj);
-        obj[name] = (...x: any[]) => { console.log('B', name, 'start', Date.now() - t0); const r = orig(...x); void Promise.resolve(r).then((v: any) => console.log('B', name, 'done', Date.now() - t0, typeof v === 'boolean' ? v : '')); return r; };
+        obj[name] = (...x: any[]) => {
+          console.log('B', name, 'start', Date.now() - t0);
+          const r = orig(...x);
+          void Promise.resolve(r).then((v: any) => console.log('B', name, 'done', Date.now() - t0, typeof v === 'boolean' ? v : ''));
+          return r;
+        };
       }
     }
     const onB = b.introspect('alice-token'); // AS answers at ~t0+400; B's index reply arrives ~t0+700 (within the 1 s bound)

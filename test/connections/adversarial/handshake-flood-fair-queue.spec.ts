@@ -44,7 +44,14 @@ describe.each(['express', 'fastify'] as const)('a junk WebSocket handshake flood
       cache: { ttlSeconds: 60 },
       // deadlineMs 3000: a valid lookup waits its round-robin turn behind the flood; on a loaded CI machine 1 s was too tight for HTTP
       // users too. A full queue under one shared key (the attack) still refuses at once, whatever the deadline.
-      resilience: { attemptTimeoutMs: 1000, deadlineMs: 3000, retries: 1, maxConcurrentCalls: 4, maxQueuedCalls: 20, circuitBreaker: { consecutiveFailures: 3, halfOpenAfterMs: 60_000 } },
+      resilience: {
+        attemptTimeoutMs: 1000,
+        deadlineMs: 3000,
+        retries: 1,
+        maxConcurrentCalls: 4,
+        maxQueuedCalls: 20,
+        circuitBreaker: { consecutiveFailures: 3, halfOpenAfterMs: 60_000 },
+      },
     }));
   });
   afterAll(async () => {

@@ -54,7 +54,9 @@ describe('a hybrid app without inheritAppConfig', () => {
       controllers: [AdminHandlers],
     })
     class AppModule {}
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(quietLogger).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+      .setLogger(quietLogger)
+      .compile();
     app = moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger });
     const port = await freePort();
     // The careless operator: Nest's default hybrid options (no inheritAppConfig).

@@ -62,11 +62,14 @@ describe.each(['express', 'fastify'] as const)('evictions by claim and purge rea
     const client = open(ws, { authorization: `Bearer ${token}` });
     await client.opened;
     for (let i = 0; i < 40; i++) client.ws.send(JSON.stringify({ event: 'post', data: `burst-${i}` }));
-    const outcome = await Promise.race([client.closed.then((c) => c.code), (async () => {
-      const seen: string[] = [];
-      for (let i = 0; i < 40; i++) seen.push(await client.next('posted', 3000));
-      return seen;
-    })()]);
+    const outcome = await Promise.race([
+      client.closed.then((c) => c.code),
+      (async () => {
+        const seen: string[] = [];
+        for (let i = 0; i < 40; i++) seen.push(await client.next('posted', 3000));
+        return seen;
+      })(),
+    ]);
     if (typeof outcome === 'number') expect(outcome).toBe(1008);
     else expect(outcome).toEqual(Array.from({ length: 40 }, (_, i) => `burst-${i}`));
     client.ws.close();
@@ -89,11 +92,21 @@ describe('microservice refusals (real TCP transport)', () => {
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
     @Module({
-      imports: [IntrospectionModule.forRoot({ introspectionEndpoint: as.introspectionEndpoint, allowInsecureRequests: true, ...CLIENTS.basic, verifyOnStartup: false, microservice: { token: { in: 'payload', field: 'accessToken' } } })],
+      imports: [
+        IntrospectionModule.forRoot({
+          introspectionEndpoint: as.introspectionEndpoint,
+          allowInsecureRequests: true,
+          ...CLIENTS.basic,
+          verifyOnStartup: false,
+          microservice: { token: { in: 'payload', field: 'accessToken' } },
+        }),
+      ],
       controllers: [Handlers],
     })
     class AppModule {}
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(quietLogger).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+      .setLogger(quietLogger)
+      .compile();
     app = moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger });
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -121,7 +134,10 @@ describe('microservice refusals (real TCP transport)', () => {
   ])('%s as the token: a plain { status, error, message } error, no stack, no token, no AS call', async (_what, accessToken) => {
     as.resetCounters();
     const from = capturedLogs.length;
-    const error = await firstValueFrom(client.send('secret', { accessToken })).then(() => undefined, (e) => e);
+    const error = await firstValueFrom(client.send('secret', { accessToken })).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error).toBeDefined();
     expect(Object.keys(error).sort()).toEqual(['error', 'message', 'status']);
     expect([400, 401]).toContain(error.status);
@@ -135,7 +151,10 @@ describe('microservice refusals (real TCP transport)', () => {
     expect(await firstValueFrom(client.send('secret', { accessToken }))).toBe('ok');
     await as.revoke(accessToken);
     await app.get(IntrospectionService).evict(accessToken);
-    const error = await firstValueFrom(client.send('secret', { accessToken })).then(() => undefined, (e) => e);
+    const error = await firstValueFrom(client.send('secret', { accessToken })).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error).toMatchObject({ status: 401, error: 'invalid_token' });
   });
 });

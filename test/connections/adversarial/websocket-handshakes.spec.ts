@@ -24,7 +24,12 @@ describe.each(['express', 'fastify'] as const)('WebSocket handshakes from hostil
       cache: { ttlSeconds: 60 },
       resilience: { attemptTimeoutMs: 3000, deadlineMs: 3000, retries: 0 },
       // What the README tells browser apps to do.
-      websocket: { tokenSources: [{ in: 'cookie', name: 'access_token' }, { in: 'query', dangerouslyAllowTokenInUrl: true }] },
+      websocket: {
+        tokenSources: [
+          { in: 'cookie', name: 'access_token' },
+          { in: 'query', dangerouslyAllowTokenInUrl: true },
+        ],
+      },
     }));
   });
   afterAll(async () => {

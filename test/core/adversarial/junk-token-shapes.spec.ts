@@ -41,7 +41,7 @@ describe('junk token shapes against the real oidc-provider', () => {
     'max length 4096': 'Z'.repeat(4096),
     'max length b64 padded': 'Z'.repeat(4094) + '==',
     'plus and slash': '+/+/+/+/+/+/+/+/',
-    'tilde': '~~~~~~~~',
+    tilde: '~~~~~~~~',
     'paseto-like': 'v4.public.' + 'A'.repeat(80),
     'big json payload': `${b64({ alg: 'RS256' })}.${b64({ x: 'y'.repeat(2500) })}.sig`,
   };

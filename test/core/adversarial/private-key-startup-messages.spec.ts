@@ -15,9 +15,16 @@ describe('privateKey variants at start-up', () => {
   it.each([
     ['PEM with literal \\n (a one-line environment variable)', pem.replace(/\n/g, '\\n'), /\\n|newline|line break/i],
     ['encrypted PKCS#8', rsa.privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }) as string, /encrypt|passphrase/i],
-    ['RSA 1024 bits', generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, /2048|modulus|too small/i],
+    [
+      'RSA 1024 bits',
+      generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+      /2048|modulus|too small/i,
+    ],
   ])('%s: refused at start-up, and the message says what is wrong', async (_name, key, says) => {
-    const error = await checkPrivateKey(key, 'RS256').then(() => undefined, (e: Error) => e);
+    const error = await checkPrivateKey(key, 'RS256').then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error).toBeInstanceOf(Error);
     expect(error!.message).toMatch(says);
   });

@@ -11,7 +11,13 @@ const req = { method: 'GET', uri: 'http://127.0.0.1/x', accessToken: token };
 /** A proof whose signature is junk (the attacker signs nothing): only the verifier's work counts. */
 function junkProof(alg: string, jwk: object, sigBytes: number): string {
   const header = b64({ typ: 'dpop+jwt', alg, jwk });
-  const payload = b64({ htm: 'GET', htu: req.uri, jti: randomUUID(), iat: Math.floor(Date.now() / 1000), ath: createHash('sha256').update(token).digest('base64url') });
+  const payload = b64({
+    htm: 'GET',
+    htu: req.uri,
+    jti: randomUUID(),
+    iat: Math.floor(Date.now() / 1000),
+    ath: createHash('sha256').update(token).digest('base64url'),
+  });
   const sig = Buffer.concat([Buffer.from([0]), randomBytes(sigBytes - 1)]).toString('base64url');
   return `${header}.${payload}.${sig}`;
 }

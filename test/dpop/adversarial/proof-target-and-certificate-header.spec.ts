@@ -10,7 +10,6 @@ import { ADAPTERS, OrdersController, PublicController, startApp } from '../../su
 import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
 import { makeCertificate, type TestCertificate } from '../../support/certificates.js';
 
-
 /** A raw HTTP/1.1 GET where every header, Host included, is the caller's. */
 function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; challenge: string }> {
   return new Promise((resolve, reject) => {
@@ -54,7 +53,9 @@ describe.each(ADAPTERS)('DPoP proof targets and certificate headers over raw HTT
     try {
       const token = await as.issueToken({ scope: 'read', dpop: key });
       // Control: the proof for this server's own URL passes.
-      expect((await rawGet(`${pinned.url}/orders`, { authorization: `DPoP ${token}`, dpop: await dpopProof(key, `${api.url}/orders`, token) })).status).toBe(200);
+      expect((await rawGet(`${pinned.url}/orders`, { authorization: `DPoP ${token}`, dpop: await dpopProof(key, `${api.url}/orders`, token) })).status).toBe(
+        200,
+      );
       // A proof+token pair captured on (or meant for) resource server A, never used here: its jti is unknown to this server.
       const proofForA = await dpopProof(key, 'http://rs-a.example/orders', token);
       const replayed = await rawGet(`${pinned.url}/orders`, { host: 'rs-a.example', authorization: `DPoP ${token}`, dpop: proofForA });
@@ -75,10 +76,14 @@ describe.each(ADAPTERS)('DPoP proof targets and certificate headers over raw HTT
       headers.append('x-ssl-client-cert', encodeURIComponent(mallory.cert));
       const res = await fetch(`${proxied.url}/orders`, { headers });
       // Control: each alone behaves.
-      expect((await fetch(`${proxied.url}/orders`, { headers: { authorization: `Bearer ${token}`, 'x-ssl-client-cert': encodeURIComponent(mallory.cert) } })).status).toBe(401);
+      expect(
+        (await fetch(`${proxied.url}/orders`, { headers: { authorization: `Bearer ${token}`, 'x-ssl-client-cert': encodeURIComponent(mallory.cert) } })).status,
+      ).toBe(401);
       expect(res.status).toBe(401);
       // Same with raw PEM values joined by Node (", ").
-      const pem = await fetch(`${proxied.url}/orders`, { headers: { authorization: `Bearer ${token}`, 'x-ssl-client-cert': `${alice.cert.replace(/\n/g, ' ')}, ${mallory.cert.replace(/\n/g, ' ')}` } });
+      const pem = await fetch(`${proxied.url}/orders`, {
+        headers: { authorization: `Bearer ${token}`, 'x-ssl-client-cert': `${alice.cert.replace(/\n/g, ' ')}, ${mallory.cert.replace(/\n/g, ' ')}` },
+      });
       expect(pem.status).toBe(401);
     } finally {
       await proxied.app.close();
@@ -93,7 +98,7 @@ describe.each(ADAPTERS)('DPoP proof targets and certificate headers over raw HTT
     const jwk = key.publicJwk;
     const deep: Record<string, unknown> = {};
     let cur = deep;
-    for (let i = 0; i < 500; i++) cur = (cur.a = {});
+    for (let i = 0; i < 500; i++) cur = cur.a = {};
     const junk: Array<[string, string]> = [
       ['jwk array', `${b64({ typ: 'dpop+jwt', alg: 'ES256', jwk: [jwk] })}.${b64(claims)}.AAAA`],
       ['jwk string', `${b64({ typ: 'dpop+jwt', alg: 'ES256', jwk: 'x' })}.${b64(claims)}.AAAA`],
@@ -107,9 +112,18 @@ describe.each(ADAPTERS)('DPoP proof targets and certificate headers over raw HTT
       ['payload not JSON', `${b64({ typ: 'dpop+jwt', alg: 'ES256', jwk })}.${b64('[[[')}.AAAA`],
       ['jwk null proto', `${b64({ typ: 'dpop+jwt', alg: 'ES256', jwk: JSON.parse('{"__proto__":{"kty":"EC"}}') })}.${b64(claims)}.AAAA`],
       ['kty EC crv junk', `${b64({ typ: 'dpop+jwt', alg: 'ES256', jwk: { kty: 'EC', crv: 'P-999', x: 'AA', y: 'AA' } })}.${b64(claims)}.AAAA`],
-      ['RSA 512', `${b64({ typ: 'dpop+jwt', alg: 'RS256', jwk: { kty: 'RSA', n: Buffer.alloc(64, 0xff).toString('base64url'), e: 'AQAB' } })}.${b64(claims)}.${Buffer.alloc(64, 1).toString('base64url')}`],
-      ['RSA e=1', `${b64({ typ: 'dpop+jwt', alg: 'RS256', jwk: { kty: 'RSA', n: Buffer.alloc(256, 0xff).toString('base64url'), e: 'AQ' } })}.${b64(claims)}.${Buffer.alloc(256, 1).toString('base64url')}`],
-      ['OKP X25519', `${b64({ typ: 'dpop+jwt', alg: 'EdDSA', jwk: { kty: 'OKP', crv: 'X25519', x: Buffer.alloc(32, 9).toString('base64url') } })}.${b64(claims)}.AAAA`],
+      [
+        'RSA 512',
+        `${b64({ typ: 'dpop+jwt', alg: 'RS256', jwk: { kty: 'RSA', n: Buffer.alloc(64, 0xff).toString('base64url'), e: 'AQAB' } })}.${b64(claims)}.${Buffer.alloc(64, 1).toString('base64url')}`,
+      ],
+      [
+        'RSA e=1',
+        `${b64({ typ: 'dpop+jwt', alg: 'RS256', jwk: { kty: 'RSA', n: Buffer.alloc(256, 0xff).toString('base64url'), e: 'AQ' } })}.${b64(claims)}.${Buffer.alloc(256, 1).toString('base64url')}`,
+      ],
+      [
+        'OKP X25519',
+        `${b64({ typ: 'dpop+jwt', alg: 'EdDSA', jwk: { kty: 'OKP', crv: 'X25519', x: Buffer.alloc(32, 9).toString('base64url') } })}.${b64(claims)}.AAAA`,
+      ],
     ];
     as.resetCounters();
     for (const [name, proof] of junk) {

@@ -13,12 +13,20 @@ describe('token sources vs. DPoP at start-up', () => {
 
   it('dpop.required with tokenSources lacking the Authorization header is a start-up error', () => {
     expect(() =>
-      resolveOptionsForTests({ ...base, dpop: { required: true, externalOrigin: 'https://api.example' }, tokenSources: [{ in: 'cookie', name: 'access_token' }] }),
+      resolveOptionsForTests({
+        ...base,
+        dpop: { required: true, externalOrigin: 'https://api.example' },
+        tokenSources: [{ in: 'cookie', name: 'access_token' }],
+      }),
     ).toThrow(/dpop|DPoP/);
   });
 
   it('DPoP configured with tokenSources lacking the Authorization header warns', () => {
-    const resolved = resolveOptionsForTests({ ...base, dpop: { externalOrigin: 'https://api.example' }, tokenSources: [{ in: 'header', name: 'X-Api-Token' }] });
+    const resolved = resolveOptionsForTests({
+      ...base,
+      dpop: { externalOrigin: 'https://api.example' },
+      tokenSources: [{ in: 'header', name: 'X-Api-Token' }],
+    });
     expect(resolved.warnings.join('\n')).toMatch(/DPoP/);
   });
 

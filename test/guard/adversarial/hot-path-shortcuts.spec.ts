@@ -110,7 +110,11 @@ class SealedController {
   @Get()
   @UseGuards(SealingTokenGuard)
   get(@Introspected('client_id') clientId: unknown, @Req() req: Record<string, unknown>) {
-    return { clientId: clientId ?? null, extensible: Object.isExtensible(req), principal: (req.principal as { client_id?: string } | undefined)?.client_id ?? null };
+    return {
+      clientId: clientId ?? null,
+      extensible: Object.isExtensible(req),
+      principal: (req.principal as { client_id?: string } | undefined)?.client_id ?? null,
+    };
   }
 }
 
@@ -210,7 +214,15 @@ describe.each(ADAPTERS)('the guard’s hot path: bound tokens, duplicate headers
     expect(calls.get(token)).toBe(1);
   });
 
-  it.each([['Bearer', 200], ['bearer', 200], ['BEARER', 200], ['DPoP ', 401], [' DPoP', 401], ['DPoP\u0000', 401], ['N_A', 401]])(
+  it.each([
+    ['Bearer', 200],
+    ['bearer', 200],
+    ['BEARER', 200],
+    ['DPoP ', 401],
+    [' DPoP', 401],
+    ['DPoP\u0000', 401],
+    ['N_A', 401],
+  ])(
     'token_type %j: %d on the lookup and on the cache hit (no bound type; anything but an access-token type is refused by validateClaims)',
     async (tokenType, expected) => {
       const token = await as.issueToken({ scope: 'read' });
@@ -259,13 +271,16 @@ describe.each(ADAPTERS)('the guard’s hot path: bound tokens, duplicate headers
     expect(calls.get(token)).toBe(1);
   });
 
-  it.each([[{}], [{ jwk: { kty: 'EC' } }], [null], [[]], ['x']])('cnf %j (nothing this API can check) with token_type Bearer: refused on the lookup and the cache hit', async (cnf) => {
-    const token = await as.issueToken({ scope: 'read' });
-    rewrites.set(token, { token_type: 'Bearer', cnf });
-    const [first, second] = await twice(token);
-    expect([first.status, second.status]).toEqual([401, 401]);
-    expect(calls.get(token)).toBeLessThanOrEqual(2);
-  });
+  it.each([[{}], [{ jwk: { kty: 'EC' } }], [null], [[]], ['x']])(
+    'cnf %j (nothing this API can check) with token_type Bearer: refused on the lookup and the cache hit',
+    async (cnf) => {
+      const token = await as.issueToken({ scope: 'read' });
+      rewrites.set(token, { token_type: 'Bearer', cnf });
+      const [first, second] = await twice(token);
+      expect([first.status, second.status]).toEqual([401, 401]);
+      expect(calls.get(token)).toBeLessThanOrEqual(2);
+    },
+  );
 
   const CASES = ['Authorization', 'authorization', 'AUTHORIZATION', 'AuThOrIzAtIoN', 'aUTHORIZATION'];
   it('two Authorization headers in any letter case: 400 invalid_request, the AS never asked', async () => {
@@ -278,7 +293,9 @@ describe.each(ADAPTERS)('the guard’s hot path: bound tokens, duplicate headers
       }
     }
     // Three, with one in between other headers.
-    expect((await raw(`${api.url}/t`, [`AUTHORIZATION: Bearer ${token}`, 'X-Other: 1', `authorization: Bearer x`, 'AuthoriZation: Bearer y'])).status).toBe(400);
+    expect((await raw(`${api.url}/t`, [`AUTHORIZATION: Bearer ${token}`, 'X-Other: 1', `authorization: Bearer x`, 'AuthoriZation: Bearer y'])).status).toBe(
+      400,
+    );
     expect(calls.get(token)).toBeUndefined();
     // One header in any case is fine; a lookalike name (Proxy-Authorization, X-Authorization) is not counted.
     for (const a of CASES) expect((await raw(`${api.url}/t`, [`${a}: Bearer ${token}`])).status).toBe(200);

@@ -32,7 +32,12 @@ describe.each(ADAPTERS)('raw Authorization headers over %s', (adapter) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ active: true, scope: 'read', client_id: 'app', exp: Math.floor(Date.now() / 1000) + 600 }));
     });
-    ({ app, url } = await startApp(adapter, { introspectionEndpoint: as.url, allowInsecureRequests: true, clientId: 'api', clientSecret: 'super-secret-value-77' }));
+    ({ app, url } = await startApp(adapter, {
+      introspectionEndpoint: as.url,
+      allowInsecureRequests: true,
+      clientId: 'api',
+      clientSecret: 'super-secret-value-77',
+    }));
   });
   afterAll(async () => {
     await app?.close();

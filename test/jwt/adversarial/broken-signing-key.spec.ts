@@ -26,24 +26,52 @@ describe.each(ADAPTERS)('a JWK Set with a broken signing key, over %s', (adapter
       if (req.url?.startsWith('/jwks')) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [published] }));
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ active: false }));
     });
-    const app = await startApp(adapter, {
-      introspectionEndpoint: server.url, expectedIssuer: ISSUER, clientId: 'api', clientSecret: 's', allowInsecureRequests: true,
-      audience: AUDIENCE, jwt: { mode: 'local', jwksUri: server.url.replace('/introspect', '/jwks'), algorithms: ['RS256'], keysCacheSeconds: 1, keysRefreshIntervalSeconds: 0 },
-    }, [OrdersController]);
+    const app = await startApp(
+      adapter,
+      {
+        introspectionEndpoint: server.url,
+        expectedIssuer: ISSUER,
+        clientId: 'api',
+        clientSecret: 's',
+        allowInsecureRequests: true,
+        audience: AUDIENCE,
+        jwt: { mode: 'local', jwksUri: server.url.replace('/introspect', '/jwks'), algorithms: ['RS256'], keysCacheSeconds: 1, keysRefreshIntervalSeconds: 0 },
+      },
+      [OrdersController],
+    );
     try {
-      const token = await new SignJWT({ scope: 'read', client_id: 'app', sub: 'alice' }).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'k1' })
-        .setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt().setExpirationTime('5m').sign(privateKey);
+      const token = await new SignJWT({ scope: 'read', client_id: 'app', sub: 'alice' })
+        .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'k1' })
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(privateKey);
       const broken = await call(`${app.url}/orders`, bearer(token));
       console.log('broken key:', broken.status, broken.headers.get('www-authenticate'));
       published = good;
-      const sign = () => new SignJWT({ scope: 'read', client_id: 'app', sub: 'alice' }).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'k1' })
-        .setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt().setExpirationTime('5m').sign(privateKey);
+      const sign = () =>
+        new SignJWT({ scope: 'read', client_id: 'app', sub: 'alice' })
+          .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'k1' })
+          .setIssuer(ISSUER)
+          .setAudience(AUDIENCE)
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .sign(privateKey);
       await sleep(1200); // past keysCacheSeconds
       await call(`${app.url}/orders`, bearer(await sign())); // a never-seen token starts the background refresh
       await sleep(300);
       const another = await call(`${app.url}/orders`, bearer(await sign()));
       const fixed = await call(`${app.url}/orders`, bearer(token));
-      console.log('after the fix: new token', another.status, '| the first token', fixed.status, fixed.headers.get('www-authenticate'), '| key fetches', server.requests);
+      console.log(
+        'after the fix: new token',
+        another.status,
+        '| the first token',
+        fixed.status,
+        fixed.headers.get('www-authenticate'),
+        '| key fetches',
+        server.requests,
+      );
       // The keys are fixed (a new token passes) ...
       expect(another.status).toBe(200);
       expect(broken.status).toBe(503);

@@ -21,9 +21,12 @@ describe.each(ADAPTERS)('classic JWT forgeries over %s', (adapter) => {
   let signRaw: (header: string | object, payload: string | object) => string;
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
-    app = await startApp(adapter, { issuer: as.issuer, ...CLIENTS.basic, allowInsecureRequests: true, audience: AUDIENCE, jwt: { mode: 'local' } }, [OrdersController]);
-    const jwk = (as as unknown as { signingKeys: Array<Record<string, string>> }).signingKeys?.[0]
-      ?? (as as unknown as { server: { signingKeys: Array<Record<string, string>> } }).server.signingKeys[0];
+    app = await startApp(adapter, { issuer: as.issuer, ...CLIENTS.basic, allowInsecureRequests: true, audience: AUDIENCE, jwt: { mode: 'local' } }, [
+      OrdersController,
+    ]);
+    const jwk =
+      (as as unknown as { signingKeys: Array<Record<string, string>> }).signingKeys?.[0] ??
+      (as as unknown as { server: { signingKeys: Array<Record<string, string>> } }).server.signingKeys[0];
     const key = createPrivateKey({ key: jwk, format: 'jwk' });
     signRaw = (header, payload) => {
       const input = `${b64(header)}.${b64(payload)}`;
@@ -49,9 +52,9 @@ describe.each(ADAPTERS)('classic JWT forgeries over %s', (adapter) => {
       'alg NONE': `${b64({ alg: 'NONE', typ: 'at+jwt' })}.${b64(claims)}.`,
       'embedded jwk': await attacker({ jwk: attackerJwk }),
       'jku to attacker': await attacker({ jku: 'http://127.0.0.1:1/jwks', kid: 'x' }),
-      'x5u': await attacker({ x5u: 'http://127.0.0.1:1/cert' }),
+      x5u: await attacker({ x5u: 'http://127.0.0.1:1/cert' }),
       'kid traversal': await attacker({ kid: '../../../../dev/null' }),
-      "kid sql": await attacker({ kid: "' OR 1=1 --" }),
+      'kid sql': await attacker({ kid: "' OR 1=1 --" }),
       'kid long': await attacker({ kid: 'k'.repeat(2000) }),
       'kid = AS kid, attacker key': await attacker({ kid }),
       'crit unknown (AS-signed)': signRaw({ alg: 'RS256', typ: 'at+jwt', kid, crit: ['exp2'], exp2: 1 }, claims),
@@ -64,13 +67,18 @@ describe.each(ADAPTERS)('classic JWT forgeries over %s', (adapter) => {
       'duplicate aud, last wrong (AS-signed)': signRaw({ alg: 'RS256', typ: 'at+jwt', kid }, JSON.stringify(claims).replace('}', ',"aud":"urn:jwt:billing"}')),
       'duplicate typ in header (AS-signed)': signRaw(`{"alg":"RS256","typ":"at+jwt","kid":"${kid}","typ":"JWT"}`, claims),
       'ID token (AS-signed)': signRaw({ alg: 'RS256', typ: 'JWT', kid }, { ...claims, nonce: 'n' }),
-      'logout token (AS-signed)': signRaw({ alg: 'RS256', typ: 'logout+jwt', kid }, { ...claims, events: { 'http://schemas.openid.net/event/backchannel-logout': {} } }),
+      'logout token (AS-signed)': signRaw(
+        { alg: 'RS256', typ: 'logout+jwt', kid },
+        { ...claims, events: { 'http://schemas.openid.net/event/backchannel-logout': {} } },
+      ),
       'no typ (AS-signed)': signRaw({ alg: 'RS256', kid }, claims),
       'other resource (real AS)': await as.issueToken({ scope: 'read', resource: 'urn:jwt:billing' }),
       'scope not a string (AS-signed)': signRaw({ alg: 'RS256', typ: 'at+jwt', kid }, { ...claims, scope: ['read'] }),
       'cnf bound, presented as Bearer (AS-signed)': signRaw({ alg: 'RS256', typ: 'at+jwt', kid }, { ...claims, cnf: { jkt: 'x' } }),
       'aud homoglyph (AS-signed)': signRaw({ alg: 'RS256', typ: 'at+jwt', kid }, { ...claims, aud: 'urn:jwt:ordеrs' }),
-      'JWE (5 segments)': await new CompactEncrypt(new TextEncoder().encode(good)).setProtectedHeader({ alg: 'RSA-OAEP-256', enc: 'A256GCM', cty: 'JWT' }).encrypt((await generateKeyPair('RSA-OAEP-256')).publicKey),
+      'JWE (5 segments)': await new CompactEncrypt(new TextEncoder().encode(good))
+        .setProtectedHeader({ alg: 'RSA-OAEP-256', enc: 'A256GCM', cty: 'JWT' })
+        .encrypt((await generateKeyPair('RSA-OAEP-256')).publicKey),
       'two dots only': `${b64({ alg: 'RS256' })}..`,
       'header not JSON': `eyJ${b64('garbage').slice(3)}.${b64(claims)}.AAAA`,
       'payload array (AS-signed)': signRaw({ alg: 'RS256', typ: 'at+jwt', kid }, [claims]),
@@ -78,7 +86,11 @@ describe.each(ADAPTERS)('classic JWT forgeries over %s', (adapter) => {
     const results: Record<string, number> = {};
     for (const [name, token] of Object.entries(cases)) results[name] = (await call(`${app.url}/orders`, bearer(token))).status;
     // Padding / whitespace / oversize are malformed credentials: 400 before anything else.
-    for (const [name, header] of Object.entries({ 'two tokens': `Bearer ${good} ${good}`, huge: `Bearer ${good}${'A'.repeat(5000)}`, 'tab inside': `Bearer ${good.replace('.', '.\t')}` })) {
+    for (const [name, header] of Object.entries({
+      'two tokens': `Bearer ${good} ${good}`,
+      huge: `Bearer ${good}${'A'.repeat(5000)}`,
+      'tab inside': `Bearer ${good.replace('.', '.\t')}`,
+    })) {
       results[name] = (await call(`${app.url}/orders`, { authorization: header })).status;
     }
     const accepted = Object.entries(results).filter(([, s]) => s === 200 || s >= 500);

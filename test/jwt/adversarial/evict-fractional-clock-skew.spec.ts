@@ -21,15 +21,23 @@ describeWithRedis('evict(jwt) with a fractional clockSkewSeconds (real Redis)', 
     const as = await TestAuthorizationServer.start();
     const redis = await TestRedis.start();
     const options: IntrospectionModuleOptions = {
-      issuer: as.issuer, ...CLIENTS.basic, allowInsecureRequests: true, audience: AUDIENCE, clockSkewSeconds: 2.5,
-      jwt: { mode: 'local', algorithms: ['RS256'] }, cache: { redis: redis.url },
+      issuer: as.issuer,
+      ...CLIENTS.basic,
+      allowInsecureRequests: true,
+      audience: AUDIENCE,
+      clockSkewSeconds: 2.5,
+      jwt: { mode: 'local', algorithms: ['RS256'] },
+      cache: { redis: redis.url },
     };
     const a = await startApp('express', options, [OrdersController]);
     const b = await startApp('fastify', options, [OrdersController]);
     try {
       const victim = await as.issueToken({ scope: 'read', resource: AUDIENCE });
       let error: unknown;
-      await a.app.get(IntrospectionService).evict(victim).catch((e: unknown) => (error = e));
+      await a.app
+        .get(IntrospectionService)
+        .evict(victim)
+        .catch((e: unknown) => (error = e));
       console.log('evict() with clockSkewSeconds 2.5:', error ? `rejected: ${(error as Error).message}` : 'resolved');
       await sleep(100);
       const res = await call(`${b.url}/orders`, bearer(victim));

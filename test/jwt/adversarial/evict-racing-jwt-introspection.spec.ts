@@ -10,7 +10,6 @@ const AUDIENCE = 'urn:jwt:orders';
 const ISSUER = 'https://as.example';
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-
 /**
  * Race (issue 13): a JWT on a @RequireIntrospection route, with an AS that introspects JWTs (Keycloak-like,
  * here a real HTTP server that answers active after 600 ms). The operator evicts the token while the AS call is
@@ -27,17 +26,41 @@ describe.each(ADAPTERS)('evict() racing the introspection of a JWT on a @Require
     const server = await FaultyServer.start(async (req, res) => {
       if (req.url?.startsWith('/jwks')) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
       await sleep(600);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
-        active: true, iss: ISSUER, aud: AUDIENCE, scope: 'read', client_id: 'app', sub: 'alice', token_type: 'Bearer', exp: now + 300, iat: now,
-      }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          active: true,
+          iss: ISSUER,
+          aud: AUDIENCE,
+          scope: 'read',
+          client_id: 'app',
+          sub: 'alice',
+          token_type: 'Bearer',
+          exp: now + 300,
+          iat: now,
+        }),
+      );
     });
-    const app = await startApp(adapter, {
-      introspectionEndpoint: server.url, expectedIssuer: ISSUER, clientId: 'api', clientSecret: 's', allowInsecureRequests: true,
-      audience: AUDIENCE, jwt: { mode, jwksUri: server.url.replace('/introspect', '/jwks'), algorithms: ['RS256'] },
-    }, [PaymentsController]);
+    const app = await startApp(
+      adapter,
+      {
+        introspectionEndpoint: server.url,
+        expectedIssuer: ISSUER,
+        clientId: 'api',
+        clientSecret: 's',
+        allowInsecureRequests: true,
+        audience: AUDIENCE,
+        jwt: { mode, jwksUri: server.url.replace('/introspect', '/jwks'), algorithms: ['RS256'] },
+      },
+      [PaymentsController],
+    );
     try {
-      const token = await new SignJWT({ scope: 'read', client_id: 'app', sub: 'alice' }).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'k1' })
-        .setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt(now).setExpirationTime(now + 300).sign(privateKey);
+      const token = await new SignJWT({ scope: 'read', client_id: 'app', sub: 'alice' })
+        .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'k1' })
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setIssuedAt(now)
+        .setExpirationTime(now + 300)
+        .sign(privateKey);
       const inFlight = call(`${app.url}/payments`, bearer(token));
       await sleep(250); // keys fetched, local validation done, the AS call is in flight
       await app.app.get(IntrospectionService).evict(token);

@@ -27,7 +27,11 @@ describe.each(ADAPTERS)('evict(jwt) and re-spellings of the signature segment, o
   let app: { app: INestApplication; url: string };
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
-    app = await startApp(adapter, { issuer: as.issuer, ...CLIENTS.basic, allowInsecureRequests: true, audience: AUDIENCE, jwt: { mode: 'local', algorithms: ['RS256'] } }, [OrdersController]);
+    app = await startApp(
+      adapter,
+      { issuer: as.issuer, ...CLIENTS.basic, allowInsecureRequests: true, audience: AUDIENCE, jwt: { mode: 'local', algorithms: ['RS256'] } },
+      [OrdersController],
+    );
   });
   afterAll(async () => {
     await app?.app.close();
@@ -51,8 +55,12 @@ describeWithRedis('evict(jwt) and re-spellings on another replica and on one sta
     const as = await TestAuthorizationServer.start();
     const redis = await TestRedis.start();
     const options: IntrospectionModuleOptions = {
-      issuer: as.issuer, ...CLIENTS.basic, allowInsecureRequests: true, audience: AUDIENCE,
-      jwt: { mode: 'local', algorithms: ['RS256'] }, cache: { redis: redis.url },
+      issuer: as.issuer,
+      ...CLIENTS.basic,
+      allowInsecureRequests: true,
+      audience: AUDIENCE,
+      jwt: { mode: 'local', algorithms: ['RS256'] },
+      cache: { redis: redis.url },
     };
     const a = await startApp('express', options, [OrdersController]);
     let c: { app: INestApplication; url: string } | undefined;

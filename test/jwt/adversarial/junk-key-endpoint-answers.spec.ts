@@ -38,18 +38,32 @@ describe.each(ADAPTERS)('junk from the key endpoint, over %s', (adapter) => {
       if (current.hangMs) await new Promise((r) => setTimeout(r, current.hangMs));
       if (!res.destroyed) res.writeHead(current.status ?? 200, { 'content-type': current.type ?? 'application/json' }).end(current.body);
     });
-    const token = await new SignJWT({ scope: 'read', client_id: 'app', sub: 'alice' }).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'k1' })
-      .setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt().setExpirationTime('5m').sign(privateKey);
+    const token = await new SignJWT({ scope: 'read', client_id: 'app', sub: 'alice' })
+      .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'k1' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(privateKey);
     const observed: Record<string, number> = {};
     try {
       for (const [name, answer] of cases) {
         current = answer;
         // A fresh app per case: no key set, no verification cache, no breaker history.
-        const app = await startApp(adapter, {
-          introspectionEndpoint: server.url, expectedIssuer: ISSUER, clientId: 'api', clientSecret: 's', allowInsecureRequests: true,
-          audience: AUDIENCE, jwt: { mode: 'local', jwksUri: server.url.replace('/introspect', '/jwks'), algorithms: ['RS256'] },
-          resilience: { retries: 0, attemptTimeoutMs: 1000 },
-        }, [OrdersController]);
+        const app = await startApp(
+          adapter,
+          {
+            introspectionEndpoint: server.url,
+            expectedIssuer: ISSUER,
+            clientId: 'api',
+            clientSecret: 's',
+            allowInsecureRequests: true,
+            audience: AUDIENCE,
+            jwt: { mode: 'local', jwksUri: server.url.replace('/introspect', '/jwks'), algorithms: ['RS256'] },
+            resilience: { retries: 0, attemptTimeoutMs: 1000 },
+          },
+          [OrdersController],
+        );
         try {
           const res = await call(`${app.url}/orders`, bearer(token));
           observed[name] = res.status;

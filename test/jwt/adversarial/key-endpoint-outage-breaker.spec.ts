@@ -19,11 +19,18 @@ describe.each(ADAPTERS)('a key-endpoint outage within the stale window and opaqu
   it('opaque tokens keep being introspected (200) while JWTs are served with stale keys', async () => {
     const as = await TestAuthorizationServer.start();
     const keysProxy = await ChaosProxy.start(as.issuer);
-    const app = await startApp(adapter, {
-      issuer: as.issuer, ...CLIENTS.basic, allowInsecureRequests: true, audience: [AUDIENCE, 'https://orders'],
-      // Defaults otherwise: breaker 5 consecutive failures, keysStaleIfErrorSeconds 3600.
-      jwt: { mode: 'local', jwksUri: keysProxy.url('/jwks'), keysCacheSeconds: 1, verificationCacheSeconds: 0 },
-    }, [OrdersController]);
+    const app = await startApp(
+      adapter,
+      {
+        issuer: as.issuer,
+        ...CLIENTS.basic,
+        allowInsecureRequests: true,
+        audience: [AUDIENCE, 'https://orders'],
+        // Defaults otherwise: breaker 5 consecutive failures, keysStaleIfErrorSeconds 3600.
+        jwt: { mode: 'local', jwksUri: keysProxy.url('/jwks'), keysCacheSeconds: 1, verificationCacheSeconds: 0 },
+      },
+      [OrdersController],
+    );
     try {
       const jwt = await as.issueToken({ scope: 'read', resource: AUDIENCE });
       expect((await call(`${app.url}/orders`, bearer(jwt))).status).toBe(200);

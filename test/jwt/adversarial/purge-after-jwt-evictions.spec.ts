@@ -16,8 +16,13 @@ describeWithRedis('purge() after JWT evictions (real Redis)', () => {
     const as = await TestAuthorizationServer.start();
     const redis = await TestRedis.start();
     const options: IntrospectionModuleOptions = {
-      issuer: as.issuer, ...CLIENTS.basic, allowInsecureRequests: true, audience: AUDIENCE,
-      jwt: { mode: 'local', algorithms: ['RS256'] }, cache: { redis: redis.url }, clockSkewSeconds: 0,
+      issuer: as.issuer,
+      ...CLIENTS.basic,
+      allowInsecureRequests: true,
+      audience: AUDIENCE,
+      jwt: { mode: 'local', algorithms: ['RS256'] },
+      cache: { redis: redis.url },
+      clockSkewSeconds: 0,
     };
     const a = await startApp('express', options, [OrdersController]);
     let c: { app: INestApplication; url: string } | undefined;

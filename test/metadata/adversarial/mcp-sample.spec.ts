@@ -34,10 +34,13 @@ describe.each(ADAPTERS)('the MCP sample against hostile clients over %s', (adapt
     resource = `${origin}/mcp`;
     const moduleRef = await Test.createTestingModule({
       imports: [McpSampleModule.forRoot({ resource, introspection: { issuer: as.issuer, ...CLIENTS.basic, allowInsecureRequests: true } })],
-    }).setLogger(quietLogger).compile();
-    app = adapter === 'express'
-      ? moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger })
-      : moduleRef.createNestApplication(new FastifyAdapter(), { logger: quietLogger });
+    })
+      .setLogger(quietLogger)
+      .compile();
+    app =
+      adapter === 'express'
+        ? moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger })
+        : moduleRef.createNestApplication(new FastifyAdapter(), { logger: quietLogger });
     await app.listen(port, '127.0.0.1');
   });
   afterAll(async () => {
@@ -49,7 +52,12 @@ describe.each(ADAPTERS)('the MCP sample against hostile clients over %s', (adapt
     const res = await fetch(resource, {
       method: 'POST',
       signal: AbortSignal.timeout(4000),
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...extra },
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        ...extra,
+      },
       body: JSON.stringify(body),
     }).catch((e: Error) => ({ status: `no answer: ${e.name}`, text: async () => '' }) as const);
     return { status: res.status, text: await res.text() };
@@ -66,7 +74,10 @@ describe.each(ADAPTERS)('the MCP sample against hostile clients over %s', (adapt
 
   it('the SDK client without any token gets 401 (no auth provider → error)', async () => {
     const client = new Client({ name: 'no-token', version: '1.0.0' });
-    const error = await client.connect(new StreamableHTTPClientTransport(new URL(resource))).then(() => undefined, (e: unknown) => e);
+    const error = await client.connect(new StreamableHTTPClientTransport(new URL(resource))).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeDefined();
     expect(String((error as Error).message)).toMatch(/401|Unauthorized/i);
     await client.close().catch(() => undefined);
@@ -75,15 +86,25 @@ describe.each(ADAPTERS)('the MCP sample against hostile clients over %s', (adapt
   it('SDK client with a static token for another resource: 401', async () => {
     const other = await as.issueToken({ scope: 'read write', resource: 'http://127.0.0.1:1/mcp' });
     const client = new Client({ name: 'other', version: '1.0.0' });
-    const error = await client.connect(new StreamableHTTPClientTransport(new URL(resource), { requestInit: { headers: { authorization: `Bearer ${other}` } } }))
-      .then(() => undefined, (e: unknown) => e);
+    const error = await client
+      .connect(new StreamableHTTPClientTransport(new URL(resource), { requestInit: { headers: { authorization: `Bearer ${other}` } } }))
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(String((error as Error)?.message)).toMatch(/401|Unauthorized/i);
     await client.close().catch(() => undefined);
   });
 
   it('a JSON-RPC batch hiding create_order behind a ping still gets 403', async () => {
     const token = await as.issueToken({ scope: 'read', resource });
-    const res = await post([{ jsonrpc: '2.0', id: 1, method: 'ping' }, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'create_order', arguments: {} } }], token);
+    const res = await post(
+      [
+        { jsonrpc: '2.0', id: 1, method: 'ping' },
+        { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'create_order', arguments: {} } },
+      ],
+      token,
+    );
     expect(res.status).toBe(403);
   });
 
@@ -95,9 +116,24 @@ describe.each(ADAPTERS)('the MCP sample against hostile clients over %s', (adapt
     expect({ status: foreignOrigin.status, jsonRpc: foreignOrigin.text.includes('"jsonrpc"') }).toEqual({ status: 403, jsonRpc: true });
     const u = new URL(resource);
     const foreignHost = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST',
-        headers: { host: `evil.example:${u.port}`, authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' } },
-      (res) => { res.resume(); resolve(res.statusCode!); });
+      const req = httpRequest(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          method: 'POST',
+          headers: {
+            host: `evil.example:${u.port}`,
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        },
+      );
       req.on('error', reject);
       req.end(JSON.stringify(ping));
     });

@@ -42,19 +42,32 @@ function catchAlls(adapter: AdapterName) {
   return { FallbackController, GuardedCatchAllController };
 }
 
-async function start(adapter: AdapterName, as: TestAuthorizationServer, extra: Partial<IntrospectionModuleOptions>, controllers: Array<new () => unknown> = [OrdersController]) {
+async function start(
+  adapter: AdapterName,
+  as: TestAuthorizationServer,
+  extra: Partial<IntrospectionModuleOptions>,
+  controllers: Array<new () => unknown> = [OrdersController],
+) {
   @Module({ imports: [IntrospectionModule.forRoot({ issuer: as.issuer, allowInsecureRequests: true, ...CLIENTS.basic, ...extra })], controllers })
   class AppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(quietLogger).compile();
-  const app = adapter === 'express'
-    ? moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger })
-    : moduleRef.createNestApplication(new FastifyAdapter(), { logger: quietLogger });
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+    .setLogger(quietLogger)
+    .compile();
+  const app =
+    adapter === 'express'
+      ? moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger })
+      : moduleRef.createNestApplication(new FastifyAdapter(), { logger: quietLogger });
   await app.listen(0, '127.0.0.1');
   return { app, url: (await app.getUrl()).replace('[::1]', '127.0.0.1') };
 }
 
 /** A raw request (no client-side path normalization). */
-function raw(url: string, path: string, method = 'GET', headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function raw(
+  url: string,
+  path: string,
+  method = 'GET',
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: u.hostname, port: u.port, path, method, headers }, (res) => {
@@ -155,9 +168,14 @@ describe.each(ADAPTERS)('RFC 9728 metadata routes beside catch-alls and unusual 
     });
 
     it('traversal and encoded traversal never reach another document nor a 500', async () => {
-      for (const path of ['/.well-known/oauth-protected-resource/../orders', '/.well-known/oauth-protected-resource/%2e%2e/orders',
-        '/.well-known/oauth-protected-resource/mcp/..', '/.well-known/oauth-protected-resource/mcp%2f..', '/.well-known/oauth-protected-resource/%',
-        '/.well-known/oauth-protected-resource/mcp%00']) {
+      for (const path of [
+        '/.well-known/oauth-protected-resource/../orders',
+        '/.well-known/oauth-protected-resource/%2e%2e/orders',
+        '/.well-known/oauth-protected-resource/mcp/..',
+        '/.well-known/oauth-protected-resource/mcp%2f..',
+        '/.well-known/oauth-protected-resource/%',
+        '/.well-known/oauth-protected-resource/mcp%00',
+      ]) {
         const res = await raw(url, path);
         expect(res.status).toBeLessThan(500);
         expect(res.body).not.toContain('"ok":true');
@@ -170,7 +188,9 @@ describe.each(ADAPTERS)('RFC 9728 metadata routes beside catch-alls and unusual 
       const malformed = await raw(url, '/orders', 'GET', { authorization: 'Bearer a b' });
       expect(malformed.status).toBe(400);
       expect(malformed.headers['www-authenticate']).toContain('resource_metadata=');
-      const noScope = await raw(url, '/orders', 'GET', { authorization: `Bearer ${await as.issueToken({ scope: 'write', resource: 'https://api.example.com/mcp' })}` });
+      const noScope = await raw(url, '/orders', 'GET', {
+        authorization: `Bearer ${await as.issueToken({ scope: 'write', resource: 'https://api.example.com/mcp' })}`,
+      });
       expect(noScope.status).toBe(403);
       expect(noScope.headers['www-authenticate']).toContain('resource_metadata=');
     });

@@ -99,7 +99,7 @@ describe.each(ADAPTERS)('attachOutboundToken() on real axios instances over %s',
   // FINDINGS (fail on 4cd5d32)
   // ---------------------------------------------------------------------------------------------------------
 
-  it('an absolute URL to another origin on the backend\'s HttpService (baseURL = backend) does not carry the token', async () => {
+  it("an absolute URL to another origin on the backend's HttpService (baseURL = backend) does not carry the token", async () => {
     const { http, outbound } = await setup();
     attachOutboundToken(http, outbound, 'orders');
     const evil = await evilHost();
@@ -192,14 +192,18 @@ describe.each(ADAPTERS)('attachOutboundToken() on real axios instances over %s',
     const shared = axios.create({ baseURL: backendUrl, timeout: 5_000 });
     const edgeApp = async () => {
       const events: OutboundTokenRefusedEvent[] = [];
-      const edge = await startApp(adapter, {
-        introspectionEndpoint: as.introspectionEndpoint,
-        clientId: CLIENTS.basic.clientId,
-        clientSecret: CLIENTS.basic.clientSecret,
-        allowInsecureRequests: true,
-        events: { onOutboundTokenRefused: (e) => events.push(e) },
-        outbound: { orders: { tokenEndpoint: as.tokenEndpoint, clientId: CLIENTS.app.clientId, clientSecret: CLIENTS.app.clientSecret, scope: 'read' } },
-      }, []);
+      const edge = await startApp(
+        adapter,
+        {
+          introspectionEndpoint: as.introspectionEndpoint,
+          clientId: CLIENTS.basic.clientId,
+          clientSecret: CLIENTS.basic.clientSecret,
+          allowInsecureRequests: true,
+          events: { onOutboundTokenRefused: (e) => events.push(e) },
+          outbound: { orders: { tokenEndpoint: as.tokenEndpoint, clientId: CLIENTS.app.clientId, clientSecret: CLIENTS.app.clientSecret, scope: 'read' } },
+        },
+        [],
+      );
       attachOutboundToken(shared, edge.app.get(OutboundTokenService), 'orders');
       return { app: edge.app, events };
     };

@@ -192,7 +192,12 @@ describe('outbound tokens with a misbehaving token endpoint and backends', () =>
     const backend = await start(behave.json({}, 401));
     const out = service(as.url);
     expect((await out.fetch('a', backend.url, { method: 'post', body: 'x' })).status).toBe(401);
-    const stream = new ReadableStream({ start: (c) => { c.enqueue(new TextEncoder().encode('x')); c.close(); } });
+    const stream = new ReadableStream({
+      start: (c) => {
+        c.enqueue(new TextEncoder().encode('x'));
+        c.close();
+      },
+    });
     expect((await out.fetch('a', backend.url, { method: 'PUT', body: stream, duplex: 'half' })).status).toBe(401);
     expect(backend.requests).toBe(2);
   });

@@ -75,15 +75,21 @@ describe('phantom start-up checks: routes the audience check must still see', ()
       start(
         IntrospectionModule.forRoot(options),
         [],
-        [GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true, context: ({ req, res }: { req: unknown; res: unknown }) => ({ req, res }) })],
+        [
+          GraphQLModule.forRoot<ApolloDriverConfig>({
+            driver: ApolloDriver,
+            autoSchemaFile: true,
+            context: ({ req, res }: { req: unknown; res: unknown }) => ({ req, res }),
+          }),
+        ],
         [PhantomResolver],
       ),
     ).rejects.toThrow(/ordres\.internal/);
   });
 
   it('forRootAsync and a controller in a dynamic feature module: the typo still fails start-up', async () => {
-    await expect(
-      start(IntrospectionModule.forRootAsync({ useFactory: async () => options }), [], [FeatureModule.register()]),
-    ).rejects.toThrow(/FeatureController\.forward: 'https:\/\/ordres\.internal'/);
+    await expect(start(IntrospectionModule.forRootAsync({ useFactory: async () => options }), [], [FeatureModule.register()])).rejects.toThrow(
+      /FeatureController\.forward: 'https:\/\/ordres\.internal'/,
+    );
   });
 });

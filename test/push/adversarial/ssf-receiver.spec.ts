@@ -117,7 +117,12 @@ describe.each(ADAPTERS)('SSF receiver with hostile input (%s)', (adapter: Adapte
   it('the receiver is public under the global TokenGuard, and a well-formed SET is accepted (aud array with ours + others)', async () => {
     const session = await cachedSession();
     const res = await push(
-      await sign(claims({ [CAEP_EVENTS.sessionRevoked]: { subject: { format: 'complex', session: { format: 'opaque', id: session.sid } } } }, { aud: ['https://other.example.com', AUD] })),
+      await sign(
+        claims(
+          { [CAEP_EVENTS.sessionRevoked]: { subject: { format: 'complex', session: { format: 'opaque', id: session.sid } } } },
+          { aud: ['https://other.example.com', AUD] },
+        ),
+      ),
     );
     expect(res.status).toBe(202);
     expect(await status(session.token)).toBe(401);
@@ -145,8 +150,16 @@ describe.each(ADAPTERS)('SSF receiver with hostile input (%s)', (adapter: Adapte
       ['alg none (upper case)', `${b64({ alg: 'NONE', typ: 'secevent+jwt' })}.${b64(claims(events))}.`],
       ['alg none with a signature segment', `${b64({ alg: 'none', typ: 'secevent+jwt' })}.${b64(claims(events))}.AAAA`],
       ['b64:false', `${b64({ alg: 'ES256', kid: 'ssf-1', typ: 'secevent+jwt', b64: false, crit: ['b64'] })}.x.AAAA`],
-      ['JWE instead of JWS', await new CompactEncrypt(Buffer.from(JSON.stringify(claims(events)))).setProtectedHeader({ alg: 'dir', enc: 'A256GCM', typ: 'secevent+jwt' }).encrypt(randomBytes(32))],
-      ['duplicate typ (last wins in JSON.parse)', `${Buffer.from('{"alg":"ES256","kid":"ssf-1","typ":"JWT","typ":"secevent+jwt"}').toString('base64url')}.${b64(claims(events))}.AAAA`],
+      [
+        'JWE instead of JWS',
+        await new CompactEncrypt(Buffer.from(JSON.stringify(claims(events))))
+          .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', typ: 'secevent+jwt' })
+          .encrypt(randomBytes(32)),
+      ],
+      [
+        'duplicate typ (last wins in JSON.parse)',
+        `${Buffer.from('{"alg":"ES256","kid":"ssf-1","typ":"JWT","typ":"secevent+jwt"}').toString('base64url')}.${b64(claims(events))}.AAAA`,
+      ],
       ['iat as a string', await sign(claims(events, { iat: String(Math.floor(Date.now() / 1000)) }))],
       ['iat huge', await sign(claims(events, { iat: 1e300 }))],
       ['jti missing', await sign(claims(events, { jti: undefined }))],
@@ -174,10 +187,14 @@ describe.each(ADAPTERS)('SSF receiver with hostile input (%s)', (adapter: Adapte
     // An oversized chunked body on its own connection (destroyed after the answer, see the report about half-read bodies).
     const { request } = await import('node:http');
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request(url(), { method: 'POST', headers: { 'content-type': 'application/secevent+jwt', 'transfer-encoding': 'chunked' }, agent: false }, (r) => {
-        resolve(r.statusCode!);
-        req.destroy();
-      });
+      const req = request(
+        url(),
+        { method: 'POST', headers: { 'content-type': 'application/secevent+jwt', 'transfer-encoding': 'chunked' }, agent: false },
+        (r) => {
+          resolve(r.statusCode!);
+          req.destroy();
+        },
+      );
       req.on('error', () => undefined);
       setTimeout(() => reject(new Error('no answer')), 5000);
       for (let i = 0; i < 64; i++) req.write('a'.repeat(4096));
@@ -190,7 +207,9 @@ describe.each(ADAPTERS)('SSF receiver with hostile input (%s)', (adapter: Adapte
     await push(await sign(claims({ 'urn:x': {} }))); // keys loaded
     const before = jwksRequests;
     const floods = await Promise.all(
-      Array.from({ length: 100 }, async (_, i) => push(`${b64({ alg: 'ES256', kid: `k-${i}-${randomUUID()}`, typ: 'secevent+jwt' })}.${b64(claims({ 'urn:x': {} }))}.${'A'.repeat(86)}`)),
+      Array.from({ length: 100 }, async (_, i) =>
+        push(`${b64({ alg: 'ES256', kid: `k-${i}-${randomUUID()}`, typ: 'secevent+jwt' })}.${b64(claims({ 'urn:x': {} }))}.${'A'.repeat(86)}`),
+      ),
     );
     expect(floods.every((r) => r.status === 400 && r.body.err === 'invalid_key')).toBe(true);
     await sleep(50);

@@ -78,7 +78,6 @@ class CuttableProxy {
   }
 }
 
-
 describeWithRedis('SSF receiver replay records in a real Redis (two replicas)', () => {
   let as: TestAuthorizationServer;
   let redis: TestRedis;
@@ -119,7 +118,9 @@ describeWithRedis('SSF receiver replay records in a real Redis (two replicas)', 
   });
 
   const sign = (events: Record<string, unknown>) =>
-    new SignJWT({ iss: ISS, aud: AUD, jti: randomUUID(), iat: Math.floor(Date.now() / 1000), events }).setProtectedHeader({ alg: 'ES256', kid: 'ssf-1', typ: 'secevent+jwt' }).sign(es.privateKey);
+    new SignJWT({ iss: ISS, aud: AUD, jti: randomUUID(), iat: Math.floor(Date.now() / 1000), events })
+      .setProtectedHeader({ alg: 'ES256', kid: 'ssf-1', typ: 'secevent+jwt' })
+      .sign(es.privateKey);
   const sessionRevoked = (sid: string) => ({ [CAEP_EVENTS.sessionRevoked]: { subject: { format: 'complex', session: { format: 'opaque', id: sid } } } });
   const push = async (url: string, body: string) => {
     const res = await fetch(`${url}/ssf/events`, { method: 'POST', headers: { 'content-type': 'application/secevent+jwt' }, body });

@@ -16,7 +16,7 @@ describe('revocation webhook configurations that cannot do what was asked are re
     startApp('express', IntrospectionModule.forRoot({ ...base, cache: cache as never, revocationWebhook: webhook as never }));
 
   it.each([['all'], ['every-replica'], ['All-Replicas']])(
-    "an unknown scope (%s) with the in-memory cache is refused (it evicts on this replica only, while the operator asked for all)",
+    'an unknown scope (%s) with the in-memory cache is refused (it evicts on this replica only, while the operator asked for all)',
     async (scope) => {
       const started = start({ path: 'hook', scope }, undefined);
       const outcome = await started.then(
@@ -33,7 +33,13 @@ describe('revocation webhook configurations that cannot do what was asked are re
   it('a webhook without a path (JavaScript caller, or an empty string) is refused instead of taking POST /', async () => {
     const outcome = await start({ path: '', scope: 'this-replica' }, undefined).then(
       async (app) => {
-        const status = (await fetch(`${app.url}/`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` }, body: '{"sub":"x"}' })).status;
+        const status = (
+          await fetch(`${app.url}/`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` },
+            body: '{"sub":"x"}',
+          })
+        ).status;
         await app.app.close();
         return `started; POST / answered ${status}`;
       },

@@ -56,7 +56,16 @@ describe('a hanging AS and the overall deadline', () => {
     const { service } = await setup(
       (req, res, body) => (mode === 'down' ? behave.status(503)(req, res, body) : new Promise<void>(() => undefined)),
       // Same shape as the defaults (3 attempts outlast the deadline), scaled down.
-      { resilience: { attemptTimeoutMs: 600, deadlineMs: 1500, retries: 2, retryInitialDelayMs: 100, retryMaxDelayMs: 400, circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 300 } } },
+      {
+        resilience: {
+          attemptTimeoutMs: 600,
+          deadlineMs: 1500,
+          retries: 2,
+          retryInitialDelayMs: 100,
+          retryMaxDelayMs: 400,
+          circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 300 },
+        },
+      },
     );
     for (let i = 0; i < 2; i++) expect(await reasonOf(service, `tok-down-${i}`)).toBe('server_error');
     expect(service.circuitState).toBe('open');

@@ -1,10 +1,6 @@
 // Adversarial review of readiness probes in the half-open state (round 11; was attack11-probe-halfopen).
 import { afterEach, describe, expect, it } from '@jest/globals';
-import {
-  AuthorizationServerUnavailableError,
-  IntrospectionHealthIndicator,
-  type IntrospectionService,
-} from '../../../lib/index.js';
+import { AuthorizationServerUnavailableError, IntrospectionHealthIndicator, type IntrospectionService } from '../../../lib/index.js';
 import { behave, FaultyServer } from '../../support/faulty-server.js';
 import { createEngine, sleep } from '../../support/engine.js';
 
@@ -25,9 +21,11 @@ describe('readiness probes in the half-open state', () => {
   it('probes whose own timeout is shorter than the AS latency do not keep the breaker open for users', async () => {
     let mode: 'down' | 'slow' = 'down';
     const server = await FaultyServer.start((req, res, body) =>
-      (mode === 'down'
-        ? behave.status(503)
-        : behave.delay(300, behave.json({ active: true, scope: 'read', client_id: 'app', exp: nowS() + 600 })))(req, res, body),
+      (mode === 'down' ? behave.status(503) : behave.delay(300, behave.json({ active: true, scope: 'read', client_id: 'app', exp: nowS() + 600 })))(
+        req,
+        res,
+        body,
+      ),
     );
     cleanups.push(() => server.stop());
     const { service, close, moduleRef } = await createEngine({

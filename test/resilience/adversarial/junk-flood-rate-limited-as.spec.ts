@@ -61,7 +61,14 @@ describe.each(ADAPTERS)('a junk flood against an AS with a rate limit, over %s',
     const feed = await call(`${url}/feed`, { authorization: `Bearer ${randomBytes(24).toString('base64url')}` });
     // A valid user whose token is not cached yet.
     const user = await call(`${url}/orders`, { authorization: `Bearer ${VALID}` });
-    const summary = { junk503: junk.filter((s) => s === 503).length, feed: feed.status, feedBody: feed.body, user: user.status, userRetryAfter: user.headers.get('retry-after'), asCalls: server.requests };
+    const summary = {
+      junk503: junk.filter((s) => s === 503).length,
+      feed: feed.status,
+      feedBody: feed.body,
+      user: user.status,
+      userRetryAfter: user.headers.get('retry-after'),
+      asCalls: server.requests,
+    };
     // The readiness probe of this replica (and of every replica sharing the AS client) right after the flood.
     const ready = await app.get(IntrospectionHealthIndicator, { strict: false }).probe();
     // What the library guarantees when junk exhausts the AS's own rate limit (documented: rate-limit

@@ -1,12 +1,6 @@
 import { Controller, Get, Post, Req } from '@nestjs/common';
 import type { Request } from 'express';
-import {
-  Introspected,
-  Scopes,
-  type ActiveIntrospectionResult,
-  type IntrospectedClaim,
-  type IntrospectedRequest,
-} from 'nestjs-token-introspection';
+import { Introspected, Scopes, type ActiveIntrospectionResult, type IntrospectedClaim, type IntrospectedRequest } from 'nestjs-token-introspection';
 
 @Controller('orders')
 @Scopes('read')

@@ -25,22 +25,38 @@ describe('Protected routes (e2e, test kit)', () => {
   });
 
   it('200 with a declared token and its claims', () => {
-    return request(app.getHttpServer()).get('/orders').set('Authorization', 'Bearer reader').expect(200).expect({ for: 'alice', scopes: ['read'] });
+    return request(app.getHttpServer())
+      .get('/orders')
+      .set('Authorization', 'Bearer reader')
+      .expect(200)
+      .expect({ for: 'alice', scopes: ['read'] });
   });
 
   it('request.user and @Introspected(claim) carry the token', () => {
-    return request(app.getHttpServer()).get('/orders/me').set('Authorization', 'Bearer writer').expect(200).expect((res) => {
-      expect(res.body).toMatchObject({ clientId: 'shop', sameAsUser: true, expiresAt: expect.any(Number) });
-    });
+    return request(app.getHttpServer())
+      .get('/orders/me')
+      .set('Authorization', 'Bearer writer')
+      .expect(200)
+      .expect((res) => {
+        expect(res.body).toMatchObject({ clientId: 'shop', sameAsUser: true, expiresAt: expect.any(Number) });
+      });
   });
 
   it('401 without a token, 401 invalid_token for an unknown one', async () => {
     await request(app.getHttpServer()).get('/orders').expect(401).expect('WWW-Authenticate', 'Bearer');
-    await request(app.getHttpServer()).get('/orders').set('Authorization', 'Bearer nope').expect(401).expect('WWW-Authenticate', /invalid_token/);
+    await request(app.getHttpServer())
+      .get('/orders')
+      .set('Authorization', 'Bearer nope')
+      .expect(401)
+      .expect('WWW-Authenticate', /invalid_token/);
   });
 
   it('403 insufficient_scope without write, 201 with it', async () => {
-    await request(app.getHttpServer()).post('/orders').set('Authorization', 'Bearer reader').expect(403).expect('WWW-Authenticate', /insufficient_scope/);
+    await request(app.getHttpServer())
+      .post('/orders')
+      .set('Authorization', 'Bearer reader')
+      .expect(403)
+      .expect('WWW-Authenticate', /insufficient_scope/);
     await request(app.getHttpServer()).post('/orders').set('Authorization', 'Bearer writer').expect(201);
   });
 

@@ -6,11 +6,19 @@ import { IntrospectionHealthIndicator, Public } from 'nestjs-token-introspection
 @Controller('health')
 @Public()
 export class HealthController {
-  constructor(private readonly health: HealthCheckService, private readonly authorizationServer: IntrospectionHealthIndicator) {}
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly authorizationServer: IntrospectionHealthIndicator,
+  ) {}
 
-  @Get('ready') @HealthCheck()
-  ready() { return this.health.check([() => this.authorizationServer.isHealthy()]); }   // key: 'authorization-server'
+  @Get('ready')
+  @HealthCheck()
+  ready() {
+    return this.health.check([() => this.authorizationServer.isHealthy()]);
+  } // key: 'authorization-server'
 
   @Get('live')
-  live() { return { status: 'ok' }; }                                                  // never depends on the AS
+  live() {
+    return { status: 'ok' };
+  } // never depends on the AS
 }
