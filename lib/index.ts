@@ -136,6 +136,20 @@ export type {
   MtlsOptions,
   SignedIntrospectionOptions,
 } from './interfaces/introspection-module-options.interface.js';
+/**
+ * The slices `IntrospectionModuleOptions` is composed of: the core's options and one slice per capability
+ * (each also exported from the capability's subpath entry point).
+ */
+export type {
+  ConnectionsModuleOptions,
+  CoreIntrospectionOptions,
+  DpopModuleOptions,
+  JwtModuleOptions,
+  MetadataModuleOptions,
+  OutboundModuleOptions,
+  PhantomModuleOptions,
+  PushModuleOptions,
+} from './interfaces/introspection-module-options.interface.js';
 /** Results of `introspect()`: RFC 7662 field names, with derived `scopes` and `stale` beside them. */
 export type {
   ActiveIntrospectionResult,

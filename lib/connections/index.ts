@@ -9,3 +9,4 @@ export { authenticateWebSockets } from './ws-authentication.js';
 export type { WebSocketAuthenticationAdapterOptions } from './ws-authentication.js';
 export { CLOSE_CODES, ConnectionAuthenticator, ConnectionRefusedError } from './connection.authenticator.js';
 export type { ConnectionPrincipal, ConnectionRequirements } from './connection.authenticator.js';
+export type { ConnectionsModuleOptions } from './connections-options.interface.js';

@@ -7,3 +7,4 @@
 export { DpopProofError, accessTokenHash, verifyDpopProof } from './dpop-proof.js';
 export type { DpopProofPolicy, DpopRequestContext, VerifiedDpopProof } from './dpop-proof.js';
 export { RequireDpop } from '../decorators/require-dpop.decorator.js';
+export type { DpopModuleOptions, DpopOptions, MtlsOptions } from './dpop-options.interface.js';

@@ -6,3 +6,4 @@
  */
 export type { KeysHealth } from '../keys/authorization-server-keys.js';
 export { RequireIntrospection } from '../decorators/require-introspection.decorator.js';
+export type { JwtAccessTokenOptions, JwtMode, JwtModuleOptions, SignedIntrospectionOptions } from './jwt-options.interface.js';

@@ -6,3 +6,4 @@
 export type { ProtectedResourceMetadataOptions } from './resource-metadata-options.interface.js';
 export { protectedResourceMetadataUrl } from './resource-metadata.js';
 export { ProtectedResource } from '../decorators/protected-resource.decorator.js';
+export type { MetadataModuleOptions } from './resource-metadata-options.interface.js';

@@ -6,3 +6,4 @@
 export { PhantomToken, PhantomTokenPipe } from './phantom-token.decorator.js';
 export { PhantomTokenError, PhantomTokenService } from './phantom-token.service.js';
 export type { PhantomSigningKey, PhantomTokenOptions } from './phantom-options.interface.js';
+export type { PhantomModuleOptions } from './phantom-options.interface.js';

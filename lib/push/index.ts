@@ -13,3 +13,4 @@ export type {
 } from './push-options.interface.js';
 export { CAEP_EVENTS } from './security-event-receiver.controller.js';
 export { BACKCHANNEL_LOGOUT_EVENT } from './backchannel-logout-receiver.controller.js';
+export type { PushModuleOptions } from './push-options.interface.js';
