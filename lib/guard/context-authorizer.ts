@@ -27,3 +27,15 @@ export interface ContextAuthorizer {
    */
   authorize(context: ExecutionContext, route: ContextRequirements): Promise<boolean> | undefined;
 }
+
+/** The warning (rate-limit key and text) for a non-HTTP context nobody authenticated: the guard refuses it. */
+export function unauthenticatedContext(context: ExecutionContext): [key: string, message: string] {
+  const type = context.getType<string>();
+  const where = `${context.getClass()?.name ?? '?'}.${(context.getHandler() as { name?: string })?.name ?? '?'}`;
+  return [
+    `${type}:${where}`,
+    `Refused a ${type} call to ${where}: TokenGuard cannot authenticate ${type} contexts by itself. ` +
+      'Mark the handler @Public(), authenticate the transport (authenticateWebSockets(), ConnectionAuthenticator.graphqlWs(), ' +
+      'the `microservice` option), or subclass TokenGuard and override handleOtherContext().',
+  ];
+}

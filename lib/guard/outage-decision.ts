@@ -1,4 +1,6 @@
-import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
+import { HttpStatus } from '@nestjs/common';
+import { AuthorizationServerUnavailableError, outageMessage } from '../errors/introspection.errors.js';
+import type { GuardRefusal } from './challenges.js';
 import type { RouteRequirements } from './route-requirements.js';
 
 /**
@@ -43,4 +45,13 @@ export function asUnavailable(error: unknown, retryAfterSeconds: number): Author
         `Token introspection failed unexpectedly: ${(error as Error)?.message ?? String(error)}`,
         { cause: error },
       );
+}
+
+/** 503 with `Retry-After`: the authorization server cannot answer (the body names the reason only with `exposeOutageReason`). */
+export function outageRefusal(unavailable: AuthorizationServerUnavailableError, exposeReason: boolean): GuardRefusal {
+  return {
+    status: HttpStatus.SERVICE_UNAVAILABLE,
+    headers: { 'Retry-After': String(unavailable.retryAfterSeconds) },
+    message: outageMessage(unavailable, exposeReason),
+  };
 }

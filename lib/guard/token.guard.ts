@@ -1,17 +1,7 @@
-import {
-  HttpException,
-  HttpStatus,
-  Inject,
-  Injectable,
-  Logger,
-  Optional,
-  type CanActivate,
-  type ExecutionContext,
-  type OnApplicationBootstrap,
-} from '@nestjs/common';
+import { HttpException, Inject, Injectable, Logger, Optional, type CanActivate, type ExecutionContext, type OnApplicationBootstrap } from '@nestjs/common';
 import { ModulesContainer, Reflector } from '@nestjs/core';
 import { RoleExtractor } from '../authorization/role-mappers.js';
-import { IntrospectionConfigurationError, outageMessage } from '../errors/introspection.errors.js';
+import { IntrospectionConfigurationError } from '../errors/introspection.errors.js';
 import type { ActiveIntrospectionResult, IntrospectionResult, IntrospectOptions, TokenPresentation } from '../interfaces/introspection-result.interface.js';
 import { CONTEXT_AUTHORIZER, INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS } from '../introspection.constants.js';
 import { IntrospectionService } from '../introspection.service.js';
@@ -21,17 +11,17 @@ import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetr
 import { tokenFingerprint } from '../utils/fingerprint.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 import { warnOnce } from '../utils/startup-warnings.js';
-import { bearerChallenge, extractAuthorization, type BearerExtraction } from './bearer.js';
+import { extractAuthorization, type BearerExtraction } from './bearer.js';
 import { Challenges } from './challenges.js';
 import { headerCertificateThumbprint, socketCertificateThumbprint } from './client-certificate.js';
 import { acceptedTokens, requestOf, responseOf } from './execution-context.js';
 import { rejection } from './rejection.js';
 import { fairnessKey } from './fairness-key.js';
-import type { ContextAuthorizer, ContextRequirements } from './context-authorizer.js';
-import { asUnavailable, failOpenOutage } from './outage-decision.js';
+import { unauthenticatedContext, type ContextAuthorizer, type ContextRequirements } from './context-authorizer.js';
+import { asUnavailable, failOpenOutage, outageRefusal } from './outage-decision.js';
 import { ProofChecks } from './proof-checks.js';
-import { evaluateRouteChecks, type RouteChecks } from './route-checks.js';
-import { refusalChallenge } from './route-refusal.js';
+import type { RouteChecks } from './route-checks.js';
+import { routeRefusal } from './route-refusal.js';
 import { RouteRequirementsReader, type RouteRequirements } from './route-requirements.js';
 import { compileTokenSources, type TokenExtractor } from './token-sources.js';
 
@@ -260,13 +250,8 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
   protected handleOtherContext(context: ExecutionContext, route?: ContextRequirements): boolean | Promise<boolean> {
     const verdict = route && this.contextAuthorizer?.authorize(context, route);
     if (verdict) return verdict;
-    const where = `${context.getClass()?.name ?? '?'}.${(context.getHandler() as { name?: string })?.name ?? '?'}`;
-    this.log.warn(
-      `${context.getType<string>()}:${where}`,
-      `Refused a ${context.getType<string>()} call to ${where}: TokenGuard cannot authenticate ${context.getType<string>()} contexts by itself. ` +
-        'Mark the handler @Public(), authenticate the transport (authenticateWebSockets(), ConnectionAuthenticator.graphqlWs(), ' +
-        'the `microservice` option), or subclass TokenGuard and override handleOtherContext().',
-    );
+    const [key, message] = unauthenticatedContext(context);
+    this.log.warn(key, message);
     return false;
   }
 
@@ -283,12 +268,8 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       return true;
     }
     this.telemetry?.decision('unavailable');
-    return this.throwRejection(
-      context,
-      HttpStatus.SERVICE_UNAVAILABLE,
-      { 'Retry-After': String(unavailable.retryAfterSeconds) },
-      outageMessage(unavailable, this.options.exposeOutageReason),
-    );
+    const refusal = outageRefusal(unavailable, this.options.exposeOutageReason);
+    return this.throwRejection(context, refusal.status, refusal.headers, refusal.message);
   }
 
   /**
@@ -296,15 +277,8 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
    * 401-type refusals (audience, step-up) before 403-type ones (scopes, roles, claims); see `evaluateRouteChecks`.
    */
   private checkRoute(context: ExecutionContext, checks: RouteChecks, result: ActiveIntrospectionResult, token: string, scheme: 'bearer' | 'dpop'): void {
-    const refusal = evaluateRouteChecks(checks, result, this.roles, this.options.clockSkewSeconds);
-    if (!refusal) return;
-    const params = refusalChallenge(refusal, this.options.realm, token, this.telemetry);
-    this.throwRejection(
-      context,
-      refusal.status,
-      { 'WWW-Authenticate': scheme === 'dpop' ? this.challenges.dpop(params) : bearerChallenge(params) },
-      refusal.description,
-    );
+    const refusal = routeRefusal(checks, result, this.roles, this.options, token, this.telemetry, scheme, this.challenges);
+    if (refusal) this.throwRejection(context, refusal.status, refusal.headers, refusal.message);
   }
 
   /**
