@@ -28,7 +28,5 @@ export const DPOP_VERIFIER = Symbol.for('token-introspection:dpop-verifier');
 export const PHANTOM_AUDIENCES_KEY = 'token-introspection:phantom-audiences';
 /** Metadata: fraction of the route's cache hits re-introspected in the background (`@Recheck()`). */
 export const RECHECK_KEY = 'token-introspection:recheck';
-/** Injection token of the authorizer of contexts other than HTTP requests (WebSocket, graphql-ws, microservice messages) (internal). */
-export const CONTEXT_AUTHORIZER = Symbol.for('token-introspection:context-authorizer');
 /** DI token of the RFC 9701 signed-response opener (`ResponseOpener`), when `signedIntrospection` is on; else null. */
 export const RESPONSE_OPENER = Symbol.for('token-introspection:response-opener');

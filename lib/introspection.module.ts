@@ -115,7 +115,7 @@ const OPTION_WARNINGS = Symbol('token-introspection:option-warnings');
     ResourceMetadataPublisher,
     IntrospectionService,
     TokenGuard,
-    // WebSocket, graphql-ws, microservice messages: ConnectionAuthenticator, MessageHandlerAudit, CONTEXT_AUTHORIZER.
+    // WebSocket, graphql-ws, microservice messages: ConnectionAuthenticator, MessageHandlerAudit.
     ...connectionsProviders,
     IntrospectionHealthIndicator,
     {

@@ -4,7 +4,7 @@ import { IntrospectionCache } from './cache/introspection.cache.js';
 import { IntrospectionClient } from './client/introspection.client.js';
 import { AuthorizationServerUnavailableError, DpopProofError, InvalidTokenError } from './errors/introspection.errors.js';
 import { DPOP_VERIFIER, INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, JWT_ACCESS_TOKENS, RESOLVED_OPTIONS } from './introspection.constants.js';
-import { registerProofVerifier, type DpopRequestContext, type ProofVerifier, type TokenPath, type VerifiedDpopProof } from './ports.js';
+import { type DpopRequestContext, type ProofVerifier, type TokenPath, type VerifiedDpopProof } from './ports.js';
 import type { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';
 import type { ActiveIntrospectionResult, IntrospectOptions, IntrospectionResult } from './interfaces/introspection-result.interface.js';
 import type { ResolvedOptions } from './options/resolved-options.js';
@@ -32,7 +32,6 @@ export class IntrospectionService implements OnApplicationShutdown {
     @Optional() @Inject(JWT_ACCESS_TOKENS) private readonly jwt?: TokenPath | null,
     @Optional() @Inject(DPOP_VERIFIER) private readonly dpop?: ProofVerifier | null,
   ) {
-    if (dpop) registerProofVerifier(this, dpop);
     this.engine = new TokenEngine(options, cache, resilience, client, telemetry, jwt, new Logger(IntrospectionService.name));
     resilience.onStateChange((state) => telemetry.breakerChanged(state));
     client.configuration.onChange((failure) => this.onConfigurationChange(failure));
@@ -91,8 +90,8 @@ export class IntrospectionService implements OnApplicationShutdown {
    * (a proof already used on this replica). Resolves to the proof key's thumbprint: pass it to `introspect()`
    * as `presentation: { scheme: 'dpop', dpopJkt: jkt }`, which checks it against the token's `cnf.jkt`; when
    * the token is accepted, `consumeDpopProof()` records the proof (across replicas with `cache.redis`).
-   * Rejects with `DpopProofError` (`error`: `invalid_dpop_proof` or `use_dpop_nonce`). For transports other
-   * than HTTP requests through `TokenGuard`, which calls it itself.
+   * Rejects with `DpopProofError` (`error`: `invalid_dpop_proof` or `use_dpop_nonce`). `TokenGuard` calls it
+   * (with `consumeDpopProof()` and `dpopNonce`) for `Authorization: DPoP` requests; call it yourself for other transports.
    */
   async verifyDpopProof(proof: string, request: DpopRequestContext): Promise<VerifiedDpopProof> {
     if (!this.dpop) throw new DpopProofError('invalid_dpop_proof', 'DPoP is turned off (`dpop: false`).');

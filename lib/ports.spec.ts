@@ -10,7 +10,7 @@ import { IntrospectionHealthIndicator } from './health/introspection.health.js';
 import type { IntrospectionResult } from './interfaces/introspection-result.interface.js';
 import { IntrospectionService } from './introspection.service.js';
 import { resolveOptions } from './options/resolve-options.js';
-import type { HealthContributor, KeysHealth, PresentationVerifier, ProofVerifier, TokenPath } from './ports.js';
+import { attachPresentation, type HealthContributor, type KeysHealth, type PresentationVerifier, type ProofVerifier, type TokenPath } from './ports.js';
 import { ResiliencePolicy } from './resilience/resilience.policy.js';
 import { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';
 
@@ -99,7 +99,6 @@ describe('ProofVerifier and PresentationVerifier: the DPoP scheme reaches the gu
     verify: async () => ({ jkt: 'k', jti: 'j', iat: 0 }),
     consume: async () => undefined,
     currentNonce: () => 'n-1',
-    presentation,
   };
 
   function httpContext(headers: Record<string, string>, sent: Record<string, unknown>): ExecutionContext {
@@ -119,7 +118,12 @@ describe('ProofVerifier and PresentationVerifier: the DPoP scheme reaches the gu
 
   it('an Authorization: DPoP request is verified by the capability, and its refusal is answered 401 with its headers', async () => {
     const { service, options } = await engine({}, undefined, proofs);
+    // The HTTP side attached to the options is built on the engine's proof methods.
+    let builtOn: ProofVerifier | undefined;
+    attachPresentation(options, (engineProofs) => ((builtOn = engineProofs), presentation));
     const guard = new TokenGuard(new Reflector(), service, options);
+    await expect(builtOn!.verify('p', { method: 'GET', uri: 'https://x/', accessToken: 't' })).resolves.toEqual({ jkt: 'k', jti: 'j', iat: 0 });
+    expect(builtOn!.currentNonce()).toBe('n-1');
     const sent: Record<string, unknown> = {};
     const refused = await Promise.resolve(guard.canActivate(httpContext({ authorization: 'DPoP tok', dpop: 'proof' }, sent))).catch((e: unknown) => e);
     expect((refused as { getStatus(): number }).getStatus()).toBe(401);

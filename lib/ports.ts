@@ -66,8 +66,6 @@ export interface ProofVerifier {
   consume(proof: VerifiedDpopProof): Promise<void>;
   /** The server nonce proofs must carry now, when nonces are on. */
   currentNonce(): string | undefined;
-  /** Its HTTP side, for `TokenGuard`. */
-  readonly presentation?: PresentationVerifier;
 }
 
 /** How the guard answers a proof that failed: the RFC 9449 §7.1 error code, its description, extra headers. */
@@ -80,8 +78,8 @@ export interface PresentationRefusal {
 }
 
 /**
- * `PresentationVerifier`: the HTTP side of a proof-of-possession scheme (DPoP), for `TokenGuard`. Reached
- * through the engine (`presentationVerifierOf`), never injected into the guard: a subclassed guard keeps it.
+ * `PresentationVerifier`: the HTTP side of a proof-of-possession scheme (DPoP), for `TokenGuard`. Attached to the
+ * resolved options (`attachPresentation`), never injected into the guard: a subclassed or hand-built guard keeps it.
  */
 export interface PresentationVerifier {
   /** The absolute URI the client addressed (the proof's `htu`). */
@@ -127,15 +125,23 @@ export interface ResponseOpener {
   open(body: string, contentType: string | undefined): Promise<IntrospectionResponse>;
 }
 
-/** The engines' proof verifiers, registered by the engine itself at construction (no wiring from outside). */
-const engineVerifiers = new WeakMap<object, ProofVerifier>();
+/** Builds a scheme's HTTP side on the proof methods of the engine a guard was given (see `attachPresentation`). */
+export type PresentationFactory = (proofs: ProofVerifier) => PresentationVerifier;
 
-/** Called by `IntrospectionService`'s constructor with the verifier it was given. */
-export function registerProofVerifier(engine: object, verifier: ProofVerifier): void {
-  engineVerifiers.set(engine, verifier);
+/** The HTTP side each module's resolved options were given, keyed by the options object (no wiring through DI). */
+const presentations = new WeakMap<object, PresentationFactory>();
+
+/**
+ * Called by the composition root (`resolveOptions`) when a proof-of-possession scheme is on: every `TokenGuard`
+ * built with these options, by Nest or by hand, in a subclass or not, gets the scheme's HTTP side. The guard builds
+ * it on its own engine's public `verifyDpopProof()` / `consumeDpopProof()` / `dpopNonce`, so an engine that
+ * overrides them (a subclass, `overrideProvider(IntrospectionService)`) is honoured.
+ */
+export function attachPresentation(options: object, factory: PresentationFactory): void {
+  presentations.set(options, factory);
 }
 
-/** The HTTP side of the proof verifier an engine was built with, or undefined (DPoP off, or a stub engine). */
-export function presentationVerifierOf(engine: object): PresentationVerifier | undefined {
-  return engineVerifiers.get(engine)?.presentation;
+/** The HTTP side attached to these options, or undefined (DPoP off). */
+export function presentationFactoryOf(options: object): PresentationFactory | undefined {
+  return presentations.get(options);
 }

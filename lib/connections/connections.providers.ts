@@ -1,6 +1,5 @@
 import { Logger, type Provider } from '@nestjs/common';
 import { RoleExtractor } from '../authorization/role-mappers.js';
-import { CONTEXT_AUTHORIZER, RESOLVED_OPTIONS } from '../introspection.constants.js';
 import { IntrospectionService } from '../introspection.service.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
@@ -22,21 +21,16 @@ export function createContextAuthorizer(introspection: IntrospectionService, opt
   return new OtherContextAuthorizer(introspection, options, roles);
 }
 
-/** The connections capability's providers, for `IntrospectionModule`: the authenticator, the start-up audit, the port. */
+/**
+ * The connections capability's providers, for `IntrospectionModule`: the authenticator and the start-up audit. The
+ * `ContextAuthorizer` is attached to the resolved options (`createContextAuthorizer`, by `resolveOptions`), so that
+ * every guard builds its own on the engine it was given.
+ */
 export const connectionsProviders: Provider[] = [
   ConnectionAuthenticator,
   // Hybrid apps: names message handlers the global guard may not reach (start-up warning).
   MessageHandlerAudit,
-  {
-    // Non-HTTP contexts for `TokenGuard` (see guard/context-authorizer.ts).
-    provide: CONTEXT_AUTHORIZER,
-    useFactory: createContextAuthorizer,
-    inject: [IntrospectionService, RESOLVED_OPTIONS],
-  },
 ];
 
-/**
- * What `IntrospectionModule` exports of this capability: the authenticator (public), and the port, so that a
- * `@UseGuards(TokenGuard)` built in an importing module's scope can be given it too.
- */
-export const connectionsExports = [ConnectionAuthenticator, CONTEXT_AUTHORIZER];
+/** What `IntrospectionModule` exports of this capability: the authenticator (public). */
+export const connectionsExports = [ConnectionAuthenticator];

@@ -7,7 +7,7 @@ import { resolveOptions } from '../options/resolve-options.js';
 import { connections } from './connection-state.js';
 import { createContextAuthorizer } from './connections.providers.js';
 
-// Unit level: the ContextAuthorizer port as TokenGuard sees it (CONTEXT_AUTHORIZER), with a stub service and fake contexts.
+// Unit level: the ContextAuthorizer port as TokenGuard sees it (attached to the options by resolveOptions), with a stub service and fake contexts.
 const options = resolveOptions({ introspectionEndpoint: 'https://as.example.com/i', clientId: 'api', clientSecret: 's' });
 const result = { active: true as const, scope: 'read', scopes: ['read'], exp: Math.floor(Date.now() / 1000) + 600 };
 

@@ -5,8 +5,9 @@ import type { PresentationRefusal, PresentationVerifier, ProofVerifier, Verified
 
 /**
  * The DPoP scheme at the HTTP guard (RFC 9449 §7): the request's `DPoP` header is verified before the token is
- * looked up, and recorded as used once the token is accepted. Reached by `TokenGuard` through the engine it is
- * given (`presentationVerifierOf`), so a subclassed guard keeps DPoP with the constructor it already has.
+ * looked up, and recorded as used once the token is accepted. Attached to the resolved options (`attachPresentation`)
+ * and built by `TokenGuard` on the proof methods of the engine it was given, so a subclassed or hand-built guard keeps
+ * DPoP, and an engine that overrides `verifyDpopProof()` is honoured.
  */
 export class DpopPresentation implements PresentationVerifier {
   constructor(

@@ -5,8 +5,7 @@ import type { SharedState } from '../cache/shared-state.js';
 import type { ResolvedDpopOptions } from '../options/resolved-options.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 import { DpopNonces, DpopProofError, verifyDpopProof, type DpopRequestContext, type VerifiedDpopProof } from './dpop-proof.js';
-import type { PresentationVerifier, ProofVerifier } from '../ports.js';
-import { DpopPresentation } from './dpop-presentation.js';
+import type { ProofVerifier } from '../ports.js';
 
 /**
  * Everything RFC 9449 §4.3 asks of a proof, for the engine: the stateless checks (`verifyDpopProof`), the
@@ -28,11 +27,7 @@ export class DpopVerifier implements ProofVerifier {
     this.seen = new LRUCache({ max: options.replayCacheSize });
     this.replayWindowMs = (options.maxAgeSeconds + 2 * options.clockSkewSeconds) * 1000;
     if (options.nonce) this.nonces = new DpopNonces(options.nonce.secret, options.nonce.lifetimeMs);
-    this.presentation = new DpopPresentation(this, options);
   }
-
-  /** The HTTP side of the scheme, for `TokenGuard`. */
-  readonly presentation: PresentationVerifier;
 
   /** The nonce to send in `DPoP-Nonce`, when server nonces are on. */
   currentNonce(): string | undefined {

@@ -1,4 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
+import type { IntrospectionService } from '../introspection.service.js';
+import type { ResolvedOptions } from '../options/resolved-options.js';
 import type { RouteChecks } from './route-checks.js';
 
 /** What a handler requires, as `TokenGuard` read it from its metadata (read once per handler). */
@@ -9,9 +11,10 @@ export interface ContextRequirements {
 
 /**
  * The port through which `TokenGuard` authorizes contexts other than HTTP requests — WebSocket messages (`ws`),
- * microservice messages (`rpc`) and graphql-ws operations — without knowing the transports. Provided under
- * `CONTEXT_AUTHORIZER` by the connections capability (`OtherContextAuthorizer`, `lib/connections/`); the guard treats
- * its absence as "no transport authenticated": such contexts are refused, as for an unknown transport.
+ * microservice messages (`rpc`) and graphql-ws operations — without knowing the transports. Built by each guard on
+ * its own engine from the factory the composition root attached to the resolved options (`attachContextAuthorizer`;
+ * the connections capability's `OtherContextAuthorizer`, `lib/connections/`); the guard treats its absence as
+ * "no transport authenticated": such contexts are refused, as for an unknown transport.
  */
 export interface ContextAuthorizer {
   /**
@@ -26,6 +29,25 @@ export interface ContextAuthorizer {
    * connection, no configured token source): the guard then refuses the handler.
    */
   authorize(context: ExecutionContext, route: ContextRequirements): Promise<boolean> | undefined;
+}
+
+/** Builds the `ContextAuthorizer` of a guard on the engine and options it was given. */
+export type ContextAuthorizerFactory = (introspection: IntrospectionService, options: ResolvedOptions) => ContextAuthorizer;
+
+/** The factory each module's resolved options were given, keyed by the options object (no wiring through DI). */
+const contextAuthorizers = new WeakMap<object, ContextAuthorizerFactory>();
+
+/**
+ * Called by the composition root (`resolveOptions`): every `TokenGuard` built with these options — by Nest, by hand
+ * (`new TokenGuard(reflector, service, options)`), in a `useFactory` or a subclass — authorizes non-HTTP contexts.
+ */
+export function attachContextAuthorizer(options: object, factory: ContextAuthorizerFactory): void {
+  contextAuthorizers.set(options, factory);
+}
+
+/** The factory attached to these options, or undefined (non-HTTP contexts are then refused). */
+export function contextAuthorizerFactoryOf(options: object): ContextAuthorizerFactory | undefined {
+  return contextAuthorizers.get(options);
 }
 
 /** The warning (rate-limit key and text) for a non-HTTP context nobody authenticated: the guard refuses it. */

@@ -1,7 +1,8 @@
 import { HttpStatus } from '@nestjs/common';
 import { DpopProofError } from '../errors/introspection.errors.js';
 import type { TokenPresentation } from '../interfaces/introspection-result.interface.js';
-import type { PresentationRefusal, PresentationVerifier, VerifiedDpopProof } from '../ports.js';
+import type { IntrospectionService } from '../introspection.service.js';
+import type { PresentationRefusal, PresentationVerifier, ProofVerifier, VerifiedDpopProof } from '../ports.js';
 import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetry.js';
 import type { TokenRejectedEvent } from '../telemetry/introspection-events.interface.js';
 import { tokenFingerprint } from '../utils/fingerprint.js';
@@ -9,6 +10,18 @@ import type { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 import type { Challenges, GuardRefusal } from './challenges.js';
 
 export type { GuardRefusal };
+
+/**
+ * The proof methods of the engine a guard was given, as the `ProofVerifier` its DPoP side works on: read at each call,
+ * so an engine that overrides `verifyDpopProof()` / `consumeDpopProof()` / `dpopNonce` (a subclass, a test stub) is honoured.
+ */
+export function engineProofs(introspection: IntrospectionService): ProofVerifier {
+  return {
+    verify: (proof, request) => introspection.verifyDpopProof(proof, request),
+    consume: (proof) => introspection.consumeDpopProof(proof),
+    currentNonce: () => introspection.dpopNonce,
+  };
+}
 
 /**
  * The guard's side of a proof-of-possession scheme (`Authorization: DPoP`): the capability's `PresentationVerifier`

@@ -3,10 +3,10 @@ import { ModulesContainer, Reflector } from '@nestjs/core';
 import { RoleExtractor } from '../authorization/role-mappers.js';
 import { IntrospectionConfigurationError } from '../errors/introspection.errors.js';
 import type { ActiveIntrospectionResult, IntrospectionResult, IntrospectOptions, TokenPresentation } from '../interfaces/introspection-result.interface.js';
-import { CONTEXT_AUTHORIZER, INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS } from '../introspection.constants.js';
+import { INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS } from '../introspection.constants.js';
 import { IntrospectionService } from '../introspection.service.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
-import { presentationVerifierOf, type PresentationVerifier, type VerifiedDpopProof } from '../ports.js';
+import { presentationFactoryOf, type PresentationVerifier, type VerifiedDpopProof } from '../ports.js';
 import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetry.js';
 import { tokenFingerprint } from '../utils/fingerprint.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
@@ -17,9 +17,9 @@ import { headerCertificateThumbprint, socketCertificateThumbprint } from './clie
 import { acceptedTokens, requestOf, responseOf } from './execution-context.js';
 import { rejection } from './rejection.js';
 import { fairnessKey } from './fairness-key.js';
-import { unauthenticatedContext, type ContextAuthorizer, type ContextRequirements } from './context-authorizer.js';
+import { contextAuthorizerFactoryOf, unauthenticatedContext, type ContextAuthorizer, type ContextRequirements } from './context-authorizer.js';
 import { asUnavailable, failOpenOutage, outageRefusal } from './outage-decision.js';
-import { ProofChecks } from './proof-checks.js';
+import { engineProofs, ProofChecks } from './proof-checks.js';
 import type { RouteChecks } from './route-checks.js';
 import { routeRefusal } from './route-refusal.js';
 import { RouteRequirementsReader, type RouteRequirements } from './route-requirements.js';
@@ -53,13 +53,10 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
   private readonly challenges: Challenges;
   private readonly proofChecks: ProofChecks;
   private sources?: TokenExtractor;
-  /**
-   * Non-HTTP contexts (WebSocket and microservice messages, graphql-ws operations), from the connections capability.
-   * Injected as a property so that subclasses with their own constructors get it too; absent, such contexts are refused.
-   */
-  @Optional() @Inject(CONTEXT_AUTHORIZER) protected readonly contextAuthorizer?: ContextAuthorizer;
+  /** Non-HTTP contexts (WebSocket and microservice messages, graphql-ws operations); undefined: such contexts are refused. */
+  private readonly contexts?: ContextAuthorizer;
   private readonly roles: RoleExtractor;
-  /** The DPoP scheme's HTTP side, from the engine this guard was given; undefined when DPoP is off. */
+  /** The DPoP scheme's HTTP side, on the proof methods of the engine this guard was given; undefined when DPoP is off. */
   private readonly proofs?: PresentationVerifier;
 
   constructor(
@@ -70,7 +67,9 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     @Optional() private readonly modules?: ModulesContainer,
   ) {
     this.challenges = new Challenges(options);
-    this.proofs = presentationVerifierOf(introspection);
+    // The capabilities attached to the options (resolveOptions): a guard built by hand or subclassed gets them too.
+    this.proofs = presentationFactoryOf(options)?.(engineProofs(introspection));
+    this.contexts = contextAuthorizerFactoryOf(options)?.(introspection, options);
     this.requirements = new RouteRequirementsReader(reflector, options);
     this.proofChecks = new ProofChecks(this.proofs, this.challenges, this.log, telemetry);
     this.roles = new RoleExtractor(options.roles.mappers, (error) =>
@@ -101,7 +100,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     }
     const type = context.getType<string>();
     // WebSocket and microservice messages, graphql-ws operations: the connections capability (ContextAuthorizer).
-    if (type !== 'http' && (type !== 'graphql' || this.contextAuthorizer?.isConnection(context) === true)) return this.handleOtherContext(context, route);
+    if (type !== 'http' && (type !== 'graphql' || this.contexts?.isConnection(context) === true)) return this.handleOtherContext(context, route);
 
     const request = this.getRequest(context);
     const extracted = this.extractToken(request);
@@ -248,7 +247,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
    * error): a handler must never run unauthenticated by accident. Override to authenticate other transports.
    */
   protected handleOtherContext(context: ExecutionContext, route?: ContextRequirements): boolean | Promise<boolean> {
-    const verdict = route && this.contextAuthorizer?.authorize(context, route);
+    const verdict = route && this.contexts?.authorize(context, route);
     if (verdict) return verdict;
     const [key, message] = unauthenticatedContext(context);
     this.log.warn(key, message);

@@ -18,6 +18,10 @@ import {
 import { resolveResilienceOptions } from './resolve-resilience-options.js';
 import { resolveCacheOptions } from './resolve-cache-options.js';
 import type { ResolvedOptions } from './resolved-options.js';
+import { attachPresentation } from '../ports.js';
+import { attachContextAuthorizer } from '../guard/context-authorizer.js';
+import { DpopPresentation } from '../dpop/dpop-presentation.js';
+import { createContextAuthorizer } from '../connections/connections.providers.js';
 
 /**
  * Validates the module options once, at start-up, and fills in defaults. Every problem found is
@@ -61,7 +65,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     throw new IntrospectionConfigurationError(`Invalid IntrospectionModule options:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
 
-  return {
+  const resolved: ResolvedOptions = {
     introspectionEndpoint: client.introspectionEndpoint,
     issuer: client.issuer,
     cacheNamespace: cache.cacheNamespace,
@@ -106,4 +110,9 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     ...tokenSourceOptions,
     ...push,
   };
+  // What every TokenGuard built with these options uses, by Nest or by hand (see ports.ts and guard/context-authorizer.ts).
+  const dpop = resolved.dpop;
+  if (dpop) attachPresentation(resolved, (proofs) => new DpopPresentation(proofs, dpop));
+  attachContextAuthorizer(resolved, createContextAuthorizer);
+  return resolved;
 }
