@@ -7,7 +7,6 @@ import { ClientProxyFactory, MessagePattern, Payload, Transport, type ClientProx
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { createClient } from 'graphql-ws';
-import { createServer } from 'node:net';
 import { firstValueFrom } from 'rxjs';
 import WebSocket from 'ws';
 import {
@@ -23,6 +22,7 @@ import {
 } from '../../lib/index.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
 import { quietLogger } from '../support/engine.js';
+import { freePort } from '../support/free-port.js';
 
 @Controller()
 class StockHandlers {
@@ -62,14 +62,6 @@ class StockHandlers {
   vault() {
     return 'open';
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('microservice handlers over a real TCP transport and ClientProxy, real authorization server', () => {

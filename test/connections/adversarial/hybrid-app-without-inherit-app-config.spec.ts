@@ -5,11 +5,11 @@ import { Controller, Module, type INestApplication } from '@nestjs/common';
 import { ClientProxyFactory, MessagePattern, Payload, Transport, type ClientProxy } from '@nestjs/microservices';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
-import { createServer } from 'node:net';
 import { firstValueFrom } from 'rxjs';
 import { IntrospectionModule, Scopes } from '../../../lib/index.js';
 import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
 import { capturedLogs, quietLogger } from '../../support/engine.js';
+import { freePort } from '../../support/free-port.js';
 
 /**
  * ATTACK (review of issue 17 part 5): a hybrid app that sets the `microservice` option but connects its
@@ -24,14 +24,6 @@ class AdminHandlers {
   wipe(@Payload() data: unknown) {
     return { wiped: true, data };
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('a hybrid app without inheritAppConfig', () => {

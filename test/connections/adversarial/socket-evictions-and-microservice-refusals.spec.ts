@@ -5,11 +5,11 @@ import { Controller, Module, type INestApplication } from '@nestjs/common';
 import { ClientProxyFactory, MessagePattern, Transport, type ClientProxy } from '@nestjs/microservices';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
-import { createServer } from 'node:net';
 import { firstValueFrom } from 'rxjs';
 import { IntrospectionModule, IntrospectionService, Scopes } from '../../../lib/index.js';
 import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
 import { capturedLogs, quietLogger, sleep } from '../../support/engine.js';
+import { freePort } from '../../support/free-port.js';
 import { open, startWsApp } from '../../support/websocket.js';
 
 /** Review 17b: defences that held (these pass). */
@@ -108,10 +108,7 @@ describe('microservice refusals (real TCP transport)', () => {
       .setLogger(quietLogger)
       .compile();
     app = moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger });
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as { port: number }).port;
-    await new Promise((resolve) => server.close(resolve));
+    const port = await freePort();
     await app.init();
     app.connectMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port } }, { inheritAppConfig: true });
     await app.startAllMicroservices();

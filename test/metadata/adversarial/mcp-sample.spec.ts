@@ -5,21 +5,13 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpSampleModule } from '../../../sample/mcp/mcp-server.module.js';
 import { ADAPTERS } from '../../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
 import { quietLogger } from '../../support/engine.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../../support/free-port.js';
 
 describe.each(ADAPTERS)('the MCP sample against hostile clients over %s', (adapter) => {
   let as: TestAuthorizationServer;
