@@ -4,8 +4,6 @@ import { Controller, Module, type INestApplication } from '@nestjs/common';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { GraphQLModule, Query, Resolver, Subscription } from '@nestjs/graphql';
 import { ClientProxyFactory, MessagePattern, Payload, Transport, type ClientProxy } from '@nestjs/microservices';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { Test } from '@nestjs/testing';
 import { createClient } from 'graphql-ws';
 import { firstValueFrom } from 'rxjs';
 import WebSocket from 'ws';
@@ -20,8 +18,8 @@ import {
   Roles,
   Scopes,
 } from '../../lib/index.js';
+import { createTestApp } from '../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
-import { quietLogger } from '../support/engine.js';
 import { freePort } from '../support/free-port.js';
 
 @Controller()
@@ -84,10 +82,7 @@ describe('microservice handlers over a real TCP transport and ClientProxy, real 
       controllers: [StockHandlers],
     })
     class AppModule {}
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
-      .setLogger(quietLogger)
-      .compile();
-    const nest = moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger });
+    const nest = await createTestApp('express', [AppModule]);
     const port = await freePort();
     // A hybrid application: global guards (APP_GUARD) reach its microservice only with `inheritAppConfig` (Nest's rule).
     await nest.init();
@@ -240,10 +235,7 @@ describe('GraphQL subscriptions over graphql-ws (Apollo), real graphql-ws client
       providers: [TicksResolver],
     })
     class AppModule {}
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
-      .setLogger(quietLogger)
-      .compile();
-    app = moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger });
+    app = await createTestApp('express', [AppModule]);
     await app.listen(0, '127.0.0.1');
     wsUrl = (await app.getUrl()).replace('http://[::1]', 'http://127.0.0.1').replace('http', 'ws') + '/graphql';
   });

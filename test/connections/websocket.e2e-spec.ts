@@ -1,9 +1,7 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Module, type INestApplication } from '@nestjs/common';
-import { ExpressAdapter } from '@nestjs/platform-express';
 import { WsAdapter } from '@nestjs/platform-ws';
-import { Test } from '@nestjs/testing';
 import { SubscribeMessage, WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
 import WebSocket from 'ws';
 import {
@@ -19,8 +17,9 @@ import {
   Roles,
   Scopes,
 } from '../../lib/index.js';
+import { createTestApp } from '../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
-import { quietLogger, sleep } from '../support/engine.js';
+import { sleep } from '../support/engine.js';
 
 @WebSocketGateway({ path: '/ws' })
 class ChatGateway implements OnGatewayConnection {
@@ -140,10 +139,7 @@ describe('WebSocket gateways (@nestjs/platform-ws) authenticated at the handshak
       providers: [ChatGateway],
     })
     class AppModule {}
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
-      .setLogger(quietLogger)
-      .compile();
-    app = moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger });
+    app = await createTestApp('express', [AppModule]);
     app.useWebSocketAdapter(authenticateWebSockets(new WsAdapter(app), app));
     await app.listen(0, '127.0.0.1');
     wsUrl = (await app.getUrl()).replace('http://[::1]', 'http://127.0.0.1').replace('http', 'ws') + '/ws';
@@ -324,10 +320,7 @@ describe('Gateway-level @Roles / @RequireAuthentication applied at the handshake
       providers: [MembersGateway],
     })
     class AppModule {}
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
-      .setLogger(quietLogger)
-      .compile();
-    app = moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger });
+    app = await createTestApp('express', [AppModule]);
     app.useWebSocketAdapter(authenticateWebSockets(new WsAdapter(app), app, { requirementsOf: MembersGateway }));
     await app.listen(0, '127.0.0.1');
     wsUrl = (await app.getUrl()).replace('http://[::1]', 'http://127.0.0.1').replace('http', 'ws') + '/members';

@@ -8,14 +8,10 @@
 import 'reflect-metadata';
 import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { IntrospectionModule, Public, RoleMappers, Scopes, type IntrospectionModuleOptions } from '../../lib/index.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
-import { ADAPTERS, type AdapterName } from '../support/app.js';
-import { quietLogger } from '../support/engine.js';
+import { ADAPTERS, type AdapterName, createTestApp } from '../support/app.js';
 import { jsonFixture } from './fixture.js';
 
 const fixture = jsonFixture(new URL('./__fixtures__/wiring.json', import.meta.url));
@@ -135,13 +131,7 @@ describe.each(ADAPTERS)('wiring with every feature on over %s (test/contract/__f
       controllers: [OrdersController, catchAllController(adapterName)],
     })
     class AppModule {}
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
-      .setLogger(quietLogger)
-      .compile();
-    app =
-      adapterName === 'express'
-        ? moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger })
-        : moduleRef.createNestApplication(new FastifyAdapter(), { logger: quietLogger });
+    app = await createTestApp(adapterName, [AppModule]);
     routes = recordRegistrations(app.getHttpAdapter() as unknown as Record<string, unknown>);
     await app.listen(0, '127.0.0.1');
     url = (await app.getUrl()).replace('[::1]', '127.0.0.1');

@@ -1,16 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
 import { discoverOAuthProtectedResourceMetadata, extractWWWAuthenticateParams } from '@modelcontextprotocol/sdk/client/auth.js';
 import { McpSampleModule } from '../../sample/mcp/mcp-server.module.js';
-import { ADAPTERS } from '../support/app.js';
+import { ADAPTERS, createTestApp } from '../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
-import { quietLogger } from '../support/engine.js';
 import { freePort } from '../support/free-port.js';
 
 describe.each(ADAPTERS)('MCP server sample (Streamable HTTP) over %s, the MCP SDK client, a real oidc-provider', (adapter) => {
@@ -25,15 +21,9 @@ describe.each(ADAPTERS)('MCP server sample (Streamable HTTP) over %s, the MCP SD
     const port = await freePort();
     origin = `http://127.0.0.1:${port}`;
     resource = `${origin}/mcp`;
-    const moduleRef = await Test.createTestingModule({
-      imports: [McpSampleModule.forRoot({ resource, introspection: { issuer: as.issuer, ...CLIENTS.basic, allowInsecureRequests: true } })],
-    })
-      .setLogger(quietLogger)
-      .compile();
-    app =
-      adapter === 'express'
-        ? moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger })
-        : moduleRef.createNestApplication(new FastifyAdapter(), { logger: quietLogger });
+    app = await createTestApp(adapter, [
+      McpSampleModule.forRoot({ resource, introspection: { issuer: as.issuer, ...CLIENTS.basic, allowInsecureRequests: true } }),
+    ]);
     await app.listen(port, '127.0.0.1');
   });
   afterAll(async () => {

@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
 import { IntrospectionModule, ProtectedResource, RequireAuthentication, Scopes } from '../../lib/index.js';
-import { ADAPTERS, call, startApp, type AdapterName } from '../support/app.js';
+import { ADAPTERS, call, startApp, type AdapterName, createTestApp } from '../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
-import { quietLogger } from '../support/engine.js';
 
 const ORDERS = 'https://api.example.com/orders';
 const MCP = 'https://api.example.com/mcp';
@@ -53,13 +49,7 @@ async function startAsync(adapter: AdapterName, as: TestAuthorizationServer, con
     controllers,
   })
   class AppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
-    .setLogger(quietLogger)
-    .compile();
-  const app =
-    adapter === 'express'
-      ? moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger })
-      : moduleRef.createNestApplication(new FastifyAdapter(), { logger: quietLogger });
+  const app = await createTestApp(adapter, [AppModule]);
   if (prefix) app.setGlobalPrefix(prefix);
   await app.listen(0, '127.0.0.1');
   return { app, url: (await app.getUrl()).replace('[::1]', '127.0.0.1') };

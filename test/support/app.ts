@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Controller, Get, Module, Post, Req, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Module, Post, Req, type DynamicModule, type INestApplication, type ModuleMetadata } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
@@ -79,6 +79,17 @@ export class FeedController {
   feed(@Req() req: { user?: unknown; introspectionOutage?: unknown }) {
     return { user: req.user ?? null, outage: req.introspectionOutage ?? null };
   }
+}
+
+/**
+ * Compiles a testing module of `imports` (logs captured by the quiet logger) and creates its Nest application
+ * over the given HTTP adapter, not yet initialised nor listening (the caller adds adapters, microservices, a prefix).
+ */
+export async function createTestApp(adapter: AdapterName, imports: NonNullable<ModuleMetadata['imports']>): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule({ imports }).setLogger(quietLogger).compile();
+  return adapter === 'express'
+    ? moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger })
+    : moduleRef.createNestApplication(new FastifyAdapter(), { logger: quietLogger });
 }
 
 /** Starts a real Nest application on 127.0.0.1 (random port) over the given HTTP adapter. */

@@ -1,13 +1,10 @@
 import 'reflect-metadata';
 import { Controller, Get, Module, type DynamicModule, type INestApplication } from '@nestjs/common';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { WsAdapter } from '@nestjs/platform-ws';
-import { Test } from '@nestjs/testing';
 import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import WebSocket from 'ws';
 import { authenticateWebSockets, Introspected, IntrospectionModule, Public, Scopes, type IntrospectionModuleOptions } from '../../lib/index.js';
-import { quietLogger } from './engine.js';
+import { createTestApp } from './app.js';
 
 /** Helpers shared by the WebSocket suites (connections/adversarial/, from review 17b, and connections/websocket-origins.e2e-spec.ts). */
 @WebSocketGateway({ path: '/ws' })
@@ -50,13 +47,7 @@ export class HttpOrders {
 export async function startWsApp(adapter: 'express' | 'fastify', options: IntrospectionModuleOptions, extra: DynamicModule[] = []) {
   @Module({ imports: [IntrospectionModule.forRoot(options), ...extra], controllers: [HttpOrders], providers: [AttackGateway] })
   class AppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
-    .setLogger(quietLogger)
-    .compile();
-  const app: INestApplication =
-    adapter === 'express'
-      ? moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger })
-      : moduleRef.createNestApplication(new FastifyAdapter(), { logger: quietLogger });
+  const app: INestApplication = await createTestApp(adapter, [AppModule]);
   app.useWebSocketAdapter(authenticateWebSockets(new WsAdapter(app), app));
   await app.listen(0, '127.0.0.1');
   const http = (await app.getUrl()).replace('[::1]', '127.0.0.1');

@@ -3,12 +3,11 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Module, type INestApplication } from '@nestjs/common';
 import { ClientProxyFactory, MessagePattern, Payload, Transport, type ClientProxy } from '@nestjs/microservices';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { Test } from '@nestjs/testing';
 import { firstValueFrom } from 'rxjs';
 import { IntrospectionModule, Scopes } from '../../../lib/index.js';
+import { createTestApp } from '../../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
-import { capturedLogs, quietLogger } from '../../support/engine.js';
+import { capturedLogs } from '../../support/engine.js';
 import { freePort } from '../../support/free-port.js';
 
 /**
@@ -46,10 +45,7 @@ describe('a hybrid app without inheritAppConfig', () => {
       controllers: [AdminHandlers],
     })
     class AppModule {}
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
-      .setLogger(quietLogger)
-      .compile();
-    app = moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger });
+    app = await createTestApp('express', [AppModule]);
     const port = await freePort();
     // The careless operator: Nest's default hybrid options (no inheritAppConfig).
     app.connectMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });

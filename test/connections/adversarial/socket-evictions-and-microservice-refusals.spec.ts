@@ -3,12 +3,11 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Module, type INestApplication } from '@nestjs/common';
 import { ClientProxyFactory, MessagePattern, Transport, type ClientProxy } from '@nestjs/microservices';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { Test } from '@nestjs/testing';
 import { firstValueFrom } from 'rxjs';
 import { IntrospectionModule, IntrospectionService, Scopes } from '../../../lib/index.js';
+import { createTestApp } from '../../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
-import { capturedLogs, quietLogger, sleep } from '../../support/engine.js';
+import { capturedLogs, sleep } from '../../support/engine.js';
 import { freePort } from '../../support/free-port.js';
 import { open, startWsApp } from '../../support/websocket.js';
 
@@ -104,10 +103,7 @@ describe('microservice refusals (real TCP transport)', () => {
       controllers: [Handlers],
     })
     class AppModule {}
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
-      .setLogger(quietLogger)
-      .compile();
-    app = moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger });
+    app = await createTestApp('express', [AppModule]);
     const port = await freePort();
     await app.init();
     app.connectMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port } }, { inheritAppConfig: true });

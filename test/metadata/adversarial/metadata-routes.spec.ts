@@ -1,14 +1,10 @@
 // Adversarial review of the RFC 9728 metadata routes (round 17a; was attack17a-metadata).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
 import { request as httpRequest } from 'node:http';
 import { IntrospectionModule, Public, Roles, Scopes, type IntrospectionModuleOptions } from '../../../lib/index.js';
-import { ADAPTERS, type AdapterName } from '../../support/app.js';
+import { ADAPTERS, type AdapterName, createTestApp } from '../../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
-import { quietLogger } from '../../support/engine.js';
 
 @Controller('orders')
 @Scopes('read')
@@ -50,13 +46,7 @@ async function start(
 ) {
   @Module({ imports: [IntrospectionModule.forRoot({ issuer: as.issuer, allowInsecureRequests: true, ...CLIENTS.basic, ...extra })], controllers })
   class AppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
-    .setLogger(quietLogger)
-    .compile();
-  const app =
-    adapter === 'express'
-      ? moduleRef.createNestApplication(new ExpressAdapter(), { logger: quietLogger })
-      : moduleRef.createNestApplication(new FastifyAdapter(), { logger: quietLogger });
+  const app = await createTestApp(adapter, [AppModule]);
   await app.listen(0, '127.0.0.1');
   return { app, url: (await app.getUrl()).replace('[::1]', '127.0.0.1') };
 }
