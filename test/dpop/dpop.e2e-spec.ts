@@ -6,8 +6,9 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'j
 import { Introspected, RequireDpop, Scopes, type ActiveIntrospectionResult, type IntrospectionModuleOptions } from '../../lib/index.js';
 import { ADAPTERS, OrdersController, PublicController, startApp } from '../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { startDpopReplicas } from '../support/dpop-replicas.js';
 import { sleep } from '../support/engine.js';
-import { describeWithRedis, TestRedis } from '../support/redis-server.js';
+import { describeWithRedis } from '../support/redis-server.js';
 
 @Controller('dpop-only')
 @RequireDpop()
@@ -287,18 +288,7 @@ describe.each(ADAPTERS)('DPoP-bound tokens from a real oidc-provider, proofs mad
 
 describeWithRedis('DPoP replay check across replicas sharing a real Redis', () => {
   it('a proof accepted by one replica is refused by the other (same external origin); fresh proofs pass; Redis down: local check only', async () => {
-    const as = await TestAuthorizationServer.start();
-    const redis = await TestRedis.start();
-    const options: IntrospectionModuleOptions = {
-      introspectionEndpoint: as.introspectionEndpoint,
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
-      cache: { redis: redis.url, storeTimeoutMs: 200 },
-      resilience: { circuitBreaker: false },
-      dpop: { externalOrigin: 'https://api.example.com' },
-    };
-    const a = await startApp('express', options);
-    const b = await startApp('fastify', options);
+    const { as, redis, a, b, stop } = await startDpopReplicas();
     try {
       await sleep(200); // Redis connects in the background
       const key = await keyPair();
@@ -326,10 +316,7 @@ describeWithRedis('DPoP replay check across replicas sharing a real Redis', () =
       expect((await send(`${a.url}/orders`, { authorization: `DPoP ${token}`, dpop: afterOutage })).status).toBe(200);
       expect((await send(`${a.url}/orders`, { authorization: `DPoP ${token}`, dpop: afterOutage })).status).toBe(401);
     } finally {
-      await a.app.close();
-      await b.app.close();
-      await redis.kill();
-      await as.stop();
+      await stop();
     }
   });
 });

@@ -2,28 +2,15 @@
 import { expect, it } from '@jest/globals';
 import { createHash, randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import type { IntrospectionModuleOptions } from '../../../lib/index.js';
-import { startApp } from '../../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
+import { startDpopReplicas } from '../../support/dpop-replicas.js';
 import { sleep } from '../../support/engine.js';
-import { describeWithRedis, TestRedis } from '../../support/redis-server.js';
+import { describeWithRedis } from '../../support/redis-server.js';
 
 const ath = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 describeWithRedis('DPoP replay across replicas while Redis is frozen (SIGSTOP)', () => {
   it('a hung Redis neither delays a DPoP request past the store timeout much, nor lets a proof accepted by A during the hang replay on B once Redis is back', async () => {
-    const as = await TestAuthorizationServer.start();
-    const redis = await TestRedis.start();
-    const options: IntrospectionModuleOptions = {
-      introspectionEndpoint: as.introspectionEndpoint,
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
-      cache: { redis: redis.url, storeTimeoutMs: 200 },
-      resilience: { circuitBreaker: false },
-      dpop: { externalOrigin: 'https://api.example.com' },
-    };
-    const a = await startApp('express', options);
-    const b = await startApp('fastify', options);
+    const { as, redis, a, b, stop } = await startDpopReplicas();
     try {
       await sleep(200);
       const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
@@ -58,26 +45,12 @@ describeWithRedis('DPoP replay across replicas while Redis is frozen (SIGSTOP)',
       // not 1 s each, every time (the defect). The smallest is far from 1 s even on a loaded machine.
       expect(Math.min(elapsed, ...more)).toBeLessThan(700);
     } finally {
-      await a.app.close();
-      await b.app.close();
-      await redis.kill();
-      await as.stop();
+      await stop();
     }
   }, 60_000);
 
   it('the same proof sent 10 times at once to each of two replicas (20 racing requests) is accepted exactly once', async () => {
-    const as = await TestAuthorizationServer.start();
-    const redis = await TestRedis.start();
-    const options: IntrospectionModuleOptions = {
-      introspectionEndpoint: as.introspectionEndpoint,
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
-      cache: { redis: redis.url, storeTimeoutMs: 200 },
-      resilience: { circuitBreaker: false },
-      dpop: { externalOrigin: 'https://api.example.com' },
-    };
-    const a = await startApp('express', options);
-    const b = await startApp('fastify', options);
+    const { as, a, b, stop } = await startDpopReplicas();
     try {
       await sleep(200);
       const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
@@ -92,10 +65,7 @@ describeWithRedis('DPoP replay across replicas while Redis is frozen (SIGSTOP)',
       expect(statuses.filter((s) => s === 200)).toHaveLength(1);
       expect(statuses.filter((s) => s === 401)).toHaveLength(19);
     } finally {
-      await a.app.close();
-      await b.app.close();
-      await redis.kill();
-      await as.stop();
+      await stop();
     }
   }, 60_000);
 });
