@@ -1,26 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, type INestApplication } from '@nestjs/common';
-import { MeterProvider, MetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { IntrospectionService, Recheck, Scopes, type IntrospectionModuleOptions } from '../../lib/index.js';
 import { ADAPTERS, call, startApp, type AdapterName } from '../support/app.js';
 import { ChaosProxy } from '../support/chaos-proxy.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
 import { sleep } from '../support/engine.js';
+import { CollectingReader, sum } from '../support/metrics.js';
 import { describeWithRedis, TestRedis } from '../support/redis-server.js';
-
-/** Collects on demand (an in-memory reader). */
-class CollectingReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
-
-async function sum(reader: CollectingReader, name: string, attributes: Record<string, string> = {}): Promise<number> {
-  const { resourceMetrics } = await reader.collect();
-  const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name);
-  return ((metric?.dataPoints ?? []) as DataPoint<number>[])
-    .filter((p) => Object.entries(attributes).every(([k, v]) => p.attributes[k] === v))
-    .reduce((total, p) => total + (typeof p.value === 'number' ? p.value : (p.value as { count: number }).count), 0);
-}
 
 @Controller('r')
 @Scopes('read')

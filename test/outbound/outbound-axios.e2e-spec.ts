@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { HttpModule, HttpService } from '@nestjs/axios';
 import { Controller, Get, Inject, Post, type INestApplication, type OnModuleInit } from '@nestjs/common';
-import { MeterProvider, MetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import axios from 'axios';
 import { firstValueFrom } from 'rxjs';
 import {
@@ -15,6 +15,7 @@ import {
 import { ADAPTERS, startApp } from '../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
 import { FaultyServer } from '../support/faulty-server.js';
+import { CollectingReader, sum } from '../support/metrics.js';
 
 /**
  * The outbound token over `@nestjs/axios`' real HttpService (no mocks): a real oidc-provider restarted
@@ -24,18 +25,6 @@ import { FaultyServer } from '../support/faulty-server.js';
 let backendUrl = '';
 let brokenUrl = '';
 let retryUrl = '';
-
-class CollectingReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
-async function sum(reader: CollectingReader, name: string, attributes: Record<string, string> = {}): Promise<number> {
-  const { resourceMetrics } = await reader.collect();
-  const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name);
-  return ((metric?.dataPoints ?? []) as DataPoint<number>[])
-    .filter((p) => Object.entries(attributes).every(([k, v]) => p.attributes[k] === v))
-    .reduce((total, p) => total + (typeof p.value === 'number' ? p.value : (p.value as { count: number }).count), 0);
-}
 
 @Controller('via-axios')
 class AxiosProxyController implements OnModuleInit {

@@ -4,13 +4,14 @@ import { inspect } from 'node:util';
 import { Readable } from 'node:stream';
 import { HttpModule, HttpService } from '@nestjs/axios';
 import type { INestApplication } from '@nestjs/common';
-import { MeterProvider, MetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import axios, { AxiosError } from 'axios';
 import { firstValueFrom } from 'rxjs';
 import { attachOutboundToken, IntrospectionConfigurationError, OutboundTokenService, type OutboundTokenRefusedEvent } from '../../../lib/index.js';
 import { ADAPTERS, startApp } from '../../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
 import { FaultyServer } from '../../support/faulty-server.js';
+import { CollectingReader, points } from '../../support/metrics.js';
 
 /**
  * Review 15b: attacks on attachOutboundToken() with real parts — a real oidc-provider, a real backend app
@@ -18,15 +19,6 @@ import { FaultyServer } from '../../support/faulty-server.js';
  * real @nestjs/axios HttpService (HttpModule.register) carries the interceptor, real misbehaving servers.
  * Tests marked FINDING fail on the reviewed code (4cd5d32); tests marked DEFENCE pass and prove a defence holds.
  */
-class CollectingReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
-async function points(reader: CollectingReader, name: string): Promise<DataPoint<number>[]> {
-  const { resourceMetrics } = await reader.collect();
-  const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name);
-  return (metric?.dataPoints ?? []) as DataPoint<number>[];
-}
 const origin = (url: string) => new URL(url).origin;
 
 describe.each(ADAPTERS)('attachOutboundToken() on real axios instances over %s', (adapter) => {
