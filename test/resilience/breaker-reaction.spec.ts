@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { AuthorizationServerUnavailableError, type IntrospectionModuleOptions, type IntrospectionService } from '../../lib/index.js';
-import { CLIENTS, EmbeddedAuthorizationServer } from '../../sample/embedded-authorization-server.js';
+import type { IntrospectionModuleOptions, IntrospectionService } from '../../lib/index.js';
+import { EmbeddedAuthorizationServer } from '../../sample/embedded-authorization-server.js';
 import { ChaosProxy } from '../support/chaos-proxy.js';
-import { createEngine } from '../support/engine.js';
+import { lookupEngine, reasonOf } from '../support/lookup-engine.js';
 
 /**
  * Issue 18 (breaker reaction): the breaker sees single attempts and weighs each failed one by how
@@ -31,24 +31,8 @@ describe('breaker reaction: outages open the breaker within a few attempts, a he
     await proxy.setMode('ok');
   });
 
-  async function engine(resilience?: IntrospectionModuleOptions['resilience']): Promise<IntrospectionService> {
-    const { service, close } = await createEngine({
-      introspectionEndpoint: proxy.url('/token/introspection'),
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
-      cache: false,
-      metrics: false,
-      ...(resilience ? { resilience } : {}),
-    });
-    cleanups.push(close);
-    return service;
-  }
-
-  const reasonOf = (service: IntrospectionService, token: string) =>
-    service.introspect(token).then(
-      (r) => (r.active ? 'active' : 'inactive'),
-      (e: unknown) => (e instanceof AuthorizationServerUnavailableError ? e.reason : String(e)),
-    );
+  const engine = (resilience?: IntrospectionModuleOptions['resilience']): Promise<IntrospectionService> =>
+    lookupEngine(proxy.url('/token/introspection'), cleanups, resilience);
 
   /** An engine that has talked to the AS (connections open, breaker closed with a success behind it). */
   async function warmEngine(resilience?: IntrospectionModuleOptions['resilience']) {

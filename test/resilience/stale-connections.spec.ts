@@ -3,9 +3,10 @@ import { AuthorizationServerUnavailableError, type IntrospectionService } from '
 import { IDLE_CONNECTION_TIMEOUT_MS } from '../../lib/client/authorization-server-http.js';
 import { resolveOptions } from '../../lib/options/resolve-options.js';
 import { ResiliencePolicy } from '../../lib/resilience/resilience.policy.js';
-import { CLIENTS, EmbeddedAuthorizationServer } from '../../sample/embedded-authorization-server.js';
-import { createEngine, sleep } from '../support/engine.js';
+import { EmbeddedAuthorizationServer } from '../../sample/embedded-authorization-server.js';
+import { sleep } from '../support/engine.js';
 import { IdleResetProxy } from '../support/idle-reset-proxy.js';
+import { lookupEngine, reasonOf } from '../support/lookup-engine.js';
 
 /**
  * Issue 18 review: stale kept-alive connections (closed while idle by a NAT gateway, a load balancer or the
@@ -32,21 +33,8 @@ describe('stale keep-alive connections', () => {
 
   async function engine(idleMs: number): Promise<IntrospectionService> {
     proxy = await IdleResetProxy.start(Number(new URL(as.issuer).port), idleMs);
-    const { service, close } = await createEngine({
-      introspectionEndpoint: proxy.url('/token/introspection'),
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
-      cache: false,
-      metrics: false,
-    });
-    cleanups.push(close);
-    return service;
+    return lookupEngine(proxy.url('/token/introspection'), cleanups);
   }
-  const reasonOf = (service: IntrospectionService, token: string) =>
-    service.introspect(token).then(
-      (r) => (r.active ? 'active' : 'inactive'),
-      (e: unknown) => (e instanceof AuthorizationServerUnavailableError ? e.reason : String(e)),
-    );
   async function warm(service: IntrospectionService, connections: number): Promise<void> {
     const tokens = await Promise.all(Array.from({ length: connections }, () => as.issueToken({ scope: 'read' })));
     expect(await Promise.all(tokens.map((t) => reasonOf(service, t)))).toEqual(tokens.map(() => 'active'));

@@ -1,9 +1,10 @@
 // Adversarial review of the weighted breaker and stale keep-alive resets (round 18; was attack18-keepalive-reset).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { AuthorizationServerUnavailableError, type IntrospectionModuleOptions, type IntrospectionService } from '../../../lib/index.js';
-import { CLIENTS, EmbeddedAuthorizationServer } from '../../../sample/embedded-authorization-server.js';
-import { createEngine, sleep } from '../../support/engine.js';
+import type { IntrospectionModuleOptions, IntrospectionService } from '../../../lib/index.js';
+import { EmbeddedAuthorizationServer } from '../../../sample/embedded-authorization-server.js';
+import { sleep } from '../../support/engine.js';
 import { IdleResetProxy } from '../../support/idle-reset-proxy.js';
+import { lookupEngine, reasonOf } from '../../support/lookup-engine.js';
 
 /**
  * ATTACK (issue 18 part 2, weighted attempt-level breaker): ECONNRESET weighs 2, so three resets in a row open
@@ -28,23 +29,8 @@ describe('stale keep-alive resets from a healthy AS and the weighted breaker', (
     while (cleanups.length) await cleanups.pop()!();
   });
 
-  async function engine(resilience?: IntrospectionModuleOptions['resilience']): Promise<IntrospectionService> {
-    const { service, close } = await createEngine({
-      introspectionEndpoint: proxy.url('/token/introspection'),
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
-      cache: false,
-      metrics: false,
-      ...(resilience ? { resilience } : {}),
-    });
-    cleanups.push(close);
-    return service;
-  }
-  const reasonOf = (service: IntrospectionService, token: string) =>
-    service.introspect(token).then(
-      (r) => (r.active ? 'active' : 'inactive'),
-      (e: unknown) => (e instanceof AuthorizationServerUnavailableError ? e.reason : String(e)),
-    );
+  const engine = (resilience?: IntrospectionModuleOptions['resilience']): Promise<IntrospectionService> =>
+    lookupEngine(proxy.url('/token/introspection'), cleanups, resilience);
 
   it('after an idle period, a burst of lookups (pool of 6 kept-alive sockets, all stale) is answered and leaves the breaker closed on a healthy AS', async () => {
     const service = await engine(); // default options: retries 2, consecutiveFailures 5
