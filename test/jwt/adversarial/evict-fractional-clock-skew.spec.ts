@@ -1,10 +1,10 @@
 // Adversarial review of JWT revocation marks in Redis (round 13; was attack13-evict-exp).
 import { expect, it } from '@jest/globals';
-import { IntrospectionService, type IntrospectionModuleOptions } from '../../../lib/index.js';
+import { IntrospectionService } from '../../../lib/index.js';
 import { call, OrdersController, startApp } from '../../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
 import { sleep } from '../../support/engine.js';
-import { describeWithRedis, TestRedis } from '../../support/redis-server.js';
+import { startLocalJwtWithRedis } from '../../support/jwt-redis.js';
+import { describeWithRedis } from '../../support/redis-server.js';
 
 const AUDIENCE = 'urn:jwt:orders';
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -18,17 +18,7 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
  */
 describeWithRedis('evict(jwt) with a fractional clockSkewSeconds (real Redis)', () => {
   it('the mark reaches every replica', async () => {
-    const as = await TestAuthorizationServer.start();
-    const redis = await TestRedis.start();
-    const options: IntrospectionModuleOptions = {
-      issuer: as.issuer,
-      ...CLIENTS.basic,
-      allowInsecureRequests: true,
-      audience: AUDIENCE,
-      clockSkewSeconds: 2.5,
-      jwt: { mode: 'local', algorithms: ['RS256'] },
-      cache: { redis: redis.url },
-    };
+    const { as, redis, options } = await startLocalJwtWithRedis(AUDIENCE, { clockSkewSeconds: 2.5 });
     const a = await startApp('express', options, [OrdersController]);
     const b = await startApp('fastify', options, [OrdersController]);
     try {

@@ -1,11 +1,12 @@
 // Adversarial review of evict() against re-spelled JWS signatures (round 13; was attack13-evict-variant).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { IntrospectionService, type IntrospectionModuleOptions } from '../../../lib/index.js';
+import { IntrospectionService } from '../../../lib/index.js';
 import { ADAPTERS, call, OrdersController, startApp } from '../../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
 import { sleep } from '../../support/engine.js';
-import { describeWithRedis, TestRedis } from '../../support/redis-server.js';
+import { startLocalJwtWithRedis } from '../../support/jwt-redis.js';
+import { describeWithRedis } from '../../support/redis-server.js';
 
 const AUDIENCE = 'urn:jwt:orders';
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -52,16 +53,7 @@ describe.each(ADAPTERS)('evict(jwt) and re-spellings of the signature segment, o
 
 describeWithRedis('evict(jwt) and re-spellings on another replica and on one started later (real Redis)', () => {
   it('a re-spelled evicted JWT must be refused on every replica', async () => {
-    const as = await TestAuthorizationServer.start();
-    const redis = await TestRedis.start();
-    const options: IntrospectionModuleOptions = {
-      issuer: as.issuer,
-      ...CLIENTS.basic,
-      allowInsecureRequests: true,
-      audience: AUDIENCE,
-      jwt: { mode: 'local', algorithms: ['RS256'] },
-      cache: { redis: redis.url },
-    };
+    const { as, redis, options } = await startLocalJwtWithRedis(AUDIENCE);
     const a = await startApp('express', options, [OrdersController]);
     let c: { app: INestApplication; url: string } | undefined;
     try {

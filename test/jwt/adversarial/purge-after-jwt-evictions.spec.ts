@@ -1,11 +1,11 @@
 // Adversarial review of purge() after JWT evictions (round 13; was attack13-purge).
 import { expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { IntrospectionService, type IntrospectionModuleOptions } from '../../../lib/index.js';
+import { IntrospectionService } from '../../../lib/index.js';
 import { call, OrdersController, startApp } from '../../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
 import { sleep } from '../../support/engine.js';
-import { describeWithRedis, TestRedis } from '../../support/redis-server.js';
+import { startLocalJwtWithRedis } from '../../support/jwt-redis.js';
+import { describeWithRedis } from '../../support/redis-server.js';
 
 const AUDIENCE = 'urn:jwt:orders';
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -13,17 +13,7 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 /** HELD UP (issue 13): purge() after evict()/evictBySubject() of JWTs does not resurrect them (cache.redis), on a replica started later either. */
 describeWithRedis('purge() after JWT evictions (real Redis)', () => {
   it('evicted JWTs stay refused after purge(), on a replica started after both', async () => {
-    const as = await TestAuthorizationServer.start();
-    const redis = await TestRedis.start();
-    const options: IntrospectionModuleOptions = {
-      issuer: as.issuer,
-      ...CLIENTS.basic,
-      allowInsecureRequests: true,
-      audience: AUDIENCE,
-      jwt: { mode: 'local', algorithms: ['RS256'] },
-      cache: { redis: redis.url },
-      clockSkewSeconds: 0,
-    };
+    const { as, redis, options } = await startLocalJwtWithRedis(AUDIENCE, { clockSkewSeconds: 0 });
     const a = await startApp('express', options, [OrdersController]);
     let c: { app: INestApplication; url: string } | undefined;
     try {
