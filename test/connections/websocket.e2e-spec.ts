@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Module, type INestApplication } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { SubscribeMessage, WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
-import WebSocket from 'ws';
 import {
   authenticateWebSockets,
   ConnectionAuthenticator,
@@ -20,6 +19,7 @@ import {
 import { createTestApp } from '../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
 import { sleep } from '../support/engine.js';
+import { open as openClient, type Client } from '../support/websocket.js';
 
 @WebSocketGateway({ path: '/ws' })
 class ChatGateway implements OnGatewayConnection {
@@ -83,38 +83,8 @@ class MembersGateway {
   }
 }
 
-interface Client {
-  ws: WebSocket;
-  closed: Promise<{ code: number; reason: string; at: number }>;
-  opened: Promise<boolean>;
-  next(event: string): Promise<any>;
-}
-
-function open(url: string, headers: Record<string, string> = {}): Client {
-  const ws = new WebSocket(url, { headers });
-  const inbox: any[] = [];
-  const waiters: Array<() => void> = [];
-  ws.on('message', (data) => {
-    inbox.push(JSON.parse(String(data)));
-    waiters.splice(0).forEach((wake) => wake());
-  });
-  ws.on('error', () => undefined);
-  return {
-    ws,
-    opened: new Promise((resolve) => {
-      ws.once('open', () => resolve(true));
-      ws.once('close', () => resolve(false));
-    }),
-    closed: new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: String(reason), at: Date.now() }))),
-    async next(event) {
-      for (;;) {
-        const i = inbox.findIndex((m) => m.event === event);
-        if (i >= 0) return inbox.splice(i, 1)[0].data;
-        await new Promise<void>((resolve) => waiters.push(resolve));
-      }
-    },
-  };
-}
+/** The shared ws client; `next(event)` waits for its message as long as the test runs (no 3 s limit). */
+const open = (url: string, headers: Record<string, string> = {}): Client => openClient(url, headers, {}, Infinity);
 
 describe('WebSocket gateways (@nestjs/platform-ws) authenticated at the handshake, real ws client, real authorization server', () => {
   let as: TestAuthorizationServer;

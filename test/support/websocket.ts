@@ -61,7 +61,12 @@ export interface Client {
   next(event: string, timeoutMs?: number): Promise<any>;
 }
 
-export function open(url: string, headers: Record<string, string> = {}, extra: WebSocket.ClientOptions = {}): Client {
+/**
+ * A real ws client: `opened` (false if it closed first), `closed` (code, reason, when) and `next(event)`, the data
+ * of the next message of that event, or undefined after `timeoutMs` (`defaultTimeoutMs` unless given; Infinity
+ * waits as long as the test runs).
+ */
+export function open(url: string, headers: Record<string, string> = {}, extra: WebSocket.ClientOptions = {}, defaultTimeoutMs = 3000): Client {
   const ws = new WebSocket(url, { headers, ...extra });
   const inbox: any[] = [];
   const waiters: Array<() => void> = [];
@@ -81,7 +86,7 @@ export function open(url: string, headers: Record<string, string> = {}, extra: W
       ws.once('close', () => resolve(false));
     }),
     closed: new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: String(reason), at: Date.now() }))),
-    async next(event, timeoutMs = 3000) {
+    async next(event, timeoutMs = defaultTimeoutMs) {
       const until = Date.now() + timeoutMs;
       for (;;) {
         const i = inbox.findIndex((m) => m.event === event);
