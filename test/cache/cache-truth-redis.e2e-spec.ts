@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { IntrospectionService, type IntrospectionModuleOptions } from '../../lib/index.js';
 import { call, startApp } from '../support/app.js';
 import { ChaosProxy } from '../support/chaos-proxy.js';
-import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { CLIENTS, TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 import { createEngine, sleep } from '../support/engine.js';
 import { behave, FaultyServer } from '../support/faulty-server.js';
 import { describeWithRedis, TestRedis } from '../support/redis-server.js';
@@ -79,9 +79,7 @@ describeWithRedis('cache truth across replicas sharing a real Redis', () => {
 
   it('each replica applies its own policy to what another wrote: payroll does not accept a token cached by orders', async () => {
     const base = {
-      introspectionEndpoint: as.introspectionEndpoint,
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
+      ...introspectionAt(as),
       cache: { redis: redis.url, localTtlSeconds: 0 },
     };
     const orders = await engine({ ...base, audience: 'https://orders.example.com' });
@@ -213,9 +211,7 @@ describeWithRedis('cache truth across replicas sharing a real Redis', () => {
 
   it('a frozen Redis delays neither eviction nor shutdown for long', async () => {
     const options = {
-      introspectionEndpoint: as.introspectionEndpoint,
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
+      ...introspectionAt(as),
       cache: { redis: redis.url, keyPrefix: 'frozen-check' },
     };
     const r = await startApp('fastify', options);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateKeyPair, exportJWK } from 'jose';
 import { AuthorizationServerUnavailableError, type IntrospectionModuleOptions } from '../../lib/index.js';
-import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 import { capturedLogs, createEngine, sleep } from '../support/engine.js';
 import { behave, FaultyServer, type Behaviour } from '../support/faulty-server.js';
 
@@ -14,9 +14,7 @@ describe('cache truth and token kinds (real authorization servers)', () => {
   const closers: Array<() => Promise<unknown>> = [];
   const engine = async (extra: Partial<IntrospectionModuleOptions> = {}) => {
     const e = await createEngine({
-      introspectionEndpoint: as.introspectionEndpoint,
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
+      ...introspectionAt(as),
       ...extra,
     });
     closers.push(e.close);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { IntrospectionService, type IntrospectionModuleOptions } from '../../lib/index.js';
 import { call, startApp } from '../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { CLIENTS, TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 import { sleep } from '../support/engine.js';
 import { behave, FaultyServer } from '../support/faulty-server.js';
 import { describeWithRedis, TestRedis } from '../support/redis-server.js';
@@ -31,9 +31,7 @@ describeWithRedis('several replicas sharing a real Redis and a real authorizatio
     as = await TestAuthorizationServer.start();
     redis = await TestRedis.start();
     const options = (): IntrospectionModuleOptions => ({
-      introspectionEndpoint: as.introspectionEndpoint,
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
+      ...introspectionAt(as),
       cache: { redis: redis.url, storeTimeoutMs: 100 },
       resilience: { circuitBreaker: false },
     });
@@ -168,9 +166,7 @@ describeWithRedis('Redis down at start-up', () => {
     await redis.kill(); // the port is known, nothing listens
     const t0 = performance.now();
     const app = await startApp('express', {
-      introspectionEndpoint: as.introspectionEndpoint,
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
+      ...introspectionAt(as),
       cache: { redis: redis.url },
     });
     try {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 import { createEngine, sleep } from '../support/engine.js';
 
 /**
@@ -21,9 +21,7 @@ describe('background re-checks: one client’s flood cannot starve another token
 
   it('a revoked token is re-checked and refused within ~2 budget periods while 40 other tokens flood re-checks', async () => {
     const { service, close } = await createEngine({
-      introspectionEndpoint: as.introspectionEndpoint,
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
+      ...introspectionAt(as),
       cache: { ttlSeconds: 60, revalidation: { recheckFraction: 1, maxConcurrent: 2, maxPerSecond: 10, refreshAheadWindow: 0 } },
       metrics: false,
       resilience: { retries: 0 },

@@ -4,7 +4,7 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { IntrospectionService, Recheck, Scopes, type IntrospectionModuleOptions } from '../../lib/index.js';
 import { ADAPTERS, call, startApp, type AdapterName } from '../support/app.js';
 import { ChaosProxy } from '../support/chaos-proxy.js';
-import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { CLIENTS, TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 import { sleep } from '../support/engine.js';
 import { CollectingReader, sum } from '../support/metrics.js';
 import { describeWithRedis, TestRedis } from '../support/redis-server.js';
@@ -57,9 +57,7 @@ describe.each(ADAPTERS)('background revalidation over %s (real oidc-provider cou
     const started = await startApp(
       adapter,
       {
-        introspectionEndpoint: as.introspectionEndpoint,
-        allowInsecureRequests: true,
-        ...CLIENTS.basic,
+        ...introspectionAt(as),
         cache,
         metrics: { meterProvider: new MeterProvider({ readers: [reader] }) },
         resilience: { retries: 0 },
@@ -264,9 +262,7 @@ describeWithRedis.each(ADAPTERS)('background revalidation across two replicas sh
     const r = await startApp(
       adapter,
       {
-        introspectionEndpoint: as.introspectionEndpoint,
-        allowInsecureRequests: true,
-        ...CLIENTS.basic,
+        ...introspectionAt(as),
         cache: { redis: redis.url, keyPrefix, localTtlSeconds: 60, ...cache },
         resilience: { retries: 0 },
       },

@@ -19,7 +19,7 @@ import {
   Scopes,
 } from '../../lib/index.js';
 import { createTestApp } from '../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { CLIENTS, TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 import { freePort } from '../support/free-port.js';
 
 @Controller()
@@ -73,9 +73,7 @@ describe('microservice handlers over a real TCP transport and ClientProxy, real 
     @Module({
       imports: [
         IntrospectionModule.forRoot({
-          introspectionEndpoint: as.introspectionEndpoint,
-          allowInsecureRequests: true,
-          ...CLIENTS.basic,
+          ...introspectionAt(as),
           ...(microservice ? { microservice: { token: { in: 'payload', field: 'accessToken' } } } : {}),
         }),
       ],
@@ -213,9 +211,7 @@ describe('GraphQL subscriptions over graphql-ws (Apollo), real graphql-ws client
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
     const introspection = IntrospectionModule.forRoot({
-      introspectionEndpoint: as.introspectionEndpoint,
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
+      ...introspectionAt(as),
       cache: { ttlSeconds: 1 },
     });
     @Module({

@@ -5,7 +5,7 @@ import { MessagePattern } from '@nestjs/microservices';
 import { ModulesContainer } from '@nestjs/core';
 import { Public, TokenGuard } from '../../lib/index.js';
 import { unguardedMessageHandlers } from '../../lib/connections/message-handler.audit.js';
-import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { CLIENTS, TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 import { resolveOptionsForTests } from '../support/token-sources.js';
 import { open, startWsApp } from '../support/websocket.js';
 
@@ -17,9 +17,7 @@ describe.each(['express', 'fastify'] as const)('WebSocket origins (%s)', (adapte
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
     ({ app, ws } = await startWsApp(adapter, {
-      introspectionEndpoint: as.introspectionEndpoint,
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
+      ...introspectionAt(as),
       websocket: { allowedOrigins: ['https://app.example'] },
     }));
   });

@@ -17,7 +17,7 @@ import {
   Scopes,
 } from '../../lib/index.js';
 import { createTestApp } from '../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { CLIENTS, TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 import { sleep } from '../support/engine.js';
 import { open as openClient, type Client } from '../support/websocket.js';
 
@@ -98,9 +98,7 @@ describe('WebSocket gateways (@nestjs/platform-ws) authenticated at the handshak
     @Module({
       imports: [
         IntrospectionModule.forRoot({
-          introspectionEndpoint: as.introspectionEndpoint,
-          allowInsecureRequests: true,
-          ...CLIENTS.basic,
+          ...introspectionAt(as),
           cache: { ttlSeconds: 1 },
           websocket: { recheckIntervalSeconds: 1 },
           resilience: { circuitBreaker: { consecutiveFailures: 3, halfOpenAfterMs: 5000 } },
@@ -281,9 +279,7 @@ describe('Gateway-level @Roles / @RequireAuthentication applied at the handshake
     @Module({
       imports: [
         IntrospectionModule.forRoot({
-          introspectionEndpoint: as.introspectionEndpoint,
-          allowInsecureRequests: true,
-          ...CLIENTS.basic,
+          ...introspectionAt(as),
           cache: { ttlSeconds: 60 },
         }),
       ],

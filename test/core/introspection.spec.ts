@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { IntrospectionModule, IntrospectionService, InvalidTokenError, type IntrospectionModuleOptions } from '../../lib/index.js';
-import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { CLIENTS, TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 import { createEngine, sleep } from '../support/engine.js';
 
 describe('IntrospectionService against a real authorization server (oidc-provider)', () => {
@@ -10,9 +10,7 @@ describe('IntrospectionService against a real authorization server (oidc-provide
   const closers: Array<() => Promise<unknown>> = [];
   const engine = async (extra: Partial<IntrospectionModuleOptions> = {}) => {
     const e = await createEngine({
-      introspectionEndpoint: as.introspectionEndpoint,
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
+      ...introspectionAt(as),
       ...extra,
     });
     closers.push(e.close);

@@ -13,7 +13,7 @@ import { Test } from '@nestjs/testing';
 import { Keyv } from 'keyv';
 import { IntrospectionModule, Public, Scopes, TokenGuard, type IntrospectionModuleOptions } from '../../lib/index.js';
 import { ADAPTERS, call } from '../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 
 /** `@Public()` on the class, `@Scopes()` on the class too: the route is protected, and a start-up warning says so. */
 @Controller('reports')
@@ -68,9 +68,7 @@ describe.each(ADAPTERS)('each start-up warning is printed once per application (
   });
 
   const options = (extra: Partial<IntrospectionModuleOptions> = {}): IntrospectionModuleOptions => ({
-    introspectionEndpoint: as.introspectionEndpoint,
-    allowInsecureRequests: true,
-    ...CLIENTS.basic,
+    ...introspectionAt(as),
     requireTokenType: true,
     // A setting with an option warning of its own, to count those too.
     cache: { store: new Keyv(), localTtlSeconds: 5 },

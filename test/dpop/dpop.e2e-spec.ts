@@ -5,7 +5,7 @@ import type { INestApplication } from '@nestjs/common';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { Introspected, RequireDpop, Scopes, type ActiveIntrospectionResult, type IntrospectionModuleOptions } from '../../lib/index.js';
 import { ADAPTERS, OrdersController, PublicController, startApp } from '../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { CLIENTS, TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 import { startDpopReplicas } from '../support/dpop-replicas.js';
 import { sleep } from '../support/engine.js';
 import { describeWithRedis } from '../support/redis-server.js';
@@ -75,9 +75,7 @@ describe.each(ADAPTERS)('DPoP-bound tokens from a real oidc-provider, proofs mad
   let key: KeyPair;
   let other: KeyPair;
   const options = (extra: Partial<IntrospectionModuleOptions> = {}): IntrospectionModuleOptions => ({
-    introspectionEndpoint: as.introspectionEndpoint,
-    allowInsecureRequests: true,
-    ...CLIENTS.basic,
+    ...introspectionAt(as),
     resilience: { circuitBreaker: false },
     ...extra,
   });

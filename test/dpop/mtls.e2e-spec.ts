@@ -3,7 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import type { INestApplication } from '@nestjs/common';
 import type { IntrospectionModuleOptions } from '../../lib/index.js';
 import { ADAPTERS, startApp } from '../support/app.js';
-import { basic, CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { basic, CLIENTS, TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 import { makeCertificate, type TestCertificate } from '../support/certificates.js';
 
 /** A real HTTPS call over a fresh TLS connection, with or without a client certificate. */
@@ -37,9 +37,7 @@ describe.each(ADAPTERS)('certificate-bound tokens (RFC 8705 §3) over real TLS (
   let mallory: TestCertificate;
   let api: { app: INestApplication; url: string };
   const options = (extra: Partial<IntrospectionModuleOptions> = {}): IntrospectionModuleOptions => ({
-    introspectionEndpoint: as.introspectionEndpoint,
-    allowInsecureRequests: true,
-    ...CLIENTS.basic,
+    ...introspectionAt(as),
     resilience: { circuitBreaker: false },
     ...extra,
   });

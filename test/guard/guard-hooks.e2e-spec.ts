@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { ADAPTERS, call, startApp } from '../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 import { capturedLogs, sleep } from '../support/engine.js';
 
 /** A promise that records whether anyone handles its rejection (Jest swallows process-level unhandled rejections). */
@@ -27,9 +27,7 @@ describe.each(ADAPTERS)('event hooks that fail, over %s (real oidc-provider)', (
     TrackedPromise.handled = 0;
     as = await TestAuthorizationServer.start();
     ({ app, url } = await startApp(adapter, {
-      introspectionEndpoint: as.introspectionEndpoint,
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
+      ...introspectionAt(as),
       events: {
         onTokenValidated: async () => {
           calls++;

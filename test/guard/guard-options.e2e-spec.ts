@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Injectable, UseGuards, type INestApplication } from '@nestjs/common';
 import { IntrospectionModule, Introspected, TokenGuard } from '../../lib/index.js';
 import { ADAPTERS, call, startApp } from '../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { CLIENTS, TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 
 @Controller('open')
 class UnguardedController {
@@ -39,9 +39,7 @@ describe.each(ADAPTERS)('globalGuard: false with @UseGuards(TokenGuard), forRoot
       adapter,
       IntrospectionModule.forRootAsync({
         useFactory: () => ({
-          introspectionEndpoint: as.introspectionEndpoint,
-          allowInsecureRequests: true,
-          ...CLIENTS.basic,
+          ...introspectionAt(as),
           ...new Config().options(),
         }),
       }),

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { IntrospectionService } from '../../lib/index.js';
 import { ADAPTERS, call, startApp } from '../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { CLIENTS, TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 import { capturedLogs, sleep } from '../support/engine.js';
 
 describe.each(ADAPTERS)('TokenGuard over %s with a real authorization server', (adapter) => {
@@ -24,9 +24,7 @@ describe.each(ADAPTERS)('TokenGuard over %s with a real authorization server', (
       return token;
     };
     ({ app, url } = await startApp(adapter, {
-      introspectionEndpoint: as.introspectionEndpoint,
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
+      ...introspectionAt(as),
       realm: 'orders',
       cache: { ttlSeconds: 1, staleIfErrorSeconds: 60 },
       resilience: {

@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { connect } from 'node:net';
 import { IntrospectionConfigurationError, resolveOptionsForTests } from '../support/token-sources.js';
 import { ADAPTERS, startApp } from '../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 import { capturedLogs } from '../support/engine.js';
 
 /** A raw HTTP/1.1 request with exactly these header lines (duplicates, odd bytes): what fetch() would not send. */
@@ -40,9 +40,7 @@ describe.each(ADAPTERS)('tokenSources over %s with a real authorization server',
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
     ({ app, url } = await startApp(adapter, {
-      introspectionEndpoint: as.introspectionEndpoint,
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
+      ...introspectionAt(as),
       tokenSources: [{ in: 'header' }, { in: 'cookie', name: 'access_token' }, { in: 'header', name: 'X-Api-Token' }],
     }));
     token = await as.issueToken({ scope: 'read write' });

@@ -5,7 +5,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from '../../sample/health.controller.js';
 import { IntrospectionService } from '../../lib/index.js';
 import { ADAPTERS, call, OrdersController, startApp } from '../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 import { sleep } from '../support/engine.js';
 
 const CACHE_MS = 300;
@@ -21,9 +21,7 @@ describe.each(ADAPTERS)('IntrospectionHealthIndicator through a real Terminus en
     ({ app, url } = await startApp(
       adapter,
       {
-        introspectionEndpoint: as.introspectionEndpoint,
-        allowInsecureRequests: true,
-        ...CLIENTS.basic,
+        ...introspectionAt(as),
         health: { probeTimeoutMs: 500, cacheMs: CACHE_MS },
         resilience: { retries: 0, circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: HALF_OPEN_MS } },
       },

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { IntrospectionModule } from '../../lib/index.js';
 import { ADAPTERS, call, startApp } from '../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { CLIENTS, TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 import { sleep } from '../support/engine.js';
 import { describeWithRedis, TestRedis } from '../support/redis-server.js';
 
@@ -21,9 +21,7 @@ describeWithRedis.each(ADAPTERS)('revocation webhook over %s (two replicas, real
       IntrospectionModule.forRootAsync({
         revocationWebhook: { path: 'internal/revocations' },
         useFactory: () => ({
-          introspectionEndpoint: as.introspectionEndpoint,
-          allowInsecureRequests: true,
-          ...CLIENTS.basic,
+          ...introspectionAt(as),
           cache: { redis: redis.url },
           revocationWebhookSecret: SECRET,
         }),

@@ -1,6 +1,6 @@
 import type { IntrospectionModuleOptions } from '../../lib/index.js';
 import { startApp } from './app.js';
-import { CLIENTS, TestAuthorizationServer } from './authorization-server.js';
+import { TestAuthorizationServer, introspectionAt } from './authorization-server.js';
 import { TestRedis } from './redis-server.js';
 
 /**
@@ -12,9 +12,7 @@ export async function startDpopReplicas() {
   const as = await TestAuthorizationServer.start();
   const redis = await TestRedis.start();
   const options: IntrospectionModuleOptions = {
-    introspectionEndpoint: as.introspectionEndpoint,
-    allowInsecureRequests: true,
-    ...CLIENTS.basic,
+    ...introspectionAt(as),
     cache: { redis: redis.url, storeTimeoutMs: 200 },
     resilience: { circuitBreaker: false },
     dpop: { externalOrigin: 'https://api.example.com' },

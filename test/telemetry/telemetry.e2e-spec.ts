@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { AuthorizationServerUnavailableEvent, CircuitStateChangeEvent, TokenRejectedEvent, TokenValidatedEvent } from '../../lib/index.js';
 import { ADAPTERS, call, startApp } from '../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { CLIENTS, TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 import { capturedLogs, sleep } from '../support/engine.js';
 import { CollectingReader, points, sum } from '../support/metrics.js';
 
@@ -24,9 +24,7 @@ describe.each(ADAPTERS)('metrics, events and logs over %s with a real authorizat
     const meterProvider = new MeterProvider({ readers: [reader] });
     capturedLogs.length = 0;
     ({ app, url } = await startApp(adapter, {
-      introspectionEndpoint: as.introspectionEndpoint,
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
+      ...introspectionAt(as),
       metrics: { meterProvider },
       // A refused attempt weighs 2 lookup-equivalents: two refused lookups (retries 0) open the breaker at 4.
       resilience: { retries: 0, circuitBreaker: { consecutiveFailures: 4, halfOpenAfterMs: 60_000 } },

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { Controller, Get, type INestApplication } from '@nestjs/common';
 import { Recheck, Scopes } from '../../../lib/index.js';
 import { ADAPTERS, call, startApp, type AdapterName } from '../../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
+import { TestAuthorizationServer, introspectionAt } from '../../support/authorization-server.js';
 import { sleep } from '../../support/engine.js';
 
 @Controller('s')
@@ -49,9 +49,7 @@ describe.each(ADAPTERS)('one client’s flood of @Recheck() requests vs. everyon
     startApp(
       adapter,
       {
-        introspectionEndpoint: as.introspectionEndpoint,
-        allowInsecureRequests: true,
-        ...CLIENTS.basic,
+        ...introspectionAt(as),
         cache: { ttlSeconds: 60 },
         metrics: false,
         resilience: { retries: 0 },

@@ -6,7 +6,7 @@ import { ClientProxyFactory, MessagePattern, Payload, Transport, type ClientProx
 import { firstValueFrom } from 'rxjs';
 import { IntrospectionModule, Scopes } from '../../../lib/index.js';
 import { createTestApp } from '../../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
+import { TestAuthorizationServer, introspectionAt } from '../../support/authorization-server.js';
 import { capturedLogs } from '../../support/engine.js';
 import { freePort } from '../../support/free-port.js';
 
@@ -36,9 +36,7 @@ describe('a hybrid app without inheritAppConfig', () => {
     @Module({
       imports: [
         IntrospectionModule.forRoot({
-          introspectionEndpoint: as.introspectionEndpoint,
-          allowInsecureRequests: true,
-          ...CLIENTS.basic,
+          ...introspectionAt(as),
           microservice: { token: { in: 'payload', field: 'accessToken' } },
         }),
       ],

@@ -6,7 +6,7 @@ import { ClientProxyFactory, MessagePattern, Transport, type ClientProxy } from 
 import { firstValueFrom } from 'rxjs';
 import { IntrospectionModule, IntrospectionService, Scopes } from '../../../lib/index.js';
 import { createTestApp } from '../../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
+import { CLIENTS, TestAuthorizationServer, introspectionAt } from '../../support/authorization-server.js';
 import { capturedLogs, sleep } from '../../support/engine.js';
 import { freePort } from '../../support/free-port.js';
 import { open, startWsApp } from '../../support/websocket.js';
@@ -19,9 +19,7 @@ describe.each(['express', 'fastify'] as const)('evictions by claim and purge rea
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
     ({ app, ws } = await startWsApp(adapter, {
-      introspectionEndpoint: as.introspectionEndpoint,
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
+      ...introspectionAt(as),
       cache: { ttlSeconds: 1 },
       websocket: { recheckIntervalSeconds: 30 },
     }));
@@ -93,9 +91,7 @@ describe('microservice refusals (real TCP transport)', () => {
     @Module({
       imports: [
         IntrospectionModule.forRoot({
-          introspectionEndpoint: as.introspectionEndpoint,
-          allowInsecureRequests: true,
-          ...CLIENTS.basic,
+          ...introspectionAt(as),
           verifyOnStartup: false,
           microservice: { token: { in: 'payload', field: 'accessToken' } },
         }),

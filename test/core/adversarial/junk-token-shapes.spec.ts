@@ -1,7 +1,7 @@
 // Adversarial review of junk token shapes sent to the authorization server (round 11; was attack11-junk-shapes).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AuthorizationServerUnavailableError, type IntrospectionService } from '../../../lib/index.js';
-import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
+import { TestAuthorizationServer, introspectionAt } from '../../support/authorization-server.js';
 import { createEngine } from '../../support/engine.js';
 
 /** Attack (issue 11 review): token shapes that might make the real oidc-provider answer something other than a verdict. */
@@ -12,9 +12,7 @@ describe('junk token shapes against the real oidc-provider', () => {
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
     ({ service, close } = await createEngine({
-      introspectionEndpoint: as.introspectionEndpoint,
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
+      ...introspectionAt(as),
       cache: false,
       resilience: { retries: 0, circuitBreaker: { consecutiveFailures: 1000, halfOpenAfterMs: 1000 } },
     }));

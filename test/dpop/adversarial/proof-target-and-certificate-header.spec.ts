@@ -7,7 +7,7 @@ import type { INestApplication } from '@nestjs/common';
 import { accessTokenHash, dpopKeyPair, dpopProof, type DpopKeyPair } from '../../support/dpop.js';
 import type { IntrospectionModuleOptions } from '../../../lib/index.js';
 import { ADAPTERS, OrdersController, PublicController, startApp } from '../../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
+import { TestAuthorizationServer, introspectionAt } from '../../support/authorization-server.js';
 import { makeCertificate, type TestCertificate } from '../../support/certificates.js';
 
 /** A raw HTTP/1.1 GET where every header, Host included, is the caller's. */
@@ -29,9 +29,7 @@ describe.each(ADAPTERS)('DPoP proof targets and certificate headers over raw HTT
   let alice: TestCertificate;
   let mallory: TestCertificate;
   const options = (extra: Partial<IntrospectionModuleOptions> = {}): IntrospectionModuleOptions => ({
-    introspectionEndpoint: as.introspectionEndpoint,
-    allowInsecureRequests: true,
-    ...CLIENTS.basic,
+    ...introspectionAt(as),
     resilience: { circuitBreaker: false },
     ...extra,
   });

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { ADAPTERS, startApp } from '../../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
+import { TestAuthorizationServer, introspectionAt } from '../../support/authorization-server.js';
 
 /**
  * Review 17b, token sources: cookie edge cases over both adapters.
@@ -17,9 +17,7 @@ describe.each(ADAPTERS)('cookie token source edge cases over %s', (adapter) => {
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
     ({ app, url } = await startApp(adapter, {
-      introspectionEndpoint: as.introspectionEndpoint,
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
+      ...introspectionAt(as),
       tokenSources: [{ in: 'header' }, { in: 'cookie', name: '__Host-access_token' }],
     }));
   });
