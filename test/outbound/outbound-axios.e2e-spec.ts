@@ -13,7 +13,7 @@ import {
   type OutboundTokenUnavailableEvent,
 } from '../../lib/index.js';
 import { ADAPTERS, startApp } from '../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { CLIENTS, TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 import { FaultyServer } from '../support/faulty-server.js';
 import { CollectingReader, sum } from '../support/metrics.js';
 
@@ -91,10 +91,7 @@ describe.each(ADAPTERS)('outbound tokens through @nestjs/axios HttpService acros
     as = await TestAuthorizationServer.start();
     let rejected = 0;
     const backend = await startApp(adapter, {
-      introspectionEndpoint: as.introspectionEndpoint,
-      clientId: CLIENTS.basic.clientId,
-      clientSecret: CLIENTS.basic.clientSecret,
-      allowInsecureRequests: true,
+      ...introspectionAt(as),
       cache: false, // every request asks the AS: a forgotten token is refused at once
       events: { onTokenRejected: () => rejected++ },
     });
@@ -108,10 +105,7 @@ describe.each(ADAPTERS)('outbound tokens through @nestjs/axios HttpService acros
     const edge = await startApp(
       adapter,
       {
-        introspectionEndpoint: as.introspectionEndpoint,
-        clientId: CLIENTS.basic.clientId,
-        clientSecret: CLIENTS.basic.clientSecret,
-        allowInsecureRequests: true,
+        ...introspectionAt(as),
         metrics: { meterProvider: new MeterProvider({ readers: [reader] }) },
         events: { onOutboundTokenRefused: (e) => refusals.push(e), onOutboundTokenUnavailable: (e) => unavailable.push(e) },
         resilience: { retries: 2, retryInitialDelayMs: 10, retryMaxDelayMs: 20 },

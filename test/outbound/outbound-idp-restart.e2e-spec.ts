@@ -3,7 +3,7 @@ import { Controller, Get, Inject, Post, Query } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import { AuthorizationServerUnavailableError, OutboundTokenService, Public } from '../../lib/index.js';
 import { ADAPTERS, startApp } from '../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { CLIENTS, TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 import { FaultyServer } from '../support/faulty-server.js';
 
 /**
@@ -48,10 +48,7 @@ describe.each(ADAPTERS)('outbound client-credentials tokens across an IdP restar
     as = await TestAuthorizationServer.start();
     let rejected = 0;
     const backend = await startApp(adapter, {
-      introspectionEndpoint: as.introspectionEndpoint,
-      clientId: CLIENTS.basic.clientId,
-      clientSecret: CLIENTS.basic.clientSecret,
-      allowInsecureRequests: true,
+      ...introspectionAt(as),
       cache: false, // every request asks the AS: a forgotten token is refused at once
       events: { onTokenRejected: () => rejected++ },
       ...backendOverrides,
@@ -63,10 +60,7 @@ describe.each(ADAPTERS)('outbound client-credentials tokens across an IdP restar
     const edge = await startApp(
       adapter,
       {
-        introspectionEndpoint: as.introspectionEndpoint,
-        clientId: CLIENTS.basic.clientId,
-        clientSecret: CLIENTS.basic.clientSecret,
-        allowInsecureRequests: true,
+        ...introspectionAt(as),
         outbound: {
           orders: { tokenEndpoint: as.tokenEndpoint, clientId: CLIENTS.app.clientId, clientSecret: CLIENTS.app.clientSecret, scope: 'read write', origins },
           broken: { tokenEndpoint: brokenTokenEndpoint, clientId: 'x', clientSecret: 'y', origins },

@@ -5,7 +5,7 @@ import type { INestApplication } from '@nestjs/common';
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 import { IntrospectionModule, IntrospectionService, InvalidTokenError, PhantomToken, PhantomTokenService, Scopes } from '../../lib/index.js';
 import { ADAPTERS, OrdersController, startApp } from '../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { CLIENTS, TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 import { sleep } from '../support/engine.js';
 
 /**
@@ -48,10 +48,7 @@ describe.each(ADAPTERS)('phantom tokens: AS → edge → internal service over %
     const edge = await startApp(
       adapter,
       IntrospectionModule.forRoot({
-        introspectionEndpoint: as.introspectionEndpoint,
-        clientId: CLIENTS.basic.clientId,
-        clientSecret: CLIENTS.basic.clientSecret,
-        allowInsecureRequests: true,
+        ...introspectionAt(as),
         phantom: { issuer: EDGE_ISSUER, audiences: [ORDERS, BILLING], ...phantom },
         phantomJwksPath: '.well-known/phantom-jwks.json',
       }),
@@ -62,10 +59,7 @@ describe.each(ADAPTERS)('phantom tokens: AS → edge → internal service over %
       adapter,
       {
         // Opaque tokens would still be introspected; phantom tokens are JWTs validated locally.
-        introspectionEndpoint: as.introspectionEndpoint,
-        clientId: CLIENTS.basic.clientId,
-        clientSecret: CLIENTS.basic.clientSecret,
-        allowInsecureRequests: true,
+        ...introspectionAt(as),
         audience: ORDERS,
         clockSkewSeconds: 0,
         jwt: {

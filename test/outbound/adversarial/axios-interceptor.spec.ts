@@ -9,7 +9,7 @@ import axios, { AxiosError } from 'axios';
 import { firstValueFrom } from 'rxjs';
 import { attachOutboundToken, IntrospectionConfigurationError, OutboundTokenService, type OutboundTokenRefusedEvent } from '../../../lib/index.js';
 import { ADAPTERS, startApp } from '../../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
+import { CLIENTS, TestAuthorizationServer, introspectionAt } from '../../support/authorization-server.js';
 import { FaultyServer } from '../../support/faulty-server.js';
 import { CollectingReader, points } from '../../support/metrics.js';
 
@@ -49,10 +49,7 @@ describe.each(ADAPTERS)('attachOutboundToken() on real axios instances over %s',
   async function setup(http: { baseURL?: string; lookup?: unknown } | 'backend' = 'backend', extra: Record<string, unknown> = {}) {
     as = await TestAuthorizationServer.start();
     const backend = await startApp(adapter, {
-      introspectionEndpoint: as.introspectionEndpoint,
-      clientId: CLIENTS.basic.clientId,
-      clientSecret: CLIENTS.basic.clientSecret,
-      allowInsecureRequests: true,
+      ...introspectionAt(as),
       cache: false,
     });
     apps.push(backend.app);
@@ -61,10 +58,7 @@ describe.each(ADAPTERS)('attachOutboundToken() on real axios instances over %s',
     const edge = await startApp(
       adapter,
       {
-        introspectionEndpoint: as.introspectionEndpoint,
-        clientId: CLIENTS.basic.clientId,
-        clientSecret: CLIENTS.basic.clientSecret,
-        allowInsecureRequests: true,
+        ...introspectionAt(as),
         metrics: { meterProvider: new MeterProvider({ readers: [reader] }) },
         events: { onOutboundTokenRefused: (e) => refusals.push(e) },
         outbound: {
@@ -187,10 +181,7 @@ describe.each(ADAPTERS)('attachOutboundToken() on real axios instances over %s',
       const edge = await startApp(
         adapter,
         {
-          introspectionEndpoint: as.introspectionEndpoint,
-          clientId: CLIENTS.basic.clientId,
-          clientSecret: CLIENTS.basic.clientSecret,
-          allowInsecureRequests: true,
+          ...introspectionAt(as),
           events: { onOutboundTokenRefused: (e) => events.push(e) },
           outbound: { orders: { tokenEndpoint: as.tokenEndpoint, clientId: CLIENTS.app.clientId, clientSecret: CLIENTS.app.clientSecret, scope: 'read' } },
         },
