@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { decodeJwt } from 'jose';
-import { IntrospectionModule } from '../../lib/index.js';
-import { ADAPTERS, call, OrdersController, startApp, type AdapterName } from '../support/app.js';
+import { ADAPTERS, call, type AdapterName } from '../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { issueSessionJwt, startBackchannelJwtApp } from '../support/backchannel.js';
 import { sleep } from '../support/engine.js';
 
 const AUDIENCE = 'urn:jwt:orders';
@@ -20,22 +20,7 @@ describe.each(ADAPTERS)('back-channel logout reaches sessionless JWTs, and only 
 
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
-    app = await startApp(
-      adapter,
-      IntrospectionModule.forRoot({
-        issuer: as.issuer,
-        ...CLIENTS.basic,
-        allowInsecureRequests: true,
-        audience: AUDIENCE,
-        clockSkewSeconds: 0,
-        jwt: { mode: 'local', maxTokenLifetimeSeconds: 3600 },
-        cache: { localTtlSeconds: 60, ttlSeconds: 60 },
-        backchannelLogout: { audience: CLIENTS.web.clientId, maxAgeSeconds: 60 },
-        backchannelLogoutReceiver: { path: 'oidc/backchannel-logout', scope: 'this-replica' },
-      }),
-      [OrdersController],
-    );
-    as.setBackchannelLogoutUri(`${app.url}/oidc/backchannel-logout`);
+    app = await startBackchannelJwtApp(adapter, as, AUDIENCE, { clockSkewSeconds: 0 });
   });
   afterAll(async () => {
     await app?.app.close();
@@ -43,18 +28,7 @@ describe.each(ADAPTERS)('back-channel logout reaches sessionless JWTs, and only 
   });
 
   const provider = () => (as as unknown as { provider: any }).provider;
-  async function jwtSessionToken(accountId: string) {
-    const p = provider();
-    const client = await p.Client.find(CLIENTS.web.clientId);
-    const grant = new p.Grant({ accountId, clientId: CLIENTS.web.clientId });
-    grant.addOIDCScope('openid read');
-    grant.addResourceScope(AUDIENCE, 'read');
-    const grantId = await grant.save();
-    const sid = randomUUID();
-    const at = new p.AccessToken({ accountId, client, grantId, scope: 'read', sid, gty: 'authorization_code', aud: AUDIENCE });
-    at.resourceServer = { audience: AUDIENCE, accessTokenFormat: 'jwt', scope: 'read', accessTokenTTL: 600 };
-    return { token: (await at.save()) as string, accountId, sid };
-  }
+  const jwtSessionToken = (accountId: string) => issueSessionJwt(as, AUDIENCE, accountId);
   const status = async (token: string) => (await call(`${app.url}/orders`, { authorization: `Bearer ${token}` })).status;
 
   it("refuses the logged-out user's JWT; another user's JWT and a JWT issued after the logout pass", async () => {

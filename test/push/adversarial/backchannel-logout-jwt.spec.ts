@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { decodeJwt } from 'jose';
-import { IntrospectionModule } from '../../../lib/index.js';
-import { ADAPTERS, call, OrdersController, startApp, type AdapterName } from '../../support/app.js';
+import { ADAPTERS, call, type AdapterName } from '../../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
+import { issueSessionJwt, startBackchannelJwtApp } from '../../support/backchannel.js';
 import { sleep } from '../../support/engine.js';
 
 const AUDIENCE = 'urn:jwt:orders';
@@ -22,21 +22,7 @@ describe.each(ADAPTERS)('back-channel logout vs JWT access tokens (%s)', (adapte
 
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
-    app = await startApp(
-      adapter,
-      IntrospectionModule.forRoot({
-        issuer: as.issuer,
-        ...CLIENTS.basic,
-        allowInsecureRequests: true,
-        audience: AUDIENCE,
-        jwt: { mode: 'local', maxTokenLifetimeSeconds: 3600 },
-        cache: { localTtlSeconds: 60, ttlSeconds: 60 },
-        backchannelLogout: { audience: CLIENTS.web.clientId, maxAgeSeconds: 60 },
-        backchannelLogoutReceiver: { path: 'oidc/backchannel-logout', scope: 'this-replica' },
-      }),
-      [OrdersController],
-    );
-    as.setBackchannelLogoutUri(`${app.url}/oidc/backchannel-logout`);
+    app = await startBackchannelJwtApp(adapter, as, AUDIENCE);
   });
   afterAll(async () => {
     await app?.app.close();
@@ -44,19 +30,7 @@ describe.each(ADAPTERS)('back-channel logout vs JWT access tokens (%s)', (adapte
   });
 
   /** A JWT access token of a user session, stored as oidc-provider's authorization-code flow stores it. */
-  async function jwtSessionToken(accountId: string) {
-    const provider = (as as unknown as { provider: any }).provider;
-    const client = await provider.Client.find(CLIENTS.web.clientId);
-    const grant = new provider.Grant({ accountId, clientId: CLIENTS.web.clientId });
-    grant.addOIDCScope('openid read');
-    grant.addResourceScope(AUDIENCE, 'read');
-    const grantId = await grant.save();
-    const sid = randomUUID();
-    const at = new provider.AccessToken({ accountId, client, grantId, scope: 'read', sid, gty: 'authorization_code', aud: AUDIENCE });
-    at.resourceServer = { audience: AUDIENCE, accessTokenFormat: 'jwt', scope: 'read', accessTokenTTL: 600 };
-    const token: string = await at.save();
-    return { token, accountId, sid, grantId };
-  }
+  const jwtSessionToken = (accountId: string) => issueSessionJwt(as, AUDIENCE, accountId);
 
   it('the real oidc-provider logs the session out (logout token with sub+sid): its JWT access token is refused', async () => {
     const session = await jwtSessionToken(`user-${randomUUID().slice(0, 8)}`);
