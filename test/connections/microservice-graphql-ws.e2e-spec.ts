@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Module, type INestApplication } from '@nestjs/common';
+import { Controller, type INestApplication } from '@nestjs/common';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { GraphQLModule, Query, Resolver, Subscription } from '@nestjs/graphql';
 import { ClientProxyFactory, MessagePattern, Payload, Transport, type ClientProxy } from '@nestjs/microservices';
@@ -18,7 +18,7 @@ import {
   Roles,
   Scopes,
 } from '../../lib/index.js';
-import { createTestApp } from '../support/app.js';
+import { createModuleApp } from '../support/app.js';
 import { CLIENTS, TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 import { freePort } from '../support/free-port.js';
 
@@ -70,7 +70,7 @@ describe('microservice handlers over a real TCP transport and ClientProxy, real 
   let plainClient: ClientProxy;
 
   async function start(microservice: boolean): Promise<{ app: INestApplication; client: ClientProxy }> {
-    @Module({
+    const nest = await createModuleApp('express', {
       imports: [
         IntrospectionModule.forRoot({
           ...introspectionAt(as),
@@ -78,9 +78,7 @@ describe('microservice handlers over a real TCP transport and ClientProxy, real 
         }),
       ],
       controllers: [StockHandlers],
-    })
-    class AppModule {}
-    const nest = await createTestApp('express', [AppModule]);
+    });
     const port = await freePort();
     // A hybrid application: global guards (APP_GUARD) reach its microservice only with `inheritAppConfig` (Nest's rule).
     await nest.init();
@@ -214,7 +212,7 @@ describe('GraphQL subscriptions over graphql-ws (Apollo), real graphql-ws client
       ...introspectionAt(as),
       cache: { ttlSeconds: 1 },
     });
-    @Module({
+    app = await createModuleApp('express', {
       imports: [
         introspection,
         GraphQLModule.forRootAsync<ApolloDriverConfig>({
@@ -229,9 +227,7 @@ describe('GraphQL subscriptions over graphql-ws (Apollo), real graphql-ws client
         }),
       ],
       providers: [TicksResolver],
-    })
-    class AppModule {}
-    app = await createTestApp('express', [AppModule]);
+    });
     await app.listen(0, '127.0.0.1');
     wsUrl = (await app.getUrl()).replace('http://[::1]', 'http://127.0.0.1').replace('http', 'ws') + '/graphql';
   });

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Module, type INestApplication } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { SubscribeMessage, WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
 import {
@@ -16,7 +16,7 @@ import {
   Roles,
   Scopes,
 } from '../../lib/index.js';
-import { createTestApp } from '../support/app.js';
+import { createModuleApp } from '../support/app.js';
 import { CLIENTS, TestAuthorizationServer, introspectionAt } from '../support/authorization-server.js';
 import { sleep } from '../support/engine.js';
 import { open as openClient, type Client } from '../support/websocket.js';
@@ -95,7 +95,7 @@ describe('WebSocket gateways (@nestjs/platform-ws) authenticated at the handshak
 
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
-    @Module({
+    app = await createModuleApp('express', {
       imports: [
         IntrospectionModule.forRoot({
           ...introspectionAt(as),
@@ -105,9 +105,7 @@ describe('WebSocket gateways (@nestjs/platform-ws) authenticated at the handshak
         }),
       ],
       providers: [ChatGateway],
-    })
-    class AppModule {}
-    app = await createTestApp('express', [AppModule]);
+    });
     app.useWebSocketAdapter(authenticateWebSockets(new WsAdapter(app), app));
     await app.listen(0, '127.0.0.1');
     wsUrl = (await app.getUrl()).replace('http://[::1]', 'http://127.0.0.1').replace('http', 'ws') + '/ws';
@@ -276,7 +274,7 @@ describe('Gateway-level @Roles / @RequireAuthentication applied at the handshake
 
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
-    @Module({
+    app = await createModuleApp('express', {
       imports: [
         IntrospectionModule.forRoot({
           ...introspectionAt(as),
@@ -284,9 +282,7 @@ describe('Gateway-level @Roles / @RequireAuthentication applied at the handshake
         }),
       ],
       providers: [MembersGateway],
-    })
-    class AppModule {}
-    app = await createTestApp('express', [AppModule]);
+    });
     app.useWebSocketAdapter(authenticateWebSockets(new WsAdapter(app), app, { requirementsOf: MembersGateway }));
     await app.listen(0, '127.0.0.1');
     wsUrl = (await app.getUrl()).replace('http://[::1]', 'http://127.0.0.1').replace('http', 'ws') + '/members';

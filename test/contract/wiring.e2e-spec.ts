@@ -6,12 +6,12 @@
  * an intended change: `npm run contract:update` and review the fixture's diff.
  */
 import 'reflect-metadata';
-import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
+import { Controller, Get, type INestApplication } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { IntrospectionModule, Public, RoleMappers, Scopes, type IntrospectionModuleOptions } from '../../lib/index.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
-import { ADAPTERS, type AdapterName, createTestApp } from '../support/app.js';
+import { ADAPTERS, type AdapterName, createModuleApp } from '../support/app.js';
 import { jsonFixture } from './fixture.js';
 
 const fixture = jsonFixture(new URL('./__fixtures__/wiring.json', import.meta.url));
@@ -118,7 +118,7 @@ describe.each(ADAPTERS)('wiring with every feature on over %s (test/contract/__f
 
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
-    @Module({
+    app = await createModuleApp(adapterName, {
       imports: [
         IntrospectionModule.forRoot({
           ...everyFeature(as),
@@ -129,9 +129,7 @@ describe.each(ADAPTERS)('wiring with every feature on over %s (test/contract/__f
         }),
       ],
       controllers: [OrdersController, catchAllController(adapterName)],
-    })
-    class AppModule {}
-    app = await createTestApp(adapterName, [AppModule]);
+    });
     routes = recordRegistrations(app.getHttpAdapter() as unknown as Record<string, unknown>);
     await app.listen(0, '127.0.0.1');
     url = (await app.getUrl()).replace('[::1]', '127.0.0.1');

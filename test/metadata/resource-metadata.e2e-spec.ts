@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
+import { Controller, Get, type INestApplication } from '@nestjs/common';
 import { IntrospectionModule, ProtectedResource, RequireAuthentication, Scopes } from '../../lib/index.js';
-import { ADAPTERS, call, startApp, type AdapterName, createTestApp } from '../support/app.js';
+import { ADAPTERS, call, startApp, type AdapterName, createModuleApp } from '../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
 
 const ORDERS = 'https://api.example.com/orders';
@@ -32,7 +32,7 @@ class McpController {
 }
 
 async function startAsync(adapter: AdapterName, as: TestAuthorizationServer, controllers: Array<new () => unknown>, prefix?: string) {
-  @Module({
+  const app = await createModuleApp(adapter, {
     imports: [
       IntrospectionModule.forRootAsync({
         useFactory: async () => ({
@@ -47,9 +47,7 @@ async function startAsync(adapter: AdapterName, as: TestAuthorizationServer, con
       }),
     ],
     controllers,
-  })
-  class AppModule {}
-  const app = await createTestApp(adapter, [AppModule]);
+  });
   if (prefix) app.setGlobalPrefix(prefix);
   await app.listen(0, '127.0.0.1');
   return { app, url: (await app.getUrl()).replace('[::1]', '127.0.0.1') };

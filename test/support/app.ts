@@ -92,6 +92,13 @@ export async function createTestApp(adapter: AdapterName, imports: NonNullable<M
     : moduleRef.createNestApplication(new FastifyAdapter(), { logger: quietLogger });
 }
 
+/** createTestApp() of one application module made of `metadata` (the suite's imports, controllers and providers). */
+export async function createModuleApp(adapter: AdapterName, metadata: ModuleMetadata): Promise<INestApplication> {
+  @Module(metadata)
+  class AppModule {}
+  return createTestApp(adapter, [AppModule]);
+}
+
 /** Starts a real Nest application on 127.0.0.1 (random port) over the given HTTP adapter. */
 export async function startApp(
   adapter: AdapterName,

@@ -1,10 +1,10 @@
 import 'reflect-metadata';
-import { Controller, Get, Module, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { Controller, Get, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import WebSocket from 'ws';
 import { authenticateWebSockets, Introspected, IntrospectionModule, Public, Scopes, type IntrospectionModuleOptions } from '../../lib/index.js';
-import { createTestApp } from './app.js';
+import { createModuleApp } from './app.js';
 
 /** Helpers shared by the WebSocket suites (connections/adversarial/, from review 17b, and connections/websocket-origins.e2e-spec.ts). */
 @WebSocketGateway({ path: '/ws' })
@@ -45,9 +45,11 @@ export class HttpOrders {
 }
 
 export async function startWsApp(adapter: 'express' | 'fastify', options: IntrospectionModuleOptions, extra: DynamicModule[] = []) {
-  @Module({ imports: [IntrospectionModule.forRoot(options), ...extra], controllers: [HttpOrders], providers: [AttackGateway] })
-  class AppModule {}
-  const app: INestApplication = await createTestApp(adapter, [AppModule]);
+  const app: INestApplication = await createModuleApp(adapter, {
+    imports: [IntrospectionModule.forRoot(options), ...extra],
+    controllers: [HttpOrders],
+    providers: [AttackGateway],
+  });
   app.useWebSocketAdapter(authenticateWebSockets(new WsAdapter(app), app));
   await app.listen(0, '127.0.0.1');
   const http = (await app.getUrl()).replace('[::1]', '127.0.0.1');

@@ -1,11 +1,11 @@
 // Adversarial review of hybrid apps and microservices (round 17b; was attack17b-hybrid).
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Module, type INestApplication } from '@nestjs/common';
+import { Controller, type INestApplication } from '@nestjs/common';
 import { ClientProxyFactory, MessagePattern, Payload, Transport, type ClientProxy } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
 import { IntrospectionModule, Scopes } from '../../../lib/index.js';
-import { createTestApp } from '../../support/app.js';
+import { createModuleApp } from '../../support/app.js';
 import { TestAuthorizationServer, introspectionAt } from '../../support/authorization-server.js';
 import { capturedLogs } from '../../support/engine.js';
 import { freePort } from '../../support/free-port.js';
@@ -33,7 +33,7 @@ describe('a hybrid app without inheritAppConfig', () => {
 
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
-    @Module({
+    app = await createModuleApp('express', {
       imports: [
         IntrospectionModule.forRoot({
           ...introspectionAt(as),
@@ -41,9 +41,7 @@ describe('a hybrid app without inheritAppConfig', () => {
         }),
       ],
       controllers: [AdminHandlers],
-    })
-    class AppModule {}
-    app = await createTestApp('express', [AppModule]);
+    });
     const port = await freePort();
     // The careless operator: Nest's default hybrid options (no inheritAppConfig).
     app.connectMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });

@@ -1,11 +1,11 @@
 // Adversarial review of the WebSocket and microservice authenticator: defences that held (round 17b; was attack17b-defences).
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Module, type INestApplication } from '@nestjs/common';
+import { Controller, type INestApplication } from '@nestjs/common';
 import { ClientProxyFactory, MessagePattern, Transport, type ClientProxy } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
 import { IntrospectionModule, IntrospectionService, Scopes } from '../../../lib/index.js';
-import { createTestApp } from '../../support/app.js';
+import { createModuleApp } from '../../support/app.js';
 import { CLIENTS, TestAuthorizationServer, introspectionAt } from '../../support/authorization-server.js';
 import { capturedLogs, sleep } from '../../support/engine.js';
 import { freePort } from '../../support/free-port.js';
@@ -88,7 +88,7 @@ describe('microservice refusals (real TCP transport)', () => {
   let client: ClientProxy;
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
-    @Module({
+    app = await createModuleApp('express', {
       imports: [
         IntrospectionModule.forRoot({
           ...introspectionAt(as),
@@ -97,9 +97,7 @@ describe('microservice refusals (real TCP transport)', () => {
         }),
       ],
       controllers: [Handlers],
-    })
-    class AppModule {}
-    app = await createTestApp('express', [AppModule]);
+    });
     const port = await freePort();
     await app.init();
     app.connectMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port } }, { inheritAppConfig: true });

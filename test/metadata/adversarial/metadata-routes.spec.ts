@@ -1,9 +1,9 @@
 // Adversarial review of the RFC 9728 metadata routes (round 17a; was attack17a-metadata).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
+import { Controller, Get, type INestApplication } from '@nestjs/common';
 import { request as httpRequest } from 'node:http';
 import { IntrospectionModule, Public, Roles, Scopes, type IntrospectionModuleOptions } from '../../../lib/index.js';
-import { ADAPTERS, type AdapterName, createTestApp } from '../../support/app.js';
+import { ADAPTERS, type AdapterName, createModuleApp } from '../../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
 
 @Controller('orders')
@@ -44,9 +44,10 @@ async function start(
   extra: Partial<IntrospectionModuleOptions>,
   controllers: Array<new () => unknown> = [OrdersController],
 ) {
-  @Module({ imports: [IntrospectionModule.forRoot({ issuer: as.issuer, allowInsecureRequests: true, ...CLIENTS.basic, ...extra })], controllers })
-  class AppModule {}
-  const app = await createTestApp(adapter, [AppModule]);
+  const app = await createModuleApp(adapter, {
+    imports: [IntrospectionModule.forRoot({ issuer: as.issuer, allowInsecureRequests: true, ...CLIENTS.basic, ...extra })],
+    controllers,
+  });
   await app.listen(0, '127.0.0.1');
   return { app, url: (await app.getUrl()).replace('[::1]', '127.0.0.1') };
 }
