@@ -4,10 +4,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
 import { discoverOAuthProtectedResourceMetadata, extractWWWAuthenticateParams } from '@modelcontextprotocol/sdk/client/auth.js';
-import { McpSampleModule } from '../../sample/mcp/mcp-server.module.js';
-import { ADAPTERS, createTestApp } from '../support/app.js';
+import { ADAPTERS } from '../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
-import { freePort } from '../support/free-port.js';
+import { startMcpSample } from '../support/mcp.js';
 
 describe.each(ADAPTERS)('MCP server sample (Streamable HTTP) over %s, the MCP SDK client, a real oidc-provider', (adapter) => {
   let as: TestAuthorizationServer;
@@ -18,13 +17,7 @@ describe.each(ADAPTERS)('MCP server sample (Streamable HTTP) over %s, the MCP SD
 
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
-    const port = await freePort();
-    origin = `http://127.0.0.1:${port}`;
-    resource = `${origin}/mcp`;
-    app = await createTestApp(adapter, [
-      McpSampleModule.forRoot({ resource, introspection: { issuer: as.issuer, ...CLIENTS.basic, allowInsecureRequests: true } }),
-    ]);
-    await app.listen(port, '127.0.0.1');
+    ({ app, origin, resource } = await startMcpSample(adapter, as));
   });
   afterAll(async () => {
     for (const client of clients) await client.close().catch(() => undefined);

@@ -4,10 +4,9 @@ import type { INestApplication } from '@nestjs/common';
 import { request as httpRequest } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { McpSampleModule } from '../../../sample/mcp/mcp-server.module.js';
-import { ADAPTERS, createTestApp } from '../../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
-import { freePort } from '../../support/free-port.js';
+import { ADAPTERS } from '../../support/app.js';
+import { TestAuthorizationServer } from '../../support/authorization-server.js';
+import { startMcpSample } from '../../support/mcp.js';
 
 describe.each(ADAPTERS)('the MCP sample against hostile clients over %s', (adapter) => {
   let as: TestAuthorizationServer;
@@ -17,13 +16,7 @@ describe.each(ADAPTERS)('the MCP sample against hostile clients over %s', (adapt
 
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
-    const port = await freePort();
-    origin = `http://127.0.0.1:${port}`;
-    resource = `${origin}/mcp`;
-    app = await createTestApp(adapter, [
-      McpSampleModule.forRoot({ resource, introspection: { issuer: as.issuer, ...CLIENTS.basic, allowInsecureRequests: true } }),
-    ]);
-    await app.listen(port, '127.0.0.1');
+    ({ app, origin, resource } = await startMcpSample(adapter, as));
   });
   afterAll(async () => {
     await app?.close();
