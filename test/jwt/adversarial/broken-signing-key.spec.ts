@@ -1,9 +1,10 @@
 // Adversarial review of local JWT validation with an unusable published key (round 13; was attack13-broken-keys).
 import { describe, expect, it } from '@jest/globals';
-import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { ADAPTERS, call, OrdersController, startApp } from '../../support/app.js';
 import { sleep } from '../../support/engine.js';
 import { FaultyServer } from '../../support/faulty-server.js';
+import { fakeIssuerOptions, signAliceJwt } from '../../support/fake-jwt-issuer.js';
 
 const AUDIENCE = 'urn:jwt:orders';
 const ISSUER = 'https://as.example';
@@ -29,35 +30,17 @@ describe.each(ADAPTERS)('a JWK Set with a broken signing key, over %s', (adapter
     const app = await startApp(
       adapter,
       {
-        introspectionEndpoint: server.url,
-        expectedIssuer: ISSUER,
-        clientId: 'api',
-        clientSecret: 's',
-        allowInsecureRequests: true,
-        audience: AUDIENCE,
+        ...fakeIssuerOptions(server.url, ISSUER, AUDIENCE),
         jwt: { mode: 'local', jwksUri: server.url.replace('/introspect', '/jwks'), algorithms: ['RS256'], keysCacheSeconds: 1, keysRefreshIntervalSeconds: 0 },
       },
       [OrdersController],
     );
     try {
-      const token = await new SignJWT({ scope: 'read', client_id: 'app', sub: 'alice' })
-        .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'k1' })
-        .setIssuer(ISSUER)
-        .setAudience(AUDIENCE)
-        .setIssuedAt()
-        .setExpirationTime('5m')
-        .sign(privateKey);
+      const token = await signAliceJwt(privateKey, ISSUER, AUDIENCE);
       const broken = await call(`${app.url}/orders`, bearer(token));
       console.log('broken key:', broken.status, broken.headers.get('www-authenticate'));
       published = good;
-      const sign = () =>
-        new SignJWT({ scope: 'read', client_id: 'app', sub: 'alice' })
-          .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'k1' })
-          .setIssuer(ISSUER)
-          .setAudience(AUDIENCE)
-          .setIssuedAt()
-          .setExpirationTime('5m')
-          .sign(privateKey);
+      const sign = () => signAliceJwt(privateKey, ISSUER, AUDIENCE);
       await sleep(1200); // past keysCacheSeconds
       await call(`${app.url}/orders`, bearer(await sign())); // a never-seen token starts the background refresh
       await sleep(300);

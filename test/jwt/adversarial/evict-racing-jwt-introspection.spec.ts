@@ -5,6 +5,7 @@ import { IntrospectionService } from '../../../lib/index.js';
 import { ADAPTERS, call, PaymentsController, startApp } from '../../support/app.js';
 import { sleep } from '../../support/engine.js';
 import { FaultyServer } from '../../support/faulty-server.js';
+import { fakeIssuerOptions } from '../../support/fake-jwt-issuer.js';
 
 const AUDIENCE = 'urn:jwt:orders';
 const ISSUER = 'https://as.example';
@@ -43,12 +44,7 @@ describe.each(ADAPTERS)('evict() racing the introspection of a JWT on a @Require
     const app = await startApp(
       adapter,
       {
-        introspectionEndpoint: server.url,
-        expectedIssuer: ISSUER,
-        clientId: 'api',
-        clientSecret: 's',
-        allowInsecureRequests: true,
-        audience: AUDIENCE,
+        ...fakeIssuerOptions(server.url, ISSUER, AUDIENCE),
         jwt: { mode, jwksUri: server.url.replace('/introspect', '/jwks'), algorithms: ['RS256'] },
       },
       [PaymentsController],

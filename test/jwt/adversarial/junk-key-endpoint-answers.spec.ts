@@ -1,8 +1,9 @@
 // Adversarial review of the key endpoint's answers (round 13; was attack13-jwks-junk).
 import { describe, expect, it } from '@jest/globals';
-import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { ADAPTERS, call, OrdersController, startApp } from '../../support/app.js';
 import { FaultyServer } from '../../support/faulty-server.js';
+import { fakeIssuerOptions, signAliceJwt } from '../../support/fake-jwt-issuer.js';
 
 const AUDIENCE = 'urn:jwt:orders';
 const ISSUER = 'https://as.example';
@@ -38,13 +39,7 @@ describe.each(ADAPTERS)('junk from the key endpoint, over %s', (adapter) => {
       if (current.hangMs) await new Promise((r) => setTimeout(r, current.hangMs));
       if (!res.destroyed) res.writeHead(current.status ?? 200, { 'content-type': current.type ?? 'application/json' }).end(current.body);
     });
-    const token = await new SignJWT({ scope: 'read', client_id: 'app', sub: 'alice' })
-      .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'k1' })
-      .setIssuer(ISSUER)
-      .setAudience(AUDIENCE)
-      .setIssuedAt()
-      .setExpirationTime('5m')
-      .sign(privateKey);
+    const token = await signAliceJwt(privateKey, ISSUER, AUDIENCE);
     const observed: Record<string, number> = {};
     try {
       for (const [name, answer] of cases) {
@@ -53,12 +48,7 @@ describe.each(ADAPTERS)('junk from the key endpoint, over %s', (adapter) => {
         const app = await startApp(
           adapter,
           {
-            introspectionEndpoint: server.url,
-            expectedIssuer: ISSUER,
-            clientId: 'api',
-            clientSecret: 's',
-            allowInsecureRequests: true,
-            audience: AUDIENCE,
+            ...fakeIssuerOptions(server.url, ISSUER, AUDIENCE),
             jwt: { mode: 'local', jwksUri: server.url.replace('/introspect', '/jwks'), algorithms: ['RS256'] },
             resilience: { retries: 0, attemptTimeoutMs: 1000 },
           },
