@@ -103,7 +103,9 @@ try {
     const differ = [
       ...want.filter((f) => !have.includes(f)).map((f) => `missing   docs/api/${f}`),
       ...have.filter((f) => !want.includes(f)).map((f) => `stale     docs/api/${f} (no longer generated)`),
-      ...want.filter((f) => have.includes(f) && readFileSync(join(fresh, f), 'utf8') !== readFileSync(join(target, f), 'utf8')).map((f) => `differs   docs/api/${f}`),
+      ...want
+        .filter((f) => have.includes(f) && readFileSync(join(fresh, f), 'utf8') !== readFileSync(join(target, f), 'utf8'))
+        .map((f) => `differs   docs/api/${f}`),
     ];
     if (differ.length) {
       console.error(differ.slice(0, 30).join('\n') + (differ.length > 30 ? `\n… and ${differ.length - 30} more` : ''));
