@@ -121,9 +121,12 @@ export function resolveResourceMetadata(
     seenPaths.set(metadataPath, resource);
     const authorizationServers = o.authorizationServers ?? (defaultAuthorizationServer ? [defaultAuthorizationServer] : undefined);
     if (!authorizationServers) {
+      // RFC 9728 §2: `authorization_servers` is how a client (an MCP client, for one) finds where to get a token.
       warnings.push(
-        `\`${name}\`: no \`authorizationServers\` and no \`issuer\`: the metadata names no authorization server, ` +
-          'so clients (MCP clients among them) cannot discover where to get tokens. Set `authorizationServers`.',
+        `\`${name}\` publishes no \`authorization_servers\` (RFC 9728): neither \`issuer\`, \`expectedIssuer\` nor ` +
+          `\`${name}.authorizationServers\` is set, so clients (MCP clients among them) cannot discover the authorization server ` +
+          `that issues tokens for ${resource}. Set \`issuer\` or \`expectedIssuer\` to its issuer identifier ` +
+          `(e.g. 'https://sso.example.com/realms/acme'), or list it in \`${name}.authorizationServers\`.`,
       );
     }
     resolved.push(Object.freeze({ resource, metadataUrl, metadataPath, options: o, authorizationServers, cacheMaxAgeSeconds: maxAge }));

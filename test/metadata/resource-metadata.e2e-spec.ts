@@ -182,3 +182,38 @@ describe('Route metadata that cannot work fails start-up', () => {
     );
   });
 });
+
+describe('RFC 9728 metadata that names no authorization server', () => {
+  /** Starts the module with these options; returns the start-up warnings it logged. */
+  async function startupWarnings(options: Record<string, unknown>): Promise<string[]> {
+    const warnings: string[] = [];
+    const logger = { ...quietLogger, warn: (message: unknown) => void warnings.push(String(message)) };
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        IntrospectionModule.forRoot({ introspectionEndpoint: 'https://as.example.com/introspect', ...CLIENTS.basic, verifyOnStartup: false, ...options }),
+      ],
+    })
+      .setLogger(logger)
+      .compile();
+    await moduleRef.init();
+    await moduleRef.close();
+    return warnings;
+  }
+
+  it('without issuer, expectedIssuer or authorizationServers: a start-up warning that says what to set; with any of them: none', async () => {
+    const warned = await startupWarnings({ resourceMetadata: [{ resource: ORDERS }, { resource: MCP, authorizationServers: ['https://as.example.com'] }] });
+    const mine = warned.filter((w) => w.includes('authorization_servers'));
+    expect(mine).toEqual([
+      "`resourceMetadata[0]` publishes no `authorization_servers` (RFC 9728): neither `issuer`, `expectedIssuer` nor `resourceMetadata[0].authorizationServers` is set, so clients (MCP clients among them) cannot discover the authorization server that issues tokens for https://api.example.com/orders. Set `issuer` or `expectedIssuer` to its issuer identifier (e.g. 'https://sso.example.com/realms/acme'), or list it in `resourceMetadata[0].authorizationServers`.",
+    ]);
+    for (const fix of [
+      { expectedIssuer: 'https://as.example.com' },
+      { issuer: 'https://as.example.com' },
+      { authorizationServers: ['https://as.example.com'] },
+    ]) {
+      const { authorizationServers, ...top } = fix as { authorizationServers?: string[] };
+      const warnings = await startupWarnings({ ...top, resourceMetadata: { resource: ORDERS, authorizationServers } });
+      expect(warnings.filter((w) => w.includes('authorization_servers'))).toEqual([]);
+    }
+  });
+});
