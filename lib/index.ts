@@ -114,7 +114,7 @@ export type { OutboundBackendOptions } from './outbound/index.js';
  * `HttpService` or one from `axios.create()` (interceptors; `@nestjs/axios` is an optional peer, never imported).
  */
 export { attachOutboundToken } from './outbound/index.js';
-export type { OutboundBackendSelector } from './outbound/index.js';
+export type { OutboundAxiosInstance, OutboundBackendSelector } from './outbound/index.js';
 /**
  * Phantom tokens (`phantom` option): `@PhantomToken(audience?)` gives a handler a short-lived RFC 9068-shaped JWT
  * minted from the request's validated token; `PhantomTokenService` mints (`forRequest`, `mint`), rotates keys

@@ -6,5 +6,5 @@
 export { OutboundTokenService } from './outbound-token.service.js';
 export type { OutboundBackendOptions } from './outbound-options.interface.js';
 export { attachOutboundToken } from './outbound-axios.interceptor.js';
-export type { OutboundBackendSelector } from './outbound-axios.interceptor.js';
+export type { OutboundAxiosInstance, OutboundBackendSelector } from './outbound-axios.interceptor.js';
 export type { OutboundModuleOptions } from './outbound-options.interface.js';

@@ -43,6 +43,21 @@ const log = new Logger('OutboundTokens');
  */
 export type OutboundBackendSelector = string | ((config: InternalAxiosRequestConfig) => string | undefined);
 
+/**
+ * What `attachOutboundToken()` needs of an axios instance, described structurally rather than as axios' own
+ * `AxiosInstance`: axios ships separate type declarations for CommonJS and ESM, and its classes (`AxiosHeaders`) make
+ * the two incompatible; this package's types see the CommonJS ones while `@nestjs/axios` 12 (ESM) sees the ESM ones.
+ * Any axios 1.x instance (`axios.create()`, `HttpService.axiosRef`) fits, whichever declarations its app sees.
+ */
+export interface OutboundAxiosInstance {
+  readonly defaults: { readonly baseURL?: string };
+  readonly interceptors: {
+    readonly request: { use(...handlers: never[]): number; eject(id: number): void };
+    readonly response: { use(...handlers: never[]): number; eject(id: number): void };
+  };
+  getUri(config?: never): string;
+}
+
 /** `Authorization` redacted from what axios hands back (config, error, request) once we are done with it. */
 const REDACTED = 'Bearer [redacted]';
 
@@ -65,11 +80,11 @@ const REDACTED = 'Bearer [redacted]';
  * `@nestjs/axios` is not imported here: this works with any version, and apps without it load this package.
  */
 export function attachOutboundToken(
-  http: AxiosInstance | { readonly axiosRef: AxiosInstance },
+  http: OutboundAxiosInstance | { readonly axiosRef: OutboundAxiosInstance },
   outbound: OutboundTokenService,
   backend: OutboundBackendSelector,
 ): () => void {
-  const instance = 'axiosRef' in http ? http.axiosRef : http;
+  const instance = ('axiosRef' in http ? http.axiosRef : http) as AxiosInstance;
   // Only axios' default export carries these; instances from axios.create() do not.
   if (typeof (instance as { isCancel?: unknown }).isCancel === 'function' && typeof (instance as { Axios?: unknown }).Axios === 'function') {
     throw new IntrospectionConfigurationError(

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, type INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import { IntrospectionModule, ProtectedResource, RequireAuthentication, Scopes } from '../../lib/index.js';
 import { ADAPTERS, call, startApp, type AdapterName, createModuleApp } from '../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
+import { quietLogger } from '../support/engine.js';
 
 const ORDERS = 'https://api.example.com/orders';
 const MCP = 'https://api.example.com/mcp';
