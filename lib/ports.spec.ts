@@ -10,7 +10,15 @@ import { IntrospectionHealthIndicator } from './health/introspection.health.js';
 import type { IntrospectionResult } from './interfaces/introspection-result.interface.js';
 import { IntrospectionService } from './introspection.service.js';
 import { resolveOptions } from './options/resolve-options.js';
-import { attachPresentation, type HealthContributor, type KeysHealth, type PresentationVerifier, type ProofVerifier, type TokenPath } from './ports.js';
+import {
+  providePresentation,
+  registeredPresentation,
+  type HealthContributor,
+  type KeysHealth,
+  type PresentationVerifier,
+  type ProofVerifier,
+  type TokenPath,
+} from './ports.js';
 import { ResiliencePolicy } from './resilience/resilience.policy.js';
 import { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';
 
@@ -82,7 +90,6 @@ describe('TokenPath: tokens a capability handles take its path, and evictions re
 describe('ProofVerifier and PresentationVerifier: the DPoP scheme reaches the guard through the engine it is given', () => {
   const seen: string[] = [];
   const presentation: PresentationVerifier = {
-    requestUri: () => 'https://api.example.com/orders',
     verify: async (_request, uri, token) => {
       seen.push(`verify ${uri} ${token}`);
       throw new DpopProofError('use_dpop_nonce', 'Use the nonce.');
@@ -118,16 +125,20 @@ describe('ProofVerifier and PresentationVerifier: the DPoP scheme reaches the gu
 
   it('an Authorization: DPoP request is verified by the capability, and its refusal is answered 401 with its headers', async () => {
     const { service, options } = await engine({}, undefined, proofs);
-    // The HTTP side attached to the options is built on the engine's proof methods.
+    // The registered HTTP side is built on the engine's proof methods.
     let builtOn: ProofVerifier | undefined;
-    attachPresentation(options, (engineProofs) => ((builtOn = engineProofs), presentation));
+    const registered = registeredPresentation();
+    providePresentation((engineProofs) => ((builtOn = engineProofs), presentation));
     const guard = new TokenGuard(new Reflector(), service, options);
+    providePresentation(registered!);
     await expect(builtOn!.verify('p', { method: 'GET', uri: 'https://x/', accessToken: 't' })).resolves.toEqual({ jkt: 'k', jti: 'j', iat: 0 });
     expect(builtOn!.currentNonce()).toBe('n-1');
     const sent: Record<string, unknown> = {};
-    const refused = await Promise.resolve(guard.canActivate(httpContext({ authorization: 'DPoP tok', dpop: 'proof' }, sent))).catch((e: unknown) => e);
+    const refused = await Promise.resolve(guard.canActivate(httpContext({ host: 'api.example.com', authorization: 'DPoP tok', dpop: 'proof' }, sent))).catch(
+      (e: unknown) => e,
+    );
     expect((refused as { getStatus(): number }).getStatus()).toBe(401);
-    expect(seen).toEqual(['verify https://api.example.com/orders tok']);
+    expect(seen).toEqual(['verify http://api.example.com/orders tok']);
     expect(sent['DPoP-Nonce']).toBe('n-1');
     expect(String(sent['WWW-Authenticate'])).toMatch(/^DPoP .*error="use_dpop_nonce"/);
   });

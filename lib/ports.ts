@@ -78,12 +78,10 @@ export interface PresentationRefusal {
 }
 
 /**
- * `PresentationVerifier`: the HTTP side of a proof-of-possession scheme (DPoP), for `TokenGuard`. Attached to the
- * resolved options (`attachPresentation`), never injected into the guard: a subclassed or hand-built guard keeps it.
+ * `PresentationVerifier`: the HTTP side of a proof-of-possession scheme (DPoP), for `TokenGuard`. Registered by the
+ * composition root (`providePresentation`), never injected into the guard: a subclassed or hand-built guard keeps it.
  */
 export interface PresentationVerifier {
-  /** The absolute URI the client addressed (the proof's `htu`). */
-  requestUri(request: any): string;
   /** Verifies the request's proof for this token; rejects with an error that `refusal()` turns into the answer. */
   verify(
     request: any,
@@ -125,23 +123,23 @@ export interface ResponseOpener {
   open(body: string, contentType: string | undefined): Promise<IntrospectionResponse>;
 }
 
-/** Builds a scheme's HTTP side on the proof methods of the engine a guard was given (see `attachPresentation`). */
+/** Builds a scheme's HTTP side on the proof methods of the engine a guard was given (see `providePresentation`). */
 export type PresentationFactory = (proofs: ProofVerifier) => PresentationVerifier;
 
-/** The HTTP side each module's resolved options were given, keyed by the options object (no wiring through DI). */
-const presentations = new WeakMap<object, PresentationFactory>();
+/** The DPoP capability's HTTP side, registered once by the composition root. */
+let presentationFactory: PresentationFactory | undefined;
 
 /**
- * Called by the composition root (`resolveOptions`) when a proof-of-possession scheme is on: every `TokenGuard`
- * built with these options, by Nest or by hand, in a subclass or not, gets the scheme's HTTP side. The guard builds
- * it on its own engine's public `verifyDpopProof()` / `consumeDpopProof()` / `dpopNonce`, so an engine that
- * overrides them (a subclass, `overrideProvider(IntrospectionService)`) is honoured.
+ * Called once by the composition root (`options/resolve-options.ts`, loaded by every path to resolved options): every
+ * `TokenGuard` whose options turn DPoP on — built by Nest or by hand, subclassed or not, given the module's options
+ * or a copy — builds the scheme's HTTP side on its own engine's public `verifyDpopProof()` / `consumeDpopProof()` /
+ * `dpopNonce`, so an engine that overrides them (a subclass, `overrideProvider(IntrospectionService)`) is honoured.
  */
-export function attachPresentation(options: object, factory: PresentationFactory): void {
-  presentations.set(options, factory);
+export function providePresentation(factory: PresentationFactory): void {
+  presentationFactory = factory;
 }
 
-/** The HTTP side attached to these options, or undefined (DPoP off). */
-export function presentationFactoryOf(options: object): PresentationFactory | undefined {
-  return presentations.get(options);
+/** The registered HTTP side of DPoP, or undefined (the capability was not loaded: DPoP requests are refused). */
+export function registeredPresentation(): PresentationFactory | undefined {
+  return presentationFactory;
 }

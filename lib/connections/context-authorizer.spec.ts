@@ -3,11 +3,12 @@ import { HttpException, type ExecutionContext } from '@nestjs/common';
 import type { ContextAuthorizer } from '../guard/context-authorizer.js';
 import type { RouteChecks } from '../guard/route-checks.js';
 import type { IntrospectionService } from '../introspection.service.js';
+import { RoleExtractor } from '../authorization/role-mappers.js';
 import { resolveOptions } from '../options/resolve-options.js';
 import { connections } from './connection-state.js';
 import { createContextAuthorizer } from './connections.providers.js';
 
-// Unit level: the ContextAuthorizer port as TokenGuard sees it (attached to the options by resolveOptions), with a stub service and fake contexts.
+// Unit level: the ContextAuthorizer port as TokenGuard sees it (registered by the composition root), with a stub service and fake contexts.
 const options = resolveOptions({ introspectionEndpoint: 'https://as.example.com/i', clientId: 'api', clientSecret: 's' });
 const result = { active: true as const, scope: 'read', scopes: ['read'], exp: Math.floor(Date.now() / 1000) + 600 };
 
@@ -24,7 +25,7 @@ function contextOf(type: string, args: unknown[]): ExecutionContext {
 
 function authorizerWith(asked: string[]): ContextAuthorizer {
   const service = { introspect: async (token: string) => (asked.push(token), result) } as unknown as IntrospectionService;
-  return createContextAuthorizer(service, options);
+  return createContextAuthorizer(service, options, new RoleExtractor(options.roles.mappers, () => undefined));
 }
 
 /** A socket whose connection was authenticated (as `graphqlWs()` / `authenticateWebSockets()` record it). */

@@ -1,51 +1,15 @@
 import { DpopProofError } from '../errors/introspection.errors.js';
 import type { TokenPresentation } from '../interfaces/introspection-result.interface.js';
-import type { ResolvedDpopOptions } from '../options/resolved-options.js';
 import type { PresentationRefusal, PresentationVerifier, ProofVerifier, VerifiedDpopProof } from '../ports.js';
 
 /**
  * The DPoP scheme at the HTTP guard (RFC 9449 §7): the request's `DPoP` header is verified before the token is
- * looked up, and recorded as used once the token is accepted. Attached to the resolved options (`attachPresentation`)
- * and built by `TokenGuard` on the proof methods of the engine it was given, so a subclassed or hand-built guard keeps
- * DPoP, and an engine that overrides `verifyDpopProof()` is honoured.
+ * looked up, and recorded as used once the token is accepted. Registered by the composition root (`providePresentation`)
+ * and built by every `TokenGuard` whose options turn DPoP on, on the proof methods of the engine it was given: a
+ * subclassed or hand-built guard keeps DPoP, and an engine that overrides `verifyDpopProof()` is honoured.
  */
 export class DpopPresentation implements PresentationVerifier {
-  constructor(
-    private readonly proofs: ProofVerifier,
-    private readonly options: ResolvedDpopOptions,
-  ) {}
-
-  /**
-   * The absolute URI the client addressed, for the proof's `htu` (RFC 9449 §4.3): `dpop.externalOrigin`,
-   * or `X-Forwarded-Proto`/`-Host` when `dpop.trustForwardedHeaders`, or the request's own scheme and
-   * Host header; then the path (query and fragment are ignored by the comparison).
-   */
-  requestUri(request: any): string {
-    const raw = request.raw ?? request;
-    let path: string = request.originalUrl ?? raw.url ?? request.url ?? '/';
-    // RFC 9112 §3.2.2: an absolute-form target (proxies send one) — only its path counts here.
-    if (/^https?:\/\//i.test(path)) {
-      try {
-        const target = new URL(path);
-        path = target.pathname + target.search;
-      } catch {
-        path = '/';
-      }
-    }
-    const dpop = this.options;
-    if (dpop.externalOrigin) return dpop.externalOrigin + path;
-    const headers = request.headers ?? {};
-    const first = (value: unknown) => (typeof value === 'string' ? value.split(',')[0].trim() : undefined);
-    // Forwarded values: the nearest proxy's is the last one (a proxy that appends keeps the client's first).
-    const last = (value: unknown) => (typeof value === 'string' ? value.split(',').pop()!.trim() : undefined);
-    let proto = raw.socket?.encrypted ? 'https' : 'http';
-    let host = first(headers.host);
-    if (dpop.trustForwardedHeaders) {
-      proto = last(headers['x-forwarded-proto']) ?? proto;
-      host = last(headers['x-forwarded-host']) ?? host;
-    }
-    return `${proto}://${host ?? 'invalid.host'}${path}`;
-  }
+  constructor(private readonly proofs: ProofVerifier) {}
 
   /** RFC 9449 §4.3: exactly one `DPoP` header holding a valid proof for this request and token. */
   async verify(

@@ -1,4 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
+import type { RoleExtractor } from '../authorization/role-mappers.js';
 import type { IntrospectionService } from '../introspection.service.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import type { RouteChecks } from './route-checks.js';
@@ -12,9 +13,8 @@ export interface ContextRequirements {
 /**
  * The port through which `TokenGuard` authorizes contexts other than HTTP requests — WebSocket messages (`ws`),
  * microservice messages (`rpc`) and graphql-ws operations — without knowing the transports. Built by each guard on
- * its own engine from the factory the composition root attached to the resolved options (`attachContextAuthorizer`;
- * the connections capability's `OtherContextAuthorizer`, `lib/connections/`); the guard treats its absence as
- * "no transport authenticated": such contexts are refused, as for an unknown transport.
+ * its own engine from the factory the composition root registered (`provideContextAuthorizer`; the connections
+ * capability's `OtherContextAuthorizer`, `lib/connections/`).
  */
 export interface ContextAuthorizer {
   /**
@@ -31,23 +31,27 @@ export interface ContextAuthorizer {
   authorize(context: ExecutionContext, route: ContextRequirements): Promise<boolean> | undefined;
 }
 
-/** Builds the `ContextAuthorizer` of a guard on the engine and options it was given. */
-export type ContextAuthorizerFactory = (introspection: IntrospectionService, options: ResolvedOptions) => ContextAuthorizer;
+/**
+ * Builds the `ContextAuthorizer` of a guard on the engine and options it was given, with the guard's role extractor
+ * (one memo of roles per answer, one rate limit on a throwing mapper's warning, whatever the transport).
+ */
+export type ContextAuthorizerFactory = (introspection: IntrospectionService, options: ResolvedOptions, roles: RoleExtractor) => ContextAuthorizer;
 
-/** The factory each module's resolved options were given, keyed by the options object (no wiring through DI). */
-const contextAuthorizers = new WeakMap<object, ContextAuthorizerFactory>();
+/** The connections capability's authorizer, registered once by the composition root. */
+let contextAuthorizerFactory: ContextAuthorizerFactory | undefined;
 
 /**
- * Called by the composition root (`resolveOptions`): every `TokenGuard` built with these options — by Nest, by hand
- * (`new TokenGuard(reflector, service, options)`), in a `useFactory` or a subclass — authorizes non-HTTP contexts.
+ * Called once by the composition root (`options/resolve-options.ts`): every `TokenGuard` — built by Nest, by hand
+ * (`new TokenGuard(reflector, service, options)`), in a `useFactory` or a subclass, given the module's options or a
+ * copy — authorizes non-HTTP contexts.
  */
-export function attachContextAuthorizer(options: object, factory: ContextAuthorizerFactory): void {
-  contextAuthorizers.set(options, factory);
+export function provideContextAuthorizer(factory: ContextAuthorizerFactory): void {
+  contextAuthorizerFactory = factory;
 }
 
-/** The factory attached to these options, or undefined (non-HTTP contexts are then refused). */
-export function contextAuthorizerFactoryOf(options: object): ContextAuthorizerFactory | undefined {
-  return contextAuthorizers.get(options);
+/** The registered factory, or undefined (the connections capability was not loaded). */
+export function registeredContextAuthorizer(): ContextAuthorizerFactory | undefined {
+  return contextAuthorizerFactory;
 }
 
 /** The warning (rate-limit key and text) for a non-HTTP context nobody authenticated: the guard refuses it. */

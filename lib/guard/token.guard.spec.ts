@@ -48,3 +48,19 @@ describe('TokenGuard outside HTTP and GraphQL', () => {
     },
   );
 });
+
+describe('TokenGuard.requestUri(), as a subclass sees it', () => {
+  class Exposed extends TokenGuard {
+    uri(request: unknown): string {
+      return this.requestUri(request);
+    }
+  }
+  const request = { method: 'GET', url: '/orders?x=1', headers: { host: 'api.example.test' }, socket: {} };
+  it.each([
+    ['DPoP on', {}],
+    ['dpop: false', { dpop: false as const }],
+  ])('%s: the absolute URI the client addressed', (_name, extra) => {
+    const resolved = resolveOptions({ introspectionEndpoint: 'https://as.example.com/i', clientId: 'api', clientSecret: 's', ...extra });
+    expect(new Exposed(new Reflector(), {} as IntrospectionService, resolved).uri(request)).toBe('http://api.example.test/orders?x=1');
+  });
+});

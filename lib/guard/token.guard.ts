@@ -6,18 +6,19 @@ import type { ActiveIntrospectionResult, IntrospectionResult, IntrospectOptions,
 import { INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS } from '../introspection.constants.js';
 import { IntrospectionService } from '../introspection.service.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
-import { presentationFactoryOf, type PresentationVerifier, type VerifiedDpopProof } from '../ports.js';
+import { registeredPresentation, type PresentationVerifier, type VerifiedDpopProof } from '../ports.js';
 import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetry.js';
 import { tokenFingerprint } from '../utils/fingerprint.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 import { warnOnce } from '../utils/startup-warnings.js';
 import { extractAuthorization, type BearerExtraction } from './bearer.js';
+import { absoluteRequestUri } from './request-uri.js';
 import { Challenges } from './challenges.js';
 import { headerCertificateThumbprint, socketCertificateThumbprint } from './client-certificate.js';
 import { acceptedTokens, requestOf, responseOf } from './execution-context.js';
 import { rejection } from './rejection.js';
 import { fairnessKey } from './fairness-key.js';
-import { contextAuthorizerFactoryOf, unauthenticatedContext, type ContextAuthorizer, type ContextRequirements } from './context-authorizer.js';
+import { registeredContextAuthorizer, unauthenticatedContext, type ContextAuthorizer, type ContextRequirements } from './context-authorizer.js';
 import { asUnavailable, failOpenOutage, outageRefusal } from './outage-decision.js';
 import { engineProofs, ProofChecks } from './proof-checks.js';
 import type { RouteChecks } from './route-checks.js';
@@ -67,14 +68,14 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     @Optional() private readonly modules?: ModulesContainer,
   ) {
     this.challenges = new Challenges(options);
-    // The capabilities attached to the options (resolveOptions): a guard built by hand or subclassed gets them too.
-    this.proofs = presentationFactoryOf(options)?.(engineProofs(introspection));
-    this.contexts = contextAuthorizerFactoryOf(options)?.(introspection, options);
     this.requirements = new RouteRequirementsReader(reflector, options);
-    this.proofChecks = new ProofChecks(this.proofs, this.challenges, this.log, telemetry);
     this.roles = new RoleExtractor(options.roles.mappers, (error) =>
       this.log.warn('role-mapper', `A role mapper threw; the token counts as holding none of its roles: ${(error as Error)?.message ?? String(error)}`),
     );
+    // The capabilities registered by the composition root (see ports.ts): a guard built by hand or subclassed has them too.
+    this.proofs = options.dpop ? registeredPresentation()?.(engineProofs(introspection)) : undefined;
+    this.contexts = registeredContextAuthorizer()?.(introspection, options, this.roles);
+    this.proofChecks = new ProofChecks(this.proofs, this.challenges, this.log, telemetry);
   }
 
   /**
@@ -226,7 +227,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
    * Host header; then the path (query and fragment are ignored by the comparison). Override for other setups.
    */
   protected requestUri(request: any): string {
-    return this.proofs ? this.proofs.requestUri(request) : String(request.originalUrl ?? request.url ?? '/');
+    return absoluteRequestUri(request, this.options.dpop || undefined);
   }
 
   /**

@@ -18,10 +18,16 @@ import {
 import { resolveResilienceOptions } from './resolve-resilience-options.js';
 import { resolveCacheOptions } from './resolve-cache-options.js';
 import type { ResolvedOptions } from './resolved-options.js';
-import { attachPresentation } from '../ports.js';
-import { attachContextAuthorizer } from '../guard/context-authorizer.js';
+import { providePresentation } from '../ports.js';
+import { provideContextAuthorizer } from '../guard/context-authorizer.js';
 import { DpopPresentation } from '../dpop/dpop-presentation.js';
 import { createContextAuthorizer } from '../connections/connections.providers.js';
+
+// The capabilities TokenGuard reaches through ports rather than imports (the core imports no capability): registered
+// here, in the composition root every path to resolved options loads, so that every guard — built by Nest or by hand,
+// given the module's options or a copy — has them. Without them it fails closed (DPoP and non-HTTP contexts refused).
+providePresentation((proofs) => new DpopPresentation(proofs));
+provideContextAuthorizer(createContextAuthorizer);
 
 /**
  * Validates the module options once, at start-up, and fills in defaults. Every problem found is
@@ -65,7 +71,7 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     throw new IntrospectionConfigurationError(`Invalid IntrospectionModule options:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
 
-  const resolved: ResolvedOptions = {
+  return {
     introspectionEndpoint: client.introspectionEndpoint,
     issuer: client.issuer,
     cacheNamespace: cache.cacheNamespace,
@@ -110,9 +116,4 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
     ...tokenSourceOptions,
     ...push,
   };
-  // What every TokenGuard built with these options uses, by Nest or by hand (see ports.ts and guard/context-authorizer.ts).
-  const dpop = resolved.dpop;
-  if (dpop) attachPresentation(resolved, (proofs) => new DpopPresentation(proofs, dpop));
-  attachContextAuthorizer(resolved, createContextAuthorizer);
-  return resolved;
 }

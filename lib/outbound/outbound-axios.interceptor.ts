@@ -50,11 +50,14 @@ export type OutboundBackendSelector = string | ((config: InternalAxiosRequestCon
  * Any axios 1.x instance (`axios.create()`, `HttpService.axiosRef`) fits, whichever declarations its app sees.
  */
 export interface OutboundAxiosInstance {
+  /** Its defaults: `baseURL` is the backend's origin when `outbound.<backend>.origins` is not set. */
   readonly defaults: { readonly baseURL?: string };
+  /** Where the request and response interceptors are added (and removed by the returned function). */
   readonly interceptors: {
     readonly request: { use(...handlers: never[]): number; eject(id: number): void };
     readonly response: { use(...handlers: never[]): number; eject(id: number): void };
   };
+  /** The URL a request goes to (`baseURL` + `url`, as axios resolves it): the token goes only to the backend's origins. */
   getUri(config?: never): string;
 }
 

@@ -134,6 +134,22 @@ describe.each(ADAPTERS)('DPoP through however the guard and the engine were buil
     expect(await get(`${url}/feature-dpop`, 'DPoP bound', proof)).toBe(401);
   });
 
+  it('an APP_GUARD built in a useFactory with a copy of the options verifies proofs', async () => {
+    const key = await dpopKeyPair();
+    const as = await boundToken(key);
+    const copied = {
+      provide: APP_GUARD,
+      useFactory: (reflector: Reflector, service: IntrospectionService, options: ResolvedOptions) =>
+        new TokenGuard(reflector, service, { ...options, userProperty: 'auth' }),
+      inject: [Reflector, IntrospectionService, RESOLVED_OPTIONS],
+    };
+    const url = await start({ globalGuard: false }, { providers: [copied] }, (b) => overrideIntrospection(b, as));
+    const proof = await dpopProof(key, `${url}/dpop-only`, 'bound');
+    expect(await get(`${url}/dpop-only`, 'DPoP bound', proof)).toBe(200);
+    expect(await get(`${url}/dpop-only`, 'DPoP bound', proof)).toBe(401);
+    expect(await get(`${url}/dpop-only`, 'Bearer plain')).toBe(401);
+  });
+
   it('an engine overridden with a stricter verifyDpopProof() (useClass) is honoured: its refusal is the answer', async () => {
     const key = await dpopKeyPair();
     const as = await boundToken(key);
