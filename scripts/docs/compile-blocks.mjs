@@ -1,4 +1,5 @@
-// Type-checks code blocks of the docs as standalone modules against the built package, the way a user's
+// Type-checks code blocks of the docs as standalone modules (or, when a block names its file on its first line,
+// `// src/x.ts`, as that file of its page's small app, beside the page's other named blocks) against the built package, the way a user's
 // app sees it: two scratch projects under <scratch>/ (a CommonJS one and an ESM one, "type": "module"),
 // both with the compiler options of a `nest new` app, and `nestjs-token-introspection` linked into their
 // node_modules (so package.json "exports", typesVersions and dist/*.d.ts are what resolves). Everything
@@ -6,7 +7,7 @@
 // scratch folder lives inside the repository (.build/). One TypeScript program over both projects and every block.
 import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** The compiler options of an app made by `nest new` (@nestjs/cli 11: CommonJS; 12 adds "type": "module"). */
@@ -35,6 +36,9 @@ const NEST_APP = {
   moduleDetection: 'force',
   types: ['node', 'jest'],
 };
+
+/** The first line of a block that names its file in the page's app: `// src/x.ts` or `// test/x.e2e-spec.ts`, maybe with a note after. */
+const APP_FILE = /^\/\/ ((?:src|test)\/[\w./-]+\.ts)(?:\s|$)/;
 
 const PROJECTS = [
   { name: 'cjs', packageJson: { name: 'docs-check-cjs', private: true } },
@@ -93,10 +97,25 @@ export async function compileBlocks({ repo, scratch, blocks }) {
     mkdirSync(join(dir, 'src'), { recursive: true });
     writeFileSync(join(dir, 'package.json'), JSON.stringify(p.packageJson, null, 2) + '\n');
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: NEST_APP, include: ['src/**/*.ts'] }, null, 2) + '\n');
+    const taken = new Set();
     blocks.forEach((b, i) => {
-      const file = `src/block${String(i + 1).padStart(3, '0')}.ts`;
+      // A block whose first line names its file (`// src/cats.controller.ts`) is that file of its page's small app:
+      // the page's named blocks are compiled together, so one may import another (`../src/auth.module`).
+      const named = APP_FILE.exec(b.code.split('\n', 1)[0]);
+      let file = `src/block${String(i + 1).padStart(3, '0')}.ts`;
+      let code = b.code;
+      if (named) {
+        const inApp = `src/apps/${b.page.replace(/[^A-Za-z0-9]+/g, '-')}/${named[1]}`;
+        if (!taken.has(inApp)) {
+          taken.add(inApp);
+          file = inApp;
+          // An ESM app (@nestjs/cli 12) writes relative imports with `.js`; the README shows CommonJS ones (the page says so).
+          if (p.name === 'esm') code = code.replace(/(from\s+|import\s*\(\s*)(['"])(\.{1,2}\/[^'"]+?)(?<!\.js)\2/g, '$1$2$3.js$2');
+        }
+      }
       byFile.set(file, b);
-      writeFileSync(join(dir, file), b.code);
+      mkdirSync(dirname(join(dir, file)), { recursive: true });
+      writeFileSync(join(dir, file), code);
     });
   }
   // Both projects in one program: with module nodenext each file's format (CommonJS or ESM) comes from its nearest
