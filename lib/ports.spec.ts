@@ -90,8 +90,8 @@ describe('TokenPath: tokens a capability handles take its path, and evictions re
 describe('ProofVerifier and PresentationVerifier: the DPoP scheme reaches the guard through the engine it is given', () => {
   const seen: string[] = [];
   const presentation: PresentationVerifier = {
-    verify: async (_request, uri, token) => {
-      seen.push(`verify ${uri} ${token}`);
+    verify: async (_request, token, target) => {
+      seen.push(`verify ${target.uri()} ${token}`);
       throw new DpopProofError('use_dpop_nonce', 'Use the nonce.');
     },
     consume: async () => undefined,

@@ -77,18 +77,25 @@ export interface PresentationRefusal {
   readonly unexpected: boolean;
 }
 
+/** What a proof must name about the request (the guard's `requestUri()` and `certificateThumbprint()`), read on demand. */
+export interface PresentationTarget {
+  /** The absolute URI the client addressed (the proof's `htu`). */
+  uri(): string;
+  /** The client certificate's thumbprint (RFC 8705), when the connection has one. */
+  certificateThumbprint(): string | undefined;
+}
+
 /**
  * `PresentationVerifier`: the HTTP side of a proof-of-possession scheme (DPoP), for `TokenGuard`. Registered by the
  * composition root (`providePresentation`), never injected into the guard: a subclassed or hand-built guard keeps it.
  */
 export interface PresentationVerifier {
-  /** Verifies the request's proof for this token; rejects with an error that `refusal()` turns into the answer. */
-  verify(
-    request: any,
-    uri: string,
-    token: string,
-    certificateThumbprint: string | undefined,
-  ): Promise<{ presentation: TokenPresentation; proof: VerifiedDpopProof }>;
+  /**
+   * Verifies the request's proof for this token; rejects with an error that `refusal()` turns into the answer. The
+   * request's target is read only once its proof header is well-formed, inside the verification: a subclass's
+   * `requestUri()` / `certificateThumbprint()` that throws is a refused proof, never a 500.
+   */
+  verify(request: any, token: string, target: PresentationTarget): Promise<{ presentation: TokenPresentation; proof: VerifiedDpopProof }>;
   /** Records a verified proof of an accepted token; rejects on a replay. */
   consume(proof: VerifiedDpopProof): Promise<void>;
   /** The answer to a failed `verify()` / `consume()`. */

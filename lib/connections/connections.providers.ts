@@ -17,8 +17,8 @@ export function createContextAuthorizer(introspection: IntrospectionService, opt
 
 /**
  * The connections capability's providers, for `IntrospectionModule`: the authenticator and the start-up audit. The
- * `ContextAuthorizer` is attached to the resolved options (`createContextAuthorizer`, registered by `resolve-options.ts`), so that
- * every guard builds its own on the engine it was given.
+ * `ContextAuthorizer` is not a provider: `resolve-options.ts` registers `createContextAuthorizer` once, and every guard
+ * builds its own on the engine it was given.
  */
 export const connectionsProviders: Provider[] = [
   ConnectionAuthenticator,

@@ -1,6 +1,6 @@
 import { DpopProofError } from '../errors/introspection.errors.js';
 import type { TokenPresentation } from '../interfaces/introspection-result.interface.js';
-import type { PresentationRefusal, PresentationVerifier, ProofVerifier, VerifiedDpopProof } from '../ports.js';
+import type { PresentationRefusal, PresentationTarget, PresentationVerifier, ProofVerifier, VerifiedDpopProof } from '../ports.js';
 
 /**
  * The DPoP scheme at the HTTP guard (RFC 9449 §7): the request's `DPoP` header is verified before the token is
@@ -12,19 +12,14 @@ export class DpopPresentation implements PresentationVerifier {
   constructor(private readonly proofs: ProofVerifier) {}
 
   /** RFC 9449 §4.3: exactly one `DPoP` header holding a valid proof for this request and token. */
-  async verify(
-    request: any,
-    uri: string,
-    token: string,
-    certificateThumbprint: string | undefined,
-  ): Promise<{ presentation: TokenPresentation; proof: VerifiedDpopProof }> {
+  async verify(request: any, token: string, target: PresentationTarget): Promise<{ presentation: TokenPresentation; proof: VerifiedDpopProof }> {
     // Node joins repeated headers with ", ": a compact JWS holds neither a comma nor a space.
     const proof: unknown = request.headers?.dpop;
     if (typeof proof !== 'string' || proof.length === 0 || /[,\s]/.test(proof)) {
       throw new DpopProofError('invalid_dpop_proof', 'Send exactly one DPoP header with a DPoP proof.');
     }
-    const verified = await this.proofs.verify(proof, { method: request.method, uri, accessToken: token });
-    return { presentation: { scheme: 'dpop', dpopJkt: verified.jkt, certificateThumbprint }, proof: verified };
+    const verified = await this.proofs.verify(proof, { method: request.method, uri: target.uri(), accessToken: token });
+    return { presentation: { scheme: 'dpop', dpopJkt: verified.jkt, certificateThumbprint: target.certificateThumbprint() }, proof: verified };
   }
 
   /** Records the proof of an accepted token (jti replay check across replicas); rejects on a replay. */

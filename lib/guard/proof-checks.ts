@@ -2,7 +2,7 @@ import { HttpStatus } from '@nestjs/common';
 import { DpopProofError } from '../errors/introspection.errors.js';
 import type { TokenPresentation } from '../interfaces/introspection-result.interface.js';
 import type { IntrospectionService } from '../introspection.service.js';
-import type { PresentationRefusal, PresentationVerifier, ProofVerifier, VerifiedDpopProof } from '../ports.js';
+import type { PresentationRefusal, PresentationTarget, PresentationVerifier, ProofVerifier, VerifiedDpopProof } from '../ports.js';
 import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetry.js';
 import type { TokenRejectedEvent } from '../telemetry/introspection-events.interface.js';
 import { tokenFingerprint } from '../utils/fingerprint.js';
@@ -35,17 +35,16 @@ export class ProofChecks {
     private readonly telemetry: IntrospectionTelemetry | undefined,
   ) {}
 
-  /** RFC 9449 §4.3: the request's proof for this request URI and token, or the refusal. */
+  /** RFC 9449 §4.3: the request's proof for its target and this token, or the refusal (whatever throws: never a 500). */
   async verify(
     request: any,
-    uri: string,
     token: string,
-    certificateThumbprint: string | undefined,
+    target: PresentationTarget,
     requireDpop: boolean,
   ): Promise<{ presentation: TokenPresentation; proof: VerifiedDpopProof } | GuardRefusal> {
     try {
       if (!this.proofs) throw new DpopProofError('invalid_dpop_proof', 'DPoP is turned off (`dpop: false`).');
-      return await this.proofs.verify(request, uri, token, certificateThumbprint);
+      return await this.proofs.verify(request, token, target);
     } catch (error) {
       return this.refusal(error, token, requireDpop);
     }

@@ -139,7 +139,8 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
 
   /** `Authorization: DPoP` (RFC 9449): the proof is verified before the token is looked up. */
   private async activateWithProof(context: ExecutionContext, request: any, route: RouteRequirements, token: string): Promise<boolean> {
-    const verified = await this.proofChecks.verify(request, this.requestUri(request), token, this.certificateThumbprint(request), route.requireDpop);
+    const target = { uri: () => this.requestUri(request), certificateThumbprint: () => this.certificateThumbprint(request) };
+    const verified = await this.proofChecks.verify(request, token, target, route.requireDpop);
     if ('status' in verified) return this.throwRejection(context, verified.status, verified.headers, verified.message);
     return this.introspectAndAdmit(context, request, route, token, verified.presentation, verified.proof);
   }

@@ -150,6 +150,32 @@ describe.each(ADAPTERS)('DPoP through however the guard and the engine were buil
     expect(await get(`${url}/dpop-only`, 'Bearer plain')).toBe(401);
   });
 
+  it('a subclass whose requestUri() or certificateThumbprint() throws: a DPoP request is refused with 401, never a 500', async () => {
+    const key = await dpopKeyPair();
+    const as = await boundToken(key);
+    @Injectable()
+    class ThrowingUri extends SubclassedGuard {
+      protected override requestUri(): string {
+        throw new Error('no URI for this request');
+      }
+    }
+    @Injectable()
+    class ThrowingCertificate extends SubclassedGuard {
+      protected override certificateThumbprint(): string | undefined {
+        throw new Error('certificate store unavailable');
+      }
+    }
+    for (const guard of [ThrowingUri, ThrowingCertificate]) {
+      const url = await start({ globalGuard: false }, { providers: [{ provide: APP_GUARD, useClass: guard }] }, (b) => overrideIntrospection(b, as));
+      const proof = await dpopProof(key, `${url}/any`, 'bound');
+      const response = await fetch(`${url}/any`, { headers: { authorization: 'DPoP bound', dpop: proof } });
+      expect([guard.name, response.status]).toEqual([guard.name, 401]);
+      expect(response.headers.get('www-authenticate')).toMatch(/^DPoP .*error="invalid_dpop_proof"/);
+      await app?.close();
+      app = undefined;
+    }
+  });
+
   it('an engine overridden with a stricter verifyDpopProof() (useClass) is honoured: its refusal is the answer', async () => {
     const key = await dpopKeyPair();
     const as = await boundToken(key);
