@@ -86,7 +86,7 @@ export function resolveJwtOptions(
         refreshIntervalMs: 1000 * num('jwt.keysRefreshIntervalSeconds', j.keysRefreshIntervalSeconds, 30, { min: 0, max: 3600, unit: 'seconds' }),
       }
     : undefined;
-  // Only when 'local' was not chosen: whoever writes `mode: 'local'` has chosen this trade-off (README,
+  // Only when 'local' was not chosen: whoever writes `mode: 'local'` has chosen this trade-off (docs/jwt.md,
   // *Revocation latency*), and a warning at every start that nothing but another mode silences is noise.
   if (mode === 'local' && j.mode === undefined) {
     warnings.push(

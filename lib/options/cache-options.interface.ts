@@ -81,12 +81,12 @@ export interface IntrospectionRevalidationOptions {
    * Adaptive re-checks: the fraction (0–1) of cache hits that also re-introspect the token in the background;
    * a revocation found that way evicts the token on every replica. Routes can ask for their own fraction with
    * `@Recheck()`. Expected time-to-revoke on a token used r times a second ≈ min(T, 1/(r·p)); AS calls ≈ r·p + 1/T
-   * per token and second (README, "Adaptive re-checks"). Default 0.
+   * per token and second (docs/caching.md, "Refresh-ahead and adaptive re-checks"). Default 0.
    */
   recheckFraction?: number;
   /**
    * Most background lookups in flight at once, per process (they use the calls reserved for known tokens).
-   * Offers beyond the budget wait in a short backlog, least recently verified answer first (README, "Fairness
+   * Offers beyond the budget wait in a short backlog, least recently verified answer first (docs/caching.md, "Fairness
    * rule"), so one client's flood of re-checks cannot keep another token's re-check out. Default 4.
    */
   maxConcurrent?: number;

@@ -21,6 +21,8 @@ const repo = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const README_LIMIT = 25 * 1024; // "at most 25 KB": 25,600 bytes
 const MIN_TOPIC_PAGES = 10;
 const COMPILED = new Set(['ts', 'typescript']);
+/** Info strings that name TypeScript but are not one of COMPILED. */
+const TYPESCRIPT_LIKE = /^(ts|typescript|tsx|mts|cts)$/i;
 
 const posix = (p) => p.split(sep).join('/');
 
@@ -59,9 +61,12 @@ function checkLimits(root, { written }) {
   for (const file of ['docs/api/README.md', 'LICENSE', 'CHANGELOG.md', 'SECURITY.md', 'CONTRIBUTING.md', 'docs/production-checklist.md']) {
     if (!existsSync(join(root, file))) failures.push(`${file} is missing`);
   }
-  const keycloak = written.filter(
-    (f) => f.startsWith('docs/') && /keycloak/i.test(readFileSync(join(root, f), 'utf8')) && readFileSync(join(root, f), 'utf8').includes('/realms/'),
-  );
+  // A recipe: a heading that names Keycloak, on a page that gives the /realms/<realm> issuer.
+  const keycloak = written.filter((f) => {
+    if (!f.startsWith('docs/') || f === 'docs/README.md') return false;
+    const text = readFileSync(join(root, f), 'utf8');
+    return /^#{1,6} .*keycloak/im.test(text) && text.includes('/realms/');
+  });
   if (keycloak.length === 0) failures.push('no Keycloak recipe under docs/: no page mentions Keycloak and its /realms/<realm> issuer');
   else notes.push(`Keycloak recipe with /realms/: ${keycloak.join(', ')}`);
   return { failures, notes };
@@ -121,22 +126,31 @@ function checkLinks(root, { written, generated }) {
 /** The ```ts blocks of the written pages, numbered per page. */
 function tsBlocks(root, { written }) {
   const blocks = [];
+  const misfits = [];
   let skipped = 0;
   for (const page of written) {
     let n = 0;
     for (const b of codeBlocks(readFileSync(join(root, page), 'utf8'))) {
       const words = b.info.split(/\s+/);
-      if (!COMPILED.has(words[0])) continue;
+      // TypeScript under another name (```TS, ```tsx, ```ts title=…) would go unchecked: said, not skipped silently.
+      if (!COMPILED.has(words[0])) {
+        if (TYPESCRIPT_LIKE.test(words[0]))
+          misfits.push(`${page}:${b.line}: a \`\`\`${b.info} block is not compiled: write \`\`\`ts (or \`\`\`ts no-check for a fragment)`);
+        continue;
+      }
       n++;
       if (words.length === 2 && words[1] === 'no-check') {
         skipped++;
         continue;
       }
-      if (words.length > 1) continue; // another info string ("ts title=…"): not ours to judge
+      if (words.length > 1) {
+        misfits.push(`${page}:${b.line} (block ${n}): info string "${b.info}" is not compiled: write \`\`\`ts (or \`\`\`ts no-check for a fragment)`);
+        continue;
+      }
       blocks.push({ page, index: n, line: b.line, code: b.code });
     }
   }
-  return { blocks, skipped };
+  return { blocks, skipped, misfits };
 }
 
 /** Runs a node script, resolves with its exit code (its output goes straight to ours). */
@@ -153,13 +167,19 @@ async function checkDocs(root, { scratch, api, quiet = false }) {
   const apiRun = api ? run(join(repo, 'scripts/docs/api-reference.mjs'), ['--check']) : Promise.resolve(0);
   const limits = checkLimits(root, list);
   const linkResult = checkLinks(root, list);
-  const { blocks, skipped } = tsBlocks(root, list);
+  const { blocks, skipped, misfits } = tsBlocks(root, list);
   const code = await compileBlocks({ repo, scratch, blocks });
   const apiCode = await apiRun;
   const sections = [
     ['limits', limits],
     ['links', linkResult],
-    ['code blocks', { failures: code.failures, notes: [`${blocks.length} block(s) type-checked (CommonJS and ESM), ${skipped} ts no-check block(s) skipped`] }],
+    [
+      'code blocks',
+      {
+        failures: [...misfits, ...code.failures],
+        notes: [`${blocks.length} block(s) type-checked (CommonJS and ESM), ${skipped} ts no-check block(s) skipped`],
+      },
+    ],
   ];
   let failed = apiCode !== 0;
   for (const [name, { failures, notes }] of quiet ? [] : sections) {
@@ -222,6 +242,16 @@ async function selfTest() {
         'this is not TypeScript',
         '```',
         '',
+        '1. In a list item:',
+        '',
+        '    ```ts',
+        "    const indented: number = 'not a number';",
+        '    ```',
+        '',
+        '```tsx',
+        'const hidden: number = 1;',
+        '```',
+        '',
         '```bash',
         'npm i nestjs-token-introspection',
         '```',
@@ -232,7 +262,9 @@ async function selfTest() {
     );
     write(
       'docs/guard.md',
-      '# The guard and `token_sources`\n\nBack to the [README](../README.md#demo-title) and [the second](../README.md#second-heading).\n\n## Repeat\n\n## Repeat\n\n[repeat 2](#repeat-1)\n',
+      '# The guard and `token_sources`\n\nBack to the [README](../README.md#demo-title) and [the second](../README.md#second-heading).\n\n## Repeat\n\n## Repeat\n\n[repeat 2](#repeat-1)\n\n' +
+        // GitHub keeps a code span's text (`<realm>`) and decodes entities before slugging.
+        '## The `/realms/<realm>` issuer\n\n## Tom &amp; Jerry\n\n[realm](#the-realmsrealm-issuer) [tom](#tom--jerry)\n',
     );
     write('docs/api/README.md', '# API\n');
     const { sections } = await checkDocs(root, { scratch: join(repo, '.build/docs-check-self-test'), api: false, quiet: true });
@@ -245,12 +277,15 @@ async function selfTest() {
       /^CONTRIBUTING\.md is missing$/,
       /^docs\/production-checklist\.md is missing$/,
       /^no Keycloak recipe/,
-      /^README\.md:40: dead link docs\/missing\.md /,
-      /^README\.md:40: dead anchor #no-such-heading /,
+      /^README\.md:50: dead link docs\/missing\.md /,
+      /^README\.md:50: dead anchor #no-such-heading /,
       /^README\.md:22 \(block 2, cjs, esm\): error TS2322: /,
       /^README\.md:23 \(block 2, cjs, esm\): error TS2304: Cannot find name 'missingThing'/,
       // the quick-start trap of issue 25: a type in a decorated signature needs `import type` under isolatedModules
       /^README\.md:29 \(block 3, cjs, esm\): error TS1272: /,
+      // an indented fence (in a list item) is compiled; TypeScript under another info string is reported
+      /^README\.md:39 \(block 5, cjs, esm\): error TS2322: /,
+      /^README\.md:42: a ```tsx block is not compiled/,
     ];
     const problems = [];
     for (const re of must) if (!got.some((g) => re.test(g))) problems.push(`expected a failure matching ${re}`);

@@ -1,7 +1,8 @@
 // Just enough Markdown for the docs check: fenced code blocks, links and GitHub heading anchors.
 // Not a full CommonMark parser; it follows what GitHub renders for the constructs our pages use.
 
-const FENCE = /^ {0,3}(`{3,}|~{3,})(.*)$/;
+// Any indentation: a fence inside a list item is indented (GitHub renders it as code), and its code must be checked too.
+const FENCE = /^(\s*)(`{3,}|~{3,})(.*)$/;
 
 /**
  * The fenced code blocks of a Markdown text, as { info, line, code }: `info` is the trimmed info string,
@@ -13,14 +14,15 @@ export function codeBlocks(text) {
   for (let i = 0; i < lines.length; i++) {
     const open = FENCE.exec(lines[i]);
     if (!open) continue;
-    const [, fence, info] = open;
+    const [, indent, fence, info] = open;
     if (fence[0] === '`' && info.includes('`')) continue; // an inline code span, not a fence
     const body = [];
     let j = i + 1;
     for (; j < lines.length; j++) {
-      const close = /^ {0,3}(`{3,}|~{3,})\s*$/.exec(lines[j]);
+      const close = /^\s*(`{3,}|~{3,})\s*$/.exec(lines[j]);
       if (close && close[1][0] === fence[0] && close[1].length >= fence.length) break;
-      body.push(lines[j]);
+      // The fence's indentation is not part of the code (CommonMark: removed from each line, as far as it goes).
+      body.push(lines[j].startsWith(indent) ? lines[j].slice(indent.length) : lines[j].trimStart());
     }
     blocks.push({ info: info.trim(), line: i + 1, code: body.join('\n') + '\n' });
     i = j;
@@ -68,16 +70,29 @@ export function slug(renderedText) {
 
 /** The text GitHub renders for a heading's Markdown source (close enough for slugs). */
 function headingText(source) {
+  // Code spans keep their text as is (`<realm>` included); outside them, HTML tags go and entities are decoded.
   return source
     .replace(/\s+#+\s*$/, '') // closing #s
+    .split(/(`+[^`]*`+)/)
+    .map((part, i) => (i % 2 === 1 ? part.replace(/^`+|`+$/g, '') : outsideCode(part)))
+    .join('')
+    .trim();
+}
+
+const ENTITIES = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+
+/** Heading text outside code spans, as GitHub renders it. */
+function outsideCode(source) {
+  return source
     .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1') // images -> alt
     .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1') // links -> text
     .replace(/\[([^\]]*)\]\[[^\]]*\]/g, '$1') // reference links -> text
     .replace(/<[^>]+>/g, '') // HTML tags
-    .replace(/`+/g, '') // code spans keep their text
     .replace(/(\*\*|__|\*|(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}]))/gu, '') // emphasis markers, not intra-word underscores
     .replace(/\\([!-/:-@[-`{-~])/g, '$1') // backslash escapes
-    .trim();
+    .replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e) =>
+      e[0] === '#' ? String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1))) : (ENTITIES[e.toLowerCase()] ?? m),
+    );
 }
 
 /** Every anchor a Markdown text defines: heading slugs (with GitHub's -1, -2 … for repeats) and HTML id/name attributes. */
