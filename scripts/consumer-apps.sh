@@ -59,7 +59,7 @@ expect() { # expect <what> <status> <curl args...>
 # Checksums of the files the generator wrote that a user must not need to change.
 generated_files() { ls -1 test/* src/*.spec.ts tsconfig*.json nest-cli.json vitest*.ts 2>/dev/null || true; }
 
-nest_app() { # nest_app <profile> <cli major> <terminus range>
+nest_prepare() { # nest_prepare <profile> <cli major> <terminus range>: generate and install (network-bound; run in parallel)
   local profile=$1 cli=$2 terminus=$3 dir="$work/$1"
   step "$profile: npx @nestjs/cli@$cli new"
   (cd "$work" && npx -y "@nestjs/cli@$cli" new "$profile" --skip-git --skip-install --package-manager npm >"$work/$profile-new.log" 2>&1) ||
@@ -70,6 +70,12 @@ nest_app() { # nest_app <profile> <cli major> <terminus range>
   cp -R "$root/scripts/consumers/$profile/." .
   step "$profile: npm install (generated dependencies + the packed library + @nestjs/terminus@$terminus)"
   npm install --silent "$tarball" "@nestjs/terminus@$terminus" >"$work/$profile-install.log" 2>&1 || { cat "$work/$profile-install.log"; return 1; }
+  step "$profile: installed"
+}
+
+nest_app() { # nest_app <profile> <terminus range>: the checks, on the prepared app
+  local profile=$1 terminus=$2 dir="$work/$1"
+  cd "$dir"
   echo "$profile: $(node -p 'const v=(n)=>require(n+"/package.json").version;`@nestjs/core ${v("@nestjs/core")}, @nestjs/terminus ${v("@nestjs/terminus")}, typescript ${v("typescript")}`')"
   step "$profile: npm run build (nest build type-checks the app against this NestJS and Terminus), then tsc with lib checks"
   npm run build
@@ -107,12 +113,18 @@ nest_app() { # nest_app <profile> <cli major> <terminus range>
   cd "$root"
 }
 
-plain() { # plain <nest range>
+plain_prepare() { # plain_prepare <nest range>: install (network-bound; run in parallel)
   local nest=$1 dir="$work/plain-$1"
-  step "plain consumers with NestJS $nest"
   mkdir -p "$dir" && cp "$root"/scripts/consumers/plain/* "$dir/" && cd "$dir"
   echo '{ "name": "plain-consumer", "private": true }' >package.json
   npm install --silent "$tarball" "@nestjs/common@$nest" "@nestjs/core@$nest" "@nestjs/platform-express@$nest" reflect-metadata@^0.2 rxjs@^7.8 >install.log 2>&1 || { cat install.log; return 1; }
+  step "plain consumers with NestJS $nest: installed"
+}
+
+plain() { # plain <nest range>: the checks, on the prepared directory
+  local nest=$1 dir="$work/plain-$1"
+  step "plain consumers with NestJS $nest"
+  cd "$dir"
   for v in ${PLAIN_NODE_VERSIONS:-20 22 24}; do
     echo "Node $(npx -y -p "node@$v" -- node --version)"
     npx -y -p "node@$v" -- node require.cjs || failures=$((failures + 1))
@@ -121,12 +133,26 @@ plain() { # plain <nest range>
   cd "$root"
 }
 
+# Generating and installing is waiting on the registry: every profile's is started at once, in the background (the
+# npm cache is safe to share), and the checks then run one profile at a time, as before.
+declare -A preparing=()
 for profile in "${profiles[@]}"; do
   case "$profile" in
-    nest11-cjs) nest_app nest11-cjs 11 ^11 ;;
-    nest12-esm) nest_app nest12-esm 12 ^12 ;;
-    plain) plain ^11 && plain ^12 ;;
+    nest11-cjs) (nest_prepare nest11-cjs 11 ^11) >"$work/prepare-$profile.log" 2>&1 & preparing[$profile]=$! ;;
+    nest12-esm) (nest_prepare nest12-esm 12 ^12) >"$work/prepare-$profile.log" 2>&1 & preparing[$profile]=$! ;;
+    plain) (plain_prepare ^11 && plain_prepare ^12) >"$work/prepare-$profile.log" 2>&1 & preparing[$profile]=$! ;;
     *) echo "unknown profile $profile" >&2; exit 2 ;;
+  esac
+done
+for profile in "${profiles[@]}"; do
+  status=0
+  wait "${preparing[$profile]}" || status=$?
+  cat "$work/prepare-$profile.log"
+  [ "$status" -eq 0 ] || { echo "✗ $profile: preparing failed"; exit 1; }
+  case "$profile" in
+    nest11-cjs) nest_app nest11-cjs ^11 ;;
+    nest12-esm) nest_app nest12-esm ^12 ;;
+    plain) plain ^11 && plain ^12 ;;
   esac
 done
 step "consumer apps: $failures failure(s)"
