@@ -1,3 +1,4 @@
+import { Agent, get } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Injectable, UseGuards, type INestApplication } from '@nestjs/common';
 import { IntrospectionModule, Introspected, TokenGuard } from '../../lib/index.js';
@@ -66,12 +67,22 @@ describe.each(ADAPTERS)('globalGuard: false with @UseGuards(TokenGuard), forRoot
   it('1 new token × 1,000 concurrent requests: exactly 1 call to the AS', async () => {
     const token = await as.issueToken({ scope: 'read' });
     as.resetCounters();
-    const statuses = await Promise.all(
-      Array.from({ length: 1000 }, () =>
-        fetch(`${url}/guarded`, { headers: { authorization: `Bearer ${token}` } }).then(async (r) => (await r.arrayBuffer(), r.status)),
-      ),
-    );
-    expect(statuses.every((s) => s === 200)).toBe(true);
-    expect(as.introspectionRequests).toBe(1);
+    // 1,000 requests in flight at once from the client's side, over at most 128 connections: 1,000 simultaneous
+    // connects overflow the listen backlog on a loaded 2-core CI machine (ECONNRESET), which is not what this tests.
+    const agent = new Agent({ keepAlive: true, maxSockets: 128 });
+    const statusOf = () =>
+      new Promise<number>((resolve, reject) => {
+        get(`${url}/guarded`, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        }).on('error', reject);
+      });
+    try {
+      const statuses = await Promise.all(Array.from({ length: 1000 }, statusOf));
+      expect(statuses.filter((s) => s !== 200)).toEqual([]);
+      expect(as.introspectionRequests).toBe(1);
+    } finally {
+      agent.destroy();
+    }
   });
 });
