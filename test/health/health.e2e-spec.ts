@@ -86,7 +86,9 @@ describe.each(ADAPTERS)('IntrospectionHealthIndicator with a slow authorization 
 
   it('probes that time out report down but never open the breaker shared with users; slower than slowMs is degraded (HTTP 200)', async () => {
     const { FaultyServer, behave } = await import('../support/faulty-server.js');
-    let delayMs = 300;
+    // Margins wide enough for a loaded CI machine: the probe times out at 400 ms (AS at 1 s), a user's attempt at 3 s,
+    // and "slow" is 50 ms against an AS at 120 ms (well inside the probe timeout).
+    let delayMs = 1000;
     const active = { active: true, scope: 'read', client_id: 'app', exp: Math.floor(Date.now() / 1000) + 600 };
     const server = await FaultyServer.start((req, res, body) => behave.delay(delayMs, behave.json(active))(req, res, body));
     cleanups.push(() => server.stop());
@@ -98,9 +100,9 @@ describe.each(ADAPTERS)('IntrospectionHealthIndicator with a slow authorization 
         clientId: 'api',
         clientSecret: 'secret',
         cache: false,
-        health: { probeTimeoutMs: 100, cacheMs: 0, slowMs: 50 },
-        // The user attempt timeout (1 s) is longer than the AS's answer; the probe timeout is shorter.
-        resilience: { attemptTimeoutMs: 1000, retries: 0, circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 } },
+        health: { probeTimeoutMs: 400, cacheMs: 0, slowMs: 50 },
+        // The user attempt timeout (3 s) is longer than the AS's answer; the probe timeout is shorter.
+        resilience: { attemptTimeoutMs: 3000, deadlineMs: 5000, retries: 0, circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 } },
       },
       [HealthController, OrdersController],
       [TerminusModule.forRoot({ logger: false })],
@@ -115,7 +117,7 @@ describe.each(ADAPTERS)('IntrospectionHealthIndicator with a slow authorization 
     expect(app.get(IntrospectionService).circuitState).toBe('closed');
     expect((await call(`${url}/orders`, { authorization: 'Bearer a-valid-token' })).status).toBe(200);
 
-    delayMs = 60;
+    delayMs = 120;
     const degraded = await call(`${url}/health/ready`);
     expect(degraded.status).toBe(200);
     expect(degraded.body.status).toBe('degraded');
