@@ -3,36 +3,24 @@
 // AS vouches for and refuses one it does not (issue 24 review, finding F2: only Nest-built guards did).
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { EventEmitter } from 'node:events';
-import { Inject, Injectable, Module, Optional, type ExecutionContext, type INestApplicationContext } from '@nestjs/common';
+import { Module, type ExecutionContext, type INestApplicationContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { RpcException } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import {
   ConnectionAuthenticator,
-  INTROSPECTION_TELEMETRY,
   IntrospectionModule,
   IntrospectionService,
   RESOLVED_OPTIONS,
   Roles,
   Scopes,
   TokenGuard,
-  type IntrospectionTelemetry,
   type ResolvedOptions,
 } from '../../../lib/index.js';
 import { InMemoryAuthorizationServer, overrideIntrospection } from '../../../lib/testing/index.js';
 import { quietLogger } from '../../support/engine.js';
+import { SubclassedGuard } from '../../support/subclassed-guard.js';
 
-@Injectable()
-class SubclassedGuard extends TokenGuard {
-  constructor(
-    reflector: Reflector,
-    introspection: IntrospectionService,
-    @Inject(RESOLVED_OPTIONS) options: ResolvedOptions,
-    @Optional() @Inject(INTROSPECTION_TELEMETRY) telemetry?: IntrospectionTelemetry,
-  ) {
-    super(reflector, introspection, options, telemetry);
-  }
-}
 const FACTORY_GUARD = Symbol('factory-guard');
 
 class Handlers {

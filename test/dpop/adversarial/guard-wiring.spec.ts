@@ -2,7 +2,7 @@
 // feature module, an engine replaced by overrideProvider(IntrospectionService) (useClass and useValue). The guard verifies
 // proofs through the public methods of the engine it was given, as it always did (issue 24 review, finding F1).
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Controller, Get, Inject, Injectable, Module, Optional, UseGuards, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, UseGuards, type INestApplication } from '@nestjs/common';
 import { APP_GUARD, Reflector } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -10,7 +10,6 @@ import { Test, type TestingModuleBuilder } from '@nestjs/testing';
 import { calculateJwkThumbprint } from 'jose';
 import {
   DpopProofError,
-  INTROSPECTION_TELEMETRY,
   IntrospectionModule,
   IntrospectionService,
   RESOLVED_OPTIONS,
@@ -18,7 +17,6 @@ import {
   TokenGuard,
   type DpopRequestContext,
   type IntrospectionModuleOptions,
-  type IntrospectionTelemetry,
   type ResolvedOptions,
   type VerifiedDpopProof,
 } from '../../../lib/index.js';
@@ -26,6 +24,7 @@ import { InMemoryAuthorizationServer, overrideIntrospection } from '../../../lib
 import { ADAPTERS, type AdapterName } from '../../support/app.js';
 import { dpopKeyPair, dpopProof, type DpopKeyPair } from '../../support/dpop.js';
 import { quietLogger } from '../../support/engine.js';
+import { SubclassedGuard } from '../../support/subclassed-guard.js';
 
 @Controller('dpop-only')
 @RequireDpop()
@@ -41,19 +40,6 @@ class AnySchemeController {
   @Get()
   get() {
     return { ok: true };
-  }
-}
-
-/** A subclass with its own constructor, as apps write them (the guard's constructor takes no DPoP part). */
-@Injectable()
-class SubclassedGuard extends TokenGuard {
-  constructor(
-    reflector: Reflector,
-    introspection: IntrospectionService,
-    @Inject(RESOLVED_OPTIONS) options: ResolvedOptions,
-    @Optional() @Inject(INTROSPECTION_TELEMETRY) telemetry?: IntrospectionTelemetry,
-  ) {
-    super(reflector, introspection, options, telemetry);
   }
 }
 

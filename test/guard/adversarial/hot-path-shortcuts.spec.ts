@@ -11,9 +11,7 @@ import { connect } from 'node:net';
 import {
   Controller,
   Get,
-  Inject,
   Injectable,
-  Optional,
   Req,
   UseGuards,
   UseInterceptors,
@@ -22,24 +20,13 @@ import {
   type INestApplication,
   type NestInterceptor,
 } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import { dpopKeyPair, dpopProof, type DpopKeyPair } from '../../support/dpop.js';
-import {
-  INTROSPECTION_TELEMETRY,
-  Introspected,
-  IntrospectionService,
-  Public,
-  RESOLVED_OPTIONS,
-  RequireAuthentication,
-  TokenGuard,
-  type ActiveIntrospectionResult,
-  type IntrospectionTelemetry,
-  type ResolvedOptions,
-} from '../../../lib/index.js';
+import { Introspected, Public, RequireAuthentication, TokenGuard, type ActiveIntrospectionResult } from '../../../lib/index.js';
 import { ADAPTERS, startApp } from '../../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
 import { FaultyServer } from '../../support/faulty-server.js';
 import { sleep } from '../../support/engine.js';
+import { SubclassedGuard } from '../../support/subclassed-guard.js';
 
 @Controller('t')
 @UseGuards(TokenGuard)
@@ -85,16 +72,7 @@ class OverwrittenController {
 
 /** A guard subclass whose request cannot take new properties (`userProperty` already exists): the slot's WeakMap fallback. */
 @Injectable()
-class SealingTokenGuard extends TokenGuard {
-  constructor(
-    reflector: Reflector,
-    introspection: IntrospectionService,
-    @Inject(RESOLVED_OPTIONS) options: ResolvedOptions,
-    @Optional() @Inject(INTROSPECTION_TELEMETRY) telemetry?: IntrospectionTelemetry,
-  ) {
-    super(reflector, introspection, options, telemetry);
-  }
-
+class SealingTokenGuard extends SubclassedGuard {
   protected override getRequest(context: ExecutionContext): any {
     const request = super.getRequest(context);
     // Express's request is Node's IncomingMessage (an EventEmitter that adds properties itself): Fastify's only.
