@@ -9,28 +9,47 @@
 # Their generated files (tests, test configuration, package.json scripts) are checked to stay untouched;
 # scripts/consumers/<profile>/ holds what a user adds: the README's quick start, health check and a
 # test that uses the test kit. Usage: bash scripts/consumer-apps.sh [profile...]  (default: all)
+# Generating and installing the apps waits on the registry. CI starts it early, in the background, while it lints:
+#   bash scripts/consumer-apps.sh --prepare DIR [profile...]   packs dist/ as built, generates and installs into DIR
+#   CONSUMER_WORK=DIR bash scripts/consumer-apps.sh [profile...]   the checks, on what --prepare left in DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+prepare_only=''
+if [ "${1:-}" = --prepare ]; then
+  prepare_only=1 work="$2"
+  shift 2
+  mkdir -p "$work"
+fi
 profiles=("${@:-nest11-cjs nest12-esm plain}")
 profiles=(${profiles[*]})
-work="$(mktemp -d)"
+[ -n "$prepare_only" ] || work="${CONSUMER_WORK:-$(mktemp -d)}"
 as_pid=''
 app_pid=''
 cleanup() {
   [ -n "$app_pid" ] && kill -- "-$app_pid" 2>/dev/null || true
   [ -n "$as_pid" ] && kill "$as_pid" 2>/dev/null || true
-  rm -rf "$work"
+  [ -n "$prepare_only" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
 
 step() { echo "--- $(date +%T) $*"; }
 
-# npm pack builds dist/ first (prepare script).
-tarball="$work/$(npm pack --silent --pack-destination "$work" | tail -n 1)"
-step "packed $(basename "$tarball")"
+if [ -f "$work/prepared" ]; then
+  tarball="$(cat "$work/prepared")"
+  step "prepared earlier: $(basename "$tarball")"
+elif [ -n "$prepare_only" ]; then
+  # Packed from dist/ as `npm ci` built it: no second build running beside the lint.
+  tarball="$work/$(npm pack --silent --ignore-scripts --pack-destination "$work" | tail -n 1)"
+  step "packed $(basename "$tarball")"
+else
+  # npm pack builds dist/ first (prepare script).
+  tarball="$work/$(npm pack --silent --pack-destination "$work" | tail -n 1)"
+  step "packed $(basename "$tarball")"
+fi
 
+start_authorization_server() {
 # The real authorization server, standalone (what `npm run sample:as` starts).
 npm run build:scripts >/dev/null
 AS_ENV_FILE="$work/as.env" node .build/sample/authorization-server.js >"$work/as.log" 2>&1 &
@@ -46,6 +65,7 @@ READ_TOKEN="$(token read)"
 WRITE_TOKEN="$(token 'read write')"
 export READ_TOKEN WRITE_TOKEN
 step "authorization server on $AUTH_ISSUER"
+}
 
 failures=0
 expect() { # expect <what> <status> <curl args...>
@@ -136,7 +156,24 @@ plain() { # plain <nest range>: the checks, on the prepared directory
 # Generating and installing is waiting on the registry: every profile's is started at once, in the background (the
 # npm cache is safe to share), and the checks then run one profile at a time, as before.
 declare -A preparing=()
+if [ -n "$prepare_only" ]; then
+  status=0
+  for profile in "${profiles[@]}"; do
+    case "$profile" in
+      nest11-cjs) nest_prepare nest11-cjs 11 ^11 >"$work/prepare-$profile.log" 2>&1 & ;;
+      nest12-esm) nest_prepare nest12-esm 12 ^12 >"$work/prepare-$profile.log" 2>&1 & ;;
+      plain) (plain_prepare ^11 && plain_prepare ^12) >"$work/prepare-$profile.log" 2>&1 & ;;
+      *) echo "unknown profile $profile" >&2; exit 2 ;;
+    esac
+    preparing[$profile]=$!
+  done
+  for profile in "${profiles[@]}"; do wait "${preparing[$profile]}" || { status=1; echo "✗ $profile: preparing failed"; }; done
+  [ "$status" -eq 0 ] && echo "$tarball" >"$work/prepared"
+  exit "$status"
+fi
+start_authorization_server
 for profile in "${profiles[@]}"; do
+  [ -f "$work/prepared" ] && continue
   case "$profile" in
     nest11-cjs) (nest_prepare nest11-cjs 11 ^11) >"$work/prepare-$profile.log" 2>&1 & preparing[$profile]=$! ;;
     nest12-esm) (nest_prepare nest12-esm 12 ^12) >"$work/prepare-$profile.log" 2>&1 & preparing[$profile]=$! ;;
@@ -146,7 +183,7 @@ for profile in "${profiles[@]}"; do
 done
 for profile in "${profiles[@]}"; do
   status=0
-  wait "${preparing[$profile]}" || status=$?
+  [ -f "$work/prepared" ] || wait "${preparing[$profile]}" || status=$?
   cat "$work/prepare-$profile.log"
   [ "$status" -eq 0 ] || { echo "✗ $profile: preparing failed"; exit 1; }
   case "$profile" in
