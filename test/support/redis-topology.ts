@@ -307,7 +307,7 @@ export class TestRedisSentinel extends Topology {
     );
   }
 
-  protected isSentinel(node: Node): boolean {
+  protected override isSentinel(node: Node): boolean {
     return this.sentinels.includes(node);
   }
 
