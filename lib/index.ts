@@ -150,6 +150,15 @@ export type {
   PhantomModuleOptions,
   PushModuleOptions,
 } from './interfaces/introspection-module-options.interface.js';
+/** `cache.redis`: one node, a Redis Cluster or a Sentinel set (node-redis's option names). */
+export type {
+  RedisClusterConnection,
+  RedisClusterSettings,
+  RedisNodeClientOptions,
+  RedisSentinelConnection,
+  RedisSentinelSettings,
+  RedisUrlSettings,
+} from './options/cache-options.interface.js';
 /** Results of `introspect()`: RFC 7662 field names, with derived `scopes` and `stale` beside them. */
 export type {
   ActiveIntrospectionResult,

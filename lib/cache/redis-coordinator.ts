@@ -3,7 +3,9 @@ import { Logger } from '@nestjs/common';
 import { ConsecutiveBreaker, TimeoutStrategy, circuitBreaker, handleAll, timeout, wrap, type IPolicy, type TimeoutPolicy } from 'cockatiel';
 import type { Keyv } from 'keyv';
 import type { ActiveIntrospectionResult } from '../interfaces/introspection-result.interface.js';
+import type { ResolvedRedisSettings } from '../options/resolved-options.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
+import { hint, openRedisConnection, type RedisCommands, type RedisConnection } from './redis-connection.js';
 
 /**
  * Claims the replicas index cache keys by: the subject, the client, the session (`sid`, OpenID Connect
@@ -26,8 +28,11 @@ export interface CacheCoordinator {
   /** Called with evictions made by another replica (or this one). */
   onEvicted(listener: (eviction: Eviction) => void): void;
   publishEviction(eviction: Eviction): Promise<void>;
-  /** Records which cache key belongs to which `sub`, `client_id`, `sid` and `jti`; resolves false when it could not. */
-  index(key: string, result: ActiveIntrospectionResult, ttlMs: number): Promise<boolean>;
+  /**
+   * Records which cache key belongs to which `sub`, `client_id`, `sid` and `jti`; resolves false when it could not.
+   * With `entry` (the store's serialized value), also writes the entry, in the same transaction: both or neither.
+   */
+  index(key: string, result: ActiveIntrospectionResult, ttlMs: number, entry?: string): Promise<boolean>;
   /** The cache keys indexed under a claim value (the index is kept: see `unindex`). */
   keysFor(claim: IndexedClaim, value: string): Promise<string[]>;
   /** Removes keys from a claim's index once their entries are gone. */
@@ -45,45 +50,21 @@ export interface CacheCoordinator {
   close(): Promise<void>;
 }
 
-export interface RedisBackendOptions {
-  readonly url: string;
-  readonly channel: string;
-  /** Every Redis key of this service starts with it (entries `<ns>::…`, tombstones `<ns>-evicted::…`, index `<ns>:idx:…`). */
+/** `cache.redis` as resolved, and what the backend needs beside it. */
+export type RedisBackendOptions = ResolvedRedisSettings & {
+  /** Every Redis key of this service starts with it (entries `<ns>::…`, tombstones `<ns>-evicted::…`, index `<ns>:idx:…`); `{<ns>}` on a cluster. */
   readonly namespace: string;
   readonly storeTimeoutMs: number;
   /** Keys the claim hashes (HMAC-SHA-256) so a Redis reader cannot confirm guessed subjects. */
   readonly indexSecret?: string;
-}
-
-/** Minimal view of the node-redis client used here. */
-interface RedisClient {
-  connect(): Promise<unknown>;
-  duplicate(): RedisClient;
-  on(event: 'error', listener: (error: Error) => void): unknown;
-  publish(channel: string, message: string): Promise<number>;
-  subscribe(channel: string, listener: (message: string) => void): Promise<void>;
-  sMembers(key: string): Promise<string[]>;
-  set(key: string, value: string, options: { condition?: 'NX'; expiration: { type: 'PX'; value: number } }): Promise<string | null>;
-  get(key: string): Promise<string | null>;
-  sRem(key: string, members: string[]): Promise<number>;
-  del(key: string): Promise<number>;
-  multi(): {
-    sAdd(key: string, member: string): any;
-    pExpire(key: string, ms: number, mode?: 'NX' | 'XX' | 'GT' | 'LT'): any;
-    exec(): Promise<unknown>;
-  };
-  close?(): Promise<void>;
-  quit?(): Promise<unknown>;
-  destroy?(): void;
-  isOpen: boolean;
-}
+};
 
 /**
- * The shared cache on Redis: Keyv stores (`@keyv/redis`, an optional peer dependency) for the
- * sealed entries and the eviction tombstones, Redis pub/sub to drop local copies on every replica,
- * and Redis sets indexing cache keys by hashed `sub`, `client_id`, `sid` and `jti`. Connects in the background:
- * Redis being down at start-up, or later, only means asking the authorization server more often.
- * Every command is time-bounded, so a frozen Redis can delay neither an eviction nor shutdown for long.
+ * The shared cache on Redis (one node, a cluster or a Sentinel set: `redis-connection.ts`): Keyv stores
+ * (`@keyv/redis`, an optional peer dependency) for the sealed entries and the eviction tombstones, Redis pub/sub to
+ * drop local copies on every replica, and Redis sets indexing cache keys by hashed `sub`, `client_id`, `sid` and `jti`.
+ * Connects in the background: Redis being down at start-up, or later, only means asking the authorization server
+ * more often. Every command is time-bounded, so a frozen Redis can delay neither an eviction nor shutdown for long.
  */
 export async function createRedisBackend(options: RedisBackendOptions): Promise<{ store: Keyv; tombstones: Keyv; coordinator: RedisCoordinator }> {
   let redis: typeof import('@keyv/redis');
@@ -95,52 +76,43 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
   const log = new RateLimitedLogger(new Logger('IntrospectionCache'));
   // Once the coordinator closes, a dropped connection is not re-established (nor kept alive by retries).
   let closing = false;
-  const client = redis.createClient({
-    url: options.url,
-    // Fail commands at once while disconnected instead of queueing them (requests must not wait for Redis).
-    disableOfflineQueue: true,
-    socket: {
-      connectTimeout: Math.max(1000, options.storeTimeoutMs * 10),
-      reconnectStrategy: (retries: number) => (closing ? false : Math.min(100 * 2 ** retries, 2000)),
-    },
-  }) as unknown as RedisClient;
-  client.on('error', (error) => log.warn('redis-error', `Redis (${redact(options.url)}): ${error.message}`));
-  const connecting = client.connect().then(
-    () => undefined,
-    (error: Error) => log.warn('redis-connect', `Redis (${redact(options.url)}) not reachable yet: ${error.message}`),
-  );
+  const connection = openRedisConnection(redis, options, options, log, () => closing);
   // Start with the connection up when Redis answers (bounded by the connect timeout; a Redis that is down does not hold
   // start-up longer): commands fail at once while disconnected, so an eviction right after start-up would fail.
   let waited: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([connecting, new Promise<void>((resolve) => (waited = setTimeout(resolve, Math.max(1000, options.storeTimeoutMs * 10))))]);
+  await Promise.race([connection.connecting, new Promise<void>((resolve) => (waited = setTimeout(resolve, Math.max(1000, options.storeTimeoutMs * 10))))]);
   clearTimeout(waited);
   // One Keyv per namespace (a Keyv store adapter has a single namespace); Keyv's own prefix off, so keys are `<ns>::<key>`.
   const keyv = (namespace: string) =>
     new redis.Keyv({
-      store: new redis.default(client as never, { throwOnConnectError: false, throwOnErrors: true }),
+      store: new redis.default(connection.storeClient as never, { throwOnConnectError: false, throwOnErrors: true }),
       namespace,
       useKeyPrefix: false,
       throwOnErrors: true,
     });
+  const ns = connection.keyNamespace;
   return {
-    store: keyv(options.namespace),
-    // Outside the entries' namespace, so purging the entries (a SCAN of `<ns>::*`) keeps the purge's own tombstone.
-    tombstones: keyv(`${options.namespace}-evicted`),
-    coordinator: new RedisCoordinator(client, options, log, () => (closing = true)),
+    store: keyv(ns),
+    // Outside the entries' namespace, so purging the entries (a SCAN of `<ns>::*`) keeps the purge's own tombstone;
+    // on a cluster `{ns}-evicted` hashes like `{ns}`: entries, tombstones and index share one slot.
+    tombstones: keyv(`${ns}-evicted`),
+    coordinator: new RedisCoordinator(connection, options, log, () => (closing = true)),
   };
 }
 
 export class RedisCoordinator implements CacheCoordinator {
   private readonly origin = randomUUID();
   private readonly listeners: Array<(eviction: Eviction) => void> = [];
-  private readonly subscriber: RedisClient;
+  private readonly client: RedisCommands;
   private readonly bound: TimeoutPolicy;
+  /** Every Redis key of this service starts with it (`{ns}` on a cluster). */
+  private readonly ns: string;
   /** On the request path (DPoP replay records): the cache read's timeout, and skipped for 2 s after 3 failures. */
   private readonly requestPath: IPolicy;
   private closed = false;
 
   constructor(
-    private readonly client: RedisClient,
+    private readonly connection: RedisConnection,
     private readonly options: RedisBackendOptions,
     private readonly log: RateLimitedLogger,
     /** Called when closing starts (stops the clients' reconnect strategy). */
@@ -152,13 +124,10 @@ export class RedisCoordinator implements CacheCoordinator {
       circuitBreaker(handleAll, { halfOpenAfter: 2000, breaker: new ConsecutiveBreaker(3) }),
       timeout(options.storeTimeoutMs, TimeoutStrategy.Aggressive),
     );
-    this.subscriber = client.duplicate();
-    this.subscriber.on('error', (error) => log.warn('redis-sub-error', `Redis subscriber: ${error.message}`));
-    // node-redis re-subscribes by itself after a reconnect.
-    this.subscriber
-      .connect()
-      .then(() => this.subscriber.subscribe(options.channel, (message) => this.receive(message)))
-      .catch((error: Error) => log.warn('redis-sub-connect', `Redis subscriber not connected yet: ${error.message}`));
+    this.client = connection.commands;
+    this.ns = connection.keyNamespace;
+    // node-redis re-subscribes by itself after a reconnect (and, on a cluster, after the slot map moved the subscription).
+    connection.subscribe(options.channel, (message) => this.receive(message));
   }
 
   onEvicted(listener: (eviction: Eviction) => void): void {
@@ -171,10 +140,10 @@ export class RedisCoordinator implements CacheCoordinator {
     );
   }
 
-  async index(key: string, result: ActiveIntrospectionResult, ttlMs: number): Promise<boolean> {
+  async index(key: string, result: ActiveIntrospectionResult, ttlMs: number, entry?: string): Promise<boolean> {
     if (this.closed) return false;
     const multi = this.client.multi();
-    let any = false;
+    let any = entry !== undefined;
     const ms = Math.ceil(ttlMs);
     for (const claim of INDEXED_CLAIMS) {
       const value = result[claim];
@@ -186,13 +155,15 @@ export class RedisCoordinator implements CacheCoordinator {
       multi.pExpire(indexKey, ms, 'GT');
       any = true;
     }
+    // The entry in the same transaction (one hash slot: `{ns}` on a cluster): both are written, or neither.
+    if (entry !== undefined) multi.set(`${this.ns}::${key}`, entry, { expiration: { type: 'PX', value: Math.max(1, ms) } });
     if (!any) return true;
     try {
-      await this.command('index', () => multi.exec());
+      await this.command(entry === undefined ? 'index' : 'write an entry and its index', () => multi.exec());
       return true;
     } catch (error) {
       // Not written to Redis unindexed: eviction by sub/client_id must be able to find every shared entry.
-      this.log.warn('redis-index', `${(error as Error).message}; the entry stays in process memory only (PEXPIRE NX/GT needs Redis 7.0+).`);
+      this.log.warn('redis-index', `${(error as Error).message}; the entry stays in process memory only.`);
       return false;
     }
   }
@@ -216,25 +187,25 @@ export class RedisCoordinator implements CacheCoordinator {
   /** SET NX PX: atomic across replicas, so one proof is accepted once by all of them together (RFC 9449 §11.1). */
   async firstUse(id: string, ttlMs: number, kind = 'dpop', value = '1'): Promise<boolean> {
     if (this.closed) throw new Error('Redis could not record a one-time identifier: the cache is closed (application shutdown).');
-    const reply = await this.requestPath.execute(() =>
-      this.client.set(`${this.options.namespace}:${kind}:${id}`, value, { condition: 'NX', expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) } }),
+    const reply = await this.requestPath.execute(
+      () => this.client.set(`${this.ns}:${kind}:${id}`, value, { condition: 'NX', expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) } }),
+      // A signal per call: cockatiel's default one is shared, and a burst would stack abort listeners on it.
+      new AbortController().signal,
     );
     return reply === 'OK';
   }
 
   async recorded(id: string, kind = 'dpop'): Promise<string | null> {
-    return this.command('read a one-time identifier', () => this.client.get(`${this.options.namespace}:${kind}:${id}`));
+    return this.command('read a one-time identifier', () => this.client.get(`${this.ns}:${kind}:${id}`));
   }
 
   async record(id: string, value: string, ttlMs: number, kind = 'dpop'): Promise<void> {
     const ms = Math.max(1, Math.ceil(ttlMs));
-    await this.command('record a one-time identifier', () =>
-      this.client.set(`${this.options.namespace}:${kind}:${id}`, value, { expiration: { type: 'PX', value: ms } }),
-    );
+    await this.command('record a one-time identifier', () => this.client.set(`${this.ns}:${kind}:${id}`, value, { expiration: { type: 'PX', value: ms } }));
   }
 
   async release(id: string, kind = 'dpop'): Promise<void> {
-    await this.command('release a one-time identifier', () => this.client.del(`${this.options.namespace}:${kind}:${id}`));
+    await this.command('release a one-time identifier', () => this.client.del(`${this.ns}:${kind}:${id}`));
   }
 
   /** Closes both connections; a Redis that does not answer within the command bound is disconnected by force. */
@@ -242,29 +213,23 @@ export class RedisCoordinator implements CacheCoordinator {
     // From now on no command is sent: a closed node-redis client reconnects when asked for one (@keyv/redis does).
     this.closed = true;
     this.onClosing();
-    await Promise.all(
-      [this.subscriber, this.client].map(async (c) => {
-        try {
-          if (!c.isOpen) return c.destroy?.();
-          await this.bound.execute(() => c.close?.() ?? c.quit?.());
-        } catch {
-          c.destroy?.();
-        }
-      }),
-    );
+    await this.connection.close((fn) => this.bound.execute(fn, new AbortController().signal));
   }
 
   private async command<T>(what: string, fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new Error(`Redis could not ${what}: the cache is closed (application shutdown).`);
     try {
-      return await this.bound.execute(fn);
+      // A signal per call: cockatiel's default one is shared, and a burst would stack abort listeners on it.
+      return await this.bound.execute(fn, new AbortController().signal);
     } catch (error) {
-      throw new Error(`Redis could not ${what}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+      this.connection.failed();
+      const message = (error as Error)?.message ?? String(error);
+      throw new Error(`Redis could not ${what}: ${message}${hint(message)}`, { cause: error });
     }
   }
 
   private indexKey(claim: IndexedClaim, value: string): string {
-    return `${this.options.namespace}:idx:${claim}:${this.claimHash(value)}`;
+    return `${this.ns}:idx:${claim}:${this.claimHash(value)}`;
   }
 
   private receive(message: string): void {
@@ -280,15 +245,5 @@ export class RedisCoordinator implements CacheCoordinator {
     } catch {
       this.log.warn('redis-message', 'Ignored a malformed eviction message on the Redis channel.');
     }
-  }
-}
-
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'redis';
   }
 }

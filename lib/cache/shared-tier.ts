@@ -1,10 +1,12 @@
 import { createCache, type Cache } from 'cache-manager';
+import { Logger } from '@nestjs/common';
 import { Keyv } from 'keyv';
 import type { ActiveIntrospectionResult } from '../interfaces/introspection-result.interface.js';
 import { ALL, tombstone, type EvictionLedger, type Tombstone, type WriteTicket } from './eviction-ledger.js';
 import type { LocalTier } from './local-tier.js';
 import { INDEXED_CLAIMS, type CacheCoordinator, type Eviction } from './redis-coordinator.js';
 import { openEntry, sealEntry, type SharedEntry } from './sealed-entry.js';
+import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 import { StoreGuard } from './store-guard.js';
 
 /** How long a purge may take to clear a large shared store (a SCAN and DELs over every entry), ms. */
@@ -42,6 +44,11 @@ export class SharedTier {
   private readonly background = new Set<Promise<unknown>>();
   /** Set when the application shuts down: no new shared-store work starts. */
   private shuttingDown = false;
+  /** The store entries are written to (with `cache.redis`, the coordinator writes them in its own transaction, serialized by it). */
+  private readonly entryStore: Keyv;
+  private readonly log = new RateLimitedLogger(new Logger('IntrospectionCache'));
+  /** Entries not written to the shared store (it failed or timed out; the index was not written either): kept in process memory only. */
+  droppedWrites = 0;
 
   constructor(
     stores: Keyv[],
@@ -50,6 +57,7 @@ export class SharedTier {
     private readonly context: SharedTierContext,
   ) {
     this.shared = createCache({ stores });
+    this.entryStore = stores[0];
     this.tombstones = tombstoneStore ? createCache({ stores: [tombstoneStore] }) : this.shared;
     this.guard = new StoreGuard(storeTimeoutMs);
   }
@@ -85,18 +93,31 @@ export class SharedTier {
   }
 
   /**
-   * Index first (an entry the index cannot reach is not written), then the sealed entry, then the
-   * tombstone check; a write that may have landed after an eviction is undone and the undo broadcast.
+   * The sealed entry and its index entries (with `cache.redis`: one transaction, so both or neither), then the
+   * tombstone check; a write that may have landed after an eviction is undone and the undo broadcast. A write that
+   * fails is counted (`droppedWrites`) and logged: the answer stays in process memory only.
    */
   async write(key: string, token: string, entry: SharedEntry, result: ActiveIntrospectionResult, ticket: WriteTicket): Promise<void> {
     const { coordinator, keyBase } = this.context;
     const ttl = entry.staleUntil - Date.now();
-    if (ttl <= 0 || this.shuttingDown) return;
-    if (coordinator && !(await coordinator.index(key, result, ttl))) return;
-    if (!ticket.current) return;
+    if (ttl <= 0 || this.shuttingDown || !ticket.current) return;
     const sealed = sealEntry(entry, token, keyBase, key);
-    // Even a write that timed out here may land: the check below runs after it either way (one connection, in order).
-    await this.guard.soft('set', () => this.shared.set(key, sealed, ttl));
+    // Even a write that timed out here may land: the check below runs after it either way (one connection — on a
+    // cluster, one slot — in order).
+    const written = coordinator
+      ? await this.entryStore
+          .serializeData({ value: sealed, expires: Date.now() + ttl })
+          .then((value) => typeof value === 'string' && coordinator.index(key, result, ttl, value))
+      : await this.guard
+          .write('write an entry', () => this.shared.set(key, sealed, ttl))
+          .then(
+            () => true,
+            (error: Error) => (this.log.warn('store-write', `${error.message}; the entry stays in process memory only.`), false),
+          );
+    if (!written) {
+      this.droppedWrites++;
+      return;
+    }
     const marks = [tombstone(key), tombstone(ALL)];
     if (coordinator) {
       for (const claim of INDEXED_CLAIMS) {
@@ -107,7 +128,7 @@ export class SharedTier {
     if (ticket.current && found !== undefined && !found.some((mark) => this.context.ledger.voids(mark, ticket.startedAt, this.context.ledger.origin))) return;
     // Evicted meanwhile (or unknown): take the write back, here, in the store, and on every replica that read it.
     this.context.local.delete([key]);
-    await this.guard.soft('delete', () => this.shared.del(key));
+    await this.guard.write('take back a voided entry', () => this.shared.del(key)).catch(() => undefined);
     await coordinator?.publishEviction({ keys: [key] }).catch(() => undefined);
   }
 

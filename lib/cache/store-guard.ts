@@ -1,5 +1,15 @@
 import { Logger } from '@nestjs/common';
-import { BrokenCircuitError, ConsecutiveBreaker, TimeoutStrategy, circuitBreaker, handleAll, timeout, wrap, type IPolicy } from 'cockatiel';
+import {
+  BrokenCircuitError,
+  ConsecutiveBreaker,
+  TimeoutStrategy,
+  circuitBreaker,
+  handleAll,
+  timeout,
+  wrap,
+  type CircuitBreakerPolicy,
+  type IPolicy,
+} from 'cockatiel';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 
 /**
@@ -9,7 +19,9 @@ import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
  */
 export class StoreGuard {
   private readonly policy: IPolicy;
-  private readonly breaker: IPolicy;
+  private readonly breaker: CircuitBreakerPolicy;
+  /** Writes nobody waits for (`write`): a longer timeout, outside the breaker (a burst of them must not open it).*/
+  private readonly backgroundPolicy: IPolicy;
   private readonly long = new Map<number, IPolicy>();
   private readonly log = new RateLimitedLogger(new Logger('IntrospectionCache'));
   /** Set on application shutdown: the store is not touched again (a store client may reconnect on demand). */
@@ -21,6 +33,7 @@ export class StoreGuard {
     breaker.onReset(() => new Logger('IntrospectionCache').log('Cache store answers again: using it.'));
     this.breaker = breaker;
     this.policy = wrap(breaker, timeout(timeoutMs, TimeoutStrategy.Aggressive));
+    this.backgroundPolicy = timeout(Math.max(1000, 5 * timeoutMs), TimeoutStrategy.Aggressive);
   }
 
   /** From now on no operation reaches the store: reads miss, writes are dropped, evictions reject. */
@@ -32,7 +45,7 @@ export class StoreGuard {
   async soft<T>(op: string, fn: () => Promise<T>): Promise<T | undefined> {
     if (this.closed) return undefined;
     try {
-      return await this.policy.execute(fn);
+      return await this.policy.execute(fn, signal());
     } catch (error) {
       if (!(error instanceof BrokenCircuitError)) this.failed(op, error);
       return undefined;
@@ -51,7 +64,21 @@ export class StoreGuard {
       this.long.set(timeoutMs, policy);
     }
     try {
-      return await policy.execute(fn);
+      return await policy.execute(fn, signal());
+    } catch (error) {
+      throw new Error(`The cache store could not ${op}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+    }
+  }
+
+  /**
+   * Runs a write nobody waits for (a lookup's shared entry, the undo of a write an eviction voided): bounded by
+   * 5 × the store timeout (at least 1 s) rather than the read timeout, and outside the breaker (a burst of writes
+   * must neither open it nor be dropped by it). Rejects with the cause.
+   */
+  async write<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error(`The cache store could not ${op}: the cache is closed (application shutdown).`);
+    try {
+      return await this.backgroundPolicy.execute(fn, signal());
     } catch (error) {
       throw new Error(`The cache store could not ${op}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
     }
@@ -60,4 +87,9 @@ export class StoreGuard {
   private failed(op: string, error: unknown): void {
     this.log.warn(`store-${op}`, `Cache store ${op} failed (${(error as Error)?.message ?? String(error)}); asking the authorization server instead.`);
   }
+}
+
+/** A signal per call: cockatiel's default signal is one shared object, and a burst of calls would stack abort listeners on it (MaxListenersExceededWarning). */
+function signal(): AbortSignal {
+  return new AbortController().signal;
 }

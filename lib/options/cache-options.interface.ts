@@ -23,11 +23,17 @@ export interface IntrospectionCacheOptions {
    */
   store?: unknown;
   /**
-   * A shared cache on Redis for several replicas: a URL (`'redis://127.0.0.1:6379'`) or `{ url, channel }`.
-   * Needs `@keyv/redis`. Adds what a plain `store` cannot: evictions reach every replica within a second
-   * (Redis pub/sub) and eviction by `sub` / `client_id`. Redis being down only means more calls to the AS.
+   * A shared cache on Redis (or Valkey) for several replicas. Needs `@keyv/redis`. Adds what a plain `store` cannot:
+   * evictions reach every replica within a second (Redis pub/sub), eviction by `sub` / `client_id` / `sid` / `jti`,
+   * and shared replay records. Redis being down only means more calls to the AS. One of:
+   * - a URL (`'redis://127.0.0.1:6379'`, `'rediss://…'` for TLS) or `{ url, channel? }`: one node;
+   * - `{ cluster: { rootNodes, … }, channel? }`: a Redis Cluster (see `RedisClusterSettings`);
+   * - `{ sentinel: { name, sentinelRootNodes, … }, channel? }`: a master and its replicas behind Sentinel
+   *   (see `RedisSentinelSettings`); failovers are followed.
+   *
+   * `channel` is the pub/sub channel of eviction broadcasts. Default `'<keyPrefix>:evictions'`.
    */
-  redis?: string | { url: string; channel?: string };
+  redis?: string | RedisUrlSettings | RedisClusterConnection | RedisSentinelConnection;
   /**
    * With a shared store: seconds an entry is also kept in process memory in front of it. Evictions drop
    * it on every replica when `redis` is used. Default 5 s with `redis`, 0 with `store`.
@@ -92,4 +98,94 @@ export interface IntrospectionRevalidationOptions {
   maxConcurrent?: number;
   /** Most background lookups started per second, per process (bursts up to this many; see `maxConcurrent` for the backlog). Default 50. */
   maxPerSecond?: number;
+}
+
+/**
+ * Options of one Redis connection, under node-redis's own names (`createClient` options): `url`, `username`,
+ * `password`, `database`, `socket` (`host`, `port`, `tls`, `ca`, `cert`, `key`, `servername`, …) and any other
+ * node-redis client option, passed through as given. The library sets `disableOfflineQueue` (requests never wait
+ * for Redis) and `socket.reconnectStrategy` itself; `socket.connectTimeout` defaults to 10 × `storeTimeoutMs`
+ * (at least 1 s).
+ */
+export interface RedisNodeClientOptions {
+  /** `redis://[[username]:password@]host[:port][/db]`, or `rediss://…` for TLS. */
+  url?: string;
+  /** ACL user name (Redis 6+). */
+  username?: string;
+  /** Password (`requirepass`, or the ACL user's). */
+  password?: string;
+  /** node-redis socket options: `host`, `port`, `tls: true` (then `ca`, `cert`, `key`, `servername`, … as Node's `tls.connect`). */
+  socket?: { host?: string; port?: number; tls?: boolean; [option: string]: unknown };
+  /** Any other node-redis client option (`database`, `name`, `RESP`, …), passed through. */
+  [option: string]: unknown;
+}
+
+/** `cache.redis` for one Redis node. */
+export interface RedisUrlSettings {
+  /** `redis://…` or `rediss://…` (TLS). */
+  url: string;
+  /** Pub/sub channel of eviction broadcasts. Default `'<keyPrefix>:evictions'`. */
+  channel?: string;
+}
+
+/** `cache.redis` for a Redis Cluster. */
+export interface RedisClusterConnection {
+  /** The cluster's nodes and client options. */
+  cluster: RedisClusterSettings;
+  /** Pub/sub channel of eviction broadcasts (global pub/sub: it reaches a subscriber on any node). Default `'<keyPrefix>:evictions'`. */
+  channel?: string;
+}
+
+/**
+ * A Redis (or Valkey) Cluster, under node-redis's `createCluster` option names; options not listed here are passed
+ * through as given. Every key of this service carries the hash tag `{<keyPrefix>}`, so all of them live in one hash
+ * slot (one master and its replicas): entry, index and tombstones are written together, and no command crosses slots.
+ * Evictions are broadcast with (global) PUBLISH, which the cluster forwards to every node. After a master dies, the
+ * slot map is rediscovered by the library as soon as the cluster has promoted a replica.
+ */
+export interface RedisClusterSettings {
+  /**
+   * Some of the cluster's nodes (one that answers is enough; list several): `'redis://host:port'` URLs or node-redis
+   * client options (`{ url }`, `{ socket: { host, port } }`). Required.
+   */
+  rootNodes: Array<string | RedisNodeClientOptions>;
+  /**
+   * Client options for every node discovered (node-redis `defaults`): `username`, `password`, `socket.tls`, …
+   * Default: the credentials and TLS (`rediss://`) of the first root node given as a URL.
+   */
+  defaults?: RedisNodeClientOptions;
+  /** Maps the addresses the cluster announces to ones this process can reach (NAT, containers); node-redis `nodeAddressMap`. */
+  nodeAddressMap?: unknown;
+  /** Most MOVED / ASK redirections followed per command (node-redis `maxCommandRedirections`). Default 16. */
+  maxCommandRedirections?: number;
+  /** Any other node-redis `createCluster` option (`useReplicas`, `minimizeConnections`, …), passed through. */
+  [option: string]: unknown;
+}
+
+/** `cache.redis` for a master and its replicas watched by Sentinel. */
+export interface RedisSentinelConnection {
+  /** The master name, the sentinels and client options. */
+  sentinel: RedisSentinelSettings;
+  /** Pub/sub channel of eviction broadcasts. Default `'<keyPrefix>:evictions'`. */
+  channel?: string;
+}
+
+/**
+ * A Redis (or Valkey) master watched by Sentinel, under node-redis's `createSentinel` option names; options not
+ * listed here are passed through as given. The client asks the sentinels for the master and follows a failover
+ * (`+switch-master`) by itself.
+ */
+export interface RedisSentinelSettings {
+  /** The master name the sentinels monitor (`sentinel monitor <name> …`), e.g. `'mymaster'`. Required. */
+  name: string;
+  /** Some of the sentinels (3 is enough): `{ host, port }` or `'redis://host:port'` URLs. Required. */
+  sentinelRootNodes: Array<string | { host: string; port: number }>;
+  /** Client options of the master and replicas (`username`, `password`, `socket.tls`, …). Default: none. */
+  nodeClientOptions?: RedisNodeClientOptions;
+  /** Client options of the sentinels themselves (when they need a password or TLS). Default: none. */
+  sentinelClientOptions?: RedisNodeClientOptions;
+  /** Milliseconds between topology scans of the sentinels (a failover is usually seen at once through their pub/sub). Default 10,000 ms. */
+  scanInterval?: number;
+  /** Any other node-redis `createSentinel` option (`masterPoolSize`, `nodeAddressMap`, …), passed through. */
+  [option: string]: unknown;
 }

@@ -3,6 +3,7 @@ import type { IntrospectionCacheOptions } from './cache-options.interface.js';
 import type { CoreIntrospectionOptions } from './core-options.interface.js';
 import type { NumberReader } from './option-readers.js';
 import type { ResolvedOptions } from './resolved-options.js';
+import { resolveRedis } from './resolve-redis-options.js';
 
 /**
  * The cache of introspection results (`cache`), validated at start-up with its defaults, and checked against the
@@ -31,16 +32,8 @@ export function resolveCacheOptions(
     if (c.store !== undefined && (c.store === null || typeof c.store !== 'object')) {
       problems.push('`cache.store` must be a Keyv instance, a Keyv storage adapter, or an array of them.');
     }
-    let redis: { url: string; channel: string } | undefined;
-    if (c.redis !== undefined) {
-      const url = typeof c.redis === 'string' ? c.redis : c.redis?.url;
-      if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
-        problems.push('`cache.redis` must be a redis:// or rediss:// URL, or `{ url, channel? }`.');
-      } else {
-        redis = { url, channel: (typeof c.redis === 'object' && c.redis.channel) || `${namespaceOf(keyPrefix)}:evictions` };
-      }
-      if (c.store !== undefined) problems.push('Give either `cache.redis` or `cache.store`, not both.');
-    }
+    const redis = c.redis === undefined ? undefined : resolveRedis(c.redis, namespaceOf(keyPrefix), problems);
+    if (c.redis !== undefined && c.store !== undefined) problems.push('Give either `cache.redis` or `cache.store`, not both.');
     cache = {
       redis,
       localTtlMs: 1000 * num('cache.localTtlSeconds', c.localTtlSeconds, redis ? 5 : 0, { min: 0, max: 3600, unit: 'seconds' }),

@@ -7,6 +7,16 @@ import type { OutagePolicy } from '../decorators/outage-policy.decorator.js';
 import type { IntrospectionEvents } from '../telemetry/introspection-events.interface.js';
 import type { ResolvedTokenSourceOptions } from './resolve-token-sources.js';
 import type { RoleMapper } from '../authorization/role-mappers.js';
+import type { RedisClusterSettings, RedisSentinelSettings } from './cache-options.interface.js';
+
+/**
+ * `cache.redis` validated: exactly one of `url`, `cluster`, `sentinel`, and the eviction channel.
+ * @beta Internal shape, like `ResolvedOptions`.
+ */
+export type ResolvedRedisSettings =
+  | { readonly topology: 'node'; readonly url: string; readonly channel: string }
+  | { readonly topology: 'cluster'; readonly cluster: RedisClusterSettings; readonly channel: string }
+  | { readonly topology: 'sentinel'; readonly sentinel: RedisSentinelSettings; readonly channel: string };
 
 /**
  * Options after validation, with every default filled in. Internal. Durations in milliseconds.
@@ -87,7 +97,7 @@ export interface ResolvedOptions extends ResolvedTokenSourceOptions {
         readonly maxEntries: number;
         readonly maxNegativeEntries: number;
         readonly store?: unknown;
-        readonly redis?: { readonly url: string; readonly channel: string };
+        readonly redis?: ResolvedRedisSettings;
         readonly localTtlMs: number;
         readonly storeTimeoutMs: number;
         readonly keyPrefix: string;

@@ -159,11 +159,12 @@ describeWithRedis('evictions across replicas while a late shared write lands (re
   it("A's newer inactive answer wins over an older active answer B writes to Redis later (AS inactive answers leave no tombstone)", async () => {
     const { state, a, b, c } = await setUp(300, 1000, 'older-answer-wins');
     const t0 = Date.now();
-    // B: shared miss answered at ~t0+300, AS (pre-revocation, slow) at ~t0+700, index acknowledged at ~t0+1000, then SET.
+    // B: shared miss answered at ~t0+300, AS (pre-revocation, slow) at ~t0+700, then entry and index in one
+    // transaction, landing at ~t0+700 (acknowledged at ~t0+1000). A asks while B's lookup is still at the AS.
     const onB = b.introspect('alice-token-3');
-    await sleep(750 - (Date.now() - t0));
+    await sleep(650 - (Date.now() - t0));
     state.revoked = true;
-    const onA = await a.introspect('alice-token-3'); // the AS's newer answer, at ~t0+760
+    const onA = await a.introspect('alice-token-3'); // the AS's newer answer, at ~t0+660
     expect(onA).toEqual({ active: false, reason: 'inactive' });
     await onB; // its own answer may be either, depending on when its reads land
     await sleep(1800 - (Date.now() - t0));

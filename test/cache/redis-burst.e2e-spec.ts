@@ -1,0 +1,106 @@
+/** Issue 26: a burst of new tokens on one replica leaves every entry and its index entries in Redis, on each topology. */
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { createEngine, sleep } from '../support/engine.js';
+import { behave, FaultyServer } from '../support/faulty-server.js';
+import { TestRedis } from '../support/redis-server.js';
+import { describeWithTopology, TestRedisCluster, TestRedisSentinel } from '../support/redis-topology.js';
+
+const BURST = 500;
+
+/** A fake AS: every `tok-<n>` is active for subject `user-<n>` of client `app`. */
+async function authorizationServer(): Promise<FaultyServer> {
+  return FaultyServer.start((req, res, body) => {
+    const token = new URLSearchParams(body).get('token') ?? '';
+    const n = /^tok-(\d+)$/.exec(token)?.[1];
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    return behave.json(n ? { active: true, sub: `user-${n}`, client_id: 'app', scope: 'read', exp } : { active: false })(req, res, body);
+  });
+}
+
+type Topology = { name: string; redis: () => unknown; cli: (...args: string[]) => string; stop: () => Promise<void> };
+
+const topologies: Array<[string, () => Promise<Topology>]> = [
+  [
+    'one node',
+    async () => {
+      const r = await TestRedis.start();
+      return { name: 'node', redis: () => r.url, cli: (...a) => r.cli(...a).trim(), stop: () => r.kill() };
+    },
+  ],
+  [
+    'a cluster',
+    async () => {
+      const c = await TestRedisCluster.start();
+      return {
+        name: 'cluster',
+        redis: () => ({ cluster: { rootNodes: c.rootNodes } }),
+        cli: (...a) => c.cli(c.masterOf('{burst}'), ...a),
+        stop: () => c.stop(),
+      };
+    },
+  ],
+  [
+    'a Sentinel set',
+    async () => {
+      const s = await TestRedisSentinel.start();
+      const sentinel = { name: s.name, sentinelRootNodes: s.sentinelRootNodes, nodeClientOptions: { password: s.password } };
+      return { name: 'sentinel', redis: () => ({ sentinel }), cli: (...a) => s.cli(s.masterPort(), ...a), stop: () => s.stop() };
+    },
+  ],
+];
+
+for (const [title, start] of topologies) {
+  describeWithTopology(`a burst of ${BURST} new tokens on ${title}`, () => {
+    let topology: Topology;
+    let as: FaultyServer;
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    beforeAll(async () => {
+      topology = await start();
+      as = await authorizationServer();
+      process.on('warning', onWarning);
+    }, 60_000);
+    afterAll(async () => {
+      process.off('warning', onWarning);
+      await as?.stop();
+      await topology?.stop();
+    });
+
+    it('leaves all entries and their index entries in Redis, without a MaxListenersExceededWarning', async () => {
+      const engine = await createEngine({
+        introspectionEndpoint: as.url,
+        allowInsecureRequests: true,
+        clientId: 'api',
+        clientSecret: 'secret',
+        cache: { redis: topology.redis() as never, keyPrefix: 'burst' },
+        resilience: { maxConcurrentCalls: 1000, circuitBreaker: false },
+      });
+      try {
+        const t0 = performance.now();
+        const results = await Promise.all(Array.from({ length: BURST }, (_, i) => engine.service.introspect(`tok-${i}`)));
+        expect(results.every((r) => r.active)).toBe(true);
+        const count = (pattern: string) => topology.cli('EVAL', `return #redis.call('KEYS', ARGV[1])`, '0', pattern);
+        const ns = topology.name === 'cluster' ? '{burst}' : 'burst';
+        let entries = 0;
+        for (let i = 0; i < 50 && entries < BURST; i++) {
+          await sleep(100);
+          entries = Number(count(`${ns}::*`));
+        }
+        const subIndexes = Number(count(`${ns}:idx:sub:*`));
+        const clientIndex = topology.cli(
+          'EVAL',
+          `local k = redis.call('KEYS', ARGV[1]) return k[1] and redis.call('SCARD', k[1]) or 0`,
+          '0',
+          `${ns}:idx:client_id:*`,
+        );
+        console.log(
+          `${title}: burst of ${BURST}: ${entries} entries, ${subIndexes} sub indexes, client index of ${clientIndex} in ${(performance.now() - t0).toFixed(0)} ms`,
+        );
+        expect({ entries, subIndexes, clientIndex: Number(clientIndex) }).toEqual({ entries: BURST, subIndexes: BURST, clientIndex: BURST });
+        expect(warnings.filter((w) => w.includes('MaxListeners'))).toEqual([]);
+      } finally {
+        await engine.close();
+      }
+    }, 60_000);
+  });
+}
