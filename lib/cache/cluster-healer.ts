@@ -22,6 +22,7 @@ export class ClusterHealer {
   private closed = false;
   /** Slot-map rediscoveries run (for tests and logs). */
   rediscoveries = 0;
+  private readonly rediscovered: Array<() => void> = [];
 
   constructor(
     private readonly cluster: HealableCluster,
@@ -42,6 +43,11 @@ export class ClusterHealer {
     this.running = this.rediscover().finally(() => (this.running = undefined));
   }
 
+  /** Called after each rediscovery (the global pub/sub subscription may have moved to another node). */
+  onRediscovered(listener: () => void): void {
+    this.rediscovered.push(listener);
+  }
+
   /** No more rediscoveries (the connection is closing). */
   close(): void {
     this.closed = true;
@@ -53,6 +59,7 @@ export class ClusterHealer {
     const startWith = live ?? { options: this.cluster._options.rootNodes[0] };
     try {
       await this.cluster._slots.rediscover(startWith);
+      for (const listener of this.rediscovered) listener();
     } catch (error) {
       this.log.warn('redis-rediscover', `Redis Cluster: could not read the slot map again: ${(error as Error)?.message ?? String(error)}`);
     }

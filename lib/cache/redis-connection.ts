@@ -44,6 +44,11 @@ export interface RedisConnection {
   subscribe(channel: string, listener: (message: string) => void): void;
   /** A command failed: on a cluster, the slot map is read again (see `ClusterHealer`). */
   failed(): void;
+  /**
+   * Called when the eviction subscription may have had a gap (the subscriber reconnected, the Sentinel master
+   * changed, the cluster's slot map was read again): at once, and once more a second later, when it has moved.
+   */
+  onResync(listener: () => void): void;
   /** Closes every connection; one that does not close within `bound` is destroyed. */
   close(bound: <T>(fn: () => Promise<T>) => Promise<T>): Promise<void>;
 }
@@ -89,6 +94,18 @@ export function openRedisConnection(
   // keeps a pub/sub connection of its own (global pub/sub on a cluster: PUBLISH reaches subscribers on every node).
   const subscriber = settings.topology === 'node' ? client.duplicate!() : client;
   if (subscriber !== client) subscriber.on('error', (error: Error) => log.warn('redis-sub-error', `Redis subscriber: ${error.message}`));
+  const resync: Array<() => void> = [];
+  const fire = () => {
+    if (closing()) return;
+    for (const listener of resync) listener();
+    setTimeout(() => !closing() && resync.forEach((listener) => listener()), 1000).unref?.();
+  };
+  if (subscriber !== client) {
+    let readyBefore = false;
+    subscriber.on('ready', () => (readyBefore ? fire() : (readyBefore = true)));
+  }
+  if (settings.topology === 'sentinel') client.on('topology-change', (event: { type?: string }) => event?.type === 'MASTER_CHANGE' && fire());
+  healer?.onRediscovered(fire);
   const keyNamespace = settings.topology === 'cluster' && !/\{[^}]+\}/.test(options.namespace) ? `{${options.namespace}}` : options.namespace;
   return {
     commands: client,
@@ -100,6 +117,7 @@ export function openRedisConnection(
       void ready.then(() => subscribeUntilDone(subscriber, channel, listener, closing, log));
     },
     failed: () => healer?.poke(),
+    onResync: (listener) => void resync.push(listener),
     async close(bound) {
       healer?.close();
       await Promise.all(

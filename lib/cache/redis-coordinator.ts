@@ -128,6 +128,12 @@ export class RedisCoordinator implements CacheCoordinator {
     this.ns = connection.keyNamespace;
     // node-redis re-subscribes by itself after a reconnect (and, on a cluster, after the slot map moved the subscription).
     connection.subscribe(options.channel, (message) => this.receive(message));
+    // An eviction broadcast while the subscription moved may have been missed: this replica's in-process copies go
+    // (the shared tier keeps the tombstones, so what is read again from it is checked).
+    connection.onResync(() => {
+      log.warn('redis-resync', 'Redis reconnected or changed master: dropped the in-process cache (an eviction broadcast may have been missed).');
+      for (const listener of this.listeners) listener({ keys: '*' });
+    });
   }
 
   onEvicted(listener: (eviction: Eviction) => void): void {
