@@ -34,6 +34,7 @@ export class IntrospectionService implements OnApplicationShutdown {
   ) {
     this.engine = new TokenEngine(options, cache, resilience, client, telemetry, jwt, new Logger(IntrospectionService.name));
     resilience.onStateChange((state) => telemetry.breakerChanged(state));
+    cache?.onSharedWriteDropped(() => telemetry.sharedWriteDropped());
     client.configuration.onChange((failure) => this.onConfigurationChange(failure));
     client.onAuthorizationServerReset((detail) => void this.onAuthorizationServerReset(detail.tokenAgeMs));
   }

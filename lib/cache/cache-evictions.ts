@@ -117,6 +117,13 @@ export class CacheEvictions {
     this.dropLocal(keys);
   }
 
+  /** Eviction broadcasts may have been missed: every in-process record goes (nothing in the shared store changes). */
+  dropLocalCopies(): void {
+    this.targets.ledger.counted();
+    this.targets.local.clear(Date.now());
+    this.targets.keys.clear();
+  }
+
   private dropLocal(keys: readonly string[] | '*', at = Date.now()): void {
     const { local, ledger } = this.targets;
     ledger.counted();

@@ -67,6 +67,7 @@ export class IntrospectionCache {
     this.sharedState = new CacheSharedState(coordinator, this.shared);
     this.evictions = new CacheEvictions({ local: this.local, shared: this.shared, ledger: this.ledger, coordinator, keys: this.keys, claimHash });
     coordinator?.onEvicted((eviction) => this.evictions.onRemoteEviction(eviction));
+    coordinator?.onResync?.(() => this.evictions.dropLocalCopies());
   }
 
   /** The cache key of a token: base64url(SHA-256(namespace, token)). */
@@ -112,6 +113,11 @@ export class IntrospectionCache {
   /** Counts evictions seen by this process: a caller holding a record can tell whether one happened since. */
   get epoch(): number {
     return this.ledger.epoch;
+  }
+
+  /** Called for each active answer the shared store did not take (the write failed: the answer stays in process memory). */
+  onSharedWriteDropped(listener: () => void): void {
+    this.shared?.onDropped(listener);
   }
 
   /** Called with the keys of every eviction (local or from another replica; '*' for all). */

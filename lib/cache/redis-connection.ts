@@ -15,6 +15,8 @@ export interface RedisCommands {
     sAdd(key: string, member: string): any;
     pExpire(key: string, ms: number, mode?: 'NX' | 'XX' | 'GT' | 'LT'): any;
     set(key: string, value: string, options: { expiration: { type: 'PX'; value: number } }): any;
+    del(key: string): any;
+    sRem(key: string, member: string): any;
     exec(): Promise<unknown>;
   };
 }
@@ -104,7 +106,16 @@ export function openRedisConnection(
     let readyBefore = false;
     subscriber.on('ready', () => (readyBefore ? fire() : (readyBefore = true)));
   }
-  if (settings.topology === 'sentinel') client.on('topology-change', (event: { type?: string }) => event?.type === 'MASTER_CHANGE' && fire());
+  if (settings.topology === 'sentinel') {
+    // The first MASTER_CHANGE is the initial discovery, not a failover.
+    let master: string | undefined;
+    client.on('topology-change', (event: { type?: string; node?: { host: string; port: number } }) => {
+      if (event?.type !== 'MASTER_CHANGE') return;
+      const next = `${event.node?.host}:${event.node?.port}`;
+      if (master !== undefined && master !== next) fire();
+      master = next;
+    });
+  }
   healer?.onRediscovered(fire);
   const keyNamespace = settings.topology === 'cluster' && !/\{[^}]+\}/.test(options.namespace) ? `{${options.namespace}}` : options.namespace;
   return {

@@ -29,10 +29,17 @@ export interface CacheCoordinator {
   onEvicted(listener: (eviction: Eviction) => void): void;
   publishEviction(eviction: Eviction): Promise<void>;
   /**
+   * Called when eviction broadcasts may have been missed (the subscription reconnected or moved): the in-process
+   * copies must go. Lookups in flight are not concerned (their shared write checks the tombstones).
+   */
+  onResync?(listener: () => void): void;
+  /**
    * Records which cache key belongs to which `sub`, `client_id`, `sid` and `jti`; resolves false when it could not.
    * With `entry` (the store's serialized value), also writes the entry, in the same transaction: both or neither.
    */
   index(key: string, result: ActiveIntrospectionResult, ttlMs: number, entry?: string): Promise<boolean>;
+  /** Deletes an entry and its index entries in one transaction (a write taken back). */
+  unindexEntry?(key: string, result: ActiveIntrospectionResult): Promise<void>;
   /** The cache keys indexed under a claim value (the index is kept: see `unindex`). */
   keysFor(claim: IndexedClaim, value: string): Promise<string[]>;
   /** Removes keys from a claim's index once their entries are gone. */
@@ -103,6 +110,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
 export class RedisCoordinator implements CacheCoordinator {
   private readonly origin = randomUUID();
   private readonly listeners: Array<(eviction: Eviction) => void> = [];
+  private readonly resyncListeners: Array<() => void> = [];
   private readonly client: RedisCommands;
   private readonly bound: TimeoutPolicy;
   /** Every Redis key of this service starts with it (`{ns}` on a cluster). */
@@ -132,12 +140,16 @@ export class RedisCoordinator implements CacheCoordinator {
     // (the shared tier keeps the tombstones, so what is read again from it is checked).
     connection.onResync(() => {
       log.warn('redis-resync', 'Redis reconnected or changed master: dropped the in-process cache (an eviction broadcast may have been missed).');
-      for (const listener of this.listeners) listener({ keys: '*' });
+      for (const listener of this.resyncListeners) listener();
     });
   }
 
   onEvicted(listener: (eviction: Eviction) => void): void {
     this.listeners.push(listener);
+  }
+
+  onResync(listener: () => void): void {
+    this.resyncListeners.push(listener);
   }
 
   async publishEviction(eviction: Eviction): Promise<void> {
@@ -172,6 +184,16 @@ export class RedisCoordinator implements CacheCoordinator {
       this.log.warn('redis-index', `${(error as Error).message}; the entry stays in process memory only.`);
       return false;
     }
+  }
+
+  async unindexEntry(key: string, result: ActiveIntrospectionResult): Promise<void> {
+    const multi = this.client.multi();
+    multi.del(`${this.ns}::${key}`);
+    for (const claim of INDEXED_CLAIMS) {
+      const value = result[claim];
+      if (typeof value === 'string' && value.length > 0) multi.sRem(this.indexKey(claim, value), key);
+    }
+    await this.command('take back an entry and its index entries', () => multi.exec());
   }
 
   async keysFor(claim: IndexedClaim, value: string): Promise<string[]> {

@@ -47,8 +47,8 @@ export class SharedTier {
   /** The store entries are written to (with `cache.redis`, the coordinator writes them in its own transaction, serialized by it). */
   private readonly entryStore: Keyv;
   private readonly log = new RateLimitedLogger(new Logger('IntrospectionCache'));
-  /** Entries not written to the shared store (it failed or timed out; the index was not written either): kept in process memory only. */
-  droppedWrites = 0;
+  /** Told of each entry not written to the shared store (it failed or timed out; the index was not written either). */
+  private readonly dropped: Array<() => void> = [];
 
   constructor(
     stores: Keyv[],
@@ -109,13 +109,13 @@ export class SharedTier {
           .serializeData({ value: sealed, expires: Date.now() + ttl })
           .then((value) => typeof value === 'string' && coordinator.index(key, result, ttl, value))
       : await this.guard
-          .write('write an entry', () => this.shared.set(key, sealed, ttl))
+          .background('write an entry', () => this.shared.set(key, sealed, ttl))
           .then(
             () => true,
             (error: Error) => (this.log.warn('store-write', `${error.message}; the entry stays in process memory only.`), false),
           );
     if (!written) {
-      this.droppedWrites++;
+      for (const listener of this.dropped) listener();
       return;
     }
     const marks = [tombstone(key), tombstone(ALL)];
@@ -124,11 +124,15 @@ export class SharedTier {
         if (typeof result[claim] === 'string') marks.push(tombstone(`${claim}:${this.context.claimHash(result[claim])}`));
       }
     }
-    const found = await this.guard.soft('get', () => this.tombstones.mget<Tombstone>(marks));
+    // Nobody waits for it: bounded like the write (a read timeout would take back good writes under a burst).
+    const found = await this.guard.background('check the tombstones', () => this.tombstones.mget<Tombstone>(marks)).catch(() => undefined);
     if (ticket.current && found !== undefined && !found.some((mark) => this.context.ledger.voids(mark, ticket.startedAt, this.context.ledger.origin))) return;
     // Evicted meanwhile (or unknown): take the write back, here, in the store, and on every replica that read it.
     this.context.local.delete([key]);
-    await this.guard.write('take back a voided entry', () => this.shared.del(key)).catch(() => undefined);
+    // With `cache.redis`, the entry and its index entries go together (one transaction), as they came.
+    await (coordinator ? coordinator.unindexEntry?.(key, result) : this.guard.background('take back a voided entry', () => this.shared.del(key)))?.catch(
+      () => undefined,
+    );
     await coordinator?.publishEviction({ keys: [key] }).catch(() => undefined);
   }
 
@@ -143,6 +147,11 @@ export class SharedTier {
     if (marks.length) await this.guard.strict('write eviction tombstones', () => this.tombstones.mset(marks));
     if (keys.length) await this.guard.strict('delete', () => this.shared.mdel([...keys]));
     await this.context.coordinator?.publishEviction({ keys, by });
+  }
+
+  /** Called for each entry not written to the shared store (see `write`). */
+  onDropped(listener: () => void): void {
+    this.dropped.push(listener);
   }
 
   /** Purges the store (`clear()`): the purge tombstone first, then every entry. */

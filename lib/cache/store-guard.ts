@@ -20,7 +20,7 @@ import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 export class StoreGuard {
   private readonly policy: IPolicy;
   private readonly breaker: CircuitBreakerPolicy;
-  /** Writes nobody waits for (`write`): a longer timeout, outside the breaker (a burst of them must not open it).*/
+  /** Work nobody waits for (`background`): a longer timeout, outside the breaker (a burst of them must not open it).*/
   private readonly backgroundPolicy: IPolicy;
   private readonly long = new Map<number, IPolicy>();
   private readonly log = new RateLimitedLogger(new Logger('IntrospectionCache'));
@@ -71,11 +71,11 @@ export class StoreGuard {
   }
 
   /**
-   * Runs a write nobody waits for (a lookup's shared entry, the undo of a write an eviction voided): bounded by
+   * Runs store work nobody waits for (a lookup's shared entry, its tombstone check, the undo of a write an eviction voided): bounded by
    * 5 × the store timeout (at least 1 s) rather than the read timeout, and outside the breaker (a burst of writes
    * must neither open it nor be dropped by it). Rejects with the cause.
    */
-  async write<T>(op: string, fn: () => Promise<T>): Promise<T> {
+  async background<T>(op: string, fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new Error(`The cache store could not ${op}: the cache is closed (application shutdown).`);
     try {
       return await this.backgroundPolicy.execute(fn, signal());

@@ -82,6 +82,11 @@ export class IntrospectionTelemetry implements RevalidationReporter {
     this.instruments?.cacheLookups.add(1, this.cacheAttrs(result));
   }
 
+  /** An active answer was not written to the shared store (see `token_introspection.cache.shared_writes_dropped`). */
+  sharedWriteDropped(): void {
+    this.instruments?.sharedWritesDropped.add(1);
+  }
+
   /** A guard decision; `reason` (an `InvalidTokenReason`, bounded) says why a token was refused. */
   decision(decision: GuardDecision, reason?: string): void {
     const decisions = this.instruments?.decisions;

@@ -40,6 +40,14 @@ export const INSTRUMENTS = {
     description: 'Cache lookups by result: hit, miss, stale (served during an outage), negative_hit.',
     unit: '{lookup}',
   },
+  sharedWritesDropped: {
+    kind: 'counter',
+    name: 'token_introspection.cache.shared_writes_dropped',
+    description:
+      'Active answers not written to the shared store (it failed or timed out): with `cache.redis` neither the entry nor its index ' +
+      'entries were written; the answer stays in process memory only.',
+    unit: '{entry}',
+  },
   decisions: {
     kind: 'counter',
     name: 'token_introspection.guard.decisions',

@@ -1,7 +1,9 @@
 /** Issue 26: a burst of new tokens on one replica leaves every entry and its index entries in Redis, on each topology. */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { createEngine, sleep } from '../support/engine.js';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { capturedLogs, createEngine, sleep } from '../support/engine.js';
 import { behave, FaultyServer } from '../support/faulty-server.js';
+import { CollectingReader, sum } from '../support/metrics.js';
 import { TestRedis } from '../support/redis-server.js';
 import { describeWithTopology, TestRedisCluster, TestRedisSentinel } from '../support/redis-topology.js';
 
@@ -93,8 +95,12 @@ for (const [title, start] of topologies) {
           '0',
           `${ns}:idx:client_id:*`,
         );
+        // MEMORY USAGE of every key of the service (entries, index sets), per entry.
+        const sumScript = "local t = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do t = t + redis.call('MEMORY', 'USAGE', k) end return t";
+        const perEntry = Number(topology.cli('EVAL', sumScript, '0', `${ns}*`)) / BURST;
         console.log(
-          `${title}: burst of ${BURST}: ${entries} entries, ${subIndexes} sub indexes, client index of ${clientIndex} in ${(performance.now() - t0).toFixed(0)} ms`,
+          `${title}: burst of ${BURST}: ${entries} entries, ${subIndexes} sub indexes, client index of ${clientIndex} in ` +
+            `${(performance.now() - t0).toFixed(0)} ms; MEMORY USAGE per entry, index included: ${perEntry.toFixed(0)} bytes`,
         );
         expect({ entries, subIndexes, clientIndex: Number(clientIndex) }).toEqual({ entries: BURST, subIndexes: BURST, clientIndex: BURST });
         expect(warnings.filter((w) => w.includes('MaxListeners'))).toEqual([]);
@@ -104,3 +110,32 @@ for (const [title, start] of topologies) {
     }, 60_000);
   });
 }
+
+describeWithTopology('a shared write Redis does not take', () => {
+  it('is counted in token_introspection.cache.shared_writes_dropped and logged, and the answer is still served from memory', async () => {
+    const as = await authorizationServer();
+    const redis = await TestRedis.start();
+    const reader = new CollectingReader();
+    const engine = await createEngine({
+      introspectionEndpoint: as.url,
+      allowInsecureRequests: true,
+      clientId: 'api',
+      clientSecret: 'secret',
+      cache: { redis: redis.url, keyPrefix: 'dropped' },
+      metrics: { meterProvider: new MeterProvider({ readers: [reader] }) },
+    });
+    try {
+      await redis.kill();
+      capturedLogs.length = 0;
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => engine.service.introspect(`tok-${i}`)));
+      expect(results.every((r) => r.active)).toBe(true);
+      await sleep(200);
+      expect(await sum(reader, 'token_introspection.cache.shared_writes_dropped')).toBe(20);
+      expect(capturedLogs.some((line) => line.includes('the entry stays in process memory only'))).toBe(true);
+      expect((await engine.service.introspect('tok-3')).active).toBe(true);
+    } finally {
+      await engine.close();
+      await as.stop();
+    }
+  });
+});
