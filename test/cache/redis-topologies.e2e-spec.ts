@@ -27,19 +27,32 @@ async function cluster(): Promise<Topology> {
   return {
     redis: { cluster: { rootNodes: c.rootNodes } },
     cli: (...args) => c.cli(c.masterOf(slotKey), ...args),
-    faults: () => [
-      {
-        at: 4000,
-        fault: "the master of the service's slot killed, then its replica promoted (CLUSTER FAILOVER FORCE)",
-        inject: async () => {
-          const master = c.masterOf(slotKey);
-          const [replica] = c.replicasOf(master);
-          await c.kill(master);
-          c.failover(replica, 'FORCE');
+    faults: () => {
+      let killed = 0;
+      return [
+        {
+          at: 3000,
+          fault: "the master of the service's slot killed, then its replica promoted (CLUSTER FAILOVER FORCE)",
+          inject: async () => {
+            killed = c.masterOf(slotKey);
+            const [replica] = c.replicasOf(killed);
+            await c.kill(killed);
+            c.failover(replica, 'FORCE');
+          },
+          // The killed node comes back as the new master's replica, for the next fault.
+          healthy: async () => {
+            await c.waitHealthy();
+            await c.restart(killed);
+          },
         },
-        healthy: () => c.waitHealthy(),
-      },
-    ],
+        {
+          at: 10_000,
+          fault: "the master of the service's slot killed, its replica promoted by the cluster (cluster-node-timeout 1500 ms)",
+          inject: () => c.kill(c.masterOf(slotKey)),
+          healthy: () => c.waitHealthy(20_000),
+        },
+      ];
+    },
     stop: () => c.stop(),
   };
 }

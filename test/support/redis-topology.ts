@@ -174,6 +174,16 @@ export class TestRedisCluster extends Topology {
     await this.node(port).kill();
   }
 
+  /** Starts a killed node again (same port and nodes.conf): it rejoins as a replica of its old shard's master, in sync. */
+  async restart(port: number): Promise<void> {
+    await this.node(port).start();
+    await Topology.until(
+      `node ${port} back as a replica in sync`,
+      () => /role:slave[\s\S]*master_link_status:up/.test(this.cli(port, 'INFO', 'replication')),
+      20_000,
+    );
+  }
+
   /** `CLUSTER FAILOVER [FORCE|TAKEOVER]` on a replica: it becomes the master of its shard. FORCE works with the master dead. */
   failover(replicaPort: number, mode: '' | 'FORCE' | 'TAKEOVER' = ''): string {
     return this.cli(replicaPort, 'CLUSTER', 'FAILOVER', ...(mode ? [mode] : []));
