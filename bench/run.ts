@@ -30,6 +30,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { ChaosProxy } from '../test/support/chaos-proxy.js';
 import { behave, FaultyServer } from '../test/support/faulty-server.js';
 import { breakerReactionRows } from './breaker-reaction.js';
+import { redisTopologyRows } from './redis-topologies.js';
 
 const quick = process.argv.includes('--quick');
 /** `npm run bench -- --jwt`: only the JWT comparison (issue 13), printed, nothing written. */
@@ -42,6 +43,8 @@ const phantomOnly = process.argv.includes('--phantom');
 const breakerOnly = process.argv.includes('--breaker');
 /** `npm run bench -- --hot`: only the cache-hit hot path (issue 18: engine CPU per hit, the interleaved HTTP comparison), printed, nothing written. */
 const hotOnly = process.argv.includes('--hot');
+/** `npm run bench -- --redis`: only the shared tier on a Cluster and a Sentinel set next to a single node (issue 26), printed and written to bench/results/redis.json. */
+const redisOnly = process.argv.includes('--redis');
 const ROUNDS = quick ? 1 : 3;
 const SECONDS = quick ? 1 : 3;
 const CONNECTIONS = 50;
@@ -893,6 +896,16 @@ async function main() {
     );
     return;
   }
+  if (redisOnly) {
+    const measured = await redisTopologyRows(false);
+    for (const [a, b, c] of measured.rows) console.log(`${a}\n  ${b}  ${c}`);
+    mkdirSync(join(here, '..', '..', 'bench', 'results'), { recursive: true });
+    writeFileSync(
+      join(here, '..', '..', 'bench', 'results', 'redis.json'),
+      JSON.stringify({ date: started.toISOString(), command: 'npm run bench -- --redis', rows: measured.rows, results: measured.results }, null, 2) + '\n',
+    );
+    return;
+  }
   if (breakerOnly) {
     await breakerReaction();
     for (const [a, b, c] of rows) console.log(`${a}\n  ${b}  ${c}`);
@@ -901,6 +914,10 @@ async function main() {
   await memoryPerEntry();
   sharedEntryCost();
   await breakerReaction();
+  // Starts its own redis-servers (a cluster among them): not in --quick, which says so in one row.
+  const redis = await redisTopologyRows(quick);
+  rows.push(...redis.rows);
+  if (redis.results) results.redisTopologies = redis.results;
   const as = await EmbeddedAuthorizationServer.start();
   try {
     await engineFigures(as);
