@@ -48,8 +48,12 @@ class SingleRedis extends Topology {
     return redis;
   }
 
+  get port(): number {
+    return this.nodes[0].port;
+  }
+
   get url(): string {
-    return `redis://:${this.password}@127.0.0.1:${this.nodes[0].port}`;
+    return `redis://:${this.password}@127.0.0.1:${this.port}`;
   }
 }
 
@@ -74,7 +78,7 @@ async function cacheOn(redis: IntrospectionCacheOptions['redis']) {
         metrics: false,
         // No in-process tier: every lookup reads Redis (as one whose local copy aged out).
         // storeTimeoutMs 1 s: the bench measures the cost; lookups beyond the default 100 ms are counted instead of timed out.
-        cache: { redis, localTtlSeconds: 0, storeTimeoutMs: 1000, indexSecret: 'bench-index-secret-0123456789' },
+        cache: { redis, keyPrefix: 'bench', localTtlSeconds: 0, storeTimeoutMs: 1000, indexSecret: 'bench-index-secret-0123456789' },
       }),
     ],
   })
@@ -95,6 +99,9 @@ async function seed(cache: IntrospectionCache, count: number): Promise<string[]>
       scope: 'read write',
       client_id: 'app',
       sub: `user-${i}`,
+      // A session and a token id, as oidc-provider's answers carry: four index sets per entry.
+      sid: randomBytes(16).toString('base64url'),
+      jti: randomBytes(16).toString('base64url'),
       exp: Math.floor(now / 1000) + 3600,
       iat: Math.floor(now / 1000),
       iss: 'https://as.example.com',
@@ -144,6 +151,7 @@ export async function redisTopologyRows(quick: boolean): Promise<{ rows: Row[]; 
   if (quick) return { rows: [[what, 'skipped in --quick (CI budget): run `npm run bench -- --redis` (about 1 minute)', '']] };
   if (!hasRedisTools) return { rows: [[what, 'skipped: redis-server / redis-cli not found (Debian/Ubuntu: sudo apt-get install -y redis-server)', '']] };
   const ROUNDS = 5;
+  const SEEDED = 200;
   const SERIAL = 1000;
   const PARALLEL = 4000;
   const topologies: Array<{ stop(): Promise<void> }> = [];
@@ -166,7 +174,7 @@ export async function redisTopologyRows(quick: boolean): Promise<{ rows: Row[]; 
     for (const kind of KINDS) {
       const app = await within(`connecting to the ${kind}`, 20_000, cacheOn(settings[kind]));
       apps.push(app);
-      const tokens = await within(`seeding the ${kind}`, 20_000, seed(app.cache, 200));
+      const tokens = await within(`seeding the ${kind}`, 20_000, seed(app.cache, SEEDED));
       caches[kind] = { cache: app.cache, tokens, misses: Array.from({ length: 200 }, () => randomBytes(32).toString('base64url')) };
     }
     const measures = ['hit, 1 at a time', 'miss, 1 at a time', 'hit, 32 at once', 'miss, 32 at once'] as const;
@@ -209,7 +217,27 @@ export async function redisTopologyRows(quick: boolean): Promise<{ rows: Row[]; 
         ),
       ]),
     );
-    return { rows, results: { lookupsPerRound: { serial: SERIAL, parallel: PARALLEL }, rounds: ROUNDS, ...results } };
+    // Redis's MEMORY USAGE of the seeded entries alone, and of every key of the service (index sets included), per entry.
+    const usage = (pattern: string) =>
+      Number(
+        node.cli(
+          node.port,
+          'EVAL',
+          "local t = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do t = t + redis.call('MEMORY', 'USAGE', k) end return t",
+          '0',
+          pattern,
+        ),
+      ) / SEEDED;
+    const [entryBytes, withIndex] = [usage('bench::*'), usage('bench*')];
+    rows.push([
+      `Redis memory per shared entry (MEMORY USAGE, ${SEEDED} entries with sub, client_id, sid, jti; single node): entry alone | with its index entries`,
+      `${entryBytes.toFixed(0)} B | ${withIndex.toFixed(0)} B`,
+      '',
+    ]);
+    return {
+      rows,
+      results: { memoryPerEntry: { entryBytes, withIndex }, lookupsPerRound: { serial: SERIAL, parallel: PARALLEL }, rounds: ROUNDS, ...results },
+    };
   } finally {
     for (const app of apps) await app.close().catch(() => undefined);
     await Promise.all(topologies.map((t) => t.stop()));
