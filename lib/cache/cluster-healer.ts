@@ -54,10 +54,11 @@ export class ClusterHealer {
   }
 
   private async rediscover(): Promise<void> {
-    // Start with a master that answers; node-redis falls back to the root nodes.
-    const live = this.cluster.masters.find((m) => m.client?.isReady)?.client;
-    const startWith = live ?? { options: this.cluster._options.rootNodes[0] };
     try {
+      // Start with a master that answers; node-redis falls back to the root nodes. Inside the try: these are
+      // @redis/client 5.x internals, and a release that changes them must cost a log line, not an unhandled rejection.
+      const live = this.cluster.masters.find((m) => m.client?.isReady)?.client;
+      const startWith = live ?? { options: this.cluster._options.rootNodes[0] };
       await this.cluster._slots.rediscover(startWith);
       for (const listener of this.rediscovered) listener();
     } catch (error) {
