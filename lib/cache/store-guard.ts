@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import {
   BrokenCircuitError,
+  CircuitState,
   ConsecutiveBreaker,
   TimeoutStrategy,
   circuitBreaker,
@@ -44,6 +45,10 @@ export class StoreGuard {
   /** Runs a store operation; resolves `undefined` instead of failing. */
   async soft<T>(op: string, fn: () => Promise<T>): Promise<T | undefined> {
     if (this.closed) return undefined;
+    // While one call probes a store that was failing (half-open), the others miss at once rather than queue behind it:
+    // cockatiel re-runs queued calls without their abort signal, so a burst would stack listeners on one shared signal
+    // (MaxListenersExceededWarning) and wait for the probe, when asking the authorization server is what they should do.
+    if (this.breaker.state === CircuitState.HalfOpen) return undefined;
     try {
       return await this.policy.execute(fn, signal());
     } catch (error) {
