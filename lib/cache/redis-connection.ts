@@ -84,18 +84,18 @@ export function openRedisConnection(
   } else {
     client = redis.createSentinel(sentinelOptions(settings.sentinel, own, socket) as never);
   }
-  client.on('error', (error: Error) => log.warn('redis-error', `Redis (${where}): ${error.message}${hint(error.message)}`));
+  client.on('error', (error: Error) => log.warn('redis-error', `Redis (${where}): ${messageOf(error)}${hint(messageOf(error))}`));
   if (settings.topology === 'cluster') {
     client.on('node-error', (error: Error, node: { host: string; port: number }) =>
-      log.warn('redis-node-error', `Redis Cluster node ${node?.host}:${node?.port}: ${error.message}`),
+      log.warn('redis-node-error', `Redis Cluster node ${node?.host}:${node?.port}: ${messageOf(error)}`),
     );
   }
   // A single node's client reconnects by itself; a cluster or sentinel client that never connected is retried here.
-  const connecting = connectUntilOpen(client, closing, (error) => log.warn('redis-connect', `Redis (${where}) not reachable yet: ${error.message}`));
+  const connecting = connectUntilOpen(client, closing, (error) => log.warn('redis-connect', `Redis (${where}) not reachable yet: ${messageOf(error)}`));
   // One node: a subscribed connection cannot send commands, so pub/sub gets its own. A cluster or sentinel client
   // keeps a pub/sub connection of its own (global pub/sub on a cluster: PUBLISH reaches subscribers on every node).
   const subscriber = settings.topology === 'node' ? client.duplicate!() : client;
-  if (subscriber !== client) subscriber.on('error', (error: Error) => log.warn('redis-sub-error', `Redis subscriber: ${error.message}`));
+  if (subscriber !== client) subscriber.on('error', (error: Error) => log.warn('redis-sub-error', `Redis subscriber: ${messageOf(error)}`));
   const resync: Array<() => void> = [];
   const fire = () => {
     if (closing()) return;
@@ -180,7 +180,7 @@ async function subscribeUntilDone(
       await client.subscribe(channel, listener);
       return;
     } catch (error) {
-      log.warn('redis-sub-connect', `Redis subscriber not connected yet: ${(error as Error).message}`);
+      log.warn('redis-sub-connect', `Redis subscriber not connected yet: ${messageOf(error)}`);
       await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2000)).unref?.());
     }
   }
@@ -224,7 +224,13 @@ function credentials(url: string | undefined): RedisNodeClientOptions {
 function describe(settings: ResolvedRedisSettings): string {
   if (settings.topology === 'node') return redact(settings.url);
   if (settings.topology === 'sentinel') return `sentinel master '${settings.sentinel.name}'`;
-  return `cluster ${settings.cluster.rootNodes.map((n) => (typeof n === 'string' ? redact(n) : (n.url ?? `${n.socket?.host}:${n.socket?.port}`))).join(', ')}`;
+  return `cluster ${settings.cluster.rootNodes.map((n) => (typeof n === 'string' ? redact(n) : n.url ? redact(n.url) : `${n.socket?.host}:${n.socket?.port}`)).join(', ')}`;
+}
+
+/** An error's message for a log line: never `undefined` (node-redis' Sentinel errors can have none). */
+function messageOf(error: unknown): string {
+  const e = error as { message?: unknown; name?: unknown } | undefined;
+  return (typeof e?.message === 'string' && e.message) || (typeof e?.name === 'string' && e.name) || 'unknown error';
 }
 
 function redact(url: string): string {

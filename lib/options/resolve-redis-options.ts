@@ -1,7 +1,23 @@
 import type { IntrospectionCacheOptions, RedisClusterSettings, RedisSentinelSettings } from './cache-options.interface.js';
 import type { ResolvedRedisSettings } from './resolved-options.js';
 
-const URL_SHAPE = /^rediss?:\/\/[^\s]+$/;
+const URL_SHAPE = /^rediss?:\/\/[^\s,]+$/;
+
+/** One redis:// or rediss:// URL that node-redis can parse (a comma-separated list is several nodes: `cluster`). */
+function isRedisUrl(value: unknown): value is string {
+  if (typeof value !== 'string' || !URL_SHAPE.test(value)) return false;
+  try {
+    new URL(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Several URLs in one string (`'redis://a:6379,redis://b:6379'`), which node-redis reads as one invalid URL. */
+const SEVERAL_URLS =
+  "`cache.redis` holds several URLs in one string: list a cluster's nodes as `{ cluster: { rootNodes: ['redis://host1:6379', 'redis://host2:6379'] } }`, " +
+  "or a Sentinel set's sentinels as `{ sentinel: { name: 'mymaster', sentinelRootNodes: [{ host, port }, …] } }`.";
 const FORMS =
   "a redis:// or rediss:// URL, `{ url }`, `{ cluster: { rootNodes: ['redis://host:port', …] } }` or " +
   "`{ sentinel: { name: 'mymaster', sentinelRootNodes: [{ host, port }, …] } }` (each object may add `channel`)";
@@ -12,8 +28,8 @@ const FORMS =
  */
 export function resolveRedis(value: IntrospectionCacheOptions['redis'], namespace: string, problems: string[]): ResolvedRedisSettings | undefined {
   if (typeof value === 'string') {
-    if (URL_SHAPE.test(value)) return { topology: 'node', url: value, channel: `${namespace}:evictions` };
-    problems.push(`\`cache.redis\` must be ${FORMS}.`);
+    if (isRedisUrl(value)) return { topology: 'node', url: value, channel: `${namespace}:evictions` };
+    problems.push(/,\s*rediss?:\/\//.test(value) ? SEVERAL_URLS : `\`cache.redis\` must be ${FORMS}.`);
     return undefined;
   }
   if (value === null || typeof value !== 'object') {
@@ -35,8 +51,9 @@ export function resolveRedis(value: IntrospectionCacheOptions['redis'], namespac
     return undefined;
   }
   if ('url' in value && value.url !== undefined) {
-    if (typeof value.url === 'string' && URL_SHAPE.test(value.url)) return { topology: 'node', url: value.url, channel };
-    problems.push('`cache.redis.url` must be a redis:// or rediss:// URL, e.g. `redis://:password@10.0.0.5:6379`.');
+    if (isRedisUrl(value.url)) return { topology: 'node', url: value.url, channel };
+    if (typeof value.url === 'string' && /,\s*rediss?:\/\//.test(value.url)) problems.push(SEVERAL_URLS);
+    else problems.push('`cache.redis.url` must be a redis:// or rediss:// URL, e.g. `redis://:password@10.0.0.5:6379`.');
     return undefined;
   }
   if ('cluster' in value && value.cluster !== undefined) {
@@ -50,7 +67,7 @@ export function resolveRedis(value: IntrospectionCacheOptions['redis'], namespac
 function checkCluster(cluster: unknown, problems: string[]): RedisClusterSettings | undefined {
   const c = cluster as Partial<RedisClusterSettings> | null;
   const nodeOk = (node: unknown) =>
-    (typeof node === 'string' && URL_SHAPE.test(node)) ||
+    isRedisUrl(node) ||
     (typeof node === 'object' && node !== null && (isUrl((node as { url?: unknown }).url) || hasHostPort((node as { socket?: unknown }).socket)));
   if (c === null || typeof c !== 'object' || !Array.isArray(c.rootNodes) || c.rootNodes.length === 0 || !c.rootNodes.every(nodeOk)) {
     problems.push(
@@ -95,7 +112,7 @@ function checkSentinel(sentinel: unknown, problems: string[]): RedisSentinelSett
 }
 
 function isUrl(value: unknown): boolean {
-  return typeof value === 'string' && URL_SHAPE.test(value);
+  return isRedisUrl(value);
 }
 
 function hasHostPort(socket: unknown): boolean {

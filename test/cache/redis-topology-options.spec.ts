@@ -59,6 +59,16 @@ describe('cache.redis settings for one node, a cluster and a Sentinel set', () =
     expect(problem('10.0.0.5:6379')).toContain('`cache.redis` must be a redis:// or rediss:// URL');
   });
 
+  it('several URLs in one string are refused at start-up, pointing at `cluster`, without repeating the password', () => {
+    for (const redis of ['redis://:S3cret@10.0.0.1:6379,redis://:S3cret@10.0.0.2:6379', { url: 'redis://:S3cret@h:1, redis://:S3cret@h:2' }]) {
+      const message = problem(redis);
+      expect(message).toContain('holds several URLs in one string');
+      expect(message).toContain('{ cluster: { rootNodes:');
+      expect(message).not.toContain('S3cret');
+    }
+    expect(problem({ cluster: { rootNodes: ['redis://a:1,redis://b:2'] } })).toContain('`cache.redis.cluster.rootNodes` must be');
+  });
+
   it('a Redis error caused by the wrong topology setting says which setting to use, and no longer blames the Redis version', () => {
     expect(hint('MOVED 3999 127.0.0.1:7001')).toContain('cache.redis: { cluster:');
     expect(hint("CROSSSLOT Keys in request don't hash to the same slot")).toContain('cache.redis: { cluster:');
