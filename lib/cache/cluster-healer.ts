@@ -1,8 +1,16 @@
 import type { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 
+/** A node client of node-redis's cluster client, as far as the healer touches it. */
+interface NodeClient {
+  readonly isReady: boolean;
+  readonly options?: unknown;
+  ping?(): Promise<unknown>;
+}
+
 /** The part of node-redis's cluster client the healer touches (`_slots.rediscover` is what a MOVED reply triggers). */
 export interface HealableCluster {
-  readonly masters: ReadonlyArray<{ readonly client?: { readonly isReady: boolean; readonly options?: unknown } }>;
+  readonly masters: ReadonlyArray<{ readonly client?: NodeClient }>;
+  readonly replicas?: ReadonlyArray<{ readonly client?: NodeClient }>;
   readonly _options: { readonly rootNodes: readonly unknown[] };
   readonly _slots: { rediscover(startWith: { options?: unknown }): Promise<void> };
   on(event: string, listener: (...args: unknown[]) => void): unknown;
@@ -15,6 +23,11 @@ export interface HealableCluster {
  * `node-reconnecting`) or a command fails, the slot map is read again (CLUSTER SLOTS), at most once per `minIntervalMs`:
  * once the cluster has promoted a replica, the map names it, the dead node's client is dropped, and the global
  * pub/sub subscription moves to a live node.
+ *
+ * The rediscovery starts with a node that answers a PING within `probeMs` now: a frozen node (SIGSTOP, a hung host)
+ * still looks ready, and node-redis would open a connection to it whose handshake never returns, holding its own
+ * rediscovery (MOVED healing included) until the node wakes up. Each rediscovery is also bounded (`boundMs`), so a
+ * stuck one never stops the next.
  */
 export class ClusterHealer {
   private last = 0;
@@ -28,6 +41,8 @@ export class ClusterHealer {
     private readonly cluster: HealableCluster,
     private readonly log: RateLimitedLogger,
     private readonly minIntervalMs = 1000,
+    private readonly probeMs = 300,
+    private readonly boundMs = 3000,
   ) {
     const poke = () => this.poke();
     cluster.on('node-error', poke);
@@ -40,7 +55,7 @@ export class ClusterHealer {
     if (this.closed || this.running || now - this.last < this.minIntervalMs) return;
     this.last = now;
     this.rediscoveries++;
-    this.running = this.rediscover().finally(() => (this.running = undefined));
+    this.running = this.bounded(this.rediscover()).finally(() => (this.running = undefined));
   }
 
   /** Called after each rediscovery (the global pub/sub subscription may have moved to another node). */
@@ -55,14 +70,48 @@ export class ClusterHealer {
 
   private async rediscover(): Promise<void> {
     try {
-      // Start with a master that answers; node-redis falls back to the root nodes. Inside the try: these are
+      // Start with a node that answers now; node-redis falls back to the root nodes. Inside the try: these are
       // @redis/client 5.x internals, and a release that changes them must cost a log line, not an unhandled rejection.
-      const live = this.cluster.masters.find((m) => m.client?.isReady)?.client;
+      const live = await this.answering();
       const startWith = live ?? { options: this.cluster._options.rootNodes[0] };
       await this.cluster._slots.rediscover(startWith);
       for (const listener of this.rediscovered) listener();
     } catch (error) {
       this.log.warn('redis-rediscover', `Redis Cluster: could not read the slot map again: ${(error as Error)?.message ?? String(error)}`);
     }
+  }
+
+  /** The first master (or else replica) whose connection answers a PING within `probeMs`; undefined when none does. */
+  private async answering(): Promise<NodeClient | undefined> {
+    const candidates = [...this.cluster.masters, ...(this.cluster.replicas ?? [])].map((n) => n.client).filter((c): c is NodeClient => !!c?.isReady);
+    if (candidates.length === 0) return undefined;
+    if (candidates.some((c) => typeof c.ping !== 'function')) return candidates[0];
+    const probes = candidates.map(
+      (client) =>
+        new Promise<NodeClient>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error('no answer')), this.probeMs);
+          client.ping!().then(
+            () => (clearTimeout(timer), resolve(client)),
+            (error: unknown) => (clearTimeout(timer), reject(error as Error)),
+          );
+        }),
+    );
+    try {
+      return await Promise.any(probes);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private bounded(work: Promise<void>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.log.warn('redis-rediscover', `Redis Cluster: reading the slot map again took over ${this.boundMs} ms; trying again on the next failure.`);
+        resolve();
+      }, this.boundMs);
+      timer.unref?.();
+    });
+    return Promise.race([work, limit]).finally(() => clearTimeout(timer));
   }
 }

@@ -40,6 +40,8 @@ export class IntrospectionCache {
   private readonly evictions: CacheEvictions;
   private readonly keyBase: string;
   private readonly localTtlMs: number;
+  /** The eviction subscription may be deaf (`CacheCoordinator.onSuspect`): active in-process records are not served. */
+  private localSuspended = false;
   /** The raw-token → key memo of active hits (see `TokenKeyMemo`). */
   private readonly keys: TokenKeyMemo;
   /** The `SHARED_STATE` port on this cache's stores (replay records, revocation marks): features use it, not the cache. */
@@ -68,6 +70,12 @@ export class IntrospectionCache {
     this.evictions = new CacheEvictions({ local: this.local, shared: this.shared, ledger: this.ledger, coordinator, keys: this.keys, claimHash });
     coordinator?.onEvicted((eviction) => this.evictions.onRemoteEviction(eviction));
     coordinator?.onResync?.(() => this.evictions.dropLocalCopies());
+    // While the eviction subscription may be deaf, active answers are not served from process memory (the shared
+    // tier and the AS carry the evictions); what was cached meanwhile goes when it hears again.
+    coordinator?.onSuspect?.((suspect) => {
+      this.localSuspended = suspect;
+      this.evictions.dropLocalCopies();
+    });
   }
 
   /** The cache key of a token: base64url(SHA-256(namespace, token)). */
@@ -77,7 +85,7 @@ export class IntrospectionCache {
 
   /** The in-process record of a token, read synchronously: the hot path of a cache hit (see `TokenKeyMemo.read`). */
   readLocalToken(token: string, now = Date.now()): LocalRecord | undefined {
-    return this.keys.read(this.local, token, now);
+    return this.visible(this.keys.read(this.local, token, now));
   }
 
   /** Drops a token from the raw-token memo (`evict(token)`: a revoked token is not kept in memory until presented again). */
@@ -137,7 +145,12 @@ export class IntrospectionCache {
 
   /** The in-process record of a key, read synchronously: a cache hit costs a hash and a map lookup. */
   readLocal(key: string): LocalRecord | undefined {
-    return this.local.get(key, Date.now());
+    return this.visible(this.local.get(key, Date.now()));
+  }
+
+  /** A record as served: none for an active one while the eviction subscription may be deaf. */
+  private visible(record: LocalRecord | undefined): LocalRecord | undefined {
+    return this.localSuspended && record?.result.active ? undefined : record;
   }
 
   /**
@@ -150,7 +163,7 @@ export class IntrospectionCache {
     const read = await this.shared.read(key);
     const now = Date.now();
     // Whatever this process learned while the read was on the wire (an eviction, a newer answer) wins over it.
-    if (this.local.changedSince(key, started)) return this.local.get(key, now);
+    if (this.local.changedSince(key, started)) return this.visible(this.local.get(key, now));
     const entry = this.shared.open(read, key, token, now);
     if (!entry) return undefined;
     const result = check(entry.response, now);

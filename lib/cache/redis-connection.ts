@@ -42,9 +42,9 @@ export interface RedisConnection {
   readonly keyNamespace: string;
   /** Resolves once the first connection is up (or failed: it is retried in the background). */
   readonly connecting: Promise<void>;
-  /** Subscribes to the eviction channel (re-subscribed by node-redis after a reconnect or a failover). */
-  subscribe(channel: string, listener: (message: string) => void): void;
-  /** A command failed: on a cluster, the slot map is read again (see `ClusterHealer`). */
+  /** Subscribes to the eviction channel (re-subscribed by node-redis after a reconnect or a failover); resolves once subscribed. */
+  subscribe(channel: string, listener: (message: string) => void): Promise<void>;
+  /** A command failed, or the subscription went deaf: on a cluster, the slot map is read again (see `ClusterHealer`). */
   failed(): void;
   /**
    * Called when the eviction subscription may have had a gap (the subscriber reconnected, the Sentinel master
@@ -125,7 +125,7 @@ export function openRedisConnection(
     connecting,
     subscribe(channel, listener) {
       const ready = subscriber === client ? connecting : connectUntilOpen(subscriber, closing, () => undefined);
-      void ready.then(() => subscribeUntilDone(subscriber, channel, listener, closing, log));
+      return ready.then(() => subscribeUntilDone(subscriber, channel, listener, closing, log));
     },
     failed: () => healer?.poke(),
     onResync: (listener) => void resync.push(listener),

@@ -6,6 +6,7 @@ import type { ActiveIntrospectionResult } from '../interfaces/introspection-resu
 import type { ResolvedRedisSettings } from '../options/resolved-options.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 import { hint, openRedisConnection, type RedisCommands, type RedisConnection } from './redis-connection.js';
+import { SubscriptionHeartbeat } from './subscription-heartbeat.js';
 
 /**
  * Claims the replicas index cache keys by: the subject, the client, the session (`sid`, OpenID Connect
@@ -33,6 +34,11 @@ export interface CacheCoordinator {
    * copies must go. Lookups in flight are not concerned (their shared write checks the tombstones).
    */
   onResync?(listener: () => void): void;
+  /**
+   * Called with true when the eviction subscription may be deaf (its heartbeat is not heard: see
+   * `SubscriptionHeartbeat`), with false once it hears again: meanwhile the in-process tier must not serve active answers.
+   */
+  onSuspect?(listener: (suspect: boolean) => void): void;
   /**
    * Records which cache key belongs to which `sub`, `client_id`, `sid` and `jti`; resolves false when it could not.
    * With `entry` (the store's serialized value), also writes the entry, in the same transaction: both or neither.
@@ -111,6 +117,8 @@ export class RedisCoordinator implements CacheCoordinator {
   private readonly origin = randomUUID();
   private readonly listeners: Array<(eviction: Eviction) => void> = [];
   private readonly resyncListeners: Array<() => void> = [];
+  private readonly suspectListeners: Array<(suspect: boolean) => void> = [];
+  private readonly heartbeat: SubscriptionHeartbeat;
   private readonly client: RedisCommands;
   private readonly bound: TimeoutPolicy;
   /** Every Redis key of this service starts with it (`{ns}` on a cluster). */
@@ -135,7 +143,17 @@ export class RedisCoordinator implements CacheCoordinator {
     this.client = connection.commands;
     this.ns = connection.keyNamespace;
     // node-redis re-subscribes by itself after a reconnect (and, on a cluster, after the slot map moved the subscription).
-    connection.subscribe(options.channel, (message) => this.receive(message));
+    this.heartbeat = new SubscriptionHeartbeat(
+      (message) => this.command('publish a heartbeat', () => this.client.publish(this.options.channel, message)),
+      (suspect) => {
+        if (suspect) log.warn('redis-deaf', 'Redis eviction subscription not hearing its heartbeat: the in-process cache is off until it does.');
+        else log.warn('redis-hears', 'Redis eviction subscription hears again: the in-process cache is back.');
+        for (const listener of this.suspectListeners) listener(suspect);
+      },
+      // Move the subscription: on a cluster the slot map is read again, which moves it off a node the cluster failed.
+      () => connection.failed(),
+    );
+    void connection.subscribe(options.channel, (message) => this.receive(message)).then(() => !this.closed && this.heartbeat.start());
     // An eviction broadcast while the subscription moved may have been missed: this replica's in-process copies go
     // (the shared tier keeps the tombstones, so what is read again from it is checked).
     connection.onResync(() => {
@@ -150,6 +168,10 @@ export class RedisCoordinator implements CacheCoordinator {
 
   onResync(listener: () => void): void {
     this.resyncListeners.push(listener);
+  }
+
+  onSuspect(listener: (suspect: boolean) => void): void {
+    this.suspectListeners.push(listener);
   }
 
   async publishEviction(eviction: Eviction): Promise<void> {
@@ -240,6 +262,7 @@ export class RedisCoordinator implements CacheCoordinator {
   async close(): Promise<void> {
     // From now on no command is sent: a closed node-redis client reconnects when asked for one (@keyv/redis does).
     this.closed = true;
+    this.heartbeat.stop();
     this.onClosing();
     await this.connection.close((fn) => this.bound.execute(fn, new AbortController().signal));
   }
@@ -262,7 +285,9 @@ export class RedisCoordinator implements CacheCoordinator {
 
   private receive(message: string): void {
     try {
-      const { origin, keys, by } = JSON.parse(message) as Eviction & { origin?: string };
+      const parsed = JSON.parse(message) as Eviction & { origin?: string; hb?: unknown };
+      if (this.heartbeat.heard(parsed)) return;
+      const { origin, keys, by } = parsed;
       // This replica already applied its own evictions (and must keep the inactive answer it just cached).
       if (origin === this.origin) return;
       const keysOk = keys === '*' || (Array.isArray(keys) && keys.every((k) => typeof k === 'string'));

@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Checks that this replica's eviction subscription still hears the channel. A subscription can go deaf without an
+ * error: on a Redis Cluster, the node holding it frozen (SIGSTOP, a hung host) and failed over by the cluster closes
+ * no socket, and no command this replica sends fails, so eviction broadcasts from other replicas are lost silently.
+ *
+ * Every `intervalMs` a heartbeat (`{"hb":"<random nonce>"}`, no eviction meaning: a forged or replayed one is
+ * ignored, as is another replica's) is published on the eviction channel. A heartbeat Redis accepted but that this
+ * replica did not hear back within `echoMs` makes the subscription suspect: `onChange(true)`, and `onLost` at each
+ * heartbeat lost (move the subscription). The first heartbeat heard again, sent after the suspicion began, clears it:
+ * `onChange(false)`. A heartbeat Redis refused says nothing about the subscription (Redis unreachable: the replicas
+ * cannot broadcast evictions either), so it changes nothing. Cost: one PUBLISH per `intervalMs`.
+ */
+export class SubscriptionHeartbeat {
+  private readonly pending = new Map<string, { sentAt: number; acceptedAt?: number }>();
+  private timer?: ReturnType<typeof setInterval>;
+  private suspectSince?: number;
+
+  constructor(
+    private readonly publish: (message: string) => Promise<unknown>,
+    private readonly onChange: (suspect: boolean) => void,
+    private readonly onLost: () => void,
+    private readonly intervalMs = 500,
+    private readonly echoMs = 400,
+  ) {}
+
+  /** Whether the subscription is suspect (a heartbeat Redis accepted was not heard back). */
+  get suspect(): boolean {
+    return this.suspectSince !== undefined;
+  }
+
+  /** Starts beating (idempotent). */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.tick(), this.intervalMs);
+    this.timer.unref?.();
+    this.tick();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.pending.clear();
+  }
+
+  /** A message heard on the channel: true when it was a heartbeat (this replica's or another's), not an eviction. */
+  heard(message: { readonly hb?: unknown }): boolean {
+    if (typeof message.hb !== 'string') return false;
+    const beat = this.pending.get(message.hb);
+    if (!beat) return true;
+    this.pending.delete(message.hb);
+    if (this.suspectSince !== undefined && beat.sentAt >= this.suspectSince) {
+      this.suspectSince = undefined;
+      this.onChange(false);
+    }
+    return true;
+  }
+
+  private tick(now = Date.now()): void {
+    let lost = false;
+    for (const [nonce, beat] of this.pending) {
+      if (beat.acceptedAt !== undefined && now - beat.sentAt >= this.echoMs) {
+        this.pending.delete(nonce);
+        lost = true;
+      } else if (now - beat.sentAt > 10 * this.intervalMs) this.pending.delete(nonce); // never answered by Redis
+    }
+    if (lost) {
+      if (this.suspectSince === undefined) {
+        this.suspectSince = now;
+        this.onChange(true);
+      }
+      this.onLost();
+    }
+    const nonce = randomBytes(12).toString('base64url');
+    const beat: { sentAt: number; acceptedAt?: number } = { sentAt: now };
+    this.pending.set(nonce, beat);
+    this.publish(JSON.stringify({ hb: nonce })).then(
+      () => (beat.acceptedAt = Date.now()),
+      () => this.pending.delete(nonce),
+    );
+  }
+}
