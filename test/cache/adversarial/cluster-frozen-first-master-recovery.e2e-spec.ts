@@ -73,7 +73,11 @@ describeWithTopology("a Redis Cluster's first master frozen (SIGSTOP) and kept f
         }
       }
       if (!healthyAt) {
-        const line = c.cli(other, 'CLUSTER', 'NODES').split('\n').find((l) => l.includes(`:${master}@`)) ?? '';
+        const line =
+          c
+            .cli(other, 'CLUSTER', 'NODES')
+            .split('\n')
+            .find((l) => l.includes(`:${master}@`)) ?? '';
         if (/fail/.test(line) && /cluster_state:ok/.test(c.cli(other, 'CLUSTER', 'INFO'))) healthyAt = performance.now();
       } else if (await sharedAgain(as, counter, a, b)) {
         recoveredAt = performance.now();
