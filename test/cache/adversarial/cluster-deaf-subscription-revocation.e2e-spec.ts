@@ -85,6 +85,7 @@ describeWithTopology('a Redis Cluster node holding an eviction subscription froz
         if (took === undefined || took > 1000) late.push(line);
       }
     }
+    console.log(`deaf subscription: ${seen.join('; ')}`);
     expect(late).toEqual([]);
   }, 90_000);
 });
