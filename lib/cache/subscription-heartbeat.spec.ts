@@ -1,0 +1,65 @@
+import { describe, expect, it } from '@jest/globals';
+import { SubscriptionHeartbeat } from './subscription-heartbeat.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A heartbeat over a fake channel: `mode` says whether Redis accepts the PUBLISH and whether the subscription hears it. */
+function beating(mode: { accepts: boolean; hears: boolean }) {
+  const changes: boolean[] = [];
+  let lost = 0;
+  const heartbeat: SubscriptionHeartbeat = new SubscriptionHeartbeat(
+    async (message) => {
+      if (!mode.accepts) throw new Error('Redis unreachable');
+      if (mode.hears) setTimeout(() => heartbeat.heard(JSON.parse(message) as { hb?: unknown }), 1);
+      return 1;
+    },
+    (suspect) => changes.push(suspect),
+    () => lost++,
+    20,
+    15,
+  );
+  return { heartbeat, changes, lost: () => lost };
+}
+
+describe('eviction subscription heartbeat', () => {
+  it('a subscription that hears its heartbeats is never suspect', async () => {
+    const { heartbeat, changes } = beating({ accepts: true, hears: true });
+    heartbeat.start();
+    await sleep(150);
+    heartbeat.stop();
+    expect(changes).toEqual([]);
+  });
+
+  it('a heartbeat Redis accepted but not heard back makes the subscription suspect (and asks to move it) until one is heard again', async () => {
+    const mode = { accepts: true, hears: false };
+    const { heartbeat, changes, lost } = beating(mode);
+    heartbeat.start();
+    await sleep(100);
+    expect(heartbeat.suspect).toBe(true);
+    expect(changes).toEqual([true]);
+    expect(lost()).toBeGreaterThan(0);
+    mode.hears = true;
+    await sleep(100);
+    heartbeat.stop();
+    expect(heartbeat.suspect).toBe(false);
+    expect(changes).toEqual([true, false]);
+  });
+
+  it('heartbeats Redis refused change nothing (Redis unreachable: the in-process tier keeps shielding the AS)', async () => {
+    const { heartbeat, changes } = beating({ accepts: false, hears: false });
+    heartbeat.start();
+    await sleep(150);
+    heartbeat.stop();
+    expect(changes).toEqual([]);
+  });
+
+  it('a forged or replayed heartbeat is not an eviction and does not clear a suspicion', async () => {
+    const { heartbeat } = beating({ accepts: true, hears: false });
+    heartbeat.start();
+    await sleep(100);
+    expect(heartbeat.heard({ hb: 'guessed-nonce' })).toBe(true);
+    expect(heartbeat.suspect).toBe(true);
+    expect(heartbeat.heard({})).toBe(false);
+    heartbeat.stop();
+  });
+});
