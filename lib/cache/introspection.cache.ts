@@ -17,6 +17,9 @@ export { toKeyvList } from './shared-tier.js';
 
 type CacheOptions = Exclude<ResolvedOptions['cache'], false>;
 
+/** How old an in-process active answer may be while the eviction subscription is unproven (see `visible`). */
+const SUSPECT_LOCAL_MAX_AGE_MS = 1000;
+
 /** Applies this API's policy to a response from the shared store (another replica, or version, may have written it). */
 export type PolicyCheck = (response: SharedEntry['response'], nowMs: number) => IntrospectionResult;
 
@@ -85,7 +88,7 @@ export class IntrospectionCache {
 
   /** The in-process record of a token, read synchronously: the hot path of a cache hit (see `TokenKeyMemo.read`). */
   readLocalToken(token: string, now = Date.now()): LocalRecord | undefined {
-    return this.visible(this.keys.read(this.local, token, now));
+    return this.visible(this.keys.read(this.local, token, now), now);
   }
 
   /** Drops a token from the raw-token memo (`evict(token)`: a revoked token is not kept in memory until presented again). */
@@ -148,9 +151,15 @@ export class IntrospectionCache {
     return this.visible(this.local.get(key, Date.now()));
   }
 
-  /** A record as served: none for an active one while the eviction subscription may be deaf. */
-  private visible(record: LocalRecord | undefined): LocalRecord | undefined {
-    return this.localSuspended && record?.result.active ? undefined : record;
+  /**
+   * A record as served. While the eviction subscription is unproven (its heartbeat not heard: a deaf subscription, or
+   * this replica cut off from Redis while others still publish evictions), an active answer is served from process
+   * memory only within `SUSPECT_LOCAL_MAX_AGE_MS` of the lookup that produced it: a revocation then reaches this
+   * replica within about a second, and the authorization server sees at most one lookup per token and second.
+   */
+  private visible(record: LocalRecord | undefined, now = Date.now()): LocalRecord | undefined {
+    if (!this.localSuspended || !record?.result.active) return record;
+    return now - (record as ActiveRecord).fetchedAt <= SUSPECT_LOCAL_MAX_AGE_MS ? record : undefined;
   }
 
   /**

@@ -7,13 +7,14 @@ import { randomBytes } from 'node:crypto';
  *
  * Every `intervalMs` a heartbeat (`{"hb":"<random nonce>"}`, no eviction meaning: a forged or replayed one is
  * ignored, as is another replica's) is published on the eviction channel. A heartbeat Redis accepted but that this
- * replica did not hear back within `echoMs` makes the subscription suspect: `onChange(true)`, and `onLost` at each
- * heartbeat lost (move the subscription). The first heartbeat heard again, sent after the suspicion began, clears it:
- * `onChange(false)`. A heartbeat Redis refused says nothing about the subscription (Redis unreachable: the replicas
- * cannot broadcast evictions either), so it changes nothing. Cost: one PUBLISH per `intervalMs`.
+ * replica did not hear back within `echoMs` — whether Redis accepted it, refused it or never answered — makes the
+ * subscription suspect: `onChange(true)`, and `onLost` at each heartbeat lost (move the subscription). A refused one
+ * counts too: this replica alone may be cut off from Redis while the others still publish evictions (a partitioned
+ * pod), so unheard means unproven. The first heartbeat heard again, sent after the suspicion began, clears it:
+ * `onChange(false)`. Cost: one PUBLISH per `intervalMs` per replica, each delivered to every replica.
  */
 export class SubscriptionHeartbeat {
-  private readonly pending = new Map<string, { sentAt: number; acceptedAt?: number }>();
+  private readonly pending = new Map<string, { sentAt: number }>();
   private timer?: ReturnType<typeof setInterval>;
   private suspectSince?: number;
 
@@ -25,7 +26,7 @@ export class SubscriptionHeartbeat {
     private readonly echoMs = 400,
   ) {}
 
-  /** Whether the subscription is suspect (a heartbeat Redis accepted was not heard back). */
+  /** Whether the subscription is suspect (a heartbeat was not heard back). */
   get suspect(): boolean {
     return this.suspectSince !== undefined;
   }
@@ -60,10 +61,10 @@ export class SubscriptionHeartbeat {
   private tick(now = Date.now()): void {
     let lost = false;
     for (const [nonce, beat] of this.pending) {
-      if (beat.acceptedAt !== undefined && now - beat.sentAt >= this.echoMs) {
+      if (now - beat.sentAt >= this.echoMs) {
         this.pending.delete(nonce);
         lost = true;
-      } else if (now - beat.sentAt > 10 * this.intervalMs) this.pending.delete(nonce); // never answered by Redis
+      }
     }
     if (lost) {
       if (this.suspectSince === undefined) {
@@ -73,11 +74,8 @@ export class SubscriptionHeartbeat {
       this.onLost();
     }
     const nonce = randomBytes(12).toString('base64url');
-    const beat: { sentAt: number; acceptedAt?: number } = { sentAt: now };
-    this.pending.set(nonce, beat);
-    this.publish(JSON.stringify({ hb: nonce })).then(
-      () => (beat.acceptedAt = Date.now()),
-      () => this.pending.delete(nonce),
-    );
+    this.pending.set(nonce, { sentAt: now });
+    // Refused or not, it is judged by whether it is heard back (above).
+    this.publish(JSON.stringify({ hb: nonce })).catch(() => undefined);
   }
 }
