@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import type { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 
 /** A node client of node-redis's cluster client, as far as the healer touches it. */
@@ -72,8 +73,13 @@ export class ClusterHealer {
     try {
       // Start with a node that answers now; node-redis falls back to the root nodes. Inside the try: these are
       // @redis/client 5.x internals, and a release that changes them must cost a log line, not an unhandled rejection.
-      const live = await this.answering();
-      const startWith = live ?? { options: this.cluster._options.rootNodes[0] };
+      const startWith = (await this.answering()) ?? (await this.answeringRootNode());
+      if (!startWith) {
+        // Never start from a node not seen answering: node-redis keeps one rediscovery running and hands it to every
+        // later call (MOVED healing included), so one started against a frozen node would hold them all until it wakes.
+        this.log.warn('redis-rediscover', 'Redis Cluster: no node answered a PING in time; reading the slot map again on the next failure.');
+        return;
+      }
       await this.cluster._slots.rediscover(startWith);
       for (const listener of this.rediscovered) listener();
     } catch (error) {
@@ -103,6 +109,20 @@ export class ClusterHealer {
     }
   }
 
+  /** The first configured root node that answers a PING over a fresh TCP connection within `probeMs`, as node-redis takes it. */
+  private async answeringRootNode(): Promise<{ options: unknown } | undefined> {
+    const probes = this.cluster._options.rootNodes.map((node) => {
+      const address = addressOf(node);
+      if (!address) return Promise.reject(new Error('no address'));
+      return tcpPing(address.host, address.port, this.probeMs).then(() => ({ options: node }));
+    });
+    try {
+      return await Promise.any(probes);
+    } catch {
+      return undefined;
+    }
+  }
+
   private bounded(work: Promise<void>): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const limit = new Promise<void>((resolve) => {
@@ -114,4 +134,37 @@ export class ClusterHealer {
     });
     return Promise.race([work, limit]).finally(() => clearTimeout(timer));
   }
+}
+
+/** Host and port of a root node as node-redis takes them: a URL, `{ url }` or `{ socket: { host, port } }`. */
+function addressOf(node: unknown): { host: string; port: number } | undefined {
+  const n = node as { url?: unknown; socket?: { host?: unknown; port?: unknown } } | string;
+  try {
+    const url = typeof n === 'string' ? n : typeof n?.url === 'string' ? n.url : undefined;
+    if (url) {
+      const u = new URL(url);
+      return { host: u.hostname, port: Number(u.port || 6379) };
+    }
+  } catch {
+    return undefined;
+  }
+  const socket = typeof n === 'object' ? n?.socket : undefined;
+  return typeof socket?.host === 'string' && typeof socket.port === 'number' ? { host: socket.host, port: socket.port } : undefined;
+}
+
+/** Resolves when the server at host:port answers an inline PING (any reply proves it is not frozen), within `ms`. */
+function tcpPing(host: string, port: number, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    const done = (error?: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (error) reject(error);
+      else resolve();
+    };
+    const timer = setTimeout(() => done(new Error('no answer')), ms);
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', () => done());
+    socket.once('error', (error) => done(error));
+  });
 }
