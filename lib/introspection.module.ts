@@ -6,7 +6,7 @@ import { IntrospectionHealthIndicator } from './health/introspection.health.js';
 import { IntrospectionCache, toKeyvList } from './cache/introspection.cache.js';
 import { CacheSharedState } from './cache/cache-shared-state.js';
 import type { SharedState } from './cache/shared-state.js';
-import { createRedisBackend } from './cache/redis-coordinator.js';
+import { createRedisBackend } from './cache/redis-backend.js';
 import { IntrospectionClient } from './client/introspection.client.js';
 import { INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS, SHARED_STATE } from './introspection.constants.js';
 import { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';

@@ -41,6 +41,8 @@ export class ClusterHealer {
   constructor(
     private readonly cluster: HealableCluster,
     private readonly log: RateLimitedLogger,
+    /** The slot read's connection is closed after this long without an answer (a node frozen after its probe). */
+    private readonly discoveryTimeoutMs = 1000,
     private readonly minIntervalMs = 1000,
     private readonly probeMs = 300,
     private readonly boundMs = 3000,
@@ -80,7 +82,9 @@ export class ClusterHealer {
         this.log.warn('redis-rediscover', 'Redis Cluster: no node answered a PING in time; reading the slot map again on the next failure.');
         return;
       }
-      await this.cluster._slots.rediscover(startWith);
+      // node-redis reads the slot map over a new connection with these options; bounded, so a node that freezes after
+      // answering the probe fails the read (node-redis then tries the root nodes, bounded the same way: clusterOptions).
+      await this.cluster._slots.rediscover({ options: withSocketTimeout(startWith.options, this.discoveryTimeoutMs) });
       for (const listener of this.rediscovered) listener();
     } catch (error) {
       this.log.warn('redis-rediscover', `Redis Cluster: could not read the slot map again: ${(error as Error)?.message ?? String(error)}`);
@@ -134,6 +138,12 @@ export class ClusterHealer {
     });
     return Promise.race([work, limit]).finally(() => clearTimeout(timer));
   }
+}
+
+/** A node's client options with a `socketTimeout` (an idle connection is closed after it), unless they have one. */
+function withSocketTimeout(options: unknown, ms: number): unknown {
+  const o = (options ?? {}) as { socket?: object };
+  return { ...o, socket: { socketTimeout: ms, ...o.socket } };
 }
 
 /** Host and port of a root node as node-redis takes them: a URL, `{ url }` or `{ socket: { host, port } }`. */

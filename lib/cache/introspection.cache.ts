@@ -151,6 +151,11 @@ export class IntrospectionCache {
     return this.visible(this.local.get(key, Date.now()));
   }
 
+  /** The in-process record of a key, however old, for serve-stale (`TokenEngine.staleRecord`): `visible` does not apply. */
+  readLocalForStale(key: string): LocalRecord | undefined {
+    return this.local.get(key, Date.now());
+  }
+
   /**
    * A record as served. While the eviction subscription is unproven (its heartbeat not heard: a deaf subscription, or
    * this replica cut off from Redis while others still publish evictions), an active answer is served from process

@@ -79,8 +79,8 @@ export function openRedisConnection(
   if (settings.topology === 'node') {
     client = redis.createClient({ url: settings.url, ...own, socket: socket() } as never);
   } else if (settings.topology === 'cluster') {
-    client = redis.createCluster(clusterOptions(settings.cluster, own, socket) as never);
-    healer = new ClusterHealer(client as unknown as HealableCluster, log);
+    client = redis.createCluster(clusterOptions(settings.cluster, own, socket, connectTimeout) as never);
+    healer = new ClusterHealer(client as unknown as HealableCluster, log, connectTimeout);
   } else {
     client = redis.createSentinel(sentinelOptions(settings.sentinel, own, socket) as never);
   }
@@ -189,9 +189,18 @@ async function subscribeUntilDone(
 /**
  * node-redis `createCluster` options: URL root nodes as `{ url }`; `defaults` (every discovered node) inherit the
  * credentials and TLS of the first URL root node unless given; the library's offline queue and reconnect settings.
+ * Root nodes serve only to read the slot map: their connections get a `socketTimeout` (`discoveryTimeoutMs`, unless
+ * given), so a frozen root node fails that read instead of holding it (and node-redis's every later rediscovery) for good.
  */
-function clusterOptions(c: RedisClusterSettings, own: object, socket: (given?: RedisNodeClientOptions['socket']) => object): object {
-  const rootNodes = c.rootNodes.map((node) => (typeof node === 'string' ? { url: node } : node));
+function clusterOptions(
+  c: RedisClusterSettings,
+  own: object,
+  socket: (given?: RedisNodeClientOptions['socket']) => object,
+  discoveryTimeoutMs: number,
+): object {
+  const rootNodes = c.rootNodes
+    .map((node) => (typeof node === 'string' ? { url: node } : node))
+    .map((node) => ({ ...node, socket: { socketTimeout: discoveryTimeoutMs, ...node.socket } }));
   const inherited = credentials(rootNodes.find((node) => typeof node.url === 'string')?.url);
   const defaults = { ...inherited, ...c.defaults };
   return { ...c, rootNodes, defaults: { ...defaults, ...own, socket: socket({ ...inherited.socket, ...c.defaults?.socket }) } };

@@ -1,11 +1,9 @@
 import { createHmac, hash, randomUUID } from 'node:crypto';
-import { Logger } from '@nestjs/common';
 import { ConsecutiveBreaker, TimeoutStrategy, circuitBreaker, handleAll, timeout, wrap, type IPolicy, type TimeoutPolicy } from 'cockatiel';
-import type { Keyv } from 'keyv';
 import type { ActiveIntrospectionResult } from '../interfaces/introspection-result.interface.js';
 import type { ResolvedRedisSettings } from '../options/resolved-options.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
-import { hint, openRedisConnection, type RedisCommands, type RedisConnection } from './redis-connection.js';
+import { hint, type RedisCommands, type RedisConnection } from './redis-connection.js';
 import { SubscriptionHeartbeat } from './subscription-heartbeat.js';
 
 /**
@@ -72,47 +70,6 @@ export type RedisBackendOptions = ResolvedRedisSettings & {
   readonly indexSecret?: string;
 };
 
-/**
- * The shared cache on Redis (one node, a cluster or a Sentinel set: `redis-connection.ts`): Keyv stores
- * (`@keyv/redis`, an optional peer dependency) for the sealed entries and the eviction tombstones, Redis pub/sub to
- * drop local copies on every replica, and Redis sets indexing cache keys by hashed `sub`, `client_id`, `sid` and `jti`.
- * Connects in the background: Redis being down at start-up, or later, only means asking the authorization server
- * more often. Every command is time-bounded, so a frozen Redis can delay neither an eviction nor shutdown for long.
- */
-export async function createRedisBackend(options: RedisBackendOptions): Promise<{ store: Keyv; tombstones: Keyv; coordinator: RedisCoordinator }> {
-  let redis: typeof import('@keyv/redis');
-  try {
-    redis = await import('@keyv/redis');
-  } catch (cause) {
-    throw new Error('`cache.redis` needs the @keyv/redis package: npm install @keyv/redis', { cause });
-  }
-  const log = new RateLimitedLogger(new Logger('IntrospectionCache'));
-  // Once the coordinator closes, a dropped connection is not re-established (nor kept alive by retries).
-  let closing = false;
-  const connection = openRedisConnection(redis, options, options, log, () => closing);
-  // Start with the connection up when Redis answers (bounded by the connect timeout; a Redis that is down does not hold
-  // start-up longer): commands fail at once while disconnected, so an eviction right after start-up would fail.
-  let waited: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([connection.connecting, new Promise<void>((resolve) => (waited = setTimeout(resolve, Math.max(1000, options.storeTimeoutMs * 10))))]);
-  clearTimeout(waited);
-  // One Keyv per namespace (a Keyv store adapter has a single namespace); Keyv's own prefix off, so keys are `<ns>::<key>`.
-  const keyv = (namespace: string) =>
-    new redis.Keyv({
-      store: new redis.default(connection.storeClient as never, { throwOnConnectError: false, throwOnErrors: true }),
-      namespace,
-      useKeyPrefix: false,
-      throwOnErrors: true,
-    });
-  const ns = connection.keyNamespace;
-  return {
-    store: keyv(ns),
-    // Outside the entries' namespace, so purging the entries (a SCAN of `<ns>::*`) keeps the purge's own tombstone;
-    // on a cluster `{ns}-evicted` hashes like `{ns}`: entries, tombstones and index share one slot.
-    tombstones: keyv(`${ns}-evicted`),
-    coordinator: new RedisCoordinator(connection, options, log, () => (closing = true)),
-  };
-}
-
 export class RedisCoordinator implements CacheCoordinator {
   private readonly origin = randomUUID();
   private readonly listeners: Array<(eviction: Eviction) => void> = [];
@@ -126,6 +83,8 @@ export class RedisCoordinator implements CacheCoordinator {
   /** On the request path (DPoP replay records): the cache read's timeout, and skipped for 2 s after 3 failures. */
   private readonly requestPath: IPolicy;
   private closed = false;
+  /** A deaf subscription was logged (so its recovery is logged too; the unproven start is not). */
+  private warnedDeaf = false;
 
   constructor(
     private readonly connection: RedisConnection,
@@ -146,14 +105,21 @@ export class RedisCoordinator implements CacheCoordinator {
     this.heartbeat = new SubscriptionHeartbeat(
       (message) => this.command('publish a heartbeat', () => this.client.publish(this.options.channel, message)),
       (suspect) => {
-        if (suspect) log.warn('redis-deaf', 'Redis eviction subscription not hearing its heartbeat: the in-process cache is off until it does.');
-        else log.warn('redis-hears', 'Redis eviction subscription hears again: the in-process cache is back.');
+        if (suspect)
+          log.warn(
+            'redis-deaf',
+            'Redis eviction subscription not hearing its heartbeat: in-process answers are served only within 1 s of their lookup until it does.',
+          );
+        else if (this.warnedDeaf) log.warn('redis-hears', 'Redis eviction subscription hears again: the in-process cache is back.');
+        this.warnedDeaf ||= suspect;
         for (const listener of this.suspectListeners) listener(suspect);
       },
       // Move the subscription: on a cluster the slot map is read again, which moves it off a node the cluster failed.
       () => connection.failed(),
     );
-    void connection.subscribe(options.channel, (message) => this.receive(message)).then(() => !this.closed && this.heartbeat.start());
+    // Beating from now, not from the subscription: one that never completes (Redis cut off at start-up) stays unproven.
+    this.heartbeat.start();
+    void connection.subscribe(options.channel, (message) => this.receive(message));
     // An eviction broadcast while the subscription moved may have been missed: this replica's in-process copies go
     // (the shared tier keeps the tombstones, so what is read again from it is checked).
     connection.onResync(() => {
@@ -170,8 +136,10 @@ export class RedisCoordinator implements CacheCoordinator {
     this.resyncListeners.push(listener);
   }
 
+  /** `listener` is called at once with true when the subscription is not proven yet (as at start-up). */
   onSuspect(listener: (suspect: boolean) => void): void {
     this.suspectListeners.push(listener);
+    if (this.heartbeat.suspect) listener(true);
   }
 
   async publishEviction(eviction: Eviction): Promise<void> {

@@ -58,14 +58,16 @@ export class StoreGuard {
   }
 
   /**
-   * Runs a store operation that must not fail silently (evictions): rejects with the cause.
-   * `timeoutMs` overrides the per-operation timeout for operations that touch many keys (a purge).
+   * Runs a store operation that must not fail silently (evictions): rejects with the cause. Outside the breaker, bounded
+   * like `background` (5 × the store timeout, at least 1 s): the breaker keeps requests off a failing store, but an
+   * eviction asked for once the store answers again must reach it, not be refused by a breaker still open from the
+   * outage. `timeoutMs` overrides the bound for operations that touch many keys (a purge).
    */
   async strict<T>(op: string, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
     if (this.closed) throw new Error(`The cache store could not ${op}: the cache is closed (application shutdown).`);
-    let policy = this.policy;
+    let policy = this.backgroundPolicy;
     if (timeoutMs !== undefined) {
-      policy = this.long.get(timeoutMs) ?? wrap(this.breaker, timeout(timeoutMs, TimeoutStrategy.Aggressive));
+      policy = this.long.get(timeoutMs) ?? timeout(timeoutMs, TimeoutStrategy.Aggressive);
       this.long.set(timeoutMs, policy);
     }
     try {

@@ -22,35 +22,62 @@ function beating(mode: { accepts: boolean; hears: boolean }) {
 }
 
 describe('eviction subscription heartbeat', () => {
-  it('a subscription that hears its heartbeats is never suspect', async () => {
+  it('a subscription starts unproven (suspect, silently) and is proven by its first heartbeat heard', async () => {
     const { heartbeat, changes } = beating({ accepts: true, hears: true });
+    expect(heartbeat.suspect).toBe(true);
     heartbeat.start();
     await sleep(150);
     heartbeat.stop();
-    expect(changes).toEqual([]);
+    expect(heartbeat.suspect).toBe(false);
+    expect(changes).toEqual([false]);
+  });
+
+  it('a subscription that hears its heartbeats never becomes suspect again', async () => {
+    const { heartbeat, changes } = beating({ accepts: true, hears: true });
+    heartbeat.start();
+    await sleep(200);
+    heartbeat.stop();
+    expect(changes).toEqual([false]);
   });
 
   it('a heartbeat Redis accepted but not heard back makes the subscription suspect (and asks to move it) until one is heard again', async () => {
-    const mode = { accepts: true, hears: false };
+    const mode = { accepts: true, hears: true };
     const { heartbeat, changes, lost } = beating(mode);
     heartbeat.start();
+    await sleep(60);
+    expect(heartbeat.suspect).toBe(false);
+    mode.hears = false;
     await sleep(100);
     expect(heartbeat.suspect).toBe(true);
-    expect(changes).toEqual([true]);
+    expect(changes).toEqual([false, true]);
     expect(lost()).toBeGreaterThan(0);
     mode.hears = true;
     await sleep(100);
     heartbeat.stop();
     expect(heartbeat.suspect).toBe(false);
-    expect(changes).toEqual([true, false]);
+    expect(changes).toEqual([false, true, false]);
   });
 
   it('heartbeats Redis refused make the subscription suspect too (this replica alone may be cut off while others publish evictions)', async () => {
-    const { heartbeat, changes } = beating({ accepts: false, hears: false });
+    const mode = { accepts: true, hears: true };
+    const { heartbeat, changes } = beating(mode);
+    heartbeat.start();
+    await sleep(60);
+    mode.accepts = false;
+    mode.hears = false;
+    await sleep(150);
+    heartbeat.stop();
+    expect(changes).toEqual([false, true]);
+  });
+
+  it('a subscription never heard (Redis cut off from the start) stays suspect', async () => {
+    const { heartbeat, changes, lost } = beating({ accepts: false, hears: false });
     heartbeat.start();
     await sleep(150);
     heartbeat.stop();
-    expect(changes).toEqual([true]);
+    expect(heartbeat.suspect).toBe(true);
+    expect(changes).toEqual([]);
+    expect(lost()).toBeGreaterThan(0);
   });
 
   it('a forged or replayed heartbeat is not an eviction and does not clear a suspicion', async () => {

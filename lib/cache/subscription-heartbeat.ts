@@ -12,11 +12,14 @@ import { randomBytes } from 'node:crypto';
  * counts too: this replica alone may be cut off from Redis while the others still publish evictions (a partitioned
  * pod), so unheard means unproven. The first heartbeat heard again, sent after the suspicion began, clears it:
  * `onChange(false)`. Cost: one PUBLISH per `intervalMs` per replica, each delivered to every replica.
+ *
+ * A subscription starts unproven (`suspect` from construction, without `onChange`): never heard is not heard. A replica
+ * started while cut off from Redis, whose subscribe never completes, is therefore suspect from its first request.
  */
 export class SubscriptionHeartbeat {
   private readonly pending = new Map<string, { sentAt: number }>();
   private timer?: ReturnType<typeof setInterval>;
-  private suspectSince?: number;
+  private suspectSince?: number = Date.now();
 
   constructor(
     private readonly publish: (message: string) => Promise<unknown>,

@@ -176,7 +176,7 @@ export class TokenEngine {
   private staleRecord(key: string, seen: ActiveRecord | undefined, epoch: number): ActiveRecord | undefined {
     const cache = this.cache;
     if (!cache) return undefined;
-    const now = cache.readLocal(key);
+    const now = cache.readLocalForStale(key);
     let record: ActiveRecord | undefined;
     if (now) record = now.result.active ? (now as ActiveRecord) : undefined;
     else if (cache.epoch === epoch) record = seen; // the local front tier may have let it go; nothing was evicted since
