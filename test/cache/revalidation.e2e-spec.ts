@@ -140,11 +140,15 @@ describe.each(ADAPTERS)('background revalidation over %s (real oidc-provider cou
       await proxy.setMode('delay');
       proxy.delayMs = 400;
       as.resetCounters();
-      const until = Date.now() + 1500;
+      const started = Date.now();
+      const until = started + 1500;
       while (Date.now() < until) await Promise.all(tokens.map(async (t) => expect((await get(a, t)).status).toBe(200)));
+      // The flood's real length: its last round may end well after 1.5 s on a loaded machine.
+      const seconds = (Date.now() - started) / 1000;
       await sleep(500);
       const skipped = (reason: string) => sum(a.reader, 'token_introspection.revalidations', { kind: 'refresh', outcome: 'skipped', reason });
       return {
+        seconds,
         asCalls: as.introspectionRequests,
         rate: await skipped('rate'),
         concurrency: await skipped('concurrency'),
@@ -154,13 +158,13 @@ describe.each(ADAPTERS)('background revalidation over %s (real oidc-provider cou
     // Rate: a bucket of 4, then 4/s over ~1.5 s — never one per token (40).
     const byRate = await flood({ maxPerSecond: 4, maxConcurrent: 32 });
     expect(byRate.asCalls).toBeGreaterThanOrEqual(4);
-    expect(byRate.asCalls).toBeLessThanOrEqual(4 + 4 * 2);
+    expect(byRate.asCalls).toBeLessThanOrEqual(Math.min(39, 4 + 4 * Math.ceil(byRate.seconds)));
     expect(byRate.rate).toBeGreaterThan(0);
     expect(byRate.misses).toBe(40); // the priming requests only: no request waited
     // Concurrency: 2 at a time, each held 400 ms by the proxy, over ~1.5 s.
     const byConcurrency = await flood({ maxPerSecond: 1000, maxConcurrent: 2 });
     expect(byConcurrency.asCalls).toBeGreaterThanOrEqual(2);
-    expect(byConcurrency.asCalls).toBeLessThanOrEqual(2 * Math.ceil(1900 / 400));
+    expect(byConcurrency.asCalls).toBeLessThanOrEqual(2 * Math.ceil((byConcurrency.seconds * 1000 + 400) / 400));
     expect(byConcurrency.concurrency).toBeGreaterThan(0);
     expect(byConcurrency.misses).toBe(40);
   });
