@@ -3,7 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { ForwardAuthOptions } from './forward-auth-options.interface.js';
 import { createForwardAuthController, routeForAdapter } from './forward-auth.controller.js';
 import { ForwardAuthResponder } from './forward-auth.responder.js';
-import { FORWARD_AUTH_SETTINGS, resolveForwardAuthOptions, type ForwardAuthSettings } from './resolve-forward-auth-options.js';
+import { FORWARD_AUTH_SETTINGS, resolveForwardAuthOptions } from './resolve-forward-auth-options.js';
 
 /** Injection token of this module instance's decision controller (internal). */
 const FORWARD_AUTH_CONTROLLER = Symbol.for('token-introspection:forward-auth-controller');
@@ -18,7 +18,7 @@ const FORWARD_AUTH_CONTROLLER = Symbol.for('token-introspection:forward-auth-con
 export class ForwardAuthModule implements NestModule {
   constructor(
     @Inject(FORWARD_AUTH_CONTROLLER) private readonly controller: Type<unknown>,
-    @Inject(FORWARD_AUTH_SETTINGS) private readonly settings: ForwardAuthSettings,
+    @Inject(FORWARD_AUTH_SETTINGS) private readonly settings: { readonly path: string },
     @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {}
 

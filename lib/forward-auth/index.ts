@@ -4,3 +4,5 @@
  */
 export { ForwardAuthModule } from './forward-auth.module.js';
 export type { ForwardAuthLocation, ForwardAuthOptions, ForwardAuthRequirements, ForwardAuthUpstreamToken } from './forward-auth-options.interface.js';
+/** What a claim requirement accepts (the `@RequireClaims()` values), re-exported for `ForwardAuthRequirements`. */
+export type { ClaimExpectation, ClaimValue } from '../decorators/require-claims.decorator.js';
