@@ -87,7 +87,11 @@ export class ForwardAuthGuard extends TokenGuard {
       return handler;
     };
     const locations = settings.locations.map((l, i) => ({ ...l, handler: handlerOf(l, `locations[${i}] (${l.prefix})`) }));
-    const fallback = { prefix: '', isPublic: settings.defaultRequirements.public === true, handler: handlerOf(settings.defaultRequirements, 'defaultRequirements') };
+    const fallback = {
+      prefix: '',
+      isPublic: settings.defaultRequirements.public === true,
+      handler: handlerOf(settings.defaultRequirements, 'defaultRequirements'),
+    };
     this.table = new LocationTable(locations, fallback);
   }
 
@@ -116,7 +120,8 @@ export class ForwardAuthGuard extends TokenGuard {
 
   /** The URI the client addressed (the DPoP proof's `htu`): `externalOrigin` or the forwarded scheme and host, and the forwarded path. */
   protected override requestUri(request: any): string {
-    return typeof request?.uri === 'string' ? request.uri : super.requestUri(request);
+    const uri: unknown = request?.uri;
+    return typeof uri === 'string' ? uri : super.requestUri(request);
   }
 
   /**

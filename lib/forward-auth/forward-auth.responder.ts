@@ -28,11 +28,14 @@ export class ForwardAuthResponder {
     this.challenges = new Challenges(options);
     const upstream = settings.upstreamToken;
     if (!upstream) return;
-    if (!minter) throw new IntrospectionConfigurationError('ForwardAuthModule `upstreamToken` needs phantom tokens: set the `phantom` option of IntrospectionModule.');
+    if (!minter)
+      throw new IntrospectionConfigurationError('ForwardAuthModule `upstreamToken` needs phantom tokens: set the `phantom` option of IntrospectionModule.');
     const audiences = [upstream.audience, ...settings.locations.map((l) => l.audience)].filter((a): a is string => a !== undefined);
     const unknown = audiences.filter((a) => !minter.audiences.includes(a));
     if (unknown.length > 0) {
-      throw new IntrospectionConfigurationError(`ForwardAuthModule: ${unknown.map((a) => `'${a}'`).join(', ')} is not one of \`phantom.audiences\`: add it there.`);
+      throw new IntrospectionConfigurationError(
+        `ForwardAuthModule: ${unknown.map((a) => `'${a}'`).join(', ')} is not one of \`phantom.audiences\`: add it there.`,
+      );
     }
   }
 

@@ -74,12 +74,15 @@ describe('the original request read from a decision request', () => {
 
   it('without an original URI: refused when locations are declared, `/` otherwise; externalOrigin pins the htu', () => {
     expect(() => forwardedRequest(decision({}), 'x-original', '/auth/decision', undefined, true)).toThrow('x-original-uri');
-    expect(forwardedRequest(decision({}), 'x-original', '/auth/decision', 'https://edge.example', false)).toMatchObject({ path: '/', uri: 'https://edge.example/' });
+    expect(forwardedRequest(decision({}), 'x-original', '/auth/decision', 'https://edge.example', false)).toMatchObject({
+      path: '/',
+      uri: 'https://edge.example/',
+    });
   });
 
   it('a method that is no HTTP token is refused', () => {
-    expect(() => forwardedRequest(decision({ 'x-forwarded-method': 'GET /x', 'x-forwarded-uri': '/' }), 'x-forwarded', '/auth/decision', undefined, true)).toThrow(
-      ForwardedRequestError,
-    );
+    expect(() =>
+      forwardedRequest(decision({ 'x-forwarded-method': 'GET /x', 'x-forwarded-uri': '/' }), 'x-forwarded', '/auth/decision', undefined, true),
+    ).toThrow(ForwardedRequestError);
   });
 });

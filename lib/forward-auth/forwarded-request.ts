@@ -92,7 +92,7 @@ export function normalisePath(target: string): string {
     throw new ForwardedRequestError('The forwarded path is not valid percent-encoded UTF-8.');
   }
   if (decoded.includes('%')) throw new ForwardedRequestError('The forwarded path is encoded twice.');
-  // eslint-disable-next-line no-control-regex
+
   if (/[\\\x00-\x1f\x7f]/.test(decoded)) throw new ForwardedRequestError('The forwarded path holds a backslash or a control character.');
   const segments = decoded.split('/').slice(1);
   for (let i = 0; i < segments.length; i++) {

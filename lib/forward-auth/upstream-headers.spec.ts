@@ -2,8 +2,13 @@ import { describe, expect, it } from '@jest/globals';
 import type { ActiveIntrospectionResult } from '../interfaces/introspection-result.interface.js';
 import { claimText, identityHeaderMap, identityHeaders, sanitiseHeaderValue } from './upstream-headers.js';
 
-const result = (claims: Record<string, unknown>): ActiveIntrospectionResult =>
-  ({ active: true, scopes: String(claims.scope ?? '').split(' ').filter(Boolean), ...claims }) as ActiveIntrospectionResult;
+const result = (claims: Record<string, unknown>): ActiveIntrospectionResult => ({
+  active: true,
+  scopes: String(claims.scope ?? '')
+    .split(' ')
+    .filter(Boolean),
+  ...claims,
+});
 
 describe('identity header values', () => {
   it.each([

@@ -12,7 +12,21 @@ export const DEFAULT_UPSTREAM_HEADERS: Readonly<Record<string, string>> = Object
 /** An RFC 9110 §5.1 field name. */
 const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
 /** Headers that frame or route the response itself: never identity headers. */
-const RESERVED = new Set(['connection', 'content-length', 'content-type', 'transfer-encoding', 'keep-alive', 'upgrade', 'host', 'set-cookie', 'www-authenticate', 'retry-after', 'date', 'trailer', 'te']);
+const RESERVED = new Set([
+  'connection',
+  'content-length',
+  'content-type',
+  'transfer-encoding',
+  'keep-alive',
+  'upgrade',
+  'host',
+  'set-cookie',
+  'www-authenticate',
+  'retry-after',
+  'date',
+  'trailer',
+  'te',
+]);
 
 /** Checks a header name for `upstreamHeaders` / `upstreamToken.header`; returns why it cannot be one, or undefined. */
 export function unusableHeaderName(name: string): string | undefined {
@@ -66,7 +80,6 @@ export function claimText(result: ActiveIntrospectionResult, claim: string): str
  * percent-encoded as UTF-8, so `decodeURIComponent(value)` is the claim exactly.
  */
 export function sanitiseHeaderValue(value: string, maxBytes: number, token?: string): string | undefined {
-  // eslint-disable-next-line no-control-regex
   if (value === '' || /[\x00-\x1f\x7f]/.test(value) || value.trim() !== value) return undefined;
   if (token && value.includes(token)) return undefined;
   let encoded: string;

@@ -50,7 +50,14 @@ describe.each(ADAPTERS)('forward-auth decision during an authorization-server ou
     servers.push(faulty);
     const { app, decision } = await startDecisionApp(
       adapter,
-      { introspectionEndpoint: faulty.url, allowInsecureRequests: true, clientId: 'api', clientSecret: 'secret', resilience: RESILIENCE, outagePolicy: 'fail-open' },
+      {
+        introspectionEndpoint: faulty.url,
+        allowInsecureRequests: true,
+        clientId: 'api',
+        clientSecret: 'secret',
+        resilience: RESILIENCE,
+        outagePolicy: 'fail-open',
+      },
       {},
     );
     apps.push(app);

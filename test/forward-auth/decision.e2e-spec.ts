@@ -24,7 +24,13 @@ describe.each(ADAPTERS)('forward-auth decision endpoint over %s (real oidc-provi
       ({ app, decision } = await startDecisionApp(
         adapter,
         { ...introspectionAt(as), realm: 'edge', resilience: { retries: 0, attemptTimeoutMs: 500, deadlineMs: 1000, retryAfterSeconds: 9 } },
-        { originalRequest, locations: [{ prefix: '/admin', scopes: ['admin'] }, { prefix: '/public', public: true }] },
+        {
+          originalRequest,
+          locations: [
+            { prefix: '/admin', scopes: ['admin'] },
+            { prefix: '/public', public: true },
+          ],
+        },
       ));
       read = await as.issueToken({ scope: 'read', claims: { sub: 'user-1', username: 'alice' } });
       admin = await as.issueToken({ scope: 'read admin' });
@@ -118,6 +124,19 @@ describe.each(ADAPTERS)('forward-auth decision endpoint over %s (real oidc-provi
       expect(res.status).toBe(200);
       expect(identityOf(res)).toEqual({});
       expect(as.introspectionRequests).toBe(0);
+    });
+
+    it('a HEAD decision request is decided like a GET (200 with identity headers; 401 without a token)', async () => {
+      const head = (original: OriginalRequest) =>
+        gateway === 'envoy'
+          ? gateways.envoy(decision, { ...original, method: 'HEAD' })
+          : gateway === 'nginxOriginal'
+            ? gateways.nginxOriginal(decision, original, 'HEAD')
+            : gateways.nginx(decision, original, 'HEAD');
+      const ok = await head({ uri: '/orders', headers: bearer(read) });
+      expect(ok.status).toBe(200);
+      expect(ok.headers['x-auth-subject']).toBe('user-1');
+      expect((await head({ uri: '/orders' })).status).toBe(401);
     });
 
     it('the original method does not change the decision (POST, DELETE)', async () => {

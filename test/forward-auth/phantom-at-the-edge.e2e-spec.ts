@@ -23,7 +23,7 @@ describe.each(ADAPTERS)('forward-auth phantom tokens at the edge over %s', (adap
     await as?.stop();
   });
 
-  async function setup(originalRequest: 'x-forwarded' | 'path' = 'x-forwarded') {
+  async function setup(originalRequest: 'x-forwarded' | 'x-original' | 'path' = 'x-forwarded') {
     as = await TestAuthorizationServer.start();
     const started = await startDecisionApp(
       adapter,

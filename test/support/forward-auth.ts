@@ -66,8 +66,8 @@ export const gateways = {
       'x-forwarded-proto': original.proto ?? 'https',
       'x-forwarded-host': original.host ?? GATEWAY_HOST,
     }),
-  nginxOriginal: (decision: string, original: OriginalRequest) =>
-    rawRequest(decision, 'GET', new URL(decision).pathname, {
+  nginxOriginal: (decision: string, original: OriginalRequest, method = 'GET') =>
+    rawRequest(decision, method, new URL(decision).pathname, {
       ...original.headers,
       host: '127.0.0.1',
       'x-original-method': original.method ?? 'GET',
@@ -95,10 +95,11 @@ export const gateways = {
   },
 };
 
-export type GatewayName = 'nginx' | 'traefik' | 'envoy';
+export type GatewayName = 'nginx' | 'nginxOriginal' | 'traefik' | 'envoy';
 /** Each gateway with the `originalRequest` setting its protocol needs. */
 export const GATEWAYS: Array<[GatewayName, ForwardAuthOptions['originalRequest']]> = [
   ['nginx', 'x-forwarded'],
+  ['nginxOriginal', 'x-original'],
   ['traefik', 'x-forwarded'],
   ['envoy', 'path'],
 ];
