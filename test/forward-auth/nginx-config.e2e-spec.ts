@@ -153,6 +153,15 @@ describeWithNginx('the shipped nginx configuration in front of a decision endpoi
     expect(res.headers['cache-control']).toBe('no-store');
   });
 
+  it('401: DPoP-Nonce reaches the client, and one WWW-Authenticate line holding the Bearer and DPoP challenges passes whole', async () => {
+    const both = 'Bearer error="invalid_token", DPoP algs="ES256", error="use_dpop_nonce"';
+    decision.answer = { status: 401, headers: { 'WWW-Authenticate': both, 'DPoP-Nonce': 'nonce-1' } };
+    const res = await denied();
+    expect(res.status).toBe(401);
+    expect(headerValues(res.rawHeaders, 'www-authenticate')).toEqual([both]);
+    expect(headerValues(res.rawHeaders, 'dpop-nonce')).toEqual(['nonce-1']);
+  });
+
   it('403: the client gets 403 with the insufficient_scope WWW-Authenticate (nginx alone would drop it)', async () => {
     decision.answer = { status: 403, headers: { 'WWW-Authenticate': scopeChallenge } };
     const res = await denied();
