@@ -125,6 +125,17 @@ export class ForwardAuthGuard extends TokenGuard {
   }
 
   /**
+   * Several challenges (Bearer and DPoP) in one `WWW-Authenticate` field line, comma-separated (RFC 9110 §11.6.1):
+   * gateways copy one header line (nginx before 1.23 keeps only the first), and the client must get both.
+   */
+  protected override throwRejection(context: ExecutionContext, status: number, headers: Record<string, string | string[]>, message: string): never {
+    const joined: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(headers))
+      joined[name] = Array.isArray(value) && name.toLowerCase() === 'www-authenticate' ? value.join(', ') : value;
+    return super.throwRejection(context, status, joined, message);
+  }
+
+  /**
    * Only from `mtls.certificateHeader`: the decision request's own TLS connection is the gateway's, never the client's.
    */
   protected override certificateThumbprint(request: any): string | undefined {
