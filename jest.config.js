@@ -7,7 +7,7 @@ export default {
   moduleNameMapper: {
     // The sample imports the library by its package name, as users do.
     '^nestjs-token-introspection$': '<rootDir>/lib/index.ts',
-    '^nestjs-token-introspection/([a-z]+)$': '<rootDir>/lib/$1/index.ts',
+    '^nestjs-token-introspection/([a-z-]+)$': '<rootDir>/lib/$1/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

@@ -31,6 +31,7 @@ import { ChaosProxy } from '../test/support/chaos-proxy.js';
 import { behave, FaultyServer } from '../test/support/faulty-server.js';
 import { breakerReactionRows } from './breaker-reaction.js';
 import { redisTopologyRows } from './redis-topologies.js';
+import { forwardAuthRows } from './forward-auth.js';
 
 const quick = process.argv.includes('--quick');
 /** `npm run bench -- --jwt`: only the JWT comparison (issue 13), printed, nothing written. */
@@ -45,6 +46,8 @@ const breakerOnly = process.argv.includes('--breaker');
 const hotOnly = process.argv.includes('--hot');
 /** `npm run bench -- --redis`: only the shared tier on a Cluster and a Sentinel set next to a single node (issue 26), printed and written to bench/results/redis.json. */
 const redisOnly = process.argv.includes('--redis');
+/** `npm run bench -- --forward-auth`: only the forward-auth rows through a real nginx (issue 27), printed, nothing written. */
+const forwardAuthOnly = process.argv.includes('--forward-auth');
 const ROUNDS = quick ? 1 : 3;
 const SECONDS = quick ? 1 : 3;
 const CONNECTIONS = 50;
@@ -867,6 +870,21 @@ async function breakerReaction() {
   results.breakerReaction = measured.results;
 }
 
+/**
+ * Forward auth through a real nginx (issue 27), measured in bench/forward-auth.ts. The smoke run (--quick, in CI)
+ * skips it with a line saying how to run it (about 40 s; the nginx suites prove the 1-call figure);
+ * `--forward-auth --quick` runs it in one 1-second round.
+ */
+async function forwardAuth() {
+  if (quick && !forwardAuthOnly) {
+    rows.push(['forward auth through nginx', 'skipped in --quick: npm run bench -- --forward-auth', '']);
+    return;
+  }
+  const measured = await forwardAuthRows({ rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS });
+  rows.push(...measured.rows);
+  results.forwardAuth = measured.results;
+}
+
 async function main() {
   const started = new Date();
   if (jwtOnly || dpopOnly || phantomOnly) {
@@ -906,6 +924,11 @@ async function main() {
     );
     return;
   }
+  if (forwardAuthOnly) {
+    await forwardAuth();
+    for (const [a, b, c] of rows) console.log(`${a}\n  ${b}  ${c}`);
+    return;
+  }
   if (breakerOnly) {
     await breakerReaction();
     for (const [a, b, c] of rows) console.log(`${a}\n  ${b}  ${c}`);
@@ -932,6 +955,7 @@ async function main() {
   } finally {
     await as.stop();
   }
+  await forwardAuth();
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   console.log(`\nnestjs-token-introspection bench — ${started.toISOString()} — ${machine}${quick ? ' — QUICK' : ''}\n`);
   const w0 = Math.max(...rows.map((r) => r[0].length));

@@ -30,3 +30,5 @@ export const PHANTOM_AUDIENCES_KEY = 'token-introspection:phantom-audiences';
 export const RECHECK_KEY = 'token-introspection:recheck';
 /** DI token of the RFC 9701 signed-response opener (`ResponseOpener`), when `signedIntrospection` is on; else null. */
 export const RESPONSE_OPENER = Symbol.for('token-introspection:response-opener');
+/** DI token of the `TokenMinter` port (phantom tokens for consumers without a guarded request), or null when `phantom` is off (internal). */
+export const TOKEN_MINTER = Symbol.for('token-introspection:token-minter');

@@ -8,7 +8,7 @@ import { CacheSharedState } from './cache/cache-shared-state.js';
 import type { SharedState } from './cache/shared-state.js';
 import { createRedisBackend } from './cache/redis-backend.js';
 import { IntrospectionClient } from './client/introspection.client.js';
-import { INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS, SHARED_STATE } from './introspection.constants.js';
+import { INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS, SHARED_STATE, TOKEN_MINTER } from './introspection.constants.js';
 import { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';
 import { ConfigurableIntrospectionModule, INTROSPECTION_MODULE_OPTIONS } from './introspection.module-definition.js';
 import { keysProviders } from './keys/keys.providers.js';
@@ -18,6 +18,7 @@ import type { IntrospectionModuleOptions } from './interfaces/introspection-modu
 import { IntrospectionService } from './introspection.service.js';
 import { resolveOptions } from './options/resolve-options.js';
 import type { ResolvedOptions } from './options/resolved-options.js';
+import type { TokenMinter } from './ports.js';
 import { ResiliencePolicy } from './resilience/resilience.policy.js';
 import { OutboundTokenService } from './outbound/outbound-token.service.js';
 import { PhantomTokenService } from './phantom/phantom-token.service.js';
@@ -110,6 +111,13 @@ const OPTION_WARNINGS = Symbol('token-introspection:option-warnings');
         new PhantomTokenService(raw.phantom, introspection, modules),
       inject: [INTROSPECTION_MODULE_OPTIONS, IntrospectionService, ModulesContainer],
     },
+    {
+      // The TokenMinter port (ports.ts) on the phantom-token service, for the forward-auth decision endpoint; null when off.
+      provide: TOKEN_MINTER,
+      useFactory: (raw: IntrospectionModuleOptions, phantom: PhantomTokenService): TokenMinter | null =>
+        raw.phantom ? { audiences: [...raw.phantom.audiences], mint: (token, audience, options) => phantom.mint(token, audience, options) } : null,
+      inject: [INTROSPECTION_MODULE_OPTIONS, PhantomTokenService],
+    },
     PhantomTokenPipe,
     // RFC 9728 metadata routes (`resourceMetadata`); does nothing when the option is absent.
     ResourceMetadataPublisher,
@@ -132,9 +140,11 @@ const OPTION_WARNINGS = Symbol('token-introspection:option-warnings');
     ...connectionsExports,
     IntrospectionHealthIndicator,
     RESOLVED_OPTIONS,
+    INTROSPECTION_TELEMETRY,
     OutboundTokenService,
     PhantomTokenService,
     PhantomTokenPipe,
+    TOKEN_MINTER,
   ],
 })
 export class IntrospectionModule extends ConfigurableIntrospectionModule implements NestModule {

@@ -150,3 +150,15 @@ export function providePresentation(factory: PresentationFactory): void {
 export function registeredPresentation(): PresentationFactory | undefined {
   return presentationFactory;
 }
+
+/**
+ * `TokenMinter` (provided under `TOKEN_MINTER` by the composition root, from the phantom capability when `phantom`
+ * is set; null otherwise): mints a short-lived JWT for internal services from an accepted token, for consumers of
+ * the engine that have no `TokenGuard` request (the forward-auth decision endpoint puts it on its 200 answer).
+ */
+export interface TokenMinter {
+  /** The audiences tokens may be minted for; the first is the default. */
+  readonly audiences: readonly string[];
+  /** Rejects with `InvalidTokenError` when the token is no longer accepted, `AuthorizationServerUnavailableError` when that cannot be known. */
+  mint(token: string, audience?: string, options?: IntrospectOptions): Promise<string>;
+}

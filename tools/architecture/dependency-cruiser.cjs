@@ -5,7 +5,7 @@
  * - capabilities never import each other, except the shared key-set support in keys/;
  * - capabilities never import the composition root.
  */
-const FEATURES = 'jwt|dpop|connections|metadata|push|phantom|outbound|keys';
+const FEATURES = 'jwt|dpop|connections|metadata|push|phantom|outbound|forward-auth|keys';
 const ROOT = [
   '^lib/index\\.ts$',
   '^lib/introspection\\.module\\.ts$',
@@ -35,15 +35,15 @@ module.exports = {
       name: 'capabilities-are-independent',
       severity: 'error',
       comment: 'A capability imports the core and keys/, never another capability.',
-      from: { path: `^lib/(jwt|dpop|connections|metadata|push|phantom|outbound)/` },
-      to: { path: `^lib/(jwt|dpop|connections|metadata|push|phantom|outbound)/`, pathNot: ['^lib/$1/'] },
+      from: { path: `^lib/(jwt|dpop|connections|metadata|push|phantom|outbound|forward-auth)/` },
+      to: { path: `^lib/(jwt|dpop|connections|metadata|push|phantom|outbound|forward-auth)/`, pathNot: ['^lib/$1/'] },
     },
     {
       name: 'keys-is-a-leaf-capability',
       severity: 'error',
       comment: 'keys/ is shared by jwt and push: it imports the core only.',
       from: { path: '^lib/keys/' },
-      to: { path: `^lib/(jwt|dpop|connections|metadata|push|phantom|outbound)/` },
+      to: { path: `^lib/(jwt|dpop|connections|metadata|push|phantom|outbound|forward-auth)/` },
     },
     {
       name: 'nothing-imports-the-composition-root',

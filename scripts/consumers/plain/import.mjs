@@ -8,11 +8,13 @@ import { NestFactory } from '@nestjs/core';
 import { AuthorizationServerUnavailableError, IntrospectionModule, IntrospectionService, Public, Scopes } from 'nestjs-token-introspection';
 import { InMemoryAuthorizationServer, overrideIntrospection } from 'nestjs-token-introspection/testing';
 import { PhantomTokenService } from 'nestjs-token-introspection/phantom';
+import { ForwardAuthModule } from 'nestjs-token-introspection/forward-auth';
 import * as root from 'nestjs-token-introspection';
 import { check } from './check.cjs';
 
 // A subpath entry point hands out the root's own classes (one module instance).
 if (PhantomTokenService !== root.PhantomTokenService) throw new Error('import: the phantom subpath is another module instance');
+if (typeof ForwardAuthModule?.forRoot !== 'function') throw new Error('import: the forward-auth subpath has no ForwardAuthModule');
 
 class Orders {
   list() {

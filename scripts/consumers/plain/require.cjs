@@ -7,7 +7,7 @@ const { NestFactory } = require('@nestjs/core');
 const lib = require('nestjs-token-introspection');
 const testing = require('nestjs-token-introspection/testing');
 // Every subpath entry point loads, and hands out the root's own classes (one module instance).
-for (const sub of ['jwt', 'dpop', 'connections', 'metadata', 'push', 'phantom', 'outbound']) require(`nestjs-token-introspection/${sub}`);
+for (const sub of ['jwt', 'dpop', 'connections', 'metadata', 'push', 'phantom', 'outbound', 'forward-auth']) require(`nestjs-token-introspection/${sub}`);
 if (require('nestjs-token-introspection/dpop').DpopProofError !== lib.DpopProofError) throw new Error('require: the dpop subpath is another module instance');
 if (require('nestjs-token-introspection/connections').ConnectionAuthenticator !== lib.ConnectionAuthenticator)
   throw new Error('require: the connections subpath is another module instance');
