@@ -27,11 +27,19 @@ export interface IntrospectionOutage {
 /**
  * What the guard does when the authorization server cannot answer: the route's outage policy decides. `fail-open`
  * lets the request through (returns the outage to attach) only for the reasons above and never on a route that
- * requires scopes, roles or claims: without an answer there is nothing to check them against. Else undefined: 503.
+ * requires scopes, roles or claims: without an answer there is nothing to check them against. On an `@OptionalToken()`
+ * route its `onOutage` decides instead (`'anonymous'`: through, for the same reasons). Else undefined: 503.
  */
 export function failOpenOutage(route: RouteRequirements, unavailable: AuthorizationServerUnavailableError): IntrospectionOutage | undefined {
-  const requiresScopes = route.allScopes.length > 0 || route.anyScopes.length > 0 || route.checks !== undefined;
-  if (route.outagePolicy !== 'fail-open' || !FAIL_OPEN_REASONS.has(unavailable.reason) || requiresScopes) return undefined;
+  if (!FAIL_OPEN_REASONS.has(unavailable.reason)) return undefined;
+  if (route.optional) {
+    // An @OptionalToken() route runs anonymously for anyone without a token: running so during an outage grants nothing
+    // more, whatever the route requires of a token (its requirements apply to principals only). `onOutage` decides.
+    if (route.optional.onOutage !== 'anonymous') return undefined;
+  } else {
+    const requiresScopes = route.allScopes.length > 0 || route.anyScopes.length > 0 || route.checks !== undefined;
+    if (route.outagePolicy !== 'fail-open' || requiresScopes) return undefined;
+  }
   return { reason: unavailable.reason, retryAfterSeconds: unavailable.retryAfterSeconds };
 }
 

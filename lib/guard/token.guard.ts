@@ -13,7 +13,7 @@ import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 import { warnOnce } from '../utils/startup-warnings.js';
 import { extractAuthorization, type BearerExtraction } from './bearer.js';
 import { absoluteRequestUri } from './request-uri.js';
-import { Challenges } from './challenges.js';
+import { Challenges, type GuardRefusal } from './challenges.js';
 import { headerCertificateThumbprint, socketCertificateThumbprint } from './client-certificate.js';
 import { acceptedTokens, requestOf, responseOf } from './execution-context.js';
 import { rejection } from './rejection.js';
@@ -39,7 +39,7 @@ const BEARER_LOOKUP: IntrospectOptions = Object.freeze({ presentation: BEARER_PR
  * missing token or another scheme → 401 `WWW-Authenticate: Bearer`; malformed Bearer credentials → 400 `invalid_request`;
  * inactive/expired/wrong audience → 401 `invalid_token`; missing scope → 403 `insufficient_scope`;
  * authorization server unavailable → 503 + `Retry-After` (or the route's outage policy).
- * Never a 500. Registered globally by default (`globalGuard`); use `@Public()` to opt out.
+ * Never a 500. Registered globally by default (`globalGuard`); use `@Public()` to opt out, `@OptionalToken()` where a token is optional.
  *
  * Subclass to customize: `getRequest`, `extractToken`, `handleOtherContext`, `throwRejection`.
  *
@@ -106,12 +106,16 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     const request = this.getRequest(context);
     const extracted = this.extractToken(request);
     if (extracted.kind !== 'token') {
+      // @OptionalToken(): a request without a token runs anonymously, no AS call; whatever is sent is checked.
+      if (extracted.kind === 'missing' && route.optional) {
+        this.telemetry?.decision('public');
+        return true;
+      }
       // RFC 6750 §3.1: another scheme is no Bearer request at all — answered like a missing token.
       const kind = extracted.kind === 'other_scheme' ? 'missing' : extracted.kind;
       this.telemetry?.decision(kind);
       this.telemetry?.emit('onTokenRejected', { reason: kind });
-      const refusal = this.challenges.credentials(extracted, route.requireDpop);
-      return this.throwRejection(context, refusal.status, refusal.headers, refusal.message);
+      return this.refuse(context, route, this.challenges.credentials(extracted, route.requireDpop));
     }
 
     const scheme = extracted.scheme ?? 'bearer';
@@ -121,8 +125,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       if (this.telemetry?.events.onTokenRejected) {
         this.telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(extracted.token), reason: 'dpop_required' });
       }
-      const refusal = this.challenges.dpopRequired();
-      return this.throwRejection(context, refusal.status, refusal.headers, refusal.message);
+      return this.refuse(context, route, this.challenges.dpopRequired());
     }
     const certificateThumbprint = this.certificateThumbprint(request);
     const presentation: TokenPresentation = certificateThumbprint === undefined ? BEARER_PRESENTATION : { scheme: 'bearer', certificateThumbprint };
@@ -187,14 +190,19 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     const scheme = presentation.scheme;
     if (!result.active) {
       this.telemetry?.decision('invalid', result.reason);
-      const refusal = this.challenges.inactive(result.reason, scheme, route.requireDpop);
-      return this.throwRejection(context, refusal.status, refusal.headers, refusal.message);
+      return this.refuse(context, route, this.challenges.inactive(result.reason, scheme, route.requireDpop));
     }
     if (route.checks) this.checkRoute(context, route.checks, result, token, scheme);
     request[this.options.userProperty] = result;
     acceptedTokens.set(request as object, { result, token, presentation });
     this.telemetry?.decision('allowed');
     return true;
+  }
+
+  /** A refused token: thrown, or on an `@OptionalToken({ invalidToken: 'anonymous' })` route the handler runs without a principal. */
+  private refuse(context: ExecutionContext, route: RouteRequirements, refusal: GuardRefusal): true {
+    if (route.optional?.invalidToken === 'anonymous') return true;
+    return this.throwRejection(context, refusal.status, refusal.headers, refusal.message);
   }
 
   /** The request carrying the Authorization header. Override for custom transports. */
@@ -264,7 +272,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       request.introspectionOutage = outage;
       this.log.warn(
         `fail-open:${unavailable.reason}`,
-        `Authorization server unavailable (${unavailable.reason}); a fail-open route let a request through without a principal.`,
+        `Authorization server unavailable (${unavailable.reason}); a fail-open or @OptionalToken() route let a request through without a principal.`,
       );
       return true;
     }
