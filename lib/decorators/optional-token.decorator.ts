@@ -10,7 +10,8 @@ export interface OptionalTokenOptions {
    *   challenge), so a client learns its token is bad instead of silently getting the anonymous answer;
    * - `'anonymous'`: the handler runs without a principal, as if no token had been sent. The client never learns that
    *   its token stopped working (a signed-in user sees the anonymous page), and the route answers every bad token
-   *   with 200: choose it only where that is what users should see.
+   *   with 200: choose it only where that is what users should see. Not in GraphQL: the fields of one request share
+   *   its principal (a sibling field may have attached one), so a sent token that is refused is refused there.
    *
    * Never affected: an invalid DPoP proof or a missing DPoP nonce (401, the client must retry with a good proof), and the
    * requirements of the route on a token that is accepted (`@Scopes()` → 403, `@RequireAuthentication()` → 401).
@@ -20,7 +21,8 @@ export interface OptionalTokenOptions {
    * The authorization server cannot answer about a sent token and there is no stale answer (`serve-stale`):
    * - `'anonymous'` (default): the handler runs without a principal and `request.introspectionOutage` says why, as
    *   under `fail-open` — it grants nothing that a request without a token does not get. Only for a real outage
-   *   (unreachable, timeout, 5xx, breaker open); our own full queue, a 429 or a configuration error still answer 503;
+   *   (unreachable, timeout, 5xx, a breaker opened by these); our own full queue, a 429 (or a breaker opened by 429s) or a
+   *   configuration error still answer 503. Not in GraphQL, where a sent token's principal is shared by every field: 503;
    * - `'fail-closed'`: 503 with `Retry-After`.
    */
   readonly onOutage?: 'anonymous' | 'fail-closed';
@@ -38,7 +40,8 @@ export type ResolvedOptionalToken = Required<OptionalTokenOptions>;
  * - the AS cannot answer: a stale answer under `serve-stale`, else anonymous (or 503: `onOutage: 'fail-closed'`).
  *
  * A handler's `@OptionalToken()` wins over its controller's `@Public()`, a handler's `@Public()` over its controller's
- * `@OptionalToken()`; both on the same level: optional, with a start-up warning. WebSocket and microservice messages
+ * `@OptionalToken()`; both on the same level: optional, with a start-up warning. A handler's own requirements (`@Scopes()`,
+ * `@Roles()`, claims, step-up, ...) win over its controller's `@OptionalToken()`, as over its `@Public()`: a token is required. WebSocket and microservice messages
  * keep the authentication of their connection or message (see the connections capability).
  */
 export function OptionalToken(options: OptionalTokenOptions = {}): ClassDecorator & MethodDecorator {

@@ -97,9 +97,11 @@ export class RouteRequirementsReader {
       declaresRouteChecks(this.reflector, target);
     const handlerPublic = this.reflector.get<boolean>(PUBLIC_KEY, h) === true;
     const classPublic = this.reflector.get<boolean>(PUBLIC_KEY, c) === true;
-    // @OptionalToken() follows the same rule: the handler's own decorator wins over the controller's.
+    // @OptionalToken() follows the same rule: the handler's own decorator wins over the controller's, and so do the
+    // handler's own requirements (a token is then required, as under a controller's @Public()).
     const handlerOptional = this.reflector.get<ResolvedOptionalToken | undefined>(OPTIONAL_TOKEN_KEY, h);
-    const optional = handlerOptional ?? (handlerPublic ? undefined : this.reflector.get<ResolvedOptionalToken | undefined>(OPTIONAL_TOKEN_KEY, c));
+    const classOptional = handlerPublic ? undefined : this.reflector.get<ResolvedOptionalToken | undefined>(OPTIONAL_TOKEN_KEY, c);
+    const optional = handlerOptional ?? (requires(h) ? undefined : classOptional);
     const isPublic = optional ? false : handlerPublic ? !requires(h) : classPublic && !requires(h) && !requires(c);
     const outagePolicy = this.reflector.getAllAndOverride<OutagePolicy>(OUTAGE_POLICY_KEY, [h, c]) ?? this.options.outagePolicy;
     const checks = readRouteChecks(this.reflector, h, c, this.options);
@@ -108,6 +110,11 @@ export class RouteRequirementsReader {
     if (optional) {
       const routePolicy = this.reflector.getAllAndOverride<OutagePolicy | undefined>(OUTAGE_POLICY_KEY, [h, c]);
       traps.push(...optionalTokenTraps(optional, handlerOptional ? handlerPublic : classPublic, routePolicy));
+    } else if (classOptional) {
+      traps.push(
+        "The controller's @OptionalToken() does not apply: the handler's own scopes, roles, claims or authentication level require a valid token (401 without one). " +
+          'Put @OptionalToken() on the handler to make the token optional here.',
+      );
     } else if ((handlerPublic && requires(h)) || (!handlerPublic && classPublic && (requires(h) || requires(c)))) {
       traps.push(
         '@Public() is ignored because the route also requires scopes, roles, claims or an authentication level: it needs a valid token. Remove one of them.',

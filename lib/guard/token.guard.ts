@@ -19,7 +19,7 @@ import { acceptedTokens, requestOf, responseOf } from './execution-context.js';
 import { rejection } from './rejection.js';
 import { fairnessKey } from './fairness-key.js';
 import { registeredContextAuthorizer, unauthenticatedContext, type ContextAuthorizer, type ContextRequirements } from './context-authorizer.js';
-import { asUnavailable, failOpenOutage, outageRefusal } from './outage-decision.js';
+import { asUnavailable, failOpenOutage, failOpenWarning, outageRefusal } from './outage-decision.js';
 import { engineProofs, ProofChecks } from './proof-checks.js';
 import type { RouteChecks } from './route-checks.js';
 import { routeRefusal } from './route-refusal.js';
@@ -175,9 +175,8 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
   }
 
   /**
-   * The decision on an answer, synchronous: refused when inactive, then the route's requirements, then the
-   * principal attached. Both paths end here (a cache hit decided in `canActivate`, a lookup in
-   * `introspectAndAdmit`): every check of an answer belongs in this method.
+   * The decision on an answer, synchronous: refused when inactive, then the route's requirements, then the principal attached.
+   * Both paths end here (a cache hit decided in `canActivate`, a lookup in `introspectAndAdmit`): every check of an answer belongs in this method.
    */
   private admit(
     context: ExecutionContext,
@@ -199,9 +198,12 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     return true;
   }
 
-  /** A refused token: thrown, or on an `@OptionalToken({ invalidToken: 'anonymous' })` route the handler runs without a principal. */
+  /**
+   * A refused token: thrown, or on an `@OptionalToken({ invalidToken: 'anonymous' })` route the handler runs without a principal —
+   * not in GraphQL, where the fields of one request share its principal (a sibling field may have attached one).
+   */
   private refuse(context: ExecutionContext, route: RouteRequirements, refusal: GuardRefusal): true {
-    if (route.optional?.invalidToken === 'anonymous') return true;
+    if (route.optional?.invalidToken === 'anonymous' && context.getType<string>() !== 'graphql') return true;
     return this.throwRejection(context, refusal.status, refusal.headers, refusal.message);
   }
 
@@ -266,14 +268,11 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
 
   private onUnavailable(context: ExecutionContext, request: any, route: RouteRequirements, error: unknown): boolean {
     const unavailable = asUnavailable(error, this.options.resilience.retryAfterSeconds);
-    const outage = failOpenOutage(route, unavailable);
+    const outage = failOpenOutage(route, unavailable, context.getType<string>() === 'graphql');
     if (outage) {
       this.telemetry?.decision('fail_open');
       request.introspectionOutage = outage;
-      this.log.warn(
-        `fail-open:${unavailable.reason}`,
-        `Authorization server unavailable (${unavailable.reason}); a fail-open or @OptionalToken() route let a request through without a principal.`,
-      );
+      this.log.warn(...failOpenWarning(unavailable.reason));
       return true;
     }
     this.telemetry?.decision('unavailable');

@@ -14,7 +14,9 @@ class GreetingResolver {
     return clientId === undefined ? 'hello, guest' : `hello, ${clientId}`;
   }
 
+  /** On the resolver itself: its @Scopes() apply to a sent token only (on the class alone, they would require one). */
   @Query(() => String)
+  @OptionalToken()
   @Scopes('admin')
   offers(@Introspected('client_id') clientId: string | undefined): string {
     return clientId === undefined ? 'public offers' : `offers for ${clientId}`;

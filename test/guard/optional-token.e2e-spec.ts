@@ -23,7 +23,9 @@ class CatalogueController {
     return seen(principal, req);
   }
 
+  /** On the handler itself: its @Scopes() apply to a sent token only (on the controller alone, they would require one). */
   @Get('admin')
+  @OptionalToken()
   @Scopes('admin')
   admin(@Introspected() principal: ActiveIntrospectionResult | undefined, @Req() req: Seen) {
     return seen(principal, req);
