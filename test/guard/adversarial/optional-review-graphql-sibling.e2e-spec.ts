@@ -5,7 +5,8 @@ import type { INestApplication } from '@nestjs/common';
 import { GraphQLModule, Query, Resolver } from '@nestjs/graphql';
 import { Introspected, OptionalToken, RequireDpop } from '../../../lib/index.js';
 import { startApp } from '../../support/app.js';
-import { CLIENTS, TestAuthorizationServer, introspectionAt } from '../../support/authorization-server.js';
+import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
+import { ChaosProxy } from '../../support/chaos-proxy.js';
 
 @Resolver()
 class ShopResolver {
@@ -15,31 +16,46 @@ class ShopResolver {
     return clientId ?? 'nobody';
   }
 
-  /** Optional, but only for DPoP-bound tokens; a refused (Bearer) token runs anonymously. */
+  /** Optional, but only for DPoP-bound tokens; over HTTP a refused (Bearer) token would run anonymously. */
   @Query(() => String)
   @OptionalToken({ invalidToken: 'anonymous' })
   @RequireDpop()
   vault(@Introspected('client_id') clientId: string | undefined): string {
     return clientId === undefined ? 'anonymous' : `principal ${clientId}`;
   }
+
+  /** Optional with the default onOutage: 'anonymous'. */
+  @Query(() => String)
+  @OptionalToken()
+  catalogue(@Introspected('client_id') clientId: string | undefined): string {
+    return clientId === undefined ? 'anonymous' : `principal ${clientId}`;
+  }
 }
 
 /**
- * FINDING (medium): `refuse()` under `invalidToken: 'anonymous'` returns true without clearing a principal that a
- * sibling field of the same GraphQL request already attached (acceptedTokens / request.user are per HTTP request).
- * A field that refuses the token (here: a Bearer token on a @RequireDpop() field) then runs WITH the principal of
- * the token it refused.
+ * FINDING (fixed): `refuse()` under `invalidToken: 'anonymous'` returned true without clearing a principal that a
+ * sibling field of the same GraphQL request had already attached (acceptedTokens / request.user are per HTTP request):
+ * a field that refused the token (a Bearer token on a @RequireDpop() field) ran WITH the principal of the token it
+ * refused. The rule now: in GraphQL the anonymous outcomes for a sent token (invalidToken / onOutage 'anonymous') are
+ * not used — the field gets the refusal or the 503 error; without a token it still runs anonymously.
  */
-describe('@OptionalToken({ invalidToken: "anonymous" }) GraphQL field beside a field that accepted the token (Apollo on Express)', () => {
+describe('@OptionalToken() GraphQL fields and a sent token they cannot use (Apollo on Express, real oidc-provider behind a chaos proxy)', () => {
   let as: TestAuthorizationServer;
+  let proxy: ChaosProxy;
   let app: INestApplication;
   let url: string;
 
   beforeAll(async () => {
     as = await TestAuthorizationServer.start();
+    proxy = await ChaosProxy.start(as.issuer);
     ({ app, url } = await startApp(
       'express',
-      introspectionAt(as),
+      {
+        introspectionEndpoint: proxy.url('/token/introspection'),
+        allowInsecureRequests: true,
+        ...CLIENTS.basic,
+        resilience: { retries: 0, attemptTimeoutMs: 1000, deadlineMs: 1500 },
+      },
       [],
       [
         GraphQLModule.forRoot<ApolloDriverConfig>({
@@ -53,6 +69,7 @@ describe('@OptionalToken({ invalidToken: "anonymous" }) GraphQL field beside a f
   });
   afterAll(async () => {
     await app?.close();
+    await proxy?.stop();
     await as?.stop();
   });
 
@@ -62,17 +79,34 @@ describe('@OptionalToken({ invalidToken: "anonymous" }) GraphQL field beside a f
       headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
       body: JSON.stringify({ query }),
     });
-    return (await res.json()) as any;
+    return { body: (await res.json()) as any, headers: res.headers };
   }
 
-  it('a field that refuses the token runs without a principal, whatever a sibling field accepted', async () => {
+  it("invalidToken: 'anonymous' in GraphQL: a refused token gets the 401 error, alone or beside a field that accepted it, never a sibling's principal", async () => {
     const token = await as.issueToken({ scope: 'read' });
-    // Alone, the vault refuses the Bearer token and runs anonymously (as designed).
-    expect(await gql('{ vault }', `Bearer ${token}`)).toEqual({ data: { vault: 'anonymous' } });
-    expect(await gql('{ profile }', `Bearer ${token}`)).toEqual({ data: { profile: CLIENTS.app.clientId } });
-    // With a sibling that accepts it first (cached answer: decided synchronously, in field order).
-    const res = await gql('{ profile vault }', `Bearer ${token}`);
-    expect(res.data.profile).toBe(CLIENTS.app.clientId);
-    expect(res.data.vault).toBe('anonymous');
+    expect((await gql('{ profile }', `Bearer ${token}`)).body).toEqual({ data: { profile: CLIENTS.app.clientId } });
+    for (const query of ['{ vault }', '{ profile vault }']) {
+      const res = await gql(query, `Bearer ${token}`);
+      expect(res.body.data).toBeNull();
+      expect(res.body.errors.map((e: any) => [e.path, e.extensions.originalError.statusCode])).toEqual([[['vault'], 401]]);
+      expect(JSON.stringify(res.body)).not.toContain('principal');
+    }
+    // Without a token the field still runs anonymously.
+    expect((await gql('{ vault catalogue }')).body).toEqual({ data: { vault: 'anonymous', catalogue: 'anonymous' } });
+  });
+
+  it("onOutage: 'anonymous' in GraphQL: a sent token the AS cannot check gets the 503 error; without a token the field runs anonymously", async () => {
+    const token = await as.issueToken({ scope: 'read' });
+    await proxy.setMode('down');
+    try {
+      const res = await gql('{ catalogue }', `Bearer ${token}`);
+      expect(res.body.data).toBeNull();
+      expect(res.body.errors.map((e: any) => [e.path, e.extensions.originalError.statusCode])).toEqual([[['catalogue'], 503]]);
+      expect(res.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+      expect((await gql('{ catalogue }')).body).toEqual({ data: { catalogue: 'anonymous' } });
+    } finally {
+      await proxy.setMode('ok');
+    }
+    expect((await gql('{ catalogue }', `Bearer ${token}`)).body).toEqual({ data: { catalogue: `principal ${CLIENTS.app.clientId}` } });
   });
 });
