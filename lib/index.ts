@@ -34,6 +34,13 @@ export type { AuthorizationServerHealth, HealthIndicatorResult, StartupVerdict }
 export type { KeysHealth } from './jwt/index.js';
 /** `@Public()`: no token needed, no call to the authorization server. */
 export { Public } from './decorators/public.decorator.js';
+/**
+ * `@OptionalToken({ invalidToken?, onOutage? })`: a token is optional — none: the handler runs without a principal (no AS
+ * call); a valid one: attached as usual; a refused one: 401/400 (or anonymous with `invalidToken: 'anonymous'`); an AS
+ * that cannot answer: anonymous (or 503 with `onOutage: 'fail-closed'`).
+ */
+export { OptionalToken } from './decorators/optional-token.decorator.js';
+export type { OptionalTokenOptions } from './decorators/optional-token.decorator.js';
 /** `@Scopes(...)`: all required; `@AnyScope(...)`: at least one. Class and handler requirements both apply. */
 export { AnyScope, Scopes } from './decorators/scopes.decorator.js';
 /** `@OutagePolicy('fail-closed' | 'serve-stale' | 'fail-open')`: per-route behaviour when the AS cannot answer. */

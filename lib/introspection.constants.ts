@@ -8,6 +8,8 @@ export const SHARED_STATE = Symbol.for('token-introspection:shared-state');
 export const INTROSPECTION_TELEMETRY = Symbol.for('token-introspection:telemetry');
 /** Metadata: the route or controller needs no token (`@Public()`). */
 export const PUBLIC_KEY = 'token-introspection:public';
+/** Metadata: a token is optional on the route or controller (`@OptionalToken()`): its resolved options. */
+export const OPTIONAL_TOKEN_KEY = 'token-introspection:optional-token';
 /** Metadata: scopes that must all be granted (`@Scopes()`). */
 export const SCOPES_KEY = 'token-introspection:scopes';
 /** Metadata: scopes of which at least one must be granted (`@AnyScope()`). */

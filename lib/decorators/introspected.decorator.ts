@@ -11,7 +11,8 @@ export type KnownClaim = keyof {
 
 /**
  * The type of a parameter decorated with `@Introspected(claim)`: the claim's type, or undefined
- * (on `@Public()` routes, under `fail-open` during an outage, or when the AS did not send it).
+ * (on `@Public()` routes, on `@OptionalToken()` routes without an accepted token, under `fail-open` during an outage,
+ * or when the AS did not send it).
  * `@Introspected('sub') sub: IntrospectedClaim<'sub'>` is `string | undefined`.
  */
 export type IntrospectedClaim<K extends string> = (K extends KnownClaim ? ActiveIntrospectionResult[K] : unknown) | undefined;
@@ -32,7 +33,7 @@ export interface IntrospectedDecorator {
 /**
  * Injects the validated introspection result of the current request (what `TokenGuard` stored),
  * or one of its claims: `@Introspected() token: ActiveIntrospectionResult`, `@Introspected('sub') sub: string`.
- * Undefined on `@Public()` routes and under `fail-open` during an outage.
+ * Undefined on `@Public()` routes, on `@OptionalToken()` routes without an accepted token, and under `fail-open` during an outage.
  */
 export const Introspected: IntrospectedDecorator = createParamDecorator((claim: string | undefined, context: ExecutionContext) => {
   const request = requestOf(context) as object | undefined;

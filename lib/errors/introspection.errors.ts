@@ -57,16 +57,23 @@ export class AuthorizationServerUnavailableError extends TokenIntrospectionError
     /** A hint for clients: seconds after which a retry may succeed (at least 1). */
     readonly retryAfterSeconds: number,
     message: string,
-    options?: { cause?: unknown; status?: number; retryAfterFromServer?: boolean },
+    options?: { cause?: unknown; status?: number; retryAfterFromServer?: boolean; circuitOpenedBy?: UnavailableReason },
   ) {
     super(message, options);
     this.status = options?.status;
     this.retryAfterFromServer = options?.retryAfterFromServer === true;
+    if (options?.circuitOpenedBy !== undefined) this.circuitOpenedBy = options.circuitOpenedBy;
   }
   /** HTTP status the authorization server answered with, when it answered. */
   readonly status?: number;
   /** True when `retryAfterSeconds` comes from the authorization server's own `Retry-After` header. */
   readonly retryAfterFromServer: boolean;
+  /**
+   * With `circuit_open`: the reason of the failure that opened the circuit breaker (the last one counted before it
+   * opened, e.g. `rate_limited` after a run of 429s). `fail-open` and `@OptionalToken()` let a request through on an
+   * open breaker only when this reason is itself a real outage. Undefined for other reasons.
+   */
+  readonly circuitOpenedBy?: UnavailableReason;
   /**
    * True when the cause is this API's configuration, not an outage: `discovery_misconfigured`,
    * `client_authentication_failed`, `unexpected_status` (not an introspection endpoint). Such failures never

@@ -1,8 +1,10 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { ModulesContainer, Reflector } from '@nestjs/core';
+import type { ResolvedOptionalToken } from '../decorators/optional-token.decorator.js';
 import type { OutagePolicy } from '../decorators/outage-policy.decorator.js';
 import {
   ANY_SCOPE_KEY,
+  OPTIONAL_TOKEN_KEY,
   OUTAGE_POLICY_KEY,
   PUBLIC_KEY,
   RECHECK_KEY,
@@ -17,6 +19,8 @@ import { declaresRouteChecks, readRouteChecks, type RouteChecks } from './route-
 /** What a route requires, read from its metadata once and then remembered. */
 export interface RouteRequirements {
   readonly isPublic: boolean;
+  /** `@OptionalToken()`: no token → anonymous; a sent token is checked as on any route (see `optional-route.ts`). */
+  readonly optional?: ResolvedOptionalToken;
   /** Contradictory or ineffective metadata, for the start-up warnings. */
   readonly traps: readonly string[];
   /** Every one of these scopes (class and handler lists merged). */
@@ -93,24 +97,37 @@ export class RouteRequirementsReader {
       declaresRouteChecks(this.reflector, target);
     const handlerPublic = this.reflector.get<boolean>(PUBLIC_KEY, h) === true;
     const classPublic = this.reflector.get<boolean>(PUBLIC_KEY, c) === true;
-    const isPublic = handlerPublic ? !requires(h) : classPublic && !requires(h) && !requires(c);
+    // @OptionalToken() follows the same rule: the handler's own decorator wins over the controller's, and so do the
+    // handler's own requirements (a token is then required, as under a controller's @Public()).
+    const handlerOptional = this.reflector.get<ResolvedOptionalToken | undefined>(OPTIONAL_TOKEN_KEY, h);
+    const classOptional = handlerPublic ? undefined : this.reflector.get<ResolvedOptionalToken | undefined>(OPTIONAL_TOKEN_KEY, c);
+    const optional = handlerOptional ?? (requires(h) ? undefined : classOptional);
+    const isPublic = optional ? false : handlerPublic ? !requires(h) : classPublic && !requires(h) && !requires(c);
     const outagePolicy = this.reflector.getAllAndOverride<OutagePolicy>(OUTAGE_POLICY_KEY, [h, c]) ?? this.options.outagePolicy;
     const checks = readRouteChecks(this.reflector, h, c, this.options);
     const { allScopes, anyScopes } = checks;
     const traps: string[] = isPublic ? [] : [...checks.traps];
-    if ((handlerPublic && requires(h)) || (!handlerPublic && classPublic && (requires(h) || requires(c)))) {
+    if (optional) {
+      const routePolicy = this.reflector.getAllAndOverride<OutagePolicy | undefined>(OUTAGE_POLICY_KEY, [h, c]);
+      traps.push(...optionalTokenTraps(optional, handlerOptional ? handlerPublic : classPublic, routePolicy));
+    } else if (classOptional) {
+      traps.push(
+        "The controller's @OptionalToken() does not apply: the handler's own scopes, roles, claims or authentication level require a valid token (401 without one). " +
+          'Put @OptionalToken() on the handler to make the token optional here.',
+      );
+    } else if ((handlerPublic && requires(h)) || (!handlerPublic && classPublic && (requires(h) || requires(c)))) {
       traps.push(
         '@Public() is ignored because the route also requires scopes, roles, claims or an authentication level: it needs a valid token. Remove one of them.',
       );
     }
-    if (!isPublic && outagePolicy === 'fail-open' && (allScopes.length > 0 || anyScopes.length > 0)) {
+    if (!isPublic && !optional && outagePolicy === 'fail-open' && (allScopes.length > 0 || anyScopes.length > 0)) {
       traps.push("'fail-open' with required scopes never lets a request through during an outage (503): scopes cannot be checked without an answer.");
-    } else if (!isPublic && outagePolicy === 'fail-open' && checks.checks) {
+    } else if (!isPublic && !optional && outagePolicy === 'fail-open' && checks.checks) {
       traps.push(
         "'fail-open' with required roles, claims, an authentication level or a resource audience never lets a request through during an outage (503): they cannot be checked without an answer.",
       );
     }
-    if (!isPublic && outagePolicy === 'serve-stale' && (this.options.cache === false || this.options.cache.staleIfErrorMs === 0)) {
+    if (!isPublic && !optional && outagePolicy === 'serve-stale' && (this.options.cache === false || this.options.cache.staleIfErrorMs === 0)) {
       traps.push(
         "'serve-stale' has nothing to serve (cache disabled or cache.staleIfErrorSeconds 0): it behaves as 'fail-closed'. Enable the cache with staleIfErrorSeconds > 0.",
       );
@@ -133,6 +150,7 @@ export class RouteRequirementsReader {
       errors: checks.errors,
       requireDpop,
       isPublic,
+      optional,
       traps,
       allScopes,
       anyScopes,
@@ -147,4 +165,25 @@ export class RouteRequirementsReader {
             },
     };
   }
+}
+
+/**
+ * Start-up warnings of an `@OptionalToken()` route: `@Public()` on the same level (contradictory: the route reads
+ * tokens), and a route-level `fail-open` / `fail-closed` that `onOutage` overrides.
+ */
+function optionalTokenTraps(optional: ResolvedOptionalToken, publicToo: boolean, routePolicy: OutagePolicy | undefined): string[] {
+  const traps: string[] = [];
+  if (publicToo) {
+    traps.push(
+      '@Public() is ignored beside @OptionalToken() on the same level: the route reads a token when one is sent and refuses a bad one. Remove one of them.',
+    );
+  }
+  const outage = optional.onOutage === 'anonymous' ? 'fail-open' : 'fail-closed';
+  if ((routePolicy === 'fail-open' || routePolicy === 'fail-closed') && routePolicy !== outage) {
+    traps.push(
+      `@OutagePolicy('${routePolicy}') does not apply to an @OptionalToken() route: its onOutage ('${optional.onOutage}') decides when the authorization server cannot answer. ` +
+        `Use @OptionalToken({ onOutage: '${routePolicy === 'fail-open' ? 'anonymous' : 'fail-closed'}' }).`,
+    );
+  }
+  return traps;
 }

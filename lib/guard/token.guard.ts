@@ -13,13 +13,13 @@ import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 import { warnOnce } from '../utils/startup-warnings.js';
 import { extractAuthorization, type BearerExtraction } from './bearer.js';
 import { absoluteRequestUri } from './request-uri.js';
-import { Challenges } from './challenges.js';
+import { Challenges, type GuardRefusal } from './challenges.js';
 import { headerCertificateThumbprint, socketCertificateThumbprint } from './client-certificate.js';
 import { acceptedTokens, requestOf, responseOf } from './execution-context.js';
 import { rejection } from './rejection.js';
 import { fairnessKey } from './fairness-key.js';
 import { registeredContextAuthorizer, unauthenticatedContext, type ContextAuthorizer, type ContextRequirements } from './context-authorizer.js';
-import { asUnavailable, failOpenOutage, outageRefusal } from './outage-decision.js';
+import { asUnavailable, failOpenOutage, failOpenWarning, outageRefusal } from './outage-decision.js';
 import { engineProofs, ProofChecks } from './proof-checks.js';
 import type { RouteChecks } from './route-checks.js';
 import { routeRefusal } from './route-refusal.js';
@@ -39,7 +39,7 @@ const BEARER_LOOKUP: IntrospectOptions = Object.freeze({ presentation: BEARER_PR
  * missing token or another scheme → 401 `WWW-Authenticate: Bearer`; malformed Bearer credentials → 400 `invalid_request`;
  * inactive/expired/wrong audience → 401 `invalid_token`; missing scope → 403 `insufficient_scope`;
  * authorization server unavailable → 503 + `Retry-After` (or the route's outage policy).
- * Never a 500. Registered globally by default (`globalGuard`); use `@Public()` to opt out.
+ * Never a 500. Registered globally by default (`globalGuard`); use `@Public()` to opt out, `@OptionalToken()` where a token is optional.
  *
  * Subclass to customize: `getRequest`, `extractToken`, `handleOtherContext`, `throwRejection`.
  *
@@ -106,12 +106,16 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     const request = this.getRequest(context);
     const extracted = this.extractToken(request);
     if (extracted.kind !== 'token') {
+      // @OptionalToken(): a request without a token runs anonymously, no AS call; whatever is sent is checked.
+      if (extracted.kind === 'missing' && route.optional) {
+        this.telemetry?.decision('public');
+        return true;
+      }
       // RFC 6750 §3.1: another scheme is no Bearer request at all — answered like a missing token.
       const kind = extracted.kind === 'other_scheme' ? 'missing' : extracted.kind;
       this.telemetry?.decision(kind);
       this.telemetry?.emit('onTokenRejected', { reason: kind });
-      const refusal = this.challenges.credentials(extracted, route.requireDpop);
-      return this.throwRejection(context, refusal.status, refusal.headers, refusal.message);
+      return this.refuse(context, route, this.challenges.credentials(extracted, route.requireDpop));
     }
 
     const scheme = extracted.scheme ?? 'bearer';
@@ -121,8 +125,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       if (this.telemetry?.events.onTokenRejected) {
         this.telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(extracted.token), reason: 'dpop_required' });
       }
-      const refusal = this.challenges.dpopRequired();
-      return this.throwRejection(context, refusal.status, refusal.headers, refusal.message);
+      return this.refuse(context, route, this.challenges.dpopRequired());
     }
     const certificateThumbprint = this.certificateThumbprint(request);
     const presentation: TokenPresentation = certificateThumbprint === undefined ? BEARER_PRESENTATION : { scheme: 'bearer', certificateThumbprint };
@@ -172,9 +175,8 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
   }
 
   /**
-   * The decision on an answer, synchronous: refused when inactive, then the route's requirements, then the
-   * principal attached. Both paths end here (a cache hit decided in `canActivate`, a lookup in
-   * `introspectAndAdmit`): every check of an answer belongs in this method.
+   * The decision on an answer, synchronous: refused when inactive, then the route's requirements, then the principal attached.
+   * Both paths end here (a cache hit decided in `canActivate`, a lookup in `introspectAndAdmit`): every check of an answer belongs in this method.
    */
   private admit(
     context: ExecutionContext,
@@ -187,14 +189,22 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     const scheme = presentation.scheme;
     if (!result.active) {
       this.telemetry?.decision('invalid', result.reason);
-      const refusal = this.challenges.inactive(result.reason, scheme, route.requireDpop);
-      return this.throwRejection(context, refusal.status, refusal.headers, refusal.message);
+      return this.refuse(context, route, this.challenges.inactive(result.reason, scheme, route.requireDpop));
     }
     if (route.checks) this.checkRoute(context, route.checks, result, token, scheme);
     request[this.options.userProperty] = result;
     acceptedTokens.set(request as object, { result, token, presentation });
     this.telemetry?.decision('allowed');
     return true;
+  }
+
+  /**
+   * A refused token: thrown, or on an `@OptionalToken({ invalidToken: 'anonymous' })` route the handler runs without a principal —
+   * not in GraphQL, where the fields of one request share its principal (a sibling field may have attached one).
+   */
+  private refuse(context: ExecutionContext, route: RouteRequirements, refusal: GuardRefusal): true {
+    if (route.optional?.invalidToken === 'anonymous' && context.getType<string>() !== 'graphql') return true;
+    return this.throwRejection(context, refusal.status, refusal.headers, refusal.message);
   }
 
   /** The request carrying the Authorization header. Override for custom transports. */
@@ -258,14 +268,11 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
 
   private onUnavailable(context: ExecutionContext, request: any, route: RouteRequirements, error: unknown): boolean {
     const unavailable = asUnavailable(error, this.options.resilience.retryAfterSeconds);
-    const outage = failOpenOutage(route, unavailable);
+    const outage = failOpenOutage(route, unavailable, context.getType<string>() === 'graphql');
     if (outage) {
       this.telemetry?.decision('fail_open');
       request.introspectionOutage = outage;
-      this.log.warn(
-        `fail-open:${unavailable.reason}`,
-        `Authorization server unavailable (${unavailable.reason}); a fail-open route let a request through without a principal.`,
-      );
+      this.log.warn(...failOpenWarning(unavailable.reason));
       return true;
     }
     this.telemetry?.decision('unavailable');

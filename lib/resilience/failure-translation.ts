@@ -1,7 +1,7 @@
 import { BrokenCircuitError, BulkheadRejectedError, TaskCancelledError, type CircuitBreakerPolicy } from 'cockatiel';
-import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
+import { AuthorizationServerUnavailableError, type UnavailableReason } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
-import { HoldOffError } from './failure-classification.js';
+import { HoldOffError, ProbeTimeoutError } from './failure-classification.js';
 import type { RetryAfterHoldOff } from './retry-after.js';
 
 /** Time one lookup spent at the authorization server, milliseconds. */
@@ -19,6 +19,21 @@ export interface TranslationContext {
   readonly breaker?: CircuitBreakerPolicy;
   /** Seconds until the open breaker lets a probe through (at least 1). */
   secondsUntilHalfOpen(): number;
+  /** The reason of the failure that last opened the breaker ({@link openingReason}), if it opened. */
+  readonly circuitOpenedBy?: UnavailableReason;
+}
+
+/**
+ * The reason a failure counted by the breaker stands for, remembered when it opens the breaker: the error's own
+ * reason; a health probe's timeout is `timeout`; a call held off by the server's `Retry-After` is `rate_limited`;
+ * our own full queue or deadline (only counted while half-open) is `overloaded`; anything else `unexpected_error`.
+ */
+export function openingReason(error: unknown): UnavailableReason {
+  if (error instanceof AuthorizationServerUnavailableError) return error.reason;
+  if (error instanceof ProbeTimeoutError) return 'timeout';
+  if (error instanceof HoldOffError) return 'rate_limited';
+  if (error instanceof BulkheadRejectedError || error instanceof TaskCancelledError) return 'overloaded';
+  return 'unexpected_error';
 }
 
 /**
@@ -41,7 +56,10 @@ export function translateFailure(
       'circuit_open',
       context.secondsUntilHalfOpen(),
       'The circuit breaker is open after repeated failures of the authorization server; failing fast until it is probed again.',
-      { cause: breaker?.lastFailure && 'error' in breaker.lastFailure ? breaker.lastFailure.error : error },
+      {
+        cause: breaker?.lastFailure && 'error' in breaker.lastFailure ? breaker.lastFailure.error : error,
+        circuitOpenedBy: context.circuitOpenedBy ?? 'unexpected_error',
+      },
     );
   }
   if (error instanceof BulkheadRejectedError) {

@@ -13,12 +13,12 @@ import {
   type CircuitBreakerPolicy,
   type IPolicy,
 } from 'cockatiel';
-import { AuthorizationServerUnavailableError } from '../errors/introspection.errors.js';
+import { AuthorizationServerUnavailableError, type UnavailableReason } from '../errors/introspection.errors.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import type { BreakerState } from './breaker-state.js';
 import { FairQueue } from './fair-queue.js';
 import { HoldOffError, ProbeTimeoutError, countsAgainstBreaker, failureWeight, isRetryable, silence } from './failure-classification.js';
-import { translateFailure, type Progress } from './failure-translation.js';
+import { openingReason, translateFailure, type Progress } from './failure-translation.js';
 import { RetryAfterAwareBackoff, RetryAfterHoldOff } from './retry-after.js';
 import { WeightedConsecutiveBreaker } from './weighted-breaker.js';
 
@@ -48,6 +48,8 @@ export class ResiliencePolicy {
   private readonly attemptTimeout;
   private readonly breaker?: CircuitBreakerPolicy;
   private openedAt = 0;
+  /** The reason of the failure that last opened the breaker: carried by `circuit_open` (the guard's fail-open reads it). */
+  private openedBy?: UnavailableReason;
   /** No call before the time the authorization server asked us to wait for (`Retry-After`). */
   private readonly holdOff = new RetryAfterHoldOff();
   private readonly listeners = new Set<(state: BreakerState) => void>();
@@ -87,7 +89,10 @@ export class ResiliencePolicy {
           }),
         },
       );
-      this.breaker.onBreak(() => (this.openedAt = Date.now()));
+      this.breaker.onBreak((cause) => {
+        this.openedAt = Date.now();
+        this.openedBy = 'error' in cause ? openingReason(cause.error) : 'unexpected_error';
+      });
       this.breaker.onStateChange((state) => {
         for (const listener of this.listeners) listener(STATE_NAMES[state]);
       });
@@ -216,7 +221,12 @@ export class ResiliencePolicy {
 
   /** @param progress how long this lookup spent at the authorization server (vs. waiting for a free slot). */
   private translate(error: unknown, progress?: Progress): AuthorizationServerUnavailableError {
-    const context = { holdOff: this.holdOff, breaker: this.breaker, secondsUntilHalfOpen: () => this.secondsUntilHalfOpen() };
+    const context = {
+      holdOff: this.holdOff,
+      breaker: this.breaker,
+      circuitOpenedBy: this.openedBy,
+      secondsUntilHalfOpen: () => this.secondsUntilHalfOpen(),
+    };
     return translateFailure(error, this.options, context, progress);
   }
 }
