@@ -2,56 +2,28 @@
 // (the one a slot-map rediscovery started with) frozen (SIGSTOP) past cluster-node-timeout and kept frozen. It still
 // looks ready to node-redis, and a rediscovery started with it never returned.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { IntrospectionService, type IntrospectionModuleOptions } from '../../../lib/index.js';
-import { startApp } from '../../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
+import { IntrospectionService } from '../../../lib/index.js';
+import type { TestAuthorizationServer } from '../../support/authorization-server.js';
+import { FirstMasterReplicas } from '../../support/cluster-first-master.js';
 import { sleep } from '../../support/engine.js';
-import { describeWithTopology, TestRedisCluster } from '../../support/redis-topology.js';
-import { get, IntrospectionCounter, sharedAgain, timeUntil, type Replica } from '../../support/topology-soak.js';
+import { describeWithTopology, type TestRedisCluster } from '../../support/redis-topology.js';
+import { get, type IntrospectionCounter, sharedAgain, timeUntil, type Replica } from '../../support/topology-soak.js';
 
 describeWithTopology("a Redis Cluster's first master frozen (SIGSTOP) and kept frozen", () => {
+  let s: FirstMasterReplicas;
   let c: TestRedisCluster;
   let as: TestAuthorizationServer;
   let counter: IntrospectionCounter;
   let a: Replica;
   let b: Replica;
-  let frozen: number | undefined;
-  let prefix = 'topo';
-  const node = (port: number) => (c as unknown as { node(port: number): { process: { kill(signal: string): void } } }).node(port);
+  let prefix: string;
 
   beforeAll(async () => {
-    [c, as] = await Promise.all([TestRedisCluster.start(), TestAuthorizationServer.start()]);
-    // A key prefix whose slot is in the first slot range: its master is the cluster's first master.
-    const port0 = c.ports[0];
-    const slots = c.cli(port0, 'CLUSTER', 'SLOTS').split('\n');
-    const [from, to] = [Number(slots[0]), Number(slots[1])];
-    for (let i = 0; ; i++) {
-      const slot = Number(c.cli(port0, 'CLUSTER', 'KEYSLOT', `{p${i}}`));
-      if (slot >= from && slot <= to) {
-        prefix = `p${i}`;
-        break;
-      }
-    }
-    counter = await IntrospectionCounter.start(as.introspectionEndpoint);
-    const options: IntrospectionModuleOptions = {
-      introspectionEndpoint: counter.url,
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
-      cache: { redis: { cluster: { rootNodes: c.rootNodes } }, keyPrefix: prefix, storeTimeoutMs: 100 },
-    };
-    a = await startApp('express', options);
-    b = await startApp('fastify', options);
-    await sleep(500);
+    s = await FirstMasterReplicas.start();
+    ({ cluster: c, as, counter, a, b, prefix } = s);
   }, 60_000);
 
-  afterAll(async () => {
-    if (frozen) node(frozen).process.kill('SIGCONT');
-    await a?.app.close();
-    await b?.app.close();
-    await counter?.stop();
-    await as?.stop();
-    await c?.stop();
-  });
+  afterAll(() => s?.stop());
 
   it('the shared tier is back within 5 s of the cluster reporting healthy, with no 500 meanwhile, and evictions reach the other replica', async () => {
     expect(await sharedAgain(as, counter, a, b)).toBe(true);
@@ -59,8 +31,7 @@ describeWithTopology("a Redis Cluster's first master frozen (SIGSTOP) and kept f
     const other = c.ports.find((p) => p !== master)!;
     const pool = await Promise.all(Array.from({ length: 5 }, () => as.issueToken({ scope: 'read' })));
     for (const t of pool) for (const r of [a, b]) await get(r, t);
-    node(master).process.kill('SIGSTOP');
-    frozen = master;
+    s.freeze(master);
     const t0 = performance.now();
     const statuses: Record<number, number> = {};
     let healthyAt: number | undefined;

@@ -7,12 +7,12 @@
 // the cluster failed it over and the connection limit was lifted long before.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { connect, type Socket } from 'node:net';
-import { type IntrospectionModuleOptions } from '../../../lib/index.js';
-import { startApp } from '../../support/app.js';
-import { CLIENTS, TestAuthorizationServer } from '../../support/authorization-server.js';
+
+import type { TestAuthorizationServer } from '../../support/authorization-server.js';
+import { FirstMasterReplicas } from '../../support/cluster-first-master.js';
 import { sleep } from '../../support/engine.js';
-import { describeWithTopology, TestRedisCluster } from '../../support/redis-topology.js';
-import { get, IntrospectionCounter, sharedAgain, type Replica } from '../../support/topology-soak.js';
+import { describeWithTopology, type TestRedisCluster } from '../../support/redis-topology.js';
+import { get, type IntrospectionCounter, sharedAgain, type Replica } from '../../support/topology-soak.js';
 
 /** A raw connection to a node opened beforehand (it stays usable while the node refuses new connections). */
 async function rawAdmin(port: number, password: string): Promise<(command: string) => Promise<string>> {
@@ -29,47 +29,20 @@ async function rawAdmin(port: number, password: string): Promise<(command: strin
 }
 
 describeWithTopology("a Redis Cluster's first master frozen while the live nodes briefly refuse new connections", () => {
+  let s: FirstMasterReplicas;
   let c: TestRedisCluster;
   let as: TestAuthorizationServer;
   let counter: IntrospectionCounter;
   let a: Replica;
   let b: Replica;
-  let frozen: number | undefined;
-  let prefix = 'topo';
-  const node = (port: number) => (c as unknown as { node(port: number): { process: { kill(signal: string): void } } }).node(port);
+  let prefix: string;
 
   beforeAll(async () => {
-    [c, as] = await Promise.all([TestRedisCluster.start(), TestAuthorizationServer.start()]);
-    const port0 = c.ports[0];
-    const slots = c.cli(port0, 'CLUSTER', 'SLOTS').split('\n');
-    const [from, to] = [Number(slots[0]), Number(slots[1])];
-    for (let i = 0; ; i++) {
-      const slot = Number(c.cli(port0, 'CLUSTER', 'KEYSLOT', `{p${i}}`));
-      if (slot >= from && slot <= to) {
-        prefix = `p${i}`;
-        break;
-      }
-    }
-    counter = await IntrospectionCounter.start(as.introspectionEndpoint);
-    const options: IntrospectionModuleOptions = {
-      introspectionEndpoint: counter.url,
-      allowInsecureRequests: true,
-      ...CLIENTS.basic,
-      cache: { redis: { cluster: { rootNodes: c.rootNodes } }, keyPrefix: prefix, storeTimeoutMs: 100 },
-    };
-    a = await startApp('express', options);
-    b = await startApp('fastify', options);
-    await sleep(500);
+    s = await FirstMasterReplicas.start();
+    ({ cluster: c, as, counter, a, b, prefix } = s);
   }, 60_000);
 
-  afterAll(async () => {
-    if (frozen) node(frozen).process.kill('SIGCONT');
-    await a?.app.close();
-    await b?.app.close();
-    await counter?.stop();
-    await as?.stop();
-    await c?.stop();
-  });
+  afterAll(() => s?.stop());
 
   it('the shared tier is back within 5 s of the cluster reporting healthy after the connection limit is lifted', async () => {
     expect(await sharedAgain(as, counter, a, b)).toBe(true);
@@ -79,8 +52,7 @@ describeWithTopology("a Redis Cluster's first master frozen while the live nodes
     const admins = await Promise.all(others.map((p) => rawAdmin(p, c.password)));
     const pool = await Promise.all(Array.from({ length: 5 }, () => as.issueToken({ scope: 'read' })));
     for (const t of pool) for (const r of [a, b]) await get(r, t);
-    node(master).process.kill('SIGSTOP');
-    frozen = master;
+    s.freeze(master);
     console.log('maxclients 1:', await Promise.all(admins.map((send) => send('CONFIG SET maxclients 1'))));
     const t0 = performance.now();
     const load = async (untilMs: number) => {
@@ -116,8 +88,7 @@ describeWithTopology("a Redis Cluster's first master frozen while the live nodes
     );
     if (!recoveredAt) {
       // Diagnosis: the hang is on the frozen node — the tier comes back as soon as it wakes.
-      node(master).process.kill('SIGCONT');
-      frozen = undefined;
+      s.wake();
       const w0 = performance.now();
       while (!(await sharedAgain(as, counter, a, b)) && performance.now() - w0 < 10_000) await sleep(100);
       console.log('after SIGCONT of the frozen master, the shared tier was back in', Math.round(performance.now() - w0), 'ms');
