@@ -56,7 +56,9 @@ for (const adapter of ADAPTERS) {
       expect(res.status).toBe(200);
       const received = upstream.requests[0];
       expect(headerValues(received.rawHeaders, 'x-auth-subject')).toEqual(['user-1']);
-      expect(Object.keys(received.headers).filter((name) => name.startsWith('x-auth-') && !/^x-auth-(subject|scopes|client-id|username|expires)$/.test(name))).toEqual([]);
+      expect(
+        Object.keys(received.headers).filter((name) => name.startsWith('x-auth-') && !/^x-auth-(subject|scopes|client-id|username|expires)$/.test(name)),
+      ).toEqual([]);
     });
   });
 }
