@@ -52,7 +52,9 @@ for (const adapter of ADAPTERS) {
       await new Promise((resolve) => service?.close(resolve));
       await as?.stop();
     });
-    beforeEach(() => (reached.length = 0));
+    beforeEach(() => {
+      reached.length = 0;
+    });
 
     // Observed at 076551d: 200 {"admin":true}. `/admin` does not start with the prefix `/admin/`, so the default
     // requirements (any valid token) decide it; Express (non-strict routing, the default) serves it from `/admin/`.
