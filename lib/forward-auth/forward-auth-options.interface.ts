@@ -37,7 +37,9 @@ export interface ForwardAuthLocation extends ForwardAuthRequirements {
   /**
    * The path prefix, starting with `/`, matched as gateways match `location /admin` / `PathPrefix(`/admin`)`: as a
    * plain string prefix (`/admin` also covers `/administrator`; write `/admin/` for one segment), case-insensitively,
-   * on the normalised path. The longest matching prefix wins.
+   * on the normalised (decoded) path. A prefix ending with `/` also covers the path without it (`/admin/` covers
+   * `/admin`, which upstreams serve as the same resource). The longest matching prefix wins. Written decoded, without
+   * `*`, `?`, `#`, `;`, `%`, whitespace or control characters (a start-up error otherwise).
    */
   prefix: string;
 }

@@ -30,6 +30,11 @@ describe('the forwarded path locations are matched on', () => {
     ['invalid UTF-8', '/%c3%28'],
     ['a relative path', 'admin'],
     ['a trailing dot-dot', '/admin/..'],
+    ['a ; path parameter (servlet containers route /admin;x/ to /admin/)', '/admin;jsessionid=x/'],
+    ['a ; after a dot-dot (..;/)', '/public/..;/admin/'],
+    ['an encoded ; (lower case)', '/admin%3bx/'],
+    ['an encoded ; (upper case)', '/admin%3Bx/'],
+    ['a ; at the end', '/admin;'],
   ])('%s is refused, never normalised into a guess (%s)', (_what, raw) => {
     expect(() => normalisePath(raw)).toThrow(ForwardedRequestError);
   });
@@ -78,6 +83,12 @@ describe('the original request read from a decision request', () => {
       path: '/',
       uri: 'https://edge.example/',
     });
+  });
+
+  it("the client's address for the fair queue: the last X-Forwarded-For value (what the trusted gateway saw), else the peer's", () => {
+    const forwarded = decision({ 'x-forwarded-for': '203.0.113.9, 127.0.0.2', 'x-forwarded-uri': '/' });
+    expect(forwardedRequest(forwarded, 'x-forwarded', '/auth/decision', undefined, true).ip).toBe('127.0.0.2');
+    expect(forwardedRequest(decision({ 'x-forwarded-uri': '/' }), 'x-forwarded', '/auth/decision', undefined, true).ip).toBe('127.0.0.1');
   });
 
   it('a method that is no HTTP token is refused', () => {

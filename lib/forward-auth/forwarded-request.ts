@@ -79,8 +79,9 @@ export function forwardedRequest(
  * The path locations are matched on. The rule: what a gateway or an upstream could read as another path is refused
  * (400), never normalised into a guess. Refused: a path not starting with `/`, invalid percent-encoding, an encoded
  * `/` or `\` (`%2f`, `%5c`), a `%` left after decoding (double encoding: `%252e`), a backslash, a control
- * character, an empty segment (`//`), a `.` or `..` segment (also encoded: `%2e%2e`). Then decoded and lower-cased
- * (upstreams such as Express route case-insensitively): `/%41dmin` and `/ADMIN` both match the `/admin` location.
+ * character, a `;` (raw or `%3b`: servlet containers strip `;` path parameters, routing `/admin;x/` to `/admin/`),
+ * an empty segment (`//`), a `.` or `..` segment (also encoded: `%2e%2e`). Then decoded and lower-cased (upstreams
+ * such as Express route case-insensitively): `/%41dmin` and `/ADMIN` both match the `/admin` location.
  */
 export function normalisePath(target: string): string {
   if (!target.startsWith('/')) throw new ForwardedRequestError('The forwarded path must start with /.');
@@ -94,6 +95,7 @@ export function normalisePath(target: string): string {
   if (decoded.includes('%')) throw new ForwardedRequestError('The forwarded path is encoded twice.');
 
   if (/[\\\x00-\x1f\x7f]/.test(decoded)) throw new ForwardedRequestError('The forwarded path holds a backslash or a control character.');
+  if (decoded.includes(';')) throw new ForwardedRequestError('The forwarded path holds a ; (a path parameter some upstreams strip before routing).');
   const segments = decoded.split('/').slice(1);
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i];
@@ -143,6 +145,12 @@ function originOf(headers: Record<string, unknown>, raw: any): string {
   return `${/^https?$/i.test(proto) ? proto.toLowerCase() : 'http'}://${host}`;
 }
 
+/**
+ * The client's address for the fair queue (new-token lookups served round-robin per client). `forwardedRequest` runs
+ * only for a trusted peer (`ForwardAuthGuard` refuses any other first), so the last `X-Forwarded-For` value is what the
+ * trusted gateway saw (nginx: `proxy_set_header X-Forwarded-For $remote_addr`; Traefik appends the client's), read
+ * here whatever the application's `trust proxy` setting; without the header, the peer's (the gateway's) address.
+ */
 function clientAddress(headers: Record<string, unknown>, raw: any): string | undefined {
   const forwarded = last(headers['x-forwarded-for']);
   const peer: unknown = raw.socket?.remoteAddress;

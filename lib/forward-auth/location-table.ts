@@ -66,9 +66,18 @@ export class LocationTable {
       .sort((a, b) => b.prefix.length - a.prefix.length);
   }
 
-  /** The location of a normalised (lower-cased) path: the longest prefix it starts with, else the default. */
+  /**
+   * The location of a normalised (lower-cased) path: the longest prefix it starts with, else the default. A prefix
+   * ending with `/` also covers the path without that slash (`/admin/` covers `/admin`): upstreams serve both as one
+   * resource (Express's non-strict routing, nginx's redirect of `/admin` to `/admin/`).
+   */
   match(path: string): DeclaredLocation {
-    for (const location of this.ordered) if (path.startsWith(location.prefix)) return location;
+    for (const location of this.ordered) if (covers(location.prefix, path)) return location;
     return this.fallback;
   }
+}
+
+/** Whether `prefix` covers `path`: a plain string prefix, and `/admin/` also covers `/admin` exactly. */
+export function covers(prefix: string, path: string): boolean {
+  return path.startsWith(prefix) || (prefix.length > 1 && prefix.endsWith('/') && path === prefix.slice(0, -1));
 }
