@@ -8,12 +8,13 @@ import { TestRedis } from './redis-server.js';
  * the same external origin (https://api.example.com), with a real authorization server. The store timeout is
  * 200 ms and the circuit breaker off. `stop()` closes A, then B, kills Redis and stops the authorization server.
  */
-export async function startDpopReplicas() {
+/** `storeTimeoutMs`: the Redis bound per operation (a DPoP replay check degrades to this replica alone beyond it). */
+export async function startDpopReplicas({ storeTimeoutMs = 200 }: { storeTimeoutMs?: number } = {}) {
   const as = await TestAuthorizationServer.start();
   const redis = await TestRedis.start();
   const options: IntrospectionModuleOptions = {
     ...introspectionAt(as),
-    cache: { redis: redis.url, storeTimeoutMs: 200 },
+    cache: { redis: redis.url, storeTimeoutMs },
     resilience: { circuitBreaker: false },
     dpop: { externalOrigin: 'https://api.example.com' },
   };
