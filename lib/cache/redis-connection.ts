@@ -55,7 +55,15 @@ export interface RedisConnection {
   close(bound: <T>(fn: () => Promise<T>) => Promise<T>): Promise<void>;
 }
 
-type RedisModule = typeof import('@keyv/redis');
+/**
+ * What is used of `@keyv/redis` (node-redis's factories), structurally: a type import of that optional peer dependency
+ * would reach the published declaration files, and an app without it (and `skipLibCheck: false`) would not compile.
+ */
+interface RedisModule {
+  createClient(options: never): unknown;
+  createCluster(options: never): unknown;
+  createSentinel(options: never): unknown;
+}
 
 /**
  * Opens the Redis connection `cache.redis` describes: one node, a cluster or a Sentinel set. Commands fail at once
@@ -77,12 +85,12 @@ export function openRedisConnection(
   let healer: ClusterHealer | undefined;
   const where = describe(settings);
   if (settings.topology === 'node') {
-    client = redis.createClient({ url: settings.url, ...own, socket: socket() } as never);
+    client = redis.createClient({ url: settings.url, ...own, socket: socket() } as never) as Connectable;
   } else if (settings.topology === 'cluster') {
-    client = redis.createCluster(clusterOptions(settings.cluster, own, socket, connectTimeout) as never);
+    client = redis.createCluster(clusterOptions(settings.cluster, own, socket, connectTimeout) as never) as Connectable;
     healer = new ClusterHealer(client as unknown as HealableCluster, log, connectTimeout);
   } else {
-    client = redis.createSentinel(sentinelOptions(settings.sentinel, own, socket) as never);
+    client = redis.createSentinel(sentinelOptions(settings.sentinel, own, socket) as never) as Connectable;
   }
   client.on('error', (error: Error) => log.warn('redis-error', `Redis (${where}): ${messageOf(error)}${hint(messageOf(error))}`));
   if (settings.topology === 'cluster') {
