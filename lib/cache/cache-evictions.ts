@@ -1,6 +1,7 @@
 import type { ActiveIntrospectionResult } from '../interfaces/introspection-result.interface.js';
 import type { EvictionLedger } from './eviction-ledger.js';
 import type { LocalTier } from './local-tier.js';
+import { RecentEvictions } from './recent-evictions.js';
 import { INDEXED_CLAIMS, type CacheCoordinator, type Eviction, type IndexedClaim } from './redis-coordinator.js';
 import type { SharedTier } from './shared-tier.js';
 import type { TokenKeyMemo } from './token-key-memo.js';
@@ -23,6 +24,9 @@ export interface EvictionTargets {
  * lookups in flight, then reaches the shared store and every replica (tombstones, deletion, broadcast).
  */
 export class CacheEvictions {
+  /** The evictions of the last 30 s, made here or heard: applied again to the shared store after a failover (`afterResync`). */
+  private readonly recent = new RecentEvictions();
+
   constructor(private readonly targets: EvictionTargets) {}
 
   /**
@@ -33,6 +37,7 @@ export class CacheEvictions {
   async delete(keys: readonly string[], by?: Eviction['by']): Promise<void> {
     const { shared, ledger, coordinator } = this.targets;
     const at = Date.now();
+    this.recent.add({ keys, by, at });
     this.dropLocal(keys, at);
     if (by) ledger.detach('*');
     if (shared) await shared.forget(keys, at, by);
@@ -63,6 +68,7 @@ export class CacheEvictions {
     }
     const indexed = await coordinator.keysFor(claim, value);
     const all = [...new Set([...indexed, ...found])];
+    this.recent.add({ keys: all, by: { claim, hash }, at });
     this.dropLocal(all, at);
     this.targets.keys.forgetKeys(all);
     await shared!.forget(all, at, { claim, hash });
@@ -86,6 +92,7 @@ export class CacheEvictions {
   /** Forgets everything (e.g. after an authorization-server reset), here, in the shared store and on every replica. */
   async clear(): Promise<void> {
     const at = Date.now();
+    this.recent.add({ keys: '*', at });
     this.dropLocal('*', at);
     if (this.targets.shared) await this.targets.shared.clear(at);
     await this.targets.coordinator?.publishEviction({ keys: '*' });
@@ -104,6 +111,7 @@ export class CacheEvictions {
 
   /** An eviction another replica (or this one) broadcast. */
   onRemoteEviction(eviction: Eviction): void {
+    this.recent.add({ keys: eviction.keys, by: eviction.by, at: Date.now() });
     if (eviction.keys === '*') return this.dropLocal('*');
     const { local, ledger, claimHash } = this.targets;
     const keys = [...eviction.keys];
@@ -115,6 +123,20 @@ export class CacheEvictions {
       this.targets.keys.forgetKeys(keys);
     }
     this.dropLocal(keys);
+  }
+
+  /**
+   * The subscription reconnected or moved, or the Redis master changed: broadcasts may have been missed, and a new
+   * master may lack the last evictions (asynchronous replication). The in-process records go, the recent evictions are
+   * applied again to the shared store (deletes and tombstones, no broadcast: every replica does it), and the in-process
+   * records go once more (a read in between may have brought back an entry the new master still had).
+   */
+  async afterResync(): Promise<void> {
+    this.dropLocalCopies();
+    const shared = this.targets.shared;
+    if (!shared) return;
+    for (const e of this.recent.within()) await (e.keys === '*' ? shared.clear(e.at) : shared.reapply(e.keys, e.at, e.by)).catch(() => undefined);
+    this.dropLocalCopies();
   }
 
   /** Eviction broadcasts may have been missed: every in-process record goes (nothing in the shared store changes). */

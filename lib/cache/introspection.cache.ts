@@ -72,7 +72,7 @@ export class IntrospectionCache {
     this.sharedState = new CacheSharedState(coordinator, this.shared);
     this.evictions = new CacheEvictions({ local: this.local, shared: this.shared, ledger: this.ledger, coordinator, keys: this.keys, claimHash });
     coordinator?.onEvicted((eviction) => this.evictions.onRemoteEviction(eviction));
-    coordinator?.onResync?.(() => this.evictions.dropLocalCopies());
+    coordinator?.onResync?.(() => void this.evictions.afterResync());
     // While the eviction subscription may be deaf, active answers are not served from process memory (the shared
     // tier and the AS carry the evictions); what was cached meanwhile goes when it hears again.
     coordinator?.onSuspect?.((suspect) => {

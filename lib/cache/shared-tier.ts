@@ -141,12 +141,17 @@ export class SharedTier {
    * deletion finds the tombstone and undoes it (see `write`).
    */
   async forget(keys: readonly string[], at: number, by?: Eviction['by']): Promise<void> {
+    await this.reapply(keys, at, by);
+    await this.context.coordinator?.publishEviction({ keys, by });
+  }
+
+  /** An eviction's tombstones and deletes, without the broadcast (`forget`; applied again after a failover: `CacheEvictions.afterResync`). */
+  async reapply(keys: readonly string[], at: number, by?: Eviction['by']): Promise<void> {
     const { ledger, tombstoneTtlMs } = this.context;
     const marks = keys.map((key) => ({ key: tombstone(key), value: ledger.mark(at), ttl: tombstoneTtlMs }));
     if (by) marks.push({ key: tombstone(`${by.claim}:${by.hash}`), value: ledger.mark(at), ttl: tombstoneTtlMs });
     if (marks.length) await this.guard.strict('write eviction tombstones', () => this.tombstones.mset(marks));
     if (keys.length) await this.guard.strict('delete', () => this.shared.mdel([...keys]));
-    await this.context.coordinator?.publishEviction({ keys, by });
   }
 
   /** Called for each entry not written to the shared store (see `write`). */
