@@ -12,7 +12,7 @@ const VALID = 'valid_user_token_3nP9xQ2vLm8KzR4wYb7T1cF6';
 /**
  * Attack (issue 11 review): nothing bounds the rate of new-token lookups, so a flood of distinct junk
  * tokens is passed 1:1 to the AS. An AS with a per-client rate limit (Keycloak/Auth0/Okta style:
- * here 50 introspections per second, then 429 Retry-After: 30) answers 429; the library then holds
+ * here 50 introspections, then 429 Retry-After: 30) answers 429; the library then holds
  * off ALL lookups for 30 s: valid new users get 503 for 30 s, and a fail-open route lets
  * unauthenticated junk through with 200.
  */
@@ -25,14 +25,13 @@ describe.each(ADAPTERS)('a junk flood against an AS with a rate limit, over %s',
   });
 
   it('a junk flood does not lock valid users out, and never opens fail-open routes', async () => {
-    let windowStart = Date.now();
-    let inWindow = 0;
+    // The AS's limit counts calls, not calls per second: on a slow machine a per-second window may never fill,
+    // and the flood must meet the 429 whatever the machine's speed (asserted below: rateLimited > 0).
+    let calls = 0;
+    let rateLimited = 0;
     server = await FaultyServer.start((_req, res, body) => {
-      if (Date.now() - windowStart > 1000) {
-        windowStart = Date.now();
-        inWindow = 0;
-      }
-      if (++inWindow > 50) {
+      if (++calls > 50) {
+        rateLimited++;
         res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '30' });
         return void res.end('{"error":"rate_limited"}');
       }
@@ -45,6 +44,9 @@ describe.each(ADAPTERS)('a junk flood against an AS with a rate limit, over %s',
       allowInsecureRequests: true,
       clientId: 'api',
       clientSecret: 'super-secret-value-77',
+      // A loaded CI machine can hold an answer of this in-process AS past the default 2 s attempt timeout: that
+      // is a real outage to the library (fail-open lets the feed through), not the 429 this test is about.
+      resilience: { attemptTimeoutMs: 15_000, deadlineMs: 20_000 },
     }));
     const url = await app.getUrl().then((u) => u.replace('[::1]', '127.0.0.1'));
 
@@ -75,6 +77,7 @@ describe.each(ADAPTERS)('a junk flood against an AS with a rate limit, over %s',
     // unauthenticated traffic before it reaches the API if the AS has a low limit): the fail-open route
     // never lets junk in, the valid user gets 503 + Retry-After (never 401), and the replica is not taken
     // out of rotation (degraded, not down). Before the review: fail-open 200 to junk, readiness down.
+    expect(rateLimited).toBeGreaterThan(0);
     expect([401, 503]).toContain(summary.feed);
     expect(junk.every((status) => status === 401 || status === 503)).toBe(true);
     expect([200, 503]).toContain(summary.user);
