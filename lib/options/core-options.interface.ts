@@ -8,6 +8,7 @@ import type { RolesOptions } from '../authorization/role-mappers.js';
 import type { ClientAuthMethod } from '../client/client-auth-method.js';
 import type { OutagePolicy } from '../decorators/outage-policy.decorator.js';
 import type { IntrospectionCacheOptions } from './cache-options.interface.js';
+import type { TenantReadiness } from '../tenants/tenant-options.interface.js';
 
 /** Timeouts, retries, circuit breaker and bulkhead around calls to the authorization server. */
 export interface IntrospectionResilienceOptions {
@@ -65,8 +66,8 @@ export interface CoreIntrospectionOptions {
    * A failed discovery is retried on a later lookup; a successful one is refreshed after `discoveryCacheSeconds`.
    */
   issuer?: string;
-  /** Our client id at the authorization server. */
-  clientId: string;
+  /** Our client id at the authorization server. Required, except with `tenants` (each tenant has its own). */
+  clientId?: string;
   /** Our client secret (for `client_secret_basic` and `client_secret_post`). Never logged. */
   clientSecret?: string;
   /** How we authenticate to the introspection endpoint. Default `'client_secret_basic'`. */
@@ -161,6 +162,11 @@ export interface CoreIntrospectionOptions {
     cacheMs?: number;
     /** A probe slower than this reports `degraded` (Terminus 12) instead of `up`, milliseconds. Default 500 ms. */
     slowMs?: number;
+    /**
+     * With `tenants`: `'all'` (default) reports not ready when any tenant's authorization server is down, `'any'` only
+     * when every one is. Each tenant's status is in the details either way.
+     */
+    readiness?: TenantReadiness;
   };
   /**
    * OpenTelemetry metrics (needs `@opentelemetry/api`; a no-op until an SDK is registered — register it

@@ -22,7 +22,7 @@ export function resolveCacheOptions(
   if (o.cache !== false) {
     const c = o.cache ?? {};
     // Isolates this service in a shared store: by default one namespace per authorization server + client id.
-    const keyPrefix = c.keyPrefix ?? `token-introspection:${hash('sha256', cacheNamespace, 'base64url').slice(0, 12)}`;
+    const keyPrefix = c.keyPrefix ?? defaultKeyPrefix(cacheNamespace);
     if (typeof keyPrefix !== 'string' || !/^[\x21-\x7E]{1,128}$/.test(keyPrefix) || /[*?[\]]/.test(keyPrefix)) {
       problems.push("`cache.keyPrefix` must be 1–128 printable ASCII characters without spaces or glob characters (* ? [ ]), e.g. 'orders-api'.");
     }
@@ -63,6 +63,11 @@ export function resolveCacheOptions(
     );
   }
   return { cacheNamespace, cache };
+}
+
+/** The default `cache.keyPrefix`: one per authorization server + client id (a hash of the cache namespace). */
+export function defaultKeyPrefix(cacheNamespace: string): string {
+  return `token-introspection:${hash('sha256', cacheNamespace, 'base64url').slice(0, 12)}`;
 }
 
 /** Background re-introspection bounds (refresh-ahead, re-checks), validated against the bulkhead they share. */

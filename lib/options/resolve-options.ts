@@ -17,6 +17,9 @@ import {
 } from './resolve-core-options.js';
 import { resolveResilienceOptions } from './resolve-resilience-options.js';
 import { resolveCacheOptions } from './resolve-cache-options.js';
+import { checkTenants } from '../tenants/check-tenants.js';
+import { compileTenantSelector } from '../tenants/tenant-selector.js';
+import { tenantView } from '../tenants/tenant-view.js';
 import type { ResolvedOptions } from './resolved-options.js';
 import { providePresentation } from '../ports.js';
 import { provideContextAuthorizer } from '../guard/context-authorizer.js';
@@ -40,6 +43,61 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
   const problems: string[] = [];
   const warnings: string[] = [];
   const o = (options ?? {}) as Partial<IntrospectionModuleOptions>;
+  const resolved =
+    o.tenants === undefined && o.tenantResolver === undefined && o.health?.readiness === undefined
+      ? resolveServer(o, problems, warnings)
+      : resolveTenants(o, problems, warnings);
+  if (problems.length > 0) {
+    throw new IntrospectionConfigurationError(`Invalid IntrospectionModule options:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+  return resolved!;
+}
+
+/**
+ * `tenants`: each tenant resolved like a single-tenant module's options (`tenantView`: the shared defaults, the
+ * tenant's own on top), its problems and warnings prefixed with `tenants.<name>`. The module's own options are the
+ * first tenant's, without anything that would reach an authorization server (the tenants' engines do that).
+ */
+function resolveTenants(o: Partial<IntrospectionModuleOptions>, problems: string[], warnings: string[]): ResolvedOptions | undefined {
+  const names = checkTenants(o, problems);
+  const tenants = new Map<string, ResolvedOptions>();
+  const issuers = new Map<string, string>();
+  for (const name of names) {
+    const own: string[] = [];
+    const ownWarnings: string[] = [];
+    const resolved = resolveServer(tenantView(o, name), own, ownWarnings);
+    problems.push(...own.map((p) => `tenants.${name}: ${p}`));
+    warnings.push(...ownWarnings.map((w) => `tenants.${name}: ${w}`));
+    tenants.set(name, { ...resolved, tenant: name });
+    const issuer = resolved.jwt.issuer;
+    if (issuer !== undefined) {
+      const other = issuers.get(issuer);
+      if (other !== undefined && typeof o.tenantResolver === 'object' && o.tenantResolver?.jwtIssuer === true) {
+        problems.push(`Tenants '${other}' and '${name}' have the same issuer '${issuer}': \`tenantResolver.jwtIssuer\` could not tell them apart.`);
+      }
+      if (other === undefined) issuers.set(issuer, name);
+    }
+  }
+  if (problems.length > 0 || names.length === 0) return undefined;
+  const first = tenants.get(names[0])!;
+  return {
+    ...first,
+    tenant: undefined,
+    jwt: { ...first.jwt, mode: 'introspect' },
+    keys: undefined,
+    signedIntrospection: false,
+    warnings,
+    tenants: {
+      names,
+      options: tenants,
+      select: compileTenantSelector(o.tenantResolver!, new Set(names), issuers),
+      readiness: o.health?.readiness ?? 'all',
+    },
+  };
+}
+
+/** One authorization server's options: the module's without `tenants`, or one tenant's view. */
+function resolveServer(o: Partial<IntrospectionModuleOptions>, problems: string[], warnings: string[]): ResolvedOptions {
   const allowInsecureRequests = o.allowInsecureRequests === true;
   const num = numberReader(problems);
 
@@ -66,10 +124,6 @@ export function resolveOptions(options: IntrospectionModuleOptions | undefined):
 
   // Across capabilities: DPoP against the token sources.
   checkDpopDelivery(o, senderConstraints, tokenSourceOptions, problems, warnings);
-
-  if (problems.length > 0) {
-    throw new IntrospectionConfigurationError(`Invalid IntrospectionModule options:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  }
 
   return {
     introspectionEndpoint: client.introspectionEndpoint,

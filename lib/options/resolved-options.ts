@@ -8,6 +8,8 @@ import type { IntrospectionEvents } from '../telemetry/introspection-events.inte
 import type { ResolvedTokenSourceOptions } from './resolve-token-sources.js';
 import type { RoleMapper } from '../authorization/role-mappers.js';
 import type { RedisClusterSettings, RedisSentinelSettings } from './cache-options.interface.js';
+import type { TenantReadiness } from '../tenants/tenant-options.interface.js';
+import type { TenantSelector } from '../tenants/tenant-selector.js';
 
 /**
  * `cache.redis` validated: exactly one of `url`, `cluster`, `sentinel`, and the eviction channel.
@@ -151,6 +153,10 @@ export interface ResolvedOptions extends ResolvedTokenSourceOptions {
         readonly keysRefreshIntervalMs: number;
       };
   /** Back-channel logout tokens, or false. */
+  /** The tenant these options describe (one of `tenants`); undefined for a single-tenant module and for the module itself. */
+  readonly tenant?: string;
+  /** `tenants`: each tenant's options and how a request picks one; undefined for a single-tenant module. */
+  readonly tenants?: ResolvedTenants;
   readonly backchannelLogout:
     | false
     | {
@@ -161,6 +167,21 @@ export interface ResolvedOptions extends ResolvedTokenSourceOptions {
         readonly maxAgeSeconds: number;
         readonly maxTokenLength: number;
       };
+}
+
+/**
+ * `tenants` and `tenantResolver` validated: each tenant's options resolved like a single-tenant module's.
+ * @beta Internal shape, like `ResolvedOptions`.
+ */
+export interface ResolvedTenants {
+  /** Tenant names, in configuration order. */
+  readonly names: readonly string[];
+  /** Each tenant's options (`tenant` set). */
+  readonly options: ReadonlyMap<string, ResolvedOptions>;
+  /** Picks the tenant of a request (and of its token, with `jwtIssuer`); undefined when it cannot. */
+  readonly select: TenantSelector;
+  /** When the readiness probe is up. */
+  readonly readiness: TenantReadiness;
 }
 
 /** The `dpop` option after validation and defaults. */
