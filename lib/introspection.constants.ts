@@ -34,3 +34,9 @@ export const RECHECK_KEY = 'token-introspection:recheck';
 export const RESPONSE_OPENER = Symbol.for('token-introspection:response-opener');
 /** DI token of the `TokenMinter` port (phantom tokens for consumers without a guarded request), or null when `phantom` is off (internal). */
 export const TOKEN_MINTER = Symbol.for('token-introspection:token-minter');
+/** DI token of each tenant's cache (`tenants`), built before the engines so the shared state can use one; null without tenants (internal). */
+export const TENANT_CACHES = Symbol.for('token-introspection:tenant-caches');
+/** DI token of each tenant's `IntrospectionService` (`tenants`), or null without tenants (internal). */
+export const TENANT_SERVICES = Symbol.for('token-introspection:tenant-services');
+/** DI token of each tenant's health indicator (`tenants`), or null without tenants (internal). */
+export const TENANT_HEALTH = Symbol.for('token-introspection:tenant-health');

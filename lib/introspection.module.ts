@@ -1,14 +1,25 @@
 import { Module, type CanActivate, type NestModule } from '@nestjs/common';
-import { APP_GUARD, ModulesContainer } from '@nestjs/core';
+import { APP_GUARD, ModuleRef, ModulesContainer } from '@nestjs/core';
 import { TokenGuard } from './guard/token.guard.js';
 import { connectionsExports, connectionsProviders } from './connections/connections.providers.js';
 import { IntrospectionHealthIndicator } from './health/introspection.health.js';
-import { IntrospectionCache, toKeyvList } from './cache/introspection.cache.js';
+import type { IntrospectionCache } from './cache/introspection.cache.js';
+import { createIntrospectionCache } from './cache/create-cache.js';
 import { CacheSharedState } from './cache/cache-shared-state.js';
 import type { SharedState } from './cache/shared-state.js';
-import { createRedisBackend } from './cache/redis-backend.js';
 import { IntrospectionClient } from './client/introspection.client.js';
-import { INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS, SHARED_STATE, TOKEN_MINTER } from './introspection.constants.js';
+import {
+  DPOP_VERIFIER,
+  INTROSPECTION_CACHE,
+  INTROSPECTION_TELEMETRY,
+  RESOLVED_OPTIONS,
+  SHARED_STATE,
+  TENANT_CACHES,
+  TENANT_HEALTH,
+  TENANT_SERVICES,
+  TOKEN_MINTER,
+} from './introspection.constants.js';
+import { createTenantCaches, createTenantEngines, type TenantEngine } from './tenant-engines.js';
 import { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';
 import { ConfigurableIntrospectionModule, INTROSPECTION_MODULE_OPTIONS } from './introspection.module-definition.js';
 import { keysProviders } from './keys/keys.providers.js';
@@ -26,6 +37,8 @@ import { PhantomTokenPipe } from './phantom/phantom-token.decorator.js';
 import { ResourceMetadataPublisher } from './metadata/resource-metadata.publisher.js';
 import { warnOnce } from './utils/startup-warnings.js';
 
+/** Internal: each tenant's engine (service and health indicator), or null without tenants. */
+const TENANT_ENGINES = Symbol('token-introspection:tenant-engines');
 const PASS_THROUGH: CanActivate = { canActivate: () => true };
 /** Internal: logs the options' start-up warnings when the providers are created. */
 const OPTION_WARNINGS = Symbol('token-introspection:option-warnings');
@@ -69,30 +82,23 @@ const OPTION_WARNINGS = Symbol('token-introspection:option-warnings');
       inject: [RESOLVED_OPTIONS],
     },
     {
+      // With `tenants`, each tenant has its own cache (TENANT_CACHES) and the module none.
       provide: INTROSPECTION_CACHE,
-      useFactory: async (options: ResolvedOptions) => {
-        const cache = options.cache;
-        if (!cache) return null;
-        if (cache.redis) {
-          const { store, tombstones, coordinator } = await createRedisBackend({
-            ...cache.redis,
-            namespace: cache.namespace,
-            storeTimeoutMs: cache.storeTimeoutMs,
-            indexSecret: cache.indexSecret,
-          });
-          return new IntrospectionCache(cache, options.cacheNamespace, [store], coordinator, tombstones, options.resilience.deadlineMs);
-        }
-        const stores = cache.store === undefined ? undefined : toKeyvList(cache.store);
-        return new IntrospectionCache(cache, options.cacheNamespace, stores, undefined, undefined, options.resilience.deadlineMs);
-      },
+      useFactory: (options: ResolvedOptions) => (options.tenants ? null : createIntrospectionCache(options)),
+      inject: [RESOLVED_OPTIONS],
+    },
+    {
+      provide: TENANT_CACHES,
+      useFactory: createTenantCaches,
       inject: [RESOLVED_OPTIONS],
     },
     {
       // What replicas share for features (DPoP and push replay records, JWT revocation marks): the cache's
-      // stores; without a cache, a state that shares nothing (each feature keeps its in-process memory).
+      // stores (with `tenants`, the first tenant's); without a cache, a state that shares nothing (each feature keeps its in-process memory).
       provide: SHARED_STATE,
-      useFactory: (cache: IntrospectionCache | null): SharedState => cache?.sharedState ?? new CacheSharedState(),
-      inject: [INTROSPECTION_CACHE],
+      useFactory: (cache: IntrospectionCache | null, tenants: ReadonlyMap<string, IntrospectionCache | null> | null): SharedState =>
+        (cache ?? tenants?.values().next().value)?.sharedState ?? new CacheSharedState(),
+      inject: [INTROSPECTION_CACHE, TENANT_CACHES],
     },
     ...keysProviders,
     ...jwtProviders,
@@ -119,6 +125,22 @@ const OPTION_WARNINGS = Symbol('token-introspection:option-warnings');
       inject: [INTROSPECTION_MODULE_OPTIONS, PhantomTokenService],
     },
     PhantomTokenPipe,
+    {
+      // `tenants`: one complete engine per tenant (tenant-engines.ts); the module's IntrospectionService routes to them.
+      provide: TENANT_ENGINES,
+      useFactory: createTenantEngines,
+      inject: [RESOLVED_OPTIONS, TENANT_CACHES, DPOP_VERIFIER, ModuleRef],
+    },
+    {
+      provide: TENANT_SERVICES,
+      useFactory: (engines: ReadonlyMap<string, TenantEngine> | null) => engines && new Map([...engines].map(([name, engine]) => [name, engine.service])),
+      inject: [TENANT_ENGINES],
+    },
+    {
+      provide: TENANT_HEALTH,
+      useFactory: (engines: ReadonlyMap<string, TenantEngine> | null) => engines && new Map([...engines].map(([name, engine]) => [name, engine.health])),
+      inject: [TENANT_ENGINES],
+    },
     // RFC 9728 metadata routes (`resourceMetadata`); does nothing when the option is absent.
     ResourceMetadataPublisher,
     IntrospectionService,

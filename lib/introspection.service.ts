@@ -3,14 +3,25 @@ import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown } from
 import { IntrospectionCache } from './cache/introspection.cache.js';
 import { IntrospectionClient } from './client/introspection.client.js';
 import { AuthorizationServerUnavailableError, DpopProofError, InvalidTokenError } from './errors/introspection.errors.js';
-import { DPOP_VERIFIER, INTROSPECTION_CACHE, INTROSPECTION_TELEMETRY, JWT_ACCESS_TOKENS, RESOLVED_OPTIONS } from './introspection.constants.js';
+import {
+  DPOP_VERIFIER,
+  INTROSPECTION_CACHE,
+  INTROSPECTION_TELEMETRY,
+  JWT_ACCESS_TOKENS,
+  RESOLVED_OPTIONS,
+  TENANT_SERVICES,
+} from './introspection.constants.js';
 import { type DpopRequestContext, type ProofVerifier, type TokenPath, type VerifiedDpopProof } from './ports.js';
 import type { IntrospectionTelemetry } from './telemetry/introspection.telemetry.js';
-import type { ActiveIntrospectionResult, IntrospectOptions, IntrospectionResult } from './interfaces/introspection-result.interface.js';
+import type { ActiveIntrospectionResult, EvictOptions, IntrospectOptions, IntrospectionResult } from './interfaces/introspection-result.interface.js';
+import { inactive } from './client/introspection-response.js';
 import type { ResolvedOptions } from './options/resolved-options.js';
 import { ResiliencePolicy, type BreakerState } from './resilience/resilience.policy.js';
 import { TokenEngine } from './engine/token-engine.js';
+import { worstBreakerState } from './resilience/breaker-state.js';
 import { RateLimitedLogger } from './utils/rate-limited-logger.js';
+
+const sum = (counts: readonly number[]): number => counts.reduce((a, b) => a + b, 0);
 
 /**
  * Asks the authorization server whether a token is active (RFC 7662), with caching, single-flight,
@@ -31,6 +42,8 @@ export class IntrospectionService implements OnApplicationShutdown {
     @Inject(INTROSPECTION_TELEMETRY) private readonly telemetry: IntrospectionTelemetry,
     @Optional() @Inject(JWT_ACCESS_TOKENS) private readonly jwt?: TokenPath | null,
     @Optional() @Inject(DPOP_VERIFIER) private readonly dpop?: ProofVerifier | null,
+    /** With `tenants`: each tenant's service; this one then only routes to them (see `tenant()`). */
+    @Optional() @Inject(TENANT_SERVICES) private readonly tenants?: ReadonlyMap<string, IntrospectionService> | null,
   ) {
     this.engine = new TokenEngine(options, cache, resilience, client, telemetry, jwt, new Logger(IntrospectionService.name));
     resilience.onStateChange((state) => telemetry.breakerChanged(state));
@@ -72,7 +85,35 @@ export class IntrospectionService implements OnApplicationShutdown {
    * rejects with `AuthorizationServerUnavailableError` when the authorization server cannot answer.
    */
   introspect(token: string, options?: IntrospectOptions): Promise<IntrospectionResult> {
+    if (this.tenants) return this.routed(options)?.introspect(token, options) ?? Promise.resolve(inactive('unknown_tenant'));
     return this.engine.introspect(token, options);
+  }
+
+  /**
+   * With `tenants`: the service of one tenant (the same methods, on that tenant's authorization server, cache, breaker
+   * and keys only). Throws `InvalidTokenError` (`unknown_tenant`) for a name that is not configured, and always
+   * without `tenants`.
+   */
+  tenant(name: string): IntrospectionService {
+    const service = this.tenants?.get(name);
+    if (!service) throw new InvalidTokenError('unknown_tenant');
+    return service;
+  }
+
+  /** The configured tenant names (`tenants`), in configuration order; empty without `tenants`. */
+  get tenantNames(): readonly string[] {
+    return this.tenants ? [...this.tenants.keys()] : [];
+  }
+
+  /** The tenant service a lookup names, or undefined (no tenant, or one that is not configured). */
+  private routed(options: IntrospectOptions | EvictOptions | undefined): IntrospectionService | undefined {
+    const name = options?.tenant;
+    return name === undefined ? undefined : this.tenants!.get(name);
+  }
+
+  /** The tenant services an eviction concerns: the named one (an unknown name throws), or every one. */
+  private scope(options: EvictOptions | undefined): IntrospectionService[] {
+    return options?.tenant === undefined ? [...this.tenants!.values()] : [this.tenant(options.tenant)];
   }
 
   /**
@@ -82,6 +123,7 @@ export class IntrospectionService implements OnApplicationShutdown {
    * always answer undefined. What `TokenGuard` tries first on every request.
    */
   cachedResult(token: string, options?: IntrospectOptions): IntrospectionResult | undefined {
+    if (this.tenants) return this.routed(options)?.cachedResult(token, options) ?? inactive('unknown_tenant');
     return this.engine.cachedResult(token, options);
   }
 
@@ -127,8 +169,10 @@ export class IntrospectionService implements OnApplicationShutdown {
    * Forgets what is cached about a token, so its next use asks the authorization server again
    * (call it after revoking a token). A JWT access token that `jwt.mode` validates locally is refused
    * until its `exp` instead, on every replica with a shared store. Rejects if a shared cache store cannot delete it.
+   * With `tenants`: at `options.tenant`, else at every tenant.
    */
-  async evict(token: string): Promise<void> {
+  async evict(token: string, options?: EvictOptions): Promise<void> {
+    if (this.tenants) return void (await Promise.all(this.scope(options).map((tenant) => tenant.evict(token))));
     // A locally validated JWT cannot be forgotten into a new AS call: it is refused until it expires.
     if (this.jwt) await this.jwt.revoke(token);
     if (this.cache) {
@@ -140,17 +184,19 @@ export class IntrospectionService implements OnApplicationShutdown {
 
   /**
    * Forgets every cached token of a subject (`sub` claim), on every replica (needs `cache.redis` for
-   * the index and the broadcast). Resolves to the number of cache entries dropped.
+   * the index and the broadcast). Resolves to the number of cache entries dropped. With `tenants`: at `options.tenant`, else at every tenant.
    */
-  async evictBySubject(sub: string): Promise<number> {
+  async evictBySubject(sub: string, options?: EvictOptions): Promise<number> {
+    if (this.tenants) return sum(await Promise.all(this.scope(options).map((tenant) => tenant.evictBySubject(sub))));
     // Locally validated JWTs of the subject issued until now are refused (they would validate again).
     if (this.jwt) await this.jwt.revokeBy('sub', sub);
     if (!this.cache) this.notifyUncached('*');
     return this.cache ? this.cache.deleteBy('sub', sub) : 0;
   }
 
-  /** Forgets every cached token issued to a client (`client_id` claim), on every replica (needs `cache.redis`). */
-  async evictByClientId(clientId: string): Promise<number> {
+  /** Forgets every cached token issued to a client (`client_id` claim), on every replica (needs `cache.redis`). With `tenants`: at `options.tenant`, else at every tenant. */
+  async evictByClientId(clientId: string, options?: EvictOptions): Promise<number> {
+    if (this.tenants) return sum(await Promise.all(this.scope(options).map((tenant) => tenant.evictByClientId(clientId))));
     if (this.jwt) await this.jwt.revokeBy('client_id', clientId);
     if (!this.cache) this.notifyUncached('*');
     return this.cache ? this.cache.deleteBy('client_id', clientId) : 0;
@@ -165,9 +211,10 @@ export class IntrospectionService implements OnApplicationShutdown {
    * belong to are reached too: locally validated JWTs of that subject without a `sid` claim (oidc-provider's JWT
    * access tokens have none) issued up to `subject.issuedAt` (epoch seconds; default now) are refused, and the
    * subject's cached introspection answers are dropped (asked again: the authorization server answers for its
-   * other sessions). JWTs that carry a `sid` of another session keep passing.
+   * other sessions). JWTs that carry a `sid` of another session keep passing. With `tenants`: at `options.tenant`, else at every tenant.
    */
-  async evictBySession(sid: string, subject?: { sub: string; issuedAt?: number }): Promise<number> {
+  async evictBySession(sid: string, subject?: { sub: string; issuedAt?: number }, options?: EvictOptions): Promise<number> {
+    if (this.tenants) return sum(await Promise.all(this.scope(options).map((tenant) => tenant.evictBySession(sid, subject))));
     if (this.jwt) {
       await this.jwt.revokeBy('sid', sid);
       if (subject) await this.jwt.revokeSessionless(subject.sub, subject.issuedAt);
@@ -185,8 +232,10 @@ export class IntrospectionService implements OnApplicationShutdown {
    * passed, here and — with a shared store — on every replica, including ones started later. For locally
    * validated JWTs (`jwt.mode` other than 'introspect'), and for cached introspection answers that carry this
    * `jti` (indexed in Redis with `cache.redis`). Rejects if the shared store cannot record it (retry).
+   * With `tenants`: at `options.tenant`, else at every tenant.
    */
-  async evictByJti(jti: string): Promise<void> {
+  async evictByJti(jti: string, options?: EvictOptions): Promise<void> {
+    if (this.tenants) return void (await Promise.all(this.scope(options).map((tenant) => tenant.evictByJti(jti))));
     if (this.jwt) await this.jwt.revokeBy('jti', jti);
     await this.cache?.forgetByJti(jti);
     this.notifyUncached('*', true);
@@ -198,6 +247,7 @@ export class IntrospectionService implements OnApplicationShutdown {
    * For holders of long-lived authentications (WebSocket connections) that must re-check them.
    */
   onEvicted(listener: (keys: readonly string[] | '*') => void): void {
+    for (const tenant of this.tenants?.values() ?? []) tenant.onEvicted(listener);
     this.cache?.onEvicted(listener);
     (this.evictionListeners ??= []).push(listener);
   }
@@ -213,17 +263,23 @@ export class IntrospectionService implements OnApplicationShutdown {
     if (always || !this.cache) for (const listener of this.evictionListeners ?? []) listener(keys);
   }
 
-  /** Forgets every cached result, here and on every replica (e.g. after the authorization server lost its state). */
-  async purge(): Promise<void> {
+  /**
+   * Forgets every cached result, here and on every replica (e.g. after the authorization server lost its state).
+   * With `tenants`: at `options.tenant`, else at every tenant.
+   */
+  async purge(options?: EvictOptions): Promise<void> {
+    if (this.tenants) return void (await Promise.all(this.scope(options).map((tenant) => tenant.purge())));
     await this.cache?.clear();
   }
 
-  /** State of the circuit breaker in front of the authorization server. */
+  /** State of the circuit breaker in front of the authorization server; with `tenants`, the worst of theirs (`tenant(name).circuitState` for one). */
   get circuitState(): BreakerState {
-    return this.resilience.state;
+    if (!this.tenants) return this.resilience.state;
+    return worstBreakerState([...this.tenants.values()].map((tenant) => tenant.circuitState));
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await Promise.all([...(this.tenants?.values() ?? [])].map((tenant) => tenant.onApplicationShutdown()));
     // Background lookups in flight may still cache their answer (bounded); then the shared store's writes
     // are drained and its connections closed: nothing started by this module touches Redis afterwards.
     await this.engine.stop();

@@ -67,6 +67,8 @@ export interface ClaimPolicy {
   readonly expectedIssuer?: string;
   /** Accept only results whose `token_type` names an access token (a missing `token_type` is refused). */
   readonly requireTokenType?: boolean;
+  /** With `tenants`: the tenant whose authorization server answered, recorded on active results (`tenant`). */
+  readonly tenant?: string;
 }
 
 /** `token_type` values that name an access token (compared case-insensitively). */
@@ -119,7 +121,7 @@ export function validateClaims(response: IntrospectionResponse, policy: ClaimPol
   if (policy.expectedIssuer !== undefined && (iss ?? answeringIssuer) !== policy.expectedIssuer) return inactive('issuer_mismatch');
   const scope = response.scope as string | undefined;
   const scopes = Object.freeze(scope ? scope.split(' ').filter(Boolean) : []);
-  return Object.freeze({ ...response, active: true, scopes });
+  return Object.freeze(policy.tenant === undefined ? { ...response, active: true, scopes } : { ...response, active: true, scopes, tenant: policy.tenant });
 }
 
 /** Whether a `token_type` says the token is sender-constrained (RFC 9449 §6.2: `DPoP`, any case); no string is built for others. */

@@ -128,7 +128,9 @@ export type InvalidTokenReason =
   /** Presented under the DPoP scheme, but bound to another key than the one that signed the proof (`cnf.jkt`). */
   | 'dpop_key_mismatch'
   /** Bound to a client certificate (`cnf.x5t#S256`) that this connection did not present. */
-  | 'certificate_mismatch';
+  | 'certificate_mismatch'
+  /** With `tenants`: the request names no configured tenant (`tenantResolver`); no authorization server was asked. */
+  | 'unknown_tenant';
 
 /** The token is not (or no longer) valid for this API: answer 401 `invalid_token`. */
 export class InvalidTokenError extends TokenIntrospectionError {
@@ -171,6 +173,8 @@ export function describeInvalidToken(reason: InvalidTokenReason): string {
       return 'The access token is bound to another key than the one that signed the DPoP proof.';
     case 'certificate_mismatch':
       return 'The access token is bound to a client certificate this connection did not present.';
+    case 'unknown_tenant':
+      return 'The request names no tenant this API serves.';
     case 'rejected_by_authorization_server':
       return 'The authorization server does not accept this access token.';
     case 'invalid_jwt':

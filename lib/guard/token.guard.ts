@@ -25,6 +25,7 @@ import type { RouteChecks } from './route-checks.js';
 import { routeRefusal } from './route-refusal.js';
 import { RouteRequirementsReader, type RouteRequirements } from './route-requirements.js';
 import { compileTokenSources, type TokenExtractor } from './token-sources.js';
+import { tenantService, unknownTenant } from './tenant-routing.js';
 
 export type { IntrospectionOutage } from './outage-decision.js';
 
@@ -119,7 +120,10 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     }
 
     const scheme = extracted.scheme ?? 'bearer';
-    if (scheme === 'dpop') return this.activateWithProof(context, request, route, extracted.token);
+    // `tenants`: the request's tenant picks the engine before any lookup; a request it cannot place is refused, no AS asked.
+    const service = this.options.tenants ? tenantService(this.introspection, this.options.tenants, request, extracted.token) : this.introspection;
+    if (!service) return this.refuse(context, route, unknownTenant(this.challenges, extracted.token, scheme, route.requireDpop, this.telemetry));
+    if (scheme === 'dpop') return this.activateWithProof(context, request, route, extracted.token, service);
     if (route.requireDpop) {
       this.telemetry?.decision('invalid');
       if (this.telemetry?.events.onTokenRejected) {
@@ -135,17 +139,23 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       : presentation === BEARER_PRESENTATION
         ? BEARER_LOOKUP
         : { presentation };
-    const cached = this.introspection.cachedResult(extracted.token, lookup);
+    const cached = service.cachedResult(extracted.token, lookup);
     if (cached !== undefined) return this.admit(context, request, route, extracted.token, presentation, cached);
-    return this.introspectAndAdmit(context, request, route, extracted.token, presentation);
+    return this.introspectAndAdmit(context, request, route, extracted.token, presentation, service);
   }
 
   /** `Authorization: DPoP` (RFC 9449): the proof is verified before the token is looked up. */
-  private async activateWithProof(context: ExecutionContext, request: any, route: RouteRequirements, token: string): Promise<boolean> {
+  private async activateWithProof(
+    context: ExecutionContext,
+    request: any,
+    route: RouteRequirements,
+    token: string,
+    service: IntrospectionService,
+  ): Promise<boolean> {
     const target = { uri: () => this.requestUri(request), certificateThumbprint: () => this.certificateThumbprint(request) };
     const verified = await this.proofChecks.verify(request, token, target, route.requireDpop);
     if ('status' in verified) return this.throwRejection(context, verified.status, verified.headers, verified.message);
-    return this.introspectAndAdmit(context, request, route, token, verified.presentation, verified.proof);
+    return this.introspectAndAdmit(context, request, route, token, verified.presentation, service, verified.proof);
   }
 
   /** Asks `IntrospectionService` (cache, shared store, the authorization server), then decides. */
@@ -155,6 +165,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     route: RouteRequirements,
     token: string,
     presentation: TokenPresentation,
+    service: IntrospectionService,
     proof?: VerifiedDpopProof,
   ): Promise<boolean> {
     let result: IntrospectionResult;
@@ -162,7 +173,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
       // The client's address (Express/Fastify honour their trust-proxy settings): fairness between callers.
       const ip: unknown = request.ip;
       const caller = typeof ip === 'string' ? fairnessKey(ip) : undefined;
-      result = await this.introspection.introspect(token, { ...route.introspectOptions, caller, presentation });
+      result = await service.introspect(token, { ...route.introspectOptions, caller, presentation });
     } catch (error) {
       return this.onUnavailable(context, request, route, error);
     }

@@ -3,7 +3,8 @@ import { ModuleRef } from '@nestjs/core';
 import { TOKEN_REJECTED } from '../client/introspection-response.js';
 import { IntrospectionClient } from '../client/introspection.client.js';
 import { AuthorizationServerUnavailableError, IntrospectionConfigurationError } from '../errors/introspection.errors.js';
-import { AUTHORIZATION_SERVER_KEYS, RESOLVED_OPTIONS } from '../introspection.constants.js';
+import { AUTHORIZATION_SERVER_KEYS, RESOLVED_OPTIONS, TENANT_HEALTH } from '../introspection.constants.js';
+import { worstBreakerState } from '../resilience/breaker-state.js';
 import type { HealthContributor, KeysHealth } from '../ports.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { ResiliencePolicy, type BreakerState } from '../resilience/resilience.policy.js';
@@ -30,6 +31,11 @@ export interface AuthorizationServerHealth {
   checkedAt: string;
   /** The key endpoint (JWT validation, RFC 9701), when used: `stale` degrades, `down` fails the check. */
   keys?: KeysHealth;
+  /**
+   * With `tenants`: each tenant's own health, by name. The whole is down when any tenant is (`health.readiness: 'all'`,
+   * the default) or when every one is (`'any'`), else degraded when any tenant is not up; `breaker` is the worst tenant's.
+   */
+  tenants?: Record<string, AuthorizationServerHealth>;
 }
 
 /** The start-up check's verdict (`IntrospectionHealthIndicator.verifyConfiguration()`). */
@@ -81,6 +87,8 @@ export class IntrospectionHealthIndicator implements OnApplicationBootstrap {
     private readonly resilience: ResiliencePolicy,
     private readonly moduleRef: ModuleRef,
     @Optional() @Inject(AUTHORIZATION_SERVER_KEYS) private readonly keys?: HealthContributor | null,
+    /** With `tenants`: each tenant's indicator; this one then reports them all. */
+    @Optional() @Inject(TENANT_HEALTH) private readonly tenants?: ReadonlyMap<string, IntrospectionHealthIndicator> | null,
   ) {}
 
   /**
@@ -101,6 +109,7 @@ export class IntrospectionHealthIndicator implements OnApplicationBootstrap {
    * configuration verdict stops start-up. An authorization server that is merely unreachable never does.
    */
   async onApplicationBootstrap(): Promise<void> {
+    if (this.tenants) return void (await Promise.all([...this.tenants.values()].map((tenant) => tenant.onApplicationBootstrap())));
     const mode = this.options.verifyOnStartup;
     if (mode === false || !this.client.verifiesOnStartup) return;
     if (mode !== 'fatal') return void this.verifyConfiguration();
@@ -154,11 +163,26 @@ export class IntrospectionHealthIndicator implements OnApplicationBootstrap {
 
   /** The latest probe outcome (cached for `health.cacheMs`; concurrent callers share one probe). */
   probe(): Promise<AuthorizationServerHealth> {
+    if (this.tenants) return this.probeTenants(this.tenants);
     const now = Date.now();
     if (this.last && now - this.last.at < this.options.health.cacheMs) return this.last.outcome;
     const outcome = this.keys ? this.runProbe().then((health) => this.withKeys(health, this.keys!)) : this.runProbe();
     this.last = { at: now, outcome };
     return outcome;
+  }
+
+  /** Every tenant's probe (each cached for `health.cacheMs`), and the rule of `health.readiness` over them. */
+  private async probeTenants(tenants: ReadonlyMap<string, IntrospectionHealthIndicator>): Promise<AuthorizationServerHealth> {
+    const entries = await Promise.all([...tenants].map(async ([name, tenant]) => [name, await tenant.probe()] as const));
+    const down = entries.filter(([, health]) => health.status === 'down').map(([name]) => name);
+    const ready = this.options.tenants?.readiness === 'any' ? down.length < entries.length : down.length === 0;
+    return {
+      status: !ready ? 'down' : entries.every(([, health]) => health.status === 'up') ? 'up' : 'degraded',
+      breaker: worstBreakerState(entries.map(([, health]) => health.breaker)),
+      ...(down.length > 0 ? { reason: 'tenant_down', message: `The authorization server of tenant ${down.map((n) => `'${n}'`).join(', ')} is down.` } : {}),
+      checkedAt: new Date().toISOString(),
+      tenants: Object.fromEntries(entries),
+    };
   }
 
   private async runProbe(): Promise<AuthorizationServerHealth> {

@@ -39,6 +39,11 @@ export interface ActiveIntrospectionResult {
    * authorization server was unavailable (`serve-stale`). Absent otherwise.
    */
   readonly stale?: true;
+  /**
+   * With `tenants`: the tenant whose authorization server accepted the token (set by this library; it replaces a
+   * `tenant` claim of the answer). Absent without `tenants`.
+   */
+  readonly tenant?: string;
   /** Any other claim the authorization server returned. */
   readonly [claim: string]: unknown;
 }
@@ -93,4 +98,15 @@ export interface IntrospectOptions {
    * Default: a bare bearer token — sender-constrained tokens (`cnf`, `token_type: DPoP`) are then refused.
    */
   presentation?: TokenPresentation;
+  /**
+   * With `tenants`: the tenant whose authorization server decides (a configured name; any other, or none, resolves to
+   * `{ active: false, reason: 'unknown_tenant' }` with no outbound call). Ignored without `tenants`.
+   */
+  tenant?: string;
+}
+
+/** Which tenant an eviction concerns (`IntrospectionService.evict*()`, `purge()`). */
+export interface EvictOptions {
+  /** With `tenants`: only this tenant's entries. Default: every tenant's. Ignored without `tenants`. */
+  tenant?: string;
 }

@@ -27,6 +27,8 @@ export interface TokenValidatedEvent {
   readonly sub?: string;
   readonly scopes: readonly string[];
   readonly source: ResultSource;
+  /** With `tenants`: the tenant whose engine emitted it. */
+  readonly tenant?: string;
 }
 
 /** A token (or a request without a usable one) was rejected. */
@@ -36,6 +38,8 @@ export interface TokenRejectedEvent {
   readonly reason: TokenRejectionReason;
   /** For `insufficient_scope`: the scopes the route required. */
   readonly requiredScopes?: readonly string[];
+  /** With `tenants`: the tenant whose engine emitted it. */
+  readonly tenant?: string;
 }
 
 /** A lookup could not get an answer from the authorization server. */
@@ -45,12 +49,16 @@ export interface AuthorizationServerUnavailableEvent {
   readonly status?: number;
   readonly retryAfterSeconds: number;
   readonly elapsedMs: number;
+  /** With `tenants`: the tenant whose engine emitted it. */
+  readonly tenant?: string;
 }
 
 /** The circuit breaker in front of the authorization server changed state. */
 export interface CircuitStateChangeEvent {
   readonly state: BreakerState;
   readonly previous: BreakerState;
+  /** With `tenants`: the tenant whose engine emitted it. */
+  readonly tenant?: string;
 }
 
 /** The authorization server refused our own unexpired access token: it evidently lost its state. */
@@ -59,6 +67,8 @@ export interface AuthorizationServerResetEvent {
   readonly tokenAgeMs: number;
   /** Whether cached results were purged (`purgeCacheOnAuthorizationServerReset`). */
   readonly purgedCache: boolean;
+  /** With `tenants`: the tenant whose engine emitted it. */
+  readonly tenant?: string;
 }
 
 /** A pushed revocation (Shared Signals SET, back-channel logout token) was handled by a receiver. */

@@ -30,8 +30,10 @@ export class IntrospectionTelemetry implements RevalidationReporter {
   private instruments?: Instruments;
   /** Attribute objects of outbound metrics, by backend (configured names only: bounded). */
   private readonly outboundAttributes = outboundAttributeCache();
+  /** With `tenants`: `{ tenant }`, in every attribute set of this tenant's metrics (bounded: configured names only). */
+  private readonly base?: Attributes;
   /** Built once: a skip is counted on the cache-hit path and must allocate nothing. */
-  private readonly revalidationAttrs = revalidationAttributeTable();
+  private readonly revalidationAttrs: ReturnType<typeof revalidationAttributeTable>;
   private breakerState: BreakerState = 'closed';
   private misconfiguration?: UnavailableReason;
   private readonly log = new RateLimitedLogger(new Logger('TokenIntrospection'));
@@ -39,15 +41,21 @@ export class IntrospectionTelemetry implements RevalidationReporter {
   private readonly hookFailed = (name: string, error: unknown): void => {
     this.log.error(`hook:${name}`, () => `The ${name} hook failed (ignored): ${describeThrown(error)}`);
   };
-  private readonly cacheAttrs = attributeCache<CacheResult>('result');
-  private readonly decisionAttrs = attributeCache<GuardDecision>('decision');
-  private readonly outcomeAttrs = attributeCache<LookupOutcome>('outcome');
+  private readonly cacheAttrs: (result: CacheResult) => Attributes;
+  private readonly decisionAttrs: (decision: GuardDecision) => Attributes;
+  private readonly outcomeAttrs: (outcome: LookupOutcome) => Attributes;
   private readonly errorAttrs = new Map<UnavailableReason, Attributes>();
   private readonly reasonAttrs = new Map<string, Attributes>();
-  private readonly stateAttrs = attributeCache<BreakerState>('state');
+  private readonly stateAttrs: (state: BreakerState) => Attributes;
 
   constructor(private readonly options: ResolvedOptions) {
     this.events = options.events ?? {};
+    this.base = options.tenant === undefined ? undefined : Object.freeze({ tenant: options.tenant });
+    this.revalidationAttrs = revalidationAttributeTable(this.base);
+    this.cacheAttrs = attributeCache<CacheResult>('result', this.base);
+    this.decisionAttrs = attributeCache<GuardDecision>('decision', this.base);
+    this.outcomeAttrs = attributeCache<LookupOutcome>('outcome', this.base);
+    this.stateAttrs = attributeCache<BreakerState>('state', this.base);
   }
 
   /** Creates the instruments (after the OpenTelemetry API, if installed, is loaded). */
@@ -67,9 +75,9 @@ export class IntrospectionTelemetry implements RevalidationReporter {
 
   private createInstruments(meter: Meter): void {
     const instruments = (this.instruments = createInstruments(meter));
-    instruments.breakerState.addCallback((result) => result.observe(BREAKER_VALUE[this.breakerState]));
+    instruments.breakerState.addCallback((result) => result.observe(BREAKER_VALUE[this.breakerState], this.base));
     instruments.configurationError.addCallback((result) =>
-      this.misconfiguration ? result.observe(1, { 'error.type': this.misconfiguration }) : result.observe(0),
+      this.misconfiguration ? result.observe(1, { ...this.base, 'error.type': this.misconfiguration }) : result.observe(0, this.base),
     );
   }
 
@@ -84,7 +92,7 @@ export class IntrospectionTelemetry implements RevalidationReporter {
 
   /** An active answer was not written to the shared store (see `token_introspection.cache.shared_writes_dropped`). */
   sharedWriteDropped(): void {
-    this.instruments?.sharedWritesDropped.add(1);
+    this.instruments?.sharedWritesDropped.add(1, this.base);
   }
 
   /** A guard decision; `reason` (an `InvalidTokenReason`, bounded) says why a token was refused. */
@@ -94,20 +102,20 @@ export class IntrospectionTelemetry implements RevalidationReporter {
     if (reason === undefined) return decisions.add(1, this.decisionAttrs(decision));
     const key = `${decision}\u0000${reason}`;
     let attributes = this.reasonAttrs.get(key);
-    if (!attributes) this.reasonAttrs.set(key, (attributes = Object.freeze({ decision, reason })));
+    if (!attributes) this.reasonAttrs.set(key, (attributes = Object.freeze({ ...this.base, decision, reason })));
     decisions.add(1, attributes);
   }
 
   lookupStarted(): void {
-    this.instruments?.inFlight.add(1);
+    this.instruments?.inFlight.add(1, this.base);
   }
 
   lookupFinished(outcome: LookupOutcome, seconds: number, reason?: UnavailableReason): void {
-    this.instruments?.inFlight.add(-1);
+    this.instruments?.inFlight.add(-1, this.base);
     let attributes = this.outcomeAttrs(outcome);
     if (reason) {
       let withReason = this.errorAttrs.get(reason);
-      if (!withReason) this.errorAttrs.set(reason, (withReason = Object.freeze({ outcome, 'error.type': reason })));
+      if (!withReason) this.errorAttrs.set(reason, (withReason = Object.freeze({ ...this.base, outcome, 'error.type': reason })));
       attributes = withReason;
     }
     this.instruments?.lookups.add(1, attributes);
@@ -161,10 +169,13 @@ export class IntrospectionTelemetry implements RevalidationReporter {
     if (state === previous) return;
     this.breakerState = state;
     this.instruments?.transitions.add(1, this.stateAttrs(state));
+    const of = this.options.tenant === undefined ? '' : ` of tenant '${this.options.tenant}'`;
     if (state === 'open') {
-      new Logger('TokenIntrospection').warn('Circuit breaker OPEN: the authorization server keeps failing; lookups fail fast (503) until it is probed again.');
+      new Logger('TokenIntrospection').warn(
+        `Circuit breaker${of} OPEN: the authorization server keeps failing; lookups fail fast (503) until it is probed again.`,
+      );
     } else if (state === 'closed' && previous !== 'closed') {
-      new Logger('TokenIntrospection').log('Circuit breaker closed: the authorization server answers again.');
+      new Logger('TokenIntrospection').log(`Circuit breaker${of} closed: the authorization server answers again.`);
     }
     this.emit('onCircuitStateChange', { state, previous });
   }
@@ -174,6 +185,7 @@ export class IntrospectionTelemetry implements RevalidationReporter {
    * is logged (rate-limited) and ignored: the request goes on unaffected and no rejection is left unhandled.
    */
   emit<K extends keyof IntrospectionEvents>(name: K, event: Parameters<NonNullable<IntrospectionEvents[K]>>[0]): void {
-    callHook(this.events, name, event, this.hookFailed);
+    // With `tenants`, each event says whose it is (only then: no copy for a single tenant).
+    callHook(this.events, name, this.base && this.events[name] ? { ...event, tenant: this.options.tenant } : event, this.hookFailed);
   }
 }

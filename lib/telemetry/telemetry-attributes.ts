@@ -1,12 +1,12 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { RevalidationKind, RevalidationOutcome, RevalidationSkipReason } from '../cache/background-revalidator.js';
 
-/** Attribute objects are built once: recording a metric allocates nothing. */
-export function attributeCache<K extends string>(key: string) {
+/** Attribute objects are built once: recording a metric allocates nothing. `base` (the tenant, with `tenants`) is in each. */
+export function attributeCache<K extends string>(key: string, base?: Attributes) {
   const cache = new Map<K, Attributes>();
   return (value: K): Attributes => {
     let attributes = cache.get(value);
-    if (!attributes) cache.set(value, (attributes = Object.freeze({ [key]: value })));
+    if (!attributes) cache.set(value, (attributes = Object.freeze({ ...base, [key]: value })));
     return attributes;
   };
 }
@@ -34,14 +34,14 @@ type RevalidationAttributes = Record<RevalidationOutcome | 'started' | 'kind', A
 };
 
 /** Attribute objects of the revalidation metrics, by kind and outcome (and skip reason), built once. */
-export function revalidationAttributeTable(): Record<RevalidationKind, RevalidationAttributes> {
+export function revalidationAttributeTable(base?: Attributes): Record<RevalidationKind, RevalidationAttributes> {
   const forKind = (kind: RevalidationKind): RevalidationAttributes => {
     const of = <K extends string>(keys: readonly K[], make: (key: K) => Attributes) =>
-      Object.fromEntries(keys.map((key) => [key, Object.freeze(make(key))])) as Record<K, Attributes>;
+      Object.fromEntries(keys.map((key) => [key, Object.freeze({ ...base, ...make(key) })])) as Record<K, Attributes>;
     return {
       ...of(OUTCOMES, (outcome) => ({ kind, outcome })),
-      kind: Object.freeze({ kind }),
-      started: Object.freeze({ kind, outcome: 'started' }),
+      kind: Object.freeze({ ...base, kind }),
+      started: Object.freeze({ ...base, kind, outcome: 'started' }),
       skipped: of(SKIP_REASONS, (reason) => ({ kind, outcome: 'skipped', reason })),
     };
   };

@@ -12,6 +12,7 @@ const ROOT = [
   '^lib/introspection\\.module-definition\\.ts$',
   '^lib/interfaces/introspection-module-options\\.interface\\.ts$',
   '^lib/options/resolve-options\\.ts$',
+  '^lib/tenant-engines\\.ts$',
 ];
 
 module.exports = {
