@@ -157,6 +157,14 @@ export type {
   PhantomModuleOptions,
   PushModuleOptions,
 } from './interfaces/introspection-module-options.interface.js';
+/** Several authorization servers in one API (`tenants`, `tenantResolver`): see docs/tenants.md. */
+export type {
+  TenantOptions,
+  TenantReadiness,
+  TenantRequestResolver,
+  TenantResolverOptions,
+  TenantsModuleOptions,
+} from './interfaces/introspection-module-options.interface.js';
 /** `cache.redis`: one node, a Redis Cluster or a Sentinel set (node-redis's option names). */
 export type {
   RedisClusterConnection,
@@ -169,6 +177,7 @@ export type {
 /** Results of `introspect()`: RFC 7662 field names, with derived `scopes` and `stale` beside them. */
 export type {
   ActiveIntrospectionResult,
+  EvictOptions,
   InactiveIntrospectionResult,
   IntrospectOptions,
   IntrospectionResult,
