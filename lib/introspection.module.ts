@@ -129,7 +129,7 @@ const OPTION_WARNINGS = Symbol('token-introspection:option-warnings');
       // `tenants`: one complete engine per tenant (tenant-engines.ts); the module's IntrospectionService routes to them.
       provide: TENANT_ENGINES,
       useFactory: createTenantEngines,
-      inject: [RESOLVED_OPTIONS, TENANT_CACHES, DPOP_VERIFIER, ModuleRef],
+      inject: [RESOLVED_OPTIONS, TENANT_CACHES, DPOP_VERIFIER, ModuleRef, IntrospectionClient],
     },
     {
       provide: TENANT_SERVICES,

@@ -2,7 +2,7 @@ import type { ModuleRef } from '@nestjs/core';
 import { CacheSharedState } from './cache/cache-shared-state.js';
 import { createIntrospectionCache } from './cache/create-cache.js';
 import type { IntrospectionCache } from './cache/introspection.cache.js';
-import { IntrospectionClient } from './client/introspection.client.js';
+import type { IntrospectionClient } from './client/introspection.client.js';
 import { IntrospectionHealthIndicator } from './health/introspection.health.js';
 import { IntrospectionService } from './introspection.service.js';
 import { createJwtPath, createResponseOpener } from './jwt/jwt.providers.js';
@@ -33,19 +33,23 @@ export interface TenantEngine {
   readonly health: IntrospectionHealthIndicator;
 }
 
-/** Each tenant's engine, by name, or null without tenants. The DPoP verifier is the module's (proofs are not per tenant). */
+/**
+ * Each tenant's engine, by name, or null without tenants. The DPoP verifier is the module's (proofs are not per tenant);
+ * each client is made by the module's (`forTenant`), so a test kit that replaces the module's client replaces every tenant's.
+ */
 export async function createTenantEngines(
   root: ResolvedOptions,
   caches: ReadonlyMap<string, IntrospectionCache | null> | null,
   dpop: ProofVerifier | null,
   moduleRef: ModuleRef,
+  moduleClient: IntrospectionClient,
 ): Promise<ReadonlyMap<string, TenantEngine> | null> {
   if (!root.tenants || !caches) return null;
   const engines = new Map<string, TenantEngine>();
   for (const [name, options] of root.tenants.options) {
     const cache = caches.get(name) ?? null;
     const telemetry = await new IntrospectionTelemetry(options).init();
-    const client = new IntrospectionClient(options);
+    const client = moduleClient.forTenant(options);
     const resilience = new ResiliencePolicy(options.resilience);
     const keys = createAuthorizationServerKeys(options, client);
     createResponseOpener(options, client, keys);

@@ -67,7 +67,7 @@ export interface ClaimPolicy {
   readonly expectedIssuer?: string;
   /** Accept only results whose `token_type` names an access token (a missing `token_type` is refused). */
   readonly requireTokenType?: boolean;
-  /** With `tenants`: the tenant whose authorization server answered, recorded on active results (`tenant`). */
+  /** With `tenants`: the tenant whose authorization server answered, recorded on active results (`introspectionTenant`). */
   readonly tenant?: string;
 }
 
@@ -121,7 +121,8 @@ export function validateClaims(response: IntrospectionResponse, policy: ClaimPol
   if (policy.expectedIssuer !== undefined && (iss ?? answeringIssuer) !== policy.expectedIssuer) return inactive('issuer_mismatch');
   const scope = response.scope as string | undefined;
   const scopes = Object.freeze(scope ? scope.split(' ').filter(Boolean) : []);
-  return Object.freeze(policy.tenant === undefined ? { ...response, active: true, scopes } : { ...response, active: true, scopes, tenant: policy.tenant });
+  // `introspectionTenant` is this library's: an authorization server's claim of that name never passes (undefined without tenants).
+  return Object.freeze({ ...response, active: true, scopes, introspectionTenant: policy.tenant });
 }
 
 /** Whether a `token_type` says the token is sender-constrained (RFC 9449 §6.2: `DPoP`, any case); no string is built for others. */

@@ -53,6 +53,14 @@ export class IntrospectionClient {
   }
 
   /**
+   * The same kind of client for one tenant's resolved options (`tenants`): how each tenant's engine gets its client, so
+   * a client that replaces this one (the test kit's in-memory authorization server) serves every tenant too. Internal.
+   */
+  forTenant(options: ResolvedOptions): IntrospectionClient {
+    return new IntrospectionClient(options);
+  }
+
+  /**
    * Called when the introspection endpoint refused our own, unexpired access token and a new one had
    * to be fetched: the authorization server evidently lost its state (e.g. restarted).
    */

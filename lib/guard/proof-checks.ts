@@ -60,6 +60,13 @@ export class ProofChecks {
     }
   }
 
+  /** A Bearer token on a route that requires DPoP (`@RequireDpop()`): 401 with a DPoP challenge, counted and reported. */
+  bearerRefused(token: string, tenant?: string): GuardRefusal {
+    this.telemetry?.decision('invalid', undefined, tenant);
+    if (this.telemetry?.events.onTokenRejected) this.telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(token), reason: 'dpop_required' });
+    return this.challenges.dpopRequired();
+  }
+
   /** 401 `invalid_dpop_proof` / `use_dpop_nonce`, with a fresh `DPoP-Nonce` when nonces are on. */
   private refusal(error: unknown, token: string, requireDpop: boolean): GuardRefusal {
     const refusal: PresentationRefusal = this.proofs

@@ -18,16 +18,17 @@ export function refusalChallenge(
   realm: string | undefined,
   token: string,
   telemetry: IntrospectionTelemetry | undefined,
+  tenant?: string,
 ): ChallengeParams {
   if (refusal.reason === 'insufficient_scope') {
-    telemetry?.decision('insufficient_scope');
+    telemetry?.decision('insufficient_scope', undefined, tenant);
     if (telemetry?.events.onTokenRejected) {
       telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(token), reason: 'insufficient_scope', requiredScopes: refusal.requiredScopes });
     }
     const scope = refusal.requiredScopes.join(' ');
     return { realm, error: refusal.error, description: `${refusal.anyOf ? 'One of these scopes' : 'Scopes'} required: ${scope}`, scope };
   }
-  telemetry?.decision(refusal.status === 403 ? 'insufficient_scope' : 'invalid');
+  telemetry?.decision(refusal.status === 403 ? 'insufficient_scope' : 'invalid', undefined, tenant);
   if (telemetry?.events.onTokenRejected) telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(token), reason: refusal.reason });
   return {
     realm,
@@ -54,7 +55,7 @@ export function routeRefusal(
 ): GuardRefusal | undefined {
   const refusal = evaluateRouteChecks(checks, result, roles, options.clockSkewSeconds);
   if (!refusal) return undefined;
-  const params = refusalChallenge(refusal, options.realm, token, telemetry);
+  const params = refusalChallenge(refusal, options.realm, token, telemetry, result.introspectionTenant);
   return {
     status: refusal.status,
     headers: { 'WWW-Authenticate': scheme === 'dpop' ? challenges.dpop(params) : bearerChallenge(params) },

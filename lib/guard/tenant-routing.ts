@@ -4,6 +4,9 @@ import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetr
 import { tokenFingerprint } from '../utils/fingerprint.js';
 import type { Challenges, GuardRefusal } from './challenges.js';
 
+/** With `tenants`: the tenant each request was placed at (the guard's decisions are counted with it). */
+const requestTenants = new WeakMap<object, string>();
+
 /**
  * With `tenants`: the service of the tenant a request names (`tenantResolver`; with `jwtIssuer`, a JWT's unverified
  * `iss` among the configured issuers), or undefined when it names none — then nothing is looked up anywhere.
@@ -15,7 +18,14 @@ export function tenantService(
   token: string,
 ): IntrospectionService | undefined {
   const name = tenants.select(request, token);
-  return name === undefined ? undefined : introspection.tenant(name);
+  if (name === undefined) return undefined;
+  requestTenants.set(request as object, name);
+  return introspection.tenant(name);
+}
+
+/** The tenant `tenantService()` placed a request at, if any: a configured name (a bounded metric label). */
+export function requestTenant(request: unknown): string | undefined {
+  return requestTenants.get(request as object);
 }
 
 /** A request that names no tenant: 401 `invalid_token` (RFC 6750 §3.1), counted and reported like any refused token. */

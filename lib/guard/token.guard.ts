@@ -2,13 +2,12 @@ import { HttpException, Inject, Injectable, Logger, Optional, type CanActivate, 
 import { ModulesContainer, Reflector } from '@nestjs/core';
 import { RoleExtractor } from '../authorization/role-mappers.js';
 import { IntrospectionConfigurationError } from '../errors/introspection.errors.js';
-import type { ActiveIntrospectionResult, IntrospectionResult, IntrospectOptions, TokenPresentation } from '../interfaces/introspection-result.interface.js';
+import type { ActiveIntrospectionResult, IntrospectionResult, TokenPresentation } from '../interfaces/introspection-result.interface.js';
 import { INTROSPECTION_TELEMETRY, RESOLVED_OPTIONS } from '../introspection.constants.js';
 import { IntrospectionService } from '../introspection.service.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { registeredPresentation, type PresentationVerifier, type VerifiedDpopProof } from '../ports.js';
-import type { IntrospectionTelemetry } from '../telemetry/introspection.telemetry.js';
-import { tokenFingerprint } from '../utils/fingerprint.js';
+import type { GuardDecision, IntrospectionTelemetry } from '../telemetry/introspection.telemetry.js';
 import { RateLimitedLogger } from '../utils/rate-limited-logger.js';
 import { warnOnce } from '../utils/startup-warnings.js';
 import { extractAuthorization, type BearerExtraction } from './bearer.js';
@@ -23,16 +22,12 @@ import { asUnavailable, failOpenOutage, failOpenWarning, outageRefusal } from '.
 import { engineProofs, ProofChecks } from './proof-checks.js';
 import type { RouteChecks } from './route-checks.js';
 import { routeRefusal } from './route-refusal.js';
+import { bearerLookup } from './bearer-lookup.js';
 import { RouteRequirementsReader, type RouteRequirements } from './route-requirements.js';
 import { compileTokenSources, type TokenExtractor } from './token-sources.js';
-import { tenantService, unknownTenant } from './tenant-routing.js';
+import { requestTenant, tenantService, unknownTenant } from './tenant-routing.js';
 
 export type { IntrospectionOutage } from './outage-decision.js';
-
-/** A bearer token on a connection without a client certificate: the same frozen object for every such request. */
-const BEARER_PRESENTATION: TokenPresentation = Object.freeze({ scheme: 'bearer' });
-/** The cache-hit lookup's options for a plain Bearer token on a route without introspection options: one object, not one per request. */
-const BEARER_LOOKUP: IntrospectOptions = Object.freeze({ presentation: BEARER_PRESENTATION });
 
 /**
  * Authenticates requests with an opaque bearer token (RFC 6750) through `IntrospectionService`,
@@ -124,24 +119,12 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     const service = this.options.tenants ? tenantService(this.introspection, this.options.tenants, request, extracted.token) : this.introspection;
     if (!service) return this.refuse(context, route, unknownTenant(this.challenges, extracted.token, scheme, route.requireDpop, this.telemetry));
     if (scheme === 'dpop') return this.activateWithProof(context, request, route, extracted.token, service);
-    if (route.requireDpop) {
-      this.telemetry?.decision('invalid');
-      if (this.telemetry?.events.onTokenRejected) {
-        this.telemetry.emit('onTokenRejected', { fingerprint: tokenFingerprint(extracted.token), reason: 'dpop_required' });
-      }
-      return this.refuse(context, route, this.challenges.dpopRequired());
-    }
-    const certificateThumbprint = this.certificateThumbprint(request);
-    const presentation: TokenPresentation = certificateThumbprint === undefined ? BEARER_PRESENTATION : { scheme: 'bearer', certificateThumbprint };
+    if (route.requireDpop) return this.refuse(context, route, this.proofChecks.bearerRefused(extracted.token, this.tenantOf(request)));
+    const lookup = bearerLookup(this.certificateThumbprint(request), route.introspectOptions);
     // A fresh answer in memory is decided synchronously: no promise for Nest to await (Nest accepts a boolean).
-    const lookup = route.introspectOptions
-      ? { ...route.introspectOptions, presentation }
-      : presentation === BEARER_PRESENTATION
-        ? BEARER_LOOKUP
-        : { presentation };
     const cached = service.cachedResult(extracted.token, lookup);
-    if (cached !== undefined) return this.admit(context, request, route, extracted.token, presentation, cached);
-    return this.introspectAndAdmit(context, request, route, extracted.token, presentation, service);
+    if (cached !== undefined) return this.admit(context, request, route, extracted.token, lookup.presentation, cached);
+    return this.introspectAndAdmit(context, request, route, extracted.token, lookup.presentation, service);
   }
 
   /** `Authorization: DPoP` (RFC 9449): the proof is verified before the token is looked up. */
@@ -199,13 +182,13 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
   ): true {
     const scheme = presentation.scheme;
     if (!result.active) {
-      this.telemetry?.decision('invalid', result.reason);
+      this.decided(request, 'invalid', result.reason);
       return this.refuse(context, route, this.challenges.inactive(result.reason, scheme, route.requireDpop));
     }
     if (route.checks) this.checkRoute(context, route.checks, result, token, scheme);
     request[this.options.userProperty] = result;
     acceptedTokens.set(request as object, { result, token, presentation });
-    this.telemetry?.decision('allowed');
+    this.decided(request, 'allowed');
     return true;
   }
 
@@ -277,16 +260,26 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
     return false;
   }
 
+  /** Counts a decision on a request placed at a tenant (`tenants`: labelled with the tenant). */
+  private decided(request: unknown, decision: GuardDecision, reason?: string): void {
+    this.telemetry?.decision(decision, reason, this.tenantOf(request));
+  }
+
+  /** With `tenants`: the tenant the request was placed at (a configured name). */
+  private tenantOf(request: unknown): string | undefined {
+    return this.options.tenants && requestTenant(request);
+  }
+
   private onUnavailable(context: ExecutionContext, request: any, route: RouteRequirements, error: unknown): boolean {
     const unavailable = asUnavailable(error, this.options.resilience.retryAfterSeconds);
     const outage = failOpenOutage(route, unavailable, context.getType<string>() === 'graphql');
     if (outage) {
-      this.telemetry?.decision('fail_open');
+      this.decided(request, 'fail_open');
       request.introspectionOutage = outage;
       this.log.warn(...failOpenWarning(unavailable.reason));
       return true;
     }
-    this.telemetry?.decision('unavailable');
+    this.decided(request, 'unavailable');
     const refusal = outageRefusal(unavailable, this.options.exposeOutageReason);
     return this.throwRejection(context, refusal.status, refusal.headers, refusal.message);
   }

@@ -40,10 +40,11 @@ export interface ActiveIntrospectionResult {
    */
   readonly stale?: true;
   /**
-   * With `tenants`: the tenant whose authorization server accepted the token (set by this library; it replaces a
-   * `tenant` claim of the answer). Absent without `tenants`.
+   * With `tenants`: the name of the tenant whose authorization server accepted the token. Set by this library (an
+   * authorization server's own claim of that name is replaced); a `tenant` claim of the answer is left as it is.
+   * Absent without `tenants`.
    */
-  readonly tenant?: string;
+  readonly introspectionTenant?: string;
   /** Any other claim the authorization server returned. */
   readonly [claim: string]: unknown;
 }

@@ -78,6 +78,10 @@ function resolveTenants(o: Partial<IntrospectionModuleOptions>, problems: string
       if (other === undefined) issuers.set(issuer, name);
     }
   }
+  const jwtIssuer = typeof o.tenantResolver === 'object' && o.tenantResolver?.jwtIssuer === true;
+  if (jwtIssuer && names.length > 0 && issuers.size === 0 && problems.length === 0) {
+    problems.push('`tenantResolver.jwtIssuer` needs a tenant with an issuer (`issuer`, `expectedIssuer` or `jwt.issuer`): no tenant has one, so no token could select one.');
+  }
   if (problems.length > 0 || names.length === 0) return undefined;
   const first = tenants.get(names[0])!;
   return {
@@ -91,7 +95,7 @@ function resolveTenants(o: Partial<IntrospectionModuleOptions>, problems: string
       names,
       options: tenants,
       select: compileTenantSelector(o.tenantResolver!, new Set(names), issuers),
-      readiness: o.health?.readiness ?? 'all',
+      readiness: o.health?.readiness ?? 'any',
     },
   };
 }

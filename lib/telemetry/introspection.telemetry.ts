@@ -75,6 +75,9 @@ export class IntrospectionTelemetry implements RevalidationReporter {
 
   private createInstruments(meter: Meter): void {
     const instruments = (this.instruments = createInstruments(meter));
+    // With `tenants` the module has no authorization server of its own: each tenant's telemetry reports its breaker and
+    // configuration state (labelled); an unlabelled series here would always say "closed".
+    if (this.options.tenants) return;
     instruments.breakerState.addCallback((result) => result.observe(BREAKER_VALUE[this.breakerState], this.base));
     instruments.configurationError.addCallback((result) =>
       this.misconfiguration ? result.observe(1, { ...this.base, 'error.type': this.misconfiguration }) : result.observe(0, this.base),
@@ -95,14 +98,20 @@ export class IntrospectionTelemetry implements RevalidationReporter {
     this.instruments?.sharedWritesDropped.add(1, this.base);
   }
 
-  /** A guard decision; `reason` (an `InvalidTokenReason`, bounded) says why a token was refused. */
-  decision(decision: GuardDecision, reason?: string): void {
+  /**
+   * A guard decision; `reason` (an `InvalidTokenReason`, bounded) says why a token was refused; `tenant` (a configured
+   * name, bounded) which tenant decided, with `tenants`.
+   */
+  decision(decision: GuardDecision, reason?: string, tenant?: string): void {
     const decisions = this.instruments?.decisions;
     if (!decisions) return;
-    if (reason === undefined) return decisions.add(1, this.decisionAttrs(decision));
-    const key = `${decision}\u0000${reason}`;
+    if (reason === undefined && tenant === undefined) return decisions.add(1, this.decisionAttrs(decision));
+    const key = `${decision}\u0000${reason ?? ''}\u0000${tenant ?? ''}`;
     let attributes = this.reasonAttrs.get(key);
-    if (!attributes) this.reasonAttrs.set(key, (attributes = Object.freeze({ ...this.base, decision, reason })));
+    if (!attributes) {
+      const labels = { ...this.base, decision, ...(reason === undefined ? {} : { reason }), ...(tenant === undefined ? {} : { tenant }) };
+      this.reasonAttrs.set(key, (attributes = Object.freeze(labels)));
+    }
     decisions.add(1, attributes);
   }
 

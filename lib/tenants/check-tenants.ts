@@ -20,7 +20,7 @@ const SOURCES = ['header', 'host', 'pathPrefix', 'resolve'] as const;
 export function checkTenants(o: TenantsView, problems: string[]): string[] {
   const readiness = o.health?.readiness;
   if (readiness !== undefined && readiness !== 'all' && readiness !== 'any') {
-    problems.push("`health.readiness` must be 'all' (ready when every tenant is up, the default) or 'any'.");
+    problems.push("`health.readiness` must be 'any' (down only when every tenant is, the default) or 'all' (down when any tenant is).");
   }
   if (o.tenants === undefined) {
     if (o.tenantResolver !== undefined) problems.push('`tenantResolver` needs `tenants`: it picks one of them per request.');
@@ -34,6 +34,11 @@ export function checkTenants(o: TenantsView, problems: string[]): string[] {
   }
   const names = Object.keys(tenants);
   for (const name of names) {
+    if (name.endsWith('-evicted')) {
+      problems.push(
+        `Tenant name '${name}': a name ending in '-evicted' would share the Redis keys of the tenant '${name.slice(0, -8)}' (its revocations): choose another.`,
+      );
+    }
     if (!TENANT_NAME.test(name)) {
       problems.push(`Tenant name '${name}' must be 1–32 characters of a-z, 0-9, '_' and '-' (it becomes a metric label and a Redis key part).`);
     }
@@ -64,6 +69,12 @@ export function checkTenants(o: TenantsView, problems: string[]): string[] {
     problems.push(
       '`websocket` and `microservice` are not supported with `tenants` yet: a connection or message carries no request to pick the tenant from. ' +
         'Authenticate them with `IntrospectionService.introspect(token, { tenant })` in your gateway or handler.',
+    );
+  }
+  if (o.backchannelLogout !== undefined && o.backchannelLogout !== false) {
+    problems.push(
+      '`backchannelLogout` is not supported with `tenants` yet: its receiver verifies logout tokens of one OpenID Provider. ' +
+        "Call `IntrospectionService.evictBySession(sid, { sub }, { tenant })` from each provider's logout handler instead.",
     );
   }
   checkResolver(o.tenantResolver, new Set(names), problems);
@@ -103,7 +114,12 @@ function checkMap(key: 'host' | 'pathPrefix', map: unknown, names: ReadonlySet<s
     problems.push(`\`tenantResolver.${key}\` must be a non-empty object of ${key === 'host' ? 'host' : 'path prefix'} → tenant name.`);
     return;
   }
+  const seen = new Map<string, string>();
   for (const [k, tenant] of Object.entries(map as Record<string, unknown>)) {
+    // Compared without case (and a host without a trailing dot), as requests are matched.
+    const same = seen.get(k.replace(/\.$/, '').toLowerCase());
+    if (same !== undefined) problems.push(`\`tenantResolver.${key}\` has '${same}' and '${k}', which requests cannot tell apart: keep one.`);
+    seen.set(k.replace(/\.$/, '').toLowerCase(), k);
     const ok = shape(k);
     if (ok !== true) problems.push(`\`tenantResolver.${key}\` key '${k}' must be ${ok}.`);
     if (typeof tenant !== 'string' || !names.has(tenant)) problems.push(`\`tenantResolver.${key}['${k}']\` names '${String(tenant)}', which is not a tenant.`);

@@ -33,7 +33,10 @@ export interface TenantResolverOptions {
   jwtIssuer?: boolean;
 }
 
-/** When the readiness probe of a multi-tenant API is up: `'all'` (default) needs every tenant up, `'any'` one. */
+/**
+ * When the readiness probe of a multi-tenant API is down: `'any'` (default) only when every tenant's authorization server
+ * is (one tenant's outage must not take the API out of rotation for the others: it reports `degraded`), `'all'` when any one is.
+ */
 export type TenantReadiness = 'all' | 'any';
 
 /** A tenant name: lower-case letters, digits, `_` and `-`, 1–32 characters (it becomes a metric label and a Redis key part). */

@@ -17,11 +17,39 @@ export function compileTenantSelector(
   const fromRequest = requestSource(options);
   const known_ = (name: unknown): string | undefined => (typeof name === 'string' && known.has(name) ? name : undefined);
   if (!options.jwtIssuer) return (request) => known_(fromRequest?.(request));
-  return (request, token) => known_(fromRequest?.(request)) ?? (token === undefined ? undefined : issuers.get(unverifiedIssuer(token) ?? ''));
+  return (request, token) => {
+    const named = fromRequest?.(request);
+    // A path routers disagree on is placed nowhere: never at the tenant the token itself names.
+    if (named === UNPLACEABLE) return undefined;
+    return known_(named) ?? (token === undefined ? undefined : issuers.get(unverifiedIssuer(token) ?? ''));
+  };
+}
+
+/** What a request source answers for a request it must not place anywhere (not even by the token's `iss`). */
+const UNPLACEABLE = Symbol('unplaceable');
+
+/**
+ * The path a router matches, for the path-prefix resolver: percent-decoded (Fastify routes on the decoded path), runs of
+ * `/` collapsed (Fastify's `ignoreDuplicateSlashes`) and lower-cased (Express routes ignore case), so a request routed
+ * to a tenant's handler is placed at that tenant however its path is spelt. An encoded `/` or `\`, a backslash, a dot
+ * segment or a malformed escape, which routers and proxies resolve differently: UNPLACEABLE.
+ */
+function routedPath(url: string): string | typeof UNPLACEABLE {
+  const query = url.indexOf('?');
+  const raw = query < 0 ? url : url.slice(0, query);
+  if (/%2f|%5c|\\/i.test(raw)) return UNPLACEABLE;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    return UNPLACEABLE;
+  }
+  const path = decoded.replace(/\/{2,}/g, '/');
+  return /(^|\/)\.{1,2}(\/|$)/.test(path) ? UNPLACEABLE : path.toLowerCase();
 }
 
 /** The operator-controlled part of the resolver, or undefined when only `jwtIssuer` is configured. */
-function requestSource(options: TenantResolverOptions): TenantRequestResolver | undefined {
+function requestSource(options: TenantResolverOptions): ((request: any) => unknown) | undefined {
   if (options.header !== undefined) {
     const name = options.header.toLowerCase();
     return (request) => {
@@ -30,20 +58,23 @@ function requestSource(options: TenantResolverOptions): TenantRequestResolver | 
     };
   }
   if (options.host !== undefined) {
-    const hosts = new Map(Object.entries(options.host).map(([host, tenant]) => [host.toLowerCase(), tenant]));
+    const hosts = new Map(Object.entries(options.host).map(([host, tenant]) => [host.replace(/\.$/, '').toLowerCase(), tenant]));
     return (request) => {
       const host: unknown = request?.headers?.host;
-      return typeof host === 'string' ? hosts.get(host.replace(/:\d+$/, '').toLowerCase()) : undefined;
+      // Without the port and a trailing dot (`b.example.com.` is the same DNS name), any case.
+      return typeof host === 'string' ? hosts.get(host.replace(/:\d+$/, '').replace(/\.$/, '').toLowerCase()) : undefined;
     };
   }
   if (options.pathPrefix !== undefined) {
-    // Longest prefix first: '/a/b/' wins over '/a/'.
-    const prefixes = Object.entries(options.pathPrefix).sort(([a], [b]) => b.length - a.length);
+    // Longest prefix first: '/a/b/' wins over '/a/'. Compared as routers match (see routedPath).
+    const prefixes = Object.entries(options.pathPrefix)
+      .map(([prefix, tenant]) => [prefix.toLowerCase(), tenant] as const)
+      .sort(([a], [b]) => b.length - a.length);
     return (request) => {
       const url: unknown = request?.originalUrl ?? request?.url;
       if (typeof url !== 'string') return undefined;
-      const query = url.indexOf('?');
-      const path = query < 0 ? url : url.slice(0, query);
+      const path = routedPath(url);
+      if (path === UNPLACEABLE) return UNPLACEABLE;
       // '/a' (no trailing slash) is the prefix '/a/' too.
       const slashed = path.endsWith('/') ? path : `${path}/`;
       return prefixes.find(([prefix]) => slashed.startsWith(prefix))?.[1];

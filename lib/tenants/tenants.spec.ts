@@ -31,7 +31,7 @@ describe('tenants options', () => {
     expect([a.tenant, a.issuer, a.clientId, a.outagePolicy, a.resilience.retries]).toEqual(['a', 'https://a.example.com', 'api-a', 'serve-stale', 0]);
     expect([b.tenant, b.introspectionEndpoint?.href, b.clientSecret]).toEqual(['b', 'https://b.example.com/introspect', 'secret-b']);
     expect(o.tenant).toBeUndefined();
-    expect(o.tenants!.readiness).toBe('all');
+    expect(o.tenants!.readiness).toBe('any');
   });
 
   it('give each tenant its own shared-store namespace and eviction channel', () => {
@@ -72,7 +72,7 @@ describe('tenants options', () => {
     expect(problems({ ...base, microservice: { token: 'token' } })).toMatch(/`websocket` and `microservice` are not supported with `tenants`/);
     const same = { a: tenants.a, b: { ...tenants.a, clientId: 'api-b' } };
     expect(problems({ tenants: same, tenantResolver: { jwtIssuer: true } })).toMatch(/same issuer 'https:\/\/a.example.com'/);
-    expect(problems({ ...base, health: { readiness: 'most' } })).toMatch(/`health.readiness` must be 'all'/);
+    expect(problems({ ...base, health: { readiness: 'most' } })).toMatch(/`health.readiness` must be 'any'/);
   });
 
   it('leave single-tenant options exactly as before', () => {

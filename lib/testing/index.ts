@@ -28,7 +28,7 @@ export interface ProviderOverridingBuilder<TBuilder> {
  * `overrideProvider(provide).useFactory({ factory: useFactory, inject })` by hand. (A provider with
  * this token in your own module would not replace the one inside `IntrospectionModule`: override it.)
  */
-export function introspectionClientOverride(server: InMemoryAuthorizationServer) {
+export function introspectionClientOverride(server: InMemoryAuthorizationServer | Readonly<Record<string, InMemoryAuthorizationServer>>) {
   return {
     provide: IntrospectionClient,
     useFactory: (options: ResolvedOptions) => new InMemoryIntrospectionClient(options, server),
@@ -39,6 +39,8 @@ export function introspectionClientOverride(server: InMemoryAuthorizationServer)
 /**
  * Makes the app under test ask `server` instead of the real authorization server. Keep the rest of
  * your `IntrospectionModule` options (audience, outage policy, cache, resilience) as in production.
+ * With `tenants`, pass one server per tenant (`{ a: serverA, b: serverB }`: a tenant without one fails at start-up),
+ * or one server that answers for every tenant.
  *
  * ```ts
  * const as = new InMemoryAuthorizationServer().activeToken('reader', { scope: 'orders:read' });
@@ -48,7 +50,10 @@ export function introspectionClientOverride(server: InMemoryAuthorizationServer)
  * await request(app.getHttpServer()).get('/orders').set('Authorization', 'Bearer reader').expect(200);
  * ```
  */
-export function overrideIntrospection<TBuilder>(builder: ProviderOverridingBuilder<TBuilder>, server: InMemoryAuthorizationServer): TBuilder {
+export function overrideIntrospection<TBuilder>(
+  builder: ProviderOverridingBuilder<TBuilder>,
+  server: InMemoryAuthorizationServer | Readonly<Record<string, InMemoryAuthorizationServer>>,
+): TBuilder {
   const { useFactory, inject } = introspectionClientOverride(server);
   return builder.overrideProvider(IntrospectionClient).useFactory({ factory: useFactory, inject });
 }

@@ -12,7 +12,7 @@ const SHARED_TOKEN = 'the-same-token-string-at-two-tenants-in-redis';
 class TenantOrdersController {
   @Get()
   get(@Introspected() token: ActiveIntrospectionResult) {
-    return { tenant: token.tenant ?? null, sub: token.sub ?? null };
+    return { tenant: token.introspectionTenant ?? null, sub: token.sub ?? null };
   }
 }
 

@@ -7,7 +7,7 @@ import { ADAPTERS, call, startApp } from '../support/app.js';
 import { CLIENTS, TestAuthorizationServer } from '../support/authorization-server.js';
 import { behave, FaultyServer } from '../support/faulty-server.js';
 import { freePort } from '../support/free-port.js';
-import { CollectingReader, sum } from '../support/metrics.js';
+import { CollectingReader, points, sum } from '../support/metrics.js';
 
 const OPAQUE_AUDIENCE = 'https://orders.example';
 const JWT_AUDIENCE = 'urn:jwt:orders';
@@ -17,15 +17,18 @@ const SHARED_TOKEN = 'the-same-token-string-at-two-tenants';
 class TenantOrdersController {
   @Get()
   get(@Introspected() token: ActiveIntrospectionResult) {
-    return { tenant: token.tenant ?? null, sub: token.sub ?? null };
+    return { tenant: token.introspectionTenant ?? null, sub: token.sub ?? null, claim: token.tenant ?? null };
   }
 }
 
-/** An introspection endpoint that knows SHARED_TOKEN (as `sub`) and nothing else. */
+/**
+ * An introspection endpoint that knows SHARED_TOKEN (as `sub`) and nothing else. Its answer carries a `tenant` claim of
+ * its own (kept as it is) and tries to name the tenant itself (`introspectionTenant`: replaced by the library).
+ */
 const knows = (sub: string) => (req: Parameters<ReturnType<typeof behave.json>>[0], res: Parameters<ReturnType<typeof behave.json>>[1], body: string) =>
   behave.json(
     new URLSearchParams(body).get('token') === SHARED_TOKEN
-      ? { active: true, sub, scope: 'read', exp: Math.floor(Date.now() / 1000) + 600 }
+      ? { active: true, sub, scope: 'read', exp: Math.floor(Date.now() / 1000) + 600, tenant: 'claim-of-the-as', introspectionTenant: 'a' }
       : { active: false },
   )(req, res, body);
 
@@ -118,7 +121,10 @@ describe.each(ADAPTERS)('tenants over %s (real oidc-providers, each tenant isola
   });
 
   it('the same token string at two tenants is two cache entries, each answered by its own authorization server', async () => {
-    expect(await call(`${url}/sa/orders`, bearer(SHARED_TOKEN))).toMatchObject({ status: 200, body: { tenant: 'sa', sub: 'alice-at-a' } });
+    expect(await call(`${url}/sa/orders`, bearer(SHARED_TOKEN))).toMatchObject({
+      status: 200,
+      body: { tenant: 'sa', sub: 'alice-at-a', claim: 'claim-of-the-as' },
+    });
     expect(await call(`${url}/sb/orders`, bearer(SHARED_TOKEN))).toMatchObject({ status: 200, body: { tenant: 'sb', sub: 'alice-at-b' } });
     expect(await call(`${url}/sa/orders`, bearer(SHARED_TOKEN))).toMatchObject({ body: { sub: 'alice-at-a' } });
     expect(await call(`${url}/sb/orders`, bearer(SHARED_TOKEN))).toMatchObject({ body: { sub: 'alice-at-b' } });
@@ -133,7 +139,7 @@ describe.each(ADAPTERS)('tenants over %s (real oidc-providers, each tenant isola
     expect([knowsA.requests - before[0], knowsB.requests - before[1]]).toEqual([1, 0]);
   });
 
-  it("one tenant's authorization server down: 503 and an open breaker there only, the other tenants answer 200, readiness says which", async () => {
+  it("one tenant's authorization server down: 503 and an open breaker there only, the other tenants answer 200, readiness degraded and says which", async () => {
     const token = await asA.issueToken({ scope: 'read', resource: OPAQUE_AUDIENCE });
     for (let i = 0; i < 3; i++) expect((await call(`${url}/down/orders`, bearer(token))).status).toBe(503);
     const service = app.get(IntrospectionService);
@@ -141,7 +147,8 @@ describe.each(ADAPTERS)('tenants over %s (real oidc-providers, each tenant isola
     expect(await call(`${url}/a/orders`, bearer(token))).toMatchObject({ status: 200, body: { tenant: 'a' } });
     expect(await sum(reader, 'token_introspection.circuit_breaker.transitions', { tenant: 'down', state: 'open' })).toBe(1);
     const health = await app.get(IntrospectionHealthIndicator).probe();
-    expect(health.status).toBe('down');
+    // `health.readiness: 'any'` (default): one tenant's outage leaves the API in rotation for the others.
+    expect(health.status).toBe('degraded');
     expect(health.tenants?.down.status).toBe('down');
     expect(health.tenants?.a.status).toMatch(/^(up|degraded)$/);
   });
@@ -160,5 +167,16 @@ describe.each(ADAPTERS)('tenants over %s (real oidc-providers, each tenant isola
     expect((await call(`${url}/nowhere/orders`, bearer(SHARED_TOKEN))).status).toBe(401);
     expect(introspections()).toEqual(before);
     expect(rejected.filter((event) => event.reason === 'unknown_tenant')).toHaveLength(2);
+  });
+
+  it("the guard's decisions are counted per tenant; a request placed at no tenant is counted without one", async () => {
+    const decisions = (labels: Record<string, string>) => sum(reader, 'token_introspection.guard.decisions', labels);
+    expect(await decisions({ tenant: 'a', decision: 'allowed' })).toBeGreaterThan(0);
+    expect(await decisions({ tenant: 'sb', decision: 'allowed' })).toBeGreaterThan(0);
+    expect(await decisions({ tenant: 'b', decision: 'invalid' })).toBeGreaterThan(0);
+    expect(await decisions({ tenant: 'down', decision: 'unavailable' })).toBe(3);
+    expect(await decisions({ decision: 'invalid', reason: 'unknown_tenant' })).toBe(2);
+    const unplaced = (await points(reader, 'token_introspection.guard.decisions')).filter((point) => point.attributes.reason === 'unknown_tenant');
+    expect(unplaced.map((point) => point.attributes.tenant)).toEqual([undefined]);
   });
 });
