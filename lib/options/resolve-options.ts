@@ -80,7 +80,9 @@ function resolveTenants(o: Partial<IntrospectionModuleOptions>, problems: string
   }
   const jwtIssuer = typeof o.tenantResolver === 'object' && o.tenantResolver?.jwtIssuer === true;
   if (jwtIssuer && names.length > 0 && issuers.size === 0 && problems.length === 0) {
-    problems.push('`tenantResolver.jwtIssuer` needs a tenant with an issuer (`issuer`, `expectedIssuer` or `jwt.issuer`): no tenant has one, so no token could select one.');
+    problems.push(
+      '`tenantResolver.jwtIssuer` needs a tenant with an issuer (`issuer`, `expectedIssuer` or `jwt.issuer`): no tenant has one, so no token could select one.',
+    );
   }
   if (problems.length > 0 || names.length === 0) return undefined;
   const first = tenants.get(names[0])!;

@@ -56,8 +56,8 @@ export function checkTenants(o: TenantsView, problems: string[]): string[] {
   const shadowed = TENANT_OPTION_KEYS.filter((key) => o[key] !== undefined);
   if (shadowed.length > 0) {
     problems.push(
-      `With \`tenants\`, ${shadowed.map((k) => `\`${k}\``).join(', ')} belong to each tenant, not to the top level: ` +
-        'move them into `tenants.<name>` (a top-level value would be ambiguous).',
+      `With \`tenants\`, each tenant has its own ${shadowed.map((k) => `\`${k}\``).join(', ')}: ` +
+        `move ${shadowed.length > 1 ? 'them' : 'it'} from the top level into \`tenants.<name>\` (a top-level value would be ambiguous).`,
     );
   }
   if ((o.cache as { store?: unknown } | undefined)?.store !== undefined) {

@@ -46,7 +46,9 @@ describe('tenants options', () => {
   });
 
   it('refuse top-level authorization-server options beside tenants, naming each', () => {
-    expect(problems({ ...base, issuer: 'https://x.example.com', clientId: 'x' })).toMatch(/With `tenants`, `issuer`, `clientId` belong to each tenant/);
+    expect(problems({ ...base, issuer: 'https://x.example.com', clientId: 'x' })).toMatch(
+      /With `tenants`, each tenant has its own `issuer`, `clientId`: move them/,
+    );
   });
 
   it('refuse bad tenant names, shared options inside a tenant, and a tenant without its authorization server', () => {

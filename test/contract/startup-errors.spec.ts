@@ -109,6 +109,14 @@ describe('start-up errors and warnings, every feature (test/contract/__fixtures_
       },
     ],
     ['back-channel logout receiver: no route', { ...BASE, backchannelLogout: BCL, backchannelLogoutReceiver: { path: '/' } }],
+    [
+      'tenants: a top-level issuer, a bad name, a tenant without a client, a prefix naming no tenant',
+      {
+        issuer: 'https://as.example.com',
+        tenants: { Acme: { issuer: 'https://a.example.com', clientId: 'api' }, b: { issuer: 'https://b.example.com' } as never },
+        tenantResolver: { pathPrefix: { '/c/': 'c' } },
+      },
+    ],
   ])('%s', async (name, options) => {
     fixture.check(name, await startupError(options));
   });
