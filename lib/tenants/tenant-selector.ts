@@ -32,9 +32,12 @@ const UNPLACEABLE = Symbol('unplaceable');
  * The path a router matches, for the path-prefix resolver: percent-decoded (Fastify routes on the decoded path), runs of
  * `/` collapsed (Fastify's `ignoreDuplicateSlashes`) and lower-cased (Express routes ignore case), so a request routed
  * to a tenant's handler is placed at that tenant however its path is spelt. An encoded `/` or `\`, a backslash, a dot
- * segment or a malformed escape, which routers and proxies resolve differently: UNPLACEABLE.
+ * segment or a malformed escape, which routers and proxies resolve differently, and a target that is not origin-form or
+ * holds a fragment (`#`): UNPLACEABLE.
  */
 function routedPath(url: string): string | typeof UNPLACEABLE {
+  // Only an origin-form target ('/…') without a fragment: routers take the path out of an absolute URL and cut it at '#'.
+  if (!url.startsWith('/') || url.includes('#')) return UNPLACEABLE;
   const query = url.indexOf('?');
   const raw = query < 0 ? url : url.slice(0, query);
   if (/%2f|%5c|\\/i.test(raw)) return UNPLACEABLE;
