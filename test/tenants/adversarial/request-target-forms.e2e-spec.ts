@@ -42,7 +42,7 @@ function rawTarget(base: string, target: string, headers: Record<string, string>
  * request is routed to tenant B's handler while the resolver finds no prefix — and with `jwtIssuer` falls back to the
  * token's own `iss`: tenant A's JWT is then verified by A and served by B's handler.
  */
-describe.each(ADAPTERS)('review 2: request-target forms vs the path-prefix resolver over %s', (adapter) => {
+describe.each(ADAPTERS)('request-target forms vs the path-prefix resolver over %s', (adapter) => {
   let asA: TestAuthorizationServer;
   let asB: TestAuthorizationServer;
   let app: INestApplication;

@@ -14,7 +14,7 @@ import { describeWithNginx } from '../../support/nginx-required.js';
 const JWT_AUDIENCE = 'urn:jwt:orders';
 
 for (const adapter of ADAPTERS) {
-  describeWithNginx(`review 2: tenants behind real nginx and ForwardAuthModule over ${adapter}`, () => {
+  describeWithNginx(`tenants behind real nginx and ForwardAuthModule over ${adapter}`, () => {
     let asA: TestAuthorizationServer;
     let asB: TestAuthorizationServer;
     let upstream: EchoUpstream;
