@@ -1,5 +1,5 @@
 import type { TokenPresentation } from '../interfaces/introspection-result.interface.js';
-import type { ExecutionContext } from '@nestjs/common';
+import { HttpException, type ExecutionContext } from '@nestjs/common';
 
 /**
  * Per-request data kept by `TokenGuard`, with the get/set/has/delete of a WeakMap. The value lives in a
@@ -88,4 +88,13 @@ export function responseOf(context: ExecutionContext): any {
     return gql?.res ?? gql?.reply ?? gql?.req?.res;
   }
   return undefined;
+}
+
+/** The HTTP request of a context; a GraphQL context without `req` is the app's wiring mistake: 500 saying what to pass. */
+export function requiredRequest(context: ExecutionContext): any {
+  const request = requestOf(context);
+  if (!request) {
+    throw new HttpException({ statusCode: 500, message: 'TokenGuard found no HTTP request in the GraphQL context: pass `req` into the GraphQL context.' }, 500);
+  }
+  return request;
 }

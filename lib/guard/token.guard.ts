@@ -1,4 +1,4 @@
-import { HttpException, Inject, Injectable, Logger, Optional, type CanActivate, type ExecutionContext, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type CanActivate, type ExecutionContext, type OnApplicationBootstrap } from '@nestjs/common';
 import { ModulesContainer, Reflector } from '@nestjs/core';
 import { RoleExtractor } from '../authorization/role-mappers.js';
 import { IntrospectionConfigurationError } from '../errors/introspection.errors.js';
@@ -14,7 +14,7 @@ import { extractAuthorization, type BearerExtraction } from './bearer.js';
 import { absoluteRequestUri } from './request-uri.js';
 import { Challenges, type GuardRefusal } from './challenges.js';
 import { headerCertificateThumbprint, socketCertificateThumbprint } from './client-certificate.js';
-import { acceptedTokens, requestOf, responseOf } from './execution-context.js';
+import { acceptedTokens, requiredRequest, responseOf } from './execution-context.js';
 import { rejection } from './rejection.js';
 import { fairnessKey } from './fairness-key.js';
 import { registeredContextAuthorizer, unauthenticatedContext, type ContextAuthorizer, type ContextRequirements } from './context-authorizer.js';
@@ -203,14 +203,7 @@ export class TokenGuard implements CanActivate, OnApplicationBootstrap {
 
   /** The request carrying the Authorization header. Override for custom transports. */
   protected getRequest(context: ExecutionContext): any {
-    const request = requestOf(context);
-    if (!request) {
-      throw new HttpException(
-        { statusCode: 500, message: 'TokenGuard found no HTTP request in the GraphQL context: pass `req` into the GraphQL context.' },
-        500,
-      );
-    }
-    return request;
+    return requiredRequest(context);
   }
 
   /**
